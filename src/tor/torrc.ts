@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { BurrowError } from '../errors.js'
+
+/** A torrc could not be built: a missing template variable or a value that would inject extra lines. */
+export class TorrcError extends BurrowError {
+  constructor(message: string) {
+    super('TORRC_INVALID', message)
+  }
+}
+
+/** The torrc templates shipped in the package's top-level `tor/` folder. */
+export type TorrcTemplateName = 'node' | 'authority' | 'relay'
+
+// src/tor/ and dist/tor/ are both two levels below the package root.
+const templateDir = fileURLToPath(new URL('../../tor/', import.meta.url))
+
+/** Reads a template from `tor/<name>.torrc`. */
+export function loadTorrcTemplate(name: TorrcTemplateName): string {
+  return readFileSync(`${templateDir}${name}.torrc`, 'utf8')
+}
+
+/**
+ * Fills `{{NAME}}` placeholders. Every placeholder must have a value and every
+ * value must be a single line: a newline in a path or nickname would otherwise
+ * smuggle arbitrary options into tor's configuration.
+ */
+export function renderTorrc(template: string, vars: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
+    const value = vars[name]
+    if (value === undefined) throw new TorrcError(`torrc template variable ${name} has no value`)
+    return assertTorrcValue(String(value))
+  })
+}
+
+/** Checks that `value` fits on one torrc line. Returns it unchanged. */
+export function assertTorrcValue(value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new TorrcError('a torrc value may not contain a line break or NUL')
+  return value
+}
+
+/** Validates caller-supplied extra torrc lines (DirAuthority, Bridge, …): one option per entry, no line breaks. */
+export function extraTorrcLines(lines: readonly string[]): string {
+  return lines.map((l) => assertTorrcValue(l.trim())).filter((l) => l.length > 0 && !l.startsWith('#')).join('\n')
+}
