@@ -43,3 +43,39 @@ export function assertTorrcValue(value: string): string {
 export function extraTorrcLines(lines: readonly string[]): string {
   return lines.map((l) => assertTorrcValue(l.trim())).filter((l) => l.length > 0 && !l.startsWith('#')).join('\n')
 }
+
+/** Where a node's tor keeps its files, all inside the node's tor data directory. */
+export interface NodeTorPaths {
+  dataDir: string
+  torrcFile: string
+  controlPortFile: string
+  cookieFile: string
+  logFile: string
+}
+
+/** The file layout of a managed tor inside `dataDir`. */
+export function nodeTorPaths(dataDir: string): NodeTorPaths {
+  return {
+    dataDir,
+    torrcFile: `${dataDir}/torrc`,
+    controlPortFile: `${dataDir}/control-port`,
+    cookieFile: `${dataDir}/control_auth_cookie`,
+    logFile: `${dataDir}/notice.log`,
+  }
+}
+
+/**
+ * The torrc of a node's own tor: the `tor/node.torrc` template plus the
+ * caller's extra lines (a private network's DirAuthority lines, bridges).
+ */
+export function buildNodeTorrc(paths: NodeTorPaths, ownerPid: number, extraLines: readonly string[] = []): string {
+  const base = renderTorrc(loadTorrcTemplate('node'), {
+    DATA_DIR: paths.dataDir,
+    CONTROL_PORT_FILE: paths.controlPortFile,
+    COOKIE_FILE: paths.cookieFile,
+    LOG_FILE: paths.logFile,
+    OWNER_PID: ownerPid,
+  })
+  const extra = extraTorrcLines(extraLines)
+  return extra.length > 0 ? `${base}\n## Extra lines supplied by the caller\n${extra}\n` : base
+}

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, link, lstat, mkdir, open, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { deriveNodeKeys, type NodeKeys } from './derive.js'
+import { KeystoreCorruptError, KeystoreExistsError, KeystoreNotFoundError, KeystorePermissionsError } from './errors.js'
+import {
+  encodePlainKeystore,
+  encodeSealedKeystore,
+  KEYSTORE_MAX_FILE_LENGTH,
+  parseKeystore,
+  readKeystoreSeed,
+} from './keystore-format.js'
+import { generateMasterSeed } from './master-seed.js'
+
+/** Name of the keystore file inside a node's data directory. Its format is described in `keystore-format.ts`. */
+export const KEYSTORE_FILE_NAME = 'node.key'
+
+/** Options for {@link initKeystore} and {@link openKeystore}. */
+export interface KeystoreOptions {
+  /**
+   * Seals (init) or opens (open) the keystore with this passphrase. Without
+   * one, `initKeystore` writes the master seed unencrypted, protected only by
+   * file permissions. Ignored when opening a plain keystore.
+   */
+  readonly passphrase?: string
+}
+
+/** Path of the keystore file in `dataDir`. */
+export function keystorePath(dataDir: string): string {
+  return join(dataDir, KEYSTORE_FILE_NAME)
+}
+
+/**
+ * Creates a node's identity: a fresh master seed, written to a new keystore
+ * in `dataDir` (created, or tightened, to mode 0700), sealed if a passphrase
+ * is given. The file is written to a 0600 temporary file in the same folder,
+ * fsynced, then hard-linked into place, so it either appears complete or not
+ * at all and an existing keystore is never replaced, even by a concurrent
+ * call (throws {@link KeystoreExistsError}). Needs a filesystem with hard links.
+ */
+export async function initKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<NodeKeys> {
+  const path = keystorePath(dataDir)
+  await preparePrivateDir(dataDir)
+  // Checked up front only to fail before the scrypt cost; link() below is the real guard.
+  if (await keystoreExists(dataDir)) throw new KeystoreExistsError(path)
+  const seed = generateMasterSeed()
+  try {
+    const bytes =
+      options.passphrase === undefined
+        ? encodePlainKeystore(seed)
+        : await encodeSealedKeystore(seed, options.passphrase)
+    try {
+      await writeNewPrivateFile(path, bytes)
+    } finally {
+      bytes.fill(0)
+    }
+    return deriveNodeKeys(seed)
+  } finally {
+    seed.fill(0)
+  }
+}
+
+/**
+ * Loads a node's keys from the keystore in `dataDir`. Refuses a file that
+ * group or others can access, that another user owns, or that is not a
+ * regular file ({@link KeystorePermissionsError}, which says how to fix it).
+ * Also throws {@link KeystoreNotFoundError}, `KeystoreCorruptError`,
+ * `PassphraseRequiredError` and `WrongPassphraseError`.
+ */
+export async function openKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<NodeKeys> {
+  const bytes = await readPrivateFile(keystorePath(dataDir))
+  try {
+    const seed = await readKeystoreSeed(bytes, options.passphrase)
+    try {
+      return deriveNodeKeys(seed)
+    } finally {
+      seed.fill(0)
+    }
+  } finally {
+    bytes.fill(0)
+  }
+}
+
+/** True if `dataDir` holds a keystore file (valid or not). */
+export async function keystoreExists(dataDir: string): Promise<boolean> {
+  try {
+    await lstat(keystorePath(dataDir))
+    return true
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false
+    throw err
+  }
+}
+
+/**
+ * True if the keystore in `dataDir` is sealed with a passphrase, so a caller
+ * knows whether to prompt for one. Applies the same checks as {@link openKeystore}.
+ */
+export async function keystoreIsSealed(dataDir: string): Promise<boolean> {
+  const bytes = await readPrivateFile(keystorePath(dataDir))
+  try {
+    return parseKeystore(bytes).kind === 'sealed'
+  } finally {
+    bytes.fill(0)
+  }
+}
+
+async function preparePrivateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+  } catch (err) {
+    throw new KeystorePermissionsError(`cannot create or restrict the data directory ${dir} to mode 0700`, { cause: err })
+  }
+}
+
+async function writeNewPrivateFile(path: string, bytes: Uint8Array): Promise<void> {
+  const dir = dirname(path)
+  const temp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
+  const file = await open(temp, 'wx', 0o600)
+  try {
+    try {
+      // The umask can only remove bits from 0600; set it exactly so the owner can read it back.
+      await file.chmod(0o600)
+      await file.writeFile(bytes)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await link(temp, path).catch((err: unknown) => {
+      throw errnoCode(err) === 'EEXIST' ? new KeystoreExistsError(path) : err
+    })
+  } finally {
+    await rm(temp, { force: true })
+  }
+  const dirHandle = await open(dir, 'r')
+  try {
+    await dirHandle.sync()
+  } finally {
+    await dirHandle.close()
+  }
+}
+
+/** Reads a small private file, checking type, owner and mode on the open descriptor (no check-then-open race). */
+async function readPrivateFile(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r').catch((err: unknown) => {
+    throw errnoCode(err) === 'ENOENT' ? new KeystoreNotFoundError(path, { cause: err }) : err
+  })
+  try {
+    const stat = await file.stat()
+    if (!stat.isFile()) throw new KeystorePermissionsError(`keystore ${path} is not a regular file`)
+    const uid = process.getuid?.()
+    if (uid !== undefined && stat.uid !== uid) {
+      throw new KeystorePermissionsError(`keystore ${path} is owned by uid ${stat.uid}, not by this user (uid ${uid})`)
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0')
+      throw new KeystorePermissionsError(
+        `keystore ${path} is accessible by other users (mode ${mode}); ` +
+          `its keys may be exposed. Run: chmod 600 '${path}'`,
+      )
+    }
+    if (stat.size > KEYSTORE_MAX_FILE_LENGTH) throw new KeystoreCorruptError(`file is ${stat.size} bytes, too large`)
+    const bytes = new Uint8Array(stat.size)
+    const { bytesRead } = await file.read(bytes, 0, bytes.length, 0)
+    if (bytesRead !== bytes.length) {
+      bytes.fill(0)
+      throw new KeystoreCorruptError('file changed while being read')
+    }
+    return bytes
+  } finally {
+    await file.close()
+  }
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined
+}

@@ -1,0 +1,125 @@
+import { Decoder, Encoder } from 'cbor-x'
+import { MalformedOperationError, NonCanonicalEncodingError } from './errors.js'
+import type { ExtensionValue } from './types.js'
+import { bytesEqual } from './bytes.js'
+
+/**
+ * The CBOR subset of the log format: unsigned and negative integers in the
+ * safe-integer range, byte strings, text strings, booleans, null, arrays and
+ * maps with text keys. No floats, tags, `undefined` or indefinite lengths, so
+ * every value has exactly one encoding (RFC 8949 §4.2.1).
+ */
+export type CborValue = ExtensionValue
+
+/** Deepest nesting accepted (header array → extensions map → 6 more levels). */
+export const MAX_CBOR_DEPTH = 8
+
+// Integers at or above 2³² must reach cbor-x as bigints: it writes larger
+// numbers as float64, and small bigints as 8-byte integers (not shortest).
+const TWO_POW_32 = 2 ** 32
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: false,
+  tagUint8Array: false,
+  variableMapSize: true,
+  pack: false,
+  structuredClone: false,
+})
+
+// bigint for 8-byte integers, so values above 2⁵³ are seen (and refused)
+// rather than silently rounded.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint' })
+
+const textEncoder = new TextEncoder()
+
+/** Bytewise order of the canonical encodings of two text keys: shorter UTF-8 first, then bytewise. */
+function compareTextKeys(a: string, b: string): number {
+  if (a === b) return 0
+  const ab = textEncoder.encode(a)
+  const bb = textEncoder.encode(b)
+  if (ab.length !== bb.length) return ab.length - bb.length
+  for (let i = 0; i < ab.length; i++) {
+    const d = (ab[i] as number) - (bb[i] as number)
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/** Turns a value of the subset into what cbor-x must see to emit the canonical bytes. */
+function toEncodable(value: CborValue, depth: number): unknown {
+  if (depth > MAX_CBOR_DEPTH) throw new MalformedOperationError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new MalformedOperationError('only safe integers can be encoded')
+    return value >= TWO_POW_32 || value < -TWO_POW_32 ? BigInt(value) : value
+  }
+  if (value instanceof Uint8Array) return value
+  if (Array.isArray(value)) return value.map((v: CborValue) => toEncodable(v, depth + 1))
+  if (value instanceof Map) {
+    const keys = [...(value as ReadonlyMap<string, CborValue>).keys()]
+    for (const k of keys) if (typeof k !== 'string') throw new MalformedOperationError('map keys must be text strings')
+    keys.sort(compareTextKeys)
+    return new Map(keys.map((k) => [k, toEncodable(value.get(k) as CborValue, depth + 1)]))
+  }
+  throw new MalformedOperationError(`a ${typeof value} cannot be encoded`)
+}
+
+/** Encodes a value of the subset canonically. The result is a fresh copy the caller may keep. */
+export function encodeCanonical(value: CborValue): Uint8Array {
+  // cbor-x returns a view into its reusable buffer; copy to own the bytes.
+  return new Uint8Array(encoder.encode(toEncodable(value, 1)))
+}
+
+/**
+ * Checks and converts what cbor-x decoded into the subset. `budget.left`
+ * counts items: each item takes at least one input byte, so more items than
+ * bytes means shared references (tags 28/29) are inflating or looping.
+ */
+function fromDecoded(value: unknown, depth: number, budget: { left: number }): CborValue {
+  if (depth > MAX_CBOR_DEPTH) throw new MalformedOperationError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
+  if (--budget.left < 0) throw new MalformedOperationError('CBOR item count exceeds input length')
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new MalformedOperationError('non-integer or out-of-range number')
+    return value
+  }
+  if (typeof value === 'bigint') {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new MalformedOperationError('integer beyond 2^53-1')
+    }
+    return Number(value)
+  }
+  // Copy: cbor-x hands out views into the input buffer.
+  if (value instanceof Uint8Array) return new Uint8Array(value)
+  if (Array.isArray(value)) return value.map((v: unknown) => fromDecoded(v, depth + 1, budget))
+  if (value instanceof Map) {
+    const out = new Map<string, CborValue>()
+    for (const [k, v] of value as Map<unknown, unknown>) {
+      if (typeof k !== 'string') throw new MalformedOperationError('map keys must be text strings')
+      out.set(k, fromDecoded(v, depth + 1, budget))
+    }
+    return out
+  }
+  throw new MalformedOperationError('unsupported CBOR item (float, tag, undefined or simple value)')
+}
+
+/**
+ * Decodes exactly one CBOR item filling all of `bytes` (trailing bytes are
+ * malformed). Throws {@link MalformedOperationError} for
+ * anything outside the subset or not well-formed, and
+ * {@link NonCanonicalEncodingError} when the item is valid but `bytes` are
+ * not its canonical encoding (non-shortest heads, indefinite lengths,
+ * unsorted or duplicate keys, integral floats, invalid UTF-8 …).
+ */
+export function decodeCanonical(bytes: Uint8Array): CborValue {
+  let raw: unknown
+  try {
+    raw = decoder.decode(bytes)
+  } catch (cause) {
+    throw new MalformedOperationError('not well-formed CBOR', { cause })
+  }
+  const value = fromDecoded(raw, 1, { left: bytes.length })
+  if (!bytesEqual(encodeCanonical(value), bytes)) throw new NonCanonicalEncodingError()
+  return value
+}

@@ -1,0 +1,121 @@
+import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
+import { MalformedOperationError, OversizeError, UnknownVersionError } from './errors.js'
+import {
+  DEFAULT_LIMITS,
+  HASH_LENGTH,
+  HEADER_VERSION,
+  LOG_ID_MAX_LENGTH,
+  LOG_ID_MIN_LENGTH,
+  PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+  type DecodeLimits,
+  type ExtensionValue,
+  type Extensions,
+  type Header,
+  type UnsignedHeader,
+} from './types.js'
+
+/** Number of elements in the signed header array; the signing input has one fewer. */
+const SIGNED_FIELDS = 9
+
+/** Extension keys whose value type the format fixes. */
+const KNOWN_EXTENSION_TYPES: Readonly<Record<string, 'boolean' | 'uint'>> = { prune: 'boolean', ts: 'uint', epoch: 'uint' }
+
+function isUint(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+}
+
+function checkBytes(v: unknown, what: string, min: number, max = min): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length < min || v.length > max) {
+    const size = min === max ? `${min}` : `${min}..${max}`
+    throw new MalformedOperationError(`${what} must be a ${size}-byte byte string`)
+  }
+}
+
+/** Throws {@link MalformedOperationError} unless the known extension keys carry values of their type. */
+export function checkExtensions(extensions: Extensions): void {
+  for (const [key, type] of Object.entries(KNOWN_EXTENSION_TYPES)) {
+    const value = extensions.get(key)
+    if (value === undefined) continue
+    if (type === 'boolean' ? typeof value !== 'boolean' : !isUint(value)) {
+      throw new MalformedOperationError(`extension "${key}" must be ${type === 'boolean' ? 'a boolean' : 'an unsigned integer'}`)
+    }
+  }
+}
+
+/**
+ * Checks every structural rule of a header that can be checked without
+ * keys or context: field types and lengths, payload hash present exactly when
+ * the payload size is non-zero, declared payload size within limits.
+ */
+export function checkHeaderFields(header: UnsignedHeader, limits: DecodeLimits = DEFAULT_LIMITS): void {
+  if (header.version !== HEADER_VERSION) throw new UnknownVersionError(header.version)
+  checkBytes(header.author, 'author', PUBLIC_KEY_LENGTH)
+  checkBytes(header.logId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
+  if (!isUint(header.seq)) throw new MalformedOperationError('seq must be an unsigned integer below 2^53')
+  if (header.backlink !== null) checkBytes(header.backlink, 'backlink', HASH_LENGTH)
+  if (!isUint(header.payloadSize)) throw new MalformedOperationError('payload size must be an unsigned integer')
+  if (header.payloadSize > limits.maxPayloadBytes) {
+    throw new OversizeError('payload', header.payloadSize, limits.maxPayloadBytes)
+  }
+  if (header.payloadHash === null) {
+    if (header.payloadSize !== 0) throw new MalformedOperationError('payload hash missing for a non-empty payload')
+  } else {
+    checkBytes(header.payloadHash, 'payload hash', HASH_LENGTH)
+    if (header.payloadSize === 0) throw new MalformedOperationError('payload hash present for an empty payload')
+  }
+  if (!(header.extensions instanceof Map)) throw new MalformedOperationError('extensions must be a map')
+  checkExtensions(header.extensions)
+}
+
+function unsignedFields(h: UnsignedHeader): CborValue[] {
+  return [h.version, h.author, h.logId, h.seq, h.backlink, h.payloadHash, h.payloadSize, h.extensions]
+}
+
+/** The signature input: the canonical CBOR array of the eight unsigned fields. */
+export function encodeUnsignedHeader(header: UnsignedHeader): Uint8Array {
+  checkHeaderFields(header)
+  return encodeCanonical(unsignedFields(header))
+}
+
+/** The canonical CBOR encoding of a signed header: the nine-element array hashed into the operation hash. */
+export function encodeHeader(header: Header): Uint8Array {
+  checkHeaderFields(header)
+  checkBytes(header.signature, 'signature', SIGNATURE_LENGTH)
+  return encodeCanonical([...unsignedFields(header), header.signature])
+}
+
+/**
+ * Decodes untrusted signed header bytes. Checks size, CBOR well-formedness and
+ * canonical form, version and structure; does NOT check the signature or the
+ * chain (see `validateOperation`). Throws only `LogError` subclasses.
+ */
+export function decodeHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): Header {
+  if (bytes.length > limits.maxHeaderBytes) throw new OversizeError('header', bytes.length, limits.maxHeaderBytes)
+  const value = decodeCanonical(bytes)
+  if (!Array.isArray(value) || value.length === 0) throw new MalformedOperationError('header must be a non-empty array')
+  const fields = value as readonly ExtensionValue[]
+  // Version first, so a future format with another layout reports as such.
+  if (fields[0] !== HEADER_VERSION) throw new UnknownVersionError(fields[0])
+  if (fields.length !== SIGNED_FIELDS) throw new MalformedOperationError(`header must have ${SIGNED_FIELDS} fields`)
+  const [version, author, logId, seq, backlink, payloadHash, payloadSize, extensions, signature] = fields
+  checkBytes(signature, 'signature', SIGNATURE_LENGTH)
+  const header = {
+    version,
+    author,
+    logId,
+    seq,
+    backlink,
+    payloadHash,
+    payloadSize,
+    extensions,
+    signature,
+  } as Header
+  checkHeaderFields(header, limits)
+  return header
+}
+
+/** True when the header carries the prune flag: every earlier operation of its log may be dropped. */
+export function isPrunePoint(header: UnsignedHeader): boolean {
+  return header.extensions.get('prune') === true
+}

@@ -1,0 +1,64 @@
+import { extraTorrcLines, loadTorrcTemplate, renderTorrc } from '../tor/torrc.js'
+import type { TestnetNode, TestnetState } from './state.js'
+
+/** The loopback address every process of the network binds and advertises. */
+export const TESTNET_ADDRESS = '127.0.0.1'
+
+const HEX40 = /^[0-9A-F]{40}$/
+const NICKNAME = /^[A-Za-z0-9]{1,19}$/
+
+/** The fields of an authority that go into its `DirAuthority` line. */
+export interface AuthorityIdentity {
+  nickname: string
+  orPort: number
+  dirPort: number
+  /** v3 authority identity fingerprint (40 hex digits). */
+  v3ident: string
+  /** Relay identity fingerprint (40 hex digits). */
+  fingerprint: string
+}
+
+/**
+ * The `DirAuthority` line every tor of the network (authorities, relays,
+ * clients) carries for this authority. Inputs are checked because the line
+ * is built from data read back from disk.
+ */
+export function dirAuthorityLine(a: AuthorityIdentity): string {
+  if (!NICKNAME.test(a.nickname)) throw new RangeError(`invalid tor nickname: ${a.nickname}`)
+  if (!HEX40.test(a.v3ident) || !HEX40.test(a.fingerprint)) throw new RangeError('fingerprints must be 40 upper-case hex digits')
+  for (const port of [a.orPort, a.dirPort]) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`invalid port ${port}`)
+  }
+  return `DirAuthority ${a.nickname} orport=${a.orPort} no-v2 v3ident=${a.v3ident} ${TESTNET_ADDRESS}:${a.dirPort} ${a.fingerprint}`
+}
+
+/**
+ * The complete torrc of one authority or relay: its template from `tor/`
+ * with the node's values, followed by the network's DirAuthority lines.
+ */
+export function nodeTorrc(node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort' | 'dirPort' | 'dataDir'>, dirAuthorityLines: readonly string[]): string {
+  if (!NICKNAME.test(node.nickname)) throw new RangeError(`invalid tor nickname: ${node.nickname}`)
+  const vars: Record<string, string | number> = { NICKNAME: node.nickname, DATA_DIR: node.dataDir, OR_PORT: node.orPort }
+  if (node.role === 'authority') {
+    if (node.dirPort === undefined) throw new RangeError(`authority ${node.nickname} has no DirPort`)
+    vars.DIR_PORT = node.dirPort
+  }
+  const body = renderTorrc(loadTorrcTemplate(node.role), vars)
+  return `${body.trimEnd()}\n${extraTorrcLines(dirAuthorityLines)}\n`
+}
+
+/**
+ * The torrc lines a client tor needs to join the network, one option per line.
+ * A fixed CircuitBuildTimeout matters: on loopback tor otherwise learns a
+ * timeout of a few tens of milliseconds and then kills its own introduction circuits.
+ */
+export function clientTorrcLines(state: Pick<TestnetState, 'dirAuthorityLines'>): string[] {
+  return [
+    'TestingTorNetwork 1',
+    ...state.dirAuthorityLines,
+    'LearnCircuitBuildTimeout 0',
+    'CircuitBuildTimeout 30',
+    'GeoIPFile /dev/null',
+    'GeoIPv6File /dev/null',
+  ]
+}

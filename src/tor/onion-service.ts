@@ -1,0 +1,261 @@
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../logging.js'
+import { silentLogger } from '../logging.js'
+import { AbortError, BurrowError } from '../errors.js'
+import { sleep } from '../util/async.js'
+import { isLoopbackIp } from '../util/net.js'
+import type { HsDescEvent, TorControl } from './control/index.js'
+import { TorCommandError } from './control/index.js'
+import { OnionServiceError } from './errors.js'
+import { onionAddressFromSeed, serviceIdOf, type OnionAddress } from './onion-address.js'
+import {
+  clientAuthPrivateKeyBase64,
+  clientAuthPublicKeyBase32,
+  onionServiceKeyBlob,
+  type ClientAuthKeyPair,
+} from './onion-keys.js'
+import { dialOnion } from './socks.js'
+import { SocksReplyError } from './socks-errors.js'
+import type { Tor } from './tor.js'
+
+/** Options of an {@link OnionService}. */
+export interface OnionServiceOptions {
+  /** 32-byte Ed25519 seed: the same seed always gives the same `.onion`. Kept in memory only. */
+  seed: Uint8Array
+  /** The port peers dial on the `.onion`. */
+  virtualPort: number
+  /** The local listener tor forwards to; must be on loopback. */
+  target: { host: string; port: number }
+  /**
+   * Our own client-auth key pair. When set, client authorization is on: only
+   * holders of a listed key (ours, for the self-check, and `authorizedClients`)
+   * can even fetch the descriptor.
+   */
+  ownClientAuth?: ClientAuthKeyPair
+  /** X25519 public keys of the clients allowed in (ClientAuthV3). */
+  authorizedClients?: readonly Uint8Array[]
+  /** Tor's proof-of-work defence against introduction floods. Default on. */
+  powDefenses?: boolean
+  /** How long to wait for the descriptor uploads. Default 120 s. */
+  publishTimeoutMs?: number
+  logger?: Logger
+}
+
+/** Events of an {@link OnionService}. */
+export interface OnionServiceEvents {
+  /** Descriptors uploaded (after the first publication and every re-publication). */
+  published: [{ uploads: number; ms: number }]
+  /** Re-publication after a tor restart failed; the service stays down until the next restart or an explicit publish. */
+  error: [Error]
+}
+
+/** Result of a self-check. */
+export interface SelfCheckResult {
+  attempts: number
+  ms: number
+}
+
+/**
+ * A v3 onion service with a persistent key, owned by Burrow's control
+ * connection (so tor drops it if Burrow goes away) and re-created by a ready
+ * hook after every tor restart.
+ */
+export class OnionService extends EventEmitter<OnionServiceEvents> {
+  /** The service's `.onion` address, known before publication. */
+  readonly address: OnionAddress
+  readonly #tor: Tor
+  readonly #options: OnionServiceOptions
+  readonly #log: Logger
+  #authorized: Uint8Array[]
+  #published = false
+  #removeHook: (() => void) | undefined
+
+  constructor(tor: Tor, options: OnionServiceOptions) {
+    super()
+    if (!isLoopbackIp(options.target.host)) {
+      throw new BurrowError('ONION_TARGET_NOT_LOOPBACK', 'an onion service may only forward to a loopback address')
+    }
+    this.#tor = tor
+    this.#options = options
+    this.#log = options.logger ?? silentLogger
+    this.#authorized = [...(options.authorizedClients ?? [])]
+    this.address = onionAddressFromSeed(options.seed)
+  }
+
+  /** The ServiceID tor uses for this service (the address without `.onion`). */
+  get serviceId(): string {
+    return serviceIdOf(this.address)
+  }
+
+  get isPublished(): boolean {
+    return this.#published
+  }
+
+  /**
+   * Publishes the service and waits until tor has uploaded its descriptors to
+   * every hidden-service directory it tried. After this, the service is also
+   * re-published automatically whenever tor restarts.
+   */
+  async publish(signal?: AbortSignal): Promise<void> {
+    await this.#publishOn(this.#tor.control, signal)
+    this.#removeHook ??= this.#tor.onReady(async (control) => {
+      try {
+        await this.#publishOn(control)
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)))
+        throw err
+      }
+    })
+  }
+
+  /**
+   * Replaces the list of authorized clients. Tor cannot change the clients of
+   * a running service, so a published service is removed and published again
+   * (a gap of about a second in reachability).
+   */
+  async setAuthorizedClients(keys: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
+    this.#authorized = [...keys]
+    if (this.#published) await this.#publishOn(this.#tor.control, signal)
+  }
+
+  /**
+   * Dials our own `.onion` through our own tor, as a peer would, and succeeds
+   * only when the connection opens. Retries failures tor calls transient
+   * (descriptor not found yet, introduction or rendezvous failure), bounded by `timeoutMs`.
+   */
+  async selfCheck(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
+    const timeoutMs = options.timeoutMs ?? 120_000
+    const started = Date.now()
+    const deadline = started + timeoutMs
+    let lastError: unknown
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      if (options.signal?.aborted) throw new AbortError('onion self-check')
+      try {
+        const socket = await dialOnion({
+          proxy: this.#tor.socksEndpoint,
+          address: this.address,
+          port: this.#options.virtualPort,
+          // A fresh circuit each attempt: a failed rendezvous must not be reused.
+          isolation: `self-check-${randomBytes(8).toString('hex')}`,
+          timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+        socket.destroy()
+        const ms = Date.now() - started
+        this.#log.info({ attempts: attempt, ms }, 'onion service self-check passed')
+        return { attempts: attempt, ms }
+      } catch (err) {
+        lastError = err
+        if (!(err instanceof SocksReplyError && err.retryable)) break
+        this.#log.debug({ attempt, reason: err.reason }, 'self-check dial failed; retrying')
+        await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
+      }
+    }
+    throw new OnionServiceError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
+  }
+
+  /** Withdraws the service from tor and stops re-publishing it. Idempotent. */
+  async remove(): Promise<void> {
+    this.#removeHook?.()
+    this.#removeHook = undefined
+    if (!this.#published) return
+    this.#published = false
+    if (!this.#tor.isReady) return
+    const control = this.#tor.control
+    await control.delOnion(this.serviceId).catch(ignoreUnknownService)
+    if (this.#options.ownClientAuth) await control.onionClientAuthRemove(this.serviceId).catch(ignoreUnknownService)
+  }
+
+  async #publishOn(control: TorControl, signal?: AbortSignal): Promise<void> {
+    const started = Date.now()
+    const own = this.#options.ownClientAuth
+    const clients = own ? [own.publicKey, ...this.#authorized] : this.#authorized
+    // A service with this key may still exist on this connection (re-publication).
+    await control.delOnion(this.serviceId).catch(ignoreUnknownService)
+    const uploads = waitForUploads(control, this.serviceId, this.#options.publishTimeoutMs ?? 120_000, signal)
+    try {
+      const reply = await control.addOnion({
+        key: onionServiceKeyBlob(this.#options.seed),
+        ports: [{ virtualPort: this.#options.virtualPort, target: `${this.#options.target.host}:${this.#options.target.port}` }],
+        clientAuthV3: clients.map(clientAuthPublicKeyBase32),
+        powDefenses: { enabled: this.#options.powDefenses ?? true },
+      })
+      if (reply.serviceId !== this.serviceId) {
+        throw new OnionServiceError('ONION_PUBLISH_FAILED', 'tor published the service under an unexpected address')
+      }
+    } catch (err) {
+      uploads.cancel()
+      throw err instanceof OnionServiceError ? err : new OnionServiceError('ONION_PUBLISH_FAILED', `tor refused the onion service: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    }
+    if (own) await control.onionClientAuthAdd(this.serviceId, clientAuthPrivateKeyBase64(own.privateKey))
+    const count = await uploads.done
+    this.#published = true
+    const ms = Date.now() - started
+    this.#log.info({ uploads: count, ms, clients: clients.length }, 'onion service published')
+    this.emit('published', { uploads: count, ms })
+  }
+}
+
+function ignoreUnknownService(err: unknown): void {
+  // 552 "Unknown Onion Service id" / "not found": nothing to remove.
+  if (err instanceof TorCommandError && err.status === 552) return
+  throw err
+}
+
+/** How long without a new UPLOAD before the set of uploads is considered complete. */
+const UPLOAD_SETTLE_MS = 750
+
+/**
+ * Resolves when every `HS_DESC UPLOAD` for the service has been answered by
+ * `UPLOADED` (or `FAILED`) and no new upload started for a short while. At
+ * least one must succeed. Dialing after only the first UPLOADED fails about
+ * one time in four on a fresh network (architecture notes).
+ */
+function waitForUploads(control: TorControl, serviceId: string, timeoutMs: number, signal?: AbortSignal): { done: Promise<number>; cancel: () => void } {
+  let cancel = (): void => {}
+  const done = new Promise<number>((resolve, reject) => {
+    const pending = new Map<string, number>()
+    let uploaded = 0
+    let failed = 0
+    let settleTimer: NodeJS.Timeout | undefined
+    const finish = (err?: Error): void => {
+      clearTimeout(settleTimer)
+      clearTimeout(overall)
+      control.off('HS_DESC', onEvent)
+      signal?.removeEventListener('abort', onAbort)
+      if (err) reject(err)
+      else resolve(uploaded)
+    }
+    const check = (): void => {
+      clearTimeout(settleTimer)
+      const outstanding = [...pending.values()].reduce((a, b) => a + b, 0)
+      if (uploaded > 0 && outstanding === 0) settleTimer = setTimeout(() => finish(), UPLOAD_SETTLE_MS)
+    }
+    const onEvent = (ev: HsDescEvent): void => {
+      if (ev.address !== serviceId) return
+      if (ev.action === 'UPLOAD') {
+        pending.set(ev.hsDir, (pending.get(ev.hsDir) ?? 0) + 1)
+      } else if (ev.action === 'UPLOADED' || ev.action === 'FAILED') {
+        const n = pending.get(ev.hsDir) ?? 0
+        if (n > 0) pending.set(ev.hsDir, n - 1)
+        if (ev.action === 'UPLOADED') uploaded++
+        else failed++
+      } else {
+        return
+      }
+      check()
+    }
+    const onAbort = (): void => finish(new AbortError('onion publication'))
+    const overall = setTimeout(() => {
+      // Some directories never answering is normal on the real network: one upload is enough to be found.
+      if (uploaded > 0) finish()
+      else finish(new OnionServiceError('ONION_PUBLISH_FAILED', `no descriptor upload succeeded within ${timeoutMs} ms (${failed} failed)`))
+    }, timeoutMs)
+    cancel = () => finish(new AbortError('onion publication'))
+    control.on('HS_DESC', onEvent)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+  done.catch(() => {})
+  return { done, cancel }
+}

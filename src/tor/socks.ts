@@ -1,0 +1,280 @@
+import { connect, type LookupFunction, type Socket } from 'node:net'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { base64urlnopad } from '@scure/base'
+import { AbortError, TimeoutError } from '../errors.js'
+import { isLoopbackIp } from '../util/net.js'
+import { parseOnionAddress } from './onion-address.js'
+import { SocksConnectionError, SocksError, SocksProtocolError, socksReplyError } from './socks-errors.js'
+
+/**
+ * Where tor's SOCKS port is: a loopback IP literal and port, or a unix socket
+ * path. Host names (even `localhost`) are refused: Burrow never resolves names.
+ */
+export type SocksEndpoint = { host: string; port: number } | { path: string }
+
+/** Options of {@link dialOnion}. */
+export interface DialOnionOptions {
+  /** Tor's SOCKS port. */
+  proxy: SocksEndpoint
+  /** The peer's onion address, with or without `.onion`; validated before any socket opens. */
+  address: string
+  /** The onion service's virtual port, 1–65535. */
+  port: number
+  /**
+   * Circuit isolation key. Sent as the SOCKS5 username (RFC 1929) so that tor's
+   * `IsolateSOCKSAuth` keeps streams with different keys on different circuits.
+   * Omitted: no authentication, and tor may share circuits with other dials.
+   */
+  isolation?: string
+  /** Aborts the dial at any phase with {@link AbortError}. */
+  signal?: AbortSignal
+  /** Bound on the whole dial, from TCP connect to the CONNECT reply. Default {@link DEFAULT_DIAL_TIMEOUT_MS}. */
+  timeoutMs?: number
+}
+
+/** Default bound on a whole onion dial: tor itself may take up to about two minutes before answering. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 120_000
+
+/**
+ * The fixed RFC 1929 password sent with every isolation username. Tor's
+ * SocksPort does not authenticate anyone: it only isolates circuits by the
+ * (username, password) pair, so varying the username is enough and a constant
+ * password makes plain that nothing secret travels here.
+ */
+export const ISOLATION_PASSWORD = 'burrow'
+
+const SOCKS_VERSION = 0x05
+const AUTH_VERSION = 0x01
+const METHOD_NO_AUTH = 0x00
+const METHOD_USERNAME_PASSWORD = 0x02
+const METHOD_NONE_ACCEPTABLE = 0xff
+const CMD_CONNECT = 0x01
+const ATYP_IPV4 = 0x01
+const ATYP_DOMAIN = 0x03
+const ATYP_IPV6 = 0x04
+const MAX_CREDENTIAL_BYTES = 255
+
+/**
+ * Opens a stream to `address:port` through tor's SOCKS5 port: CONNECT with
+ * address type 3, so the `.onion` name goes to tor and nothing is ever resolved
+ * locally. Resolves with the connected socket once tor reports success; bytes
+ * the peer sent right after that stay readable on the socket. On any failure
+ * the socket is destroyed and the promise rejects with a typed error:
+ * {@link SocksReplyError} (tor's reason, including onion-specific ones),
+ * {@link SocksProtocolError}, {@link SocksConnectionError}, other
+ * {@link SocksError}s for bad options, `InvalidOnionAddressError`,
+ * `TimeoutError` or `AbortError`. Invalid options are refused before any
+ * connection to the proxy is made.
+ */
+export async function dialOnion(opts: DialOnionOptions): Promise<Socket> {
+  const proxy = validateProxy(opts.proxy)
+  const hostname = parseOnionAddress(opts.address)
+  const port = validatePort(opts.port, 'SOCKS_INVALID_PORT', 'the onion port')
+  const credentials = opts.isolation === undefined ? undefined : isolationCredentials(opts.isolation)
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new SocksError('SOCKS_INVALID_TIMEOUT', 'the dial timeout must be a positive number of milliseconds')
+  }
+  if (opts.signal?.aborted) throw new AbortError('onion dial')
+
+  const socket = 'path' in proxy ? connect({ path: proxy.path }) : connect({ host: proxy.host, port: proxy.port, lookup: refuseLookup })
+  const reader = new HandshakeReader(socket)
+  const timer = setTimeout(() => reader.fail(new TimeoutError('onion dial through tor SOCKS', timeoutMs)), timeoutMs)
+  const onAbort = (): void => reader.fail(new AbortError('onion dial'))
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    await reader.connected()
+    await negotiateAuth(socket, reader, credentials)
+    await requestConnect(socket, reader, connectRequest(hostname, port))
+    return socket
+  } catch (err) {
+    socket.destroy()
+    throw err
+  } finally {
+    clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', onAbort)
+    reader.detach()
+  }
+}
+
+interface Credentials {
+  username: Uint8Array
+  password: Uint8Array
+}
+
+function validateProxy(proxy: SocksEndpoint): SocksEndpoint {
+  if (proxy !== null && typeof proxy === 'object' && 'path' in proxy) {
+    if (typeof proxy.path !== 'string' || proxy.path.length === 0 || proxy.path.includes('\0')) {
+      throw new SocksError('SOCKS_INVALID_PROXY', 'the SOCKS unix socket path must be a non-empty string without NUL')
+    }
+    return proxy
+  }
+  if (proxy === null || typeof proxy !== 'object' || typeof proxy.host !== 'string' || !isLoopbackIp(proxy.host)) {
+    throw new SocksError(
+      'SOCKS_PROXY_NOT_LOOPBACK',
+      'the SOCKS proxy must be a loopback IP literal (127.0.0.0/8 or ::1); host names, even localhost, are never resolved',
+    )
+  }
+  validatePort(proxy.port, 'SOCKS_INVALID_PROXY', 'the SOCKS proxy port')
+  return proxy
+}
+
+function validatePort(port: number, code: `SOCKS_${string}`, what: string): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new SocksError(code, `${what} must be an integer from 1 to 65535, got ${String(port)}`)
+  }
+  return port
+}
+
+/**
+ * RFC 1929 allows 1–255 bytes. An isolation key that does not fit is replaced
+ * by a SHA-256 digest rather than truncated: truncation would merge distinct
+ * keys onto one circuit, a digest keeps them apart.
+ */
+function isolationCredentials(isolation: string): Credentials {
+  if (typeof isolation !== 'string' || isolation.length === 0) {
+    throw new SocksError('SOCKS_INVALID_ISOLATION', 'the isolation key must be a non-empty string')
+  }
+  const raw = new TextEncoder().encode(isolation)
+  const username = raw.length <= MAX_CREDENTIAL_BYTES ? raw : new TextEncoder().encode(`sha256:${base64urlnopad.encode(sha256(raw))}`)
+  return { username, password: new TextEncoder().encode(ISOLATION_PASSWORD) }
+}
+
+/** Node resolves only non-IP hosts; validation admits IP literals only, so this is a last guard, never a DNS query. */
+const refuseLookup: LookupFunction = (hostname, _options, callback) => {
+  callback(new SocksError('SOCKS_PROXY_NOT_LOOPBACK', 'refusing to resolve a host name for the SOCKS proxy'), '', 4)
+}
+
+async function negotiateAuth(socket: Socket, reader: HandshakeReader, credentials: Credentials | undefined): Promise<void> {
+  // Offer exactly one method: with an isolation key, falling back to no-auth would silently share circuits.
+  const method = credentials === undefined ? METHOD_NO_AUTH : METHOD_USERNAME_PASSWORD
+  socket.write(Uint8Array.of(SOCKS_VERSION, 1, method))
+  const [version, chosen] = await reader.read(2)
+  if (version !== SOCKS_VERSION) throw new SocksProtocolError(`the proxy answered the greeting with version ${String(version)}, not SOCKS5`)
+  if (chosen === METHOD_NONE_ACCEPTABLE) {
+    throw new SocksError('SOCKS_AUTH_METHOD_REJECTED', `the proxy accepts none of the offered authentication methods (offered 0x0${method})`)
+  }
+  if (chosen !== method) throw new SocksProtocolError(`the proxy chose authentication method ${String(chosen)}, which was not offered`)
+  if (credentials === undefined) return
+
+  const { username, password } = credentials
+  socket.write(Uint8Array.from([AUTH_VERSION, username.length, ...username, password.length, ...password]))
+  const [authVersion, status] = await reader.read(2)
+  if (authVersion !== AUTH_VERSION) throw new SocksProtocolError(`the proxy answered username/password authentication with version ${String(authVersion)}`)
+  if (status !== 0) throw new SocksError('SOCKS_AUTH_FAILED', 'the proxy refused the username/password (isolation) authentication')
+}
+
+function connectRequest(hostname: string, port: number): Uint8Array {
+  const host = new TextEncoder().encode(hostname)
+  return Uint8Array.from([SOCKS_VERSION, CMD_CONNECT, 0x00, ATYP_DOMAIN, host.length, ...host, port >> 8, port & 0xff])
+}
+
+/** Sends CONNECT and consumes exactly the reply, leaving any early data from the peer in the socket's buffer. */
+async function requestConnect(socket: Socket, reader: HandshakeReader, request: Uint8Array): Promise<void> {
+  socket.write(request)
+  // Judge the reply code first: a failure reply's bound address is meaningless, and a proxy may cut it short.
+  const [version, reply] = await reader.read(2)
+  if (version !== SOCKS_VERSION) throw new SocksProtocolError(`the proxy answered CONNECT with version ${String(version)}, not SOCKS5`)
+  if (reply !== 0x00) throw socksReplyError(reply ?? -1)
+  const [reserved, addressType] = await reader.read(2)
+  if (reserved !== 0x00) throw new SocksProtocolError(`the proxy's CONNECT reply has a non-zero reserved byte (${String(reserved)})`)
+  let addressLength: number
+  if (addressType === ATYP_IPV4) addressLength = 4
+  else if (addressType === ATYP_IPV6) addressLength = 16
+  else if (addressType === ATYP_DOMAIN) addressLength = (await reader.read(1))[0] ?? 0
+  else throw new SocksProtocolError(`the proxy's CONNECT reply has unknown address type ${String(addressType)}`)
+  await reader.read(addressLength + 2)
+}
+
+/**
+ * Reads exact byte counts during the handshake in paused mode, so nothing past
+ * the handshake is ever taken out of the socket. `fail` (timeout, abort)
+ * rejects the pending and all later reads with the given error.
+ */
+class HandshakeReader {
+  private pending: { size: number; resolve: (bytes: Buffer) => void; reject: (err: Error) => void } | undefined
+  private failure: Error | undefined
+  private isConnected = false
+  private onConnect: (() => void) | undefined
+
+  constructor(private readonly socket: Socket) {
+    socket.on('connect', this.handleConnect)
+    socket.on('readable', this.handleReadable)
+    socket.on('end', this.handleEnd)
+    socket.on('error', this.handleError)
+    socket.on('close', this.handleClose)
+  }
+
+  connected(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    if (this.isConnected) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.onConnect = resolve
+      this.pending = { size: 0, resolve: () => resolve(), reject }
+    })
+  }
+
+  read(size: number): Promise<Buffer> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    if (size === 0) return Promise.resolve(Buffer.alloc(0))
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending = { size, resolve, reject }
+      this.handleReadable()
+    })
+  }
+
+  fail(err: Error): void {
+    if (this.failure !== undefined) return
+    this.failure = err
+    const pending = this.pending
+    this.pending = undefined
+    pending?.reject(err)
+  }
+
+  /** Hands the socket back to the caller: once our 'readable' listener is gone, a 'data' listener or pipe starts the flow. */
+  detach(): void {
+    this.socket.off('connect', this.handleConnect)
+    this.socket.off('readable', this.handleReadable)
+    this.socket.off('end', this.handleEnd)
+    this.socket.off('error', this.handleError)
+    this.socket.off('close', this.handleClose)
+  }
+
+  private readonly handleConnect = (): void => {
+    this.isConnected = true
+    const onConnect = this.onConnect
+    this.onConnect = undefined
+    this.pending = undefined
+    onConnect?.()
+  }
+
+  private readonly handleReadable = (): void => {
+    const pending = this.pending
+    if (pending === undefined || pending.size === 0 || this.failure !== undefined) return
+    const bytes = this.socket.read(pending.size) as Buffer | null
+    if (bytes === null) return
+    if (bytes.length < pending.size) {
+      // read() hands out a short buffer only once the stream has ended.
+      this.fail(new SocksConnectionError(`tor closed the SOCKS connection in the middle of a reply (${bytes.length} of ${pending.size} bytes)`))
+      return
+    }
+    this.pending = undefined
+    pending.resolve(bytes)
+  }
+
+  private readonly handleEnd = (): void => {
+    this.fail(new SocksConnectionError('tor closed the SOCKS connection before the handshake finished'))
+  }
+
+  private readonly handleError = (err: Error): void => {
+    this.fail(
+      this.isConnected
+        ? new SocksConnectionError('the connection to tor\'s SOCKS port failed during the handshake', { cause: err })
+        : new SocksConnectionError('could not connect to tor\'s SOCKS port (is tor running?)', { cause: err }),
+    )
+  }
+
+  private readonly handleClose = (): void => {
+    this.fail(new SocksConnectionError('the connection to tor\'s SOCKS port closed before the handshake finished'))
+  }
+}

@@ -1,0 +1,276 @@
+import { EventEmitter } from 'node:events'
+import type { Logger } from '../logging.js'
+import { silentLogger } from '../logging.js'
+import { AbortError, BurrowError } from '../errors.js'
+import { backoffDelay, sleep } from '../util/async.js'
+import { isLoopbackIp } from '../util/net.js'
+import { TorAuthError, TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
+import type { SocksEndpoint } from './socks.js'
+import { waitForBootstrap, type BootstrapLimits, type BootstrapProgress } from './bootstrap.js'
+import { TorBootstrapStalledError, TorNotFoundError, TorNotRunningError, TorStartError, TorSupervisionError } from './errors.js'
+import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
+import { ManagedTorLauncher, type ManagedTorOptions } from './managed.js'
+import { AttachedTorLauncher, type AttachedTorOptions } from './attached.js'
+
+/** Lifecycle of a {@link Tor}. */
+export type TorState = 'idle' | 'starting' | 'ready' | 'recovering' | 'stopping' | 'stopped' | 'failed'
+
+/** Events a {@link Tor} emits. */
+export interface TorEvents {
+  /** Bootstrap moved on (0–100 %). Emitted during the first start and every restart. */
+  bootstrap: [BootstrapProgress]
+  /** Bootstrapped to 100 % with a circuit established. */
+  ready: []
+  /** The watchdog saw no bootstrap progress for `stallMs`; tor is restarted. */
+  stalled: [TorBootstrapStalledError]
+  /** The tor process exited, or the control connection was lost, while Burrow still needed it. */
+  lost: [{ reason: string; exit?: TorExit }]
+  /** A new attempt follows after `delayMs`. */
+  restarting: [{ attempt: number; delayMs: number; reason: string }]
+  /** Supervision gave up; the Tor object is unusable. */
+  failed: [Error]
+}
+
+/** Runs on every transition to ready, with the new control connection: how onion services are re-created after a restart. */
+export type ReadyHook = (control: TorControl) => Promise<void>
+
+/** Supervision settings shared by managed and attached tor. */
+export interface SupervisionOptions {
+  /** Bootstrap watchdog and overall limit. Defaults: stall 120 s, timeout 600 s. */
+  bootstrap?: Partial<BootstrapLimits>
+  /** Attempts in a row before giving up (the first start included). Default 6. */
+  maxAttempts?: number
+  /** Backoff between attempts: base and cap. Defaults 1 s and 30 s. */
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  logger?: Logger
+}
+
+interface Session {
+  launched: LaunchedTor
+  control?: TorControl
+  socks?: SocksEndpoint
+}
+
+// Errors that another attempt cannot fix.
+function isFatal(err: unknown): boolean {
+  return err instanceof TorNotFoundError || err instanceof TorAuthError || err instanceof AbortError
+}
+
+function describe(err: unknown): string {
+  return err instanceof BurrowError ? `${err.code}: ${err.message.split('\n')[0]}` : String(err)
+}
+
+/**
+ * Burrow's tor: started (or attached to), bootstrapped, watched, and brought
+ * back after a crash. One long-lived control connection per tor process.
+ *
+ * Use {@link Tor.managed} to have Burrow run its own tor, or {@link Tor.attach}
+ * for a tor the user already runs.
+ */
+export class Tor extends EventEmitter<TorEvents> {
+  readonly #launcher: TorLauncher
+  readonly #limits: BootstrapLimits
+  readonly #maxAttempts: number
+  readonly #backoffBase: number
+  readonly #backoffMax: number
+  readonly #log: Logger
+  readonly #hooks = new Set<ReadyHook>()
+  #state: TorState = 'idle'
+  #session: Session | undefined
+  #lifetime = new AbortController()
+  #recovery: Promise<void> | undefined
+  #lastBootstrap: BootstrapProgress = { progress: 0, tag: '', summary: '' }
+
+  constructor(launcher: TorLauncher, options: SupervisionOptions = {}) {
+    super()
+    this.#launcher = launcher
+    this.#limits = { stallMs: options.bootstrap?.stallMs ?? 120_000, timeoutMs: options.bootstrap?.timeoutMs ?? 600_000 }
+    this.#maxAttempts = options.maxAttempts ?? 6
+    this.#backoffBase = options.backoffBaseMs ?? 1_000
+    this.#backoffMax = options.backoffMaxMs ?? 30_000
+    this.#log = options.logger ?? silentLogger
+  }
+
+  /** A tor that Burrow spawns and supervises itself. Throws {@link TorNotFoundError} if there is no tor binary. */
+  static managed(options: ManagedTorOptions & SupervisionOptions): Tor {
+    return new Tor(new ManagedTorLauncher(options), options)
+  }
+
+  /** A tor the user already runs, reached through its control port. */
+  static attach(options: AttachedTorOptions & SupervisionOptions): Tor {
+    return new Tor(new AttachedTorLauncher(options), options)
+  }
+
+  get state(): TorState {
+    return this.#state
+  }
+
+  get isReady(): boolean {
+    return this.#state === 'ready'
+  }
+
+  /** The latest bootstrap progress seen. */
+  get bootstrapProgress(): BootstrapProgress {
+    return this.#lastBootstrap
+  }
+
+  /** PID of the tor process, when Burrow runs it. */
+  get pid(): number | undefined {
+    return this.#session?.launched.pid
+  }
+
+  /** Where this tor's control port is and how to authenticate: enough for another controller to attach. Throws unless ready. */
+  get controlAccess(): { control: ControlEndpoint; auth: AuthOptions } {
+    const launched = this.#session?.launched
+    if (this.#state !== 'ready' || launched === undefined) throw new TorNotRunningError('tor control')
+    return { control: launched.control, auth: launched.auth }
+  }
+
+  /** The live control connection. Throws {@link TorNotRunningError} unless ready. */
+  get control(): TorControl {
+    const control = this.#session?.control
+    if (this.#state !== 'ready' || control === undefined) throw new TorNotRunningError('tor control')
+    return control
+  }
+
+  /** Where tor's SOCKS port listens (always loopback). Throws {@link TorNotRunningError} unless ready. */
+  get socksEndpoint(): SocksEndpoint {
+    const socks = this.#session?.socks
+    if (this.#state !== 'ready' || socks === undefined) throw new TorNotRunningError('tor SOCKS port')
+    return socks
+  }
+
+  /** Registers a hook run at every later transition to ready (after a restart). Returns its removal. */
+  onReady(hook: ReadyHook): () => void {
+    this.#hooks.add(hook)
+    return () => this.#hooks.delete(hook)
+  }
+
+  /**
+   * Starts (or attaches to) tor and resolves once it is bootstrapped with a
+   * circuit. A stalled bootstrap or an early crash is retried with backoff up
+   * to `maxAttempts`; a missing binary or failed authentication is not.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.#state !== 'idle') throw new BurrowError('TOR_ALREADY_STARTED', `tor cannot start from state ${this.#state}`)
+    this.#state = 'starting'
+    const onAbort = (): void => this.#lifetime.abort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.#establishWithRetries(false)
+    } catch (err) {
+      this.#state = 'failed'
+      throw err
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Stops supervision and, for a managed tor, the tor process. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopping'
+    this.#lifetime.abort()
+    await this.#recovery?.catch(() => {})
+    await this.#teardown()
+    this.#state = 'stopped'
+  }
+
+  async #establishWithRetries(afterLoss: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#establish(afterLoss)
+        return
+      } catch (err) {
+        await this.#teardown()
+        if (err instanceof TorBootstrapStalledError) this.emit('stalled', err)
+        if (this.#lifetime.signal.aborted) throw new AbortError('tor start')
+        if (isFatal(err)) throw err
+        if (attempt + 1 >= this.#maxAttempts) throw new TorSupervisionError(attempt + 1, { cause: err })
+        const delayMs = backoffDelay(attempt, this.#backoffBase, this.#backoffMax)
+        const reason = describe(err)
+        this.#log.warn({ attempt: attempt + 1, delayMs, reason }, 'tor attempt failed; retrying')
+        this.emit('restarting', { attempt: attempt + 1, delayMs, reason })
+        await sleep(delayMs, this.#lifetime.signal)
+      }
+    }
+  }
+
+  async #establish(afterLoss: boolean): Promise<void> {
+    const signal = this.#lifetime.signal
+    const launched = await this.#launcher.launch(signal)
+    const session: Session = { launched }
+    this.#session = session
+    this.#log.info({ pid: launched.pid, owned: launched.owned }, 'tor launched; connecting to its control port')
+
+    const control = await TorControl.connect(launched.control, { logger: this.#log, signal })
+    session.control = control
+    await control.authenticate(launched.auth)
+    if (launched.owned) await control.takeOwnership()
+    await control.setEvents(['STATUS_CLIENT', 'HS_DESC'])
+    session.socks = await socksListener(control)
+
+    await waitForBootstrap(
+      control,
+      this.#limits,
+      (p) => {
+        this.#lastBootstrap = p
+        this.emit('bootstrap', p)
+      },
+      signal,
+    )
+    if (this.#session !== session) throw new TorStartError('tor session replaced during bootstrap')
+
+    this.#watch(session)
+    this.#state = 'ready'
+    if (afterLoss) {
+      const results = await Promise.allSettled([...this.#hooks].map((hook) => hook(control)))
+      for (const r of results) {
+        if (r.status === 'rejected') this.#log.warn({ reason: describe(r.reason) }, 'a ready hook failed after tor restart')
+      }
+    }
+    this.#log.info({ pid: launched.pid }, 'tor ready')
+    this.emit('ready')
+  }
+
+  #watch(session: Session): void {
+    const lost = (reason: string, exit?: TorExit): void => {
+      if (this.#session !== session || this.#state !== 'ready') return
+      this.#state = 'recovering'
+      this.#log.warn({ reason, exit }, 'tor lost; recovering')
+      this.emit('lost', exit === undefined ? { reason } : { reason, exit })
+      this.#recovery = this.#teardown()
+        .then(() => this.#establishWithRetries(true))
+        .catch((err: unknown) => {
+          if (this.#lifetime.signal.aborted) return
+          this.#state = 'failed'
+          this.#log.error({ reason: describe(err) }, 'tor supervision gave up')
+          this.emit('failed', err instanceof Error ? err : new Error(String(err)))
+        })
+    }
+    session.control?.once('close', (err?: Error) => lost(err ? `control connection lost: ${describe(err)}` : 'control connection closed'))
+    void session.launched.exited.then((exit) => lost(`tor exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`, exit))
+  }
+
+  async #teardown(): Promise<void> {
+    const session = this.#session
+    this.#session = undefined
+    if (session === undefined) return
+    await session.control?.close().catch(() => {})
+    await session.launched.kill()
+  }
+}
+
+/** Reads tor's SOCKS listener from GETINFO; refuses anything not on loopback. */
+async function socksListener(control: TorControl): Promise<SocksEndpoint> {
+  const info = await control.getInfo(['net/listeners/socks'])
+  const listeners = (info['net/listeners/socks'] ?? '').match(/"[^"]*"|\S+/g) ?? []
+  for (const raw of listeners) {
+    const value = raw.replace(/^"|"$/g, '')
+    if (value.startsWith('unix:')) return { path: value.slice('unix:'.length) }
+    const match = value.match(/^\[?([0-9a-fA-F:.]+)\]?:(\d+)$/)
+    if (match?.[1] !== undefined && match[2] !== undefined && isLoopbackIp(match[1])) return { host: match[1], port: Number(match[2]) }
+  }
+  throw new TorStartError('tor has no SOCKS listener on loopback; Burrow needs one (SocksPort 127.0.0.1:…)')
+}
