@@ -67,7 +67,7 @@ export function createContactCard(keys: NodeKeys, displayName?: string): Contact
 }
 
 /**
- * Encodes and signs `card` as one line of text (`burrow1…`, about 270–380
+ * Encodes and signs `card` as one line of text (`burrow1…`, 273 to 375
  * characters). `keys` must be the node the card describes: a node signs only
  * its own keys, so a stale or foreign card cannot be re-signed by mistake.
  * Throws {@link InvalidContactCardError} or `InvalidDisplayNameError`.
