@@ -1,7 +1,6 @@
 /** A private Tor network on 127.0.0.1 for tests and the demo: authorities, relays, and the lines a client needs to join. */
 export {
   Testnet,
-  clientTorrcLines,
   loadTestnet,
   startRelay,
   startTestnet,
@@ -13,5 +12,5 @@ export {
 } from './network.js'
 export { TestnetError, type TestnetErrorCode } from './errors.js'
 export type { TestnetNode, TestnetRole, TestnetState } from './state.js'
-export { dirAuthorityLine, nodeTorrc, type AuthorityIdentity } from './torrc.js'
+export { clientTorrcLines, dirAuthorityLine, nodeTorrc, type AuthorityIdentity } from './torrc.js'
 export { parseMicrodescConsensus, microdescDigests, type ConsensusRouter } from './consensus.js'

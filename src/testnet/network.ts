@@ -247,5 +247,3 @@ export async function startRelay(t: Testnet, nickname: string): Promise<void> {
     await sleep(200)
   }
 }
-
-export { clientTorrcLines }
