@@ -27,9 +27,9 @@ const encoder = new Encoder({
   structuredClone: false,
 })
 
-// bigint for 8-byte integers, so values above 2⁵³ are seen (and refused)
-// rather than silently rounded.
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, int64AsType: 'bigint' })
+// cbor-x returns 8-byte integers as bigints by default, so values above 2⁵³
+// are seen (and refused) rather than silently rounded.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false })
 
 const textEncoder = new TextEncoder()
 
@@ -115,7 +115,8 @@ function fromDecoded(value: unknown, depth: number, budget: { left: number }): C
 export function decodeCanonical(bytes: Uint8Array): CborValue {
   let raw: unknown
   try {
-    raw = decoder.decode(bytes)
+    // A private copy: cbor-x caches a `dataView` property on the buffer it reads.
+    raw = decoder.decode(Buffer.from(bytes))
   } catch (cause) {
     throw new MalformedOperationError('not well-formed CBOR', { cause })
   }

@@ -119,3 +119,20 @@ export function decodeHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_L
 export function isPrunePoint(header: UnsignedHeader): boolean {
   return header.extensions.get('prune') === true
 }
+
+// A canonical signed header is 0x89 (array of 9), the eight unsigned fields,
+// then the signature as 0x58 0x40 followed by 64 bytes; the signing input is
+// 0x88 (array of 8) followed by the same eight fields.
+const SIGNATURE_SUFFIX = 2 + SIGNATURE_LENGTH
+
+/**
+ * The signature input of canonically encoded signed header bytes, derived by
+ * slicing rather than re-encoding: it swaps the array head 0x89 for 0x88 and
+ * drops the trailing signature item. Only meaningful for bytes that passed
+ * {@link decodeHeader} or came from {@link encodeHeader}.
+ */
+export function signingInputOf(headerBytes: Uint8Array): Uint8Array {
+  const input = headerBytes.slice(0, headerBytes.length - SIGNATURE_SUFFIX)
+  input[0] = 0x88
+  return input
+}

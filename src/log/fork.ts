@@ -1,0 +1,116 @@
+import { base64urlnopad } from '@scure/base'
+import { bytesEqual } from './bytes.js'
+import { decodeCanonical, encodeCanonical } from './cbor.js'
+import { InvalidForkProofError, LogError } from './errors.js'
+import { hashOf } from './hash.js'
+import { decodeOperation } from './operation.js'
+import { validateOperation } from './validate.js'
+import { DEFAULT_LIMITS, type DecodeLimits, type LogId } from './types.js'
+
+/**
+ * Evidence that an author signed two different operations at the same
+ * position of the same log. Self-contained: both signed headers are inside,
+ * so anyone can check it with {@link verifyForkProof} and nothing else.
+ */
+export interface ForkProof {
+  /** Signed header bytes of one operation. */
+  readonly headerA: Uint8Array
+  /** Signed header bytes of the other operation. */
+  readonly headerB: Uint8Array
+}
+
+/** What a valid fork proof establishes. */
+export interface ForkFacts {
+  /** The equivocating author's public key. */
+  readonly author: Uint8Array
+  /** The forked log. */
+  readonly logId: LogId
+  /** The sequence number both operations claim. */
+  readonly seq: number
+}
+
+/** First element of the encoded proof array: the proof format version. */
+const FORK_PROOF_VERSION = 1
+
+/** Text form prefix, so a pasted proof says what it is. */
+const TEXT_PREFIX = 'burrow-fork-proof:'
+
+/**
+ * Builds a proof from two conflicting signed headers, in a fixed order
+ * (smaller operation hash first) so one fork always yields the same bytes.
+ */
+export function createForkProof(headerA: Uint8Array, headerB: Uint8Array): ForkProof {
+  const ha = hashOf(headerA)
+  const hb = hashOf(headerB)
+  return Buffer.compare(ha, hb) <= 0 ? { headerA, headerB } : { headerA: headerB, headerB: headerA }
+}
+
+/**
+ * Checks a fork proof: both headers decode, are validly signed, name the same
+ * author, log and seq, and differ. Returns the facts it proves; throws
+ * {@link InvalidForkProofError} otherwise.
+ */
+export function verifyForkProof(proof: ForkProof, limits: DecodeLimits = DEFAULT_LIMITS): ForkFacts {
+  let a, b
+  try {
+    a = decodeOperation(proof.headerA, undefined, limits)
+    b = decodeOperation(proof.headerB, undefined, limits)
+    validateOperation(a)
+    validateOperation(b)
+  } catch (cause) {
+    if (cause instanceof LogError) throw new InvalidForkProofError(`fork proof header invalid: ${cause.code}`, { cause })
+    throw cause
+  }
+  if (!bytesEqual(a.header.author, b.header.author)) throw new InvalidForkProofError('headers are by different authors')
+  if (!bytesEqual(a.header.logId, b.header.logId)) throw new InvalidForkProofError('headers belong to different logs')
+  if (a.header.seq !== b.header.seq) throw new InvalidForkProofError('headers have different sequence numbers')
+  if (bytesEqual(a.hash, b.hash)) throw new InvalidForkProofError('both headers are the same operation')
+  return { author: a.header.author, logId: a.header.logId, seq: a.header.seq }
+}
+
+/** Canonical CBOR of a proof: `[1, headerA, headerB]` with both headers as byte strings. */
+export function encodeForkProof(proof: ForkProof): Uint8Array {
+  return encodeCanonical([FORK_PROOF_VERSION, proof.headerA, proof.headerB])
+}
+
+/**
+ * Decodes a proof's bytes (structure only; call {@link verifyForkProof}).
+ * Throws {@link InvalidForkProofError} for anything else.
+ */
+export function decodeForkProof(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
+  // Two headers plus the array and byte-string heads.
+  const maxBytes = 2 * (limits.maxHeaderBytes + 9) + 2
+  if (bytes.length > maxBytes) throw new InvalidForkProofError(`fork proof larger than ${maxBytes} bytes`)
+  let value
+  try {
+    value = decodeCanonical(bytes)
+  } catch (cause) {
+    throw new InvalidForkProofError('fork proof is not canonical CBOR', { cause })
+  }
+  if (!Array.isArray(value) || value.length !== 3 || value[0] !== FORK_PROOF_VERSION) {
+    throw new InvalidForkProofError('fork proof must be [1, headerA, headerB]')
+  }
+  const [, headerA, headerB] = value as unknown[]
+  if (!(headerA instanceof Uint8Array) || !(headerB instanceof Uint8Array)) {
+    throw new InvalidForkProofError('fork proof headers must be byte strings')
+  }
+  return { headerA, headerB }
+}
+
+/** Text form of a proof: `burrow-fork-proof:` followed by unpadded base64url of its bytes. */
+export function forkProofToText(proof: ForkProof): string {
+  return TEXT_PREFIX + base64urlnopad.encode(encodeForkProof(proof))
+}
+
+/** Parses {@link forkProofToText} output; throws {@link InvalidForkProofError} on anything else. */
+export function forkProofFromText(text: string, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
+  const trimmed = text.trim()
+  if (!trimmed.startsWith(TEXT_PREFIX)) throw new InvalidForkProofError(`fork proof text must start with ${TEXT_PREFIX}`)
+  let bytes: Uint8Array
+  try {
+    bytes = base64urlnopad.decode(trimmed.slice(TEXT_PREFIX.length))
+  } catch (cause) {
+    throw new InvalidForkProofError('fork proof text is not base64url', { cause })
+  }
+  return decodeForkProof(bytes, limits)
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import {
+  createForkProof,
+  createOperation,
+  decodeForkProof,
+  encodeForkProof,
+  forkProofFromText,
+  forkProofToText,
+  InvalidForkProofError,
+  verifyForkProof,
+  type ForkProof,
+} from '../../src/log/index.js'
+import { makeChain, signRaw, testLogId, testSigner } from '../fixtures/log-fixtures.js'
+
+const alice = testSigner(1)
+const mallory = testSigner(3)
+const logId = testLogId(5)
+
+function fork(): ForkProof {
+  const [a0] = makeChain(alice, logId, 1)
+  const b0 = createOperation({ signer: alice, logId, seq: 0, backlink: null, payload: new Uint8Array([9]) })
+  return createForkProof(a0!.headerBytes, b0.headerBytes)
+}
+
+function expectInvalid(proof: ForkProof): void {
+  expect(() => verifyForkProof(proof)).toThrow(InvalidForkProofError)
+}
+
+describe('fork proofs', () => {
+  it('a proof of two operations at the same seq verifies with nothing else', () => {
+    const facts = verifyForkProof(fork())
+    expect(facts.author).toEqual(alice.publicKey)
+    expect(facts.logId).toEqual(logId)
+    expect(facts.seq).toBe(0)
+  })
+
+  it('is order independent and round-trips through bytes and text', () => {
+    const p = fork()
+    expect(createForkProof(p.headerB, p.headerA)).toEqual(p)
+    const bytes = encodeForkProof(p)
+    expect(decodeForkProof(bytes)).toEqual(p)
+    const text = forkProofToText(p)
+    expect(text.startsWith('burrow-fork-proof:')).toBe(true)
+    expect(forkProofFromText(`  ${text}\n`)).toEqual(p)
+    verifyForkProof(forkProofFromText(text))
+  })
+
+  it('rejects forged and non-proofs', () => {
+    const p = fork()
+    // Same header twice.
+    expectInvalid({ headerA: p.headerA, headerB: p.headerA })
+    // A header "by alice" signed by mallory.
+    const forged = signRaw(mallory, { version: 1, author: alice.publicKey, logId, seq: 0, backlink: null, payloadHash: null, payloadSize: 0, extensions: new Map() })
+    expectInvalid({ headerA: p.headerA, headerB: forged.headerBytes })
+    // A tampered signature.
+    const tampered = p.headerB.slice()
+    tampered[tampered.length - 3]! ^= 0x10
+    expectInvalid({ headerA: p.headerA, headerB: tampered })
+    // Different authors, logs, seqs.
+    expectInvalid({ headerA: p.headerA, headerB: makeChain(mallory, logId, 1)[0]!.headerBytes })
+    expectInvalid({ headerA: p.headerA, headerB: makeChain(alice, testLogId(6), 1)[0]!.headerBytes })
+    expectInvalid({ headerA: p.headerA, headerB: makeChain(alice, logId, 2)[1]!.headerBytes })
+    // Garbage.
+    expectInvalid({ headerA: p.headerA, headerB: new Uint8Array([1, 2, 3]) })
+  })
+
+  it('rejects malformed encodings', () => {
+    expect(() => decodeForkProof(new Uint8Array([0x83, 0x02, 0x40, 0x40]))).toThrow(InvalidForkProofError)
+    expect(() => decodeForkProof(new Uint8Array([0xff]))).toThrow(InvalidForkProofError)
+    expect(() => decodeForkProof(new Uint8Array(10_000))).toThrow(InvalidForkProofError)
+    expect(() => forkProofFromText('hello')).toThrow(InvalidForkProofError)
+    expect(() => forkProofFromText('burrow-fork-proof:!!!')).toThrow(InvalidForkProofError)
+  })
+})
