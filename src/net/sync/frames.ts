@@ -1,0 +1,194 @@
+import { decodeCanonical, encodeCanonical, type CborValue } from '../../log/cbor.js'
+import { LOG_ID_MAX_LENGTH, LOG_ID_MIN_LENGTH, PUBLIC_KEY_LENGTH, type LogId } from '../../log/types.js'
+import { SyncProtocolError } from './errors.js'
+
+/** libp2p protocol id of log replication. */
+export const SYNC_PROTOCOL = '/burrow/sync/1'
+
+/** One author's height in a log: the highest sequence number we hold. */
+export interface AuthorHeight {
+  author: Uint8Array
+  seq: number
+}
+
+/** An operation on the wire: its signed header bytes and its payload (null when deleted or empty). */
+export interface WireOperation {
+  header: Uint8Array
+  payload: Uint8Array | null
+}
+
+/**
+ * Frames of `/burrow/sync/1`. Each is a CBOR array whose first item is the
+ * frame type, sent with a 4-byte big-endian length prefix.
+ *
+ * - `have`: what we hold of a log (heights per author). Sent only for logs
+ *   we believe the peer shares, so a log id never reaches an outsider.
+ * - `ops`: operations the peer lacks, in sequence order per author.
+ * - `synced`: the answer to a `have` is complete (first round done).
+ * - `ephemeral`: a short message for the peer's app, never stored.
+ */
+export type SyncFrame =
+  | { type: 'have'; logId: LogId; heights: AuthorHeight[] }
+  | { type: 'ops'; logId: LogId; ops: WireOperation[] }
+  | { type: 'synced'; logId: LogId }
+  | { type: 'ephemeral'; logId: LogId; data: Uint8Array }
+
+/** Size bounds applied to frames from the network. */
+export interface FrameLimits {
+  /** Largest frame body in bytes. Default 4 MiB. */
+  maxFrameBytes: number
+  /** Most operations in one `ops` frame. Default 1,000. */
+  maxOpsPerFrame: number
+  /** Most authors in one `have` frame. Default 10,000. */
+  maxAuthorsPerFrame: number
+  /** Largest ephemeral message. Default 16 KiB. */
+  maxEphemeralBytes: number
+}
+
+/** Default frame limits. */
+export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxOpsPerFrame: 1_000,
+  maxAuthorsPerFrame: 10_000,
+  maxEphemeralBytes: 16 * 1024,
+})
+
+const TYPE_CODES = { have: 1, ops: 2, synced: 3, ephemeral: 4 } as const
+const LENGTH_PREFIX = 4
+
+/** Encodes a frame with its length prefix. */
+export function encodeFrame(frame: SyncFrame): Uint8Array {
+  let body: CborValue[]
+  switch (frame.type) {
+    case 'have':
+      body = [TYPE_CODES.have, frame.logId, frame.heights.map((h) => [h.author, h.seq])]
+      break
+    case 'ops':
+      body = [TYPE_CODES.ops, frame.logId, frame.ops.map((o) => [o.header, o.payload])]
+      break
+    case 'synced':
+      body = [TYPE_CODES.synced, frame.logId]
+      break
+    case 'ephemeral':
+      body = [TYPE_CODES.ephemeral, frame.logId, frame.data]
+      break
+  }
+  const encoded = encodeCanonical(body)
+  const out = new Uint8Array(LENGTH_PREFIX + encoded.length)
+  new DataView(out.buffer).setUint32(0, encoded.length)
+  out.set(encoded, LENGTH_PREFIX)
+  return out
+}
+
+function fail(what: string): never {
+  throw new SyncProtocolError(`malformed sync frame: ${what}`)
+}
+
+function bytes(value: CborValue | undefined, what: string, min: number, max: number): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length < min || value.length > max) fail(what)
+  return value
+}
+
+function list(value: CborValue | undefined, what: string, max: number): readonly CborValue[] {
+  if (!Array.isArray(value)) fail(what)
+  if (value.length > max) throw new SyncProtocolError(`sync frame ${what} has ${value.length} entries (limit ${max})`)
+  return value
+}
+
+function seq(value: CborValue | undefined): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail('sequence number')
+  return value
+}
+
+/** Checks the shape of a decoded frame body and builds the typed frame. */
+function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
+  if (!Array.isArray(value) || value.length < 2) fail('not a frame array')
+  const [type, rawLogId, third] = value as readonly CborValue[]
+  const logId = bytes(rawLogId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
+  const arity = (n: number): void => {
+    if (value.length !== n) fail(`frame type ${String(type)} takes ${n} items`)
+  }
+  switch (type) {
+    case TYPE_CODES.have: {
+      arity(3)
+      const heights = list(third, 'heights', limits.maxAuthorsPerFrame).map((entry) => {
+        const pair = list(entry, 'height entry', 2)
+        if (pair.length !== 2) fail('height entry')
+        return { author: bytes(pair[0], 'author', PUBLIC_KEY_LENGTH, PUBLIC_KEY_LENGTH), seq: seq(pair[1]) }
+      })
+      return { type: 'have', logId, heights }
+    }
+    case TYPE_CODES.ops: {
+      arity(3)
+      const ops = list(third, 'operations', limits.maxOpsPerFrame).map((entry) => {
+        const pair = list(entry, 'operation entry', 2)
+        if (pair.length !== 2) fail('operation entry')
+        const payload = pair[1] === null ? null : bytes(pair[1], 'payload', 0, limits.maxFrameBytes)
+        return { header: bytes(pair[0], 'header', 1, limits.maxFrameBytes), payload }
+      })
+      return { type: 'ops', logId, ops }
+    }
+    case TYPE_CODES.synced:
+      arity(2)
+      return { type: 'synced', logId }
+    case TYPE_CODES.ephemeral:
+      arity(3)
+      return { type: 'ephemeral', logId, data: bytes(third, 'ephemeral data', 0, limits.maxEphemeralBytes) }
+    default:
+      return fail(`unknown frame type ${String(type)}`)
+  }
+}
+
+/**
+ * Splits a byte stream into frames. Refuses a frame whose announced length
+ * exceeds the limit before buffering it, so a peer cannot make us allocate
+ * more than `maxFrameBytes`.
+ */
+export class FrameDecoder {
+  readonly #limits: FrameLimits
+  #buffer: Uint8Array = new Uint8Array(0)
+
+  constructor(limits: FrameLimits = DEFAULT_FRAME_LIMITS) {
+    this.#limits = limits
+  }
+
+  /** Bytes received but not yet forming a whole frame. */
+  get buffered(): number {
+    return this.#buffer.length
+  }
+
+  /** Adds received bytes; returns every frame they complete. Throws {@link SyncProtocolError}. */
+  push(chunk: Uint8Array): SyncFrame[] {
+    this.#buffer = this.#buffer.length === 0 ? chunk : concat(this.#buffer, chunk)
+    const frames: SyncFrame[] = []
+    let offset = 0
+    while (this.#buffer.length - offset >= LENGTH_PREFIX) {
+      const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + offset, LENGTH_PREFIX)
+      const length = view.getUint32(0)
+      if (length === 0 || length > this.#limits.maxFrameBytes) {
+        throw new SyncProtocolError(`sync frame of ${length} bytes (limit ${this.#limits.maxFrameBytes})`)
+      }
+      if (this.#buffer.length - offset - LENGTH_PREFIX < length) break
+      // A private copy: decoded byte strings may be views into it, and the
+      // network layer may reuse the chunk it handed us.
+      const body = this.#buffer.slice(offset + LENGTH_PREFIX, offset + LENGTH_PREFIX + length)
+      let value: CborValue
+      try {
+        value = decodeCanonical(body)
+      } catch (cause) {
+        throw new SyncProtocolError('malformed sync frame: not canonical CBOR', { cause })
+      }
+      frames.push(toFrame(value, this.#limits))
+      offset += LENGTH_PREFIX + length
+    }
+    this.#buffer = this.#buffer.slice(offset)
+    return frames
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
+}

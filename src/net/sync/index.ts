@@ -1,0 +1,4 @@
+/** `/burrow/sync/1`: log replication between allowed peers over one long-lived stream. */
+export * from './errors.js'
+export * from './frames.js'
+export * from './session.js'

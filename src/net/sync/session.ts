@@ -1,0 +1,288 @@
+import { EventEmitter } from 'node:events'
+import type { Logger } from '../../logging.js'
+import { silentLogger } from '../../logging.js'
+import { BurrowError } from '../../errors.js'
+import { decodeOperation } from '../../log/operation.js'
+import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
+import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
+import type { ForkProof } from '../../log/fork.js'
+import type { IngestResult } from '../../store/log-store.js'
+import { LogForkedError } from '../../store/errors.js'
+import { SyncClosedError, SyncProtocolError } from './errors.js'
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
+
+/** What a sync session needs from the log store (`LogStore` fits). */
+export interface SyncStore {
+  heights(logId: LogId): Map<string, number>
+  operationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): Operation[]
+  ingest(ops: readonly Operation[]): IngestResult
+}
+
+/** Which logs a peer is entitled to: the only ones offered to it, and the only ones accepted from it. */
+export interface SyncPolicy {
+  sharedLogs(peer: string): LogId[]
+  mayShare(peer: string, logId: LogId): boolean
+}
+
+/**
+ * A bidirectional byte stream. A libp2p `Stream` fits as it is: `send`
+ * returns false when its buffer is full, and `onDrain` resolves when it has
+ * room again (that is the backpressure).
+ */
+export interface ByteChannel extends AsyncIterable<Uint8Array | { subarray(): Uint8Array }> {
+  send(data: Uint8Array): boolean
+  onDrain(options?: { signal?: AbortSignal }): Promise<void>
+  close(): Promise<void>
+  abort(err: Error): void
+}
+
+/** Events of a {@link SyncSession}. */
+export interface SyncSessionEvents {
+  /** The peer finished answering our `have` for `logId`: we hold what it held then. */
+  'caught-up': [{ logId: LogId }]
+  /** Operations from the peer were validated and stored (`stored` counts the new ones). */
+  ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
+  /** Conflicting operations by one author were seen; the proof is stored. */
+  fork: [ForkProof]
+  /** An ephemeral message from the peer (never stored). */
+  ephemeral: [{ logId: LogId; data: Uint8Array }]
+  /** The session ended; `error` is set when the peer misbehaved or the stream failed. */
+  closed: [{ error?: Error }]
+}
+
+/** Options of a {@link SyncSession}. */
+export interface SyncSessionOptions {
+  /** The remote peer's id (a PeerId string); only used with the policy and in logs. */
+  peer: string
+  channel: ByteChannel
+  store: SyncStore
+  policy: SyncPolicy
+  frameLimits?: FrameLimits
+  decodeLimits?: DecodeLimits
+  /** Operations read from the store per batch when catching a peer up. Default 256. */
+  batchSize?: number
+  /** Flush an `ops` frame once it holds this many bytes. Default 1 MiB. */
+  frameTargetBytes?: number
+  logger?: Logger
+}
+
+const key = (logId: LogId): string => toHex(logId)
+
+/**
+ * One peer's end of `/burrow/sync/1` over one long-lived stream. Both ends
+ * run the same code: each sends `have` for the logs it shares with the
+ * other, answers the other's `have` with the operations it lacks and a
+ * `synced`, then pushes new operations as they are stored (`offer`).
+ *
+ * Every received operation is decoded with size limits and validated by the
+ * store before anything is kept; the first invalid one ends the session with
+ * a {@link SyncProtocolError}, and nothing invalid is stored.
+ */
+export class SyncSession extends EventEmitter<SyncSessionEvents> {
+  readonly peer: string
+  readonly #channel: ByteChannel
+  readonly #store: SyncStore
+  readonly #policy: SyncPolicy
+  readonly #decoder: FrameDecoder
+  readonly #frameLimits: FrameLimits
+  readonly #decodeLimits: DecodeLimits
+  readonly #batchSize: number
+  readonly #frameTargetBytes: number
+  readonly #log: Logger
+  /** What the peer holds, per log and author, as far as we know: learnt from its `have`, and from what passed between us since. */
+  readonly #remote = new Map<string, Map<string, number>>()
+  #sendChain: Promise<void> = Promise.resolve()
+  #closed = false
+  #done: Promise<void> | undefined
+
+  constructor(options: SyncSessionOptions) {
+    super()
+    this.peer = options.peer
+    this.#channel = options.channel
+    this.#store = options.store
+    this.#policy = options.policy
+    this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
+    this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
+    this.#decoder = new FrameDecoder(this.#frameLimits)
+    this.#batchSize = options.batchSize ?? 256
+    this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 1024 * 1024, this.#frameLimits.maxFrameBytes / 2)
+    this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Starts the session: announces our shared logs and reads until the stream ends. Resolves when the session is over. */
+  start(): Promise<void> {
+    this.#done ??= (async () => {
+      for (const logId of this.#policy.sharedLogs(this.peer)) this.share(logId)
+      await this.#readLoop()
+    })()
+    return this.#done
+  }
+
+  /** Announces a log that became shared with this peer (a new group, a new member). */
+  share(logId: LogId): void {
+    if (!this.#policy.mayShare(this.peer, logId)) return
+    this.#enqueue(async () => {
+      const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
+      await this.#send({ type: 'have', logId, heights })
+    })
+  }
+
+  /**
+   * Live push: operations just stored locally (written here or received from
+   * another peer). Sends whatever the peer lacks of their logs, in order;
+   * logs it is not entitled to, or whose heights it has not told us yet, are skipped.
+   */
+  offer(ops: readonly Operation[]): void {
+    const targets = new Map<string, { logId: LogId; author: Uint8Array }>()
+    for (const op of ops) {
+      const { logId, author, seq } = op.header
+      const heights = this.#remote.get(key(logId))
+      if (heights === undefined || (heights.get(toHex(author)) ?? -1) >= seq) continue
+      targets.set(`${key(logId)}/${toHex(author)}`, { logId, author })
+    }
+    for (const { logId, author } of targets.values()) this.#enqueue(() => this.#sendMissing(logId, author))
+  }
+
+  /** Sends an ephemeral message on a shared log. Never stored by either side. */
+  sendEphemeral(logId: LogId, data: Uint8Array): Promise<void> {
+    if (!this.#policy.mayShare(this.peer, logId)) {
+      return Promise.reject(new BurrowError('SYNC_NOT_SHARED', 'this log is not shared with that peer'))
+    }
+    if (data.length > this.#frameLimits.maxEphemeralBytes) {
+      return Promise.reject(new BurrowError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
+    }
+    return this.#enqueue(() => this.#send({ type: 'ephemeral', logId, data }))
+  }
+
+  /** Ends the session. With an error, the stream is reset (the peer misbehaved or we are cutting it off). */
+  async close(error?: Error): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (error) {
+      this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
+      this.#channel.abort(error)
+    } else {
+      await this.#channel.close().catch(() => {})
+    }
+    this.emit('closed', error ? { error } : {})
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#sendChain.then(async () => {
+      if (this.#closed) throw new SyncClosedError()
+      await task()
+    })
+    // The chain itself never rejects, so one failed send does not poison later ones.
+    this.#sendChain = run.catch((err: unknown) => {
+      if (!(err instanceof SyncClosedError)) void this.close(err instanceof Error ? err : new Error(String(err)))
+    })
+    return run
+  }
+
+  async #send(frame: SyncFrame): Promise<void> {
+    if (this.#closed) throw new SyncClosedError()
+    if (!this.#channel.send(encodeFrame(frame))) await this.#channel.onDrain()
+  }
+
+  /** Streams everything after the peer's known height for one author's log. */
+  async #sendMissing(logId: LogId, author: Uint8Array): Promise<void> {
+    const heights = this.#remote.get(key(logId))
+    if (heights === undefined) return
+    const authorKey = toHex(author)
+    for (;;) {
+      const after = heights.get(authorKey) ?? -1
+      const ops = this.#store.operationsAfter(author, logId, after, this.#batchSize)
+      if (ops.length === 0) return
+      let frame: WireOperation[] = []
+      let bytes = 0
+      for (const op of ops) {
+        frame.push({ header: op.headerBytes, payload: op.payload ?? null })
+        bytes += op.headerBytes.length + (op.payload?.length ?? 0)
+        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
+          await this.#send({ type: 'ops', logId, ops: frame })
+          frame = []
+          bytes = 0
+        }
+      }
+      if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
+      heights.set(authorKey, Math.max(after, ops.at(-1)!.header.seq))
+      if (ops.length < this.#batchSize) return
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      for await (const chunk of this.#channel) {
+        if (this.#closed) break
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+        for (const frame of this.#decoder.push(bytes)) this.#handle(frame)
+      }
+      await this.close()
+    } catch (err) {
+      await this.close(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  #handle(frame: SyncFrame): void {
+    const shared = this.#policy.mayShare(this.peer, frame.logId)
+    switch (frame.type) {
+      case 'have': {
+        if (shared) {
+          const heights = new Map(frame.heights.map((h) => [toHex(h.author), h.seq]))
+          this.#remote.set(key(frame.logId), heights)
+          const ours = this.#store.heights(frame.logId)
+          for (const [author, seq] of ours) {
+            if (seq > (heights.get(author) ?? -1)) this.#enqueue(() => this.#sendMissing(frame.logId, fromHex(author)))
+          }
+        }
+        // Answered even when not shared: the peer named the log itself, so this reveals nothing.
+        void this.#enqueue(() => this.#send({ type: 'synced', logId: frame.logId }))
+        return
+      }
+      case 'ops':
+        if (!shared) throw new SyncProtocolError('the peer sent operations of a log it does not share with us')
+        this.#ingest(frame.logId, frame.ops)
+        return
+      case 'synced':
+        this.emit('caught-up', { logId: frame.logId })
+        return
+      case 'ephemeral':
+        if (!shared) throw new SyncProtocolError('the peer sent an ephemeral message on a log it does not share with us')
+        this.emit('ephemeral', { logId: frame.logId, data: frame.data })
+        return
+    }
+  }
+
+  #ingest(logId: LogId, wire: WireOperation[]): void {
+    const ops: Operation[] = []
+    for (const w of wire) {
+      let op: Operation
+      try {
+        op = decodeOperation(w.header, w.payload ?? undefined, this.#decodeLimits)
+      } catch (cause) {
+        throw new SyncProtocolError(`the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
+      }
+      if (!bytesEqual(op.header.logId, logId)) throw new SyncProtocolError('an operation does not belong to the log of its frame')
+      ops.push(op)
+    }
+    const result = this.#store.ingest(ops)
+    for (const proof of result.forks) this.emit('fork', proof)
+    // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
+    const first = result.rejected.find((r) => !(r.error instanceof LogForkedError))
+    if (first !== undefined) {
+      throw new SyncProtocolError(`the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
+    }
+    const heights = this.#remote.get(key(logId))
+    if (heights !== undefined) {
+      for (const op of ops) {
+        const author = toHex(op.header.author)
+        if ((heights.get(author) ?? -1) < op.header.seq) heights.set(author, op.header.seq)
+      }
+    }
+    this.emit('ingested', { logId, operations: ops, stored: result.stored })
+  }
+}

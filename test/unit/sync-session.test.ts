@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { toHex, type LogId, type Operation } from '../../src/log/index.js'
+import { FrameDecoder, encodeFrame, SyncProtocolError, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
+import type { LogStore } from '../../src/store/index.js'
+import { channelPair } from '../helpers/channel.js'
+import { TestAuthor, tempStore } from '../helpers/logs.js'
+
+const sharedPolicy = (...logs: LogId[]): SyncPolicy => ({
+  sharedLogs: () => logs,
+  mayShare: (_peer, logId) => logs.some((l) => toHex(l) === toHex(logId)),
+})
+
+function waitFor<T>(emitter: SyncSession, event: 'caught-up' | 'ingested' | 'closed' | 'ephemeral', predicate: (arg: T) => boolean = () => true, ms = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), ms)
+    const listener = (arg: T): void => {
+      if (!predicate(arg)) return
+      clearTimeout(timer)
+      emitter.off(event, listener as never)
+      resolve(arg)
+    }
+    emitter.on(event, listener as never)
+  })
+}
+
+function allOps(store: LogStore, logId: LogId): string[] {
+  const hashes: string[] = []
+  for (const [author] of store.heights(logId)) {
+    for (const op of store.operationsAfter(Buffer.from(author, 'hex'), logId, -1, 1_000_000)) hashes.push(toHex(op.hash))
+  }
+  return hashes.sort()
+}
+
+function pair(policyA: SyncPolicy, policyB: SyncPolicy, highWaterMark?: number) {
+  const a = tempStore()
+  const b = tempStore()
+  const [chA, chB] = channelPair(highWaterMark)
+  const sessionA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: policyA })
+  const sessionB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: policyB })
+  return { a, b, chA, chB, sessionA, sessionB }
+}
+
+describe('sync session', () => {
+  it('replicates both ways, then pushes live, with backpressure', async () => {
+    const log = randomBytes(32)
+    const { a, b, chA, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log), 16 * 1024)
+    const alice = new TestAuthor()
+    const bob = new TestAuthor()
+    a.store.ingest(alice.many(log, 600, 1024))
+    b.store.ingest(bob.many(log, 400, 1024))
+
+    const caughtUpA = waitFor(sessionA, 'caught-up')
+    const caughtUpB = waitFor(sessionB, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await Promise.all([caughtUpA, caughtUpB])
+    expect(allOps(a.store, log)).toEqual(allOps(b.store, log))
+    expect(a.store.counts().operations).toBe(1000)
+
+    const fresh = alice.many(log, 5)
+    a.store.ingest(fresh)
+    const pushed = waitFor<{ operations: Operation[] }>(sessionB, 'ingested', (e) => e.operations.some((o) => o.header.seq === 604))
+    sessionA.offer(fresh)
+    await pushed
+    expect(b.store.heights(log).get(toHex(alice.publicKey))).toBe(604)
+
+    // Offering the same operations again sends nothing: the peer is known to hold them.
+    const before = chA.sent
+    sessionA.offer(fresh)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(chA.sent).toBe(before)
+    await sessionA.close()
+  })
+
+  it('resumes after a disconnect without re-sending what the peer has', async () => {
+    const log = randomBytes(32)
+    const alice = new TestAuthor()
+    const a = tempStore()
+    const b = tempStore()
+    const first = alice.many(log, 300)
+    a.store.ingest(first)
+    b.store.ingest(first.slice(0, 290))
+    const [chA, chB] = channelPair()
+    const sA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: sharedPolicy(log) })
+    const sB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: sharedPolicy(log) })
+    const done = waitFor(sB, 'caught-up')
+    void sA.start()
+    void sB.start()
+    await done
+    expect(b.store.counts().operations).toBe(300)
+    // 10 operations of ~100 B payload and ~200 B header, plus small frames: far below what 300 would cost.
+    expect(chA.sent).toBeLessThan(10 * 400 + 1_000)
+  })
+
+  it('never names a log the peer does not share, and refuses data for it', async () => {
+    const shared = randomBytes(32)
+    const secret = randomBytes(32)
+    const { a, b, chB, sessionA, sessionB } = pair(sharedPolicy(shared), sharedPolicy(shared))
+    const carol = new TestAuthor()
+    b.store.ingest(carol.many(secret, 20))
+    b.store.ingest(carol.many(shared, 3))
+    const seen: string[] = []
+    const decoder = new FrameDecoder()
+    const send = chB.send.bind(chB)
+    chB.send = (data: Uint8Array) => {
+      for (const f of decoder.push(data)) seen.push(toHex(f.logId))
+      return send(data)
+    }
+    const done = waitFor(sessionA, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await done
+    expect(seen).not.toContain(toHex(secret))
+    expect(a.store.heights(secret).size).toBe(0)
+    expect(a.store.counts().operations).toBe(3)
+
+    // A peer pushing operations of a log we do not share with it is cut off.
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    send(encodeFrame({ type: 'ops', logId: secret, ops: carol.many(secret, 1).map((o) => ({ header: o.headerBytes, payload: o.payload ?? null })) }))
+    const { error } = await closed
+    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(a.store.heights(secret).size).toBe(0)
+  })
+
+  it('cuts off a peer that sends a forged operation and keeps the good data', async () => {
+    const log = randomBytes(32)
+    const { a, b, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    const alice = new TestAuthor()
+    const good = alice.many(log, 10)
+    b.store.ingest(good)
+    const done = waitFor(sessionA, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await done
+    expect(a.store.counts().operations).toBe(10)
+
+    const next = alice.next(log)
+    const forged = next.headerBytes.slice()
+    forged[forged.length - 1]! ^= 0xff // breaks the signature
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    chB.send(encodeFrame({ type: 'ops', logId: log, ops: [{ header: forged, payload: next.payload ?? null }] }))
+    const { error } = await closed
+    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(a.store.counts().operations).toBe(10)
+    expect(allOps(a.store, log)).toEqual(good.map((o) => toHex(o.hash)).sort())
+  })
+
+  it('cuts off a peer that sends garbage', async () => {
+    const log = randomBytes(32)
+    const { sessionA, chB } = pair(sharedPolicy(log), sharedPolicy(log))
+    void sessionA.start()
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    chB.send(new Uint8Array([0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]))
+    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+  })
+
+  it('refuses a frame longer than the limit before buffering it', async () => {
+    const log = randomBytes(32)
+    const { sessionA, chB } = pair(sharedPolicy(log), sharedPolicy(log))
+    void sessionA.start()
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    chB.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff]))
+    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+  })
+
+  it('delivers ephemeral messages without storing them', async () => {
+    const log = randomBytes(32)
+    const { a, b, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    void sessionA.start()
+    void sessionB.start()
+    const got = waitFor<{ data: Uint8Array }>(sessionB, 'ephemeral')
+    await sessionA.sendEphemeral(log, new TextEncoder().encode('typing…'))
+    expect(new TextDecoder().decode((await got).data)).toBe('typing…')
+    expect(a.store.counts().operations + b.store.counts().operations).toBe(0)
+  })
+})
