@@ -1,0 +1,77 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import type { Database } from 'better-sqlite3'
+import { SchemaOutdatedError, SchemaTooNewError } from './errors.js'
+import { applyMigrations, MIGRATIONS, schemaVersion, type Migration } from './migrations.js'
+
+export type { Database }
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** Open read-only: no file creation, no migrations (the schema must already be current). */
+  readonly readonly?: boolean
+  /** Schema history to apply; defaults to {@link MIGRATIONS}. */
+  readonly migrations?: readonly Migration[]
+}
+
+/** How long a writer waits for another connection's lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000
+
+const FILE_MODE = 0o600
+const DIR_MODE = 0o700
+
+/** Creates the file owner-only if it is missing and tightens it to 0600 if it is not. */
+function ensurePrivateFile(path: string): void {
+  closeSync(openSync(path, 'a', FILE_MODE))
+  chmodSync(path, FILE_MODE)
+}
+
+/**
+ * Opens (creating if needed) Burrow's SQLite database and brings its schema
+ * up to date.
+ *
+ * - A missing parent folder is created 0700 (an existing one is left as is:
+ *   it may be shared, like /tmp). The database file is created 0600 before
+ *   SQLite touches it; SQLite gives -wal and -shm the database file's mode,
+ *   and they are chmod-ed again after opening to be sure.
+ * - WAL journal: readers never block the writer.
+ * - `synchronous=FULL`: every commit is fsync-ed before it returns. NORMAL
+ *   survives a process crash but may lose the last commits on power loss;
+ *   for this node that would be worse than slow, because a lost own
+ *   operation that was already sent to peers gets re-created at the same
+ *   seq with other content, and the node has forked its own log.
+ * - `foreign_keys=ON`, and a busy timeout of {@link BUSY_TIMEOUT_MS}.
+ *
+ * Write other rows atomically with an operation through `db.transaction(fn)`
+ * (better-sqlite3 turns nested transactions into savepoints).
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Database {
+  const readonly = options.readonly === true
+  const inMemory = path === ':memory:'
+  if (!inMemory && !readonly) {
+    const dir = dirname(path)
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: DIR_MODE })
+    ensurePrivateFile(path)
+  }
+  const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS })
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    db.pragma('foreign_keys = ON')
+    const migrations = options.migrations ?? MIGRATIONS
+    if (readonly) {
+      const version = schemaVersion(db)
+      if (version > migrations.length) throw new SchemaTooNewError(version, migrations.length)
+      if (version < migrations.length) throw new SchemaOutdatedError(version, migrations.length)
+    } else {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      applyMigrations(db, migrations)
+      if (!inMemory) for (const suffix of ['-wal', '-shm']) if (existsSync(path + suffix)) chmodSync(path + suffix, FILE_MODE)
+    }
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}

@@ -1,0 +1,5 @@
+/** SQLite storage: database setup, migrations and the log store. */
+export * from './errors.js'
+export { openDatabase, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions } from './database.js'
+export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
+export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation } from './log-store.js'

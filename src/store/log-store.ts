@@ -1,0 +1,307 @@
+import type { Database, Statement, Transaction } from 'better-sqlite3'
+import type { BurrowError } from '../errors.js'
+import { bytesEqual, toHex } from '../log/bytes.js'
+import {
+  createForkProof,
+  decodeForkProof,
+  encodeForkProof,
+  type ForkProof,
+} from '../log/fork.js'
+import { decodeHeader, isPrunePoint } from '../log/header.js'
+import { LogError, WrongBacklinkError } from '../log/errors.js'
+import { validateOperation } from '../log/validate.js'
+import type { Hash, LogId, Operation } from '../log/types.js'
+import { LogForkedError, PruneNotAllowedError, SeqOccupiedError } from './errors.js'
+
+/** An operation the store refused, and why. */
+export interface RejectedOperation {
+  /** The refused operation. */
+  readonly operation: Operation
+  /** A `LogError` subclass, or {@link LogForkedError}. */
+  readonly error: BurrowError
+}
+
+/** Outcome of {@link LogStore.ingest}. */
+export interface IngestResult {
+  /** Operations newly stored. */
+  readonly stored: number
+  /** Operations with nothing to do: already stored, or older than their log's retained (pruned) start. */
+  readonly duplicates: number
+  /** Invalid operations, not stored. */
+  readonly rejected: readonly RejectedOperation[]
+  /** Forks detected in this batch (each log's proof is also stored, and the log closed). */
+  readonly forks: readonly ForkProof[]
+}
+
+/** Row counts, for status output and tests. */
+export interface LogStoreCounts {
+  /** Stored operations (headers). */
+  readonly operations: number
+  /** Stored operations whose payload is present. */
+  readonly payloads: number
+  /** Distinct (author, log id) pairs. */
+  readonly logs: number
+  /** Forked logs. */
+  readonly forks: number
+}
+
+interface OperationRow {
+  header: Buffer
+  payload: Buffer | null
+}
+
+type Outcome = 'stored' | 'duplicate' | { fork: ForkProof }
+
+/** better-sqlite3 returns BLOBs as Buffers; the API hands out plain Uint8Arrays (a view, no copy). */
+function plain(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+// Operations whose header was already checked on the way in; decoding the
+// stored bytes back only rebuilds the object.
+function rowToOperation(row: OperationRow & { hash: Buffer }): Operation {
+  const headerBytes = plain(row.header)
+  const header = decodeHeader(headerBytes)
+  return row.payload === null
+    ? { header, headerBytes, hash: plain(row.hash) }
+    : { header, headerBytes, hash: plain(row.hash), payload: plain(row.payload) }
+}
+
+/**
+ * Signed append-only logs in SQLite. Every write validates against what is
+ * stored, inside one transaction per call, so a crash keeps either the whole
+ * batch or none of it. Works inside a caller's `db.transaction(...)` too.
+ */
+export class LogStore {
+  private readonly db: Database
+  private readonly stmt: {
+    hashAt: Statement<[Uint8Array, Uint8Array, number], { hash: Buffer; header: Buffer }>
+    minSeq: Statement<[Uint8Array, Uint8Array], { seq: number | null }>
+    isForked: Statement<[Uint8Array, Uint8Array], { one: number }>
+    insert: Statement<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array, number, Uint8Array | null, number]>
+    insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array]>
+    heights: Statement<[Uint8Array], { author: Buffer; seq: number }>
+    after: Statement<[Uint8Array, Uint8Array, number, number], OperationRow & { hash: Buffer }>
+    byHash: Statement<[Uint8Array], OperationRow & { hash: Buffer }>
+    forks: Statement<[], { proof: Buffer }>
+    deletePayload: Statement<[Uint8Array]>
+    prune: Statement<[Uint8Array, Uint8Array, number]>
+    logIds: Statement<[], { log_id: Buffer }>
+    counts: Statement<[], LogStoreCounts>
+  }
+
+  private readonly appendTx: Transaction<(op: Operation) => void>
+  private readonly ingestTx: Transaction<(ops: readonly Operation[]) => IngestResult>
+  private readonly pruneTx: Transaction<(author: Uint8Array, logId: LogId, belowSeq: number) => number>
+
+  /** Wraps an open, migrated database (see `openDatabase`). */
+  constructor(db: Database) {
+    this.db = db
+    // IMMEDIATE: take the write lock up front, so a batch never fails halfway
+    // on a lock upgrade. Inside a caller's transaction these become savepoints.
+    this.appendTx = db.transaction((op: Operation) => this.appendOne(op))
+    this.ingestTx = db.transaction((ops: readonly Operation[]) => this.ingestBatch(ops))
+    this.pruneTx = db.transaction((author: Uint8Array, logId: LogId, belowSeq: number) => this.pruneBelow(author, logId, belowSeq))
+    this.stmt = {
+      hashAt: db.prepare('SELECT hash, header FROM log_operations WHERE log_id = ? AND author = ? AND seq = ?'),
+      minSeq: db.prepare('SELECT MIN(seq) AS seq FROM log_operations WHERE log_id = ? AND author = ?'),
+      isForked: db.prepare('SELECT 1 AS one FROM log_forks WHERE log_id = ? AND author = ?'),
+      insert: db.prepare(
+        `INSERT INTO log_operations (hash, log_id, author, seq, header, payload_size, payload, prune_point)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertFork: db.prepare('INSERT OR IGNORE INTO log_forks (log_id, author, seq, proof) VALUES (?, ?, ?, ?)'),
+      heights: db.prepare('SELECT author, MAX(seq) AS seq FROM log_operations WHERE log_id = ? GROUP BY author'),
+      after: db.prepare(
+        `SELECT hash, header, payload FROM log_operations
+         WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      byHash: db.prepare('SELECT hash, header, payload FROM log_operations WHERE hash = ?'),
+      forks: db.prepare('SELECT proof FROM log_forks ORDER BY log_id, author'),
+      deletePayload: db.prepare('UPDATE log_operations SET payload = NULL WHERE hash = ? AND payload IS NOT NULL'),
+      prune: db.prepare('DELETE FROM log_operations WHERE log_id = ? AND author = ? AND seq < ?'),
+      logIds: db.prepare('SELECT DISTINCT log_id FROM log_operations ORDER BY log_id'),
+      counts: db.prepare(
+        `SELECT (SELECT COUNT(*) FROM log_operations) AS operations,
+                (SELECT COUNT(*) FROM log_operations WHERE payload IS NOT NULL) AS payloads,
+                (SELECT COUNT(*) FROM (SELECT DISTINCT log_id, author FROM log_operations)) AS logs,
+                (SELECT COUNT(*) FROM log_forks) AS forks`,
+      ),
+    }
+  }
+
+  /**
+   * Stores one of this node's own operations. Throws the validation error,
+   * {@link SeqOccupiedError} if the position holds a different operation (a
+   * local write never records a fork against ourselves), or
+   * {@link LogForkedError}. Appending the same operation twice is a no-op.
+   */
+  append(op: Operation): void {
+    this.appendTx.immediate(op)
+  }
+
+  private appendOne(op: Operation): void {
+    const { header } = op
+    const existing = this.stmt.hashAt.get(header.logId, header.author, header.seq)
+    if (existing !== undefined) {
+      if (bytesEqual(existing.hash, op.hash)) return
+      throw new SeqOccupiedError(header.seq)
+    }
+    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
+    validateOperation(op, this.previousOf(op))
+    this.checkNextLinks(op)
+    this.insert(op)
+  }
+
+  /**
+   * Validates and stores a batch received from peers, in one transaction.
+   * Operations are taken in order, each against the stored log including
+   * earlier operations of the same batch. Valid ones are stored, invalid
+   * ones reported (an operation after a rejected one of the same log is then
+   * rejected too, for lack of its predecessor). A second valid operation at
+   * an occupied position yields a fork proof, stored with the log marked
+   * forked; such a log accepts nothing more.
+   */
+  ingest(ops: readonly Operation[]): IngestResult {
+    return this.ingestTx.immediate(ops)
+  }
+
+  private ingestBatch(ops: readonly Operation[]): IngestResult {
+    let stored = 0
+    let duplicates = 0
+    const rejected: RejectedOperation[] = []
+    const forks: ForkProof[] = []
+    for (const op of ops) {
+      try {
+        const outcome = this.ingestOne(op)
+        if (outcome === 'stored') stored++
+        else if (outcome === 'duplicate') duplicates++
+        else forks.push(outcome.fork)
+      } catch (error) {
+        if (!(error instanceof LogError || error instanceof LogForkedError)) throw error
+        rejected.push({ operation: op, error })
+      }
+    }
+    return { stored, duplicates, rejected, forks }
+  }
+
+  private ingestOne(op: Operation): Outcome {
+    const { header } = op
+    const existing = this.stmt.hashAt.get(header.logId, header.author, header.seq)
+    if (existing !== undefined) {
+      if (bytesEqual(existing.hash, op.hash)) return 'duplicate'
+      // Only a validly signed conflicting header proves anything.
+      validateOperation(op)
+      const fork = createForkProof(plain(existing.header), op.headerBytes)
+      this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork))
+      return { fork }
+    }
+    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
+    const previous = this.previousOf(op)
+    if (previous === null && header.seq > 0) {
+      const start = this.stmt.minSeq.get(header.logId, header.author)?.seq ?? null
+      if (start !== null && header.seq < start) return 'duplicate'
+    }
+    validateOperation(op, previous)
+    this.checkNextLinks(op)
+    this.insert(op)
+    return 'stored'
+  }
+
+  /**
+   * When `op` fills a gap below a stored operation (possible after a pruned
+   * start was accepted first), that successor's backlink must name `op`.
+   */
+  private checkNextLinks(op: Operation): void {
+    const { logId, author, seq } = op.header
+    const next = this.stmt.hashAt.get(logId, author, seq + 1)
+    if (next === undefined) return
+    const backlink = decodeHeader(next.header).backlink
+    if (backlink === null || !bytesEqual(backlink, op.hash)) {
+      throw new WrongBacklinkError(`stored operation at seq ${seq + 1} does not link to this one`)
+    }
+  }
+
+  /** The stored predecessor of `op` as a chain link, or null if there is none. */
+  private previousOf(op: Operation): { author: Uint8Array; logId: LogId; seq: number; hash: Hash } | null {
+    const { author, logId, seq } = op.header
+    if (seq === 0) return null
+    const prev = this.stmt.hashAt.get(logId, author, seq - 1)
+    return prev === undefined ? null : { author, logId, seq: seq - 1, hash: plain(prev.hash) }
+  }
+
+  private insert(op: Operation): void {
+    const h = op.header
+    this.stmt.insert.run(
+      op.hash, h.logId, h.author, h.seq, op.headerBytes, h.payloadSize, op.payload ?? null, isPrunePoint(h) ? 1 : 0,
+    )
+  }
+
+  /** Highest stored seq per author in a log id, keyed by the author's hex public key. */
+  heights(logId: LogId): Map<string, number> {
+    return new Map(this.stmt.heights.all(logId).map((r) => [toHex(r.author), r.seq]))
+  }
+
+  /** Up to `limit` operations of (author, log) with seq above `afterSeq`, in order (-1 for the start). */
+  operationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): Operation[] {
+    return this.stmt.after.all(logId, author, afterSeq, limit).map(rowToOperation)
+  }
+
+  /** The stored operation with this hash. */
+  getByHash(hash: Hash): Operation | undefined {
+    const row = this.stmt.byHash.get(hash)
+    return row === undefined ? undefined : rowToOperation(row)
+  }
+
+  /** Stored fork proofs, optionally only for one author and/or log id. */
+  getForkProofs(filter: { author?: Uint8Array; logId?: LogId } = {}): ForkProof[] {
+    return this.stmt.forks
+      .all()
+      .map((r) => decodeForkProof(r.proof))
+      .filter((p) => {
+        if (filter.author === undefined && filter.logId === undefined) return true
+        const header = decodeHeader(p.headerA)
+        return (filter.author === undefined || bytesEqual(header.author, filter.author)) &&
+          (filter.logId === undefined || bytesEqual(header.logId, filter.logId))
+      })
+  }
+
+  /** True when (author, log) is forked and closed. */
+  isForked(author: Uint8Array, logId: LogId): boolean {
+    return this.stmt.isForked.get(logId, author) !== undefined
+  }
+
+  /**
+   * Drops an operation's payload; its header stays and still verifies.
+   * Returns false if there was no such operation or no payload.
+   */
+  deletePayload(hash: Hash): boolean {
+    return this.stmt.deletePayload.run(hash).changes > 0
+  }
+
+  /**
+   * Deletes (author, log)'s operations below `belowSeq`. The operation at
+   * `belowSeq` must be stored and carry the prune flag, so the log stays
+   * verifiable from its new start; otherwise {@link PruneNotAllowedError}.
+   * Returns the number of operations deleted.
+   */
+  prune(author: Uint8Array, logId: LogId, belowSeq: number): number {
+    return this.pruneTx.immediate(author, logId, belowSeq)
+  }
+
+  private pruneBelow(author: Uint8Array, logId: LogId, belowSeq: number): number {
+    const start = this.stmt.hashAt.get(logId, author, belowSeq)
+    if (start === undefined || !isPrunePoint(decodeHeader(start.header))) throw new PruneNotAllowedError(belowSeq)
+    return this.stmt.prune.run(logId, author, belowSeq).changes
+  }
+
+  /** Every log id with at least one stored operation. */
+  logIds(): LogId[] {
+    return this.stmt.logIds.all().map((r) => plain(r.log_id))
+  }
+
+  /** Row counts. */
+  counts(): LogStoreCounts {
+    return this.stmt.counts.get() as LogStoreCounts
+  }
+}
