@@ -88,6 +88,8 @@ export async function dialOnion(opts: DialOnionOptions): Promise<Socket> {
     await requestConnect(socket, reader, connectRequest(hostname, port))
     return socket
   } catch (err) {
+    // A dead socket must not crash the process with a late 'error' once our listeners are gone.
+    socket.on('error', ignoreError)
     socket.destroy()
     throw err
   } finally {
@@ -141,9 +143,11 @@ function isolationCredentials(isolation: string): Credentials {
 }
 
 /** Node resolves only non-IP hosts; validation admits IP literals only, so this is a last guard, never a DNS query. */
-const refuseLookup: LookupFunction = (hostname, _options, callback) => {
+const refuseLookup: LookupFunction = (_hostname, _options, callback) => {
   callback(new SocksError('SOCKS_PROXY_NOT_LOOPBACK', 'refusing to resolve a host name for the SOCKS proxy'), '', 4)
 }
+
+function ignoreError(): void {}
 
 async function negotiateAuth(socket: Socket, reader: HandshakeReader, credentials: Credentials | undefined): Promise<void> {
   // Offer exactly one method: with an isolation key, falling back to no-auth would silently share circuits.
@@ -188,14 +192,14 @@ async function requestConnect(socket: Socket, reader: HandshakeReader, request: 
 
 /**
  * Reads exact byte counts during the handshake in paused mode, so nothing past
- * the handshake is ever taken out of the socket. `fail` (timeout, abort)
- * rejects the pending and all later reads with the given error.
+ * the handshake is ever taken out of the socket. `fail` (timeout, abort,
+ * connection loss) rejects the pending and all later waits with that error.
  */
 class HandshakeReader {
-  private pending: { size: number; resolve: (bytes: Buffer) => void; reject: (err: Error) => void } | undefined
+  /** The one outstanding wait; `size` 0 means "until connected". */
+  private waiter: { size: number; resolve: (bytes: Buffer) => void; reject: (err: Error) => void } | undefined
   private failure: Error | undefined
   private isConnected = false
-  private onConnect: (() => void) | undefined
 
   constructor(private readonly socket: Socket) {
     socket.on('connect', this.handleConnect)
@@ -205,30 +209,21 @@ class HandshakeReader {
     socket.on('close', this.handleClose)
   }
 
-  connected(): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure)
-    if (this.isConnected) return Promise.resolve()
-    return new Promise<void>((resolve, reject) => {
-      this.onConnect = resolve
-      this.pending = { size: 0, resolve: () => resolve(), reject }
-    })
+  async connected(): Promise<void> {
+    if (this.isConnected && this.failure === undefined) return
+    await this.wait(0)
   }
 
   read(size: number): Promise<Buffer> {
-    if (this.failure !== undefined) return Promise.reject(this.failure)
-    if (size === 0) return Promise.resolve(Buffer.alloc(0))
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pending = { size, resolve, reject }
-      this.handleReadable()
-    })
+    return this.wait(size)
   }
 
   fail(err: Error): void {
     if (this.failure !== undefined) return
     this.failure = err
-    const pending = this.pending
-    this.pending = undefined
-    pending?.reject(err)
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.reject(err)
   }
 
   /** Hands the socket back to the caller: once our 'readable' listener is gone, a 'data' listener or pipe starts the flow. */
@@ -240,26 +235,34 @@ class HandshakeReader {
     this.socket.off('close', this.handleClose)
   }
 
+  private wait(size: number): Promise<Buffer> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    return new Promise<Buffer>((resolve, reject) => {
+      this.waiter = { size, resolve, reject }
+      if (size > 0) this.handleReadable()
+    })
+  }
+
   private readonly handleConnect = (): void => {
     this.isConnected = true
-    const onConnect = this.onConnect
-    this.onConnect = undefined
-    this.pending = undefined
-    onConnect?.()
+    const waiter = this.waiter
+    if (waiter?.size !== 0) return
+    this.waiter = undefined
+    waiter.resolve(Buffer.alloc(0))
   }
 
   private readonly handleReadable = (): void => {
-    const pending = this.pending
-    if (pending === undefined || pending.size === 0 || this.failure !== undefined) return
-    const bytes = this.socket.read(pending.size) as Buffer | null
+    const waiter = this.waiter
+    if (waiter === undefined || waiter.size === 0) return
+    const bytes = this.socket.read(waiter.size) as Buffer | null
     if (bytes === null) return
-    if (bytes.length < pending.size) {
+    if (bytes.length < waiter.size) {
       // read() hands out a short buffer only once the stream has ended.
-      this.fail(new SocksConnectionError(`tor closed the SOCKS connection in the middle of a reply (${bytes.length} of ${pending.size} bytes)`))
+      this.fail(new SocksConnectionError(`tor closed the SOCKS connection in the middle of a reply (${bytes.length} of ${waiter.size} bytes)`))
       return
     }
-    this.pending = undefined
-    pending.resolve(bytes)
+    this.waiter = undefined
+    waiter.resolve(bytes)
   }
 
   private readonly handleEnd = (): void => {
@@ -269,12 +272,12 @@ class HandshakeReader {
   private readonly handleError = (err: Error): void => {
     this.fail(
       this.isConnected
-        ? new SocksConnectionError('the connection to tor\'s SOCKS port failed during the handshake', { cause: err })
-        : new SocksConnectionError('could not connect to tor\'s SOCKS port (is tor running?)', { cause: err }),
+        ? new SocksConnectionError("the connection to tor's SOCKS port failed during the handshake", { cause: err })
+        : new SocksConnectionError("could not connect to tor's SOCKS port (is tor running?)", { cause: err }),
     )
   }
 
   private readonly handleClose = (): void => {
-    this.fail(new SocksConnectionError('the connection to tor\'s SOCKS port closed before the handshake finished'))
+    this.fail(new SocksConnectionError("the connection to tor's SOCKS port closed before the handshake finished"))
   }
 }
