@@ -1,0 +1,102 @@
+import { BurrowError } from '../errors.js'
+import type { SocksFailureReason } from '../tor/socks-errors.js'
+
+/** Why a multiaddr is not a dialable onion multiaddr (see {@link InvalidOnionMultiaddrError.reason}). */
+export type InvalidOnionMultiaddrReason =
+  /** Not exactly `/onion3/…` optionally followed by `/p2p/…`. */
+  | 'components'
+  /** The onion3 value is not `<56 base32 characters>:<port>`. */
+  | 'format'
+  /** The port is not a decimal integer from 1 to 65535 without leading zeros. */
+  | 'port'
+  /** The 56 characters are not a valid v3 onion address (checksum, version, key). */
+  | 'onion-address'
+  /** The `/p2p/` part is not an Ed25519 peer id. */
+  | 'peer-id'
+
+/** A multiaddr is not `/onion3/<56 base32>:<port>[/p2p/<Ed25519 peer id>]`. Code `INVALID_ONION_MULTIADDR`. */
+export class InvalidOnionMultiaddrError extends BurrowError {
+  /** Which rule the multiaddr broke. */
+  readonly reason: InvalidOnionMultiaddrReason
+
+  constructor(reason: InvalidOnionMultiaddrReason, message: string, options?: { cause?: unknown }) {
+    super('INVALID_ONION_MULTIADDR', message, options)
+    this.reason = reason
+  }
+}
+
+/**
+ * Why a dial through tor failed: tor's own SOCKS reason (including the onion
+ * reasons of `ExtendedErrors`, e.g. `onion-descriptor-not-found`,
+ * `onion-client-auth-missing`), or what went wrong before tor could answer.
+ */
+export type OnionDialFailureReason =
+  | SocksFailureReason
+  /** Our tor is not running (stopped, or restarting): there is no SOCKS port to use. */
+  | 'tor-not-running'
+  /** Tor's SOCKS port could not be reached or dropped the connection mid-handshake. */
+  | 'proxy-unreachable'
+  /** Tor's SOCKS port answered something we could not use (protocol error, refused authentication). */
+  | 'proxy-error'
+  /** The dial took longer than its time budget. */
+  | 'timeout'
+  /** The caller aborted the dial. */
+  | 'aborted'
+
+/**
+ * Dialing a peer's onion failed. `reason` says why, `retryable` whether the
+ * same dial may succeed later without any change of configuration, and
+ * `cause` holds the original error (a `SocksReplyError` when tor answered).
+ * Code `ONION_DIAL_FAILED`.
+ */
+export class OnionDialError extends BurrowError {
+  readonly reason: OnionDialFailureReason
+  readonly retryable: boolean
+
+  constructor(reason: OnionDialFailureReason, retryable: boolean, message: string, options?: { cause?: unknown }) {
+    super('ONION_DIAL_FAILED', message, options)
+    this.reason = reason
+    this.retryable = retryable
+  }
+}
+
+/** The onion transport was asked to listen on something other than `/ip4/127.0.0.1/tcp/<port>`, or binding failed. Code `ONION_LISTEN_FAILED`. */
+export class OnionListenError extends BurrowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ONION_LISTEN_FAILED', message, options)
+  }
+}
+
+/** Options of the libp2p node factory are unusable. Code `NET_INVALID_OPTIONS`; messages name sizes and kinds, never key bytes. */
+export class NetOptionsError extends BurrowError {
+  constructor(message: string) {
+    super('NET_INVALID_OPTIONS', message)
+  }
+}
+
+/** How deep {@link findOnionDialError} looks through `cause` chains and aggregates. */
+const MAX_SEARCH_DEPTH = 8
+
+/**
+ * Finds the {@link OnionDialError} inside whatever `libp2p.dial()` (or
+ * `dialProtocol`) rejected with. libp2p passes a single failed address's
+ * error through unchanged, collects several into an `AggregateError`, and
+ * other layers may wrap it as `cause`; this looks through all of those.
+ * Returns `undefined` when the failure was not a dial through tor (e.g. the
+ * gater refused, or the whole dial timed out, where libp2p keeps only the
+ * message).
+ */
+export function findOnionDialError(err: unknown): OnionDialError | undefined {
+  const search = (value: unknown, depth: number): OnionDialError | undefined => {
+    if (depth > MAX_SEARCH_DEPTH || value === null || typeof value !== 'object') return undefined
+    if (value instanceof OnionDialError) return value
+    if (value instanceof AggregateError) {
+      for (const inner of value.errors) {
+        const found = search(inner, depth + 1)
+        if (found !== undefined) return found
+      }
+    }
+    return value instanceof Error ? search(value.cause, depth + 1) : undefined
+  }
+  return search(err, 0)
+}

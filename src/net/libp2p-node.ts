@@ -1,0 +1,166 @@
+// Must stay the first import: libp2p 3 needs Promise.withResolvers, which Node 20 lacks.
+import './polyfill.js'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Libp2p, PeerId, PrivateKey, StreamHandler } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import type { Logger } from '../logging.js'
+import { silentLogger } from '../logging.js'
+import { parseOnionAddress } from '../tor/onion-address.js'
+import type { SocksEndpoint } from '../tor/socks.js'
+import { NetOptionsError } from './errors.js'
+import { allowListGater, type AllowList } from './gater.js'
+import { identityKeyFromSeed } from './identity.js'
+import { onionMultiaddr } from './onion-multiaddr.js'
+import { onionTransport, type OnionTransport } from './onion-transport.js'
+
+/** Options of {@link createBurrowLibp2p}. */
+export interface BurrowLibp2pOptions {
+  /** 32-byte Ed25519 seed of the node's identity; the PeerId derives from it. Secret. */
+  identitySeed: Uint8Array
+  /** Our onion address (the service tor publishes for us). */
+  onionAddress: string
+  /** The onion service's virtual port: peers dial `/onion3/<address>:<virtualPort>`. */
+  virtualPort: number
+  /** TCP port on 127.0.0.1 to listen on; 0 (default) lets the kernel choose. Read the result from {@link BurrowLibp2p.listenPort}. */
+  listenPort?: number
+  /** Where tor's SOCKS port is now; asked at every dial. */
+  socks: () => SocksEndpoint
+  /** Which peers may connect in either direction. */
+  allowList: AllowList
+  /** Stream handlers by protocol id, registered before the node starts listening. */
+  protocols?: Readonly<Record<string, StreamHandler>>
+  logger?: Logger
+}
+
+/** A started libp2p node that lives only behind our onion service. */
+export interface BurrowLibp2p {
+  readonly libp2p: Libp2p
+  readonly peerId: PeerId
+  /** Our dialable address: `/onion3/<address>:<virtualPort>/p2p/<peerId>`. */
+  readonly multiaddr: Multiaddr
+  /** The TCP port on 127.0.0.1 the node listens on: the target of the onion service. */
+  readonly listenPort: number
+}
+
+/**
+ * Tor-sized timeouts. libp2p's defaults (dial 10 s, per address 6 s, upgrade
+ * and negotiation 10 s, ping every 10 s) assume direct TCP and kill onion
+ * connections, whose first dial alone can take tens of seconds.
+ */
+export const TOR_TIMEOUTS = {
+  /** The whole dial, queueing included. */
+  dialMs: 120_000,
+  /** One address; also the bound that applies when the caller passes its own AbortSignal. */
+  addressDialMs: 90_000,
+  /** Noise + muxer negotiation of an inbound connection. */
+  inboundUpgradeMs: 60_000,
+  /** multistream-select for a new stream, both directions. */
+  protocolNegotiationMs: 60_000,
+  /** Graceful close before a connection is aborted: a few Tor round trips. */
+  connectionCloseMs: 10_000,
+  /**
+   * Connection monitor: every minute a stream probes each connection (the
+   * remote answering "protocol not supported" counts as alive, so peers need
+   * no ping handler) and a connection that stays silent for a minute is
+   * aborted. It catches rendezvous circuits that died silently, which yamux's
+   * own keep-alive only logs. One Tor round trip per connection per minute.
+   */
+  pingIntervalMs: 60_000,
+  pingTimeoutMs: 60_000,
+} as const
+
+/** The neutral name, version and user agent we present; libp2p's default reveals library and Node versions. */
+export const NODE_INFO = { name: 'burrow', version: '0', userAgent: 'burrow' } as const
+
+/** Everything {@link createBurrowLibp2p} decides besides its inputs, as libp2p options (for inspection and tests). */
+export function burrowLibp2pOptions(init: {
+  privateKey: PrivateKey
+  transport: ReturnType<typeof onionTransport>
+  gater: ReturnType<typeof allowListGater>
+  announce: Multiaddr
+  listenPort: number
+}): Libp2pOptions {
+  return {
+    privateKey: init.privateKey,
+    start: false,
+    nodeInfo: { ...NODE_INFO },
+    addresses: {
+      listen: [`/ip4/127.0.0.1/tcp/${init.listenPort}`],
+      // Only the onion: never the local port, never an observed or interface address.
+      announce: [init.announce.toString()],
+    },
+    transports: [init.transport],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Peers come from contact cards only: no mDNS, bootstrap lists or DHT walks that would dial or query outside tor.
+    peerDiscovery: [],
+    connectionGater: init.gater,
+    connectionManager: {
+      // The default dnsaddr resolver would send DNS queries; onion multiaddrs need no resolving.
+      resolvers: {},
+      dialTimeout: TOR_TIMEOUTS.dialMs,
+      addressDialTimeout: TOR_TIMEOUTS.addressDialMs,
+      inboundUpgradeTimeout: TOR_TIMEOUTS.inboundUpgradeMs,
+      inboundStreamProtocolNegotiationTimeout: TOR_TIMEOUTS.protocolNegotiationMs,
+      outboundStreamProtocolNegotiationTimeout: TOR_TIMEOUTS.protocolNegotiationMs,
+      connectionCloseTimeout: TOR_TIMEOUTS.connectionCloseMs,
+    },
+    connectionMonitor: {
+      pingInterval: TOR_TIMEOUTS.pingIntervalMs,
+      pingTimeout: { minTimeout: TOR_TIMEOUTS.pingTimeoutMs, maxTimeout: TOR_TIMEOUTS.pingTimeoutMs },
+    },
+    // No services: in particular no identify (it would send our protocol list, agent and listen/observed addresses) and no DHT.
+    services: {},
+  }
+}
+
+/**
+ * Creates and starts Burrow's libp2p node: the onion transport only (dials
+ * through tor's SOCKS port, listens on 127.0.0.1 for our onion service),
+ * Noise and yamux, the allow-list gater, no discovery, no DNS, no identify,
+ * Tor-sized timeouts ({@link TOR_TIMEOUTS}) and a neutral user agent.
+ *
+ * Publish the onion service with target `127.0.0.1:<listenPort>` afterwards;
+ * until then peers simply cannot reach us.
+ */
+export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<BurrowLibp2p> {
+  const listenPort = options.listenPort ?? 0
+  if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535) {
+    throw new NetOptionsError('listenPort must be an integer from 0 to 65535')
+  }
+  if (!Number.isInteger(options.virtualPort) || options.virtualPort < 1 || options.virtualPort > 65535) {
+    throw new NetOptionsError('virtualPort must be an integer from 1 to 65535')
+  }
+  if (typeof options.socks !== 'function' || typeof options.allowList?.isAllowed !== 'function') {
+    throw new NetOptionsError('socks must be a function returning the SOCKS endpoint and allowList must have isAllowed(peerId)')
+  }
+  const onionAddress = parseOnionAddress(options.onionAddress)
+  const privateKey = await identityKeyFromSeed(options.identitySeed)
+  const logger = options.logger ?? silentLogger
+
+  let transport: OnionTransport | undefined
+  const libp2p = await createLibp2p(
+    burrowLibp2pOptions({
+      privateKey,
+      transport: onionTransport({ socks: options.socks, onionAddress, virtualPort: options.virtualPort, logger }, (t) => (transport = t)),
+      gater: allowListGater({ allowList: options.allowList, self: peerIdFromPrivateKey(privateKey), logger }),
+      announce: onionMultiaddr(onionAddress, options.virtualPort),
+      listenPort,
+    }),
+  )
+  try {
+    for (const [protocol, handler] of Object.entries(options.protocols ?? {})) await libp2p.handle(protocol, handler)
+    await libp2p.start()
+    const [port] = transport?.localPorts() ?? []
+    if (port === undefined) throw new NetOptionsError('the node started without a listener on 127.0.0.1')
+    const multiaddr = onionMultiaddr(onionAddress, options.virtualPort, libp2p.peerId)
+    logger.info({ peer: libp2p.peerId.toString(), listenPort: port }, 'libp2p node started')
+    return { libp2p, peerId: libp2p.peerId, multiaddr, listenPort: port }
+  } catch (err) {
+    await libp2p.stop()
+    throw err
+  }
+}
