@@ -238,7 +238,8 @@ export class MlsGroup {
    * messages within the retention window), the sender's credential on the
    * roster (MlsUnauthorizedError), then decryption and signature
    * (MlsDecryptError, MlsRejectedError). Each ciphertext decrypts once: the
-   * returned group no longer has its key.
+   * returned group no longer has its key. A member's own messages are not fed
+   * back to it (their keys were consumed when they were sent).
    */
   async process(message: Uint8Array): Promise<ProcessResult> {
     const decoded = decodeGroupMessage(message)
