@@ -8,10 +8,11 @@ import { isLoopbackIp } from '../util/net.js'
 import type { HsDescEvent, TorControl } from './control/index.js'
 import { TorCommandError } from './control/index.js'
 import { OnionServiceError } from './errors.js'
-import { onionAddressFromSeed, serviceIdOf, type OnionAddress } from './onion-address.js'
+import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import {
   clientAuthPrivateKeyBase64,
   clientAuthPublicKeyBase32,
+  onionAddressFromSeed,
   onionServiceKeyBlob,
   type ClientAuthKeyPair,
 } from './onion-keys.js'

@@ -12,6 +12,7 @@ import {
   dialOnion,
   type OnionAddress,
 } from '../../src/tor/index.js'
+import { TimeoutError } from '../../src/errors.js'
 import { echoServer, tempDir, testTor } from '../helpers/tor.js'
 
 /** Sends `text` through an onion connection and returns what comes back. */
@@ -26,14 +27,20 @@ async function echoThrough(socket: Socket, text: string): Promise<string> {
   return received
 }
 
-/** Dials with retries for the transient failures right after (re)publication. Bounded by `timeoutMs`. */
+/**
+ * Dials with retries for the transient failures right after (re)publication,
+ * including a client still holding the old descriptor of a restarted service
+ * (its dial can hang until tor gives up on the stale introduction points).
+ * Bounded by `timeoutMs`.
+ */
 async function dialWithRetry(tor: Tor, address: OnionAddress, port: number, timeoutMs = 60_000): Promise<Socket> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
-      return await dialOnion({ proxy: tor.socksEndpoint, address, port, isolation: randomBytes(8).toString('hex'), timeoutMs: 20_000 })
+      return await dialOnion({ proxy: tor.socksEndpoint, address, port, isolation: randomBytes(8).toString('hex'), timeoutMs: 10_000 })
     } catch (err) {
-      if (!(err instanceof SocksReplyError && err.retryable) || Date.now() > deadline) throw err
+      const transient = (err instanceof SocksReplyError && err.retryable) || err instanceof TimeoutError
+      if (!transient || Date.now() > deadline) throw err
       await new Promise((r) => setTimeout(r, 1_000))
     }
   }
