@@ -22,6 +22,7 @@
  *   (`const { lookup } = require('dns')` at load time): sockets are still seen
  *   through the prototype, direct DNS calls through such a reference are not;
  * - anything before `install` or after `restore`.
+ * Also: a UDP send on a socket not yet bound is seen twice (Node replays it after the implicit bind).
  * Install it before the code under test creates sockets, restore it after.
  */
 import dgram from 'node:dgram'
