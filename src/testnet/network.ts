@@ -22,6 +22,12 @@ export interface TestnetOptions {
   torPath?: string
   /** Bound on the whole bring-up; default 120 000 ms. */
   readyTimeoutMs?: number
+  /**
+   * When set, every tor exits on its own once this process is gone (tor polls
+   * it). A test run passes its own PID so a killed runner leaks no network;
+   * the CLI leaves it unset so the network outlives `up`.
+   */
+  ownerPid?: number
   logger?: Logger
   /** Human-readable progress lines (the CLI prints them). */
   onProgress?: (msg: string) => void
@@ -105,7 +111,7 @@ export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
     n.role === 'authority' && n.dirPort !== undefined && n.v3ident !== undefined ? [dirAuthorityLine({ ...n, dirPort: n.dirPort, v3ident: n.v3ident })] : [],
   )
   const state: TestnetState = { dir, createdAt: new Date().toISOString(), nodes, dirAuthorityLines, joinFile: join(dir, 'join.torrc'), torPath }
-  for (const n of nodes) writeFileSync(torrcPath(n), nodeTorrc(n, dirAuthorityLines), { mode: 0o600 })
+  for (const n of nodes) writeFileSync(torrcPath(n), nodeTorrc(n, dirAuthorityLines, opts.ownerPid), { mode: 0o600 })
   writeFileSync(state.joinFile, `${clientTorrcLines(state).join('\n')}\n`, { mode: 0o644 })
 
   try {

@@ -35,8 +35,13 @@ export function dirAuthorityLine(a: AuthorityIdentity): string {
 /**
  * The complete torrc of one authority or relay: its template from `tor/`
  * with the node's values, followed by the network's DirAuthority lines.
+ * With `ownerPid`, tor polls that process and exits once it is gone.
  */
-export function nodeTorrc(node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort' | 'dirPort' | 'dataDir'>, dirAuthorityLines: readonly string[]): string {
+export function nodeTorrc(
+  node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort' | 'dirPort' | 'dataDir'>,
+  dirAuthorityLines: readonly string[],
+  ownerPid?: number,
+): string {
   if (!NICKNAME.test(node.nickname)) throw new RangeError(`invalid tor nickname: ${node.nickname}`)
   const vars: Record<string, string | number> = { NICKNAME: node.nickname, DATA_DIR: node.dataDir, OR_PORT: node.orPort }
   if (node.role === 'authority') {
@@ -44,7 +49,12 @@ export function nodeTorrc(node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort'
     vars.DIR_PORT = node.dirPort
   }
   const body = renderTorrc(loadTorrcTemplate(node.role), vars)
-  return `${body.trimEnd()}\n${extraTorrcLines(dirAuthorityLines)}\n`
+  const owner: string[] = []
+  if (ownerPid !== undefined) {
+    if (!Number.isInteger(ownerPid) || ownerPid <= 0) throw new RangeError(`invalid owner PID ${ownerPid}`)
+    owner.push(`__OwningControllerProcess ${ownerPid}`)
+  }
+  return `${body.trimEnd()}\n${extraTorrcLines([...dirAuthorityLines, ...owner])}\n`
 }
 
 /**

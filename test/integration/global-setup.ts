@@ -31,7 +31,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = mkdtempSync(join(tmpdir(), 'burrow-testnet-'))
   const started = Date.now()
   try {
-    await startTestnet({ dir })
+    // Owned by this process: if the runner is killed before teardown, the tors exit by themselves.
+    await startTestnet({ dir, ownerPid: process.pid })
   } catch (err) {
     rmSync(dir, { recursive: true, force: true })
     throw err

@@ -83,6 +83,13 @@ describe('nodeTorrc', () => {
     expect(o.get('DirAuthority')).toHaveLength(1)
   })
 
+  it('adds an owning process only when asked', () => {
+    expect(options(relay).has('__OwningControllerProcess')).toBe(false)
+    const owned = nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 41399, dataDir: '/tmp/net/nodes/relay1' }, [line], 4242)
+    expect(options(owned).get('__OwningControllerProcess')).toEqual(['4242'])
+    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x' }, [line], 0)).toThrow(RangeError)
+  })
+
   it('refuses values that would inject torrc lines', () => {
     expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x\nExitRelay 1' }, [line])).toThrow(TorrcError)
     expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x' }, ['DirAuthority a\nExitRelay 1'])).toThrow(TorrcError)
