@@ -59,16 +59,14 @@ describe('MLS group: membership and messages', () => {
   })
 
   it('a late joiner cannot decrypt messages from before it joined', async () => {
-    let { ids, roster, alice, bob } = await threeMembers()
+    const { roster, alice, bob } = await threeMembers()
     const before = await bob.encrypt(text('before dave'))
-    bob = before.group
     const dave = newIdentity()
     roster.add(dave)
     const added = await addMember(alice, dave, roster.roster)
     const err = await mlsErrorOf(() => added.joined.process(before.message))
     expect(err).toBeInstanceOf(MlsWrongEpochError)
     expect((err as MlsWrongEpochError).isFuture).toBe(false)
-    void ids
   })
 
   it('a member self-update proposal committed by the owner advances the epoch; all still talk', async () => {
@@ -128,7 +126,7 @@ describe('MLS group: membership and messages', () => {
   })
 
   it('a message from a future epoch is MlsWrongEpochError until the commit is applied', async () => {
-    let { alice, bob, carol } = await threeMembers()
+    let { alice, bob } = await threeMembers()
     const rotation = await alice.commitPending()
     alice = rotation.group
     const future = await alice.encrypt(text('from epoch 3'))
@@ -144,7 +142,6 @@ describe('MLS group: membership and messages', () => {
     bob = (await bob.process(rotation.commit)).group
     const got = await bob.process(future.message)
     expect(got.kind === 'application' && str(got.plaintext)).toBe('from epoch 3')
-    void carol
   })
 
   it('a message from the previous epoch still decrypts after the commit (retention window)', async () => {
@@ -198,7 +195,7 @@ describe('MLS group: roster and forgeries', () => {
   })
 
   it('rejects a commit and messages from a member struck off the roster, and the group stays usable', async () => {
-    let { ids, roster, alice, bob, carol } = await threeMembers()
+    const { ids, roster, alice, bob, carol } = await threeMembers()
     const fromBob = await bob.encrypt(text('am I still in?'))
     const bobsUpdate = await fromBob.group.proposeUpdate()
     roster.remove(ids.bob)
@@ -206,12 +203,11 @@ describe('MLS group: roster and forgeries', () => {
     expect(await mlsErrorOf(() => alice.process(bobsUpdate.proposal))).toBeInstanceOf(MlsUnauthorizedError)
     expect(await mlsErrorOf(() => alice.process(fromBob.message))).toBeInstanceOf(MlsUnauthorizedError)
     expect(hex(alice.encodeState())).toBe(before)
-    ;[carol, alice] = await say(carol, alice, 'still works')
-    void bob
+    await say(carol, alice, 'still works')
   })
 
   it('rejects a commit from a member whose credential was struck off the roster', async () => {
-    let { ids, roster, alice, bob, carol } = await threeMembers()
+    let { ids, roster, bob, carol } = await threeMembers()
     // Bob commits (Burrow lets only the owner commit, enforced above this layer;
     // here it shows the receiving side checks the committer's credential).
     const bobsCommit = await bob.commitPending()
@@ -220,7 +216,6 @@ describe('MLS group: roster and forgeries', () => {
     roster.add(ids.bob)
     carol = (await carol.process(bobsCommit.commit)).group
     expect(carol.epoch).toBe(3n)
-    void alice
   })
 
   it('rejects a commit forged by a non-member for the same group id and epoch', async () => {
