@@ -36,6 +36,11 @@ const textEncoder = new TextEncoder()
 /** Bytewise order of the canonical encodings of two text keys: shorter UTF-8 first, then bytewise. */
 function compareTextKeys(a: string, b: string): number {
   if (a === b) return 0
+  // ASCII (the usual case): UTF-8 bytes are the UTF-16 code units.
+  if (/^[\x00-\x7f]*$/.test(a) && /^[\x00-\x7f]*$/.test(b)) {
+    if (a.length !== b.length) return a.length - b.length
+    return a < b ? -1 : 1
+  }
   const ab = textEncoder.encode(a)
   const bb = textEncoder.encode(b)
   if (ab.length !== bb.length) return ab.length - bb.length
@@ -59,7 +64,7 @@ function toEncodable(value: CborValue, depth: number): unknown {
   if (value instanceof Map) {
     const keys = [...(value as ReadonlyMap<string, CborValue>).keys()]
     for (const k of keys) if (typeof k !== 'string') throw new MalformedOperationError('map keys must be text strings')
-    keys.sort(compareTextKeys)
+    if (keys.length > 1) keys.sort(compareTextKeys)
     return new Map(keys.map((k) => [k, toEncodable(value.get(k) as CborValue, depth + 1)]))
   }
   throw new MalformedOperationError(`a ${typeof value} cannot be encoded`)
@@ -90,8 +95,9 @@ function fromDecoded(value: unknown, depth: number, budget: { left: number }): C
     }
     return Number(value)
   }
-  // Copy: cbor-x hands out views into the input buffer.
-  if (value instanceof Uint8Array) return new Uint8Array(value)
+  // cbor-x hands out Buffer views into its input, which is decodeCanonical's
+  // private copy: re-viewing it as a plain Uint8Array is safe and copies nothing.
+  if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   if (Array.isArray(value)) return value.map((v: unknown) => fromDecoded(v, depth + 1, budget))
   if (value instanceof Map) {
     const out = new Map<string, CborValue>()
@@ -115,12 +121,14 @@ function fromDecoded(value: unknown, depth: number, budget: { left: number }): C
 export function decodeCanonical(bytes: Uint8Array): CborValue {
   let raw: unknown
   try {
-    // A private copy: cbor-x caches a `dataView` property on the buffer it reads.
-    raw = decoder.decode(Buffer.from(bytes))
+    // A private, unpooled copy: cbor-x caches a `dataView` property on the
+    // buffer it reads, and decoded byte strings become views into it.
+    raw = decoder.decode(new Uint8Array(bytes))
   } catch (cause) {
     throw new MalformedOperationError('not well-formed CBOR', { cause })
   }
   const value = fromDecoded(raw, 1, { left: bytes.length })
-  if (!bytesEqual(encodeCanonical(value), bytes)) throw new NonCanonicalEncodingError()
+  // Compare against cbor-x's buffer directly; it is only read before the next encode.
+  if (!bytesEqual(encoder.encode(toEncodable(value, 1)), bytes)) throw new NonCanonicalEncodingError()
   return value
 }

@@ -9,7 +9,7 @@ import {
 } from '../log/fork.js'
 import { decodeHeader, isPrunePoint } from '../log/header.js'
 import { LogError, WrongBacklinkError } from '../log/errors.js'
-import { validateOperation } from '../log/validate.js'
+import { validateOperation, type ChainLink } from '../log/validate.js'
 import type { Hash, LogId, Operation } from '../log/types.js'
 import { LogForkedError, PruneNotAllowedError, SeqOccupiedError } from './errors.js'
 
@@ -31,6 +31,30 @@ export interface IngestResult {
   readonly rejected: readonly RejectedOperation[]
   /** Forks detected in this batch (each log's proof is also stored, and the log closed). */
   readonly forks: readonly ForkProof[]
+}
+
+interface StoredRow {
+  seq: number
+  hash: Buffer
+}
+
+/** What is stored around an incoming operation's position. */
+interface Neighbourhood {
+  readonly previous: ChainLink | null
+  readonly existing?: StoredRow
+  readonly next?: StoredRow
+}
+
+/**
+ * When `op` fills a gap below a stored operation (possible after a pruned
+ * start was accepted first), that successor's backlink must name `op`.
+ */
+function checkNextLinks(op: Operation, next: { header: Buffer } | undefined): void {
+  if (next === undefined) return
+  const backlink = decodeHeader(next.header).backlink
+  if (backlink === null || !bytesEqual(backlink, op.hash)) {
+    throw new WrongBacklinkError(`stored operation at seq ${op.header.seq + 1} does not link to this one`)
+  }
 }
 
 /** Row counts, for status output and tests. */
@@ -76,6 +100,7 @@ export class LogStore {
   private readonly db: Database
   private readonly stmt: {
     hashAt: Statement<[Uint8Array, Uint8Array, number], { hash: Buffer; header: Buffer }>
+    around: Statement<[Uint8Array, Uint8Array, number, number], StoredRow>
     minSeq: Statement<[Uint8Array, Uint8Array], { seq: number | null }>
     isForked: Statement<[Uint8Array, Uint8Array], { one: number }>
     insert: Statement<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array, number, Uint8Array | null, number]>
@@ -104,6 +129,8 @@ export class LogStore {
     this.pruneTx = db.transaction((author: Uint8Array, logId: LogId, belowSeq: number) => this.pruneBelow(author, logId, belowSeq))
     this.stmt = {
       hashAt: db.prepare('SELECT hash, header FROM log_operations WHERE log_id = ? AND author = ? AND seq = ?'),
+      // Headers stay on disk here: only a fork or a filled gap needs one (hashAt).
+      around: db.prepare('SELECT seq, hash FROM log_operations WHERE log_id = ? AND author = ? AND seq BETWEEN ? AND ?'),
       minSeq: db.prepare('SELECT MIN(seq) AS seq FROM log_operations WHERE log_id = ? AND author = ?'),
       isForked: db.prepare('SELECT 1 AS one FROM log_forks WHERE log_id = ? AND author = ?'),
       insert: db.prepare(
@@ -142,14 +169,14 @@ export class LogStore {
 
   private appendOne(op: Operation): void {
     const { header } = op
-    const existing = this.stmt.hashAt.get(header.logId, header.author, header.seq)
-    if (existing !== undefined) {
-      if (bytesEqual(existing.hash, op.hash)) return
+    const around = this.neighbourhood(op)
+    if (around.existing !== undefined) {
+      if (bytesEqual(around.existing.hash, op.hash)) return
       throw new SeqOccupiedError(header.seq)
     }
     if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
-    validateOperation(op, this.previousOf(op))
-    this.checkNextLinks(op)
+    validateOperation(op, around.previous)
+    if (around.next !== undefined) checkNextLinks(op, this.stmt.hashAt.get(header.logId, header.author, header.seq + 1))
     this.insert(op)
   }
 
@@ -187,47 +214,37 @@ export class LogStore {
 
   private ingestOne(op: Operation): Outcome {
     const { header } = op
-    const existing = this.stmt.hashAt.get(header.logId, header.author, header.seq)
+    const { previous, existing, next } = this.neighbourhood(op)
     if (existing !== undefined) {
       if (bytesEqual(existing.hash, op.hash)) return 'duplicate'
       // Only a validly signed conflicting header proves anything.
       validateOperation(op)
-      const fork = createForkProof(plain(existing.header), op.headerBytes)
+      const stored = this.stmt.hashAt.get(header.logId, header.author, header.seq)!
+      const fork = createForkProof(plain(stored.header), op.headerBytes)
       this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork))
       return { fork }
     }
     if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
-    const previous = this.previousOf(op)
     if (previous === null && header.seq > 0) {
       const start = this.stmt.minSeq.get(header.logId, header.author)?.seq ?? null
       if (start !== null && header.seq < start) return 'duplicate'
     }
     validateOperation(op, previous)
-    this.checkNextLinks(op)
+    if (next !== undefined) checkNextLinks(op, this.stmt.hashAt.get(header.logId, header.author, header.seq + 1))
     this.insert(op)
     return 'stored'
   }
 
-  /**
-   * When `op` fills a gap below a stored operation (possible after a pruned
-   * start was accepted first), that successor's backlink must name `op`.
-   */
-  private checkNextLinks(op: Operation): void {
-    const { logId, author, seq } = op.header
-    const next = this.stmt.hashAt.get(logId, author, seq + 1)
-    if (next === undefined) return
-    const backlink = decodeHeader(next.header).backlink
-    if (backlink === null || !bytesEqual(backlink, op.hash)) {
-      throw new WrongBacklinkError(`stored operation at seq ${seq + 1} does not link to this one`)
-    }
-  }
-
-  /** The stored predecessor of `op` as a chain link, or null if there is none. */
-  private previousOf(op: Operation): { author: Uint8Array; logId: LogId; seq: number; hash: Hash } | null {
+  /** The stored operations at seq-1, seq and seq+1 of `op`'s log, in one index range scan. */
+  private neighbourhood(op: Operation): Neighbourhood {
     const { author, logId, seq } = op.header
-    if (seq === 0) return null
-    const prev = this.stmt.hashAt.get(logId, author, seq - 1)
-    return prev === undefined ? null : { author, logId, seq: seq - 1, hash: plain(prev.hash) }
+    const around: { previous: ChainLink | null; existing?: StoredRow; next?: StoredRow } = { previous: null }
+    for (const row of this.stmt.around.all(logId, author, seq - 1, seq + 1)) {
+      if (row.seq === seq - 1) around.previous = { author, logId, seq: row.seq, hash: plain(row.hash) }
+      else if (row.seq === seq) around.existing = row
+      else around.next = row
+    }
+    return around
   }
 
   private insert(op: Operation): void {

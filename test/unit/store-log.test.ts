@@ -195,6 +195,15 @@ describe('LogStore', () => {
     expect(store.ingest([a[1]!]).duplicates).toBe(1)
   })
 
+  it('fills a gap below an accepted prune point only with the operation it links to', () => {
+    const ops = makeChain(alice, logA, 3)
+    const prunePoint = createOperation({ signer: alice, logId: logA, seq: 3, backlink: ops[2]!.hash, extensions: { prune: true } })
+    store.ingest([ops[0]!, ops[1]!, prunePoint])
+    const impostor = createOperation({ signer: alice, logId: logA, seq: 2, backlink: ops[1]!.hash, payload: new Uint8Array([7]) })
+    expect(store.ingest([impostor]).rejected[0]!.error.code).toBe('LOG_WRONG_BACKLINK')
+    expect(store.ingest([ops[2]!])).toMatchObject({ stored: 1, rejected: [] })
+  })
+
   it('prunes below a prune point; a peer can then start the log there', () => {
     const ops = makeChain(alice, logA, 3)
     const prunePoint = createOperation({ signer: alice, logId: logA, seq: 3, backlink: ops[2]!.hash, extensions: { prune: true } })

@@ -1,0 +1,133 @@
+/**
+ * Log benchmark: hashing, raw Ed25519 verification (node:crypto and @noble),
+ * operation creation, and realistic ingest (decode from bytes, validate
+ * against the stored previous operation, store in batches in a file-backed
+ * WAL database). Target: ingest ≥ 70 % of the faster raw verify rate.
+ */
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { blake3 } from '@noble/hashes/blake3.js'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { createOperation, decodeOperation, seedSigner, verifySignature, type Operation, type Signer } from '../../src/log/index.js'
+import { LogStore, openDatabase } from '../../src/store/index.js'
+import { measureRate, type BenchReport, type BenchRow } from './report.js'
+
+const TARGET_RATIO = 0.7
+const BATCH = 100
+const INGEST_OPS = 6000
+const AUTHORS = 4
+const ROUNDS = 5
+
+function chain(signer: Signer, logId: Uint8Array, count: number, payloadSize: number): Operation[] {
+  const ops: Operation[] = []
+  for (let seq = 0; seq < count; seq++) {
+    const payload = new Uint8Array(payloadSize).fill(seq & 0xff)
+    ops.push(createOperation({ signer, logId, seq, backlink: seq === 0 ? null : ops[seq - 1]!.hash, payload, extensions: { ts: 1_700_000_000_000 + seq } }))
+  }
+  return ops
+}
+
+interface WireOperation {
+  readonly header: Uint8Array
+  readonly payload: Uint8Array
+}
+
+/** INGEST_OPS operations from AUTHORS authors, as bytes off the wire. */
+function wireOperations(payloadSize: number): WireOperation[] {
+  const logId = new Uint8Array(32).fill(7)
+  const chains = Array.from({ length: AUTHORS }, (_, a) => chain(seedSigner(new Uint8Array(32).fill(a + 1)), logId, INGEST_OPS / AUTHORS, payloadSize))
+  // Interleave authors so consecutive ops in a batch hit different logs, as after a sync round.
+  return chains[0]!.flatMap((_, i) => chains.map((c) => ({ header: c[i]!.headerBytes.slice(), payload: c[i]!.payload!.slice() })))
+}
+
+/** Ops/s of decode + validate + store from wire bytes, in batches of BATCH, into a fresh database. */
+function ingestRate(wire: readonly WireOperation[]): number {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-'))
+  try {
+    const db = openDatabase(join(dir, 'bench.db'))
+    const store = new LogStore(db)
+    const start = process.hrtime.bigint()
+    for (let i = 0; i < wire.length; i += BATCH) {
+      const batch = wire.slice(i, i + BATCH).map((w) => decodeOperation(w.header, w.payload))
+      const result = store.ingest(batch)
+      if (result.stored !== batch.length) throw new Error(`ingest stored ${result.stored} of ${batch.length}`)
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    db.close()
+    return wire.length / seconds
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Runs the suite. */
+export async function run(): Promise<BenchReport> {
+  const rows: BenchRow[] = []
+  const hashRates: Record<string, number> = {}
+  for (const size of [100, 1024]) {
+    const data = new Uint8Array(size).fill(0x5a)
+    hashRates[`sha256-${size}`] = measureRate(() => createHash('sha256').update(data).digest(), 100_000)
+    hashRates[`blake3-${size}`] = measureRate(() => blake3(data), 20_000)
+    rows.push({ metric: `SHA-256 (node:crypto) ${size} B`, value: hashRates[`sha256-${size}`]!, unit: 'hashes/s' })
+    rows.push({ metric: `BLAKE3 (@noble/hashes) ${size} B`, value: hashRates[`blake3-${size}`]!, unit: 'hashes/s' })
+  }
+
+  const signer = seedSigner(new Uint8Array(32).fill(9))
+  const message = new Uint8Array(200).fill(1)
+  const signature = signer.sign(message)
+  // This machine is shared and noisy: raw verify and ingest are measured in
+  // alternation, ROUNDS times, and each keeps its best round, so a burst of
+  // foreign load hits neither side of the ratio alone.
+  const wire100 = wireOperations(100)
+  const wire1k = wireOperations(1024)
+  let nodeVerify = 0
+  let ingest100 = 0
+  let ingest1k = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    nodeVerify = Math.max(nodeVerify, measureRate(() => verifySignature(signer.publicKey, message, signature), 5000))
+    ingest100 = Math.max(ingest100, ingestRate(wire100))
+    ingest1k = Math.max(ingest1k, ingestRate(wire1k))
+  }
+  const nobleVerify = measureRate(() => ed25519.verify(signature, message, signer.publicKey), 500, 50)
+  rows.push({ metric: 'Ed25519 verify, node:crypto (cached KeyObject)', value: nodeVerify, unit: 'verifies/s', note: `best of ${ROUNDS}` })
+  rows.push({ metric: 'Ed25519 verify, @noble/curves', value: nobleVerify, unit: 'verifies/s' })
+
+  const logId = new Uint8Array(32).fill(3)
+  const payload = new Uint8Array(100).fill(2)
+  let seq = 0
+  let backlink: Uint8Array | null = null
+  const create = measureRate(() => {
+    const op: Operation = createOperation({ signer, logId, seq, backlink, payload })
+    seq++
+    backlink = op.hash
+  }, 5000)
+  rows.push({ metric: 'create + sign, 100 B payload', value: create, unit: 'ops/s' })
+
+  const fasterVerify = Math.max(nodeVerify, nobleVerify)
+  const ratio100 = ingest100 / fasterVerify
+  const ratio1k = ingest1k / fasterVerify
+  rows.push({ metric: 'ingest (decode+validate+store), 100 B', value: ingest100, unit: 'ops/s', note: `${INGEST_OPS} ops, ${AUTHORS} authors, batches of ${BATCH}, WAL, synchronous=FULL, best of ${ROUNDS}` })
+  rows.push({ metric: 'ingest (decode+validate+store), 1 KiB', value: ingest1k, unit: 'ops/s', note: `as above, best of ${ROUNDS}` })
+  rows.push({ metric: 'ratio ingest 100 B / faster raw verify', value: ratio100, unit: '', note: `target ≥ ${TARGET_RATIO}: ${ratio100 >= TARGET_RATIO ? 'met' : 'MISSED'}` })
+  rows.push({ metric: 'ratio ingest 1 KiB / faster raw verify', value: ratio1k, unit: '', note: `target ≥ ${TARGET_RATIO}: ${ratio1k >= TARGET_RATIO ? 'met' : 'MISSED'}` })
+
+  // Each ingested op hashes its header (~200 B) and payload once: what BLAKE3 would add per op.
+  const headerRate = (alg: 'sha256' | 'blake3'): number => {
+    const h = new Uint8Array(200).fill(1)
+    return alg === 'sha256' ? measureRate(() => createHash('sha256').update(h).digest(), 50_000) : measureRate(() => blake3(h), 20_000)
+  }
+  const sha200 = headerRate('sha256')
+  const b3200 = headerRate('blake3')
+  for (const [size, measured] of [[100, ingest100], [1024, ingest1k]] as const) {
+    const extra = 1 / b3200 - 1 / sha200 + 1 / hashRates[`blake3-${size}`]! - 1 / hashRates[`sha256-${size}`]!
+    rows.push({ metric: `ingest ${size === 100 ? '100 B' : '1 KiB'} if hashing were BLAKE3 (estimate)`, value: 1 / (1 / measured + extra), unit: 'ops/s', note: 'measured ingest + measured hash-time difference' })
+  }
+
+  return {
+    name: 'log',
+    rows,
+    extra: { target: { ratio: TARGET_RATIO, met: ratio100 >= TARGET_RATIO && ratio1k >= TARGET_RATIO }, fasterVerify: nodeVerify >= nobleVerify ? 'node:crypto' : '@noble/curves' },
+  }
+}

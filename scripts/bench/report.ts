@@ -1,0 +1,62 @@
+/** Shared output of the benchmark suites: a Markdown table on stdout and JSON files in bench-results/. */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, platform, arch } from 'node:os'
+import { join } from 'node:path'
+
+/** One measured figure. */
+export interface BenchRow {
+  /** What was measured, e.g. "ingest 100 B". */
+  readonly metric: string
+  /** The figure. */
+  readonly value: number
+  /** Its unit, e.g. "ops/s". */
+  readonly unit: string
+  /** Optional context (sample size, target, …). */
+  readonly note?: string
+}
+
+/** A suite's result: rows plus anything else worth keeping in the JSON. */
+export interface BenchReport {
+  /** Suite name; files are bench-results/<name>-<timestamp>.json and <name>-latest.json. */
+  readonly name: string
+  /** Figures, printed in this order. */
+  readonly rows: readonly BenchRow[]
+  /** Extra machine-readable fields (targets, verdicts, parameters). */
+  readonly extra?: Readonly<Record<string, unknown>>
+}
+
+/** Runs `fn` `iterations` times after `warmup` runs and returns calls per second. */
+export function measureRate(fn: () => void, iterations: number, warmup = Math.min(200, iterations)): number {
+  for (let i = 0; i < warmup; i++) fn()
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < iterations; i++) fn()
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  return iterations / seconds
+}
+
+function format(value: number): string {
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US')
+  return value.toFixed(2)
+}
+
+/** Prints the report as a Markdown table and writes its JSON files; returns the timestamped path. */
+export function writeReport(report: BenchReport, dir = 'bench-results'): string {
+  const lines = [`## ${report.name}`, '', '| metric | value | unit | note |', '|---|---:|---|---|']
+  for (const r of report.rows) lines.push(`| ${r.metric} | ${format(r.value)} | ${r.unit} | ${r.note ?? ''} |`)
+  process.stdout.write(lines.join('\n') + '\n\n')
+  const cpu = cpus()
+  const json = {
+    name: report.name,
+    date: new Date().toISOString(),
+    environment: { node: process.version, platform: platform(), arch: arch(), cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length },
+    rows: report.rows,
+    ...report.extra,
+  }
+  mkdirSync(dir, { recursive: true })
+  const stamp = json.date.replace(/[:.]/g, '-')
+  const path = join(dir, `${report.name}-${stamp}.json`)
+  const text = JSON.stringify(json, null, 2) + '\n'
+  writeFileSync(path, text)
+  writeFileSync(join(dir, `${report.name}-latest.json`), text)
+  return path
+}
