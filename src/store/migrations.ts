@@ -47,6 +47,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 2,
+    name: 'allow-listed peers',
+    up(db) {
+      db.exec(`
+        CREATE TABLE peers (
+          peer_id          TEXT    PRIMARY KEY,          -- libp2p PeerId of the identity key
+          identity_key     BLOB    NOT NULL UNIQUE,      -- Ed25519 public key
+          onion            TEXT    NOT NULL UNIQUE,      -- canonical v3 .onion address
+          client_auth_key  BLOB    NOT NULL,             -- X25519 public key we authorize on our onion service
+          display_name     TEXT,
+          added_at         INTEGER NOT NULL,             -- ms since the Unix epoch
+          last_seen        INTEGER,
+          last_error_code  TEXT,
+          last_error       TEXT,
+          last_error_at    INTEGER
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

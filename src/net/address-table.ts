@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { BurrowError } from '../errors.js'
+import type { ContactCard } from '../keys/index.js'
+import { toHex } from '../log/bytes.js'
+import type { PeerRow, PeerStore } from '../store/index.js'
+import { parseOnionAddress, type OnionAddress } from '../tor/index.js'
+import type { AllowList } from './gater.js'
+
+/** A peer on the allow-list. */
+export interface PeerRecord extends Omit<PeerRow, 'onion'> {
+  readonly onion: OnionAddress
+}
+
+/** No peer matches what the user named. */
+export class UnknownPeerError extends BurrowError {
+  constructor(what: string) {
+    super('PEER_UNKNOWN', `no allow-listed peer matches "${what.slice(0, 80)}"`)
+  }
+}
+
+/** The name given matches several peers. */
+export class AmbiguousPeerError extends BurrowError {
+  constructor(what: string, count: number) {
+    super('PEER_AMBIGUOUS', `"${what.slice(0, 80)}" matches ${count} peers; use the peer id or the .onion address`)
+  }
+}
+
+/** The card cannot be added: it is our own, or its onion address belongs to another peer. */
+export class PeerRejectedError extends BurrowError {
+  constructor(message: string) {
+    super('PEER_REJECTED', message)
+  }
+}
+
+/** Events of the {@link AddressTable}. */
+export interface AddressTableEvents {
+  /** A peer was added, or its card replaced (new onion or client-auth key). */
+  added: [PeerRecord]
+  removed: [PeerRecord]
+}
+
+/** The libp2p PeerId (string form) of an Ed25519 identity public key. */
+export function peerIdOfIdentityKey(identityKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(identityKey)).toString()
+}
+
+function toRecord(row: PeerRow): PeerRecord {
+  return { ...row, onion: parseOnionAddress(row.onion) }
+}
+
+/**
+ * The allow-list address table: the only peers Burrow dials or accepts,
+ * filled from contact cards. Membership is answered from memory because the
+ * connection gater asks on every connection.
+ */
+export class AddressTable extends EventEmitter<AddressTableEvents> implements AllowList {
+  readonly #store: PeerStore
+  readonly #ownPeerId: string
+  readonly #now: () => number
+  readonly #allowed = new Map<string, PeerRecord>()
+  readonly #byIdentity = new Map<string, string>()
+
+  constructor(store: PeerStore, ownPeerId: string, now: () => number = Date.now) {
+    super()
+    this.#store = store
+    this.#ownPeerId = ownPeerId
+    this.#now = now
+    for (const row of store.list()) this.#remember(toRecord(row))
+  }
+
+  /** Adds a peer from its (already decoded and verified) contact card, or replaces its card. */
+  add(card: ContactCard): PeerRecord {
+    const peerId = peerIdOfIdentityKey(card.identityKey)
+    if (peerId === this.#ownPeerId) throw new PeerRejectedError('that is this node\'s own contact card')
+    const clash = [...this.#allowed.values()].find((p) => p.onion === card.onionAddress && p.peerId !== peerId)
+    if (clash !== undefined) throw new PeerRejectedError('another peer already uses that .onion address')
+    const row = this.#store.upsert({
+      peerId,
+      identityKey: card.identityKey,
+      onion: card.onionAddress,
+      clientAuthKey: card.clientAuthKey,
+      ...(card.displayName !== undefined ? { displayName: card.displayName } : {}),
+      addedAt: this.#now(),
+    })
+    const record = toRecord(row)
+    this.#remember(record)
+    this.emit('added', record)
+    return record
+  }
+
+  /** Removes a peer named by PeerId, `.onion` address or unique display name. */
+  remove(what: string): PeerRecord {
+    const record = this.resolve(what)
+    this.#store.remove(record.peerId)
+    this.#allowed.delete(record.peerId)
+    this.#byIdentity.delete(toHex(record.identityKey))
+    this.emit('removed', record)
+    return record
+  }
+
+  /** Finds a peer by PeerId, `.onion` address (with or without the suffix) or unique display name. */
+  resolve(what: string): PeerRecord {
+    const needle = what.trim()
+    const direct = this.#allowed.get(needle)
+    if (direct !== undefined) return direct
+    const lower = needle.toLowerCase()
+    const byOnion = [...this.#allowed.values()].find((p) => p.onion === lower || p.onion === `${lower}.onion`)
+    if (byOnion !== undefined) return byOnion
+    const byName = [...this.#allowed.values()].filter((p) => p.displayName !== undefined && p.displayName === needle)
+    if (byName.length > 1) throw new AmbiguousPeerError(needle, byName.length)
+    if (byName[0] !== undefined) return byName[0]
+    throw new UnknownPeerError(needle)
+  }
+
+  isAllowed(peerId: string): boolean {
+    return this.#allowed.has(peerId)
+  }
+
+  get(peerId: string): PeerRecord | undefined {
+    return this.#allowed.get(peerId)
+  }
+
+  /** The PeerId of an allow-listed identity key (hex), if any. */
+  peerIdOf(identityKeyHex: string): string | undefined {
+    return this.#byIdentity.get(identityKeyHex)
+  }
+
+  /** Every peer, most recently seen first (the order to reconnect in). */
+  list(): PeerRecord[] {
+    return this.#store.list().map(toRecord)
+  }
+
+  markSeen(peerId: string): void {
+    if (this.#allowed.has(peerId)) this.#store.markSeen(peerId, this.#now())
+  }
+
+  /** Records why talking to a peer failed (a Tor reason such as `onion-client-auth-missing`, or a protocol error). */
+  recordError(peerId: string, code: string, message: string): void {
+    if (this.#allowed.has(peerId)) this.#store.recordError(peerId, code, message.slice(0, 500), this.#now())
+  }
+
+  #remember(record: PeerRecord): void {
+    this.#allowed.set(record.peerId, record)
+    this.#byIdentity.set(toHex(record.identityKey), record.peerId)
+  }
+}

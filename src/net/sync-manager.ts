@@ -1,0 +1,146 @@
+import { EventEmitter } from 'node:events'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../logging.js'
+import { silentLogger } from '../logging.js'
+import { BurrowError } from '../errors.js'
+import type { LogId, Operation } from '../log/types.js'
+import type { ForkProof } from '../log/fork.js'
+import { SYNC_PROTOCOL, SyncSession, type SyncPolicy, type SyncStore } from './sync/index.js'
+import type { AddressTable } from './address-table.js'
+
+/** Events of the {@link SyncManager}. */
+export interface SyncManagerEvents {
+  /** A peer finished answering our `have` for a log: first sync round done for it. */
+  'caught-up': [{ peer: string; logId: LogId }]
+  /** Operations from `peer` were validated and stored. */
+  ingested: [{ peer: string; logId: LogId; operations: Operation[]; stored: number }]
+  ephemeral: [{ peer: string; logId: LogId; data: Uint8Array }]
+  fork: [{ peer: string; proof: ForkProof }]
+  /** A session started (`started`) or ended; `error` when the peer misbehaved or the stream broke. */
+  session: [{ peer: string; state: 'started' | 'ended'; error?: Error }]
+}
+
+/** Options of the {@link SyncManager}. */
+export interface SyncManagerOptions {
+  libp2p: Libp2p
+  store: SyncStore
+  /** Entitlements by PeerId string. */
+  policy: SyncPolicy
+  table: AddressTable
+  logger?: Logger
+}
+
+/**
+ * Runs `/burrow/sync/1` on every connection to an allowed peer: one
+ * long-lived stream per peer (every new stream costs a Tor round trip),
+ * opened by the side that dialed. Ingested operations are offered on to the
+ * other sessions, so data also flows between members who are not directly
+ * connected.
+ */
+export class SyncManager extends EventEmitter<SyncManagerEvents> {
+  readonly #libp2p: Libp2p
+  readonly #store: SyncStore
+  readonly #policy: SyncPolicy
+  readonly #table: AddressTable
+  readonly #log: Logger
+  readonly #sessions = new Map<string, SyncSession>()
+  readonly #onOpen = (evt: CustomEvent<Connection>): void => {
+    const connection = evt.detail
+    if (connection.direction === 'outbound') void this.#openStream(connection)
+  }
+
+  constructor(options: SyncManagerOptions) {
+    super()
+    this.#libp2p = options.libp2p
+    this.#store = options.store
+    this.#policy = options.policy
+    this.#table = options.table
+    this.#log = options.logger ?? silentLogger
+  }
+
+  async start(): Promise<void> {
+    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#run(stream, connection.remotePeer.toString()), {
+      maxInboundStreams: 2,
+      maxOutboundStreams: 2,
+    })
+    this.#libp2p.addEventListener('connection:open', this.#onOpen)
+    // Connections that opened before we listened.
+    for (const connection of this.#libp2p.getConnections()) {
+      if (connection.direction === 'outbound' && !this.#sessions.has(connection.remotePeer.toString())) void this.#openStream(connection)
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#libp2p.removeEventListener('connection:open', this.#onOpen)
+    await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
+    await Promise.all([...this.#sessions.values()].map((s) => s.close()))
+    this.#sessions.clear()
+  }
+
+  /** Peers with a running sync session. */
+  peers(): string[] {
+    return [...this.#sessions.keys()]
+  }
+
+  /** Pushes newly stored operations to every peer that is entitled to them and lacks them. */
+  offer(ops: readonly Operation[], except?: string): void {
+    if (ops.length === 0) return
+    for (const [peer, session] of this.#sessions) if (peer !== except) session.offer(ops)
+  }
+
+  /** Announces a log that became shared (a new group, a new member) to the connected peers entitled to it. */
+  share(logId: LogId): void {
+    for (const session of this.#sessions.values()) session.share(logId)
+  }
+
+  /** Sends an ephemeral message to the connected peers sharing `logId`. Returns how many got it. */
+  async sendEphemeral(logId: LogId, data: Uint8Array): Promise<number> {
+    const targets = [...this.#sessions.entries()].filter(([peer]) => this.#policy.mayShare(peer, logId))
+    const results = await Promise.allSettled(targets.map(([, s]) => s.sendEphemeral(logId, data)))
+    return results.filter((r) => r.status === 'fulfilled').length
+  }
+
+  async #openStream(connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    try {
+      const stream = await connection.newStream(SYNC_PROTOCOL)
+      await this.#run(stream, peer)
+    } catch (err) {
+      if (connection.status !== 'open') return
+      this.#log.warn({ peer, reason: err instanceof Error ? err.message : String(err) }, 'could not open a sync stream')
+      this.#table.recordError(peer, err instanceof BurrowError ? err.code : 'SYNC_STREAM_FAILED', err instanceof Error ? err.message : String(err))
+    }
+  }
+
+  async #run(stream: Stream, peer: string): Promise<void> {
+    // The gater already refused strangers; this guards a peer removed since its connection opened.
+    if (!this.#table.isAllowed(peer)) {
+      stream.abort(new BurrowError('PEER_NOT_ALLOWED', 'peer is not on the allow-list'))
+      return
+    }
+    await this.#sessions.get(peer)?.close()
+    const session = new SyncSession({ peer, channel: stream, store: this.#store, policy: this.#policy, logger: this.#log })
+    this.#sessions.set(peer, session)
+    session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
+    session.on('ephemeral', ({ logId, data }) => this.emit('ephemeral', { peer, logId, data }))
+    session.on('fork', (proof) => this.emit('fork', { peer, proof }))
+    session.on('ingested', ({ logId, operations, stored }) => {
+      this.#table.markSeen(peer)
+      this.emit('ingested', { peer, logId, operations, stored })
+      if (stored > 0) this.offer(operations, peer)
+    })
+    session.once('closed', ({ error }) => {
+      if (this.#sessions.get(peer) === session) this.#sessions.delete(peer)
+      if (error !== undefined) {
+        this.#table.recordError(peer, error instanceof BurrowError ? error.code : 'SYNC_FAILED', error.message)
+        // A peer that sent invalid data is cut off entirely, not just this stream.
+        if (error instanceof BurrowError && error.code === 'SYNC_PROTOCOL') void this.#libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+      }
+      this.emit('session', error ? { peer, state: 'ended', error } : { peer, state: 'ended' })
+    })
+    this.#table.markSeen(peer)
+    this.emit('session', { peer, state: 'started' })
+    await session.start()
+  }
+}
