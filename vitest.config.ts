@@ -13,6 +13,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          // Runs after the unit project; a separate group because it has its own worker limit.
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
