@@ -67,6 +67,67 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 3,
+    name: 'groups: MLS state, processing cursors, local view',
+    up(db) {
+      db.exec(`
+        CREATE TABLE groups (
+          group_id          BLOB    PRIMARY KEY,        -- 32-byte random id, also the log id of its operations
+          name              TEXT,                       -- local label only, never replicated
+          owner             BLOB    NOT NULL,           -- identity key of the creator, the only committer
+          state             BLOB    NOT NULL,           -- MlsGroup.encodeState(): SECRET epoch keys
+          epoch             INTEGER NOT NULL CHECK (epoch >= 0),
+          joined_epoch      INTEGER NOT NULL,           -- operations of earlier epochs are unreadable here
+          active            INTEGER NOT NULL CHECK (active IN (0, 1)),
+          own_proposal      BLOB,                       -- SHA-256 of our proposal awaiting the owner's commit
+          own_proposal_kind TEXT    CHECK (own_proposal_kind IN ('update', 'leave')),
+          created_at        INTEGER NOT NULL            -- ms since the Unix epoch
+        ) WITHOUT ROWID;
+        CREATE TABLE group_members (
+          group_id  BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+          identity  BLOB NOT NULL,                      -- Ed25519 identity key (the MLS credential)
+          PRIMARY KEY (group_id, identity)
+        ) WITHOUT ROWID;
+        CREATE INDEX group_members_by_identity ON group_members (identity);
+        CREATE TABLE group_cursors (
+          group_id  BLOB    NOT NULL,
+          author    BLOB    NOT NULL,
+          seq       INTEGER NOT NULL,                   -- last processed seq of (author, group log)
+          PRIMARY KEY (group_id, author)
+        ) WITHOUT ROWID;
+        CREATE TABLE group_invitations (
+          id               INTEGER PRIMARY KEY,
+          group_id         BLOB    NOT NULL,
+          inviter          BLOB    NOT NULL,            -- identity key we let share the group log with us
+          public_package   BLOB    NOT NULL,
+          private_package  BLOB    NOT NULL,            -- SECRET HPKE keys of the key package
+          created_at       INTEGER NOT NULL
+        );
+        CREATE INDEX group_invitations_by_group ON group_invitations (group_id);
+        CREATE TABLE group_messages (
+          id           INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: ids never reused, so afterId paging is stable
+          group_id     BLOB    NOT NULL,
+          author       BLOB    NOT NULL,
+          seq          INTEGER NOT NULL,
+          epoch        INTEGER NOT NULL,
+          plaintext    BLOB    NOT NULL,                -- the local view: the only place plaintext is kept
+          received_at  INTEGER NOT NULL,
+          UNIQUE (group_id, author, seq)
+        );
+        CREATE TABLE group_rejected (
+          op_hash      BLOB    PRIMARY KEY,
+          group_id     BLOB    NOT NULL,
+          author       BLOB    NOT NULL,
+          seq          INTEGER NOT NULL,
+          epoch        INTEGER,
+          code         TEXT    NOT NULL,
+          rejected_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX group_rejected_by_group ON group_rejected (group_id, rejected_at);
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */
