@@ -37,3 +37,16 @@ export {
   type BurrowLibp2p,
   type BurrowLibp2pOptions,
 } from './libp2p-node.js'
+export {
+  AddressTable,
+  AmbiguousPeerError,
+  PeerRejectedError,
+  UnknownPeerError,
+  peerIdOfIdentityKey,
+  type AddressTableEvents,
+  type PeerRecord,
+} from './address-table.js'
+export { PeerConnector, dialFailure, type PeerConnectorOptions } from './peer-connector.js'
+export { SyncManager, type SyncManagerEvents, type SyncManagerOptions } from './sync-manager.js'
+export { request, serveRequests, RequestError, type RequestOptions } from './request-response.js'
+export * from './sync/index.js'
