@@ -1,0 +1,342 @@
+import type { Database, Statement } from 'better-sqlite3'
+
+/** A proposal this member sent that waits for the owner's commit. */
+export interface OwnProposal {
+  /** SHA-256 of the proposal message, to recognise it in the commit's bundle. */
+  readonly digest: Uint8Array
+  /** What was asked for, so it can be asked again if a commit leaves it out. */
+  readonly kind: 'update' | 'leave'
+}
+
+/** One row of the `groups` table. `state` is secret (MLS epoch keys). */
+export interface GroupRow {
+  readonly groupId: Uint8Array
+  readonly name: string | null
+  readonly owner: Uint8Array
+  readonly state: Uint8Array
+  readonly epoch: number
+  readonly joinedEpoch: number
+  readonly active: boolean
+  readonly ownProposal: OwnProposal | null
+  readonly createdAt: number
+}
+
+/** The parts of a group row that change with its MLS state. */
+export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ownProposal'>
+
+/** A decrypted message in the local view (never replicated). */
+export interface GroupMessage {
+  /** Local row id, increasing in arrival order: the paging key of `messages()`. */
+  readonly id: number
+  readonly groupId: Uint8Array
+  /** Identity key of the author (this node for its own messages). */
+  readonly author: Uint8Array
+  /** Seq of the operation in the author's log. */
+  readonly seq: number
+  /** MLS epoch it was sent in. */
+  readonly epoch: number
+  readonly plaintext: Uint8Array
+  /** When this node decrypted (or sent) it, in ms since the Unix epoch. */
+  readonly receivedAt: number
+}
+
+/** An operation the group layer could not use, and why (its error code). */
+export interface RejectedGroupOperation {
+  readonly hash: Uint8Array
+  readonly groupId: Uint8Array
+  readonly author: Uint8Array
+  readonly seq: number
+  /** The operation's epoch tag, if it had a valid one. */
+  readonly epoch: number | null
+  /** Stable error code (e.g. `MLS_DECRYPT_FAILED`, `GROUP_NOT_FROM_OWNER`). */
+  readonly code: string
+  readonly rejectedAt: number
+}
+
+/** A key package of ours waiting for the inviter's Welcome. `privatePackage` is secret. */
+export interface InvitationRow {
+  readonly id: number
+  readonly groupId: Uint8Array
+  readonly inviter: Uint8Array
+  readonly publicPackage: Uint8Array
+  readonly privatePackage: Uint8Array
+  readonly createdAt: number
+}
+
+interface GroupDbRow {
+  group_id: Buffer
+  name: string | null
+  owner: Buffer
+  state: Buffer
+  epoch: number
+  joined_epoch: number
+  active: number
+  own_proposal: Buffer | null
+  own_proposal_kind: 'update' | 'leave' | null
+  created_at: number
+}
+
+interface MessageDbRow {
+  id: number
+  group_id: Buffer
+  author: Buffer
+  seq: number
+  epoch: number
+  plaintext: Buffer
+  received_at: number
+}
+
+interface RejectedDbRow {
+  op_hash: Buffer
+  group_id: Buffer
+  author: Buffer
+  seq: number
+  epoch: number | null
+  code: string
+  rejected_at: number
+}
+
+interface InvitationDbRow {
+  id: number
+  group_id: Buffer
+  inviter: Buffer
+  public_package: Buffer
+  private_package: Buffer
+  created_at: number
+}
+
+/** better-sqlite3 hands out Buffers; the API hands out plain Uint8Arrays (a view, no copy). */
+function plain(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function toGroupRow(r: GroupDbRow): GroupRow {
+  return {
+    groupId: plain(r.group_id),
+    name: r.name,
+    owner: plain(r.owner),
+    state: plain(r.state),
+    epoch: r.epoch,
+    joinedEpoch: r.joined_epoch,
+    active: r.active === 1,
+    ownProposal: r.own_proposal === null || r.own_proposal_kind === null ? null : { digest: plain(r.own_proposal), kind: r.own_proposal_kind },
+    createdAt: r.created_at,
+  }
+}
+
+function toMessage(r: MessageDbRow): GroupMessage {
+  return {
+    id: r.id,
+    groupId: plain(r.group_id),
+    author: plain(r.author),
+    seq: r.seq,
+    epoch: r.epoch,
+    plaintext: plain(r.plaintext),
+    receivedAt: r.received_at,
+  }
+}
+
+function toRejected(r: RejectedDbRow): RejectedGroupOperation {
+  return {
+    hash: plain(r.op_hash),
+    groupId: plain(r.group_id),
+    author: plain(r.author),
+    seq: r.seq,
+    epoch: r.epoch,
+    code: r.code,
+    rejectedAt: r.rejected_at,
+  }
+}
+
+function toInvitation(r: InvitationDbRow): InvitationRow {
+  return {
+    id: r.id,
+    groupId: plain(r.group_id),
+    inviter: plain(r.inviter),
+    publicPackage: plain(r.public_package),
+    privatePackage: plain(r.private_package),
+    createdAt: r.created_at,
+  }
+}
+
+/**
+ * The group tables (migration 3), one statement per question. No MLS and no
+ * transactions here: the manager wraps the writes that belong together (an
+ * operation, the state it produced, cursors, local-view rows) in one
+ * `db.transaction`.
+ */
+export class GroupStore {
+  private readonly stmt: {
+    insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array, number, number, number, number]>
+    updateState: Statement<[Uint8Array, number, number, Uint8Array | null, string | null, Uint8Array]>
+    rename: Statement<[string | null, Uint8Array]>
+    group: Statement<[Uint8Array], GroupDbRow>
+    groups: Statement<[], GroupDbRow>
+    deleteMembers: Statement<[Uint8Array]>
+    insertMember: Statement<[Uint8Array, Uint8Array]>
+    members: Statement<[Uint8Array], { identity: Buffer }>
+    isActiveMember: Statement<[Uint8Array, Uint8Array], { one: number }>
+    activeGroupsOf: Statement<[Uint8Array], { group_id: Buffer }>
+    cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
+    setCursor: Statement<[Uint8Array, Uint8Array, number]>
+    insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
+    invitations: Statement<[Uint8Array], InvitationDbRow>
+    pendingInvitations: Statement<[], { group_id: Buffer; inviter: Buffer }>
+    deleteInvitations: Statement<[Uint8Array]>
+    insertMessage: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array, number]>
+    messages: Statement<[Uint8Array, number, number], MessageDbRow>
+    insertRejected: Statement<[Uint8Array, Uint8Array, Uint8Array, number, number | null, string, number]>
+    rejected: Statement<[Uint8Array], RejectedDbRow>
+  }
+
+  /** Wraps an open database migrated to version 3 or later (see `openDatabase`). */
+  constructor(db: Database) {
+    this.stmt = {
+      insertGroup: db.prepare(
+        `INSERT INTO groups (group_id, name, owner, state, epoch, joined_epoch, active, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateState: db.prepare(
+        `UPDATE groups SET state = ?, epoch = ?, active = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
+      ),
+      rename: db.prepare('UPDATE groups SET name = ? WHERE group_id = ?'),
+      group: db.prepare('SELECT * FROM groups WHERE group_id = ?'),
+      groups: db.prepare('SELECT * FROM groups ORDER BY created_at, group_id'),
+      deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
+      insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
+      members: db.prepare('SELECT identity FROM group_members WHERE group_id = ? ORDER BY identity'),
+      isActiveMember: db.prepare(
+        `SELECT 1 AS one FROM group_members m JOIN groups g ON g.group_id = m.group_id
+         WHERE m.group_id = ? AND m.identity = ? AND g.active = 1`,
+      ),
+      activeGroupsOf: db.prepare(
+        `SELECT m.group_id FROM group_members m JOIN groups g ON g.group_id = m.group_id
+         WHERE m.identity = ? AND g.active = 1 ORDER BY m.group_id`,
+      ),
+      cursor: db.prepare('SELECT seq FROM group_cursors WHERE group_id = ? AND author = ?'),
+      setCursor: db.prepare(
+        `INSERT INTO group_cursors (group_id, author, seq) VALUES (?, ?, ?)
+         ON CONFLICT (group_id, author) DO UPDATE SET seq = excluded.seq`,
+      ),
+      insertInvitation: db.prepare(
+        `INSERT INTO group_invitations (group_id, inviter, public_package, private_package, created_at) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      invitations: db.prepare('SELECT * FROM group_invitations WHERE group_id = ? ORDER BY id'),
+      pendingInvitations: db.prepare(
+        `SELECT DISTINCT i.group_id, i.inviter FROM group_invitations i
+         WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.group_id = i.group_id) ORDER BY i.group_id, i.inviter`,
+      ),
+      deleteInvitations: db.prepare('DELETE FROM group_invitations WHERE group_id = ?'),
+      insertMessage: db.prepare(
+        `INSERT INTO group_messages (group_id, author, seq, epoch, plaintext, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      messages: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      insertRejected: db.prepare(
+        `INSERT OR IGNORE INTO group_rejected (op_hash, group_id, author, seq, epoch, code, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      rejected: db.prepare('SELECT * FROM group_rejected WHERE group_id = ? ORDER BY rejected_at, seq'),
+    }
+  }
+
+  /** Adds a group this node created or joined, with its members. */
+  insertGroup(row: GroupRow, members: readonly Uint8Array[]): void {
+    this.stmt.insertGroup.run(
+      row.groupId, row.name, row.owner, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt,
+    )
+    this.setMembers(row.groupId, members)
+  }
+
+  /** Replaces the group's MLS state and what follows from it. */
+  updateState(groupId: Uint8Array, update: GroupStateUpdate): void {
+    const own = update.ownProposal
+    this.stmt.updateState.run(update.state, update.epoch, update.active ? 1 : 0, own?.digest ?? null, own?.kind ?? null, groupId)
+  }
+
+  /** Sets the local label. */
+  rename(groupId: Uint8Array, name: string | null): void {
+    this.stmt.rename.run(name, groupId)
+  }
+
+  /** The group's row, if this node has it. */
+  group(groupId: Uint8Array): GroupRow | undefined {
+    const row = this.stmt.group.get(groupId)
+    return row === undefined ? undefined : toGroupRow(row)
+  }
+
+  /** Every group, oldest first. */
+  groups(): GroupRow[] {
+    return this.stmt.groups.all().map(toGroupRow)
+  }
+
+  /** Replaces the group's member list (identity keys). */
+  setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
+    this.stmt.deleteMembers.run(groupId)
+    for (const m of members) this.stmt.insertMember.run(groupId, m)
+  }
+
+  /** Identity keys of the group's members, sorted bytewise. */
+  members(groupId: Uint8Array): Uint8Array[] {
+    return this.stmt.members.all(groupId).map((r) => plain(r.identity))
+  }
+
+  /** True when the group is active here and `identity` is on its member list. */
+  isActiveMember(groupId: Uint8Array, identity: Uint8Array): boolean {
+    return this.stmt.isActiveMember.get(groupId, identity) !== undefined
+  }
+
+  /** Ids of the active groups whose member list holds `identity`. */
+  activeGroupsWith(identity: Uint8Array): Uint8Array[] {
+    return this.stmt.activeGroupsOf.all(identity).map((r) => plain(r.group_id))
+  }
+
+  /** Last processed seq of (author, group log), -1 before the first. */
+  cursor(groupId: Uint8Array, author: Uint8Array): number {
+    return this.stmt.cursor.get(groupId, author)?.seq ?? -1
+  }
+
+  /** Records the last processed seq of (author, group log). */
+  setCursor(groupId: Uint8Array, author: Uint8Array, seq: number): void {
+    this.stmt.setCursor.run(groupId, author, seq)
+  }
+
+  /** Stores a key package of ours (secret part included) waiting for `inviter`'s Welcome. */
+  insertInvitation(groupId: Uint8Array, inviter: Uint8Array, publicPackage: Uint8Array, privatePackage: Uint8Array, createdAt: number): void {
+    this.stmt.insertInvitation.run(groupId, inviter, publicPackage, privatePackage, createdAt)
+  }
+
+  /** Our key packages for a group, oldest first. */
+  invitations(groupId: Uint8Array): InvitationRow[] {
+    return this.stmt.invitations.all(groupId).map(toInvitation)
+  }
+
+  /** (group, inviter) pairs with a key package but no joined group yet. */
+  pendingInvitations(): { groupId: Uint8Array; inviter: Uint8Array }[] {
+    return this.stmt.pendingInvitations.all().map((r) => ({ groupId: plain(r.group_id), inviter: plain(r.inviter) }))
+  }
+
+  /** Forgets every key package of a group (once joined: they are single-use). */
+  deleteInvitations(groupId: Uint8Array): void {
+    this.stmt.deleteInvitations.run(groupId)
+  }
+
+  /** Adds a message to the local view; returns its id. */
+  insertMessage(m: Omit<GroupMessage, 'id'>): number {
+    const result = this.stmt.insertMessage.run(m.groupId, m.author, m.seq, m.epoch, m.plaintext, m.receivedAt)
+    return Number(result.lastInsertRowid)
+  }
+
+  /** Up to `limit` local-view messages with id above `afterId`, oldest first. */
+  messages(groupId: Uint8Array, afterId: number, limit: number): GroupMessage[] {
+    return this.stmt.messages.all(groupId, afterId, limit).map(toMessage)
+  }
+
+  /** Records an operation that could not be used (once per operation hash). */
+  insertRejected(r: RejectedGroupOperation): void {
+    this.stmt.insertRejected.run(r.hash, r.groupId, r.author, r.seq, r.epoch, r.code, r.rejectedAt)
+  }
+
+  /** Rejected operations of a group, in the order they were met. */
+  rejected(groupId: Uint8Array): RejectedGroupOperation[] {
+    return this.stmt.rejected.all(groupId).map(toRejected)
+  }
+}

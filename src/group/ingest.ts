@@ -1,0 +1,342 @@
+import { BurrowError } from '../errors.js'
+import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
+import { hashOf } from '../log/hash.js'
+import type { Operation } from '../log/types.js'
+import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
+import {
+  GroupEpochMismatchError,
+  InvalidCommitBundleError,
+  InvalidWelcomeError,
+  MalformedGroupPayloadError,
+  NotFromOwnerError,
+  ProposalRefusedError,
+  SenderMismatchError,
+} from './errors.js'
+import type { OwnProposal } from './group-store.js'
+import { joinFromWelcome, messageEpoch, MlsWrongEpochError, MlsWrongGroupError, type MlsGroup } from './mls/index.js'
+import { decodeGroupPayload, type GroupPayload } from './payload.js'
+import { ADMIT_ANY, GroupRoster } from './roster.js'
+import type { ProcessSummary } from './types.js'
+
+/** Operations read from the store at a time while draining one author's log. */
+const BATCH = 64
+
+/** Code recorded for a failure that is not one of Burrow's typed errors (a defect in a dependency). */
+const UNEXPECTED_FAILURE = 'GROUP_PROCESSING_FAILED'
+
+/** What handling one operation did to its author's cursor. */
+type Outcome =
+  /** Consumed (used, skipped or rejected): the cursor moved past it. */
+  | 'done'
+  /** An owner commit was applied: the epoch moved on. */
+  | 'commit'
+  /** Not processable yet (future epoch, payload missing): the cursor stays. */
+  | 'wait'
+
+function codeOf(err: unknown): string {
+  return err instanceof BurrowError ? err.code : UNEXPECTED_FAILURE
+}
+
+/** Checks what the clear MLS framing claims against the group, the payload kind and the operation's epoch tag. */
+function checkFraming(groupId: Uint8Array, message: Uint8Array, contentType: 'application' | 'proposal' | 'commit', tag: number): void {
+  const framing = messageEpoch(message)
+  if (!bytesEqual(framing.groupId, groupId)) throw new MlsWrongGroupError()
+  if (framing.contentType !== contentType) throw new MalformedGroupPayloadError(`payload kind does not match its MLS ${framing.contentType}`)
+  if (framing.epoch !== BigInt(tag)) throw new GroupEpochMismatchError('epoch tag differs from the MLS framing')
+}
+
+function epochTag(op: Operation): number | undefined {
+  const tag = op.header.extensions.get('epoch')
+  return typeof tag === 'number' ? tag : undefined
+}
+
+/**
+ * The ingest path: turns stored group operations into MLS state changes and
+ * local-view rows, in epoch order.
+ *
+ * At the group's epoch e, every other author's operations tagged up to e are
+ * processed first (application messages decrypted; proposals committed right
+ * away when we are the owner), then the owner's log up to and including its
+ * commit tagged e, which moves the group to e+1; and again, until nothing
+ * moves. Operations tagged with a future epoch wait (their author's cursor
+ * stays before them). Every consumed operation moves its author's cursor in
+ * the same transaction as what it produced, so a crash repeats nothing and
+ * loses nothing.
+ */
+export class GroupIngest {
+  readonly #core: GroupCore
+  #summary: ProcessSummary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
+
+  constructor(core: GroupCore) {
+    this.#core = core
+  }
+
+  /** Processes everything stored and processable: Welcomes for our pending invitations, then every active group. */
+  async processAll(): Promise<ProcessSummary> {
+    this.#summary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
+    const { store } = this.#core
+    for (const { groupId, inviter } of store.pendingInvitations()) {
+      // A Welcome from an earlier inviter of the same group may have joined us meanwhile.
+      if (store.group(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)
+    }
+    for (const row of store.groups()) {
+      const group = this.#core.load(row.groupId)
+      if (group?.active === true) await this.#processGroup(group)
+    }
+    return this.#summary
+  }
+
+  async #processGroup(group: LiveGroup): Promise<void> {
+    const self = toHex(this.#core.self)
+    const owner = toHex(group.owner)
+    const weOwn = owner === self
+    let progressed = true
+    // Ends: every pass that continues consumed at least one stored operation.
+    while (progressed && group.active) {
+      progressed = false
+      const others = [...this.#core.logs.heights(group.id).keys()].filter((a) => a !== self && a !== owner).sort()
+      for (const author of others) {
+        if (await this.#drain(group, fromHex(author), false)) progressed = true
+      }
+      if (!weOwn && group.active && (await this.#drain(group, group.owner, true))) progressed = true
+    }
+  }
+
+  /** Handles `author`'s operations after its cursor until one waits (or, if asked, until a commit applied). */
+  async #drain(group: LiveGroup, author: Uint8Array, stopAfterCommit: boolean): Promise<boolean> {
+    let progressed = false
+    for (;;) {
+      const ops = this.#core.logs.operationsAfter(author, group.id, this.#core.store.cursor(group.id, author), BATCH)
+      if (ops.length === 0) return progressed
+      for (const op of ops) {
+        if (!group.active) return progressed
+        const outcome = await this.#handle(group, op)
+        if (outcome === 'wait') return progressed
+        progressed = true
+        if (outcome === 'commit' && stopAfterCommit) return progressed
+      }
+    }
+  }
+
+  async #handle(group: LiveGroup, op: Operation): Promise<Outcome> {
+    const tag = epochTag(op)
+    if (tag === undefined) return this.#reject(group, op, new GroupEpochMismatchError('operation has no epoch tag'), null)
+    // Sent before we joined: MLS gives a joiner no keys for it.
+    if (tag < group.joinedEpoch) return this.#skip(group, op)
+    if (tag > Number(group.mls.epoch) || op.payload === undefined) return 'wait'
+    let payload: GroupPayload
+    try {
+      payload = decodeGroupPayload(op.payload)
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    const fromOwner = bytesEqual(op.header.author, group.owner)
+    const weOwn = bytesEqual(group.owner, this.#core.self)
+    switch (payload.kind) {
+      case 'application':
+        return this.#application(group, op, payload.message, tag)
+      case 'proposal':
+        if (fromOwner) return this.#reject(group, op, new NotFromOwnerError('proposal'), tag)
+        // Members apply proposals only from the owner's commit bundle: a pending
+        // proposal would stop them from sending until that commit arrives.
+        return weOwn ? this.#commitProposal(group, op, payload.proposal, tag) : this.#skip(group, op)
+      case 'commit':
+        if (!fromOwner) return this.#reject(group, op, new NotFromOwnerError('commit'), tag)
+        return this.#applyCommit(group, op, payload.commit, payload.proposals, tag)
+      case 'welcome':
+        // Welcomes are for joiners; members already have the group.
+        return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new NotFromOwnerError('welcome'), tag)
+    }
+  }
+
+  async #application(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
+    let change: GroupChange
+    try {
+      checkFraming(group.id, message, 'application', tag)
+      const result = await group.mls.process(message)
+      if (result.kind !== 'application') throw new MalformedGroupPayloadError('application payload holds a handshake message')
+      // A valid ciphertext replayed into another member's log: keep the key for the real one.
+      if (!bytesEqual(result.sender, op.header.author)) throw new SenderMismatchError()
+      const { author, seq } = op.header
+      change = { next: result.group, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext: result.plaintext } }
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    this.#core.apply(group, change)
+    this.#summary.messages++
+    return 'done'
+  }
+
+  /**
+   * Owner only: applies a member's proposal and commits it at once, with the
+   * proposal bundled for the members who have not synced the proposer's log.
+   * A member may only rotate its own key or leave; a proposal that changes
+   * the member list otherwise is refused (and its effects dropped, since the
+   * state it produced is not kept).
+   */
+  async #commitProposal(group: LiveGroup, op: Operation, proposal: Uint8Array, tag: number): Promise<Outcome> {
+    let change: GroupChange
+    try {
+      checkFraming(group.id, proposal, 'proposal', tag)
+      if (tag !== Number(group.mls.epoch)) throw new MlsWrongEpochError(BigInt(tag), group.mls.epoch)
+      const before = group.mls.members()
+      const proposed = await group.mls.process(proposal)
+      if (proposed.kind !== 'proposal') throw new MalformedGroupPayloadError('proposal payload holds another message')
+      if (!bytesEqual(proposed.sender, op.header.author)) throw new SenderMismatchError()
+      const committed = await proposed.group.commitPending()
+      const after = committed.group.members()
+      const leaving = before.filter((m) => !after.some((a) => bytesEqual(a, m)))
+      const allowed =
+        after.every((a) => before.some((m) => bytesEqual(a, m))) &&
+        leaving.every((m) => bytesEqual(m, op.header.author))
+      if (!allowed) throw new ProposalRefusedError('a member may only update its own key or leave')
+      const commit: OwnWrite = { payload: { kind: 'commit', commit: committed.commit, proposals: [proposal] }, epoch: tag }
+      change = { next: committed.group, processed: { author: op.header.author, seq: op.header.seq }, append: [commit] }
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    this.#core.apply(group, change)
+    this.#summary.commits++
+    return 'commit'
+  }
+
+  /**
+   * Member: applies the owner's commit, after the proposals bundled with it
+   * (our own excepted: MLS already holds it). If the commit left out a
+   * proposal of ours, it is made again for the new epoch, in the same step.
+   */
+  async #applyCommit(group: LiveGroup, op: Operation, commit: Uint8Array, proposals: readonly Uint8Array[], tag: number): Promise<Outcome> {
+    let next: MlsGroup
+    let ownIncluded = false
+    try {
+      checkFraming(group.id, commit, 'commit', tag)
+      if (tag !== Number(group.mls.epoch)) throw new MlsWrongEpochError(BigInt(tag), group.mls.epoch)
+      let state = group.mls
+      for (const proposal of proposals) {
+        if (group.ownProposal !== null && bytesEqual(hashOf(proposal), group.ownProposal.digest)) {
+          ownIncluded = true
+          continue
+        }
+        checkFraming(group.id, proposal, 'proposal', tag)
+        const applied = await state.process(proposal).catch((err: unknown) => {
+          throw new InvalidCommitBundleError('a bundled proposal cannot be applied', { cause: err })
+        })
+        if (applied.kind !== 'proposal') throw new InvalidCommitBundleError('bundle holds a non-proposal message')
+        state = applied.group
+      }
+      const before = state
+      const result = await group.roster.admitting(ADMIT_ANY, () => before.process(commit))
+      if (result.kind !== 'commit') throw new MalformedGroupPayloadError('commit payload holds another message')
+      if (!bytesEqual(result.sender, group.owner)) throw new SenderMismatchError()
+      next = result.group
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    const again = ownIncluded || !next.active ? undefined : await this.#proposeAgain(group.ownProposal, next)
+    this.#core.apply(group, {
+      next: again?.next ?? next,
+      processed: { author: op.header.author, seq: op.header.seq },
+      ownProposal: again?.ownProposal ?? null,
+      append: again === undefined ? [] : [again.write],
+    })
+    this.#summary.commits++
+    return 'commit'
+  }
+
+  /** Makes our left-out proposal again at `next`'s epoch; undefined when there was none or MLS refuses. */
+  async #proposeAgain(
+    pending: OwnProposal | null,
+    next: MlsGroup,
+  ): Promise<{ next: MlsGroup; ownProposal: OwnProposal; write: OwnWrite } | undefined> {
+    if (pending === null) return undefined
+    try {
+      const made = pending.kind === 'update' ? await next.proposeUpdate() : await next.proposeRemoveSelf()
+      return {
+        next: made.group,
+        ownProposal: { digest: hashOf(made.proposal), kind: pending.kind },
+        write: { payload: { kind: 'proposal', proposal: made.proposal }, epoch: Number(next.epoch) },
+      }
+    } catch (err) {
+      this.#core.logger.warn({ code: codeOf(err) }, 'could not renew a proposal the owner left out')
+      return undefined
+    }
+  }
+
+  /**
+   * Invitee: reads the inviter's log for a Welcome that opens with one of our
+   * key packages for this group, and joins. Everything before the Welcome is
+   * unreadable to a joiner, so the cursor simply moves over it.
+   */
+  async #scanForWelcome(groupId: Uint8Array, inviter: Uint8Array): Promise<void> {
+    const { logs, store } = this.#core
+    for (;;) {
+      const ops = logs.operationsAfter(inviter, groupId, store.cursor(groupId, inviter), BATCH)
+      if (ops.length === 0) return
+      for (const op of ops) {
+        if (op.payload === undefined) return
+        let payload: GroupPayload
+        try {
+          payload = decodeGroupPayload(op.payload)
+        } catch (err) {
+          this.#core.db.transaction(() => {
+            store.insertRejected({
+              hash: op.hash, groupId, author: inviter, seq: op.header.seq, epoch: epochTag(op) ?? null, code: codeOf(err), rejectedAt: this.#core.now(),
+            })
+            store.setCursor(groupId, inviter, op.header.seq)
+          }).immediate()
+          this.#summary.rejected++
+          continue
+        }
+        if (payload.kind === 'welcome' && (await this.#tryJoin(groupId, inviter, op, payload.welcome))) return
+        store.setCursor(groupId, inviter, op.header.seq)
+      }
+    }
+  }
+
+  async #tryJoin(groupId: Uint8Array, inviter: Uint8Array, op: Operation, welcome: Uint8Array): Promise<boolean> {
+    const { store } = this.#core
+    for (const invitation of store.invitations(groupId)) {
+      const roster = new GroupRoster()
+      let joined: MlsGroup
+      try {
+        const keyPackage = { publicPackage: invitation.publicPackage, privatePackage: invitation.privatePackage }
+        joined = await roster.admitting(ADMIT_ANY, () => joinFromWelcome(welcome, keyPackage, this.#core.identity, roster.accepts))
+      } catch {
+        continue // a Welcome for someone else (or another of our key packages): normal
+      }
+      const members = joined.members()
+      const problem = !bytesEqual(joined.groupId, groupId)
+        ? 'welcome opens another group'
+        : !members.some((m) => bytesEqual(m, inviter))
+          ? 'welcome opens a group without its inviter'
+          : undefined
+      if (problem !== undefined) {
+        const err = new InvalidWelcomeError(problem)
+        store.insertRejected({
+          hash: op.hash, groupId, author: inviter, seq: op.header.seq, epoch: epochTag(op) ?? null, code: err.code, rejectedAt: this.#core.now(),
+        })
+        this.#summary.rejected++
+        return false
+      }
+      const group = this.#core.adopt({ mls: joined, roster, owner: inviter, name: null, welcomeSeq: op.header.seq })
+      this.#summary.joined++
+      const info = this.#core.info(group.id)
+      if (info !== undefined) this.#core.emit('joined', info)
+      return true
+    }
+    return false
+  }
+
+  #skip(group: LiveGroup, op: Operation): Outcome {
+    this.#core.apply(group, { processed: { author: op.header.author, seq: op.header.seq } })
+    return 'done'
+  }
+
+  #reject(group: LiveGroup, op: Operation, err: unknown, epoch: number | null): Outcome {
+    const code = codeOf(err)
+    this.#core.logger.debug({ code, seq: op.header.seq, author: toHex(op.header.author).slice(0, 16) }, 'group operation rejected')
+    this.#core.apply(group, { processed: { author: op.header.author, seq: op.header.seq }, rejected: { op, code, epoch } })
+    this.#summary.rejected++
+    return 'done'
+  }
+}

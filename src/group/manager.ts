@@ -1,0 +1,358 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { Database } from 'better-sqlite3'
+import { silentLogger, type Logger } from '../logging.js'
+import { bytesEqual, fromHex } from '../log/bytes.js'
+import { seedSigner } from '../log/ed25519.js'
+import { hashOf } from '../log/hash.js'
+import type { LogId, Signer } from '../log/types.js'
+import type { LogStore } from '../store/log-store.js'
+import { GroupCore, type LiveGroup } from './core.js'
+import {
+  AlreadyAMemberError,
+  GroupArgumentError,
+  GroupInactiveError,
+  GroupNotFoundError,
+  GroupProposalPendingError,
+  NotAMemberError,
+  NotGroupOwnerError,
+  OwnerCannotLeaveError,
+} from './errors.js'
+import { GroupStore, type RejectedGroupOperation, type GroupMessage } from './group-store.js'
+import { GroupIngest } from './ingest.js'
+import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
+import { GroupRoster } from './roster.js'
+import type { GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
+
+/** Options of {@link GroupManager}. */
+export interface GroupManagerOptions {
+  /** Open database migrated to version 3 or later (`openDatabase`). The manager does not close it. */
+  readonly db: Database
+  /** The node's log store over the same database. */
+  readonly logs: LogStore
+  /** The node's Ed25519 identity: operation author, MLS credential and MLS signature key. */
+  readonly identity: MlsIdentity
+  /** Signs this node's operations; defaults to a signer over `identity.seed`. Must have `identity.publicKey`. */
+  readonly signer?: Signer
+  readonly logger?: Logger
+  /** Clock for local-view and rejection timestamps (ms since the Unix epoch). */
+  readonly now?: () => number
+}
+
+/** Options of {@link GroupManager.messages}. */
+export interface MessagesQuery {
+  /** Only messages with a local id above this (paging). Default 0. */
+  readonly afterId?: number
+  /** At most this many, 1..1000. Default 100. */
+  readonly limit?: number
+}
+
+const GROUP_ID_LENGTH = 32
+const MAX_NAME_LENGTH = 200
+const MAX_PAGE = 1000
+
+function assertIdentityKey(key: Uint8Array, what: string): void {
+  if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) throw new GroupArgumentError(`${what} must be a 32-byte identity key`)
+}
+
+function assertName(name: string | null): void {
+  if (name !== null && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) {
+    throw new GroupArgumentError(`group name must be a string of at most ${MAX_NAME_LENGTH} characters`)
+  }
+}
+
+/** The identity key a peer string names (hex of 32 bytes), or undefined. */
+function peerKey(peer: string): Uint8Array | undefined {
+  try {
+    const key = fromHex(peer)
+    return key.length === IDENTITY_KEY_LENGTH ? key : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Burrow's groups over MLS and the signed logs. A group is a topic: its
+ * 32-byte id is the log id under which every member writes its group
+ * operations to its own log. The creator owns the group and is its only
+ * committer; members propose (key update, leave) and the owner commits their
+ * proposals as soon as it processes them.
+ *
+ * Publishing (`send`, `invite`, `remove`, `rotate`, `leave`) encrypts or
+ * commits, signs the operation and stores it in one SQLite transaction with
+ * the new MLS state, so a crash never reuses a key. Ingesting
+ * ({@link processPending}, after sync stored new operations) applies them in
+ * epoch order and writes plaintext only to the local view. Both run one at a
+ * time, on a queue.
+ *
+ * The network is not here: the node pushes `appended` operations to peers
+ * and uses this object as the sync policy ({@link sharedLogs},
+ * {@link mayShare}; peers are hex identity keys), which fits `SyncPolicy`.
+ */
+export class GroupManager extends EventEmitter<GroupManagerEvents> {
+  /** This node's identity key. */
+  readonly identityKey: Uint8Array
+  readonly #core: GroupCore
+  readonly #ingest: GroupIngest
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: GroupManagerOptions) {
+    super()
+    const signer = options.signer ?? seedSigner(options.identity.seed)
+    if (!bytesEqual(signer.publicKey, options.identity.publicKey)) {
+      throw new GroupArgumentError('signer and identity must be the same key')
+    }
+    this.identityKey = signer.publicKey.slice()
+    this.#core = new GroupCore({
+      db: options.db,
+      logs: options.logs,
+      store: new GroupStore(options.db),
+      identity: options.identity,
+      signer,
+      events: this,
+      logger: options.logger ?? silentLogger,
+      now: options.now ?? Date.now,
+    })
+    this.#ingest = new GroupIngest(this.#core)
+  }
+
+  /** Creates a group owned by this node, with this node as its only member. */
+  async create(options: { name?: string } = {}): Promise<GroupInfo> {
+    const name = options.name ?? null
+    assertName(name)
+    return this.#exclusive(async () => {
+      const roster = new GroupRoster([this.identityKey])
+      const mls = await createGroup(randomBytes(GROUP_ID_LENGTH), this.#core.identity, roster.accepts)
+      const group = this.#core.adopt({ mls, roster, owner: this.identityKey, name })
+      return this.#info(group.id)
+    })
+  }
+
+  /**
+   * Invitee side of an invitation: makes a fresh key package for `groupId`,
+   * keeps its private part, and records the pending invitation so that the
+   * group log is shared with `inviter` until the Welcome arrives. Returns the
+   * public key package to hand to the inviter (the owner).
+   */
+  async createKeyPackage(groupId: Uint8Array, inviter: Uint8Array): Promise<Uint8Array> {
+    this.#assertGroupId(groupId)
+    assertIdentityKey(inviter, 'inviter')
+    return this.#exclusive(async () => {
+      if (this.#core.store.group(groupId)?.active === true) throw new AlreadyAMemberError()
+      const pair = await createMlsKeyPackage(this.#core.identity)
+      this.#core.store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, this.#core.now())
+      return pair.publicPackage.slice()
+    })
+  }
+
+  /**
+   * Owner: adds `member` from its key package. Appends the commit (for the
+   * current members) then the Welcome (for the invitee) to this node's log,
+   * in one transaction with the new state. Throws MLS errors for a package
+   * that is malformed, expired, or not `member`'s.
+   */
+  async invite(groupId: Uint8Array, member: Uint8Array, publicPackage: Uint8Array): Promise<GroupInfo> {
+    assertIdentityKey(member, 'member')
+    return this.#exclusive(async () => {
+      const group = this.#owned(groupId, 'invite members')
+      if (group.roster.accepts(member)) throw new AlreadyAMemberError()
+      const added = await group.roster.admitting((id) => bytesEqual(id, member), () => group.mls.addMembers([publicPackage]))
+      // The roster admitted only `member`, but an existing member's package would pass it too.
+      if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {
+        throw new GroupArgumentError('key package does not belong to the invitee')
+      }
+      const epoch = Number(group.mls.epoch)
+      this.#core.apply(group, {
+        next: added.group,
+        append: [
+          { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
+          { payload: { kind: 'welcome', welcome: added.welcome }, epoch: epoch + 1 },
+        ],
+      })
+      return this.#info(groupId)
+    })
+  }
+
+  /** Owner: removes `member`; from the next epoch on it can read nothing. */
+  async remove(groupId: Uint8Array, member: Uint8Array): Promise<GroupInfo> {
+    assertIdentityKey(member, 'member')
+    return this.#exclusive(async () => {
+      const group = this.#owned(groupId, 'remove members')
+      if (bytesEqual(member, this.identityKey)) throw new OwnerCannotLeaveError()
+      if (!group.roster.accepts(member)) throw new NotAMemberError()
+      const removed = await group.mls.removeMembers([member])
+      this.#core.apply(group, {
+        next: removed.group,
+        append: [{ payload: { kind: 'commit', commit: removed.commit, proposals: [] }, epoch: Number(group.mls.epoch) }],
+      })
+      return this.#info(groupId)
+    })
+  }
+
+  /**
+   * Rotates this member's key (post-compromise security). The owner commits
+   * a fresh path at once; a member proposes an update that the owner commits
+   * when it processes it (until then this member cannot send).
+   */
+  async rotate(groupId: Uint8Array): Promise<void> {
+    return this.#exclusive(async () => {
+      const group = this.#active(groupId)
+      if (bytesEqual(group.owner, this.identityKey)) {
+        const committed = await group.mls.commitPending()
+        this.#core.apply(group, {
+          next: committed.group,
+          append: [{ payload: { kind: 'commit', commit: committed.commit, proposals: [] }, epoch: Number(group.mls.epoch) }],
+        })
+        return
+      }
+      await this.#propose(group, 'update')
+    })
+  }
+
+  /** Member: asks the owner to remove this node. The group turns inactive when the owner's commit is processed. */
+  async leave(groupId: Uint8Array): Promise<void> {
+    return this.#exclusive(async () => {
+      const group = this.#active(groupId)
+      if (bytesEqual(group.owner, this.identityKey)) throw new OwnerCannotLeaveError()
+      if (group.ownProposal?.kind === 'leave') return
+      await this.#propose(group, 'leave')
+    })
+  }
+
+  /**
+   * Encrypts `plaintext` for the group and appends it to this node's log; the
+   * message enters the local view (and the `message` event) like any other.
+   */
+  async send(groupId: Uint8Array, plaintext: Uint8Array): Promise<GroupMessage> {
+    if (!(plaintext instanceof Uint8Array)) throw new GroupArgumentError('plaintext must be a Uint8Array')
+    return this.#exclusive(async () => {
+      const group = this.#active(groupId)
+      if (group.ownProposal !== null) throw new GroupProposalPendingError()
+      const copy = plaintext.slice()
+      const encrypted = await group.mls.encrypt(copy)
+      const { message } = this.#core.apply(group, {
+        next: encrypted.group,
+        append: [{ payload: { kind: 'application', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
+        sent: copy,
+      })
+      // apply() always writes the local-view row of a `sent` change.
+      return message!
+    })
+  }
+
+  /**
+   * Processes the group operations stored since the last call (call it after
+   * sync stored new operations): joins groups whose Welcome arrived, applies
+   * commits, decrypts messages into the local view, commits members'
+   * proposals (as the owner), records what cannot be used. Idempotent and
+   * crash-safe; operations of future epochs stay buffered.
+   */
+  async processPending(): Promise<ProcessSummary> {
+    return this.#exclusive(() => this.#ingest.processAll())
+  }
+
+  /** Sets the group's local label (never replicated). */
+  rename(groupId: Uint8Array, name: string | null): void {
+    assertName(name)
+    if (this.#core.store.group(groupId) === undefined) throw new GroupNotFoundError()
+    this.#core.store.rename(groupId, name)
+  }
+
+  /** Every group this node created or joined (inactive ones included). */
+  list(): GroupInfo[] {
+    return this.#core.store.groups().map((row) => this.#info(row.groupId))
+  }
+
+  /** One group, or undefined when unknown here. */
+  get(groupId: Uint8Array): GroupInfo | undefined {
+    return this.#core.info(groupId)
+  }
+
+  /** Identity keys of the group's members, sorted bytewise. */
+  members(groupId: Uint8Array): Uint8Array[] {
+    return this.#info(groupId).members
+  }
+
+  /** Local-view messages (this node's own included), oldest first. */
+  messages(groupId: Uint8Array, query: MessagesQuery = {}): GroupMessage[] {
+    const afterId = query.afterId ?? 0
+    const limit = query.limit ?? 100
+    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new GroupArgumentError('afterId must be a non-negative integer')
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new GroupArgumentError(`limit must be 1..${MAX_PAGE}`)
+    this.#info(groupId)
+    return this.#core.store.messages(groupId, afterId, limit)
+  }
+
+  /** Operations of the group that could not be used, with their error codes. */
+  rejected(groupId: Uint8Array): RejectedGroupOperation[] {
+    return this.#core.store.rejected(groupId)
+  }
+
+  /** Key packages of ours still waiting for their Welcome. */
+  invitations(): PendingInvitation[] {
+    return this.#core.store.pendingInvitations()
+  }
+
+  /**
+   * Sync policy: the group logs to exchange with `peer` (hex identity key):
+   * active groups whose members include it, and groups we wait to be
+   * welcomed to by it. A removed member is no longer among them.
+   */
+  sharedLogs(peer: string): LogId[] {
+    const key = peerKey(peer)
+    if (key === undefined || bytesEqual(key, this.identityKey)) return []
+    const out = this.#core.store.activeGroupsWith(key)
+    for (const pending of this.#core.store.pendingInvitations()) {
+      if (bytesEqual(pending.inviter, key) && !out.some((id) => bytesEqual(id, pending.groupId))) out.push(pending.groupId)
+    }
+    return out
+  }
+
+  /** Sync policy: whether group log `logId` may be exchanged with `peer` (hex identity key). */
+  mayShare(peer: string, logId: LogId): boolean {
+    const key = peerKey(peer)
+    if (key === undefined || bytesEqual(key, this.identityKey)) return false
+    if (this.#core.store.isActiveMember(logId, key)) return true
+    return this.#core.store.pendingInvitations().some((p) => bytesEqual(p.groupId, logId) && bytesEqual(p.inviter, key))
+  }
+
+  async #propose(group: LiveGroup, kind: 'update' | 'leave'): Promise<void> {
+    if (group.ownProposal !== null) throw new GroupProposalPendingError()
+    const made = kind === 'update' ? await group.mls.proposeUpdate() : await group.mls.proposeRemoveSelf()
+    this.#core.apply(group, {
+      next: made.group,
+      append: [{ payload: { kind: 'proposal', proposal: made.proposal }, epoch: Number(group.mls.epoch) }],
+      ownProposal: { digest: hashOf(made.proposal), kind },
+    })
+  }
+
+  #info(groupId: Uint8Array): GroupInfo {
+    const info = this.#core.info(groupId)
+    if (info === undefined) throw new GroupNotFoundError()
+    return info
+  }
+
+  #active(groupId: Uint8Array): LiveGroup {
+    const group = this.#core.load(groupId)
+    if (group === undefined) throw new GroupNotFoundError()
+    if (!group.active) throw new GroupInactiveError()
+    return group
+  }
+
+  #owned(groupId: Uint8Array, action: string): LiveGroup {
+    const group = this.#active(groupId)
+    if (!bytesEqual(group.owner, this.identityKey)) throw new NotGroupOwnerError(action)
+    return group
+  }
+
+  #assertGroupId(groupId: Uint8Array): void {
+    if (!(groupId instanceof Uint8Array) || groupId.length !== GROUP_ID_LENGTH) throw new GroupArgumentError('group id must be 32 bytes')
+  }
+
+  /** Runs `fn` after every earlier call finished: MLS states change strictly one step at a time. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+}

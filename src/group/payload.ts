@@ -1,0 +1,87 @@
+import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
+import { LogError } from '../log/errors.js'
+import { MalformedGroupPayloadError } from './errors.js'
+
+/**
+ * What a group operation carries: always MLS ciphertexts (or a Welcome, also
+ * encrypted), never plaintext or local labels.
+ *
+ * Encoded as a canonical CBOR array whose first element is the kind:
+ * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`.
+ * A commit bundles the raw proposal messages it references, so every member
+ * can apply them right before the commit even without the proposer's log.
+ */
+export type GroupPayload =
+  | { readonly kind: 'application'; readonly message: Uint8Array }
+  | { readonly kind: 'commit'; readonly commit: Uint8Array; readonly proposals: readonly Uint8Array[] }
+  | { readonly kind: 'welcome'; readonly welcome: Uint8Array }
+  | { readonly kind: 'proposal'; readonly proposal: Uint8Array }
+
+const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4 } as const
+
+/** Most proposals one commit may bundle: bounds the work a hostile owner's payload causes. */
+export const MAX_BUNDLED_PROPOSALS = 256
+
+/** Encodes a payload for an operation. */
+export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
+  let value: CborValue
+  switch (payload.kind) {
+    case 'application':
+      value = [KIND_CODES.application, payload.message]
+      break
+    case 'commit':
+      value = [KIND_CODES.commit, payload.commit, [...payload.proposals]]
+      break
+    case 'welcome':
+      value = [KIND_CODES.welcome, payload.welcome]
+      break
+    case 'proposal':
+      value = [KIND_CODES.proposal, payload.proposal]
+      break
+  }
+  return encodeCanonical(value)
+}
+
+/** Decodes untrusted payload bytes; anything else than a well-formed payload is {@link MalformedGroupPayloadError}. */
+export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
+  let value: CborValue
+  try {
+    value = decodeCanonical(bytes)
+  } catch (err) {
+    if (err instanceof LogError) throw new MalformedGroupPayloadError('payload is not canonical CBOR', { cause: err })
+    throw err
+  }
+  if (!Array.isArray(value) || value.length < 2) throw new MalformedGroupPayloadError('payload must be an array of at least 2 items')
+  const items = value as readonly CborValue[]
+  const [kind, body, extra] = items
+  const bodyBytes = (): Uint8Array => {
+    if (!(body instanceof Uint8Array) || body.length === 0) throw new MalformedGroupPayloadError('payload body must be a non-empty byte string')
+    return body
+  }
+  const arity = (n: number): void => {
+    if (items.length !== n) throw new MalformedGroupPayloadError(`payload of kind ${String(kind)} must have ${n} items`)
+  }
+  switch (kind) {
+    case KIND_CODES.application:
+      arity(2)
+      return { kind: 'application', message: bodyBytes() }
+    case KIND_CODES.commit: {
+      arity(3)
+      if (!Array.isArray(extra)) throw new MalformedGroupPayloadError('commit bundle must be an array')
+      const proposals = extra as readonly CborValue[]
+      if (proposals.length > MAX_BUNDLED_PROPOSALS) throw new MalformedGroupPayloadError('commit bundles too many proposals')
+      for (const p of proposals) {
+        if (!(p instanceof Uint8Array) || p.length === 0) throw new MalformedGroupPayloadError('bundled proposal must be a non-empty byte string')
+      }
+      return { kind: 'commit', commit: bodyBytes(), proposals: proposals as readonly Uint8Array[] }
+    }
+    case KIND_CODES.welcome:
+      arity(2)
+      return { kind: 'welcome', welcome: bodyBytes() }
+    case KIND_CODES.proposal:
+      arity(2)
+      return { kind: 'proposal', proposal: bodyBytes() }
+    default:
+      throw new MalformedGroupPayloadError('unknown payload kind')
+  }
+}

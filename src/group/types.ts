@@ -1,0 +1,53 @@
+import type { Operation } from '../log/types.js'
+import type { GroupMessage } from './group-store.js'
+
+/** What `GroupManager.get` and `list` say about a group. */
+export interface GroupInfo {
+  /** 32-byte group id: also the log id of every member's group operations. */
+  readonly id: Uint8Array
+  /** Local label; never leaves this node. */
+  readonly name: string | null
+  /** Identity key of the owner (the creator, the only committer). */
+  readonly owner: Uint8Array
+  /** True when this node owns the group. */
+  readonly isOwner: boolean
+  /** Current MLS epoch. */
+  readonly epoch: number
+  /** Identity keys of the members, sorted bytewise. */
+  readonly members: Uint8Array[]
+  /** False once this member was removed (or left). */
+  readonly active: boolean
+}
+
+/** A key package of ours that waits for the inviter's Welcome. */
+export interface PendingInvitation {
+  readonly groupId: Uint8Array
+  /** Identity key of the inviter, with whom the group log is shared meanwhile. */
+  readonly inviter: Uint8Array
+}
+
+/** Totals of one `GroupManager.processPending` run. */
+export interface ProcessSummary {
+  /** Application messages decrypted into the local view. */
+  messages: number
+  /** Owner commits applied (as a member) or made (as the owner, for members' proposals). */
+  commits: number
+  /** Groups joined from a Welcome. */
+  joined: number
+  /** Operations recorded as rejected. */
+  rejected: number
+}
+
+/** Events of `GroupManager`. Listeners run synchronously after the change is committed to SQLite. */
+export interface GroupManagerEvents {
+  /** A message entered the local view (received, or sent by this node). */
+  message: [GroupMessage]
+  /** The group moved to another epoch or its members changed. */
+  changed: [{ groupId: Uint8Array; epoch: number; members: Uint8Array[] }]
+  /** Operations this node wrote to its own log: push them to the group's members. */
+  appended: [Operation[]]
+  /** This node joined a group from a Welcome. */
+  joined: [GroupInfo]
+  /** This node was removed from a group (or its leave was committed). */
+  removed: [{ groupId: Uint8Array }]
+}

@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { GroupInactiveError, NotGroupOwnerError, type GroupMessage } from '../../src/group/index.js'
+import { toHex } from '../../src/log/index.js'
+import { deliver, invite, Member, str, syncAll, text } from '../helpers/group.js'
+
+const open: Member[] = []
+function member(name: string): Member {
+  const m = new Member(name)
+  open.push(m)
+  return m
+}
+afterEach(() => {
+  for (const m of open.splice(0)) m.close()
+})
+
+const hexes = (keys: Uint8Array[]): string[] => keys.map(toHex).sort()
+
+/** A owns a group with B and C, everyone synced. */
+async function threeMembers(): Promise<{ a: Member; b: Member; c: Member; groupId: Uint8Array }> {
+  const a = member('a')
+  const b = member('b')
+  const c = member('c')
+  const { id: groupId } = await a.manager.create({ name: 'friends' })
+  await invite(a, b, groupId)
+  await invite(a, c, groupId)
+  await syncAll([a, b, c], groupId)
+  return { a, b, c, groupId }
+}
+
+describe('group manager: three members', () => {
+  it('creates, invites, and every message decrypts exactly once in every local view', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    for (const m of [a, b, c]) {
+      const info = m.manager.get(groupId)
+      expect(info?.active).toBe(true)
+      expect(info?.epoch).toBe(2)
+      expect(hexes(info!.members)).toEqual(hexes([a.key, b.key, c.key]))
+      expect(toHex(info!.owner)).toBe(a.hex)
+      expect(info!.isOwner).toBe(m === a)
+    }
+    expect(a.manager.get(groupId)?.name).toBe('friends')
+    expect(b.manager.get(groupId)?.name).toBeNull()
+
+    const seen: GroupMessage[] = []
+    c.manager.on('message', (m) => seen.push(m))
+    await a.manager.send(groupId, text('hello from a'))
+    await b.manager.send(groupId, text('hello from b'))
+    await c.manager.send(groupId, text('hello from c'))
+    await b.manager.send(groupId, text('second from b'))
+    await syncAll([a, b, c], groupId)
+    // Processing again changes nothing (idempotent).
+    for (const m of [a, b, c]) expect((await m.manager.processPending()).messages).toBe(0)
+
+    const all = ['hello from a', 'hello from b', 'hello from c', 'second from b'].sort()
+    for (const m of [a, b, c]) {
+      expect([...m.texts(groupId)].sort()).toEqual(all)
+      expect(m.manager.rejected(groupId)).toEqual([])
+    }
+    // C's listener saw its own message and the three others, once each.
+    expect(seen.map((m) => str(m.plaintext)).sort()).toEqual(all)
+    const fromB = c.manager.messages(groupId).filter((m) => toHex(m.author) === b.hex)
+    expect(fromB.map((m) => str(m.plaintext))).toEqual(['hello from b', 'second from b'])
+    expect(fromB.every((m) => m.epoch === 2)).toBe(true)
+  })
+
+  it('pages the local view by id', async () => {
+    const { a, groupId } = await threeMembers()
+    for (let i = 0; i < 5; i++) await a.manager.send(groupId, text(`m${i}`))
+    const first = a.manager.messages(groupId, { limit: 2 })
+    expect(first.map((m) => str(m.plaintext))).toEqual(['m0', 'm1'])
+    const rest = a.manager.messages(groupId, { afterId: first[1]!.id })
+    expect(rest.map((m) => str(m.plaintext))).toEqual(['m2', 'm3', 'm4'])
+  })
+
+  it('only the owner invites and removes', async () => {
+    const { b, c, groupId } = await threeMembers()
+    await expect(b.manager.remove(groupId, c.key)).rejects.toBeInstanceOf(NotGroupOwnerError)
+    await expect(b.manager.invite(groupId, c.key, new Uint8Array(10))).rejects.toMatchObject({ code: 'GROUP_NOT_OWNER' })
+  })
+})
+
+describe('group manager: removal and late joiners', () => {
+  it('a removed member cannot read later messages and stops being shared with', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    const removed: Uint8Array[] = []
+    c.manager.on('removed', (e) => removed.push(e.groupId))
+    await a.manager.remove(groupId, c.key)
+    await a.manager.send(groupId, text('after removal'))
+    // C still gets everything (as an eavesdropper would), but cannot read it.
+    await syncAll([a, b, c], groupId)
+    expect(removed.map(toHex)).toEqual([toHex(groupId)])
+    expect(c.manager.get(groupId)?.active).toBe(false)
+    expect(c.texts(groupId)).not.toContain('after removal')
+    expect(b.texts(groupId)).toContain('after removal')
+    expect(hexes(b.manager.members(groupId))).toEqual(hexes([a.key, b.key]))
+    await expect(c.manager.send(groupId, text('still here?'))).rejects.toBeInstanceOf(GroupInactiveError)
+    expect(a.manager.mayShare(c.hex, groupId)).toBe(false)
+    expect(a.manager.sharedLogs(c.hex)).toEqual([])
+    expect(b.manager.mayShare(c.hex, groupId)).toBe(false)
+    expect(c.manager.mayShare(a.hex, groupId)).toBe(false)
+  })
+
+  it('a late joiner cannot read earlier messages but reads everything after it joined', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    await a.manager.send(groupId, text('before d'))
+    await b.manager.send(groupId, text('b before d'))
+    await syncAll([a, b, c], groupId)
+    const d = member('d')
+    await invite(a, d, groupId)
+    await b.manager.send(groupId, text('b at old epoch, sent before b saw the add'))
+    await syncAll([a, b, c, d], groupId)
+    await b.manager.send(groupId, text('welcome d'))
+    await syncAll([a, b, c, d], groupId)
+    expect(d.texts(groupId)).toEqual(['welcome d'])
+    // D skips what it cannot read without recording it as an attack.
+    expect(d.manager.rejected(groupId)).toEqual([])
+    expect(c.texts(groupId)).toContain('b at old epoch, sent before b saw the add')
+    expect(hexes(d.manager.members(groupId))).toEqual(hexes([a.key, b.key, c.key, d.key]))
+  })
+})
+
+describe('group manager: ordering', () => {
+  it("buffers a message of the next epoch until the owner's commit arrives", async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    await a.manager.rotate(groupId) // commit: epoch 2 -> 3
+    deliver(a, b, groupId, a)
+    await b.manager.processPending()
+    expect(b.manager.get(groupId)?.epoch).toBe(3)
+    await b.manager.send(groupId, text('b at epoch 3'))
+    // C gets B's log first: the message waits.
+    deliver(b, c, groupId, b)
+    await c.manager.processPending()
+    expect(c.texts(groupId)).toEqual([])
+    expect(c.manager.get(groupId)?.epoch).toBe(2)
+    expect(c.manager.rejected(groupId)).toEqual([])
+    deliver(a, c, groupId, a)
+    const summary = await c.manager.processPending()
+    expect(summary).toMatchObject({ commits: 1, messages: 1, rejected: 0 })
+    expect(c.texts(groupId)).toEqual(['b at epoch 3'])
+  })
+
+  it('the Welcome may arrive before other members\u2019 earlier logs', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    await b.manager.send(groupId, text('b early'))
+    const d = member('d')
+    await invite(a, d, groupId)
+    // D first gets only A's log (commits, then its Welcome), then B's older log.
+    deliver(a, d, groupId, a)
+    expect((await d.manager.processPending()).joined).toBe(1)
+    deliver(b, d, groupId, b)
+    await d.manager.processPending()
+    expect(d.texts(groupId)).toEqual([])
+    await syncAll([a, b, c, d], groupId)
+    await c.manager.send(groupId, text('c for all'))
+    await syncAll([a, b, c, d], groupId)
+    expect(d.texts(groupId)).toEqual(['c for all'])
+    expect(d.manager.rejected(groupId)).toEqual([])
+  })
+})
