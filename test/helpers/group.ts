@@ -60,7 +60,8 @@ export class Member {
     return this.manager.messages(groupId, { limit: 1000 }).map((m) => str(m.plaintext))
   }
 
-  private open(): void {
+  /** Opens the database and a new manager over it (after {@link close}). */
+  open(): void {
     this.db = openDatabase(this.path)
     this.logs = new LogStore(this.db)
     this.manager = new GroupManager({ db: this.db, logs: this.logs, identity: this.identity })
