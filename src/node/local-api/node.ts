@@ -1,0 +1,85 @@
+import type { BootstrapProgress } from '../../tor/index.js'
+import type { NodeStatus } from '../burrow.js'
+
+/**
+ * An identity key or group id: raw bytes as the group layer keeps them, or
+ * lower-case hex. The API always sends hex.
+ */
+export type KeyOrHex = Uint8Array | string
+
+/** What the local API reads of an allow-listed peer (a subset of the node's `PeerStatus`). */
+export interface PeerView {
+  readonly peerId: string
+  readonly identityKey: Uint8Array
+  readonly onion: string
+  readonly displayName?: string | undefined
+  readonly addedAt: number
+  readonly lastSeen?: number | undefined
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: number } | undefined
+}
+
+/** What the local API reads of a group (a subset of the node's `GroupInfo`). */
+export interface GroupView {
+  readonly id: KeyOrHex
+  /** Local label. */
+  readonly name?: string | null | undefined
+  /** Identity key of the owner. */
+  readonly owner: KeyOrHex
+  readonly isOwner: boolean
+  readonly epoch: number
+  /** Identity keys of the current members. */
+  readonly members: readonly KeyOrHex[]
+  readonly active: boolean
+}
+
+/** What the local API reads of a decrypted group message (a subset of the node's `GroupMessage`). */
+export interface MessageView {
+  readonly id: number
+  readonly groupId: KeyOrHex
+  /** Identity key of the author. */
+  readonly author: KeyOrHex
+  readonly seq: number
+  readonly epoch: number
+  readonly plaintext: Uint8Array
+  readonly receivedAt: number
+}
+
+/** The node events the local API forwards to subscribers. */
+export interface LocalApiNodeEvents {
+  'tor:bootstrap': [BootstrapProgress]
+  'tor:ready': []
+  'tor:lost': [{ reason: string }]
+  'onion:reachable': [{ address: string; ms: number }]
+  'peer:connected': [{ peerId: string; name?: string }]
+  'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
+  'sync:progress': [{ peerId: string; logId: string; stored: number }]
+  'sync:caught-up': [{ peerId: string; logId: string }]
+  'group:message': [MessageView]
+  'group:changed': [GroupView]
+}
+
+/**
+ * The part of a Burrow node the local API uses. `Burrow` implements it; unit
+ * tests use an in-memory fake. Errors thrown are expected to be
+ * `BurrowError`s, whose `code` and message the API passes on.
+ */
+export interface LocalApiNode {
+  status(): NodeStatus
+  contactCard(): string
+  contactCardQr(): string
+  addPeer(card: string): Promise<PeerView>
+  removePeer(what: string): Promise<PeerView>
+  peers(): (PeerView & { readonly connected: boolean })[]
+  createGroup(name?: string): Promise<GroupView>
+  groups(): GroupView[]
+  /** A group by id, id prefix or local name. */
+  group(what: string): GroupView
+  invite(group: string, peer: string, signal?: AbortSignal): Promise<GroupView>
+  removeMember(group: string, peer: string): Promise<GroupView>
+  rotateKeys(group: string): Promise<void>
+  send(group: string, data: Uint8Array | string): Promise<MessageView>
+  messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
+  stop(): Promise<void>
+  on<E extends keyof LocalApiNodeEvents>(event: E, listener: (...args: LocalApiNodeEvents[E]) => void): unknown
+  off<E extends keyof LocalApiNodeEvents>(event: E, listener: (...args: LocalApiNodeEvents[E]) => void): unknown
+}

@@ -1,0 +1,229 @@
+/**
+ * The local API's wire protocol: newline-delimited JSON over the node's unix
+ * socket. Each line is one request, one response or one pushed event.
+ *
+ * - request:  `{"id": 7, "method": "peers.add", "params": {"card": "…"}}`
+ * - response: `{"id": 7, "result": …}` or `{"id": 7, "error": {"code": "…", "message": "…"}}`
+ *   (`id` is `null` when the request's id could not be read)
+ * - event:    `{"event": "group:message", "data": …}` (only after `subscribe`)
+ *
+ * Binary data travels as standard base64 with padding.
+ */
+
+/** Longest request line the server accepts, in bytes (without the newline). */
+export const MAX_REQUEST_LINE_BYTES = 256 * 1024
+
+/** Longest response or event line a client accepts: `read` results may carry many messages. */
+export const MAX_RESPONSE_LINE_BYTES = 16 * 1024 * 1024
+
+/** Requests of one connection processed at once; more get `API_TOO_MANY_REQUESTS`. */
+export const MAX_IN_FLIGHT_PER_CONNECTION = 16
+
+/** Largest message `send` accepts, in bytes (text as UTF-8, or decoded `data`). */
+export const MAX_SEND_BYTES = 128 * 1024
+
+/** Budget of encoded message bytes in one `read` result; the rest is left for the next page (`more: true`). */
+export const MAX_READ_RESULT_BYTES = 8 * 1024 * 1024
+
+/** Default and largest `limit` of `read`. */
+export const READ_DEFAULT_LIMIT = 100
+export const READ_MAX_LIMIT = 1000
+
+/** Largest request id (ids are chosen by the client; 31 bits keep them exact everywhere). */
+export const MAX_REQUEST_ID = 0x7fff_ffff
+
+/** Every method of the API. */
+export const METHODS = [
+  'status',
+  'card',
+  'peers.add',
+  'peers.remove',
+  'peers.list',
+  'group.create',
+  'group.invite',
+  'group.remove',
+  'group.members',
+  'group.list',
+  'group.rotate',
+  'send',
+  'read',
+  'subscribe',
+  'stop',
+] as const
+
+/** A method name. */
+export type MethodName = (typeof METHODS)[number]
+
+/** Events a connection can subscribe to. */
+export const EVENTS = [
+  'tor:bootstrap',
+  'tor:ready',
+  'tor:lost',
+  'onion:reachable',
+  'peer:connected',
+  'peer:disconnected',
+  'sync:progress',
+  'sync:caught-up',
+  'group:message',
+  'group:changed',
+] as const
+
+/** An event name. */
+export type EventName = (typeof EVENTS)[number]
+
+// ---- results ---------------------------------------------------------------
+
+/** A peer of the allow-list. */
+export interface PeerJson {
+  peerId: string
+  name?: string
+  /** `<56 chars>.onion` */
+  onion: string
+  /** Ed25519 identity public key, hex. */
+  identityKey: string
+  /** ms since the Unix epoch. */
+  addedAt: number
+  lastSeen?: number
+  /** Why talking to it failed last (a Tor reason such as `onion-client-auth-missing`, or a protocol code). */
+  lastError?: { code: string; message: string; at: number }
+  connected: boolean
+}
+
+/** A group this node belongs to. */
+export interface GroupJson {
+  /** Group id, hex. */
+  id: string
+  /** Local label, never sent anywhere. */
+  name?: string
+  /** Identity key (hex) of the owner, the only committer. */
+  owner: string
+  isOwner: boolean
+  epoch: number
+  /** Identity keys (hex) of the current members. */
+  members: string[]
+  /** False once this node was removed or left. */
+  active: boolean
+}
+
+/** A member of a group, matched with the allow-list where possible. */
+export interface MemberJson {
+  identityKey: string
+  peerId?: string
+  name?: string
+  owner: boolean
+  /** This node itself. */
+  self: boolean
+}
+
+/** A decrypted group message from the node's local view. */
+export interface MessageJson {
+  /** Local id, increasing in arrival order: the `afterId` of the next `read`. */
+  id: number
+  group: string
+  /** Identity key (hex) of the author. */
+  author: string
+  authorPeerId?: string
+  authorName?: string
+  /** Sent by this node. */
+  self: boolean
+  seq: number
+  epoch: number
+  /** ms since the Unix epoch when this node decrypted (or sent) it. */
+  receivedAt: number
+  /** The message as text, present when its bytes are valid UTF-8. */
+  text?: string
+  /** The message bytes, base64. */
+  data: string
+}
+
+/** What `status` returns. */
+export interface StatusJson {
+  state: 'stopped' | 'starting' | 'running' | 'stopping'
+  peerId: string
+  onion: string
+  identityKey: string
+  tor: { state: string; bootstrap: number; pid?: number }
+  reachable: boolean
+  peers: { total: number; connected: number }
+  groups: number
+  operations: number
+}
+
+/** Parameters of every method (the server refuses any other key). */
+export interface MethodParams {
+  status: Record<string, never>
+  card: Record<string, never>
+  'peers.add': { card: string }
+  'peers.remove': { peer: string }
+  'peers.list': Record<string, never>
+  'group.create': { name?: string }
+  'group.invite': { group: string; peer: string }
+  'group.remove': { group: string; peer: string }
+  'group.members': { group: string }
+  'group.list': Record<string, never>
+  'group.rotate': { group: string }
+  /** Exactly one of `text` and `data` (base64). */
+  send: { group: string; text: string } | { group: string; data: string }
+  read: { group: string; afterId?: number; limit?: number }
+  /** Replaces the connection's subscription; `group` limits group events to one group. An empty list unsubscribes. */
+  subscribe: { events: EventName[]; group?: string }
+  stop: Record<string, never>
+}
+
+/** Result of every method. */
+export interface MethodResults {
+  status: StatusJson
+  card: { card: string; qr: string }
+  'peers.add': PeerJson
+  'peers.remove': PeerJson
+  'peers.list': { peers: PeerJson[] }
+  'group.create': GroupJson
+  'group.invite': GroupJson
+  'group.remove': GroupJson
+  'group.members': { group: string; members: MemberJson[] }
+  'group.list': { groups: GroupJson[] }
+  'group.rotate': GroupJson
+  send: MessageJson
+  /** `more` is true when the byte budget cut the page short. */
+  read: { messages: MessageJson[]; more: boolean }
+  subscribe: { events: EventName[] }
+  stop: { stopping: true }
+}
+
+/** Data of every event. */
+export interface EventData {
+  'tor:bootstrap': { progress: number; tag: string; summary: string }
+  'tor:ready': Record<string, never>
+  'tor:lost': { reason: string }
+  'onion:reachable': { address: string; ms: number }
+  'peer:connected': { peerId: string; name?: string }
+  'peer:disconnected': { peerId: string; name?: string; reason: string }
+  'sync:progress': { peerId: string; logId: string; stored: number }
+  'sync:caught-up': { peerId: string; logId: string }
+  'group:message': MessageJson
+  'group:changed': GroupJson
+}
+
+// ---- lines -----------------------------------------------------------------
+
+/** A request line, once validated. */
+export interface ApiRequest<M extends MethodName = MethodName> {
+  id: number
+  method: M
+  params: MethodParams[M]
+}
+
+/** An error as it travels. */
+export interface ApiErrorJson {
+  code: string
+  message: string
+}
+
+/** A response line. */
+export type ApiResponse = { id: number | null; result: unknown } | { id: number | null; error: ApiErrorJson }
+
+/** A pushed event line. */
+export interface ApiEvent<E extends EventName = EventName> {
+  event: E
+  data: EventData[E]
+}

@@ -1,0 +1,313 @@
+import { setMaxListeners } from 'node:events'
+import { chmodSync, rmSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { BurrowError } from '../../errors.js'
+import { silentLogger, type Logger } from '../../logging.js'
+import { withTimeout } from '../../util/async.js'
+import { LocalApiError } from './errors.js'
+import type { LocalApiNode, LocalApiNodeEvents } from './node.js'
+import {
+  MAX_IN_FLIGHT_PER_CONNECTION,
+  MAX_READ_RESULT_BYTES,
+  MAX_REQUEST_LINE_BYTES,
+  READ_DEFAULT_LIMIT,
+  type ApiErrorJson,
+  type ApiRequest,
+  type EventName,
+  type MessageJson,
+  type MethodName,
+  type MethodParams,
+  type MethodResults,
+} from './protocol.js'
+import { LineSplitter } from './line-splitter.js'
+import { clearStaleSocket } from './socket-file.js'
+import { decodeBase64Strict, parseRequestLine } from './validate.js'
+import { EVENT_DATA, EVENT_GROUP, directoryOf, groupJson, hexOf, membersJson, messageJson, peerJson, statusJson, type Directory } from './wire.js'
+
+/** Options of {@link startLocalApi}. */
+export interface LocalApiServerOptions {
+  logger?: Logger
+  /**
+   * Runs after the answer to `stop` was written. Default: `node.stop()`. The
+   * CLI passes its own shutdown so that the whole process exits.
+   */
+  onStop?: () => void | Promise<void>
+  /** Bound on one call into the node (an invitation dials over Tor). Default 180 s. */
+  callTimeoutMs?: number
+}
+
+/** A running local API. */
+export interface LocalApiServer {
+  /** The unix socket it listens on. */
+  readonly path: string
+  /** Stops listening, closes every connection and removes the socket file. */
+  close(): Promise<void>
+}
+
+const DEFAULT_CALL_TIMEOUT_MS = 180_000
+/** Connections at once: a local tool needs a handful; the bound keeps a runaway script from exhausting descriptors. */
+const MAX_CONNECTIONS = 64
+/** Unsent output a connection may pile up (a subscriber that stopped reading) before it is dropped. */
+const MAX_BUFFERED_OUTPUT_BYTES = 32 * 1024 * 1024
+
+/** What a method handler gets besides its params: its connection, and a signal that fires on timeout or disconnect. */
+interface CallContext {
+  conn: Connection
+  signal: AbortSignal
+}
+
+type Handlers = { [M in MethodName]: (params: MethodParams[M], ctx: CallContext) => Promise<MethodResults[M]> | MethodResults[M] }
+
+/**
+ * Serves the local API of `node` on the unix socket `socketPath` (mode 0600,
+ * never TCP). Refuses to start when another node answers on that path and
+ * removes a stale socket file left by a node that died.
+ */
+export async function startLocalApi(node: LocalApiNode, socketPath: string, options: LocalApiServerOptions = {}): Promise<LocalApiServer> {
+  await clearStaleSocket(socketPath)
+  const api = new LocalApi(node, socketPath, options)
+  await api.listen()
+  return api
+}
+
+class LocalApi implements LocalApiServer {
+  readonly path: string
+  readonly node: LocalApiNode
+  readonly log: Logger
+  readonly callTimeoutMs: number
+  readonly selfKey: string
+  readonly handlers: Handlers
+  readonly #server: Server
+  readonly #connections = new Set<Connection>()
+  readonly #onStop: () => void | Promise<void>
+  #stopRequested = false
+  #closed: Promise<void> | undefined
+
+  constructor(node: LocalApiNode, path: string, options: LocalApiServerOptions) {
+    this.node = node
+    this.path = path
+    this.log = options.logger ?? silentLogger
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    this.#onStop = options.onStop ?? (() => node.stop())
+    this.selfKey = node.status().identityKey.toLowerCase()
+    this.handlers = this.#handlers()
+    this.#server = createServer((socket) => {
+      const conn = new Connection(this, socket)
+      this.#connections.add(conn)
+      socket.once('close', () => this.#connections.delete(conn))
+    })
+    this.#server.maxConnections = MAX_CONNECTIONS
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      // The socket file is created by bind(), synchronously inside listen(): the umask makes it 0600 from birth.
+      const previous = process.umask(0o177)
+      try {
+        this.#server.listen({ path: this.path, exclusive: true }, () => {
+          this.#server.off('error', reject)
+          this.#server.on('error', (err) => this.log.error({ reason: err.message }, 'local API server error'))
+          try {
+            chmodSync(this.path, 0o600)
+          } catch (err) {
+            reject(err)
+            return
+          }
+          this.log.info({ socket: this.path }, 'local API listening')
+          resolve()
+        })
+      } finally {
+        process.umask(previous)
+      }
+    })
+  }
+
+  directory(): Directory {
+    return directoryOf(this.node, this.selfKey)
+  }
+
+  requestStop(): void {
+    if (this.#stopRequested) return
+    this.#stopRequested = true
+    Promise.resolve()
+      .then(() => this.#onStop())
+      .catch((err: unknown) => this.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'stopping the node failed'))
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve())
+      for (const conn of this.#connections) conn.destroy()
+    }).then(() => rmSync(this.path, { force: true }))
+    return this.#closed
+  }
+
+  #handlers(): Handlers {
+    const node = this.node
+    return {
+      status: () => statusJson(node.status()),
+      card: () => ({ card: node.contactCard(), qr: node.contactCardQr() }),
+      'peers.add': async ({ card }) => {
+        const peer = await node.addPeer(card)
+        return peerJson(peer, node.peers().some((p) => p.peerId === peer.peerId && p.connected))
+      },
+      'peers.remove': async ({ peer }) => peerJson(await node.removePeer(peer), false),
+      'peers.list': () => ({ peers: node.peers().map((p) => peerJson(p, p.connected)) }),
+      'group.create': async ({ name }) => groupJson(await node.createGroup(name)),
+      'group.invite': async ({ group, peer }, { signal }) => groupJson(await node.invite(group, peer, signal)),
+      'group.remove': async ({ group, peer }) => groupJson(await node.removeMember(group, peer)),
+      'group.members': ({ group }) => {
+        const info = node.group(group)
+        return { group: hexOf(info.id), members: membersJson(info, this.directory()) }
+      },
+      'group.list': () => ({ groups: node.groups().map(groupJson) }),
+      'group.rotate': async ({ group }) => {
+        const id = hexOf(node.group(group).id)
+        await node.rotateKeys(id)
+        return groupJson(node.group(id))
+      },
+      send: async (params) => {
+        const data = 'text' in params ? params.text : decodeBase64Strict(params.data)
+        return messageJson(await node.send(params.group, data), this.directory())
+      },
+      read: ({ group, afterId, limit }) => {
+        const page = node.messages(group, { ...(afterId !== undefined ? { afterId } : {}), limit: limit ?? READ_DEFAULT_LIMIT })
+        const dir = this.directory()
+        const messages: MessageJson[] = []
+        let bytes = 0
+        for (const m of page) {
+          const json = messageJson(m, dir)
+          bytes += json.data.length + (json.text?.length ?? 0) + 200
+          // Always at least one message, so a reader makes progress even past one huge message.
+          if (messages.length > 0 && bytes > MAX_READ_RESULT_BYTES) return { messages, more: true }
+          messages.push(json)
+        }
+        return { messages, more: false }
+      },
+      subscribe: ({ events, group }, { conn }) => {
+        conn.subscribe(events, group === undefined ? undefined : hexOf(node.group(group).id))
+        return { events }
+      },
+      stop: () => ({ stopping: true }),
+    }
+  }
+}
+
+/** One client connection: framing, limits, in-flight calls and its subscription. */
+class Connection {
+  readonly #api: LocalApi
+  readonly #socket: Socket
+  readonly #splitter = new LineSplitter(MAX_REQUEST_LINE_BYTES)
+  readonly #aborter = new AbortController()
+  #inFlight = 0
+  #unsubscribe: (() => void)[] = []
+  #closed = false
+
+  constructor(api: LocalApi, socket: Socket) {
+    this.#api = api
+    this.#socket = socket
+    // Each call in flight listens on the connection's signal.
+    setMaxListeners(MAX_IN_FLIGHT_PER_CONNECTION + 4, this.#aborter.signal)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('error', () => {})
+    socket.once('close', () => this.#cleanup())
+  }
+
+  destroy(): void {
+    this.#cleanup()
+    this.#socket.destroy()
+  }
+
+  /** Replaces this connection's subscription. */
+  subscribe(events: readonly EventName[], groupId: string | undefined): void {
+    for (const off of this.#unsubscribe.splice(0)) off()
+    for (const event of events) this.#unsubscribe.push(this.#listen(event, groupId))
+  }
+
+  #listen<E extends EventName>(event: E, groupId: string | undefined): () => void {
+    const node = this.#api.node
+    const groupOf = EVENT_GROUP[event] as ((...args: LocalApiNodeEvents[E]) => string) | undefined
+    const listener = (...args: LocalApiNodeEvents[E]): void => {
+      if (groupId !== undefined && groupOf !== undefined && groupOf(...args) !== groupId) return
+      try {
+        this.#write({ event, data: EVENT_DATA[event](() => this.#api.directory(), ...args) })
+      } catch (err) {
+        this.#api.log.warn({ event, reason: err instanceof Error ? err.message : String(err) }, 'could not forward an event')
+      }
+    }
+    node.on(event, listener)
+    return () => node.off(event, listener)
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return
+    for (const line of this.#splitter.push(chunk)) this.#onLine(line)
+    if (this.#splitter.overflowed) {
+      this.#respondError(null, new LocalApiError('API_LINE_TOO_LONG', `a request line is longer than ${MAX_REQUEST_LINE_BYTES} bytes; closing the connection`))
+      this.#closed = true
+      this.#socket.end()
+    }
+  }
+
+  #onLine(line: Buffer): void {
+    const parsed = parseRequestLine(line)
+    if (!parsed.ok) return this.#respondError(parsed.id, parsed.error)
+    const request = parsed.request
+    if (this.#inFlight >= MAX_IN_FLIGHT_PER_CONNECTION) {
+      return this.#respondError(request.id, new LocalApiError('API_TOO_MANY_REQUESTS', `more than ${MAX_IN_FLIGHT_PER_CONNECTION} requests in flight on one connection`))
+    }
+    this.#inFlight++
+    void this.#call(request)
+      .then(
+        (result) => this.#write({ id: request.id, result }, request.method === 'stop' ? () => this.#api.requestStop() : undefined),
+        (err: unknown) => this.#respondError(request.id, err),
+      )
+      .finally(() => this.#inFlight--)
+  }
+
+  async #call(request: ApiRequest): Promise<unknown> {
+    const handler = this.#api.handlers[request.method] as (params: unknown, ctx: CallContext) => unknown
+    const call = new AbortController()
+    const onClose = (): void => call.abort()
+    this.#aborter.signal.addEventListener('abort', onClose, { once: true })
+    try {
+      const result = Promise.resolve().then(() => handler(request.params, { conn: this, signal: call.signal }))
+      return await withTimeout(result, this.#api.callTimeoutMs, `the local API call ${request.method}`)
+    } finally {
+      // Also ends work a timed-out call left running (an invitation still dialing).
+      call.abort()
+      this.#aborter.signal.removeEventListener('abort', onClose)
+    }
+  }
+
+  #respondError(id: number | null, err: unknown): void {
+    this.#write({ id, error: this.#errorJson(err) })
+  }
+
+  #errorJson(err: unknown): ApiErrorJson {
+    if (err instanceof BurrowError) return { code: err.code, message: err.message }
+    // Not one of ours: its message may say anything, so it stays in the node's log only.
+    this.#api.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'local API call failed unexpectedly')
+    return { code: 'API_INTERNAL', message: 'the node failed unexpectedly; see its log' }
+  }
+
+  #write(value: object, written?: () => void): void {
+    if (this.#socket.destroyed || !this.#socket.writable) {
+      written?.()
+      return
+    }
+    if (this.#socket.writableLength > MAX_BUFFERED_OUTPUT_BYTES) {
+      this.#api.log.warn('a local API client stopped reading; dropping its connection')
+      this.destroy()
+      written?.()
+      return
+    }
+    this.#socket.write(`${JSON.stringify(value)}\n`, () => written?.())
+  }
+
+  #cleanup(): void {
+    for (const off of this.#unsubscribe.splice(0)) off()
+    this.#aborter.abort()
+  }
+}

@@ -1,0 +1,191 @@
+import { LocalApiError } from './errors.js'
+import {
+  EVENTS,
+  MAX_REQUEST_ID,
+  MAX_SEND_BYTES,
+  METHODS,
+  READ_MAX_LIMIT,
+  type ApiRequest,
+  type EventName,
+  type MethodName,
+  type MethodParams,
+} from './protocol.js'
+
+/** Outcome of reading one request line: the request, or the error to answer with (and the id, if it was readable). */
+export type ParsedRequest = { ok: true; request: ApiRequest } | { ok: false; id: number | null; error: LocalApiError }
+
+const MAX_REF_CHARS = 256
+const MAX_CARD_CHARS = 4096
+const MAX_GROUP_NAME_CHARS = 128
+const MAX_METHOD_CHARS = 64
+const MAX_BASE64_CHARS = Math.ceil(MAX_SEND_BYTES / 3) * 4
+const REQUEST_KEYS = ['id', 'method', 'params'] as const
+const METHOD_SET = new Set<string>(METHODS)
+const EVENT_SET = new Set<string>(EVENTS)
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+type Params = Record<string, unknown>
+
+function bad(message: string): LocalApiError {
+  return new LocalApiError('API_BAD_REQUEST', message)
+}
+
+function isPlainObject(value: unknown): value is Params {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function onlyKeys(params: Params, allowed: readonly string[]): void {
+  for (const key of Object.keys(params)) {
+    if (!allowed.includes(key)) throw bad(`unknown parameter "${key.slice(0, 40)}"`)
+  }
+}
+
+function optionalString(params: Params, key: string, maxChars: number): string | undefined {
+  const value = params[key]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw bad(`"${key}" must be a string`)
+  if (value.length === 0) throw bad(`"${key}" must not be empty`)
+  if (value.length > maxChars) throw bad(`"${key}" is longer than ${maxChars} characters`)
+  if (LONE_SURROGATE.test(value)) throw bad(`"${key}" is not well-formed Unicode`)
+  return value
+}
+
+function requiredString(params: Params, key: string, maxChars: number): string {
+  const value = optionalString(params, key, maxChars)
+  if (value === undefined) throw bad(`missing parameter "${key}"`)
+  return value
+}
+
+function optionalInteger(params: Params, key: string, min: number, max: number): number | undefined {
+  const value = params[key]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(`"${key}" must be a whole number from ${min} to ${max}`)
+  }
+  return value
+}
+
+/** Decodes strict, canonical base64 (padding required, no whitespace, no stray bits). */
+export function decodeBase64Strict(text: string): Uint8Array {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) throw bad('"data" is not valid base64')
+  const bytes = Buffer.from(text, 'base64')
+  if (bytes.toString('base64') !== text) throw bad('"data" is not canonical base64')
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+}
+
+function noParams(params: Params): Record<string, never> {
+  onlyKeys(params, [])
+  return {}
+}
+
+function groupOnly(params: Params): { group: string } {
+  onlyKeys(params, ['group'])
+  return { group: requiredString(params, 'group', MAX_REF_CHARS) }
+}
+
+function groupAndPeer(params: Params): { group: string; peer: string } {
+  onlyKeys(params, ['group', 'peer'])
+  return { group: requiredString(params, 'group', MAX_REF_CHARS), peer: requiredString(params, 'peer', MAX_REF_CHARS) }
+}
+
+function sendParams(params: Params): MethodParams['send'] {
+  onlyKeys(params, ['group', 'text', 'data'])
+  const group = requiredString(params, 'group', MAX_REF_CHARS)
+  const text = optionalString(params, 'text', MAX_SEND_BYTES)
+  const data = optionalString(params, 'data', MAX_BASE64_CHARS)
+  if ((text === undefined) === (data === undefined)) throw bad('give exactly one of "text" and "data"')
+  if (text !== undefined) {
+    if (Buffer.byteLength(text, 'utf8') > MAX_SEND_BYTES) throw bad(`"text" is longer than ${MAX_SEND_BYTES} bytes`)
+    return { group, text }
+  }
+  const bytes = decodeBase64Strict(data!)
+  if (bytes.length > MAX_SEND_BYTES) throw bad(`"data" is longer than ${MAX_SEND_BYTES} bytes`)
+  return { group, data: data! }
+}
+
+function subscribeParams(params: Params): MethodParams['subscribe'] {
+  onlyKeys(params, ['events', 'group'])
+  const events = params.events
+  if (!Array.isArray(events)) throw bad('"events" must be an array of event names')
+  if (events.length > EVENTS.length) throw bad('"events" lists too many names')
+  const seen = new Set<string>()
+  for (const e of events) {
+    if (typeof e !== 'string' || !EVENT_SET.has(e)) throw bad(`unknown event ${typeof e === 'string' ? `"${e.slice(0, 40)}"` : 'name'}; known: ${EVENTS.join(', ')}`)
+    if (seen.has(e)) throw bad(`event "${e}" is listed twice`)
+    seen.add(e)
+  }
+  const group = optionalString(params, 'group', MAX_REF_CHARS)
+  return group === undefined ? { events: events as EventName[] } : { events: events as EventName[], group }
+}
+
+const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M] } = {
+  status: noParams,
+  card: noParams,
+  'peers.add': (p) => {
+    onlyKeys(p, ['card'])
+    return { card: requiredString(p, 'card', MAX_CARD_CHARS) }
+  },
+  'peers.remove': (p) => {
+    onlyKeys(p, ['peer'])
+    return { peer: requiredString(p, 'peer', MAX_REF_CHARS) }
+  },
+  'peers.list': noParams,
+  'group.create': (p) => {
+    onlyKeys(p, ['name'])
+    const name = optionalString(p, 'name', MAX_GROUP_NAME_CHARS)
+    return name === undefined ? {} : { name }
+  },
+  'group.invite': groupAndPeer,
+  'group.remove': groupAndPeer,
+  'group.members': groupOnly,
+  'group.list': noParams,
+  'group.rotate': groupOnly,
+  send: sendParams,
+  read: (p) => {
+    onlyKeys(p, ['group', 'afterId', 'limit'])
+    const group = requiredString(p, 'group', MAX_REF_CHARS)
+    const afterId = optionalInteger(p, 'afterId', 0, Number.MAX_SAFE_INTEGER)
+    const limit = optionalInteger(p, 'limit', 1, READ_MAX_LIMIT)
+    return { group, ...(afterId !== undefined ? { afterId } : {}), ...(limit !== undefined ? { limit } : {}) }
+  },
+  subscribe: subscribeParams,
+  stop: noParams,
+}
+
+function readId(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_REQUEST_ID ? value : null
+}
+
+/**
+ * Reads one request line strictly: valid UTF-8 JSON object with exactly
+ * `id` (integer 0…2³¹−1), `method` (a known name) and optional `params`
+ * (an object whose keys, types and lengths match the method). Never throws.
+ */
+export function parseRequestLine(line: Uint8Array): ParsedRequest {
+  let value: unknown
+  try {
+    value = JSON.parse(strictUtf8.decode(line))
+  } catch {
+    return { ok: false, id: null, error: bad('the request is not valid UTF-8 JSON') }
+  }
+  if (!isPlainObject(value)) return { ok: false, id: null, error: bad('the request must be a JSON object') }
+  const id = readId(value.id)
+  if (id === null) return { ok: false, id: null, error: bad(`"id" must be a whole number from 0 to ${MAX_REQUEST_ID}`) }
+  try {
+    onlyKeys(value, REQUEST_KEYS)
+    const method = value.method
+    if (typeof method !== 'string') throw bad('"method" must be a string')
+    if (!METHOD_SET.has(method)) {
+      throw new LocalApiError('API_UNKNOWN_METHOD', `unknown method "${method.slice(0, MAX_METHOD_CHARS)}"; known: ${METHODS.join(', ')}`)
+    }
+    const params = value.params === undefined ? {} : value.params
+    if (!isPlainObject(params)) throw bad('"params" must be a JSON object')
+    const name = method as MethodName
+    return { ok: true, request: { id, method: name, params: PARAM_VALIDATORS[name](params) } }
+  } catch (err) {
+    if (err instanceof LocalApiError) return { ok: false, id, error: err }
+    throw err
+  }
+}
