@@ -82,7 +82,7 @@ export class GroupEpochMismatchError extends GroupError {
 
 /** A commit or Welcome appeared in the log of someone other than the owner, who alone orders epochs. */
 export class NotFromOwnerError extends GroupError {
-  constructor(what: 'commit' | 'welcome' | 'proposal') {
+  constructor(what: 'commit' | 'welcome') {
     super('GROUP_NOT_FROM_OWNER', `${what} not written by the group owner`)
   }
 }

@@ -104,9 +104,11 @@ export class GroupIngest {
 
   /** Handles `author`'s operations after its cursor until one waits (or, if asked, until a commit applied). */
   async #drain(group: LiveGroup, author: Uint8Array, stopAfterCommit: boolean): Promise<boolean> {
+    const { logs, store } = this.#core
     let progressed = false
+    let cursor = store.cursor(group.id, author)
     for (;;) {
-      const ops = this.#core.logs.operationsAfter(author, group.id, this.#core.store.cursor(group.id, author), BATCH)
+      const ops = logs.operationsAfter(author, group.id, cursor, BATCH)
       if (ops.length === 0) return progressed
       for (const op of ops) {
         if (!group.active) return progressed
@@ -115,6 +117,10 @@ export class GroupIngest {
         progressed = true
         if (outcome === 'commit' && stopAfterCommit) return progressed
       }
+      // Every handled operation moved the cursor; the check keeps the loop finite regardless.
+      const moved = store.cursor(group.id, author)
+      if (moved <= cursor) return progressed
+      cursor = moved
     }
   }
 
@@ -136,7 +142,7 @@ export class GroupIngest {
       case 'application':
         return this.#application(group, op, payload.message, tag)
       case 'proposal':
-        if (fromOwner) return this.#reject(group, op, new NotFromOwnerError('proposal'), tag)
+        if (fromOwner) return this.#reject(group, op, new ProposalRefusedError('the owner commits; it does not propose'), tag)
         // Members apply proposals only from the owner's commit bundle: a pending
         // proposal would stop them from sending until that commit arrives.
         return weOwn ? this.#commitProposal(group, op, payload.proposal, tag) : this.#skip(group, op)
@@ -270,7 +276,8 @@ export class GroupIngest {
   async #scanForWelcome(groupId: Uint8Array, inviter: Uint8Array): Promise<void> {
     const { logs, store } = this.#core
     for (;;) {
-      const ops = logs.operationsAfter(inviter, groupId, store.cursor(groupId, inviter), BATCH)
+      const cursor = store.cursor(groupId, inviter)
+      const ops = logs.operationsAfter(inviter, groupId, cursor, BATCH)
       if (ops.length === 0) return
       for (const op of ops) {
         if (op.payload === undefined) return
@@ -290,6 +297,7 @@ export class GroupIngest {
         if (payload.kind === 'welcome' && (await this.#tryJoin(groupId, inviter, op, payload.welcome))) return
         store.setCursor(groupId, inviter, op.header.seq)
       }
+      if (store.cursor(groupId, inviter) <= cursor) return
     }
   }
 
@@ -334,7 +342,10 @@ export class GroupIngest {
 
   #reject(group: LiveGroup, op: Operation, err: unknown, epoch: number | null): Outcome {
     const code = codeOf(err)
-    this.#core.logger.debug({ code, seq: op.header.seq, author: toHex(op.header.author).slice(0, 16) }, 'group operation rejected')
+    const where = { code, seq: op.header.seq, author: toHex(op.header.author).slice(0, 16) }
+    // Typed errors are expected from hostile or stale input; anything else is a defect worth seeing.
+    if (code === UNEXPECTED_FAILURE) this.#core.logger.warn(where, 'group operation failed unexpectedly')
+    else this.#core.logger.debug(where, 'group operation rejected')
     this.#core.apply(group, { processed: { author: op.header.author, seq: op.header.seq }, rejected: { op, code, epoch } })
     this.#summary.rejected++
     return 'done'

@@ -138,7 +138,9 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     this.#assertGroupId(groupId)
     assertIdentityKey(inviter, 'inviter')
     return this.#exclusive(async () => {
-      if (this.#core.store.group(groupId)?.active === true) throw new AlreadyAMemberError()
+      // Rejoining a group this node was removed from is not supported: its row (and cursors) stay.
+      const existing = this.#core.store.group(groupId)
+      if (existing !== undefined) throw existing.active ? new AlreadyAMemberError() : new GroupInactiveError()
       const pair = await createMlsKeyPackage(this.#core.identity)
       this.#core.store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, this.#core.now())
       return pair.publicPackage.slice()

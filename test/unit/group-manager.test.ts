@@ -239,3 +239,76 @@ describe('group manager: restarts', () => {
     for (const m of [a, b, c, d]) expect(m.manager.rejected(groupId)).toEqual([])
   })
 })
+
+describe('group manager: restarts with a proposal pending', () => {
+  it('a member restarted while its update waits still recognises it in the commit bundle', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    await b.manager.rotate(groupId)
+    b.restart()
+    await expect(b.manager.send(groupId, text('x'))).rejects.toMatchObject({ code: 'GROUP_PROPOSAL_PENDING' })
+    deliver(b, a, groupId, b)
+    await a.manager.processPending()
+    a.restart()
+    deliver(a, b, groupId, a)
+    await b.manager.processPending()
+    expect(b.manager.get(groupId)?.epoch).toBe(3)
+    // Its log holds exactly one proposal: the bundle carried it, nothing was proposed again.
+    expect(b.logs.heights(groupId).get(b.hex)).toBe(0)
+    await b.manager.send(groupId, text('b rotated'))
+    await a.manager.send(groupId, text('a after restart'))
+    await syncAll([a, b, c], groupId)
+    for (const m of [a, c]) expect(m.texts(groupId)).toContain('b rotated')
+    expect(b.texts(groupId)).toContain('a after restart')
+    for (const m of [a, b, c]) expect(m.manager.rejected(groupId)).toEqual([])
+  })
+})
+
+describe('group manager: API edges', () => {
+  it('emits joined, changed and appended events', async () => {
+    const [a, b] = [member('a'), member('b')]
+    const { id: groupId } = await a.manager.create()
+    const appended: number[] = []
+    const changed: number[] = []
+    a.manager.on('appended', (ops) => appended.push(...ops.map((op) => op.header.seq)))
+    a.manager.on('changed', (e) => changed.push(e.epoch))
+    const joined: string[] = []
+    b.manager.on('joined', (info) => joined.push(toHex(info.id)))
+    await invite(a, b, groupId)
+    expect(appended).toEqual([0, 1]) // the commit, then the Welcome
+    expect(changed).toEqual([1])
+    deliver(a, b, groupId)
+    await b.manager.processPending()
+    expect(joined).toEqual([toHex(groupId)])
+    await a.manager.send(groupId, text('x'))
+    expect(appended).toEqual([0, 1, 2])
+  })
+
+  it('refuses a key package that is not the invitee\u2019s, and leaves the group as it was', async () => {
+    const [a, b, c] = [member('a'), member('b'), member('c')]
+    const { id: groupId } = await a.manager.create()
+    const cPackage = await c.manager.createKeyPackage(groupId, a.key)
+    await expect(a.manager.invite(groupId, b.key, cPackage)).rejects.toMatchObject({ code: 'MLS_UNAUTHORIZED' })
+    await expect(a.manager.invite(groupId, b.key, new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: 'MLS_MALFORMED' })
+    expect(a.manager.get(groupId)?.epoch).toBe(0)
+    expect(a.logs.counts().operations).toBe(0)
+    await invite(a, b, groupId)
+    await expect(invite(a, b, groupId)).rejects.toMatchObject({ code: 'GROUP_ALREADY_A_MEMBER' })
+    expect(a.manager.get(groupId)?.epoch).toBe(1)
+  })
+
+  it('renames locally, and reports unknown groups and bad arguments with typed errors', async () => {
+    const a = member('a')
+    const { id: groupId } = await a.manager.create({ name: 'old' })
+    a.manager.rename(groupId, 'new')
+    expect(a.manager.get(groupId)?.name).toBe('new')
+    expect(a.manager.list().map((g) => g.name)).toEqual(['new'])
+    const unknown = new Uint8Array(32)
+    expect(a.manager.get(unknown)).toBeUndefined()
+    await expect(a.manager.send(unknown, text('x'))).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' })
+    expect(() => a.manager.messages(unknown)).toThrow(expect.objectContaining({ code: 'GROUP_NOT_FOUND' }))
+    expect(() => a.manager.messages(groupId, { limit: 0 })).toThrow(expect.objectContaining({ code: 'GROUP_INVALID_ARGUMENT' }))
+    await expect(a.manager.remove(groupId, new Uint8Array(5))).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    await expect(a.manager.remove(groupId, new Uint8Array(32))).rejects.toMatchObject({ code: 'GROUP_NOT_A_MEMBER' })
+    await expect(a.manager.createKeyPackage(new Uint8Array(3), a.key)).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+  })
+})
