@@ -118,8 +118,11 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     return this.#allowed.has(peerId)
   }
 
+  /** A peer's current record (read afresh: last seen and last error change all the time). */
   get(peerId: string): PeerRecord | undefined {
-    return this.#allowed.get(peerId)
+    if (!this.#allowed.has(peerId)) return undefined
+    const row = this.#store.get(peerId)
+    return row === undefined ? undefined : toRecord(row)
   }
 
   /** The PeerId of an allow-listed identity key (hex), if any. */
