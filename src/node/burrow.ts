@@ -32,6 +32,7 @@ import {
   SyncManager,
   createBurrowLibp2p,
   peerIdOfIdentityKey,
+  dialFailure,
   request,
   serveRequests,
   type BurrowLibp2p,
@@ -39,6 +40,7 @@ import {
 } from '../net/index.js'
 import { GroupManager, type GroupInfo, type GroupMessage } from '../group/index.js'
 import { NodeExistsError, NodeNotFoundError, NodeStateError, PeerUnavailableError } from './errors.js'
+import { groupSummary, messageView, resolveGroup, type GroupSummary, type MessageView, type Naming } from './views.js'
 import { nodePaths, type NodePaths } from './paths.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
@@ -83,8 +85,9 @@ export interface BurrowEvents {
   /** A peer finished its first answer for a log: we hold what it held. */
   'sync:caught-up': [{ peerId: string; logId: string }]
   /** A decrypted group message (ours or a member's). */
-  'group:message': [GroupMessage]
-  'group:changed': [GroupInfo]
+  'group:message': [MessageView]
+  /** A group changed: created, joined, a member added or removed, a new epoch. */
+  'group:changed': [GroupSummary]
   /** An ephemeral message (presence, typing) from a group member: never stored. */
   'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
 }
@@ -129,6 +132,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly #logs: LogStore
   readonly #table: AddressTable
   readonly #groups: GroupManager
+  readonly #naming: Naming
   #state: NodeStatus['state'] = 'stopped'
   #tor: Tor | undefined
   #onion: OnionService | undefined
@@ -151,6 +155,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
+    this.#naming = {
+      self: toHex(keys.identity.publicKey),
+      nameOf: (identityKeyHex) => {
+        const peerId = this.#table.peerIdOf(identityKeyHex)
+        return peerId === undefined ? undefined : this.#table.get(peerId)?.displayName
+      },
+    }
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
@@ -251,18 +262,18 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   // ---- groups ------------------------------------------------------------
 
   /** Creates a group we own. `name` is a local label, never sent anywhere. */
-  async createGroup(name?: string): Promise<GroupInfo> {
-    const group = await this.#groups.create(name !== undefined ? { name } : {})
-    return group
+  async createGroup(name?: string): Promise<GroupSummary> {
+    return this.#summary(await this.#groups.create(name !== undefined ? { name } : {}))
   }
 
-  groups(): GroupInfo[] {
-    return this.#groups.list()
+  /** Our groups, with members named from the allow-list. */
+  groups(): GroupSummary[] {
+    return this.#groups.list().map((g) => this.#summary(g))
   }
 
-  /** A group by id (hex), unique id prefix, or local name. */
-  group(what: string): GroupInfo {
-    return this.#groups.resolve(what)
+  /** A group by id (hex), unique id prefix, or local name. Throws `GROUP_NOT_FOUND` / `GROUP_AMBIGUOUS`. */
+  group(what: string): GroupSummary {
+    return this.#summary(this.#resolveGroup(what))
   }
 
   /**
@@ -270,53 +281,57 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * package from it over its onion connection, commits the add, and the
    * Welcome travels in our log.
    */
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupInfo> {
-    const group = this.#groups.resolve(groupWhat)
+  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
+    const group = this.#resolveGroup(groupWhat)
     const peer = this.#table.resolve(peerWhat)
     const libp2p = this.#requireNet()
-    const groupId = fromHex(group.id)
     await this.#connector?.dial(peer, signal).catch((err: unknown) => {
-      throw new PeerUnavailableError(`cannot reach ${peer.displayName ?? peer.peerId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      throw new PeerUnavailableError(`cannot reach ${peer.displayName ?? peer.peerId}: ${dialFailure(err).message}`, { cause: err })
     })
-    const response = await request(libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, encodeCanonical([groupId]), {
+    const response = await request(libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, encodeCanonical([group.id]), {
       maxResponseBytes: MAX_KEY_PACKAGE_BYTES,
       ...(signal ? { signal } : {}),
     })
-    const keyPackage = parseKeyPackageResponse(response)
-    await this.#groups.invite(groupId, peer.identityKey, keyPackage)
-    this.#sync?.share(groupId)
-    return this.#groups.resolve(group.id)
+    const info = await this.#groups.invite(group.id, peer.identityKey, parseKeyPackageResponse(response))
+    this.#sync?.share(group.id)
+    return this.#summary(info)
   }
 
-  /** Removes a member from a group we own: it cannot read anything sent afterwards. */
-  async removeMember(groupWhat: string, peerWhat: string): Promise<GroupInfo> {
-    const group = this.#groups.resolve(groupWhat)
-    const identityKey = this.#memberKey(group, peerWhat)
-    await this.#groups.remove(fromHex(group.id), identityKey)
-    return this.#groups.resolve(group.id)
+  /** Removes a member (peer name, PeerId, .onion or identity key hex) from a group we own: it cannot read anything sent afterwards. */
+  async removeMember(groupWhat: string, memberWhat: string): Promise<GroupSummary> {
+    const group = this.#resolveGroup(groupWhat)
+    const wanted = memberWhat.trim().toLowerCase()
+    const byKey = group.members.find((m) => toHex(m) === wanted)
+    const identityKey = byKey ?? this.#table.resolve(memberWhat).identityKey
+    const info = await this.#groups.remove(group.id, identityKey)
+    return this.#summary(info)
   }
 
   /** Rotates our key material in a group (the owner commits; a member proposes and the owner commits). */
   async rotateKeys(groupWhat: string): Promise<void> {
-    await this.#groups.rotate(fromHex(this.#groups.resolve(groupWhat).id))
+    await this.#groups.rotate(this.#resolveGroup(groupWhat).id)
+  }
+
+  /** Leaves a group we do not own (a proposal the owner commits). */
+  async leave(groupWhat: string): Promise<void> {
+    await this.#groups.leave(this.#resolveGroup(groupWhat).id)
   }
 
   /** Encrypts and sends a message to a group. Returns it as it appears in our local view. */
-  async send(groupWhat: string, data: Uint8Array | string): Promise<GroupMessage> {
-    const group = this.#groups.resolve(groupWhat)
+  async send(groupWhat: string, data: Uint8Array | string): Promise<MessageView> {
+    const group = this.#resolveGroup(groupWhat)
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
-    return this.#groups.send(fromHex(group.id), bytes)
+    return messageView(await this.#groups.send(group.id, bytes), this.#naming)
   }
 
-  /** Decrypted messages of a group from our local view (never replicated). */
-  messages(groupWhat: string, options: { afterId?: number; limit?: number } = {}): GroupMessage[] {
-    return this.#groups.messages(fromHex(this.#groups.resolve(groupWhat).id), options)
+  /** Decrypted messages of a group from our local view (never replicated), oldest first. */
+  messages(groupWhat: string, options: { afterId?: number; limit?: number } = {}): MessageView[] {
+    return this.#groups.messages(this.#resolveGroup(groupWhat).id, options).map((m) => messageView(m, this.#naming))
   }
 
   /** Sends a short message to the currently connected members of a group; never stored. Returns how many peers got it. */
   async sendEphemeral(groupWhat: string, data: Uint8Array): Promise<number> {
-    const group = this.#groups.resolve(groupWhat)
-    return (await this.#sync?.sendEphemeral(fromHex(group.id), data)) ?? 0
+    return (await this.#sync?.sendEphemeral(this.#resolveGroup(groupWhat).id, data)) ?? 0
   }
 
   status(): NodeStatus {
@@ -341,10 +356,12 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   // ---- internals ---------------------------------------------------------
 
-  #memberKey(group: GroupInfo, peerWhat: string): Uint8Array {
-    const byHex = group.members.find((m) => m === peerWhat.toLowerCase())
-    if (byHex !== undefined) return fromHex(byHex)
-    return this.#table.resolve(peerWhat).identityKey
+  #resolveGroup(what: string): GroupInfo {
+    return resolveGroup(this.#groups.list(), what)
+  }
+
+  #summary(info: GroupInfo): GroupSummary {
+    return groupSummary(info, this.#naming)
   }
 
   #requireNet(): Libp2p {
@@ -480,10 +497,15 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       this.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data }),
     )
     this.#on(groups, 'appended', (ops: Parameters<SyncManager['offer']>[0]) => sync.offer(ops))
-    this.#on(groups, 'message', (m: GroupMessage) => this.emit('group:message', m))
-    this.#on(groups, 'changed', (info: GroupInfo) => {
-      sync.share(fromHex(info.id))
-      this.emit('group:changed', info)
+    this.#on(groups, 'message', (m: GroupMessage) => this.emit('group:message', messageView(m, this.#naming)))
+    this.#on(groups, 'changed', ({ groupId }: { groupId: Uint8Array }) => {
+      sync.share(groupId)
+      const info = groups.get(groupId)
+      if (info !== undefined) this.emit('group:changed', this.#summary(info))
+    })
+    this.#on(groups, 'joined', (info: GroupInfo) => {
+      sync.share(info.id)
+      this.emit('group:changed', this.#summary(info))
     })
     this.#on(table, 'added', (peer: PeerRecord) => void this.#peerAdded(peer))
     this.#on(table, 'removed', (peer: PeerRecord) => void this.#peerRemoved(peer))

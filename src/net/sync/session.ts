@@ -140,6 +140,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const targets = new Map<string, { logId: LogId; author: Uint8Array }>()
     for (const op of ops) {
       const { logId, author, seq } = op.header
+      // Entitlements change (a member removed): check now, not only at `have` time.
+      if (!this.#policy.mayShare(this.peer, logId)) continue
       const heights = this.#remote.get(key(logId))
       if (heights === undefined || (heights.get(toHex(author)) ?? -1) >= seq) continue
       targets.set(`${key(logId)}/${toHex(author)}`, { logId, author })

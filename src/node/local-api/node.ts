@@ -80,6 +80,8 @@ export interface LocalApiNode {
   send(group: string, data: Uint8Array | string): Promise<MessageView>
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
   stop(): Promise<void>
-  on<E extends keyof LocalApiNodeEvents>(event: E, listener: (...args: LocalApiNodeEvents[E]) => void): unknown
-  off<E extends keyof LocalApiNodeEvents>(event: E, listener: (...args: LocalApiNodeEvents[E]) => void): unknown
+  // Listener arguments are typed by LocalApiNodeEvents where the server registers them; a generic signature here
+  // would not accept EventEmitter's own generic `on`, so `Burrow` could not implement this interface.
+  on(event: keyof LocalApiNodeEvents, listener: (...args: any[]) => void): unknown
+  off(event: keyof LocalApiNodeEvents, listener: (...args: any[]) => void): unknown
 }
