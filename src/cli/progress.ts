@@ -4,7 +4,7 @@ import type { BootstrapProgress } from '../tor/index.js'
  * Draws tor's bootstrap progress: a redrawn bar on a terminal, one line per
  * new tag otherwise (logs and CI stay readable).
  */
-export function bootstrapProgressPrinter(label: string, out: NodeJS.WriteStream = process.stderr): {
+export function bootstrapProgressPrinter(label: string, out: { write(text: string): unknown; isTTY?: boolean } = process.stderr): {
   update: (p: BootstrapProgress) => void
   done: (message: string) => void
 } {

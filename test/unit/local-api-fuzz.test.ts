@@ -38,7 +38,7 @@ afterAll(async () => {
 
 it(`answers ${ROUNDS} mutated requests with typed errors or results only, and stays usable`, async () => {
   const group = await node.createGroup('g')
-  const gid = Buffer.from(group.id as Uint8Array).toString('hex')
+  const gid = group.id
   const seeds: unknown[] = [
     { id: 1, method: 'status' },
     { id: 2, method: 'card', params: {} },

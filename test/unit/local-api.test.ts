@@ -136,7 +136,7 @@ describe('local API round trips against an in-memory node', () => {
     expect(created).toMatchObject({ name: 'friends', isOwner: true, epoch: 0, active: true })
     expect(created.id).toMatch(/^[0-9a-f]{64}$/)
     const invited = await client.call('group.invite', { group: 'friends', peer: 'bob' })
-    expect(invited.members).toContain(Buffer.from(bob.identityKey).toString('hex'))
+    expect(invited.members.map((m) => m.identityKey)).toContain(Buffer.from(bob.identityKey).toString('hex'))
     const { group, members } = await client.call('group.members', { group: created.id.slice(0, 8) })
     expect(group).toBe(created.id)
     expect(members).toHaveLength(2)

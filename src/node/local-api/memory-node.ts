@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { BurrowError } from '../../errors.js'
-import { GroupNotFoundError, NotAMemberError, NotGroupOwnerError } from '../../group/errors.js'
+import { NotAMemberError, NotGroupOwnerError } from '../../group/errors.js'
+import type { GroupInfo, GroupMessage } from '../../group/index.js'
 import { contactCardQr, createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, type NodeKeys } from '../../keys/index.js'
 import { PeerRejectedError, UnknownPeerError, peerIdOfIdentityKey } from '../../net/address-table.js'
 import type { NodeStatus } from '../burrow.js'
-import type { GroupView, LocalApiNode, LocalApiNodeEvents, MessageView, PeerView } from './node.js'
+import { groupSummary, messageView, resolveGroup, type GroupSummary, type MessageView, type Naming } from '../views.js'
+import type { LocalApiNode, LocalApiNodeEvents, PeerView } from './node.js'
 
-interface MemoryGroup {
-  id: Uint8Array
-  name: string | null
-  owner: Uint8Array
-  epoch: number
-  members: Uint8Array[]
-  active: boolean
-}
-
-interface MemoryMessage extends MessageView {
-  readonly groupId: Uint8Array
-  readonly author: Uint8Array
-}
+type MemoryGroup = { -readonly [K in keyof GroupInfo]: GroupInfo[K] }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
@@ -39,7 +29,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   #state: NodeStatus['state'] = 'running'
   readonly #peers = new Map<string, PeerView & { connected: boolean }>()
   readonly #groups: MemoryGroup[] = []
-  readonly #messages: MemoryMessage[] = []
+  readonly #messages: GroupMessage[] = []
   #nextMessageId = 1
   #now: () => number
 
@@ -109,21 +99,21 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     else this.emit('peer:disconnected', { peerId: peer.peerId, ...name, reason })
   }
 
-  async createGroup(name?: string): Promise<GroupView> {
-    const group: MemoryGroup = { id: randomBytes(32), name: name ?? null, owner: this.keys.identity.publicKey, epoch: 0, members: [this.keys.identity.publicKey], active: true }
+  async createGroup(name?: string): Promise<GroupSummary> {
+    const group: MemoryGroup = { id: randomBytes(32), name: name ?? null, owner: this.keys.identity.publicKey, isOwner: true, epoch: 0, members: [this.keys.identity.publicKey], active: true }
     this.#groups.push(group)
     return this.#view(group)
   }
 
-  groups(): GroupView[] {
+  groups(): GroupSummary[] {
     return this.#groups.map((g) => this.#view(g))
   }
 
-  group(what: string): GroupView {
+  group(what: string): GroupSummary {
     return this.#view(this.#resolveGroup(what))
   }
 
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupView> {
+  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
     const group = this.#ownedGroup(groupWhat, 'invite')
     const peer = this.#resolvePeer(peerWhat)
     signal?.throwIfAborted()
@@ -132,7 +122,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return this.#changed(group)
   }
 
-  async removeMember(groupWhat: string, peerWhat: string): Promise<GroupView> {
+  async removeMember(groupWhat: string, peerWhat: string): Promise<GroupSummary> {
     const group = this.#ownedGroup(groupWhat, 'remove members')
     const key = group.members.find((m) => hex(m) === peerWhat.toLowerCase())?.slice() ?? this.#resolvePeer(peerWhat).identityKey
     const index = group.members.findIndex((m) => hex(m) === hex(key))
@@ -154,16 +144,20 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     const group = this.#resolveGroup(groupWhat)
     const plaintext = typeof data === 'string' ? new TextEncoder().encode(data) : data.slice()
     const seq = this.#messages.filter((m) => hex(m.author) === hex(author) && hex(m.groupId) === hex(group.id)).length
-    const message: MemoryMessage = { id: this.#nextMessageId++, groupId: group.id, author, seq, epoch: group.epoch, plaintext, receivedAt: this.#now() }
+    const message: GroupMessage = { id: this.#nextMessageId++, groupId: group.id, author, seq, epoch: group.epoch, plaintext, receivedAt: this.#now() }
     this.#messages.push(message)
-    this.emit('group:message', message)
-    return message
+    const view = messageView(message, this.#naming())
+    this.emit('group:message', view)
+    return view
   }
 
   messages(groupWhat: string, options: { afterId?: number; limit?: number } = {}): MessageView[] {
     const id = hex(this.#resolveGroup(groupWhat).id)
     const after = options.afterId ?? 0
-    return this.#messages.filter((m) => hex(m.groupId) === id && m.id > after).slice(0, options.limit ?? 100)
+    return this.#messages
+      .filter((m) => hex(m.groupId) === id && m.id > after)
+      .slice(0, options.limit ?? 100)
+      .map((m) => messageView(m, this.#naming()))
   }
 
   async stop(): Promise<void> {
@@ -176,17 +170,22 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return JSON.stringify({
       state: this.#state,
       peers: [...this.#peers.values()].map((p) => ({ ...p, identityKey: hex(p.identityKey) })),
-      groups: this.#groups.map((g) => this.#view(g)).map((g) => ({ ...g, id: hex(g.id as Uint8Array), owner: hex(g.owner as Uint8Array), members: g.members.map((m) => hex(m as Uint8Array)) })),
+      groups: this.#groups.map((g) => this.#view(g)),
       messages: this.#messages.map((m) => ({ ...m, groupId: hex(m.groupId), author: hex(m.author), plaintext: hex(m.plaintext) })),
       stopCalls: this.stopCalls,
     })
   }
 
-  #view(g: MemoryGroup): GroupView {
-    return { id: g.id, name: g.name, owner: g.owner, isOwner: hex(g.owner) === hex(this.keys.identity.publicKey), epoch: g.epoch, members: [...g.members], active: g.active }
+  #naming(): Naming {
+    const names = new Map([...this.#peers.values()].map((p) => [hex(p.identityKey), p.displayName]))
+    return { self: hex(this.keys.identity.publicKey), nameOf: (key) => names.get(key) }
   }
 
-  #changed(group: MemoryGroup): GroupView {
+  #view(g: MemoryGroup): GroupSummary {
+    return groupSummary({ ...g, members: [...g.members] }, this.#naming())
+  }
+
+  #changed(group: MemoryGroup): GroupSummary {
     group.epoch++
     const view = this.#view(group)
     this.emit('group:changed', view)
@@ -200,12 +199,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   }
 
   #resolveGroup(what: string): MemoryGroup {
-    const needle = what.toLowerCase()
-    const byId = this.#groups.filter((g) => hex(g.id).startsWith(needle) && needle.length >= 4)
-    if (byId.length === 1 && byId[0] !== undefined) return byId[0]
-    const byName = this.#groups.filter((g) => g.name === what)
-    if (byName.length === 1 && byName[0] !== undefined) return byName[0]
-    throw new GroupNotFoundError()
+    return resolveGroup(this.#groups, what) as MemoryGroup
   }
 
   #resolvePeer(what: string): PeerView & { connected: boolean } {

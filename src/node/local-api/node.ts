@@ -1,11 +1,6 @@
 import type { BootstrapProgress } from '../../tor/index.js'
 import type { NodeStatus } from '../burrow.js'
-
-/**
- * An identity key or group id: raw bytes as the group layer keeps them, or
- * lower-case hex. The API always sends hex.
- */
-export type KeyOrHex = Uint8Array | string
+import type { GroupSummary, MessageView } from '../views.js'
 
 /** What the local API reads of an allow-listed peer (a subset of the node's `PeerStatus`). */
 export interface PeerView {
@@ -16,32 +11,6 @@ export interface PeerView {
   readonly addedAt: number
   readonly lastSeen?: number | undefined
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: number } | undefined
-}
-
-/** What the local API reads of a group (a subset of the node's `GroupInfo`). */
-export interface GroupView {
-  readonly id: KeyOrHex
-  /** Local label. */
-  readonly name?: string | null | undefined
-  /** Identity key of the owner. */
-  readonly owner: KeyOrHex
-  readonly isOwner: boolean
-  readonly epoch: number
-  /** Identity keys of the current members. */
-  readonly members: readonly KeyOrHex[]
-  readonly active: boolean
-}
-
-/** What the local API reads of a decrypted group message (a subset of the node's `GroupMessage`). */
-export interface MessageView {
-  readonly id: number
-  readonly groupId: KeyOrHex
-  /** Identity key of the author. */
-  readonly author: KeyOrHex
-  readonly seq: number
-  readonly epoch: number
-  readonly plaintext: Uint8Array
-  readonly receivedAt: number
 }
 
 /** The node events the local API forwards to subscribers. */
@@ -55,7 +24,7 @@ export interface LocalApiNodeEvents {
   'sync:progress': [{ peerId: string; logId: string; stored: number }]
   'sync:caught-up': [{ peerId: string; logId: string }]
   'group:message': [MessageView]
-  'group:changed': [GroupView]
+  'group:changed': [GroupSummary]
 }
 
 /**
@@ -70,12 +39,12 @@ export interface LocalApiNode {
   addPeer(card: string): Promise<PeerView>
   removePeer(what: string): Promise<PeerView>
   peers(): (PeerView & { readonly connected: boolean })[]
-  createGroup(name?: string): Promise<GroupView>
-  groups(): GroupView[]
+  createGroup(name?: string): Promise<GroupSummary>
+  groups(): GroupSummary[]
   /** A group by id, id prefix or local name. */
-  group(what: string): GroupView
-  invite(group: string, peer: string, signal?: AbortSignal): Promise<GroupView>
-  removeMember(group: string, peer: string): Promise<GroupView>
+  group(what: string): GroupSummary
+  invite(group: string, peer: string, signal?: AbortSignal): Promise<GroupSummary>
+  removeMember(group: string, member: string): Promise<GroupSummary>
   rotateKeys(group: string): Promise<void>
   send(group: string, data: Uint8Array | string): Promise<MessageView>
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]

@@ -99,16 +99,17 @@ export interface GroupJson {
   owner: string
   isOwner: boolean
   epoch: number
-  /** Identity keys (hex) of the current members. */
-  members: string[]
+  /** The current members. */
+  members: MemberJson[]
   /** False once this node was removed or left. */
   active: boolean
 }
 
-/** A member of a group, matched with the allow-list where possible. */
+/** A member of a group, named from the allow-list where possible. */
 export interface MemberJson {
+  /** Ed25519 identity public key, hex. */
   identityKey: string
-  peerId?: string
+  peerId: string
   name?: string
   owner: boolean
   /** This node itself. */
@@ -122,7 +123,7 @@ export interface MessageJson {
   group: string
   /** Identity key (hex) of the author. */
   author: string
-  authorPeerId?: string
+  authorPeerId: string
   authorName?: string
   /** Sent by this node. */
   self: boolean

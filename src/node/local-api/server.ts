@@ -22,7 +22,7 @@ import {
 import { LineSplitter } from './line-splitter.js'
 import { clearStaleSocket } from './socket-file.js'
 import { decodeBase64Strict, parseRequestLine } from './validate.js'
-import { EVENT_DATA, EVENT_GROUP, directoryOf, groupJson, hexOf, membersJson, messageJson, peerJson, statusJson, type Directory } from './wire.js'
+import { EVENT_DATA, EVENT_GROUP, groupJson, membersJson, messageJson, peerJson, statusJson } from './wire.js'
 
 /** Options of {@link startLocalApi}. */
 export interface LocalApiServerOptions {
@@ -75,7 +75,6 @@ class LocalApi implements LocalApiServer {
   readonly node: LocalApiNode
   readonly log: Logger
   readonly callTimeoutMs: number
-  readonly selfKey: string
   readonly handlers: Handlers
   readonly #server: Server
   readonly #connections = new Set<Connection>()
@@ -89,7 +88,6 @@ class LocalApi implements LocalApiServer {
     this.log = options.logger ?? silentLogger
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     this.#onStop = options.onStop ?? (() => node.stop())
-    this.selfKey = node.status().identityKey.toLowerCase()
     this.handlers = this.#handlers()
     this.#server = createServer((socket) => {
       const conn = new Connection(this, socket)
@@ -121,10 +119,6 @@ class LocalApi implements LocalApiServer {
         process.umask(previous)
       }
     })
-  }
-
-  directory(): Directory {
-    return directoryOf(this.node, this.selfKey)
   }
 
   requestStop(): void {
@@ -159,25 +153,24 @@ class LocalApi implements LocalApiServer {
       'group.remove': async ({ group, peer }) => groupJson(await node.removeMember(group, peer)),
       'group.members': ({ group }) => {
         const info = node.group(group)
-        return { group: hexOf(info.id), members: membersJson(info, this.directory()) }
+        return { group: info.id, members: membersJson(info) }
       },
       'group.list': () => ({ groups: node.groups().map(groupJson) }),
       'group.rotate': async ({ group }) => {
-        const id = hexOf(node.group(group).id)
+        const id = node.group(group).id
         await node.rotateKeys(id)
         return groupJson(node.group(id))
       },
       send: async (params) => {
         const data = 'text' in params ? params.text : decodeBase64Strict(params.data)
-        return messageJson(await node.send(params.group, data), this.directory())
+        return messageJson(await node.send(params.group, data))
       },
       read: ({ group, afterId, limit }) => {
         const page = node.messages(group, { ...(afterId !== undefined ? { afterId } : {}), limit: limit ?? READ_DEFAULT_LIMIT })
-        const dir = this.directory()
         const messages: MessageJson[] = []
         let bytes = 0
         for (const m of page) {
-          const json = messageJson(m, dir)
+          const json = messageJson(m)
           bytes += json.data.length + (json.text?.length ?? 0) + 200
           // Always at least one message, so a reader makes progress even past one huge message.
           if (messages.length > 0 && bytes > MAX_READ_RESULT_BYTES) return { messages, more: true }
@@ -186,7 +179,7 @@ class LocalApi implements LocalApiServer {
         return { messages, more: false }
       },
       subscribe: ({ events, group }, { conn }) => {
-        conn.subscribe(events, group === undefined ? undefined : hexOf(node.group(group).id))
+        conn.subscribe(events, group === undefined ? undefined : node.group(group).id)
         return { events }
       },
       stop: () => ({ stopping: true }),
@@ -231,7 +224,7 @@ class Connection {
     const listener = (...args: LocalApiNodeEvents[E]): void => {
       if (groupId !== undefined && groupOf !== undefined && groupOf(...args) !== groupId) return
       try {
-        this.#write({ event, data: EVENT_DATA[event](() => this.#api.directory(), ...args) })
+        this.#write({ event, data: EVENT_DATA[event](...args) })
       } catch (err) {
         this.#api.log.warn({ event, reason: err instanceof Error ? err.message : String(err) }, 'could not forward an event')
       }

@@ -1,0 +1,275 @@
+import { readFileSync, statSync } from 'node:fs'
+import { sleep } from '../util/async.js'
+import { LocalApiClient, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../node/local-api/index.js'
+import { nodePaths } from '../node/paths.js'
+import { TimeoutError } from '../errors.js'
+import { CliFileError, CliUsageError, EXIT } from './errors.js'
+import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
+import type { CliIo } from './io.js'
+import { integerOption, type Invocation } from './parse.js'
+
+/** A parsed command ready to run. */
+export type Run = Extract<Invocation, { kind: 'run' }>
+
+const STOP_WAIT_MS = 60_000
+
+/** Prints one JSON document. */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+async function withApi<T>(run: Run, fn: (api: LocalApiClient) => Promise<T>): Promise<T> {
+  const api = await LocalApiClient.connect(nodePaths(run.globals.dataDir).socket)
+  try {
+    return await fn(api)
+  } finally {
+    await api.close()
+  }
+}
+
+function groupLabel(g: GroupJson): string {
+  return g.name !== undefined ? `${g.name} (${g.id.slice(0, 12)})` : g.id.slice(0, 12)
+}
+
+function authorLabel(m: MessageJson): string {
+  if (m.self) return 'you'
+  return m.authorName ?? shortId(m.authorPeerId)
+}
+
+function messageLine(m: MessageJson): string {
+  const body = m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
+  return `#${m.id}  ${timestamp(m.receivedAt)}  ${printable(authorLabel(m))}: ${body}\n`
+}
+
+function peerRows(peers: PeerJson[]): string {
+  return table(
+    ['NAME', 'PEER ID', 'ONION', 'CONNECTED', 'LAST SEEN', 'LAST ERROR'],
+    peers.map((p) => [p.name ?? '-', shortId(p.peerId), shortOnion(p.onion), p.connected ? 'yes' : 'no', ago(p.lastSeen), p.lastError?.code ?? '-']),
+  )
+}
+
+/** `burrow status` */
+async function status(run: Run, io: CliIo): Promise<number> {
+  const s = await withApi(run, (api) => api.call('status', {}))
+  if (run.globals.json) printJson(io, s)
+  else {
+    io.stdout.write(
+      keyValues([
+        ['state', s.state],
+        ['peer id', s.peerId],
+        ['onion', s.onion],
+        ['tor', `${s.tor.state}, bootstrap ${s.tor.bootstrap}%${s.tor.pid !== undefined ? `, pid ${s.tor.pid}` : ''}`],
+        ['reachable', s.reachable ? 'yes' : 'no'],
+        ['peers', `${s.peers.connected} connected of ${s.peers.total}`],
+        ['groups', String(s.groups)],
+        ['operations', String(s.operations)],
+      ]),
+    )
+  }
+  return EXIT.OK
+}
+
+/** `burrow card [--qr]` */
+async function card(run: Run, io: CliIo): Promise<number> {
+  const c = await withApi(run, (api) => api.call('card', {}))
+  const qr = run.options.qr === true
+  if (run.globals.json) printJson(io, qr ? c : { card: c.card })
+  else io.stdout.write(qr ? `${c.qr}\n${c.card}\n` : `${c.card}\n`)
+  return EXIT.OK
+}
+
+async function peersAdd(run: Run, io: CliIo): Promise<number> {
+  const p = await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+  if (run.globals.json) printJson(io, p)
+  else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}\n`)
+  return EXIT.OK
+}
+
+async function peersRemove(run: Run, io: CliIo): Promise<number> {
+  const p = await withApi(run, (api) => api.call('peers.remove', { peer: run.args[0]! }))
+  if (run.globals.json) printJson(io, p)
+  else io.stdout.write(`removed ${printable(p.name ?? shortId(p.peerId))} (${p.peerId})\n`)
+  return EXIT.OK
+}
+
+async function peersList(run: Run, io: CliIo): Promise<number> {
+  const result = await withApi(run, (api) => api.call('peers.list', {}))
+  if (run.globals.json) printJson(io, result)
+  else io.stdout.write(result.peers.length === 0 ? 'no peers yet; add one with `burrow peers add <card>`\n' : peerRows(result.peers))
+  return EXIT.OK
+}
+
+function printGroup(run: Run, io: CliIo, g: GroupJson, what: string): number {
+  if (run.globals.json) printJson(io, g)
+  else io.stdout.write(`${what} ${printable(groupLabel(g))}: epoch ${g.epoch}, ${g.members.length} member${g.members.length === 1 ? '' : 's'}\n`)
+  return EXIT.OK
+}
+
+async function groupCreate(run: Run, io: CliIo): Promise<number> {
+  const name = run.args[0]
+  const g = await withApi(run, (api) => api.call('group.create', name !== undefined ? { name } : {}))
+  if (!run.globals.json) io.stdout.write(`created group ${g.id}${g.name !== undefined ? ` (${printable(g.name)})` : ''}\n`)
+  else printJson(io, g)
+  return EXIT.OK
+}
+
+async function groupInvite(run: Run, io: CliIo): Promise<number> {
+  const g = await withApi(run, (api) => api.call('group.invite', { group: run.args[0]!, peer: run.args[1]! }))
+  return printGroup(run, io, g, `invited ${run.args[1]} to`)
+}
+
+async function groupRemove(run: Run, io: CliIo): Promise<number> {
+  const g = await withApi(run, (api) => api.call('group.remove', { group: run.args[0]!, peer: run.args[1]! }))
+  return printGroup(run, io, g, `removed ${run.args[1]} from`)
+}
+
+async function groupRotate(run: Run, io: CliIo): Promise<number> {
+  const g = await withApi(run, (api) => api.call('group.rotate', { group: run.args[0]! }))
+  return printGroup(run, io, g, 'rotated keys in')
+}
+
+async function groupMembers(run: Run, io: CliIo): Promise<number> {
+  const result = await withApi(run, (api) => api.call('group.members', { group: run.args[0]! }))
+  if (run.globals.json) printJson(io, result)
+  else {
+    io.stdout.write(
+      table(
+        ['NAME', 'PEER ID', 'IDENTITY', 'ROLE'],
+        result.members.map((m) => [m.self ? 'you' : (m.name ?? '-'), shortId(m.peerId), shortId(m.identityKey), m.owner ? 'owner' : 'member']),
+      ),
+    )
+  }
+  return EXIT.OK
+}
+
+async function groupList(run: Run, io: CliIo): Promise<number> {
+  const result = await withApi(run, (api) => api.call('group.list', {}))
+  if (run.globals.json) printJson(io, result)
+  else if (result.groups.length === 0) io.stdout.write('no groups yet; create one with `burrow group create [name]`\n')
+  else {
+    io.stdout.write(
+      table(
+        ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'STATE'],
+        result.groups.map((g) => [g.id.slice(0, 12), g.name ?? '-', g.isOwner ? 'owner' : 'member', String(g.epoch), String(g.members.length), g.active ? 'active' : 'left']),
+      ),
+    )
+  }
+  return EXIT.OK
+}
+
+function readFileToSend(path: string): Uint8Array {
+  let size: number
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) throw new CliFileError(`${path} is not a regular file`)
+    size = st.size
+  } catch (err) {
+    if (err instanceof CliFileError) throw err
+    throw new CliFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+  }
+  if (size > MAX_SEND_BYTES) throw new CliFileError(`${path} is ${size} bytes; a message can carry at most ${MAX_SEND_BYTES} bytes (128 KiB)`)
+  if (size === 0) throw new CliFileError(`${path} is empty`)
+  return readFileSync(path)
+}
+
+async function send(run: Run, io: CliIo): Promise<number> {
+  const [group, text] = run.args as [string, string | undefined]
+  const file = run.options.file
+  if ((text === undefined) === (file === undefined)) {
+    throw new CliUsageError('give either <text> or --file PATH; see `burrow send --help`')
+  }
+  const params = typeof file === 'string' ? { group, data: Buffer.from(readFileToSend(file)).toString('base64') } : { group, text: text! }
+  const m = await withApi(run, (api) => api.call('send', params))
+  if (run.globals.json) printJson(io, m)
+  else io.stdout.write(`sent #${m.id} to ${m.group.slice(0, 12)} (${Buffer.from(m.data, 'base64').length} bytes)\n`)
+  return EXIT.OK
+}
+
+async function read(run: Run, io: CliIo): Promise<number> {
+  const group = run.args[0]!
+  const after = integerOption(run.options, 'after', 0, Number.MAX_SAFE_INTEGER)
+  const limit = integerOption(run.options, 'limit', 1, READ_MAX_LIMIT)
+  const api = await LocalApiClient.connect(nodePaths(run.globals.dataDir).socket)
+  try {
+    if (run.options.follow === true) return await follow(run, io, api, group, after)
+    const page = await api.call('read', { group, ...(after !== undefined ? { afterId: after } : {}), ...(limit !== undefined ? { limit } : {}) })
+    if (run.globals.json) printJson(io, page)
+    else for (const m of page.messages) io.stdout.write(messageLine(m))
+    return EXIT.OK
+  } finally {
+    await api.close()
+  }
+}
+
+/** Prints the backlog, then every new message until SIGINT/SIGTERM or the node goes away. */
+async function follow(run: Run, io: CliIo, api: LocalApiClient, group: string, after: number | undefined): Promise<number> {
+  let last = after ?? 0
+  const print = (m: MessageJson): void => {
+    if (m.id <= last) return
+    last = m.id
+    if (run.globals.json) printJson(io, m)
+    else io.stdout.write(messageLine(m))
+  }
+  // Subscribe first and hold live messages until the backlog is printed, so none falls in between.
+  let held: MessageJson[] | undefined = []
+  await api.subscribe(['group:message'], (e) => {
+    const m = e.data as MessageJson
+    if (held !== undefined) held.push(m)
+    else print(m)
+  }, { group })
+  for (;;) {
+    const page = await api.call('read', { group, afterId: last, limit: READ_MAX_LIMIT })
+    page.messages.forEach(print)
+    if (page.messages.length < READ_MAX_LIMIT && !page.more) break
+  }
+  held.forEach(print)
+  held = undefined
+  return new Promise<number>((resolve) => {
+    const done = (code: number): void => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      resolve(code)
+    }
+    const onSignal = (): void => done(EXIT.OK)
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    api.onClose((err) => {
+      if (!run.globals.json) io.stderr.write(`burrow: ${err.message} (${err.code})\n`)
+      else printJson(io, { error: { code: err.code, message: err.message } })
+      done(EXIT.FAILURE)
+    })
+  })
+}
+
+async function stop(run: Run, io: CliIo): Promise<number> {
+  const socket = nodePaths(run.globals.dataDir).socket
+  await withApi(run, (api) => api.call('stop', {}))
+  const deadline = Date.now() + STOP_WAIT_MS
+  while (await socketAnswers(socket)) {
+    if (Date.now() > deadline) {
+      throw new TimeoutError('waiting for the node to stop', STOP_WAIT_MS)
+    }
+    await sleep(200)
+  }
+  if (run.globals.json) printJson(io, { stopped: true })
+  else io.stdout.write('node stopped\n')
+  return EXIT.OK
+}
+
+/** Commands that talk to a running node through its local API, by command path. */
+export const API_COMMANDS: Record<string, (run: Run, io: CliIo) => Promise<number>> = {
+  status,
+  card,
+  stop,
+  'peers add': peersAdd,
+  'peers remove': peersRemove,
+  'peers list': peersList,
+  'group create': groupCreate,
+  'group invite': groupInvite,
+  'group remove': groupRemove,
+  'group members': groupMembers,
+  'group list': groupList,
+  'group rotate': groupRotate,
+  send,
+  read,
+}

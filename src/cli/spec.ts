@@ -1,0 +1,274 @@
+/**
+ * Every `burrow` command, its arguments, flags, examples and `--json` shape:
+ * the single source for parsing and for `--help`.
+ */
+
+/** A flag. */
+export interface OptionSpec {
+  name: string
+  type: 'string' | 'boolean'
+  short?: string
+  /** Shown in help for string flags, e.g. `DIR`. */
+  value?: string
+  description: string
+}
+
+/** A positional argument. */
+export interface ArgSpec {
+  name: string
+  required: boolean
+}
+
+/** A command or a group of subcommands. */
+export interface CommandSpec {
+  /** Words after `burrow`, e.g. `['peers', 'add']`. */
+  path: string[]
+  summary: string
+  description: string
+  args: ArgSpec[]
+  options: OptionSpec[]
+  examples: string[]
+  /** What `--json` prints. */
+  json?: string
+  subcommands?: CommandSpec[]
+}
+
+/** Flags every command accepts. */
+export const GLOBAL_OPTIONS: OptionSpec[] = [
+  { name: 'data-dir', type: 'string', value: 'DIR', description: 'node data directory (default: $XDG_DATA_HOME/burrow or ~/.local/share/burrow)' },
+  { name: 'config', type: 'string', value: 'FILE', description: 'config file (default: <data dir>/config.json)' },
+  { name: 'tor-path', type: 'string', value: 'PATH', description: 'tor binary to run (default: tor on PATH)' },
+  { name: 'testnet', type: 'string', value: 'DIR', description: 'join the private test network in DIR instead of the Tor network' },
+  { name: 'json', type: 'boolean', description: 'machine-readable output: one JSON document (JSON lines for streams)' },
+  { name: 'help', type: 'boolean', short: 'h', description: 'show help for a command' },
+  { name: 'version', type: 'boolean', description: 'print the version' },
+]
+
+const PASSPHRASE_STDIN: OptionSpec = { name: 'passphrase-stdin', type: 'boolean', description: 'read the passphrase from the first line of stdin' }
+
+const PEER_JSON = '{ peerId, name?, onion, identityKey, addedAt, lastSeen?, lastError?: { code, message, at }, connected }'
+const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self }'
+const GROUP_JSON = `{ id, name?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active }`
+const MESSAGE_JSON = '{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64) }'
+
+const peers: CommandSpec = {
+  path: ['peers'],
+  summary: 'manage the allow-list of peers',
+  description: 'Only peers on the allow-list can reach this node or be reached by it. A peer is added from its contact card (`burrow card` on its side).',
+  args: [],
+  options: [],
+  examples: [],
+  subcommands: [
+    {
+      path: ['peers', 'add'],
+      summary: 'add a peer from its contact card',
+      description: 'Adds the peer to the allow-list: this node authorizes its key on our onion service and starts dialing it.',
+      args: [{ name: 'card', required: true }],
+      options: [],
+      examples: ['burrow peers add burrow1q…'],
+      json: PEER_JSON,
+    },
+    {
+      path: ['peers', 'remove'],
+      summary: 'remove a peer (by peer id, .onion or name)',
+      description: 'Removes the peer from the allow-list: its connections close and it can no longer reach this node.',
+      args: [{ name: 'peer', required: true }],
+      options: [],
+      examples: ['burrow peers remove alice', 'burrow peers remove 12D3KooW…'],
+      json: PEER_JSON,
+    },
+    {
+      path: ['peers', 'list'],
+      summary: 'list peers and their connection state',
+      description: 'Shows every allow-listed peer: name, peer id, .onion, whether it is connected, when it was last seen and why talking to it last failed.',
+      args: [],
+      options: [],
+      examples: ['burrow peers list', 'burrow peers list --json'],
+      json: `{ peers: [${PEER_JSON}] }`,
+    },
+  ],
+}
+
+const group: CommandSpec = {
+  path: ['group'],
+  summary: 'create and manage end-to-end encrypted groups',
+  description: 'A group is an MLS group; its owner (the creator) invites and removes members. A group is named by its id, a unique id prefix, or its local name.',
+  args: [],
+  options: [],
+  examples: [],
+  subcommands: [
+    {
+      path: ['group', 'create'],
+      summary: 'create a group owned by this node',
+      description: 'Creates a group. The name is a local label only; it is never sent to anyone.',
+      args: [{ name: 'name', required: false }],
+      options: [],
+      examples: ['burrow group create friends'],
+      json: GROUP_JSON,
+    },
+    {
+      path: ['group', 'invite'],
+      summary: 'invite an allow-listed peer into a group you own',
+      description: 'Fetches a key package from the peer over Tor (it must be reachable), adds it to the group and sends it the Welcome.',
+      args: [{ name: 'group', required: true }, { name: 'peer', required: true }],
+      options: [],
+      examples: ['burrow group invite friends alice'],
+      json: GROUP_JSON,
+    },
+    {
+      path: ['group', 'remove'],
+      summary: 'remove a member from a group you own',
+      description: 'The removed member cannot read anything sent afterwards.',
+      args: [{ name: 'group', required: true }, { name: 'peer', required: true }],
+      options: [],
+      examples: ['burrow group remove friends alice'],
+      json: GROUP_JSON,
+    },
+    {
+      path: ['group', 'members'],
+      summary: 'list the members of a group',
+      description: 'Shows each member with its name and peer id when it is on the allow-list.',
+      args: [{ name: 'group', required: true }],
+      options: [],
+      examples: ['burrow group members friends'],
+      json: `{ group, members: [${MEMBER_JSON}] }`,
+    },
+    {
+      path: ['group', 'list'],
+      summary: 'list groups',
+      description: 'Shows every group this node belongs to.',
+      args: [],
+      options: [],
+      examples: ['burrow group list'],
+      json: `{ groups: [${GROUP_JSON}] }`,
+    },
+    {
+      path: ['group', 'rotate'],
+      summary: 'rotate this node\'s keys in a group',
+      description: 'The owner commits a key update at once; a member proposes one and the owner commits it.',
+      args: [{ name: 'group', required: true }],
+      options: [],
+      examples: ['burrow group rotate friends'],
+      json: GROUP_JSON,
+    },
+  ],
+}
+
+const testnet: CommandSpec = {
+  path: ['testnet'],
+  summary: 'run a private Tor network on 127.0.0.1 for tests and demos',
+  description: 'Three directory authorities and three relays on 127.0.0.1; nodes join it with --testnet DIR.',
+  args: [],
+  options: [],
+  examples: [],
+  subcommands: ['up', 'status', 'down'].map((name) => ({
+    path: ['testnet', name],
+    summary: { up: 'start the network (it outlives this command)', status: 'show whether each tor of the network is alive', down: 'stop the network' }[name]!,
+    description: {
+      up: 'Creates keys and starts the tors as background processes, then waits until clients can bootstrap.',
+      status: 'Checks every recorded tor process and the consensus an authority serves. Exits 1 if the network is not fully running.',
+      down: 'Stops every tor of the network by PID.',
+    }[name]!,
+    args: [],
+    options: [{ name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' }],
+    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`],
+    json: { up: '{ dir, joinFile, tors }', status: '{ running, nodes: [{ nickname, pid, alive }], consensusRelays? }', down: '{ dir, stopped }' }[name]!,
+  })),
+}
+
+/** Every top-level command, in help order. */
+export const COMMANDS: CommandSpec[] = [
+  {
+    path: ['init'],
+    summary: 'create this node\'s identity in the data directory',
+    description:
+      'Creates a new identity (Ed25519 keys, .onion address) and an empty database. The keystore is sealed with a passphrase unless --no-passphrase is given. The passphrase comes from BURROW_PASSPHRASE, --passphrase-stdin, or a prompt on a terminal; never from the command line.',
+    args: [],
+    options: [
+      { name: 'name', type: 'string', value: 'NAME', description: 'display name written into config.json and shown in your contact card' },
+      PASSPHRASE_STDIN,
+      { name: 'no-passphrase', type: 'boolean', description: 'store the keys unsealed (protected by file permissions only)' },
+    ],
+    examples: ['burrow init --name alice', 'burrow --data-dir /tmp/a init --no-passphrase', 'printf "%s\\n" "$PASS" | burrow init --passphrase-stdin'],
+    json: '{ peerId, onion, dataDir, sealed }',
+  },
+  {
+    path: ['start'],
+    summary: 'run the node in the foreground',
+    description:
+      'Starts tor, publishes the onion service, connects to allow-listed peers and serves the local API on <data dir>/burrow.sock. Prints a line when the onion is reachable and when peers connect or disconnect. Stops cleanly on Ctrl-C, SIGTERM or `burrow stop`.',
+    args: [],
+    options: [PASSPHRASE_STDIN],
+    examples: ['burrow start', 'burrow --data-dir /tmp/a --testnet /tmp/burrow-testnet start'],
+    json: 'JSON lines: { event, data } per node event ("tor:bootstrap", "onion:reachable", "peer:connected", …), then { event: "stopped" }',
+  },
+  {
+    path: ['stop'],
+    summary: 'stop the running node',
+    description: 'Asks the node to shut down and waits (up to 60 s) until it has.',
+    args: [],
+    options: [],
+    examples: ['burrow stop'],
+    json: '{ stopped: true }',
+  },
+  {
+    path: ['status'],
+    summary: 'show the running node\'s state',
+    description: 'Tor bootstrap, reachability of the onion service, peers, groups and stored operations.',
+    args: [],
+    options: [],
+    examples: ['burrow status', 'burrow status --json'],
+    json: '{ state, peerId, onion, identityKey, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations }',
+  },
+  {
+    path: ['card'],
+    summary: 'print this node\'s contact card',
+    description: 'The one line a peer needs to add this node (`burrow peers add <card>`). With --qr, also as a QR code for a phone camera.',
+    args: [],
+    options: [{ name: 'qr', type: 'boolean', description: 'also draw the card as a QR code' }],
+    examples: ['burrow card', 'burrow card --qr'],
+    json: '{ card, qr? }',
+  },
+  peers,
+  group,
+  {
+    path: ['send'],
+    summary: 'send a message (or a file\'s bytes) to a group',
+    description: 'Encrypts and sends to the group; members receive it when they are connected or as soon as they sync. Messages are limited to 128 KiB.',
+    args: [{ name: 'group', required: true }, { name: 'text', required: false }],
+    options: [{ name: 'file', type: 'string', value: 'PATH', description: 'send the bytes of this file instead of text' }],
+    examples: ['burrow send friends "hello there"', 'burrow send friends --file ./photo.jpg', 'burrow send friends -- "-starts with a dash"'],
+    json: MESSAGE_JSON,
+  },
+  {
+    path: ['read'],
+    summary: 'read a group\'s messages',
+    description: 'Prints the decrypted messages of a group from this node\'s local view, oldest first. With --follow, keeps printing new ones until Ctrl-C.',
+    args: [{ name: 'group', required: true }],
+    options: [
+      { name: 'follow', type: 'boolean', short: 'f', description: 'keep printing new messages as they arrive' },
+      { name: 'after', type: 'string', value: 'ID', description: 'only messages with a local id greater than ID' },
+      { name: 'limit', type: 'string', value: 'N', description: 'at most N messages (1-1000, default 100)' },
+    ],
+    examples: ['burrow read friends', 'burrow read friends --after 41 --limit 10', 'burrow read friends --follow --json'],
+    json: `{ messages: [${MESSAGE_JSON}], more }; with --follow: one message per line`,
+  },
+  testnet,
+]
+
+/** Options a command accepts besides the global ones. */
+export function allOptions(spec: CommandSpec): OptionSpec[] {
+  return [...GLOBAL_OPTIONS, ...spec.options]
+}
+
+/** Every option of every command, to tell flags that take a value from those that do not while finding the command words. */
+export function everyOption(): OptionSpec[] {
+  const seen = new Map<string, OptionSpec>()
+  const visit = (spec: CommandSpec): void => {
+    for (const o of spec.options) seen.set(o.name, o)
+    for (const sub of spec.subcommands ?? []) visit(sub)
+  }
+  for (const o of GLOBAL_OPTIONS) seen.set(o.name, o)
+  for (const c of COMMANDS) visit(c)
+  return [...seen.values()]
+}
