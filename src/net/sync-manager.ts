@@ -119,7 +119,8 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       stream.abort(new BurrowError('PEER_NOT_ALLOWED', 'peer is not on the allow-list'))
       return
     }
-    await this.#sessions.get(peer)?.close()
+    // A new stream from the same peer replaces the old session (a reconnect): do not wait for the old one.
+    void this.#sessions.get(peer)?.close()
     const session = new SyncSession({ peer, channel: stream, store: this.#store, policy: this.#policy, logger: this.#log })
     this.#sessions.set(peer, session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))

@@ -5,6 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
+import { sleep } from '../util/async.js'
 import {
   contactCardQr,
   createContactCard,
@@ -49,6 +50,17 @@ export const BURROW_VIRTUAL_PORT = 443
 /** libp2p protocol a group owner uses to fetch a fresh MLS key package from a peer it invites. */
 export const KEY_PACKAGE_PROTOCOL = '/burrow/keypackage/1'
 const MAX_KEY_PACKAGE_BYTES = 64 * 1024
+const REQUEST_DIAL_BUDGET_MS = 60_000
+const TRANSIENT_DIAL_FAILURES = new Set([
+  'onion-client-auth-missing',
+  'onion-client-auth-wrong',
+  'onion-descriptor-not-found',
+  'onion-introduction-failed',
+  'onion-introduction-timeout',
+  'onion-rendezvous-failed',
+  'general-failure',
+  'timeout',
+])
 
 /** How Burrow gets its tor. */
 export type TorChoice =
@@ -243,14 +255,23 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   // ---- peers -------------------------------------------------------------
 
-  /** Adds a peer from its contact card: it becomes dialable, and may reach us (our onion service is re-published with its key). */
+  /**
+   * Adds a peer from its contact card. When the node runs, this resolves once
+   * our onion service was re-published with the peer's client-auth key (it can
+   * reach us) and our key for its onion is registered (we can reach it, once
+   * it has added us too).
+   */
   async addPeer(card: string): Promise<PeerRecord> {
-    return this.#table.add(decodeContactCard(card))
+    const record = this.#table.add(decodeContactCard(card))
+    if (this.#state === 'running') await this.#authorize(record)
+    return record
   }
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
   async removePeer(what: string): Promise<PeerRecord> {
-    return this.#table.remove(what)
+    const record = this.#table.remove(what)
+    if (this.#state === 'running') await this.#revoke(record)
+    return record
   }
 
   /** The allow-list, most recently seen first, with connection state. */
@@ -285,9 +306,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const group = this.#resolveGroup(groupWhat)
     const peer = this.#table.resolve(peerWhat)
     const libp2p = this.#requireNet()
-    await this.#connector?.dial(peer, signal).catch((err: unknown) => {
-      throw new PeerUnavailableError(`cannot reach ${peer.displayName ?? peer.peerId}: ${dialFailure(err).message}`, { cause: err })
-    })
+    await this.#dialForRequest(peer, signal)
     const response = await request(libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, encodeCanonical([group.id]), {
       maxResponseBytes: MAX_KEY_PACKAGE_BYTES,
       ...(signal ? { signal } : {}),
@@ -507,28 +526,42 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       sync.share(info.id)
       this.emit('group:changed', this.#summary(info))
     })
-    this.#on(table, 'added', (peer: PeerRecord) => void this.#peerAdded(peer))
-    this.#on(table, 'removed', (peer: PeerRecord) => void this.#peerRemoved(peer))
     this.#connector.start()
   }
 
-  async #peerAdded(peer: PeerRecord): Promise<void> {
-    try {
-      await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
-      await this.#clientAuth?.add(peer.onion, this.keys.clientAuth.privateKey)
-      this.#connector?.dialSoon(peer.peerId)
-    } catch (err) {
-      this.#log.warn({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'could not authorize a new peer')
-    }
+  async #authorize(peer: PeerRecord): Promise<void> {
+    await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
+    await this.#clientAuth?.add(peer.onion, this.keys.clientAuth.privateKey)
+    this.#connector?.dialSoon(peer.peerId)
   }
 
-  async #peerRemoved(peer: PeerRecord): Promise<void> {
-    try {
-      await this.#net?.libp2p.hangUp(peerIdFromString(peer.peerId)).catch(() => {})
-      await this.#clientAuth?.remove(peer.onion)
-      await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
-    } catch (err) {
-      this.#log.warn({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'could not fully revoke a removed peer')
+  async #revoke(peer: PeerRecord): Promise<void> {
+    await Promise.resolve(this.#net?.libp2p.hangUp(peerIdFromString(peer.peerId))).catch(() => {})
+    await this.#clientAuth?.remove(peer.onion)
+    await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
+  }
+
+  /**
+   * Makes sure we are connected to `peer` before a request. Retries, within a
+   * bound, the failures that clear up by themselves: a peer that has just
+   * added us re-publishes its onion service, and our tor may still hold the
+   * descriptor from before (client authorization refused).
+   */
+  async #dialForRequest(peer: PeerRecord, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + REQUEST_DIAL_BUDGET_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#connector!.dial(peer, signal)
+        return
+      } catch (err) {
+        const failure = dialFailure(err)
+        const transient = TRANSIENT_DIAL_FAILURES.has(failure.code)
+        if (!transient || Date.now() > deadline || signal?.aborted === true) {
+          const hint = failure.code.startsWith('onion-client-auth') ? ' (has this peer added our contact card?)' : ''
+          throw new PeerUnavailableError(`cannot reach ${peer.displayName ?? peer.peerId}: ${failure.message}${hint}`, { cause: err })
+        }
+        await sleep(Math.min(1_000 * 2 ** attempt, 5_000), signal)
+      }
     }
   }
 

@@ -146,6 +146,25 @@ describe('sync session', () => {
     expect(allOps(a.store, log)).toEqual(good.map((o) => toHex(o.hash)).sort())
   })
 
+  it('pushes a log once it becomes shared, using heights the peer announced before', async () => {
+    const log = randomBytes(32)
+    let aShares = false
+    const policyA: SyncPolicy = { sharedLogs: () => (aShares ? [log] : []), mayShare: () => aShares }
+    const { a, b, sessionA, sessionB } = pair(policyA, sharedPolicy(log))
+    const owner = new TestAuthor()
+    a.store.ingest(owner.many(log, 4))
+    const answered = waitFor(sessionB, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await answered // A answered B's `have` without data: not shared yet
+    expect(b.store.counts().operations).toBe(0)
+    aShares = true // e.g. B was just invited into A's group
+    const pushed = waitFor<{ operations: Operation[] }>(sessionB, 'ingested')
+    sessionA.share(log)
+    await pushed
+    expect(b.store.counts().operations).toBe(4)
+  })
+
   it('cuts off a peer that sends garbage', async () => {
     const log = randomBytes(32)
     const { sessionA, chB } = pair(sharedPolicy(log), sharedPolicy(log))

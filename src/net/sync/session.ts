@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
+import { withTimeout } from '../../util/async.js'
 import { decodeOperation } from '../../log/operation.js'
 import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
@@ -68,6 +69,12 @@ export interface SyncSessionOptions {
 
 const key = (logId: LogId): string => toHex(logId)
 
+/** How long a graceful close may wait for the peer before the stream is reset. */
+const CLOSE_GRACE_MS = 5_000
+
+/** Heights remembered for logs not (yet) shared with the peer: a bound against a peer naming endless logs. */
+const MAX_REMEMBERED_LOGS = 1_024
+
 /**
  * One peer's end of `/burrow/sync/1` over one long-lived stream. Both ends
  * run the same code: each sends `have` for the logs it shares with the
@@ -122,13 +129,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     return this.#done
   }
 
-  /** Announces a log that became shared with this peer (a new group, a new member). */
+  /**
+   * Announces a log that became shared with this peer (a new group, a new
+   * member), and pushes what the peer lacks if it already told us its heights.
+   */
   share(logId: LogId): void {
     if (!this.#policy.mayShare(this.peer, logId)) return
     this.#enqueue(async () => {
       const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
       await this.#send({ type: 'have', logId, heights })
     })
+    this.#pushAhead(logId)
   }
 
   /**
@@ -168,7 +179,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
       this.#channel.abort(error)
     } else {
-      await this.#channel.close().catch(() => {})
+      // A graceful close waits for the peer; on a dead circuit that never comes.
+      await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncClosedError()))
     }
     this.emit('closed', error ? { error } : {})
   }
@@ -193,7 +205,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Streams everything after the peer's known height for one author's log. */
   async #sendMissing(logId: LogId, author: Uint8Array): Promise<void> {
     const heights = this.#remote.get(key(logId))
-    if (heights === undefined) return
+    if (heights === undefined || !this.#policy.mayShare(this.peer, logId)) return
     const authorKey = toHex(author)
     for (;;) {
       const after = heights.get(authorKey) ?? -1
@@ -216,6 +228,15 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
   }
 
+  /** Queues sending, per author, whatever we hold beyond the peer's known height in `logId`. */
+  #pushAhead(logId: LogId): void {
+    const heights = this.#remote.get(key(logId))
+    if (heights === undefined) return
+    for (const [author, seq] of this.#store.heights(logId)) {
+      if (seq > (heights.get(author) ?? -1)) this.#enqueue(() => this.#sendMissing(logId, fromHex(author)))
+    }
+  }
+
   async #readLoop(): Promise<void> {
     try {
       for await (const chunk of this.#channel) {
@@ -233,14 +254,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const shared = this.#policy.mayShare(this.peer, frame.logId)
     switch (frame.type) {
       case 'have': {
-        if (shared) {
-          const heights = new Map(frame.heights.map((h) => [toHex(h.author), h.seq]))
-          this.#remote.set(key(frame.logId), heights)
-          const ours = this.#store.heights(frame.logId)
-          for (const [author, seq] of ours) {
-            if (seq > (heights.get(author) ?? -1)) this.#enqueue(() => this.#sendMissing(frame.logId, fromHex(author)))
-          }
+        // Remembered even before the log is shared with this peer: entitlement
+        // can follow a moment later (an invitation), and then we know what to push.
+        const logKey = key(frame.logId)
+        if (shared || this.#remote.has(logKey) || this.#remote.size < MAX_REMEMBERED_LOGS) {
+          this.#remote.set(logKey, new Map(frame.heights.map((h) => [toHex(h.author), h.seq])))
         }
+        if (shared) this.#pushAhead(frame.logId)
         // Answered even when not shared: the peer named the log itself, so this reveals nothing.
         void this.#enqueue(() => this.#send({ type: 'synced', logId: frame.logId }))
         return

@@ -1,0 +1,22 @@
+import { Burrow } from '../../src/node/index.js'
+import { inject } from 'vitest'
+import { tempDir } from './tor.js'
+
+/** A new Burrow node in a temp data dir on the suite's private Tor network (not started). */
+export async function testNode(name: string): Promise<{ node: Burrow; dataDir: string; cleanup: () => void; reopen: () => Promise<Burrow> }> {
+  const { dir, cleanup } = tempDir(`node-${name}`)
+  await Burrow.init(dir)
+  const options = { dataDir: dir, displayName: name, tor: { mode: 'managed' as const, testnet: inject('testnetDir') } }
+  return { node: await Burrow.open(options), dataDir: dir, cleanup, reopen: () => Burrow.open(options) }
+}
+
+/** Resolves when `check` holds, polling every 100 ms; rejects after `ms`. */
+export async function eventually<T>(check: () => T | undefined | false, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
