@@ -1,0 +1,193 @@
+/**
+ * Two nodes on the private Tor network, driven only through `burrow`
+ * commands run as child processes (`node bin/burrow.js …`).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+const BIN = resolve(import.meta.dirname, '../../bin/burrow.js')
+const COMMAND_TIMEOUT_MS = 60_000
+const INVITE_TIMEOUT_MS = 220_000
+
+interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs one `burrow` command against a data dir; bounded by a timeout. */
+function burrow(dataDir: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<Result> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [BIN, '--data-dir', dataDir, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
+      resolvePromise({ code, stdout, stderr })
+    })
+  })
+}
+
+async function burrowJson<T = any>(dataDir: string, args: string[], timeoutMs?: number): Promise<T> {
+  const r = await burrow(dataDir, [...args, '--json'], timeoutMs)
+  if (r.code !== 0) throw new Error(`burrow ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}
+
+/** Polls `check` every 500 ms until it returns a value, bounded by `ms`. */
+async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+/** A `burrow start` running in the background, with everything it printed. */
+class RunningNode {
+  readonly child: ChildProcess
+  stdout = ''
+  stderr = ''
+  readonly exited: Promise<number | null>
+
+  constructor(readonly dataDir: string, testnetDir: string) {
+    this.child = spawn(process.execPath, [BIN, '--data-dir', dataDir, '--testnet', testnetDir, 'start'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Info logs land in `stderr`, printed only when a step fails.
+      env: { ...process.env, BURROW_LOG_LEVEL: 'info' },
+    })
+    this.child.stdout!.setEncoding('utf8').on('data', (t: string) => (this.stdout += t))
+    this.child.stderr!.setEncoding('utf8').on('data', (t: string) => (this.stderr += t))
+    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)))
+  }
+
+  async waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
+    return eventually(`${pattern} from burrow start`, ms, async () => {
+      if (this.child.exitCode !== null) throw new Error(`burrow start exited ${this.child.exitCode}:\n${this.stdout}\n${this.stderr}`)
+      return this.stdout.match(pattern) ?? undefined
+    })
+  }
+
+  /** SIGKILL if still running: only this test's own child, by its PID. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
+      const cmdline = readFileSync(`/proc/${this.child.pid}/cmdline`, 'utf8')
+      if (cmdline.includes(BIN)) process.kill(this.child.pid, 'SIGKILL')
+    }
+  }
+}
+
+describe('burrow CLI on the private Tor network', () => {
+  let root: string
+  let a: string
+  let b: string
+  let nodeA: RunningNode | undefined
+  let nodeB: RunningNode | undefined
+  let groupId: string
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'burrow-cli-it-'))
+    a = join(root, 'a')
+    b = join(root, 'b')
+  })
+
+  afterAll(() => {
+    nodeA?.kill()
+    nodeB?.kill()
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('init and start two nodes; each prints its onion when reachable', async () => {
+    expect((await burrowJson(a, ['init', '--name', 'alice', '--no-passphrase'])).sealed).toBe(false)
+    const initB = await burrow(b, ['init', '--name', 'bob'], COMMAND_TIMEOUT_MS)
+    // Not a terminal and no passphrase source: a usage error, nothing created.
+    expect(initB.code).toBe(2)
+    expect((await burrowJson(b, ['init', '--name', 'bob', '--no-passphrase'])).peerId).toMatch(/^12D3KooW/)
+
+    const testnet = inject('testnetDir')
+    nodeA = new RunningNode(a, testnet)
+    nodeB = new RunningNode(b, testnet)
+    const [reachA, reachB] = await Promise.all([nodeA.waitFor(/reachable at ([a-z2-7]{56}\.onion)/, 150_000), nodeB.waitFor(/reachable at ([a-z2-7]{56}\.onion)/, 150_000)])
+    const statusA = await burrowJson(a, ['status'])
+    expect(statusA).toMatchObject({ state: 'running', reachable: true, onion: reachA[1] })
+    expect((await burrowJson(b, ['status'])).onion).toBe(reachB[1])
+    // A second node on the same data dir is refused while the first runs.
+    const twice = await burrow(a, ['--testnet', testnet, 'start'])
+    expect(twice.code).toBe(1)
+    expect(twice.stderr).toContain('(API_ALREADY_RUNNING)')
+  }, 200_000)
+
+  it('exchange cards, add each other, and connect', async () => {
+    const cardA = (await burrowJson(a, ['card'])).card as string
+    const cardB = (await burrowJson(b, ['card'])).card as string
+    expect((await burrowJson(a, ['peers', 'add', cardB])).name).toBe('bob')
+    expect((await burrowJson(b, ['peers', 'add', cardA])).name).toBe('alice')
+    await eventually('A to list B as connected', 120_000, async () => {
+      const { peers } = await burrowJson(a, ['peers', 'list'])
+      return peers[0]?.connected === true ? peers : undefined
+    })
+    await nodeA!.waitFor(/peer connected: bob/, 30_000)
+    const human = await burrow(a, ['peers', 'list'])
+    expect(human.stdout).toMatch(/^bob\s+12D3KooW\S+\s+[a-z2-7]{10}….onion\s+yes\s/m)
+  }, 200_000)
+
+  it('A creates a group and invites B; both send and read the other\'s message', async () => {
+    const group = await burrowJson(a, ['group', 'create', 'team'])
+    groupId = group.id
+    const invited = await burrowJson(a, ['group', 'invite', 'team', 'bob'], INVITE_TIMEOUT_MS)
+    expect(invited.members).toHaveLength(2)
+
+    await burrowJson(a, ['send', 'team', 'hello from alice'])
+    let lastRead: Result | undefined
+    const seenByB = await eventually('B to decrypt A\'s message', 120_000, async () => {
+      lastRead = await burrow(b, ['read', groupId, '--json'])
+      if (lastRead.code !== 0) return undefined
+      const { messages } = JSON.parse(lastRead.stdout) as { messages: { text?: string; authorName?: string }[] }
+      return messages.find((m) => m.text === 'hello from alice')
+    }).catch(async (err: Error) => {
+      const groups = await burrow(b, ['group', 'list', '--json'])
+      const status = await burrow(b, ['status', '--json'])
+      throw new Error(
+        `${err.message}\nB read: ${JSON.stringify(lastRead)}\nB groups: ${groups.stdout}${groups.stderr}\nB status: ${status.stdout}\nB log:\n${nodeB!.stderr.slice(-4000)}\nA log:\n${nodeA!.stderr.slice(-4000)}`,
+      )
+    })
+    expect(seenByB.authorName).toBe('alice')
+
+    await burrowJson(b, ['send', groupId, 'hello from bob'])
+    const seenByA = await eventually('A to decrypt B\'s message', 120_000, async () => {
+      const { messages } = await burrowJson(a, ['read', 'team'])
+      return (messages as { text?: string; authorName?: string }[]).find((m) => m.text === 'hello from bob')
+    })
+    expect(seenByA.authorName).toBe('bob')
+    const human = await burrow(a, ['read', 'team'])
+    expect(human.stdout).toMatch(/you: hello from alice/)
+    expect(human.stdout).toMatch(/bob: hello from bob/)
+    expect((await burrowJson(b, ['group', 'members', groupId])).members).toHaveLength(2)
+  }, 400_000)
+
+  it('status and peers list while connected; stop A with `burrow stop` and B with SIGTERM', async () => {
+    const status = await burrowJson(a, ['status'])
+    expect(status).toMatchObject({ state: 'running', reachable: true, groups: 1, peers: { total: 1, connected: 1 } })
+    expect(status.operations).toBeGreaterThan(0)
+
+    expect(await burrowJson(a, ['stop'])).toEqual({ stopped: true })
+    expect(await withBound(nodeA!.exited, 40_000, 'A to exit')).toBe(0)
+    expect(nodeA!.stdout).toMatch(/stopped\n$/)
+    expect((await burrow(a, ['status'])).code).toBe(3)
+
+    // B notices when A's side closes; without a clean close, only libp2p's connection monitor (a ping a minute) does.
+    await nodeB!.waitFor(/peer disconnected: alice \(12D3KooW\w+\): \S+/, 150_000)
+    process.kill(nodeB!.child.pid!, 'SIGTERM')
+    expect(await withBound(nodeB!.exited, 40_000, 'B to exit')).toBe(0)
+    expect(nodeB!.stdout).toMatch(/stopped\n$/)
+  }, 260_000)
+})
+
+function withBound<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  )
+}
