@@ -1,96 +1,142 @@
 /**
- * `npm run demo`: a hidden Burrow node on a private Tor network, end to end.
+ * `npm run demo`: three hidden Burrow nodes on a private Tor network, end to end.
  *
- * Brings up a private Tor network on 127.0.0.1, starts a node's own tor,
- * publishes the node's onion service (client authorization on), waits until
- * the node can reach itself through Tor, prints its address and the times
- * that matter, and tears everything down. Exits non-zero if any step fails.
+ * Brings up a private Tor network on 127.0.0.1, starts three nodes (each with
+ * its own tor and onion service, client authorization on), has them exchange
+ * contact cards and allow-list each other, creates an MLS group, sends
+ * group-encrypted messages and shows them arriving decrypted at the others.
+ * Prints the times that matter and tears everything down. Exits non-zero if
+ * any step fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bootstrapProgressPrinter } from '../src/cli/progress.js'
-import { deriveNodeKeys, generateMasterSeed } from '../src/keys/index.js'
-import { clientTorrcLines, startTestnet, type Testnet } from '../src/testnet/index.js'
-import { OnionService, Tor } from '../src/tor/index.js'
+import { Burrow, type MessageView } from '../src/node/index.js'
+import { startTestnet } from '../src/testnet/index.js'
+
+const NAMES = ['alice', 'bob', 'carol'] as const
+const STEP_TIMEOUT_MS = 180_000
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
-const step = (n: number, total: number, text: string): void => {
-  process.stderr.write(`\n[${n}/${total}] ${text}\n`)
+const say = (text: string): void => {
+  process.stderr.write(`${text}\n`)
+}
+
+/** Resolves with the first `group:message` on `node` matching `predicate`; bounded. */
+function nextMessage(node: Burrow, predicate: (m: MessageView) => boolean): Promise<MessageView> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('a message did not arrive in time')), STEP_TIMEOUT_MS)
+    const listener = (m: MessageView): void => {
+      if (!predicate(m)) return
+      clearTimeout(timer)
+      node.off('group:message', listener)
+      resolve(m)
+    }
+    node.on('group:message', listener)
+  })
 }
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'burrow-demo-'))
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })]
   const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {})
+    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {})
   }
+  let interrupted = false
   const onSignal = (): void => {
+    interrupted = true
     void cleanup().finally(() => process.exit(130))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const times: Record<string, number> = {}
+  const times: [string, number][] = []
+  const t0 = Date.now()
   try {
-    const total = 4
-    step(1, total, 'Private Tor network on 127.0.0.1 (3 directory authorities + 3 relays)')
+    say('\n[1/5] A private Tor network on 127.0.0.1: 3 directory authorities + 3 relays')
     let t = Date.now()
-    const testnet: Testnet = await startTestnet({ dir: join(root, 'testnet'), onProgress: (m) => process.stderr.write(`      ${m}\n`) })
+    const testnet = await startTestnet({ dir: join(root, 'testnet'), ownerPid: process.pid, onProgress: (m) => say(`      ${m}`) })
     cleanups.push(() => testnet.stop())
-    times.networkUp = Date.now() - t
-    process.stderr.write(`      network ready in ${seconds(times.networkUp)}\n`)
+    times.push(['private Tor network up', Date.now() - t])
+    say(`      ready in ${seconds(Date.now() - t)}`)
 
-    step(2, total, 'A new node identity')
-    const keys = deriveNodeKeys(generateMasterSeed())
-    process.stderr.write(`      onion address derived from the node's onion key: ${keys.onionAddress}\n`)
-
-    step(3, total, "The node's own tor")
+    say('\n[2/5] Three nodes, each with its own identity, tor and onion service')
+    const nodes: Burrow[] = []
+    for (const name of NAMES) {
+      const dataDir = join(root, name)
+      await Burrow.init(dataDir)
+      const node = await Burrow.open({ dataDir, displayName: name, tor: { mode: 'managed', testnet: testnet.dir } })
+      cleanups.push(() => node.stop())
+      nodes.push(node)
+    }
+    const bar = bootstrapProgressPrinter('      tor bootstrap (alice)')
+    nodes[0]!.on('tor:bootstrap', bar.update)
     t = Date.now()
-    const tor = Tor.managed({ dataDir: join(root, 'node', 'tor'), extraTorrcLines: clientTorrcLines(testnet.state) })
-    cleanups.push(() => tor.stop())
-    const bar = bootstrapProgressPrinter('      bootstrap')
-    tor.on('bootstrap', bar.update)
-    await tor.start()
-    times.torBootstrapped = Date.now() - t
-    bar.done(`done in ${seconds(times.torBootstrapped)}`)
+    await Promise.all(
+      nodes.map(async (node, i) => {
+        const started = Date.now()
+        node.once('onion:reachable', ({ address }) => {
+          if (i === 0) bar.done('done')
+          times.push([`${NAMES[i]}: start → own onion reachable`, Date.now() - started])
+          say(`      ${NAMES[i]!.padEnd(5)} reachable at ${address} (${seconds(Date.now() - started)})`)
+        })
+        await node.start()
+      }),
+    )
 
-    step(4, total, 'The onion service (client authorization on), then a self-check through Tor')
-    const listener = createServer((socket) => socket.end())
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise<void>((resolve) => listener.close(() => resolve())))
-    const port = (listener.address() as { port: number }).port
-    const onion = new OnionService(tor, {
-      seed: keys.onionServiceSeed,
-      virtualPort: 443,
-      target: { host: '127.0.0.1', port },
-      ownClientAuth: keys.clientAuth,
-    })
+    say('\n[3/5] Contact cards exchanged; everyone allow-lists everyone')
+    const [alice, bob, carol] = nodes as [Burrow, Burrow, Burrow]
+    say(`      alice's card: ${alice.contactCard().slice(0, 60)}…`)
     t = Date.now()
-    await onion.publish()
-    times.published = Date.now() - t
-    process.stderr.write(`      descriptors uploaded in ${seconds(times.published)}\n`)
-    const check = await onion.selfCheck()
-    times.reachable = Date.now() - t
-    process.stderr.write(`      self-check passed after ${check.attempts} attempt(s)\n`)
-    cleanups.push(() => onion.remove())
+    for (const x of nodes) for (const y of nodes) if (x !== y) await x.addPeer(y.contactCard())
+    times.push(['allow-listing (6 cards, onion re-publications)', Date.now() - t])
 
-    process.stdout.write(`\nThe node is reachable at ${onion.address}\n\n`)
-    process.stdout.write('Times\n')
-    process.stdout.write(`  private network up             ${seconds(times.networkUp)}\n`)
-    process.stdout.write(`  node tor start → bootstrapped  ${seconds(times.torBootstrapped)}\n`)
-    process.stdout.write(`  ADD_ONION → self-check ok      ${seconds(times.reachable)}\n`)
+    say('\n[4/5] alice creates an MLS group and invites bob and carol over their onion connections')
+    t = Date.now()
+    const group = await alice.createGroup('demo')
+    const bobJoined = new Promise<void>((resolve) => bob.on('group:changed', (g) => g.id === group.id && g.members.length === 3 && resolve()))
+    const carolJoined = new Promise<void>((resolve) => carol.on('group:changed', (g) => g.id === group.id && g.members.length === 3 && resolve()))
+    await alice.invite(group.id, 'bob')
+    await alice.invite(group.id, 'carol')
+    await Promise.race([Promise.all([bobJoined, carolJoined]), new Promise((_, reject) => setTimeout(() => reject(new Error('members did not join in time')), STEP_TIMEOUT_MS))])
+    times.push(['group created, 2 members invited and joined', Date.now() - t])
+    say(`      group ${group.id.slice(0, 16)}… epoch ${alice.group(group.id).epoch}, members: ${alice.group(group.id).members.map((m) => (m.self ? 'alice' : m.name)).join(', ')}`)
+
+    say('\n[5/5] Group-encrypted messages (the logs carry only MLS ciphertext)')
+    const lines: [Burrow, string][] = [
+      [alice, 'Hello from alice: nobody outside this group can read this.'],
+      [bob, 'bob here, reading you through three onion services.'],
+      [carol, 'carol too. See you on the other side.'],
+    ]
+    for (const [sender, text] of lines) {
+      const others = nodes.filter((n) => n !== sender)
+      const arrivals = others.map((n) => nextMessage(n, (m) => m.text === text).then((m) => ({ n, m })))
+      t = Date.now()
+      await sender.send(group.id, text)
+      const senderName = NAMES[nodes.indexOf(sender)]!
+      for (const { n, m } of await Promise.all(arrivals)) {
+        const ms = Date.now() - t
+        if (times.every(([k]) => !k.startsWith('first message'))) times.push(['first message delivered (publish → decrypted)', ms])
+        say(`      ${NAMES[nodes.indexOf(n)]!.padEnd(5)} ← ${m.authorName ?? senderName}: "${m.text}" (epoch ${m.epoch}, ${seconds(ms)})`)
+      }
+    }
+
+    process.stdout.write('\nTimes\n')
+    for (const [what, ms] of times) process.stdout.write(`  ${what.padEnd(48)} ${seconds(ms)}\n`)
+    process.stdout.write(`  ${'whole demo'.padEnd(48)} ${seconds(Date.now() - t0)}\n`)
   } finally {
-    process.stderr.write('\nTearing down…\n')
-    await cleanup()
+    if (!interrupted) {
+      say('\nTearing down (nodes, their tors, the private network)…')
+      await cleanup()
+    }
   }
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(`\ndemo failed: ${err instanceof Error ? `${err.message}` : String(err)}\n`)
     process.exit(1)
   },
 )
