@@ -11,8 +11,9 @@ import { createContactCard, deriveNodeKeys, type ContactCard, type NodeKeys } fr
 import { createOperation, toHex, type LogId, type Operation } from '../../src/log/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../../src/net/index.js'
 import { LogStore, PeerStore, openDatabase, type Database } from '../../src/store/index.js'
-import { OnionClientAuth, OnionService, type Tor } from '../../src/tor/index.js'
-import { tempDir, testTor } from './tor.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { OnionClientAuth, OnionService, Tor } from '../../src/tor/index.js'
 
 export const TEST_PORT = 443
 
@@ -39,15 +40,21 @@ export interface NetStack {
   stop(): Promise<void>
 }
 
-/** Starts a stack whose sync shares `topics` with every allow-listed peer. */
-export async function startNetStack(name: string, topics: LogId[]): Promise<NetStack> {
-  const { dir, cleanup } = tempDir(name)
+/**
+ * Starts a stack whose sync shares `topics` with every allow-listed peer.
+ * `torLines` join its tor to a private network; by default the test suite's
+ * (read through vitest's `inject`, so benchmarks pass their own).
+ */
+export async function startNetStack(name: string, topics: LogId[], options: { torLines?: string[] } = {}): Promise<NetStack> {
+  const torLines = options.torLines ?? (await import('./tor.js')).testnetLines()
+  const dir = mkdtempSync(join(tmpdir(), `burrow-${name}-`))
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
   const keys = deriveNodeKeys(randomBytes(32))
   const peerId = peerIdOfIdentityKey(keys.identity.publicKey)
   const db = openDatabase(join(dir, 'burrow.db'))
   const logs = new LogStore(db)
   const table = new AddressTable(new PeerStore(db), peerId)
-  const tor = testTor(join(dir, 'tor'))
+  const tor = Tor.managed({ dataDir: join(dir, 'tor'), extraTorrcLines: torLines, bootstrap: { stallMs: 60_000, timeoutMs: 120_000 } })
   await tor.start()
   const net = await createBurrowLibp2p({
     identitySeed: keys.identity.seed,
