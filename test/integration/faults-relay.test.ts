@@ -1,0 +1,101 @@
+/**
+ * A relay of the private Tor network stopped and restarted during sync: A
+ * catches B up on 5,000 operations while both keep appending; a relay (not
+ * an authority) that carries one of their rendezvous circuits is stopped
+ * mid-sync. Sync must go on through the remaining relays while it is down,
+ * and after it is back; at the end both sides hold identical logs.
+ *
+ * The network is shared with the other integration files: the relay is
+ * restarted in a `finally`, whatever happens here.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { toHex } from '../../src/log/index.js'
+import { loadTestnet, startRelay, stopRelay, type Testnet } from '../../src/testnet/index.js'
+import { bySoak, logHashes, startAppending } from '../helpers/faults.js'
+import { startNetStack, until, type NetStack } from '../helpers/net-stack.js'
+
+const LONG = 120_000
+const CATCH_UP = 5_000
+/** How long the relay stays down, and appending goes on after it is back. */
+const OUTAGE_MS = bySoak(10_000, 60_000)
+const TAIL_MS = bySoak(5_000, 30_000)
+
+/** Highest seq of `author`'s log of `topic` held by `holder` (-1 for none). */
+function heightOf(holder: NetStack, author: NetStack, topic: Uint8Array): number {
+  return holder.logs.heights(topic).get(toHex(author.keys.identity.publicKey)) ?? -1
+}
+
+/** Nicknames of the relays on the stack's built rendezvous circuits (the ones carrying its onion connections). */
+async function rendezvousRelays(stack: NetStack): Promise<string[]> {
+  const status = (await stack.tor.control.getInfo(['circuit-status']))['circuit-status'] ?? ''
+  return status
+    .split('\n')
+    .filter((line) => / BUILT /.test(line) && /PURPOSE=HS_(CLIENT|SERVICE)_REND/.test(line))
+    .flatMap((line) => (line.split(' ')[2] ?? '').split(','))
+    .map((hop) => hop.split('~')[1] ?? '')
+}
+
+describe('a relay stopped and restarted during sync', () => {
+  const topic = randomBytes(32)
+  let testnet: Testnet
+  let a: NetStack
+  let b: NetStack
+
+  beforeAll(async () => {
+    testnet = loadTestnet(inject('testnetDir'))
+    ;[a, b] = await Promise.all([startNetStack('fault-relay-a', [topic]), startNetStack('fault-relay-b', [topic])])
+  })
+
+  afterAll(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()])
+  })
+
+  it(`a ${CATCH_UP}-operation catch-up and live appends survive a relay outage`, { timeout: bySoak(300_000, 900_000) }, async () => {
+    a.append(topic, CATCH_UP)
+    b.append(topic, 500)
+    await Promise.all([a.allow(b), b.allow(a)])
+    const fromA = startAppending(a, topic, 50)
+    const fromB = startAppending(b, topic, 100)
+    let stopped: string | undefined
+    try {
+      await until(() => heightOf(b, a, topic) >= 0, LONG, 'the catch-up to begin')
+      const relays = testnet.state.nodes.filter((n) => n.role === 'relay').map((n) => n.nickname)
+      const onCircuits = [...(await rendezvousRelays(a)), ...(await rendezvousRelays(b))].filter((n) => relays.includes(n))
+      // The most used relay on their circuits; any relay if none of them is (the authorities carry everything).
+      const count = (n: string): number => onCircuits.filter((x) => x === n).length
+      const victim = [...relays].sort((x, y) => count(y) - count(x))[0]!
+      console.log(`[faults] relay: B held ${heightOf(b, a, topic) + 1} of A's ${CATCH_UP}+ operations when ${victim} (on ${count(victim)} rendezvous circuit hops) was stopped`)
+
+      stopped = victim
+      const stoppedAt = Date.now()
+      await stopRelay(testnet, victim)
+      // Sync goes on through the other relays while it is down: operations appended after the stop get across both ways.
+      const markA = heightOf(a, a, topic)
+      const markB = heightOf(b, b, topic)
+      await until(() => heightOf(b, a, topic) > markA && heightOf(a, b, topic) > markB, LONG, 'sync to go on while the relay is down')
+      const duringMs = Date.now() - stoppedAt
+      await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - duringMs)))
+
+      await startRelay(testnet, victim)
+      stopped = undefined
+      const restartedAt = Date.now()
+      const againA = heightOf(a, a, topic)
+      const againB = heightOf(b, b, topic)
+      await until(() => heightOf(b, a, topic) > againA && heightOf(a, b, topic) > againB, LONG, 'sync after the relay is back')
+      console.log(`[faults] relay: new operations crossed ${duringMs} ms after the stop; down ${restartedAt - stoppedAt} ms; crossed again ${Date.now() - restartedAt} ms after the restart`)
+      await new Promise((r) => setTimeout(r, TAIL_MS))
+    } finally {
+      fromA.stop()
+      fromB.stop()
+      if (stopped !== undefined) await startRelay(testnet, stopped)
+    }
+
+    const started = Date.now()
+    await until(() => logHashes(a.logs, topic).join() === logHashes(b.logs, topic).join(), LONG, 'both logs to converge')
+    expect(logHashes(a.logs, topic)).toEqual(logHashes(b.logs, topic))
+    expect(heightOf(b, a, topic)).toBe(CATCH_UP + fromA.appended - 1)
+    expect(heightOf(a, b, topic)).toBe(500 + fromB.appended - 1)
+    console.log(`[faults] relay: converged ${Date.now() - started} ms after appending stopped; ${a.logs.counts().operations} operations on both sides`)
+  })
+})
