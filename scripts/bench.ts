@@ -3,9 +3,12 @@
  * scripts/bench/ exporting `run(): Promise<BenchReport>`; register it below.
  */
 import { writeReport, type BenchReport } from './bench/report.js'
+import { releaseBenchTestnet } from './bench/testnet.js'
 
 const SUITES: Readonly<Record<string, () => Promise<{ run(): Promise<BenchReport> }>>> = {
   log: () => import('./bench/log.js'),
+  group: () => import('./bench/group.js'),
+  sync: () => import('./bench/sync.js'),
 }
 
 async function main(): Promise<void> {
@@ -18,10 +21,14 @@ async function main(): Promise<void> {
     process.exitCode = 1
     return
   }
-  for (const name of names) {
-    const suite = await SUITES[name]!()
-    const path = writeReport(await suite.run())
-    process.stderr.write(`wrote ${path}\n`)
+  try {
+    for (const name of names) {
+      const suite = await SUITES[name]!()
+      const path = writeReport(await suite.run())
+      process.stderr.write(`wrote ${path}\n`)
+    }
+  } finally {
+    await releaseBenchTestnet()
   }
 }
 

@@ -13,6 +13,23 @@ export interface BenchRow {
   readonly unit: string
   /** Optional context (sample size, target, …). */
   readonly note?: string
+  /** For a median of several runs: the smallest and largest run, and how many runs. */
+  readonly min?: number
+  readonly max?: number
+  readonly runs?: number
+}
+
+/** Median, min and max of samples, as row fields. */
+export function spread(samples: readonly number[]): { value: number; min: number; max: number; runs: number } {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { value: percentile(sorted, 50), min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN, runs: sorted.length }
+}
+
+/** The p-th percentile (nearest rank) of ascending `sorted` samples. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[rank]!
 }
 
 /** A suite's result: rows plus anything else worth keeping in the JSON. */
@@ -41,8 +58,11 @@ function format(value: number): string {
 
 /** Prints the report as a Markdown table and writes its JSON files; returns the timestamped path. */
 export function writeReport(report: BenchReport, dir = 'bench-results'): string {
-  const lines = [`## ${report.name}`, '', '| metric | value | unit | note |', '|---|---:|---|---|']
-  for (const r of report.rows) lines.push(`| ${r.metric} | ${format(r.value)} | ${r.unit} | ${r.note ?? ''} |`)
+  const lines = [`## ${report.name}`, '', '| metric | value (median) | min | max | runs | unit | note |', '|---|---:|---:|---:|---:|---|---|']
+  const opt = (v: number | undefined): string => (v === undefined ? '' : format(v))
+  for (const r of report.rows) {
+    lines.push(`| ${r.metric} | ${format(r.value)} | ${opt(r.min)} | ${opt(r.max)} | ${r.runs ?? ''} | ${r.unit} | ${r.note ?? ''} |`)
+  }
   process.stdout.write(lines.join('\n') + '\n\n')
   const cpu = cpus()
   const json = {

@@ -111,14 +111,12 @@ function fromDecoded(value: unknown, depth: number, budget: { left: number }): C
 }
 
 /**
- * Decodes exactly one CBOR item filling all of `bytes` (trailing bytes are
- * malformed). Throws {@link MalformedOperationError} for
- * anything outside the subset or not well-formed, and
- * {@link NonCanonicalEncodingError} when the item is valid but `bytes` are
- * not its canonical encoding (non-shortest heads, indefinite lengths,
- * unsorted or duplicate keys, integral floats, invalid UTF-8 …).
+ * Decodes exactly one CBOR item of the subset filling all of `bytes`, without
+ * requiring the canonical form: for containers whose contents are checked
+ * on their own (sync frames carry signed headers that are). Throws
+ * {@link MalformedOperationError}.
  */
-export function decodeCanonical(bytes: Uint8Array): CborValue {
+export function decodeSubset(bytes: Uint8Array): CborValue {
   let raw: unknown
   try {
     // A private, unpooled copy: cbor-x caches a `dataView` property on the
@@ -127,7 +125,19 @@ export function decodeCanonical(bytes: Uint8Array): CborValue {
   } catch (cause) {
     throw new MalformedOperationError('not well-formed CBOR', { cause })
   }
-  const value = fromDecoded(raw, 1, { left: bytes.length })
+  return fromDecoded(raw, 1, { left: bytes.length })
+}
+
+/**
+ * Decodes exactly one CBOR item filling all of `bytes` (trailing bytes are
+ * malformed). Throws {@link MalformedOperationError} for
+ * anything outside the subset or not well-formed, and
+ * {@link NonCanonicalEncodingError} when the item is valid but `bytes` are
+ * not its canonical encoding (non-shortest heads, indefinite lengths,
+ * unsorted or duplicate keys, integral floats, invalid UTF-8 …).
+ */
+export function decodeCanonical(bytes: Uint8Array): CborValue {
+  const value = decodeSubset(bytes)
   // Compare against cbor-x's buffer directly; it is only read before the next encode.
   if (!bytesEqual(encoder.encode(toEncodable(value, 1)), bytes)) throw new NonCanonicalEncodingError()
   return value

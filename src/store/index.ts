@@ -2,5 +2,5 @@
 export * from './errors.js'
 export { openDatabase, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions } from './database.js'
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
-export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation } from './log-store.js'
+export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation, type WireRow } from './log-store.js'
 export { PeerStore, type PeerRow } from './peer-store.js'

@@ -57,6 +57,13 @@ function checkNextLinks(op: Operation, next: { header: Buffer } | undefined): vo
   }
 }
 
+/** An operation as stored: its seq, signed header bytes and payload (null when deleted or empty). */
+export interface WireRow {
+  readonly seq: number
+  readonly header: Uint8Array
+  readonly payload: Uint8Array | null
+}
+
 /** Row counts, for status output and tests. */
 export interface LogStoreCounts {
   /** Stored operations (headers). */
@@ -107,6 +114,7 @@ export class LogStore {
     insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array]>
     heights: Statement<[Uint8Array], { author: Buffer; seq: number }>
     after: Statement<[Uint8Array, Uint8Array, number, number], OperationRow & { hash: Buffer }>
+    wireAfter: Statement<[Uint8Array, Uint8Array, number, number], WireRow>
     byHash: Statement<[Uint8Array], OperationRow & { hash: Buffer }>
     forks: Statement<[], { proof: Buffer }>
     deletePayload: Statement<[Uint8Array]>
@@ -141,6 +149,10 @@ export class LogStore {
       heights: db.prepare('SELECT author, MAX(seq) AS seq FROM log_operations WHERE log_id = ? GROUP BY author'),
       after: db.prepare(
         `SELECT hash, header, payload FROM log_operations
+         WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      wireAfter: db.prepare(
+        `SELECT seq, header, payload FROM log_operations
          WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
       byHash: db.prepare('SELECT hash, header, payload FROM log_operations WHERE hash = ?'),
@@ -262,6 +274,14 @@ export class LogStore {
   /** Up to `limit` operations of (author, log) with seq above `afterSeq`, in order (-1 for the start). */
   operationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): Operation[] {
     return this.stmt.after.all(logId, author, afterSeq, limit).map(rowToOperation)
+  }
+
+  /**
+   * Like {@link operationsAfter} but as stored bytes, without decoding the
+   * headers: what replication sends (the receiver validates everything anyway).
+   */
+  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): WireRow[] {
+    return this.stmt.wireAfter.all(logId, author, afterSeq, limit)
   }
 
   /** The stored operation with this hash. */

@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
-import { withTimeout } from '../../util/async.js'
+import { sleep, withTimeout } from '../../util/async.js'
 import { decodeOperation } from '../../log/operation.js'
 import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
-import type { IngestResult } from '../../store/log-store.js'
+import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { LogForkedError } from '../../store/errors.js'
 import { SyncClosedError, SyncProtocolError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
@@ -15,7 +15,7 @@ import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
   heights(logId: LogId): Map<string, number>
-  operationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): Operation[]
+  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): WireRow[]
   ingest(ops: readonly Operation[]): IngestResult
 }
 
@@ -33,6 +33,8 @@ export interface SyncPolicy {
 export interface ByteChannel extends AsyncIterable<Uint8Array | { subarray(): Uint8Array }> {
   send(data: Uint8Array): boolean
   onDrain(options?: { signal?: AbortSignal }): Promise<void>
+  /** Bytes accepted by `send` but not yet handed to the connection, when the channel knows. */
+  readonly writeBufferLength?: number
   close(): Promise<void>
   abort(err: Error): void
 }
@@ -68,6 +70,9 @@ export interface SyncSessionOptions {
 }
 
 const key = (logId: LogId): string => toHex(logId)
+
+/** Bytes queued on the stream beyond which we wait before sending more. */
+const WRITE_HIGH_WATER = 256 * 1024
 
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
@@ -111,8 +116,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
     this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
     this.#decoder = new FrameDecoder(this.#frameLimits)
-    this.#batchSize = options.batchSize ?? 256
-    this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 1024 * 1024, this.#frameLimits.maxFrameBytes / 2)
+    this.#batchSize = options.batchSize ?? Number(process.env.BS ?? 256)
+    this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? Number(process.env.FT ?? 1024 * 1024), this.#frameLimits.maxFrameBytes / 2)
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
   }
 
@@ -200,6 +205,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   async #send(frame: SyncFrame): Promise<void> {
     if (this.#closed) throw new SyncClosedError()
     if (!this.#channel.send(encodeFrame(frame))) await this.#channel.onDrain()
+    // libp2p's drain signal follows the muxer, not this stream's own buffer:
+    // keep at most a few frames queued so a catch-up streams instead of piling up.
+    for (let waited = 0; (this.#channel.writeBufferLength ?? 0) > WRITE_HIGH_WATER; waited++) {
+      if (this.#closed) throw new SyncClosedError()
+      await sleep(Math.min(2 ** waited, 20))
+    }
   }
 
   /** Streams everything after the peer's known height for one author's log. */
@@ -209,13 +220,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const authorKey = toHex(author)
     for (;;) {
       const after = heights.get(authorKey) ?? -1
-      const ops = this.#store.operationsAfter(author, logId, after, this.#batchSize)
+      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize)
       if (ops.length === 0) return
       let frame: WireOperation[] = []
       let bytes = 0
       for (const op of ops) {
-        frame.push({ header: op.headerBytes, payload: op.payload ?? null })
-        bytes += op.headerBytes.length + (op.payload?.length ?? 0)
+        frame.push({ header: op.header, payload: op.payload })
+        bytes += op.header.length + (op.payload?.length ?? 0)
         if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
           await this.#send({ type: 'ops', logId, ops: frame })
           frame = []
@@ -223,7 +234,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         }
       }
       if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
-      heights.set(authorKey, Math.max(after, ops.at(-1)!.header.seq))
+      heights.set(authorKey, Math.max(after, ops.at(-1)!.seq))
       if (ops.length < this.#batchSize) return
     }
   }

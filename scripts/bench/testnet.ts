@@ -1,0 +1,36 @@
+/**
+ * One private Tor network for all network benchmarks of a run: reused from
+ * `BURROW_TESTNET_DIR` when one runs there, otherwise started on first use and
+ * stopped by {@link releaseBenchTestnet} (the dispatcher calls it at the end).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadTestnet, startTestnet, testnetStatus, type Testnet } from '../../src/testnet/index.js'
+
+let shared: Promise<{ testnet: Testnet; owned: boolean; upMs: number }> | undefined
+
+/** The run's private network, and how long it took to come up (0 when reused). */
+export function benchTestnet(): Promise<{ testnet: Testnet; upMs: number }> {
+  shared ??= (async () => {
+    const reuse = process.env.BURROW_TESTNET_DIR
+    if (reuse !== undefined && reuse !== '' && (await testnetStatus(reuse)).running) {
+      return { testnet: loadTestnet(reuse), owned: false, upMs: 0 }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-net-'))
+    const started = Date.now()
+    const testnet = await startTestnet({ dir, ownerPid: process.pid, onProgress: (m) => process.stderr.write(`[testnet] ${m}\n`) })
+    return { testnet, owned: true, upMs: Date.now() - started }
+  })()
+  return shared
+}
+
+/** Stops the network if this run started it. */
+export async function releaseBenchTestnet(): Promise<void> {
+  if (shared === undefined) return
+  const { testnet, owned } = await shared
+  shared = undefined
+  if (!owned) return
+  await testnet.stop()
+  rmSync(testnet.dir, { recursive: true, force: true })
+}
