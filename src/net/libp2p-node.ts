@@ -72,6 +72,14 @@ export const TOR_TIMEOUTS = {
   pingTimeoutMs: 60_000,
 } as const
 
+/**
+ * yamux per-stream receive window: 4 MiB (the default is 256 KiB). Measured
+ * on the private network, a 10,000 × 1 KiB catch-up ran at ~2.2 MB/s with the
+ * default, ~2.8 MB/s with 2 MiB and ~3.7 MB/s with 4 MiB (raw stream ~4.5).
+ * Only allow-listed peers can open streams, which bounds what they can make us buffer.
+ */
+export const YAMUX_STREAM_WINDOW = 4 * 1024 * 1024
+
 /** The neutral name, version and user agent we present; libp2p's default reveals library and Node versions. */
 export const NODE_INFO = { name: 'burrow', version: '0', userAgent: 'burrow' } as const
 
@@ -94,7 +102,10 @@ export function burrowLibp2pOptions(init: {
     },
     transports: [init.transport],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // A Tor round trip is tens of milliseconds and yamux only grows its window
+    // after measuring the RTT by ping (every 30 s): start with a window that
+    // keeps a bulk sync flowing while the receiver validates a batch.
+    streamMuxers: [yamux({ streamOptions: { initialStreamWindowSize: YAMUX_STREAM_WINDOW, maxStreamWindowSize: YAMUX_STREAM_WINDOW } })],
     // Peers come from contact cards only: no mDNS, bootstrap lists or DHT walks that would dial or query outside tor.
     peerDiscovery: [],
     connectionGater: init.gater,
