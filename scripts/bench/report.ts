@@ -56,22 +56,37 @@ function format(value: number): string {
   return value.toFixed(2)
 }
 
-/** Prints the report as a Markdown table and writes its JSON files; returns the timestamped path. */
-export function writeReport(report: BenchReport, dir = 'bench-results'): string {
+function environment(): Record<string, unknown> {
+  const cpu = cpus()
+  return { node: process.version, platform: platform(), arch: arch(), cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length }
+}
+
+function table(report: BenchReport): string[] {
   const lines = [`## ${report.name}`, '', '| metric | value (median) | min | max | runs | unit | note |', '|---|---:|---:|---:|---:|---|---|']
   const opt = (v: number | undefined): string => (v === undefined ? '' : format(v))
   for (const r of report.rows) {
     lines.push(`| ${r.metric} | ${format(r.value)} | ${opt(r.min)} | ${opt(r.max)} | ${r.runs ?? ''} | ${r.unit} | ${r.note ?? ''} |`)
   }
-  process.stdout.write(lines.join('\n') + '\n\n')
-  const cpu = cpus()
-  const json = {
-    name: report.name,
-    date: new Date().toISOString(),
-    environment: { node: process.version, platform: platform(), arch: arch(), cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length },
-    rows: report.rows,
-    ...report.extra,
-  }
+  return lines
+}
+
+/** Writes every suite's figures into one JSON file and one Markdown file (`bench-results/bench-latest.{json,md}`). */
+export function writeCombinedReport(reports: readonly BenchReport[], dir = 'bench-results'): string {
+  const date = new Date().toISOString()
+  mkdirSync(dir, { recursive: true })
+  const json = JSON.stringify({ date, environment: environment(), suites: reports.map((r) => ({ name: r.name, rows: r.rows, ...r.extra })) }, null, 2) + '\n'
+  const markdown = [`# Burrow benchmarks, ${date}`, '', ...reports.flatMap((r) => [...table(r), ''])].join('\n')
+  const path = join(dir, `bench-${date.replace(/[:.]/g, '-')}.json`)
+  writeFileSync(path, json)
+  writeFileSync(join(dir, 'bench-latest.json'), json)
+  writeFileSync(join(dir, 'bench-latest.md'), markdown)
+  return path
+}
+
+/** Prints the report as a Markdown table and writes its JSON files; returns the timestamped path. */
+export function writeReport(report: BenchReport, dir = 'bench-results'): string {
+  process.stdout.write(table(report).join('\n') + '\n\n')
+  const json = { name: report.name, date: new Date().toISOString(), environment: environment(), rows: report.rows, ...report.extra }
   mkdirSync(dir, { recursive: true })
   const stamp = json.date.replace(/[:.]/g, '-')
   const path = join(dir, `${report.name}-${stamp}.json`)
