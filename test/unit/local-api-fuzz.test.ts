@@ -5,18 +5,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { LocalApiClient, startLocalApi, type LocalApiServer } from '../../src/node/local-api/index.js'
 import { MemoryNode } from '../../src/node/local-api/memory-node.js'
+import { prng } from '../helpers/prng.js'
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const SEED = 0xb0220
 const ROUNDS = 1500

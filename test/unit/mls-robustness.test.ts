@@ -5,6 +5,7 @@ import { MlsError, MlsGroup, MlsRejectedError, messageEpoch } from '../../src/gr
 import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
 import { encodePrivateMessage } from '../../src/group/mls/messages.js'
 import { hex, mlsErrorOf, say, text, threeMembers } from './mls-helpers.js'
+import { prng } from '../helpers/prng.js'
 
 /** Flips one bit at `i`. */
 function flip(bytes: Uint8Array, i: number, mask = 0x01): Uint8Array {
@@ -13,17 +14,6 @@ function flip(bytes: Uint8Array, i: number, mask = 0x01): Uint8Array {
   return out
 }
 
-/** Deterministic PRNG so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('MLS robustness: tampering', () => {
   it('every single-bit flip of an application message is a typed error, and the group stays usable', async () => {

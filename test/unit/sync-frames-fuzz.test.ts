@@ -2,18 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { encodeFrame, FrameDecoder, SyncProtocolError, type SyncFrame } from '../../src/net/sync/index.js'
 import { TestAuthor } from '../helpers/logs.js'
+import { prng } from '../helpers/prng.js'
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('sync frame decoder fuzz', () => {
   it('round-trips every frame type', () => {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ReplyParser, TorProtocolError, type ControlReply } from '../../src/tor/control/index.js'
+import { prng } from '../helpers/prng.js'
 
-/** mulberry32: a tiny seeded PRNG, so every split pattern is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const PRIVATE_KEY = `ED25519-V3:${Buffer.alloc(64, 9).toString('base64')}`
 const SERVICE_ID = 'z3eg73s63ledjjmmma2wceunr7cefwy2lvznwsuqvnuqg5foduzaefid'
