@@ -1,5 +1,4 @@
-import type { BootstrapProgress } from '../../tor/index.js'
-import type { NodeStatus } from '../burrow.js'
+import type { BurrowEvents, NodeStatus } from '../burrow.js'
 import type { GroupSummary, MessageView } from '../views.js'
 
 /** What the local API reads of an allow-listed peer (a subset of the node's `PeerStatus`). */
@@ -13,19 +12,8 @@ export interface PeerView {
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: number } | undefined
 }
 
-/** The node events the local API forwards to subscribers. */
-export interface LocalApiNodeEvents {
-  'tor:bootstrap': [BootstrapProgress]
-  'tor:ready': []
-  'tor:lost': [{ reason: string }]
-  'onion:reachable': [{ address: string; ms: number }]
-  'peer:connected': [{ peerId: string; name?: string }]
-  'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
-  'sync:progress': [{ peerId: string; logId: string; stored: number }]
-  'sync:caught-up': [{ peerId: string; logId: string }]
-  'group:message': [MessageView]
-  'group:changed': [GroupSummary]
-}
+/** The node events the local API forwards to subscribers: all of the node's but ephemeral messages. */
+export type LocalApiNodeEvents = Omit<BurrowEvents, 'group:ephemeral'>
 
 /**
  * The part of a Burrow node the local API uses. `Burrow` implements it; unit
