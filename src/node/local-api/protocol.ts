@@ -9,6 +9,7 @@
  *
  * Binary data travels as standard base64 with padding.
  */
+import type { NodeStatus } from '../burrow.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -137,13 +138,8 @@ export interface MessageJson {
   data: string
 }
 
-/** What `status` returns. */
-export interface StatusJson {
-  state: 'stopped' | 'starting' | 'running' | 'stopping'
-  peerId: string
-  onion: string
-  identityKey: string
-  tor: { state: string; bootstrap: number; pid?: number }
+/** What `status` returns: the node's status as JSON. */
+export type StatusJson = Omit<NodeStatus, 'onion'> & { onion: string }
   reachable: boolean
   peers: { total: number; connected: number }
   groups: number
