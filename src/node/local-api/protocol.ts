@@ -140,11 +140,6 @@ export interface MessageJson {
 
 /** What `status` returns: the node's status as JSON. */
 export type StatusJson = Omit<NodeStatus, 'onion'> & { onion: string }
-  reachable: boolean
-  peers: { total: number; connected: number }
-  groups: number
-  operations: number
-}
 
 /** Parameters of every method (the server refuses any other key). */
 export interface MethodParams {
