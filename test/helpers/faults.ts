@@ -18,7 +18,7 @@ import type { NetStack } from './net-stack.js'
 // ---- soak scaling ------------------------------------------------------------
 
 /** True under `scripts/soak.ts` (`BURROW_SOAK=1`): the fault tests run longer and more often. */
-export const SOAK = process.env.BURROW_SOAK === '1'
+const SOAK = process.env.BURROW_SOAK === '1'
 
 /** `normal` in `npm test`, `soak` in a soak run. */
 export function bySoak<T>(normal: T, soak: T): T {
@@ -234,7 +234,7 @@ export interface OwnerConfig {
 }
 
 /** What the owner child does at step `n`: a membership change, a key rotation, or (mostly) a message. */
-export function ownerStep(n: number): 'membership' | 'rotate' | 'send' {
+function ownerStep(n: number): 'membership' | 'rotate' | 'send' {
   return n % 5 === 0 ? 'membership' : n % 5 === 1 ? 'rotate' : 'send'
 }
 
