@@ -10,9 +10,12 @@
  * restarted in a `finally`, whatever happens here.
  */
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
-import { loadTestnet, startRelay, stopRelay, type Testnet } from '../../src/testnet/index.js'
+import { clientTorrcLines, startRelay, startTestnet, stopRelay, type Testnet } from '../../src/testnet/index.js'
 import { bySoak, logHashes, startAppending } from '../helpers/faults.js'
 import { startNetStack, until, type NetStack } from '../helpers/net-stack.js'
 
@@ -45,13 +48,21 @@ describe('a relay stopped and restarted during sync', () => {
   let a: NetStack
   let b: NetStack
 
+  // A network of its own: stopping a relay of the suite's shared network would
+  // stall the connections of test files running at the same time.
   beforeAll(async () => {
-    testnet = loadTestnet(inject('testnetDir'))
-    ;[a, b] = await Promise.all([startNetStack('fault-relay-a', [topic]), startNetStack('fault-relay-b', [topic])])
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-net-'))
+    testnet = await startTestnet({ dir, ownerPid: process.pid })
+    const torLines = clientTorrcLines(testnet.state)
+    ;[a, b] = await Promise.all([startNetStack('fault-relay-a', [topic], { torLines }), startNetStack('fault-relay-b', [topic], { torLines })])
   })
 
   afterAll(async () => {
     await Promise.allSettled([a?.stop(), b?.stop()])
+    if (testnet !== undefined) {
+      await testnet.stop()
+      rmSync(testnet.dir, { recursive: true, force: true })
+    }
   })
 
   it(`a ${CATCH_UP}-operation catch-up and live appends survive a relay outage`, { timeout: bySoak(420_000, 900_000) }, async () => {
