@@ -4,7 +4,6 @@
  * this test process started, and the crash tests' child processes (their
  * entry points live here too, so this module must not import vitest).
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -12,6 +11,7 @@ import { GroupManager } from '../../src/group/index.js'
 import { bytesEqual, createOperation, fromHex, toHex, type LogId, type Operation, type Signer } from '../../src/log/index.js'
 import { LogStore, openDatabase } from '../../src/store/index.js'
 import { prng, testLogId, testSigner } from '../fixtures/log-fixtures.js'
+import { moduleEntry, runUntilKilled as runChild } from './child.js'
 import { newIdentity, text } from './group.js'
 import type { NetStack } from './net-stack.js'
 
@@ -113,42 +113,15 @@ export function sampleRss(everyMs: number): RssSampler {
 // ---- crash tests: child processes ------------------------------------------------
 
 const HELPER = fileURLToPath(import.meta.url)
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** A child that neither prints "ready" nor gets killed within this is a failure, not a hang. */
 const CHILD_GUARD_MS = 60_000
 
 /** Entry points a crash-test child can run (exported below). */
 export type ChildEntry = 'runIngester' | 'runOwner'
 
-/**
- * Runs `entry(configPath)` of this module in a child (`node --import tsx`),
- * SIGKILLs it `delayMs` after it printed "ready", and resolves with the lines
- * it printed. Rejects when the child exits by itself or fails to start.
- */
+/** Runs `entry(configPath)` of this module in a child and SIGKILLs it `delayMs` after it printed "ready"; resolves with its lines. */
 export function runUntilKilled(entry: ChildEntry, configPath: string, delayMs: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const script = `const m = await import(${JSON.stringify(HELPER)}); await m[${JSON.stringify(entry)}](process.argv[1])`
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, configPath], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let killTimer: NodeJS.Timeout | undefined
-    const guard = setTimeout(() => child.kill('SIGKILL'), CHILD_GUARD_MS)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (killTimer === undefined && out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
-    })
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard)
-      clearTimeout(killTimer)
-      if (signal === 'SIGKILL' && killTimer !== undefined) resolve(out.split('\n').filter((l) => l !== ''))
-      else reject(new Error(`${entry} child exited with ${code ?? signal} before it was killed: ${err.slice(0, 2000)}`))
-    })
-  })
+  return runChild(moduleEntry(HELPER, entry, configPath), delayMs, CHILD_GUARD_MS)
 }
 
 // ---- crash test (a): ingesting large batches ------------------------------------

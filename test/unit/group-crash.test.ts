@@ -3,17 +3,16 @@
 // decrypts at the receivers (a state older than the log would reuse a
 // ratchet generation, which receivers see as a decrypt failure), and it
 // can go on sending.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
+import { moduleEntry, runUntilKilled } from '../helpers/child.js'
 import { deliver, invite, Member, str, syncAll, text, type SenderConfig } from '../helpers/group.js'
 
 const HELPER = fileURLToPath(new URL('../helpers/group.ts', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const KILLS = 6
 const PREFIX = 'crash-msg-'
 
@@ -23,30 +22,9 @@ afterAll(() => {
 })
 
 /** Runs the sender child, SIGKILLs it `delayMs` after it is ready; resolves with how many sends it reported. */
-function sendUntilKilled(configPath: string, delayMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const script = `const m = await import(${JSON.stringify(HELPER)}); await m.runSender(process.argv[1])`
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, configPath], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    let killTimer: NodeJS.Timeout | undefined
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (killTimer === undefined && out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
-    })
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard)
-      clearTimeout(killTimer)
-      if (signal === 'SIGKILL' && out.includes('ready\n')) resolve(out.split('\n').filter((l) => l.startsWith('sent ')).length)
-      else reject(new Error(`sender exited with ${code ?? signal}: ${err.slice(0, 2000)}`))
-    })
-  })
+async function sendUntilKilled(configPath: string, delayMs: number): Promise<number> {
+  const lines = await runUntilKilled(moduleEntry(HELPER, 'runSender', configPath), delayMs, 30_000)
+  return lines.filter((l) => l.startsWith('sent ')).length
 }
 
 describe('group crash safety', () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,37 +5,14 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/index.js'
 import { prng } from '../fixtures/log-fixtures.js'
+import { runUntilKilled } from '../helpers/child.js'
 
 const CHILD = fileURLToPath(new URL('../fixtures/store-crash-child.ts', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BATCH_SIZE = 240 // store-crash-child: LOGS * OPS_PER_LOG
 const ITERATIONS = 24
 
 const dir = mkdtempSync(join(tmpdir(), 'burrow-crash-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** Starts the child, waits for "ready", lets it write for `delayMs`, SIGKILLs it. Returns its stdout. */
-function runAndKill(dbPath: string, delayMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dbPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    let killTimer: NodeJS.Timeout | undefined
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (killTimer === undefined && out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
-    })
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard)
-      clearTimeout(killTimer)
-      if (signal === 'SIGKILL') resolve(out)
-      else reject(new Error(`child exited with ${code}: ${err}`))
-    })
-  })
-}
 
 describe('store crash safety', () => {
   it(`SIGKILL during batch ingest keeps whole batches only (${ITERATIONS} kills)`, { timeout: 170_000 }, async () => {
@@ -45,7 +21,7 @@ describe('store crash safety', () => {
     let previousTotal = 0
     let committedBatchesSeen = 0
     for (let i = 0; i < ITERATIONS; i++) {
-      const out = await runAndKill(dbPath, Math.floor(rand() * 400))
+      const out = (await runUntilKilled(['--import', 'tsx', CHILD, dbPath], Math.floor(rand() * 400), 30_000)).join('\n')
       committedBatchesSeen += out.split('\n').filter((l) => l.startsWith('batch ')).length
       const db = openDatabase(dbPath)
       try {
