@@ -14,12 +14,14 @@ import {
   type MlsGroup,
   type MlsIdentity,
 } from '../../src/group/mls/index.js'
-import type { BenchReport, BenchRow } from './report.js'
+import { spread, type BenchReport, type BenchRow } from './report.js'
 
 const ADD_SIZES = [10, 50, 100] as const
 const STATE_SIZES = [2, 10, 50, 100] as const
 const ADD_RUNS = 7
 /** Rotations before measuring state size, so the retained past epochs are all present. */
+/** Runs of each message-rate measurement. */
+const MESSAGE_RUNS = 3
 const ROTATIONS = KEY_RETENTION.retainKeysForEpochs + 1
 const MESSAGE_COUNTS: Readonly<Record<number, number>> = { 100: 1000, 10_240: 300 }
 
@@ -48,35 +50,29 @@ async function groupOf(members: number): Promise<{ owner: MlsGroup; welcome: Uin
   return { owner: added.group, welcome: added.welcome, invitees }
 }
 
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-
 async function millis(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint()
   await fn()
   return Number(process.hrtime.bigint() - start) / 1e6
 }
 
-/** Median time for the owner of an N-member group to commit one more member (each run from the same state). */
-async function addCommitMs(members: number): Promise<number> {
+/** Times for the owner of an N-member group to commit one more member (each run from the same state). */
+async function addCommitMs(members: number): Promise<number[]> {
   const { owner } = await groupOf(members)
   const candidates = await keyPackages(ADD_RUNS + 1)
   await owner.addMembers([candidates[ADD_RUNS]!.kp.publicPackage]) // warm-up
   const times: number[] = []
   for (let i = 0; i < ADD_RUNS; i++) times.push(await millis(() => owner.addMembers([candidates[i]!.kp.publicPackage])))
-  return median(times)
+  return times
 }
 
-/** Median time to join a 100-member group from its Welcome. */
-async function joinMs(members: number): Promise<number> {
+/** Times to join an N-member group from its Welcome (5 joiners). */
+async function joinMs(members: number): Promise<number[]> {
   const { welcome, invitees } = await groupOf(members)
   if (welcome === undefined) throw new Error('no welcome')
   const times: number[] = []
   for (const { identity, kp } of invitees.slice(0, 5)) times.push(await millis(() => joinFromWelcome(welcome, kp, identity, accept)))
-  return median(times)
+  return times
 }
 
 /** Encrypt and decrypt rates between two members, each message decrypted once, in order. */
@@ -110,15 +106,14 @@ async function stateBytes(members: number): Promise<number> {
 /** Runs the suite and returns its figures (the dispatcher prints and stores them). */
 export async function runGroupBench(): Promise<BenchReport> {
   const rows: BenchRow[] = []
-  for (const n of ADD_SIZES) {
-    rows.push({ metric: `add-commit at ${n} members`, value: await addCommitMs(n), unit: 'ms', note: `median of ${ADD_RUNS}` })
-  }
-  rows.push({ metric: 'join from Welcome at 100 members', value: await joinMs(100), unit: 'ms', note: 'median of 5' })
+  for (const n of ADD_SIZES) rows.push({ metric: `add-commit at ${n} members`, ...spread(await addCommitMs(n)), unit: 'ms' })
+  rows.push({ metric: 'join from Welcome at 100 members', ...spread(await joinMs(100)), unit: 'ms' })
   for (const [size, count] of Object.entries(MESSAGE_COUNTS)) {
     const label = Number(size) >= 1024 ? `${Number(size) / 1024} KB` : `${size} B`
-    const rates = await messageRates(Number(size), count)
-    rows.push({ metric: `encrypt ${label}`, value: rates.encrypt, unit: 'msgs/s', note: `${count} messages, 1 core` })
-    rows.push({ metric: `decrypt ${label}`, value: rates.decrypt, unit: 'msgs/s', note: `${count} messages, in order` })
+    const runs = []
+    for (let i = 0; i < MESSAGE_RUNS; i++) runs.push(await messageRates(Number(size), count))
+    rows.push({ metric: `encrypt ${label}`, ...spread(runs.map((r) => r.encrypt)), unit: 'msgs/s', note: `${count} messages per run, 1 core` })
+    rows.push({ metric: `decrypt ${label}`, ...spread(runs.map((r) => r.decrypt)), unit: 'msgs/s', note: `${count} messages per run, in order` })
   }
   for (const n of STATE_SIZES) {
     rows.push({
