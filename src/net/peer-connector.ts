@@ -21,6 +21,8 @@ export interface PeerConnectorOptions {
   concurrency?: number
   /** How often the schedule is looked at. Default 1 s. */
   tickMs?: number
+  /** Told of every failed dial (after it is recorded): where the node can react, e.g. refetch a stale descriptor. */
+  onDialFailure?: (peer: PeerRecord, failure: { code: string; message: string }) => void
   logger?: Logger
 }
 
@@ -43,7 +45,7 @@ export function dialFailure(err: unknown): { code: string; message: string } {
  * Tor's reason for every failure in the address table.
  */
 export class PeerConnector {
-  readonly #options: Required<Omit<PeerConnectorOptions, 'logger'>>
+  readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'onDialFailure'>> & Pick<PeerConnectorOptions, 'onDialFailure'>
   readonly #log: Logger
   readonly #schedule = new Map<string, Schedule>()
   readonly #inFlight = new Set<string>()
@@ -115,6 +117,7 @@ export class PeerConnector {
       const delay = backoffDelay(schedule.attempts, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
       this.#schedule.set(peer.peerId, { attempts: schedule.attempts + 1, nextAt: Date.now() + delay })
       this.#options.table.recordError(peer.peerId, failure.code, failure.message)
+      this.#options.onDialFailure?.(peer, failure)
       this.#log.info({ peer: peer.peerId, reason: failure.code, retryInMs: delay }, 'dial failed')
     }
   }

@@ -44,7 +44,12 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   readonly #policy: SyncPolicy
   readonly #table: AddressTable
   readonly #log: Logger
-  readonly #sessions = new Map<string, SyncSession>()
+  /**
+   * Running sessions. Two peers that dial each other at the same moment hold
+   * two connections, each with its session: both are kept (they only
+   * duplicate some pushes) rather than each side closing a different one.
+   */
+  readonly #sessions = new Set<SyncSession>()
   readonly #onOpen = (evt: CustomEvent<Connection>): void => {
     const connection = evt.detail
     if (connection.direction === 'outbound') void this.#openStream(connection)
@@ -67,37 +72,38 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     this.#libp2p.addEventListener('connection:open', this.#onOpen)
     // Connections that opened before we listened.
     for (const connection of this.#libp2p.getConnections()) {
-      if (connection.direction === 'outbound' && !this.#sessions.has(connection.remotePeer.toString())) void this.#openStream(connection)
+      if (connection.direction === 'outbound') void this.#openStream(connection)
     }
   }
 
   async stop(): Promise<void> {
     this.#libp2p.removeEventListener('connection:open', this.#onOpen)
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
-    await Promise.all([...this.#sessions.values()].map((s) => s.close()))
+    await Promise.all([...this.#sessions].map((s) => s.close()))
     this.#sessions.clear()
   }
 
   /** Peers with a running sync session. */
   peers(): string[] {
-    return [...this.#sessions.keys()]
+    return [...new Set([...this.#sessions].map((s) => s.peer))]
   }
 
   /** Pushes newly stored operations to every peer that is entitled to them and lacks them. */
   offer(ops: readonly Operation[], except?: string): void {
     if (ops.length === 0) return
-    for (const [peer, session] of this.#sessions) if (peer !== except) session.offer(ops)
+    for (const session of this.#sessions) if (session.peer !== except) session.offer(ops)
   }
 
   /** Announces a log that became shared (a new group, a new member) to the connected peers entitled to it. */
   share(logId: LogId): void {
-    for (const session of this.#sessions.values()) session.share(logId)
+    for (const session of this.#sessions) session.share(logId)
   }
 
   /** Sends an ephemeral message to the connected peers sharing `logId`. Returns how many got it. */
   async sendEphemeral(logId: LogId, data: Uint8Array): Promise<number> {
-    const targets = [...this.#sessions.entries()].filter(([peer]) => this.#policy.mayShare(peer, logId))
-    const results = await Promise.allSettled(targets.map(([, s]) => s.sendEphemeral(logId, data)))
+    // One message per peer, even with two sessions to it.
+    const targets = new Map([...this.#sessions].filter((s) => this.#policy.mayShare(s.peer, logId)).map((s) => [s.peer, s]))
+    const results = await Promise.allSettled([...targets.values()].map((s) => s.sendEphemeral(logId, data)))
     return results.filter((r) => r.status === 'fulfilled').length
   }
 
@@ -119,10 +125,8 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       stream.abort(new BurrowError('PEER_NOT_ALLOWED', 'peer is not on the allow-list'))
       return
     }
-    // A new stream from the same peer replaces the old session (a reconnect): do not wait for the old one.
-    void this.#sessions.get(peer)?.close()
     const session = new SyncSession({ peer, channel: stream, store: this.#store, policy: this.#policy, logger: this.#log })
-    this.#sessions.set(peer, session)
+    this.#sessions.add(session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
     session.on('ephemeral', ({ logId, data }) => this.emit('ephemeral', { peer, logId, data }))
     session.on('fork', (proof) => this.emit('fork', { peer, proof }))
@@ -132,7 +136,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       if (stored > 0) this.offer(operations, peer)
     })
     session.once('closed', ({ error }) => {
-      if (this.#sessions.get(peer) === session) this.#sessions.delete(peer)
+      this.#sessions.delete(session)
       if (error !== undefined) {
         this.#table.recordError(peer, error instanceof BurrowError ? error.code : 'SYNC_FAILED', error.message)
         // A peer that sent invalid data is cut off entirely, not just this stream.

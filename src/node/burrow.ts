@@ -51,6 +51,7 @@ export const BURROW_VIRTUAL_PORT = 443
 export const KEY_PACKAGE_PROTOCOL = '/burrow/keypackage/1'
 const MAX_KEY_PACKAGE_BYTES = 64 * 1024
 const REQUEST_DIAL_BUDGET_MS = 60_000
+const STALE_DESCRIPTOR_SIGNS = new Set(['timeout', 'onion-introduction-failed', 'onion-introduction-timeout', 'onion-rendezvous-failed'])
 const TRANSIENT_DIAL_FAILURES = new Set([
   'onion-client-auth-missing',
   'onion-client-auth-wrong',
@@ -505,7 +506,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     })
     this.#sync = sync
     await sync.start()
-    this.#connector = new PeerConnector({ libp2p, table, virtualPort: BURROW_VIRTUAL_PORT, logger: this.#log })
+    this.#connector = new PeerConnector({
+      libp2p,
+      table,
+      virtualPort: BURROW_VIRTUAL_PORT,
+      logger: this.#log,
+      onDialFailure: (peer, failure) => this.#afterDialFailure(peer, failure.code),
+    })
 
     this.#on(sync, 'ingested', ({ peer, logId, stored }: { peer: string; logId: LogId; stored: number }) => {
       if (stored > 0) this.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
@@ -541,6 +548,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
   }
 
+  /** A dial that hung or could not introduce itself may be using a stale descriptor: ask tor for a fresh one. */
+  #afterDialFailure(peer: PeerRecord, code: string): void {
+    if (!STALE_DESCRIPTOR_SIGNS.has(code) || this.#tor === undefined || !this.#tor.isReady) return
+    this.#tor.refetchDescriptor(peer.onion).catch((err: unknown) => {
+      this.#log.debug({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'descriptor refetch failed')
+    })
+  }
+
   /**
    * Makes sure we are connected to `peer` before a request. Retries, within a
    * bound, the failures that clear up by themselves: a peer that has just
@@ -555,6 +570,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
         return
       } catch (err) {
         const failure = dialFailure(err)
+        this.#afterDialFailure(peer, failure.code)
         const transient = TRANSIENT_DIAL_FAILURES.has(failure.code)
         if (!transient || Date.now() > deadline || signal?.aborted === true) {
           const hint = failure.code.startsWith('onion-client-auth') ? ' (has this peer added our contact card?)' : ''

@@ -9,6 +9,7 @@ import type { SocksEndpoint } from './socks.js'
 import { waitForBootstrap, type BootstrapLimits, type BootstrapProgress } from './bootstrap.js'
 import { TorBootstrapStalledError, TorNotFoundError, TorNotRunningError, TorStartError, TorSupervisionError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
+import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { ManagedTorLauncher, type ManagedTorOptions } from './managed.js'
 import { AttachedTorLauncher, type AttachedTorOptions } from './attached.js'
 
@@ -52,6 +53,8 @@ interface Session {
   socks?: SocksEndpoint
 }
 
+const REFETCH_INTERVAL_MS = 10_000
+
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
   return err instanceof TorNotFoundError || err instanceof TorAuthError || err instanceof AbortError
@@ -81,6 +84,7 @@ export class Tor extends EventEmitter<TorEvents> {
   #lifetime = new AbortController()
   #recovery: Promise<void> | undefined
   #lastBootstrap: BootstrapProgress = { progress: 0, tag: '', summary: '' }
+  readonly #lastRefetch = new Map<string, number>()
 
   constructor(launcher: TorLauncher, options: SupervisionOptions = {}) {
     super()
@@ -139,6 +143,19 @@ export class Tor extends EventEmitter<TorEvents> {
     const socks = this.#session?.socks
     if (this.#state !== 'ready' || socks === undefined) throw new TorNotRunningError('tor SOCKS port')
     return socks
+  }
+
+  /**
+   * Asks tor to fetch an onion service's descriptor afresh (HSFETCH). After a
+   * peer's tor restarts or its service is re-published, our tor may still hold
+   * the old descriptor and keep trying dead introduction points; a fresh
+   * descriptor (newer revision) replaces it. At most once per 10 s per address.
+   */
+  async refetchDescriptor(address: OnionAddress): Promise<void> {
+    const now = Date.now()
+    if ((this.#lastRefetch.get(address) ?? 0) > now - REFETCH_INTERVAL_MS) return
+    this.#lastRefetch.set(address, now)
+    await this.control.command(`HSFETCH ${serviceIdOf(address)}`)
   }
 
   /** Registers a hook run at every later transition to ready (after a restart). Returns its removal. */

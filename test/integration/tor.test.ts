@@ -33,7 +33,7 @@ async function echoThrough(socket: Socket, text: string): Promise<string> {
  * (its dial can hang until tor gives up on the stale introduction points).
  * Bounded by `timeoutMs`.
  */
-async function dialWithRetry(tor: Tor, address: OnionAddress, port: number, timeoutMs = 60_000): Promise<Socket> {
+async function dialWithRetry(tor: Tor, address: OnionAddress, port: number, timeoutMs = 90_000): Promise<Socket> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
@@ -41,6 +41,8 @@ async function dialWithRetry(tor: Tor, address: OnionAddress, port: number, time
     } catch (err) {
       const transient = (err instanceof SocksReplyError && err.retryable) || err instanceof TimeoutError
       if (!transient || Date.now() > deadline) throw err
+      // What the node does too: a stale descriptor is replaced by a fresh one.
+      await tor.refetchDescriptor(address).catch(() => {})
       await new Promise((r) => setTimeout(r, 1_000))
     }
   }

@@ -277,15 +277,20 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         return
       }
       case 'ops':
-        if (!shared) throw new SyncProtocolError('the peer sent operations of a log it does not share with us')
+        // Views of membership converge over time (a removed member learns it
+        // late, if ever): data for a log we do not share with this peer is
+        // dropped unread, not treated as an attack.
+        if (!shared) {
+          this.#log.debug('dropped operations of a log not shared with this peer')
+          return
+        }
         this.#ingest(frame.logId, frame.ops)
         return
       case 'synced':
         this.emit('caught-up', { logId: frame.logId })
         return
       case 'ephemeral':
-        if (!shared) throw new SyncProtocolError('the peer sent an ephemeral message on a log it does not share with us')
-        this.emit('ephemeral', { logId: frame.logId, data: frame.data })
+        if (shared) this.emit('ephemeral', { logId: frame.logId, data: frame.data })
         return
     }
   }
