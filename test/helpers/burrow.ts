@@ -20,3 +20,15 @@ export async function eventually<T>(check: () => T | undefined | false, ms: numb
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+
+/** Every text `node` decrypted in `group`, oldest first (the local view is read in pages of 1,000); none before it joined. */
+export function texts(node: Burrow, group: string): string[] {
+  if (!node.groups().some((g) => g.id === group)) return []
+  const out: string[] = []
+  for (let afterId = 0; ; ) {
+    const page = node.messages(group, { afterId, limit: 1000 })
+    out.push(...page.map((m) => m.text ?? ''))
+    if (page.length < 1000) return out
+    afterId = page.at(-1)!.id
+  }
+}

@@ -8,25 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Burrow } from '../../src/node/index.js'
-import { eventually, testNode } from '../helpers/burrow.js'
+import { eventually, testNode, texts } from '../helpers/burrow.js'
 import { bySoak } from '../helpers/faults.js'
 
 const LONG = 120_000
 /** Messages sent while B is away, half by A and half by C, over four epochs. */
 const WHILE_AWAY = bySoak(200, 1_000)
 const SEGMENTS = 4
-
-/** Every text `node` decrypted in `group` (the local view is paged by 1,000). */
-function texts(node: Burrow, group: string): string[] {
-  if (!node.groups().some((g) => g.id === group)) return []
-  const out: string[] = []
-  for (let afterId = 0; ; ) {
-    const page = node.messages(group, { afterId, limit: 1000 })
-    out.push(...page.map((m) => m.text ?? ''))
-    if (page.length < 1000) return out
-    afterId = page.at(-1)!.id
-  }
-}
 
 const epochOf = (node: Burrow, group: string): number => node.group(group).epoch
 const rosterOf = (node: Burrow, group: string): string[] => node.group(group).members.map((m) => m.identityKey).sort()

@@ -5,15 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Burrow } from '../../src/node/index.js'
-import { eventually, testNode } from '../helpers/burrow.js'
+import { eventually, testNode, texts } from '../helpers/burrow.js'
 
 const LONG = 120_000
-
-/** The texts a node decrypted in `group`; none while it has not joined. */
-function texts(node: Burrow, group: string): string[] {
-  if (!node.groups().some((g) => g.id === group)) return []
-  return node.messages(group).map((m) => m.text ?? '')
-}
 
 describe('groups across three hidden nodes', () => {
   const nodes: Record<string, Awaited<ReturnType<typeof testNode>>> = {}

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GroupInactiveError, NotGroupOwnerError, type GroupMessage } from '../../src/group/index.js'
 import { toHex } from '../../src/log/index.js'
 import { deliver, invite, Member, str, syncAll, text } from '../helpers/group.js'
+import { trackedMembers } from '../helpers/members.js'
 
-const open: Member[] = []
-function member(name: string): Member {
-  const m = new Member(name)
-  open.push(m)
-  return m
-}
-afterEach(() => {
-  for (const m of open.splice(0)) m.close()
-})
+const member = trackedMembers()
 
 const hexes = (keys: Uint8Array[]): string[] => keys.map(toHex).sort()
 

@@ -1,19 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SyncPolicy } from '../../src/net/sync/session.js'
 import { toHex } from '../../src/log/index.js'
 import { allOperations, ingestInto, invite, Member, syncAll, text, uniqueText } from '../helpers/group.js'
+import { trackedMembers } from '../helpers/members.js'
 
-const open: Member[] = []
-function member(name: string): Member {
-  const m = new Member(name)
-  open.push(m)
-  return m
-}
-afterEach(() => {
-  for (const m of open.splice(0)) m.close()
-})
+const member = trackedMembers()
 
 const ids = (logIds: Uint8Array[]): string[] => logIds.map(toHex).sort()
 
