@@ -1,11 +1,24 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
+import { createRequire } from 'node:module'
+import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { SchemaOutdatedError, SchemaTooNewError } from './errors.js'
 import { applyMigrations, MIGRATIONS, schemaVersion, type Migration } from './migrations.js'
 
 export type { Database }
+
+/**
+ * The SQLite binding for this Node.js. better-sqlite3 12 aborts the process on
+ * Node 24 when a prepared statement is garbage-collected (Node 24's
+ * ObjectWrap asserts in `RemoveEnvironmentCleanupHook`; seen here in the Node 24
+ * test run, and reported upstream, fixed only by the Node-API rewrite in 13).
+ * 13 needs Node-API 10 (Node ≥ 22.14) and crashes on Node 20. So: 13 where
+ * Node-API 10 exists, 12 otherwise. Both have the same JavaScript API.
+ */
+const BetterSqlite3: typeof BetterSqlite3Type = createRequire(import.meta.url)(
+  Number(process.versions.napi) >= 10 ? 'better-sqlite3-napi' : 'better-sqlite3',
+)
 
 /** Options of {@link openDatabase}. */
 export interface OpenDatabaseOptions {
