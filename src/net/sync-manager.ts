@@ -4,10 +4,14 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
+import { sleep } from '../util/async.js'
 import type { LogId, Operation } from '../log/types.js'
 import type { ForkProof } from '../log/fork.js'
 import { SYNC_PROTOCOL, SyncSession, type SyncPolicy, type SyncStore } from './sync/index.js'
 import type { AddressTable } from './address-table.js'
+
+/** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart). */
+const OPEN_STREAM_ATTEMPTS = 4
 
 /** Events of the {@link SyncManager}. */
 export interface SyncManagerEvents {
@@ -107,16 +111,31 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     return results.filter((r) => r.status === 'fulfilled').length
   }
 
+  /**
+   * Opens the sync stream on a connection we dialed. The peer may not serve
+   * the protocol yet (it is still starting): retry a few times, then close
+   * the connection so that reconnection starts over, rather than keep a
+   * connection that carries no sync.
+   */
   async #openStream(connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    try {
-      const stream = await connection.newStream(SYNC_PROTOCOL)
-      await this.#run(stream, peer)
-    } catch (err) {
+    let lastError: unknown
+    for (let attempt = 0; attempt < OPEN_STREAM_ATTEMPTS; attempt++) {
       if (connection.status !== 'open') return
-      this.#log.warn({ peer, reason: err instanceof Error ? err.message : String(err) }, 'could not open a sync stream')
-      this.#table.recordError(peer, err instanceof BurrowError ? err.code : 'SYNC_STREAM_FAILED', err instanceof Error ? err.message : String(err))
+      try {
+        const stream = await connection.newStream(SYNC_PROTOCOL)
+        await this.#run(stream, peer)
+        return
+      } catch (err) {
+        lastError = err
+        await sleep(1_000 * 2 ** attempt)
+      }
     }
+    if (connection.status !== 'open') return
+    const reason = lastError instanceof Error ? lastError.message : String(lastError)
+    this.#log.warn({ peer, reason }, 'could not open a sync stream; closing the connection')
+    this.#table.recordError(peer, lastError instanceof BurrowError ? lastError.code : 'SYNC_STREAM_FAILED', reason)
+    await connection.close().catch(() => connection.abort(new BurrowError('SYNC_STREAM_FAILED', reason)))
   }
 
   async #run(stream: Stream, peer: string): Promise<void> {

@@ -233,8 +233,11 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     try {
       await this.#startTor(signal)
       await this.#startNet()
-      await this.#publish(signal)
+      // Protocols are served before the onion is published: a peer that
+      // reaches us at once must find them (else its sync stream is refused).
       await this.#startSync()
+      await this.#publish(signal)
+      this.#connector!.start()
       this.#state = 'running'
       void this.#processPending()
     } catch (err) {
@@ -533,7 +536,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       sync.share(info.id)
       this.emit('group:changed', this.#summary(info))
     })
-    this.#connector.start()
   }
 
   async #authorize(peer: PeerRecord): Promise<void> {
