@@ -3,6 +3,7 @@ import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
 import { withTimeout } from '../util/async.js'
+import { LengthPrefixedReader, withLengthPrefix } from './length-prefix.js'
 
 /** A request/response exchange failed: the peer answered nothing usable in time, or too much. */
 export class RequestError extends BurrowError {
@@ -11,29 +12,14 @@ export class RequestError extends BurrowError {
   }
 }
 
-const PREFIX = 4
-
-function frame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PREFIX + body.length)
-  new DataView(out.buffer).setUint32(0, body.length)
-  out.set(body, PREFIX)
-  return out
-}
-
 /** Reads exactly one length-prefixed message of at most `maxBytes`. */
 async function readOne(stream: Stream, maxBytes: number): Promise<Uint8Array> {
-  let buffer = new Uint8Array(0)
+  const reader = new LengthPrefixedReader((length) => {
+    if (length > maxBytes) throw new RequestError(`message of ${length} bytes exceeds the limit of ${maxBytes}`)
+  })
   for await (const chunk of stream) {
-    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-    const next = new Uint8Array(buffer.length + bytes.length)
-    next.set(buffer)
-    next.set(bytes, buffer.length)
-    buffer = next
-    if (buffer.length >= PREFIX) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset, PREFIX).getUint32(0)
-      if (length > maxBytes) throw new RequestError(`message of ${length} bytes exceeds the limit of ${maxBytes}`)
-      if (buffer.length >= PREFIX + length) return buffer.slice(PREFIX, PREFIX + length)
-    }
+    const [body] = reader.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+    if (body !== undefined) return body
   }
   throw new RequestError('the stream ended before a whole message arrived')
 }
@@ -51,7 +37,7 @@ export async function request(libp2p: Libp2p, peer: PeerId, protocol: string, bo
   const timeoutMs = options.timeoutMs ?? 60_000
   const stream = await libp2p.dialProtocol(peer, protocol, options.signal ? { signal: options.signal } : {})
   try {
-    if (!stream.send(frame(body))) await stream.onDrain()
+    if (!stream.send(withLengthPrefix(body))) await stream.onDrain()
     return await withTimeout(readOne(stream, options.maxResponseBytes), timeoutMs, `${protocol} request`)
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -78,7 +64,7 @@ export async function serveRequests(
     try {
       const body = await withTimeout(readOne(stream, options.maxRequestBytes), options.timeoutMs ?? 60_000, `${protocol} request`)
       const response = await handler(peer, body)
-      if (!stream.send(frame(response))) await stream.onDrain()
+      if (!stream.send(withLengthPrefix(response))) await stream.onDrain()
       await stream.close()
     } catch (err) {
       log.warn({ peer, protocol, reason: err instanceof Error ? err.message : String(err) }, 'request failed')

@@ -1,6 +1,7 @@
 import { decodeSubset, encodeCanonical, type CborValue } from '../../log/cbor.js'
 import { LOG_ID_MAX_LENGTH, LOG_ID_MIN_LENGTH, PUBLIC_KEY_LENGTH, type LogId } from '../../log/types.js'
 import { SyncProtocolError } from './errors.js'
+import { LengthPrefixedReader, withLengthPrefix } from '../length-prefix.js'
 
 /** libp2p protocol id of log replication. */
 export const SYNC_PROTOCOL = '/burrow/sync/1'
@@ -54,7 +55,6 @@ export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({
 })
 
 const TYPE_CODES = { have: 1, ops: 2, synced: 3, ephemeral: 4 } as const
-const LENGTH_PREFIX = 4
 
 /** Encodes a frame with its length prefix. */
 export function encodeFrame(frame: SyncFrame): Uint8Array {
@@ -73,11 +73,7 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
       body = [TYPE_CODES.ephemeral, frame.logId, frame.data]
       break
   }
-  const encoded = encodeCanonical(body)
-  const out = new Uint8Array(LENGTH_PREFIX + encoded.length)
-  new DataView(out.buffer).setUint32(0, encoded.length)
-  out.set(encoded, LENGTH_PREFIX)
-  return out
+  return withLengthPrefix(encodeCanonical(body))
 }
 
 function fail(what: string): never {
@@ -146,30 +142,25 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
  */
 export class FrameDecoder {
   readonly #limits: FrameLimits
-  #buffer: Uint8Array = new Uint8Array(0)
+  readonly #reader: LengthPrefixedReader
 
   constructor(limits: FrameLimits = DEFAULT_FRAME_LIMITS) {
     this.#limits = limits
+    this.#reader = new LengthPrefixedReader((length) => {
+      if (length === 0 || length > limits.maxFrameBytes) {
+        throw new SyncProtocolError(`sync frame of ${length} bytes (limit ${limits.maxFrameBytes})`)
+      }
+    })
   }
 
   /** Bytes received but not yet forming a whole frame. */
   get buffered(): number {
-    return this.#buffer.length
+    return this.#reader.buffered
   }
 
   /** Adds received bytes; returns every frame they complete. Throws {@link SyncProtocolError}. */
   push(chunk: Uint8Array): SyncFrame[] {
-    this.#buffer = this.#buffer.length === 0 ? chunk : concat(this.#buffer, chunk)
-    const frames: SyncFrame[] = []
-    let offset = 0
-    while (this.#buffer.length - offset >= LENGTH_PREFIX) {
-      const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + offset, LENGTH_PREFIX)
-      const length = view.getUint32(0)
-      if (length === 0 || length > this.#limits.maxFrameBytes) {
-        throw new SyncProtocolError(`sync frame of ${length} bytes (limit ${this.#limits.maxFrameBytes})`)
-      }
-      if (this.#buffer.length - offset - LENGTH_PREFIX < length) break
-      const body = this.#buffer.subarray(offset + LENGTH_PREFIX, offset + LENGTH_PREFIX + length)
+    return this.#reader.push(chunk).map((body) => {
       let value: CborValue
       try {
         // The frame itself need not be canonical: every header inside is checked on its own.
@@ -177,17 +168,7 @@ export class FrameDecoder {
       } catch (cause) {
         throw new SyncProtocolError('malformed sync frame: not CBOR of the log subset', { cause })
       }
-      frames.push(toFrame(value, this.#limits))
-      offset += LENGTH_PREFIX + length
-    }
-    this.#buffer = this.#buffer.slice(offset)
-    return frames
+      return toFrame(value, this.#limits)
+    })
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
 }
