@@ -10,7 +10,7 @@ import type { ForkProof } from '../log/fork.js'
 import { SYNC_PROTOCOL, SyncSession, type SyncPolicy, type SyncStore } from './sync/index.js'
 import type { AddressTable } from './address-table.js'
 
-/** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart). */
+/** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart; no wait after the last). */
 const OPEN_STREAM_ATTEMPTS = 4
 
 /** Events of the {@link SyncManager}. */
@@ -128,7 +128,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
         return
       } catch (err) {
         lastError = err
-        await sleep(1_000 * 2 ** attempt)
+        if (attempt + 1 < OPEN_STREAM_ATTEMPTS) await sleep(1_000 * 2 ** attempt)
       }
     }
     if (connection.status !== 'open') return
