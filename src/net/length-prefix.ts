@@ -11,42 +11,64 @@ export function withLengthPrefix(body: Uint8Array): Uint8Array {
 
 /**
  * Splits a byte stream into length-prefixed messages. `check` sees each
- * announced length before its body is buffered and throws to refuse it, so
- * a peer cannot make us allocate more than the limit it enforces.
+ * announced length as soon as it arrives, before its body is buffered, and
+ * throws to refuse it, so a peer cannot make us allocate more than the limit
+ * it enforces.
+ *
+ * Received chunks are kept as a list and copied once, into the message they
+ * complete: a message spread over many chunks costs linear time, not quadratic.
  */
 export class LengthPrefixedReader {
   readonly #check: (length: number) => void
-  #buffer: Uint8Array = new Uint8Array(0)
+  readonly #chunks: Uint8Array[] = []
+  #held = 0
+  /** Length of the message whose body is being received; undefined while its prefix is. */
+  #bodyLength: number | undefined
 
   constructor(check: (length: number) => void) {
     this.#check = check
   }
 
-  /** Bytes received but not yet forming a whole message. */
-  get buffered(): number {
-    return this.#buffer.length
-  }
-
   /** Adds received bytes; returns the bodies of every message they complete. */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.#buffer = this.#buffer.length === 0 ? chunk : concat(this.#buffer, chunk)
-    const bodies: Uint8Array[] = []
-    let offset = 0
-    while (this.#buffer.length - offset >= LENGTH_PREFIX_BYTES) {
-      const length = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + offset, LENGTH_PREFIX_BYTES).getUint32(0)
-      this.#check(length)
-      if (this.#buffer.length - offset - LENGTH_PREFIX_BYTES < length) break
-      bodies.push(this.#buffer.subarray(offset + LENGTH_PREFIX_BYTES, offset + LENGTH_PREFIX_BYTES + length))
-      offset += LENGTH_PREFIX_BYTES + length
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk)
+      this.#held += chunk.length
     }
-    this.#buffer = this.#buffer.slice(offset)
+    const bodies: Uint8Array[] = []
+    for (;;) {
+      if (this.#bodyLength === undefined) {
+        if (this.#held < LENGTH_PREFIX_BYTES) break
+        const prefix = this.#take(LENGTH_PREFIX_BYTES)
+        const length = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0)
+        this.#check(length)
+        this.#bodyLength = length
+      }
+      if (this.#held < this.#bodyLength) break
+      bodies.push(this.#take(this.#bodyLength))
+      this.#bodyLength = undefined
+    }
     return bodies
   }
-}
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
+  /** Removes and returns the next `n` held bytes (n ≤ held): a view when they lie in one chunk, else one copy. */
+  #take(n: number): Uint8Array {
+    this.#held -= n
+    const first = this.#chunks[0]
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.#chunks.shift()
+      else this.#chunks[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    const out = new Uint8Array(n)
+    for (let filled = 0; filled < n; ) {
+      const next = this.#chunks[0]!
+      const part = Math.min(next.length, n - filled)
+      out.set(next.subarray(0, part), filled)
+      filled += part
+      if (part === next.length) this.#chunks.shift()
+      else this.#chunks[0] = next.subarray(part)
+    }
+    return out
+  }
 }

@@ -153,11 +153,6 @@ export class FrameDecoder {
     })
   }
 
-  /** Bytes received but not yet forming a whole frame. */
-  get buffered(): number {
-    return this.#reader.buffered
-  }
-
   /** Adds received bytes; returns every frame they complete. Throws {@link SyncProtocolError}. */
   push(chunk: Uint8Array): SyncFrame[] {
     return this.#reader.push(chunk).map((body) => {
