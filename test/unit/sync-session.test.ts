@@ -150,6 +150,22 @@ describe('sync session', () => {
     expect(allOps(a.store, log)).toEqual(good.map((o) => toHex(o.hash)).sort())
   })
 
+  it('stores the good operations before a forged one deep in a large frame, and none after it', async () => {
+    const log = randomBytes(32)
+    const { a, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log), 4 * 1024 * 1024)
+    const ops = new TestAuthor().many(log, 200)
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    void sessionA.start()
+    void sessionB.start()
+    // One frame of 200 operations (validated in several slices), the 150th with a broken signature.
+    const wire = ops.map((op) => ({ header: op.headerBytes.slice(), payload: op.payload ?? null }))
+    wire[149]!.header[wire[149]!.header.length - 1]! ^= 0xff
+    chB.send(encodeFrame({ type: 'ops', logId: log, ops: wire }))
+    const { error } = await closed
+    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(allOps(a.store, log)).toEqual(ops.slice(0, 149).map((o) => toHex(o.hash)).sort())
+  })
+
   it('pushes a log once it becomes shared, using heights the peer announced before', async () => {
     const log = randomBytes(32)
     let aShares = false
