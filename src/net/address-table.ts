@@ -8,6 +8,9 @@ import type { PeerRow, PeerStore } from '../store/index.js'
 import { parseOnionAddress, type OnionAddress } from '../tor/index.js'
 import type { AllowList } from './gater.js'
 
+/** How fine-grained a peer's stored last-seen time is. */
+const SEEN_RESOLUTION_MS = 1_000
+
 /** A peer on the allow-list. */
 export interface PeerRecord extends Omit<PeerRow, 'onion'> {
   readonly onion: OnionAddress
@@ -61,6 +64,8 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   readonly #now: () => number
   readonly #allowed = new Map<string, PeerRecord>()
   readonly #byIdentity = new Map<string, string>()
+  /** When each peer's last-seen time was last written. */
+  readonly #seenWritten = new Map<string, number>()
 
   constructor(store: PeerStore, ownPeerId: string, now: () => number = Date.now) {
     super()
@@ -95,6 +100,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     const record = this.resolve(what)
     this.#store.remove(record.peerId)
     this.#allowed.delete(record.peerId)
+    this.#seenWritten.delete(record.peerId)
     this.#byIdentity.delete(toHex(record.identityKey))
     this.emit('removed', record)
     return record
@@ -135,8 +141,17 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     return this.#store.list().map(toRecord)
   }
 
+  /**
+   * Records that a peer was heard from now. Sync calls this for every batch
+   * it stores, so the row is written at most once per second and peer (each
+   * write is a transaction of its own, with a disk sync).
+   */
   markSeen(peerId: string): void {
-    if (this.#allowed.has(peerId)) this.#store.markSeen(peerId, this.#now())
+    if (!this.#allowed.has(peerId)) return
+    const now = this.#now()
+    if (now - (this.#seenWritten.get(peerId) ?? -Infinity) < SEEN_RESOLUTION_MS) return
+    this.#seenWritten.set(peerId, now)
+    this.#store.markSeen(peerId, now)
   }
 
   /** Records why talking to a peer failed (a Tor reason such as `onion-client-auth-missing`, or a protocol error). */
