@@ -6,7 +6,9 @@ import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type Signer } from './types.js'
 
 // DER prefixes that wrap a raw 32-byte key as SPKI (public) or PKCS#8 (private)
 // for node:crypto, which cannot import raw Ed25519 keys directly.
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+/** The SPKI prefix, in hex, for the verification threads (verify-threads.ts). */
+export const SPKI_PREFIX_HEX = '302a300506032b6570032100'
+const SPKI_PREFIX = Buffer.from(SPKI_PREFIX_HEX, 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
 // Building a KeyObject costs about as much as a verification; a node sees few

@@ -1,5 +1,6 @@
 import { bytesEqual } from './bytes.js'
 import { verifySignature } from './ed25519.js'
+import { verifyOnThreads } from './verify-threads.js'
 import {
   InvalidSignatureError,
   PayloadHashMismatchError,
@@ -24,6 +25,34 @@ export interface ChainLink {
   readonly seq: number
   /** Its operation hash. */
   readonly hash: Hash
+}
+
+/**
+ * Operations whose signature {@link verifySignaturesAhead} found valid, each
+ * with the exact header bytes it checked (an operation object rebuilt around
+ * other bytes is not covered).
+ */
+const verifiedAhead = new WeakMap<Operation, Uint8Array>()
+
+/**
+ * Checks the signatures of `ops` on background threads of low priority, and
+ * remembers the valid ones so that {@link validateOperation} does not verify
+ * them again. It decides nothing: a signature not found valid there (invalid,
+ * or not checked because the threads failed) is not remembered, so
+ * validation verifies it itself and throws {@link InvalidSignatureError} as
+ * it always would. Never rejects.
+ *
+ * For receivers of many operations at once (sync): signature checks, the
+ * bulk of validation, then use the cores that the network and tor leave idle,
+ * while the calling thread goes on reading and storing.
+ */
+export async function verifySignaturesAhead(ops: readonly Operation[]): Promise<void> {
+  const valid = await verifyOnThreads(
+    ops.map((op) => ({ publicKey: op.header.author, message: signingInputOf(op.headerBytes), signature: op.header.signature })),
+  )
+  ops.forEach((op, i) => {
+    if (valid[i] === true) verifiedAhead.set(op, op.headerBytes)
+  })
 }
 
 /**
@@ -60,7 +89,7 @@ export function validateOperation(op: Operation, previous?: Operation | Header |
   } else if (previous !== undefined) {
     validateBacklink(header, previous)
   }
-  if (!verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
+  if (verifiedAhead.get(op) !== op.headerBytes && !verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
     throw new InvalidSignatureError()
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { getPriority } from 'node:os'
 import { inspect } from 'node:util'
 import { decodeCanonical, encodeCanonical } from '../../src/log/cbor.js'
 import {
@@ -20,6 +22,8 @@ import {
   UnknownVersionError,
   validateOperation,
   verifySignature,
+  verifyOnThreads,
+  verifySignaturesAhead,
   WrongBacklinkError,
   WrongSeqError,
   type UnsignedHeader,
@@ -128,9 +132,97 @@ describe('Ed25519', () => {
     }
   })
 
-  it('rejects invalid keys and lengths without throwing', () => {
-    expect(verifySignature(new Uint8Array(31), new Uint8Array(1), new Uint8Array(64))).toBe(false)
-    expect(verifySignature(new Uint8Array(32).fill(0xff), new Uint8Array(1), new Uint8Array(64))).toBe(false)
+  it('rejects invalid keys and lengths without throwing', async () => {
+    const onThreads = async (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean | undefined> =>
+      (await verifyOnThreads([{ publicKey, message, signature }]))[0]
+    for (const verify of [verifySignature, onThreads]) {
+      expect(await verify(new Uint8Array(31), new Uint8Array(1), new Uint8Array(64))).toBe(false)
+      expect(await verify(new Uint8Array(32).fill(0xff), new Uint8Array(1), new Uint8Array(64))).toBe(false)
+      expect(await verify(alice.publicKey, new Uint8Array(1), new Uint8Array(63))).toBe(false)
+    }
+  })
+
+  it('on the verification threads, answers exactly as on this thread, in order', async () => {
+    const rand = prng(11)
+    const checks: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = []
+    for (let i = 0; i < 40; i++) {
+      const signer = i % 2 === 0 ? alice : bob
+      const message = Uint8Array.from({ length: i * 7 }, () => Math.floor(rand() * 256))
+      const signature = signer.sign(message)
+      const bad = signature.slice()
+      bad[i % 64]! ^= 1 << i % 8
+      checks.push({ publicKey: signer.publicKey, message, signature }, { publicKey: signer.publicKey, message, signature: bad })
+      checks.push({ publicKey: (i % 2 === 0 ? bob : alice).publicKey, message, signature })
+    }
+    const expected = checks.map((c) => verifySignature(c.publicKey, c.message, c.signature))
+    expect(expected.filter(Boolean)).toHaveLength(40)
+    // Several batches at once, spread over every thread.
+    const answers = await Promise.all([verifyOnThreads(checks), verifyOnThreads(checks.slice(7)), verifyOnThreads([])])
+    expect(answers).toEqual([expected, expected.slice(7), []])
+  })
+  it.runIf(process.platform === 'linux')('verification threads run at nice 19; the calling thread keeps its priority', async () => {
+    const before = getPriority()
+    await verifyOnThreads([{ publicKey: alice.publicKey, message: new Uint8Array(1), signature: alice.sign(new Uint8Array(1)) }])
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+    const nice = readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]))
+    expect(nice).toContain(19)
+    expect(getPriority()).toBe(before)
+  })
+})
+
+describe('signatures verified ahead', () => {
+  it('never make an invalid operation valid', async () => {
+    const ops = makeChain(alice, logId, 4)
+    const tampered = ops.map((op, i) => {
+      const bytes = op.headerBytes.slice()
+      bytes[bytes.length - 1 - i]! ^= 0x01 // inside the signature
+      return decodeOperation(bytes, op.payload)
+    })
+    const forged = signRaw(bob, baseFields(), text('hello')) // valid signature, by someone else than the author
+    await verifySignaturesAhead([...ops, ...tampered, forged])
+    ops.forEach((op, i) => validateOperation(op, i === 0 ? null : ops[i - 1]))
+    for (const op of tampered) expect(() => validateOperation(op, undefined)).toThrow(InvalidSignatureError)
+    expect(() => validateOperation(forged, null)).toThrow(InvalidSignatureError)
+  })
+
+  it('cover the operation object with the bytes that were checked, nothing rebuilt around it', async () => {
+    const [op] = makeChain(alice, logId, 1)
+    await verifySignaturesAhead([op!])
+    const bytes = op!.headerBytes.slice()
+    bytes[bytes.length - 80]! ^= 0x01 // in the signed fields, before the signature
+    // The same decoded header, other signed bytes: the signature check must run again, and fail.
+    expect(() => validateOperation({ ...op!, headerBytes: bytes }, null)).toThrow(InvalidSignatureError)
+  })
+
+  it('agree with plain validation on randomly damaged headers', async () => {
+    const rand = prng(23)
+    const [op] = makeChain(alice, logId, 1)
+    const outcome = (o: typeof op): string => {
+      try {
+        validateOperation(o!, null)
+        return 'ok'
+      } catch (err) {
+        return (err as { code?: string }).code ?? 'error'
+      }
+    }
+    let decoded = 0
+    for (let i = 0; i < 400; i++) {
+      const bytes = op!.headerBytes.slice()
+      bytes[Math.floor(rand() * bytes.length)]! ^= 1 << Math.floor(rand() * 8)
+      let damaged: typeof op
+      try {
+        damaged = decodeOperation(bytes, op!.payload)
+      } catch {
+        continue
+      }
+      decoded++
+      const plain = outcome(damaged)
+      const again = decodeOperation(bytes, op!.payload)
+      await verifySignaturesAhead([again])
+      expect(outcome(again)).toBe(plain)
+      expect(plain).not.toBe('ok')
+    }
+    expect(decoded).toBeGreaterThan(100)
   })
 })
 
