@@ -153,17 +153,38 @@ describe('sync session', () => {
   it('stores the good operations before a forged one deep in a large frame, and none after it', async () => {
     const log = randomBytes(32)
     const { a, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log), 4 * 1024 * 1024)
-    const ops = new TestAuthor().many(log, 200)
+    const ops = new TestAuthor().many(log, 700)
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     void sessionA.start()
     void sessionB.start()
-    // One frame of 200 operations (validated in several slices), the 150th with a broken signature.
+    // One frame of 700 operations (stored in several slices), the 600th with a broken signature.
     const wire = ops.map((op) => ({ header: op.headerBytes.slice(), payload: op.payload ?? null }))
-    wire[149]!.header[wire[149]!.header.length - 1]! ^= 0xff
+    wire[599]!.header[wire[599]!.header.length - 1]! ^= 0xff
     chB.send(encodeFrame({ type: 'ops', logId: log, ops: wire }))
     const { error } = await closed
     expect(error).toBeInstanceOf(SyncProtocolError)
-    expect(allOps(a.store, log)).toEqual(ops.slice(0, 149).map((o) => toHex(o.hash)).sort())
+    expect(allOps(a.store, log)).toEqual(ops.slice(0, 599).map((o) => toHex(o.hash)).sort())
+  })
+
+  it('handles queued frames in order: a malformed one ends the session after those before it, and none after it is stored', async () => {
+    const log = randomBytes(32)
+    const { a, chB, sessionA } = pair(sharedPolicy(log), sharedPolicy(log))
+    const author = new TestAuthor()
+    const ops = author.many(log, 300)
+    const wire = (from: number, to: number) => ops.slice(from, to).map((op) => ({ header: op.headerBytes, payload: op.payload ?? null }))
+    const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+    void sessionA.start()
+    // Four frames in one write, so they are queued together: good, good, a header that is not CBOR, good.
+    const frames = [
+      encodeFrame({ type: 'ops', logId: log, ops: wire(0, 100) }),
+      encodeFrame({ type: 'ops', logId: log, ops: wire(100, 200) }),
+      encodeFrame({ type: 'ops', logId: log, ops: [{ header: new Uint8Array([0xff, 0x00, 0x01]), payload: null }] }),
+      encodeFrame({ type: 'ops', logId: log, ops: wire(200, 300) }),
+    ]
+    chB.send(Buffer.concat(frames))
+    const { error } = await closed
+    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(allOps(a.store, log)).toEqual(ops.slice(0, 200).map((o) => toHex(o.hash)).sort())
   })
 
   it('pushes a log once it becomes shared, using heights the peer announced before', async () => {
