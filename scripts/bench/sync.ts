@@ -18,7 +18,7 @@ import { percentile, spread, type BenchReport, type BenchRow } from './report.js
 import { benchTestnet } from './testnet.js'
 
 const DIAL_RUNS = 5
-const CATCH_UP_RUNS = 9
+const CATCH_UP_RUNS = 15
 const CATCH_UP_OPS = 10_000
 const PAYLOAD_BYTES = 1024
 const LATENCY_SAMPLES = 200
@@ -94,12 +94,13 @@ export async function run(): Promise<BenchReport> {
       dialMs.push(await dialAndSync(b, aInfo.peerId, topic))
     }
 
-    // Catch-up of 10,000 × 1 KiB over one onion connection, each run followed
-    // by a raw stream of the same size over the same two tor processes (A's
-    // service → B): interleaved, so that load on the machine and the spread of
-    // circuits weigh on both alike. Nine runs, because each run builds fresh
-    // circuits and their throughput varies widely (single raw runs from 2.6 to
-    // 6.9 MB/s were seen with the machine under 15 % busy).
+    // Catch-up of 10,000 × 1 KiB over one onion connection, paired in each
+    // run with a raw stream of the same size over the same two tor processes
+    // (A's service → B). Every connection builds fresh circuits, whose
+    // throughput varies widely (single raw runs from 2.6 to 6.9 MB/s were seen
+    // with the machine under 20 % busy): hence many pairs, and the raw stream
+    // goes first in every other pair so that neither side always meets a
+    // machine still busy from the other.
     const bytesPerRun = CATCH_UP_OPS * (PAYLOAD_BYTES + HEADER_BYTES)
     const sourceAddress = await a.call<string>({ op: 'raw', mode: 'source', bytes: bytesPerRun })
     const catchUp: number[] = []
@@ -107,9 +108,15 @@ export async function run(): Promise<BenchReport> {
     const receiverCpuUsPerOp: number[] = []
     const catchUpBusy: number[] = []
     const rawMachineBusy: number[] = []
+    const measureRaw = async (): Promise<void> => {
+      const busy = machineBusy()
+      raw.push(await rawThroughput(b!.tor, sourceAddress, bytesPerRun))
+      rawMachineBusy.push(busy())
+    }
     for (let i = 0; i < CATCH_UP_RUNS; i++) {
       await disconnect(b, aInfo.peerId)
       await a.call({ op: 'append', count: CATCH_UP_OPS, payloadBytes: PAYLOAD_BYTES })
+      if (i % 2 === 1) await measureRaw()
       const stored = storedCount(b, aInfo.peerId, CATCH_UP_OPS)
       await b.connector.dial(aPeer)
       // Timed from the open connection, like the raw stream.
@@ -121,9 +128,7 @@ export async function run(): Promise<BenchReport> {
       const receiverCpu = process.cpuUsage(cpu)
       receiverCpuUsPerOp.push((receiverCpu.user + receiverCpu.system) / CATCH_UP_OPS)
       catchUpBusy.push(busy())
-      const rawBusy = machineBusy()
-      raw.push(await rawThroughput(b.tor, sourceAddress, bytesPerRun))
-      rawMachineBusy.push(rawBusy())
+      if (i % 2 === 0) await measureRaw()
     }
 
     // Live push: A appends one operation, B has it stored.
@@ -153,9 +158,10 @@ export async function run(): Promise<BenchReport> {
     const rows: BenchRow[] = [
       { metric: 'dial → first sync round complete', ...spread(dialMs), unit: 'ms', note: `first (cold descriptor) ${Math.round(dialMs[0]!)} ms` },
       { metric: `catch-up ${CATCH_UP_OPS.toLocaleString('en-US')} × 1 KiB, one onion connection`, ...spread(catchUp.map((x) => x / 1e6)), unit: 'MB/s', note: `≈${(bytesPerRun / 1e6).toFixed(1)} MB per run` },
-      { metric: 'raw onion stream, same tors, same direction, interleaved', ...spread(raw.map((x) => x / 1e6)), unit: 'MB/s' },
+      { metric: 'raw onion stream, same tors, same direction, paired', ...spread(raw.map((x) => x / 1e6)), unit: 'MB/s' },
       { metric: 'ratio sync / raw throughput (medians)', value: sync.value / rawSpread.value, unit: '', note: 'target ≥ 0.8' },
-      { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'Noise, yamux, decode, verify, store' },
+      { metric: 'ratio sync / raw within each pair', ...spread(catchUp.map((x, i) => x / raw[i]!)), unit: '', note: 'median of the pairs' },
+      { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'all its threads: Noise, yamux, decode, verify, store' },
       { metric: 'machine CPU busy during catch-up', ...spread(catchUpBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
       { metric: 'machine CPU busy during raw stream', ...spread(rawMachineBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
       { metric: 'live push p50 (append → stored at peer)', value: percentile(push, 50), unit: 'ms', runs: push.length },
