@@ -95,7 +95,12 @@ class VerifyThreads {
   #start(): Thread {
     const worker = new Worker(THREAD_SOURCE, { eval: true })
     const thread: Thread = { worker, jobs: new Map() }
+    // Node refs a worker again when it comes online: unref it then too, or an
+    // idle thread would keep the process from exiting.
     worker.unref()
+    worker.once('online', () => {
+      if (thread.jobs.size === 0) worker.unref()
+    })
     worker.on('message', ({ id, valid }: { id: number; valid: boolean[] }) => {
       const job = thread.jobs.get(id)
       if (job === undefined) return

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
-import { getPriority } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { getPriority, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { decodeCanonical, encodeCanonical } from '../../src/log/cbor.js'
 import {
@@ -160,6 +162,27 @@ describe('Ed25519', () => {
     const answers = await Promise.all([verifyOnThreads(checks), verifyOnThreads(checks.slice(7)), verifyOnThreads([])])
     expect(answers).toEqual([expected, expected.slice(7), []])
   })
+  it('verification threads let the process exit once their work is done', () => {
+    // One check: every thread starts, but only one gets work; a thread left referenced, busy or idle, would hold the process open.
+    // A script file, not `-e`: node exits after an evaluated script even with handles still open.
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-verify-exit-'))
+    const script = join(dir, 'exit.mts')
+    writeFileSync(
+      script,
+      `import { verifyOnThreads } from ${JSON.stringify(new URL('../../src/log/index.ts', import.meta.url).href)}
+      const answers = await verifyOnThreads([{ publicKey: new Uint8Array(32), message: new Uint8Array(1), signature: new Uint8Array(64) }])
+      console.log(answers.length)`,
+    )
+    try {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: new URL('../../', import.meta.url), encoding: 'utf8', timeout: 20_000 })
+      expect(child.signal).toBeNull()
+      expect(child.status).toBe(0)
+      expect(child.stdout.trim()).toBe('1')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it.runIf(process.platform === 'linux')('verification threads run at nice 19; the calling thread keeps its priority', async () => {
     const before = getPriority()
     await verifyOnThreads([{ publicKey: alice.publicKey, message: new Uint8Array(1), signature: alice.sign(new Uint8Array(1)) }])
