@@ -6,9 +6,7 @@ import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type Signer } from './types.js'
 
 // DER prefixes that wrap a raw 32-byte key as SPKI (public) or PKCS#8 (private)
 // for node:crypto, which cannot import raw Ed25519 keys directly.
-/** The SPKI prefix, in hex, for the verification threads (verify-threads.ts). */
-export const SPKI_PREFIX_HEX = '302a300506032b6570032100'
-const SPKI_PREFIX = Buffer.from(SPKI_PREFIX_HEX, 'hex')
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
 // Building a KeyObject costs about as much as a verification; a node sees few
@@ -45,6 +43,24 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
   } catch {
     return false
   }
+}
+
+/**
+ * {@link verifySignature} on libuv's thread pool: the check runs on another
+ * core while this thread goes on with I/O. Resolves false, never rejects,
+ * where {@link verifySignature} returns false.
+ */
+export function verifySignatureOffThread(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return Promise.resolve(false)
+  const key = publicKeyObject(publicKey)
+  if (key === null) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    try {
+      nodeVerify(null, message, key, signature, (err, valid) => resolve(err === null && valid))
+    } catch {
+      resolve(false)
+    }
+  })
 }
 
 /**

@@ -1,6 +1,5 @@
 import { bytesEqual } from './bytes.js'
-import { verifySignature } from './ed25519.js'
-import { verifyOnThreads } from './verify-threads.js'
+import { verifySignature, verifySignatureOffThread } from './ed25519.js'
 import {
   InvalidSignatureError,
   PayloadHashMismatchError,
@@ -35,24 +34,23 @@ export interface ChainLink {
 const verifiedAhead = new WeakMap<Operation, Uint8Array>()
 
 /**
- * Checks the signatures of `ops` on background threads of low priority, and
- * remembers the valid ones so that {@link validateOperation} does not verify
- * them again. It decides nothing: a signature not found valid there (invalid,
- * or not checked because the threads failed) is not remembered, so
- * validation verifies it itself and throws {@link InvalidSignatureError} as
- * it always would. Never rejects.
+ * Checks the signatures of `ops` on libuv's thread pool, in parallel and off
+ * this thread, and remembers the valid ones so that
+ * {@link validateOperation} does not verify them again. It decides nothing:
+ * an invalid signature is not remembered, so validation verifies it itself
+ * and throws {@link InvalidSignatureError} as it always would. Never rejects.
  *
  * For receivers of many operations at once (sync): signature checks, the
- * bulk of validation, then use the cores that the network and tor leave idle,
- * while the calling thread goes on reading and storing.
+ * bulk of validation, then use the other cores while the calling thread goes
+ * on reading the network and storing.
  */
 export async function verifySignaturesAhead(ops: readonly Operation[]): Promise<void> {
-  const valid = await verifyOnThreads(
-    ops.map((op) => ({ publicKey: op.header.author, message: signingInputOf(op.headerBytes), signature: op.header.signature })),
+  await Promise.all(
+    ops.map(async (op) => {
+      const { author, signature } = op.header
+      if (await verifySignatureOffThread(author, signingInputOf(op.headerBytes), signature)) verifiedAhead.set(op, op.headerBytes)
+    }),
   )
-  ops.forEach((op, i) => {
-    if (valid[i] === true) verifiedAhead.set(op, op.headerBytes)
-  })
 }
 
 /**
