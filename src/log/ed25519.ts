@@ -30,13 +30,18 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   return key
 }
 
+/** The key to verify `signature` with, or null when the lengths or the key rule a valid signature out. */
+function verificationKey(publicKey: Uint8Array, signature: Uint8Array): KeyObject | null {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return null
+  return publicKeyObject(publicKey)
+}
+
 /**
  * Verifies an Ed25519 signature (RFC 8032) with node's native implementation.
  * Returns false, never throws, for wrong lengths or invalid keys.
  */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false
-  const key = publicKeyObject(publicKey)
+  const key = verificationKey(publicKey, signature)
   if (key === null) return false
   try {
     return nodeVerify(null, message, key, signature)
@@ -51,8 +56,7 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
  * where {@link verifySignature} returns false.
  */
 export function verifySignatureOffThread(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return Promise.resolve(false)
-  const key = publicKeyObject(publicKey)
+  const key = verificationKey(publicKey, signature)
   if (key === null) return Promise.resolve(false)
   return new Promise((resolve) => {
     try {
