@@ -12,6 +12,7 @@ type Request =
   | { op: 'allow'; card: ContactCard }
   | { op: 'append'; count: number; payloadBytes: number }
   | { op: 'raw'; mode: 'echo' | 'source'; bytes: number }
+  | { op: 'circuits'; action: 'mark' | 'busiest' }
   | { op: 'stop' }
 
 interface Reply {
@@ -81,7 +82,9 @@ export class PeerProcess {
 async function child(): Promise<void> {
   const { startNetStack } = await import('../../test/helpers/net-stack.js')
   const { rawOnion } = await import('./onion-raw.js')
+  const { CircuitWatch } = await import('./tor-circuits.js')
   let stack: Awaited<ReturnType<typeof startNetStack>> | undefined
+  let circuits: Awaited<ReturnType<typeof CircuitWatch.start>> | undefined
   let topic: Uint8Array | undefined
   const handle = async (m: Request): Promise<unknown> => {
     switch (m.op) {
@@ -89,6 +92,7 @@ async function child(): Promise<void> {
         topic = m.topic
         stack = await startNetStack(m.name, [m.topic], { torLines: m.torLines })
         stack.connector.stop()
+        circuits = await CircuitWatch.start(stack.tor)
         return { card: stack.card, peerId: stack.peerId }
       case 'allow':
         await stack!.allow(m.card)
@@ -98,7 +102,11 @@ async function child(): Promise<void> {
         return null
       case 'raw':
         return (await rawOnion(stack!.tor, m.mode, m.bytes)).address
+      case 'circuits':
+        if (m.action === 'mark') return circuits!.mark()
+        return circuits!.busiest() ?? null
       case 'stop':
+        await circuits?.close()
         await stack?.stop()
         setImmediate(() => process.exit(0))
         return null

@@ -16,6 +16,7 @@ import { rawRoundTrips, rawThroughput } from './onion-raw.js'
 import { PeerProcess } from './peer-process.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
 import { benchTestnet } from './testnet.js'
+import type { CircuitSummary } from './tor-circuits.js'
 
 const DIAL_RUNS = 5
 const CATCH_UP_RUNS = 15
@@ -108,16 +109,23 @@ export async function run(): Promise<BenchReport> {
     const receiverCpuUsPerOp: number[] = []
     const catchUpBusy: number[] = []
     const rawMachineBusy: number[] = []
+    // Tor's congestion state of the circuit that carried each transfer, seen from A (the sender).
+    const catchUpCircuits: (CircuitSummary | null)[] = []
+    const rawCircuits: (CircuitSummary | null)[] = []
+    const circuitOf = (): Promise<CircuitSummary | null> => a.call({ op: 'circuits', action: 'busiest' })
     const measureRaw = async (): Promise<void> => {
       const busy = machineBusy()
+      await a.call({ op: 'circuits', action: 'mark' })
       raw.push(await rawThroughput(b!.tor, sourceAddress, bytesPerRun))
       rawMachineBusy.push(busy())
+      rawCircuits.push(await circuitOf())
     }
     for (let i = 0; i < CATCH_UP_RUNS; i++) {
       await disconnect(b, aInfo.peerId)
       await a.call({ op: 'append', count: CATCH_UP_OPS, payloadBytes: PAYLOAD_BYTES })
       if (i % 2 === 1) await measureRaw()
       const stored = storedCount(b, aInfo.peerId, CATCH_UP_OPS)
+      await a.call({ op: 'circuits', action: 'mark' })
       await b.connector.dial(aPeer)
       // Timed from the open connection, like the raw stream.
       const started = process.hrtime.bigint()
@@ -128,6 +136,7 @@ export async function run(): Promise<BenchReport> {
       const receiverCpu = process.cpuUsage(cpu)
       receiverCpuUsPerOp.push((receiverCpu.user + receiverCpu.system) / CATCH_UP_OPS)
       catchUpBusy.push(busy())
+      catchUpCircuits.push(await circuitOf())
       if (i % 2 === 0) await measureRaw()
     }
 
@@ -153,6 +162,7 @@ export async function run(): Promise<BenchReport> {
     const rtt = (await rawRoundTrips(b.tor, echoAddress, LATENCY_SAMPLES)).sort((x, y) => x - y)
 
     const push = [...pushMs].sort((x, y) => x - y)
+    const seen = (xs: (CircuitSummary | null)[], pick: (c: CircuitSummary) => number): number[] => xs.flatMap((c) => (c === null ? [] : [pick(c)]))
     const sync = spread(catchUp)
     const rawSpread = spread(raw)
     const rows: BenchRow[] = [
@@ -164,12 +174,16 @@ export async function run(): Promise<BenchReport> {
       { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'all its threads: Noise, yamux, decode, verify, store' },
       { metric: 'machine CPU busy during catch-up', ...spread(catchUpBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
       { metric: 'machine CPU busy during raw stream', ...spread(rawMachineBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
+      { metric: "tor's congestion window, catch-up circuit", ...spread(seen(catchUpCircuits, (c) => c.cwndCells)), unit: 'cells', note: 'median per run, at the sender; 498 bytes each' },
+      { metric: "tor's congestion window, raw stream circuit", ...spread(seen(rawCircuits, (c) => c.cwndCells)), unit: 'cells' },
+      { metric: "tor's minimum RTT, catch-up circuit", ...spread(seen(catchUpCircuits, (c) => c.minRttMs)), unit: 'ms', note: 'the base of its queue estimate' },
+      { metric: "tor's minimum RTT, raw stream circuit", ...spread(seen(rawCircuits, (c) => c.minRttMs)), unit: 'ms' },
       { metric: 'live push p50 (append → stored at peer)', value: percentile(push, 50), unit: 'ms', runs: push.length },
       { metric: 'live push p95', value: percentile(push, 95), unit: 'ms', runs: push.length },
       { metric: 'raw onion round trip p50', value: percentile(rtt, 50), unit: 'ms', runs: rtt.length },
       { metric: 'raw onion round trip p95', value: percentile(rtt, 95), unit: 'ms', runs: rtt.length },
     ]
-    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, receiverCpuUsPerOp, catchUpBusy, rawMachineBusy, pushMs, rttMs: rtt } }
+    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, receiverCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
   } finally {
     await Promise.allSettled([a.stop(), b?.stop()])
   }
