@@ -112,10 +112,11 @@ export async function run(): Promise<BenchReport> {
     // Tor's congestion state of the circuit that carried each transfer, seen from A (the sender).
     const catchUpCircuits: (CircuitSummary | null)[] = []
     const rawCircuits: (CircuitSummary | null)[] = []
+    const markCircuits = (): Promise<void> => a.call({ op: 'circuits', action: 'mark' })
     const circuitOf = (): Promise<CircuitSummary | null> => a.call({ op: 'circuits', action: 'busiest' })
     const measureRaw = async (): Promise<void> => {
       const busy = machineBusy()
-      await a.call({ op: 'circuits', action: 'mark' })
+      await markCircuits()
       raw.push(await rawThroughput(b!.tor, sourceAddress, bytesPerRun))
       rawMachineBusy.push(busy())
       rawCircuits.push(await circuitOf())
@@ -125,7 +126,7 @@ export async function run(): Promise<BenchReport> {
       await a.call({ op: 'append', count: CATCH_UP_OPS, payloadBytes: PAYLOAD_BYTES })
       if (i % 2 === 1) await measureRaw()
       const stored = storedCount(b, aInfo.peerId, CATCH_UP_OPS)
-      await a.call({ op: 'circuits', action: 'mark' })
+      await markCircuits()
       await b.connector.dial(aPeer)
       // Timed from the open connection, like the raw stream.
       const started = process.hrtime.bigint()

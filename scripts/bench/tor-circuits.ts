@@ -5,9 +5,9 @@
  * Watched on the sending side, it tells a catch-up held back by its circuit
  * (a small window) from one held back by Burrow (a circuit with room to spare).
  */
-import type { RawTorEvent } from '../../src/tor/control/index.js'
-import { TorControl } from '../../src/tor/control/index.js'
+import { parseKeyValues, TorControl, type RawTorEvent } from '../../src/tor/control/index.js'
 import type { Tor } from '../../src/tor/index.js'
+import { percentile } from './report.js'
 
 /** One second of one circuit, as tor reported it. */
 interface CircuitSecond {
@@ -32,12 +32,7 @@ export interface CircuitSummary {
 /** Seconds kept: a benchmark reads only the last transfer's. */
 const MAX_SECONDS = 5_000
 
-const field = (line: string, key: string): number | undefined => {
-  const m = new RegExp(`(?:^| )${key}=(\\d+)`).exec(line)
-  return m === null ? undefined : Number(m[1])
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50)
 
 /** Records CIRC_BW of one tor on a control connection of its own (the node's subscriptions stay untouched). */
 export class CircuitWatch {
@@ -48,12 +43,11 @@ export class CircuitWatch {
   private constructor(control: TorControl) {
     this.#control = control
     control.on('CIRC_BW', (ev: RawTorEvent) => {
-      const id = /^CIRC_BW ID=(\d+)/.exec(ev.raw)?.[1]
-      const written = field(ev.raw, 'WRITTEN')
-      const cwnd = field(ev.raw, 'CWND')
-      // Circuits without congestion control, and idle seconds, say nothing here.
-      if (id === undefined || written === undefined || cwnd === undefined || written === 0) return
-      this.#seconds.push({ at: Date.now(), circuit: id, written, cwnd, rttMs: field(ev.raw, 'RTT') ?? NaN, minRttMs: field(ev.raw, 'MIN_RTT') ?? NaN })
+      const kv = parseKeyValues(ev.raw)
+      const written = Number(kv.WRITTEN ?? 0)
+      // Circuits without congestion control (no CWND), and idle seconds, say nothing here.
+      if (kv.ID === undefined || kv.CWND === undefined || !(written > 0)) return
+      this.#seconds.push({ at: Date.now(), circuit: kv.ID, written, cwnd: Number(kv.CWND), rttMs: Number(kv.RTT), minRttMs: Number(kv.MIN_RTT) })
       if (this.#seconds.length > MAX_SECONDS) this.#seconds.splice(0, this.#seconds.length - MAX_SECONDS)
     })
   }
