@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto'
 import { inspect } from 'node:util'
+import sodium from 'sodium-native'
 import { MalformedOperationError } from './errors.js'
 import { toHex } from './bytes.js'
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type Signer } from './types.js'
@@ -9,62 +10,20 @@ import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type Signer } from './types.js'
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
-// Building a KeyObject costs about as much as a verification; a node sees few
-// distinct authors, so caching them nearly halves ingest cost. Bounded so a
-// flood of fake authors cannot grow memory without limit.
-const KEY_CACHE_LIMIT = 4096
-const keyCache = new Map<string, KeyObject | null>()
-
-/** The node:crypto public key for a raw Ed25519 key, or null if it is not a valid point. */
-function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
-  const id = toHex(publicKey)
-  let key = keyCache.get(id)
-  if (key !== undefined) return key
-  try {
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-  } catch {
-    key = null
-  }
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string)
-  keyCache.set(id, key)
-  return key
-}
-
-/** The key to verify `signature` with, or null when the lengths or the key rule a valid signature out. */
-function verificationKey(publicKey: Uint8Array, signature: Uint8Array): KeyObject | null {
-  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return null
-  return publicKeyObject(publicKey)
-}
-
 /**
- * Verifies an Ed25519 signature (RFC 8032) with node's native implementation.
- * Returns false, never throws, for wrong lengths or invalid keys.
+ * Verifies an Ed25519 signature (RFC 8032) with libsodium. Returns false,
+ * never throws, for wrong lengths or invalid keys.
+ *
+ * libsodium's rules are the strict ones: S must be canonical, and the key and
+ * R must be canonical points not of small order. node:crypto on Node 20
+ * (OpenSSL 3.0) accepts a small-order key: with the identity point as key,
+ * R = the identity and S = 0 passes for every message. libsodium is also the
+ * faster of the two here (83 against 171 µs per check on Node 20), and
+ * verification is the largest cost of receiving a log.
  */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  const key = verificationKey(publicKey, signature)
-  if (key === null) return false
-  try {
-    return nodeVerify(null, message, key, signature)
-  } catch {
-    return false
-  }
-}
-
-/**
- * {@link verifySignature} on libuv's thread pool: the check runs on another
- * core while this thread goes on with I/O. Resolves false, never rejects,
- * where {@link verifySignature} returns false.
- */
-export function verifySignatureOffThread(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  const key = verificationKey(publicKey, signature)
-  if (key === null) return Promise.resolve(false)
-  return new Promise((resolve) => {
-    try {
-      nodeVerify(null, message, key, signature, (err, valid) => resolve(err === null && valid))
-    } catch {
-      resolve(false)
-    }
-  })
+  if (publicKey.length !== PUBLIC_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false
+  return sodium.crypto_sign_verify_detached(signature, message, publicKey)
 }
 
 /**

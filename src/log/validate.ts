@@ -1,5 +1,5 @@
 import { bytesEqual } from './bytes.js'
-import { verifySignature, verifySignatureOffThread } from './ed25519.js'
+import { verifySignature } from './ed25519.js'
 import {
   InvalidSignatureError,
   PayloadHashMismatchError,
@@ -24,33 +24,6 @@ export interface ChainLink {
   readonly seq: number
   /** Its operation hash. */
   readonly hash: Hash
-}
-
-/**
- * Operations whose signature {@link verifySignaturesAhead} found valid, each
- * with the exact header bytes it checked (an operation object rebuilt around
- * other bytes is not covered).
- */
-const verifiedAhead = new WeakMap<Operation, Uint8Array>()
-
-/**
- * Checks the signatures of `ops` on libuv's thread pool, in parallel and off
- * this thread, and remembers the valid ones so that
- * {@link validateOperation} does not verify them again. It decides nothing:
- * an invalid signature is not remembered, so validation verifies it itself
- * and throws {@link InvalidSignatureError} as it always would. Never rejects.
- *
- * For receivers of many operations at once (sync): signature checks, the
- * bulk of validation, then use the other cores while the calling thread goes
- * on reading the network and storing.
- */
-export async function verifySignaturesAhead(ops: readonly Operation[]): Promise<void> {
-  await Promise.all(
-    ops.map(async (op) => {
-      const { author, signature } = op.header
-      if (await verifySignatureOffThread(author, signingInputOf(op.headerBytes), signature)) verifiedAhead.set(op, op.headerBytes)
-    }),
-  )
 }
 
 /**
@@ -87,7 +60,7 @@ export function validateOperation(op: Operation, previous?: Operation | Header |
   } else if (previous !== undefined) {
     validateBacklink(header, previous)
   }
-  if (verifiedAhead.get(op) !== op.headerBytes && !verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
+  if (!verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
     throw new InvalidSignatureError()
   }
 }

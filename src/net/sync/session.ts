@@ -5,7 +5,6 @@ import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
 import { sleep, withTimeout } from '../../util/async.js'
 import { decodeOperation } from '../../log/operation.js'
-import { verifySignaturesAhead } from '../../log/validate.js'
 import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
@@ -83,14 +82,14 @@ const WRITE_HIGH_WATER = 256 * 1024
 
 /**
  * Operations validated and stored per slice (and transaction) of a received
- * frame: with signatures checked ahead on other threads, about 10 ms of work.
+ * frame: about 15 ms of work with their signature checks, so that a frame of
+ * many small operations does not hold the event loop for long.
  */
-const INGEST_SLICE = 256
+const INGEST_SLICE = 128
 
 /**
- * Received frames decoded and queued for handling while their signatures are
- * checked ahead: enough to keep the verification threads busy, and a bound
- * (about 1 MiB of our frames) on decoded operations waiting for the store.
+ * Received frames queued for handling: a bound (about 1 MiB of our frames) on
+ * what the read loop takes from the stream ahead of the store.
  */
 const MAX_QUEUED_FRAMES = 8
 
@@ -269,9 +268,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   }
 
   /**
-   * Reads frames and handles them strictly in order, one at a time; while
-   * earlier frames are being stored, the operations of later ones are already
-   * decoded and their signatures checked on other threads.
+   * Reads frames and handles them strictly in order, one at a time, reading
+   * ahead by at most {@link MAX_QUEUED_FRAMES} frames while an earlier one is
+   * validated and stored.
    */
   async #readLoop(): Promise<void> {
     // Each step never rejects: a failing one closes the session, and the steps after it see that.
@@ -282,9 +281,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         if (this.#closed) break
         const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
         for (const frame of this.#decoder.push(bytes)) {
-          const prepared = frame.type === 'ops' ? this.#prepareOps(frame.logId, frame.ops) : undefined
           inbox = inbox
-            .then(() => (this.#closed ? undefined : this.#handle(frame, prepared)))
+            .then(() => (this.#closed ? undefined : this.#handle(frame)))
             .catch((err: unknown) => this.close(err instanceof Error ? err : new Error(String(err))))
           queued.push(inbox)
           if (queued.length > MAX_QUEUED_FRAMES) await queued.shift()
@@ -299,25 +297,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
   }
 
-  /**
-   * Decodes a received `ops` frame at once and starts checking its
-   * signatures; the result is taken, in order, when the frame is handled.
-   * Frames of logs not shared with the peer are left undecoded.
-   */
-  #prepareOps(logId: LogId, wire: WireOperation[]): (() => Promise<Operation[]>) | undefined {
-    if (!this.#policy.mayShare(this.peer, logId)) return undefined
-    let ops: Operation[]
-    try {
-      ops = this.#decode(logId, wire)
-    } catch (err) {
-      // Thrown when the frame's turn comes, so the frames before it are still stored.
-      return () => Promise.reject(err)
-    }
-    const checked = verifySignaturesAhead(ops)
-    return () => checked.then(() => ops)
-  }
-
-  async #handle(frame: SyncFrame, prepared?: () => Promise<Operation[]>): Promise<void> {
+  async #handle(frame: SyncFrame): Promise<void> {
     const shared = this.#policy.mayShare(this.peer, frame.logId)
     switch (frame.type) {
       case 'have': {
@@ -340,7 +320,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
           this.#log.debug('dropped operations of a log not shared with this peer')
           return
         }
-        await this.#ingest(frame.logId, await (prepared ?? this.#prepareOps(frame.logId, frame.ops)!)())
+        await this.#ingest(frame.logId, this.#decode(frame.logId, frame.ops))
         return
       case 'synced':
         this.emit('caught-up', { logId: frame.logId })
