@@ -112,7 +112,7 @@ export class LogStore {
     isForked: Statement<[Uint8Array, Uint8Array], { one: number }>
     insert: Statement<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array, number, Uint8Array | null, number]>
     insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array]>
-    heights: Statement<[Uint8Array], { author: Buffer; seq: number }>
+    heights: Statement<[{ log: Uint8Array }], { author: Buffer; seq: number }>
     after: Statement<[Uint8Array, Uint8Array, number, number], OperationRow & { hash: Buffer }>
     wireAfter: Statement<[Uint8Array, Uint8Array, number, number], WireRow>
     byHash: Statement<[Uint8Array], OperationRow & { hash: Buffer }>
@@ -146,7 +146,19 @@ export class LogStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertFork: db.prepare('INSERT OR IGNORE INTO log_forks (log_id, author, seq, proof) VALUES (?, ?, ?, ?)'),
-      heights: db.prepare('SELECT author, MAX(seq) AS seq FROM log_operations WHERE log_id = ? GROUP BY author'),
+      // GROUP BY would read every row of the log (65 ms at 150,000 operations,
+      // on every connection): this skips from author to author through the
+      // (log_id, author, seq) index instead, a few lookups per author.
+      heights: db.prepare(
+        `WITH RECURSIVE authors(author) AS (
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log ORDER BY author LIMIT 1)
+           UNION ALL
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log AND author > authors.author ORDER BY author LIMIT 1)
+           FROM authors WHERE authors.author IS NOT NULL
+         )
+         SELECT author, (SELECT MAX(seq) FROM log_operations WHERE log_id = @log AND author = authors.author) AS seq
+         FROM authors WHERE author IS NOT NULL`,
+      ),
       after: db.prepare(
         `SELECT hash, header, payload FROM log_operations
          WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
@@ -268,7 +280,7 @@ export class LogStore {
 
   /** Highest stored seq per author in a log id, keyed by the author's hex public key. */
   heights(logId: LogId): Map<string, number> {
-    return new Map(this.stmt.heights.all(logId).map((r) => [toHex(r.author), r.seq]))
+    return new Map(this.stmt.heights.all({ log: logId }).map((r) => [toHex(r.author), r.seq]))
   }
 
   /** Up to `limit` operations of (author, log) with seq above `afterSeq`, in order (-1 for the start). */

@@ -90,6 +90,22 @@ describe('database', () => {
 })
 
 describe('LogStore', () => {
+  it('answers heights like a plain GROUP BY, for many authors across neighbouring logs', () => {
+    // Authors whose keys sort on both sides of each other, in three logs whose ids sort around logA.
+    const authors = Array.from({ length: 12 }, (_, i) => testSigner(40 + i))
+    const logs = [testLogId(9), logA, testLogId(12)]
+    authors.forEach((author, i) => {
+      for (const [j, logId] of logs.entries()) if ((i + j) % 3 !== 0) store.ingest(makeChain(author, logId, 1 + ((i * 7 + j) % 5)))
+    })
+    const groupBy = db.prepare('SELECT author, MAX(seq) AS seq FROM log_operations WHERE log_id = ? GROUP BY author')
+    for (const logId of [...logs, logB]) {
+      const expected = new Map((groupBy.all(logId) as { author: Buffer; seq: number }[]).map((r) => [toHex(r.author), r.seq]))
+      expect(store.heights(logId)).toEqual(expected)
+    }
+    expect(store.heights(logA).size).toBe(8)
+    expect(store.heights(logB).size).toBe(0)
+  })
+
   it('appends, answers heights, operationsAfter, getByHash and counts', () => {
     const a = makeChain(alice, logA, 5)
     const b = makeChain(bob, logA, 2)
