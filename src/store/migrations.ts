@@ -35,7 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
           payload_size INTEGER NOT NULL,
           payload      BLOB,            -- NULL when deleted or not yet fetched
           prune_point  INTEGER NOT NULL CHECK (prune_point IN (0, 1)),
-          UNIQUE (log_id, author, seq)  -- log_id first: heights() groups by it
+          UNIQUE (log_id, author, seq)  -- log_id first: heights() and the per-log queries walk it
         );
         CREATE TABLE log_forks (
           log_id  BLOB    NOT NULL,

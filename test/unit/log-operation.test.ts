@@ -148,7 +148,7 @@ describe('Ed25519', () => {
     expect(verifySignature(pad(alice.publicKey), pad(message), tampered)).toBe(false)
   })
 
-  // Rules where Ed25519 implementations differ (RFC 8032 leaves them open); ours is libsodium's strict set.
+  // Rules that not every Ed25519 implementation enforces: canonical S (RFC 8032 requires it), no small-order key (beyond the RFC).
   const L = (1n << 252n) + 27742317777372353535851937790883648493n
   const littleEndian = (n: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn))
 
