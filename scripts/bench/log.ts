@@ -17,8 +17,6 @@ import { LogStore, openDatabase } from '../../src/store/index.js'
 import { measureRate, spread, type BenchReport, type BenchRow } from './report.js'
 
 const TARGET_RATIO = 0.7
-/** DER prefix that wraps a raw Ed25519 public key as SPKI, for node:crypto. */
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const BATCH = 100
 const INGEST_OPS = 6000
 const AUTHORS = 4
@@ -91,7 +89,7 @@ export async function run(): Promise<BenchReport> {
   const wire1k = wireOperations(1024)
   // The yardstick is the faster of node:crypto and @noble; Burrow
   // verifies with libsodium, which is faster still, so both ratios are shown.
-  const opensslKey = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, signer.publicKey]), format: 'der', type: 'spki' })
+  const opensslKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(signer.publicKey).toString('base64url') }, format: 'jwk' })
   const opensslRounds: number[] = []
   const sodiumRounds: number[] = []
   const ingest100Rounds: number[] = []
