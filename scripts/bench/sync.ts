@@ -11,7 +11,7 @@ import type { ContactCard } from '../../src/keys/index.js'
 import { toHex } from '../../src/log/index.js'
 import { clientTorrcLines } from '../../src/testnet/index.js'
 import { startNetStack, until, type NetStack } from '../../test/helpers/net-stack.js'
-import { machineBusy } from './cpu.js'
+import { cpuLoad, machineBusy } from './cpu.js'
 import { rawRoundTrips, rawThroughput } from './onion-raw.js'
 import { PeerProcess } from './peer-process.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
@@ -35,19 +35,22 @@ async function disconnect(b: NetStack, peerId: string): Promise<void> {
   await until(() => !connectedTo(b, peerId), 30_000, 'the connection to close')
 }
 
-/** Resolves once B has stored `count` new operations from `peerId`. */
-function storedCount(b: NetStack, peerId: string, count: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/** Resolves once B has stored `count` new operations from `peerId`, with the time (hrtime) it first stored any. */
+function storedCount(b: NetStack, peerId: string, count: number): Promise<bigint> {
+  return new Promise<bigint>((resolve, reject) => {
     let total = 0
+    let firstAt: bigint | undefined
     const timer = setTimeout(() => {
       b.sync.off('ingested', on)
       reject(new Error(`catch-up stored ${total} of ${count} operations within 300 s`))
     }, 300_000)
     const on = ({ peer, stored }: { peer: string; stored: number }): void => {
-      if (peer !== peerId || (total += stored) < count) return
+      if (peer !== peerId) return
+      firstAt ??= process.hrtime.bigint()
+      if ((total += stored) < count) return
       clearTimeout(timer)
       b.sync.off('ingested', on)
-      resolve()
+      resolve(firstAt)
     }
     b.sync.on('ingested', on)
   })
@@ -106,7 +109,15 @@ export async function run(): Promise<BenchReport> {
     const sourceAddress = await a.call<string>({ op: 'raw', mode: 'source', bytes: bytesPerRun })
     const catchUp: number[] = []
     const raw: number[] = []
+    // Raw streams while another process burns the CPU share the receiver had
+    // just used for its catch-up: what a raw stream loses to that much CPU
+    // taken from the machine the tor processes share.
+    const rawUnderLoad: number[] = []
+    const replayedShare: number[] = []
     const receiverCpuUsPerOp: number[] = []
+    // How much of a catch-up passes before anything is stored: the stream's
+    // negotiation, our `have`, and the first frame (128 KiB) through a circuit still in slow start.
+    const firstOpsMs: number[] = []
     const catchUpBusy: number[] = []
     const rawMachineBusy: number[] = []
     // Tor's congestion state of the circuit that carried each transfer, seen from A (the sender).
@@ -132,12 +143,16 @@ export async function run(): Promise<BenchReport> {
       const started = process.hrtime.bigint()
       const busy = machineBusy()
       const cpu = process.cpuUsage()
-      await stored
-      catchUp.push(bytesPerRun / (Number(process.hrtime.bigint() - started) / 1e9))
+      const firstStoredAt = await stored
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      firstOpsMs.push(Math.max(0, Number(firstStoredAt - started) / 1e6))
       const receiverCpu = process.cpuUsage(cpu)
+      catchUp.push(bytesPerRun / seconds)
       receiverCpuUsPerOp.push((receiverCpu.user + receiverCpu.system) / CATCH_UP_OPS)
       catchUpBusy.push(busy())
       catchUpCircuits.push(await circuitOf())
+      const load = cpuLoad((receiverCpu.user + receiverCpu.system) / (seconds * 1e6))
+      rawUnderLoad.push(await rawThroughput(b.tor, sourceAddress, bytesPerRun).finally(() => replayedShare.push(load.stop())))
       if (i % 2 === 0) await measureRaw()
     }
 
@@ -172,6 +187,9 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw onion stream, same tors, same direction, paired', ...spread(raw.map((x) => x / 1e6)), unit: 'MB/s' },
       { metric: 'ratio sync / raw throughput (medians)', value: sync.value / rawSpread.value, unit: '', note: 'target ≥ 0.8' },
       { metric: 'ratio sync / raw within each pair', ...spread(catchUp.map((x, i) => x / raw[i]!)), unit: '', note: 'median of the pairs' },
+      { metric: 'catch-up: connection open → first operations stored', ...spread(firstOpsMs), unit: 'ms', note: 'inside the catch-up time' },
+      { metric: "raw onion stream under the receiver's CPU load", ...spread(rawUnderLoad.map((x) => x / 1e6)), unit: 'MB/s', note: `another process busy ${(spread(replayedShare.filter(Number.isFinite)).value * 100).toFixed(0)} % of a core, as the receiver was` },
+      { metric: 'ratio sync / raw under that load (medians)', value: sync.value / spread(rawUnderLoad).value, unit: '', note: 'what is left once the CPU is the same' },
       { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'all its threads: Noise, yamux, decode, verify, store' },
       { metric: 'machine CPU busy during catch-up', ...spread(catchUpBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
       { metric: 'machine CPU busy during raw stream', ...spread(rawMachineBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
@@ -184,7 +202,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw onion round trip p50', value: percentile(rtt, 50), unit: 'ms', runs: rtt.length },
       { metric: 'raw onion round trip p95', value: percentile(rtt, 95), unit: 'ms', runs: rtt.length },
     ]
-    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, receiverCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
+    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, receiverCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
   } finally {
     await Promise.allSettled([a.stop(), b?.stop()])
   }
