@@ -38,6 +38,17 @@ function heightOf(holder: NetStack, author: NetStack, topic: Uint8Array): number
   return holder.logs.heights(topic).get(toHex(author.keys.identity.publicKey)) ?? -1
 }
 
+/** What `x` knows of its link to `other`: logged when sync does not come back. */
+function linkState(x: NetStack, other: NetStack): string {
+  const connections = x.net.libp2p
+    .getConnections()
+    .filter((c) => c.remotePeer.toString() === other.peerId)
+    .map((c) => `${c.direction} ${c.status} for ${Math.round((Date.now() - c.timeline.open) / 1000)} s`)
+  const error = x.table.get(other.peerId)?.lastError
+  const lastError = error === undefined ? 'none' : `${error.code} ${Math.round((Date.now() - error.at) / 1000)} s ago`
+  return `connections [${connections.join(', ')}], sync session ${x.sync.peers().includes(other.peerId) ? 'running' : 'none'}, last error ${lastError}`
+}
+
 /** Nicknames of the relays on the stack's built rendezvous circuits (the ones carrying its onion connections). */
 async function rendezvousRelays(stack: NetStack): Promise<string[]> {
   const status = (await stack.tor.control.getInfo(['circuit-status']))['circuit-status'] ?? ''
@@ -105,7 +116,10 @@ describe('a relay stopped and restarted during sync', () => {
       const restartedAt = Date.now()
       const againA = heightOf(a, a, topic)
       const againB = heightOf(b, b, topic)
-      await until(() => heightOf(b, a, topic) > againA && heightOf(a, b, topic) > againB, RESUME_MS, 'sync after the relay is back')
+      await until(() => heightOf(b, a, topic) > againA && heightOf(a, b, topic) > againB, RESUME_MS, 'sync after the relay is back').catch((err: unknown) => {
+        console.log(`[faults] relay: no sync ${RESUME_MS} ms after the restart. A: ${linkState(a, b)}. B: ${linkState(b, a)}`)
+        throw err
+      })
       console.log(
         `[faults] relay: down ${restartedAt - stoppedAt} ms; new operations crossed both ways ${crossedMs === undefined ? 'not during the outage' : `${crossedMs} ms after the stop`}; ` +
           `crossed ${Date.now() - restartedAt} ms after the restart`,
