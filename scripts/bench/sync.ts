@@ -147,11 +147,12 @@ export async function run(): Promise<BenchReport> {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       firstOpsMs.push(Math.max(0, Number(firstStoredAt - started) / 1e6))
       const receiverCpu = process.cpuUsage(cpu)
+      const receiverCpuUs = receiverCpu.user + receiverCpu.system
       catchUp.push(bytesPerRun / seconds)
-      receiverCpuUsPerOp.push((receiverCpu.user + receiverCpu.system) / CATCH_UP_OPS)
+      receiverCpuUsPerOp.push(receiverCpuUs / CATCH_UP_OPS)
       catchUpBusy.push(busy())
       catchUpCircuits.push(await circuitOf())
-      const load = cpuLoad((receiverCpu.user + receiverCpu.system) / (seconds * 1e6))
+      const load = cpuLoad(receiverCpuUs / (seconds * 1e6))
       rawUnderLoad.push(await rawThroughput(b.tor, sourceAddress, bytesPerRun).finally(() => replayedShare.push(load.stop())))
       if (i % 2 === 0) await measureRaw()
     }
