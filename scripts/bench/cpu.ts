@@ -29,7 +29,7 @@ export interface CpuLoad {
 }
 
 /** CPU time (user + system) of a process, in seconds, from /proc/PID/stat. */
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   // The command name (field 2) may hold spaces: count fields from the closing parenthesis.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

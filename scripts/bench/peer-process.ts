@@ -98,8 +98,8 @@ async function child(): Promise<void> {
         await stack!.allow(m.card)
         return null
       case 'append':
-        stack!.append(topic!, m.count, m.payloadBytes)
-        return null
+        // The operations' encoded size (signed header and payload): what a catch-up of them carries.
+        return stack!.append(topic!, m.count, m.payloadBytes).reduce((sum, op) => sum + op.headerBytes.length + (op.payload?.length ?? 0), 0)
       case 'raw':
         return (await rawOnion(stack!.tor, m.mode, m.bytes)).address
       case 'circuits':
