@@ -46,15 +46,19 @@ async function dial(from: Tor, address: string): Promise<Socket> {
   }
 }
 
-/** Reads everything a `source` onion sends; returns bytes per second (service → client). */
-export async function rawThroughput(from: Tor, address: string, expectBytes: number): Promise<number> {
+/** Reads everything a `source` onion sends: bytes per second (service → client), and the time from the open stream to its first byte. */
+export async function rawThroughput(from: Tor, address: string, expectBytes: number): Promise<{ bytesPerSecond: number; firstByteMs: number }> {
   const socket = await dial(from, address)
   const started = process.hrtime.bigint()
+  let firstAt: bigint | undefined
   let received = 0
-  for await (const chunk of socket) received += (chunk as Buffer).length
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  for await (const chunk of socket) {
+    firstAt ??= process.hrtime.bigint()
+    received += (chunk as Buffer).length
+  }
+  const ended = process.hrtime.bigint()
   if (received !== expectBytes) throw new Error(`raw stream delivered ${received} of ${expectBytes} bytes`)
-  return received / seconds
+  return { bytesPerSecond: received / (Number(ended - started) / 1e9), firstByteMs: Number(firstAt! - started) / 1e6 }
 }
 
 /** Round trips of 1 byte through an `echo` onion on one connection; returns each RTT in ms. */

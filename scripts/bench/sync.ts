@@ -122,6 +122,8 @@ export async function run(): Promise<BenchReport> {
     // How much of a catch-up passes before anything is stored: the stream's
     // negotiation, our `have`, and the first frame (128 KiB) through a circuit still in slow start.
     const firstOpsMs: number[] = []
+    // The raw stream's counterpart: from the open stream to its first byte (its source writes as soon as it is connected).
+    const rawFirstByteMs: number[] = []
     const catchUpBusy: number[] = []
     const rawMachineBusy: number[] = []
     // Tor's congestion state of the circuit that carried each transfer, seen from A (the sender).
@@ -133,7 +135,9 @@ export async function run(): Promise<BenchReport> {
       const busy = machineBusy()
       await markCircuits()
       const { address, bytes } = await rawSource()
-      raw.push(await rawThroughput(b!.tor, address, bytes))
+      const stream = await rawThroughput(b!.tor, address, bytes)
+      raw.push(stream.bytesPerSecond)
+      rawFirstByteMs.push(stream.firstByteMs)
       rawMachineBusy.push(busy())
       rawCircuits.push(await circuitOf())
     }
@@ -161,7 +165,7 @@ export async function run(): Promise<BenchReport> {
       catchUpCircuits.push(await circuitOf())
       const load = cpuLoad(receiverCpuUs / (seconds * 1e6))
       const { address, bytes } = await rawSource()
-      rawUnderLoad.push(await rawThroughput(b.tor, address, bytes).finally(() => replayedShare.push(load.stop())))
+      rawUnderLoad.push((await rawThroughput(b.tor, address, bytes).finally(() => replayedShare.push(load.stop()))).bytesPerSecond)
       if (i % 2 === 0) await measureRaw()
     }
 
@@ -197,6 +201,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'ratio sync / raw throughput (medians)', value: sync.value / rawSpread.value, unit: '', note: 'target ≥ 0.8' },
       { metric: 'ratio sync / raw within each pair', ...spread(catchUp.map((x, i) => x / raw[i]!)), unit: '', note: 'median of the pairs' },
       { metric: 'catch-up: connection open → first operations stored', ...spread(firstOpsMs), unit: 'ms', note: 'inside the catch-up time' },
+      { metric: 'raw stream: stream open → first byte', ...spread(rawFirstByteMs), unit: 'ms', note: 'inside the raw stream time' },
       { metric: "raw onion stream under the receiver's CPU load", ...spread(rawUnderLoad.map((x) => x / 1e6)), unit: 'MB/s', note: `another process busy ${(spread(replayedShare.filter(Number.isFinite)).value * 100).toFixed(0)} % of a core, as the receiver was` },
       { metric: 'ratio sync / raw under that load (medians)', value: sync.value / spread(rawUnderLoad).value, unit: '', note: 'what is left once the CPU is the same' },
       { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'all its threads: Noise, yamux, decode, verify, store' },
@@ -212,7 +217,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw onion round trip p50', value: percentile(rtt, 50), unit: 'ms', runs: rtt.length },
       { metric: 'raw onion round trip p95', value: percentile(rtt, 95), unit: 'ms', runs: rtt.length },
     ]
-    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
+    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, rawFirstByteMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
   } finally {
     await Promise.allSettled([a.stop(), b?.stop()])
   }
