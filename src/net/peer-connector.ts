@@ -108,7 +108,9 @@ export class PeerConnector {
 
   async #attempt(peer: PeerRecord, schedule: Schedule): Promise<void> {
     try {
+      this.#log.debug({ peer: peer.peerId, attempt: schedule.attempts + 1 }, 'dialing')
       await this.dial(peer)
+      this.#log.debug({ peer: peer.peerId }, 'connected')
       this.#schedule.set(peer.peerId, { attempts: 0, nextAt: 0 })
       this.#options.table.markSeen(peer.peerId)
     } catch (err) {

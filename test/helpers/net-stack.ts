@@ -14,6 +14,7 @@ import { LogStore, PeerStore, openDatabase, type Database } from '../../src/stor
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { OnionClientAuth, OnionService, Tor } from '../../src/tor/index.js'
+import { traceLogger, traceTorrcLines } from './trace.js'
 
 export const TEST_PORT = 443
 
@@ -54,7 +55,7 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
   const db = openDatabase(join(dir, 'burrow.db'))
   const logs = new LogStore(db)
   const table = new AddressTable(new PeerStore(db), peerId)
-  const tor = Tor.managed({ dataDir: join(dir, 'tor'), extraTorrcLines: torLines, bootstrap: { stallMs: 60_000, timeoutMs: 120_000 } })
+  const tor = Tor.managed({ dataDir: join(dir, 'tor'), extraTorrcLines: [...torLines, ...traceTorrcLines(name)], bootstrap: { stallMs: 60_000, timeoutMs: 120_000 } })
   await tor.start()
   const net = await createBurrowLibp2p({
     identitySeed: keys.identity.seed,
@@ -79,7 +80,13 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
     policy: { sharedLogs: (peer) => (table.isAllowed(peer) ? topics : []), mayShare: (peer, logId) => table.isAllowed(peer) && shared.has(toHex(logId)) },
   })
   await sync.start()
-  const connector = new PeerConnector({ libp2p: net.libp2p, table, virtualPort: TEST_PORT, backoffBaseMs: 500, backoffMaxMs: 5_000 })
+  const trace = traceLogger(name)
+  if (trace !== undefined) {
+    net.libp2p.addEventListener('connection:open', (e) => trace.info({ direction: e.detail.direction, id: e.detail.id }, 'connection open'))
+    net.libp2p.addEventListener('connection:close', (e) => trace.info({ direction: e.detail.direction, id: e.detail.id }, 'connection closed'))
+    sync.on('session', ({ state, error }) => trace.info({ state, error: error?.message }, 'sync session'))
+  }
+  const connector = new PeerConnector({ libp2p: net.libp2p, table, virtualPort: TEST_PORT, backoffBaseMs: 500, backoffMaxMs: 5_000, ...(trace ? { logger: trace } : {}) })
   connector.start()
   const signer = { publicKey: keys.identity.publicKey, sign: (m: Uint8Array) => keys.sign(m) }
 
