@@ -104,12 +104,14 @@ export async function run(): Promise<BenchReport> {
     // goes first in every other pair so that neither side always meets a
     // machine still busy from the other.
     // A catch-up counts the operations' encoded bytes (signed header of ~209
-    // bytes and payload), as A reports them for each round; the raw stream
-    // carries as many as the first round's, set up once.
+    // bytes and payload), as A reports them for each round; every raw stream
+    // carries as many as the first round's, from a source set up once.
     const opBytes: number[] = []
-    let source: { address: string; bytes: number } | undefined
-    const rawSource = async (): Promise<{ address: string; bytes: number }> =>
-      (source ??= { address: await a.call<string>({ op: 'raw', mode: 'source', bytes: opBytes[0]! }), bytes: opBytes[0]! })
+    let sourceAddress: string | undefined
+    const rawStream = async (): ReturnType<typeof rawThroughput> => {
+      sourceAddress ??= await a.call<string>({ op: 'raw', mode: 'source', bytes: opBytes[0]! })
+      return rawThroughput(b!.tor, sourceAddress, opBytes[0]!)
+    }
     const catchUp: number[] = []
     const raw: number[] = []
     // Raw streams while another process burns the CPU share the receiver had
@@ -134,8 +136,7 @@ export async function run(): Promise<BenchReport> {
     const measureRaw = async (): Promise<void> => {
       const busy = machineBusy()
       await markCircuits()
-      const { address, bytes } = await rawSource()
-      const stream = await rawThroughput(b!.tor, address, bytes)
+      const stream = await rawStream()
       raw.push(stream.bytesPerSecond)
       rawFirstByteMs.push(stream.firstByteMs)
       rawMachineBusy.push(busy())
@@ -164,8 +165,7 @@ export async function run(): Promise<BenchReport> {
       catchUpBusy.push(busy())
       catchUpCircuits.push(await circuitOf())
       const load = cpuLoad(receiverCpuUs / (seconds * 1e6))
-      const { address, bytes } = await rawSource()
-      rawUnderLoad.push((await rawThroughput(b.tor, address, bytes).finally(() => replayedShare.push(load.stop()))).bytesPerSecond)
+      rawUnderLoad.push((await rawStream().finally(() => replayedShare.push(load.stop()))).bytesPerSecond)
       if (i % 2 === 0) await measureRaw()
     }
 

@@ -86,7 +86,7 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
     net.libp2p.addEventListener('connection:close', (e) => trace.info({ direction: e.detail.direction, id: e.detail.id }, 'connection closed'))
     sync.on('session', ({ state, error }) => trace.info({ state, error: error?.message }, 'sync session'))
   }
-  const connector = new PeerConnector({ libp2p: net.libp2p, table, virtualPort: TEST_PORT, backoffBaseMs: 500, backoffMaxMs: 5_000, ...(trace ? { logger: trace } : {}) })
+  const connector = new PeerConnector({ libp2p: net.libp2p, table, virtualPort: TEST_PORT, backoffBaseMs: 500, backoffMaxMs: 5_000, logger: trace })
   connector.start()
   const signer = { publicKey: keys.identity.publicKey, sign: (m: Uint8Array) => keys.sign(m) }
 
