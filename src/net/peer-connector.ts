@@ -1,4 +1,4 @@
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
@@ -82,10 +82,10 @@ export class PeerConnector {
     this.#tick()
   }
 
-  /** Dials a peer now and waits for the result. Throws what libp2p threw. */
-  async dial(peer: PeerRecord, signal?: AbortSignal): Promise<void> {
+  /** Dials a peer now and resolves with the connection (an open one, if there was one already). Throws what libp2p threw. */
+  dial(peer: PeerRecord, signal?: AbortSignal): Promise<Connection> {
     const addr = onionMultiaddr(peer.onion, this.#options.virtualPort, peerIdFromString(peer.peerId))
-    await this.#options.libp2p.dial(addr, signal ? { signal } : {})
+    return this.#options.libp2p.dial(addr, signal ? { signal } : {})
   }
 
   #connected(peerId: string): boolean {
