@@ -12,6 +12,7 @@ type Request =
   | { op: 'allow'; card: ContactCard }
   | { op: 'append'; count: number; payloadBytes: number }
   | { op: 'raw'; mode: 'echo' | 'source'; bytes: number }
+  | { op: 'stream-source'; bytes: number }
   | { op: 'circuits'; action: 'mark' | 'busiest' }
   | { op: 'stop' }
 
@@ -82,6 +83,7 @@ export class PeerProcess {
 async function child(): Promise<void> {
   const { startNetStack } = await import('../../test/helpers/net-stack.js')
   const { rawOnion } = await import('./onion-raw.js')
+  const { serveSource } = await import('./libp2p-raw.js')
   const { CircuitWatch } = await import('./tor-circuits.js')
   let stack: Awaited<ReturnType<typeof startNetStack>> | undefined
   let circuits: Awaited<ReturnType<typeof CircuitWatch.start>> | undefined
@@ -102,6 +104,9 @@ async function child(): Promise<void> {
         return stack!.append(topic!, m.count, m.payloadBytes).reduce((sum, op) => sum + op.headerBytes.length + (op.payload?.length ?? 0), 0)
       case 'raw':
         return (await rawOnion(stack!.tor, m.mode, m.bytes)).address
+      case 'stream-source':
+        await serveSource(stack!.net.libp2p, m.bytes)
+        return null
       case 'circuits':
         if (m.action === 'mark') return circuits!.mark()
         return circuits!.busiest() ?? null

@@ -12,6 +12,7 @@ import { toHex } from '../../src/log/index.js'
 import { clientTorrcLines } from '../../src/testnet/index.js'
 import { startNetStack, until, type NetStack } from '../../test/helpers/net-stack.js'
 import { cpuLoad, machineBusy, processCpuSeconds } from './cpu.js'
+import { streamThroughput } from './libp2p-raw.js'
 import { rawRoundTrips, rawThroughput } from './onion-raw.js'
 import { PeerProcess } from './peer-process.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
@@ -114,6 +115,11 @@ export async function run(): Promise<BenchReport> {
     }
     const catchUp: number[] = []
     const raw: number[] = []
+    // The same bytes over a plain libp2p stream on a fresh Burrow connection:
+    // what the connection's layers (Noise, yamux, the stream's negotiation)
+    // take from a raw stream, apart from what sync takes.
+    const stream: number[] = []
+    const streamFirstByteMs: number[] = []
     // Raw streams while another process burns the CPU share the receiver had
     // just used for its catch-up: what a raw stream loses to that much CPU
     // taken from the machine the tor processes share.
@@ -131,6 +137,7 @@ export async function run(): Promise<BenchReport> {
     // Tor's congestion state of the circuit that carried each transfer, seen from A (the sender).
     const catchUpCircuits: (CircuitSummary | null)[] = []
     const rawCircuits: (CircuitSummary | null)[] = []
+    const streamCircuits: (CircuitSummary | null)[] = []
     const markCircuits = (): Promise<void> => a.call({ op: 'circuits', action: 'mark' })
     const circuitOf = (): Promise<CircuitSummary | null> => a.call({ op: 'circuits', action: 'busiest' })
     const measureRaw = async (): Promise<void> => {
@@ -142,8 +149,23 @@ export async function run(): Promise<BenchReport> {
       rawMachineBusy.push(busy())
       rawCircuits.push(await circuitOf())
     }
+    // On a connection of its own, closed again before anything is appended or caught up.
+    let streamServed = false
+    const measureStream = async (): Promise<void> => {
+      if (!streamServed) await a.call({ op: 'stream-source', bytes: opBytes[0]! })
+      streamServed = true
+      await disconnect(b!, aInfo.peerId)
+      await markCircuits()
+      const connection = await b!.connector.dial(aPeer)
+      const result = await streamThroughput(connection, opBytes[0]!, process.hrtime.bigint())
+      stream.push(result.bytesPerSecond)
+      streamFirstByteMs.push(result.firstByteMs)
+      streamCircuits.push(await circuitOf())
+      await disconnect(b!, aInfo.peerId)
+    }
     for (let i = 0; i < CATCH_UP_RUNS; i++) {
       await disconnect(b, aInfo.peerId)
+      if (i % 2 === 1) await measureStream()
       opBytes.push(await a.call<number>({ op: 'append', count: CATCH_UP_OPS, payloadBytes: PAYLOAD_BYTES }))
       if (i % 2 === 1) await measureRaw()
       const stored = storedCount(b, aInfo.peerId, CATCH_UP_OPS)
@@ -166,10 +188,15 @@ export async function run(): Promise<BenchReport> {
       catchUpCircuits.push(await circuitOf())
       const load = cpuLoad(receiverCpuUs / (seconds * 1e6))
       rawUnderLoad.push((await rawStream().finally(() => replayedShare.push(load.stop()))).bytesPerSecond)
-      if (i % 2 === 0) await measureRaw()
+      if (i % 2 === 0) {
+        await measureRaw()
+        await measureStream()
+      }
     }
 
-    // Live push: A appends one operation, B has it stored.
+    // Live push: A appends one operation, B has it stored; over a connection that has done its first sync round.
+    await disconnect(b, aInfo.peerId)
+    await dialAndSync(b, aInfo.peerId, topic)
     const pushMs: number[] = []
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       const stack = b
@@ -200,8 +227,12 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw onion stream, same tors, same direction, paired', ...spread(raw.map((x) => x / 1e6)), unit: 'MB/s' },
       { metric: 'ratio sync / raw throughput (medians)', value: sync.value / rawSpread.value, unit: '', note: 'target ≥ 0.8' },
       { metric: 'ratio sync / raw within each pair', ...spread(catchUp.map((x, i) => x / raw[i]!)), unit: '', note: 'median of the pairs' },
+      { metric: 'libp2p stream, fresh Burrow connection, same bytes', ...spread(stream.map((x) => x / 1e6)), unit: 'MB/s', note: 'Noise + yamux, no sync; timed from the open connection' },
+      { metric: 'ratio libp2p stream / raw (medians)', value: spread(stream).value / rawSpread.value, unit: '', note: "what the connection's layers take" },
+      { metric: 'ratio sync / libp2p stream (medians)', value: sync.value / spread(stream).value, unit: '', note: 'what sync itself takes' },
       { metric: 'catch-up: connection open → first operations stored', ...spread(firstOpsMs), unit: 'ms', note: 'inside the catch-up time' },
       { metric: 'raw stream: stream open → first byte', ...spread(rawFirstByteMs), unit: 'ms', note: 'inside the raw stream time' },
+      { metric: 'libp2p stream: connection open → first byte', ...spread(streamFirstByteMs), unit: 'ms', note: 'inside the libp2p stream time' },
       { metric: "raw onion stream under the receiver's CPU load", ...spread(rawUnderLoad.map((x) => x / 1e6)), unit: 'MB/s', note: `another process busy ${(spread(replayedShare.filter(Number.isFinite)).value * 100).toFixed(0)} % of a core, as the receiver was` },
       { metric: 'ratio sync / raw under that load (medians)', value: sync.value / spread(rawUnderLoad).value, unit: '', note: 'what is left once the CPU is the same' },
       { metric: 'receiver CPU during catch-up, per operation', ...spread(receiverCpuUsPerOp), unit: 'µs', note: 'all its threads: Noise, yamux, decode, verify, store' },
@@ -210,14 +241,16 @@ export async function run(): Promise<BenchReport> {
       { metric: 'machine CPU busy during raw stream', ...spread(rawMachineBusy.map((x) => x * 100)), unit: '%', note: 'all cores, every process' },
       { metric: "tor's congestion window, catch-up circuit", ...spread(seen(catchUpCircuits, (c) => c.cwndCells)), unit: 'cells', note: 'median per run, at the sender; 498 bytes each' },
       { metric: "tor's congestion window, raw stream circuit", ...spread(seen(rawCircuits, (c) => c.cwndCells)), unit: 'cells' },
+      { metric: "tor's congestion window, libp2p stream circuit", ...spread(seen(streamCircuits, (c) => c.cwndCells)), unit: 'cells' },
       { metric: "tor's minimum RTT, catch-up circuit", ...spread(seen(catchUpCircuits, (c) => c.minRttMs)), unit: 'ms', note: 'the base of its queue estimate' },
       { metric: "tor's minimum RTT, raw stream circuit", ...spread(seen(rawCircuits, (c) => c.minRttMs)), unit: 'ms' },
+      { metric: "tor's smoothed RTT, catch-up / raw / libp2p stream circuits", value: spread(seen(catchUpCircuits, (c) => c.rttMs)).value, unit: 'ms', note: `raw ${spread(seen(rawCircuits, (c) => c.rttMs)).value} ms, libp2p stream ${spread(seen(streamCircuits, (c) => c.rttMs)).value} ms (medians)` },
       { metric: 'live push p50 (append → stored at peer)', value: percentile(push, 50), unit: 'ms', runs: push.length },
       { metric: 'live push p95', value: percentile(push, 95), unit: 'ms', runs: push.length },
       { metric: 'raw onion round trip p50', value: percentile(rtt, 50), unit: 'ms', runs: rtt.length },
       { metric: 'raw onion round trip p95', value: percentile(rtt, 95), unit: 'ms', runs: rtt.length },
     ]
-    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, rawFirstByteMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
+    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, streamBytesPerSecond: stream, streamFirstByteMs, streamCircuits, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, rawFirstByteMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs: rtt } }
   } finally {
     await Promise.allSettled([a.stop(), b?.stop()])
   }

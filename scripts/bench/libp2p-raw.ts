@@ -1,0 +1,44 @@
+/**
+ * A plain libp2p stream over a Burrow connection (onion transport, Noise,
+ * yamux, with Burrow's window): the layer between a raw onion stream and a
+ * sync catch-up. Next to both, it tells what the libp2p stack costs a
+ * transfer from what sync itself (frames, validation, store) costs it.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Connection, Libp2p } from '@libp2p/interface'
+
+/** Benchmark-only protocol: the side that serves it sends its bytes on every stream opened to it, then closes. */
+export const SOURCE_PROTOCOL = '/burrow-bench/source/1'
+
+/** Bytes handed to the stream per send: about a sync frame's size. */
+const CHUNK_BYTES = 128 * 1024
+
+/** Serves {@link SOURCE_PROTOCOL} on `libp2p`: `bytes` random bytes per stream, with the stream's backpressure. */
+export async function serveSource(libp2p: Libp2p, bytes: number): Promise<void> {
+  const payload = randomBytes(bytes)
+  await libp2p.handle(SOURCE_PROTOCOL, async (stream) => {
+    for (let at = 0; at < bytes; at += CHUNK_BYTES) {
+      if (!stream.send(payload.subarray(at, at + CHUNK_BYTES))) await stream.onDrain()
+    }
+    await stream.close()
+  })
+}
+
+/**
+ * Reads one {@link SOURCE_PROTOCOL} stream on `connection`. Timed from
+ * `openedAt` (the connection's open, like a catch-up) to the last byte;
+ * the stream's negotiation is inside that time, as a catch-up's is.
+ */
+export async function streamThroughput(connection: Connection, expectBytes: number, openedAt: bigint): Promise<{ bytesPerSecond: number; firstByteMs: number }> {
+  const stream = await connection.newStream(SOURCE_PROTOCOL)
+  let firstAt: bigint | undefined
+  let received = 0
+  for await (const chunk of stream) {
+    firstAt ??= process.hrtime.bigint()
+    received += chunk.byteLength
+  }
+  const ended = process.hrtime.bigint()
+  await stream.close().catch(() => {})
+  if (received !== expectBytes) throw new Error(`libp2p stream delivered ${received} of ${expectBytes} bytes`)
+  return { bytesPerSecond: received / (Number(ended - openedAt) / 1e9), firstByteMs: Number(firstAt! - openedAt) / 1e6 }
+}
