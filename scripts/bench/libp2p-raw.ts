@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Connection, Libp2p } from '@libp2p/interface'
+import { readTimed, type TimedTransfer } from './onion-raw.js'
 
 /** Benchmark-only protocol: the side that serves it sends its bytes on every stream opened to it, then closes. */
 export const SOURCE_PROTOCOL = '/burrow-bench/source/1'
@@ -29,16 +30,9 @@ export async function serveSource(libp2p: Libp2p, bytes: number): Promise<void> 
  * `openedAt` (the connection's open, like a catch-up) to the last byte;
  * the stream's negotiation is inside that time, as a catch-up's is.
  */
-export async function streamThroughput(connection: Connection, expectBytes: number, openedAt: bigint): Promise<{ bytesPerSecond: number; firstByteMs: number }> {
+export async function streamThroughput(connection: Connection, expectBytes: number, openedAt: bigint): Promise<TimedTransfer> {
   const stream = await connection.newStream(SOURCE_PROTOCOL)
-  let firstAt: bigint | undefined
-  let received = 0
-  for await (const chunk of stream) {
-    firstAt ??= process.hrtime.bigint()
-    received += chunk.byteLength
-  }
-  const ended = process.hrtime.bigint()
+  const result = await readTimed(stream, expectBytes, openedAt, 'libp2p stream')
   await stream.close().catch(() => {})
-  if (received !== expectBytes) throw new Error(`libp2p stream delivered ${received} of ${expectBytes} bytes`)
-  return { bytesPerSecond: received / (Number(ended - openedAt) / 1e9), firstByteMs: Number(firstAt! - openedAt) / 1e6 }
+  return result
 }

@@ -46,19 +46,29 @@ async function dial(from: Tor, address: string): Promise<Socket> {
   }
 }
 
-/** Reads everything a `source` onion sends: bytes per second (service → client), and the time from the open stream to its first byte. */
-export async function rawThroughput(from: Tor, address: string, expectBytes: number): Promise<{ bytesPerSecond: number; firstByteMs: number }> {
-  const socket = await dial(from, address)
-  const started = process.hrtime.bigint()
+/** How fast a transfer went: bytes per second, and its first byte's time, both from the moment it is timed from. */
+export interface TimedTransfer {
+  bytesPerSecond: number
+  firstByteMs: number
+}
+
+/** Reads `source` to its end, timed from `startedAt` (hrtime); throws unless it delivered exactly `expectBytes`. */
+export async function readTimed(source: AsyncIterable<{ byteLength: number }>, expectBytes: number, startedAt: bigint, what: string): Promise<TimedTransfer> {
   let firstAt: bigint | undefined
   let received = 0
-  for await (const chunk of socket) {
+  for await (const chunk of source) {
     firstAt ??= process.hrtime.bigint()
-    received += (chunk as Buffer).length
+    received += chunk.byteLength
   }
   const ended = process.hrtime.bigint()
-  if (received !== expectBytes) throw new Error(`raw stream delivered ${received} of ${expectBytes} bytes`)
-  return { bytesPerSecond: received / (Number(ended - started) / 1e9), firstByteMs: Number(firstAt! - started) / 1e6 }
+  if (received !== expectBytes) throw new Error(`${what} delivered ${received} of ${expectBytes} bytes`)
+  return { bytesPerSecond: received / (Number(ended - startedAt) / 1e9), firstByteMs: Number(firstAt! - startedAt) / 1e6 }
+}
+
+/** Reads everything a `source` onion sends (service → client), timed from the open stream. */
+export async function rawThroughput(from: Tor, address: string, expectBytes: number): Promise<TimedTransfer> {
+  const socket = await dial(from, address)
+  return readTimed(socket, expectBytes, process.hrtime.bigint(), 'raw stream')
 }
 
 /** Round trips of 1 byte through an `echo` onion on one connection; returns each RTT in ms. */
