@@ -9,6 +9,7 @@ import type { LogId, Operation } from '../log/types.js'
 import type { ForkProof } from '../log/fork.js'
 import { SYNC_PROTOCOL, SyncSession, type SyncPolicy, type SyncStore } from './sync/index.js'
 import type { AddressTable } from './address-table.js'
+import { streamChannel } from './stream-channel.js'
 
 /** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart; no wait after the last). */
 const OPEN_STREAM_ATTEMPTS = 4
@@ -144,7 +145,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       stream.abort(new BurrowError('PEER_NOT_ALLOWED', 'peer is not on the allow-list'))
       return
     }
-    const session = new SyncSession({ peer, channel: stream, store: this.#store, policy: this.#policy, logger: this.#log })
+    const session = new SyncSession({ peer, channel: streamChannel(stream), store: this.#store, policy: this.#policy, logger: this.#log })
     this.#sessions.add(session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
     session.on('ephemeral', ({ logId, data }) => this.emit('ephemeral', { peer, logId, data }))

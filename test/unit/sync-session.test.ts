@@ -32,10 +32,10 @@ function allOps(store: LogStore, logId: LogId): string[] {
   return hashes.sort()
 }
 
-function pair(policyA: SyncPolicy, policyB: SyncPolicy, highWaterMark?: number) {
+function pair(policyA: SyncPolicy, policyB: SyncPolicy) {
   const a = tempStore()
   const b = tempStore()
-  const [chA, chB] = channelPair(highWaterMark)
+  const [chA, chB] = channelPair()
   const sessionA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: policyA })
   const sessionB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: policyB })
   return { a, b, chA, chB, sessionA, sessionB }
@@ -44,7 +44,7 @@ function pair(policyA: SyncPolicy, policyB: SyncPolicy, highWaterMark?: number) 
 describe('sync session', () => {
   it('replicates both ways, then pushes live, with backpressure', async () => {
     const log = randomBytes(32)
-    const { a, b, chA, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log), 16 * 1024)
+    const { a, b, chA, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
     const alice = new TestAuthor()
     const bob = new TestAuthor()
     a.store.ingest(alice.many(log, 600, 1024))
@@ -71,6 +71,37 @@ describe('sync session', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(chA.sent).toBe(before)
     await sessionA.close()
+  })
+
+  it('pauses its channel while its inbox is full, resumes it, and loses nothing', async () => {
+    const log = randomBytes(32)
+    const a = tempStore()
+    const b = tempStore()
+    a.store.ingest(new TestAuthor().many(log, 2_000, 1024))
+    const [chA, chB] = channelPair()
+    // Small frames, and a receiver slower than the link: its inbox of frames fills.
+    const sA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: sharedPolicy(log), frameTargetBytes: 8 * 1024 })
+    const sB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: sharedPolicy(log) })
+    const calls: string[] = []
+    const [pause, resume] = [chB.pause.bind(chB), chB.resume.bind(chB)]
+    chB.pause = () => (calls.push('pause'), pause())
+    chB.resume = () => (calls.push('resume'), resume())
+    const ingest = b.store.ingest.bind(b.store)
+    b.store.ingest = (ops) => {
+      const until = performance.now() + 2
+      while (performance.now() < until);
+      return ingest(ops)
+    }
+    const done = waitFor(sB, 'caught-up')
+    void sA.start()
+    void sB.start()
+    await done
+    expect(b.store.counts().operations).toBe(2_000)
+    expect(calls.length).toBeGreaterThan(0)
+    // Strictly alternating, ending resumed.
+    expect(calls.every((c, i) => c === (i % 2 === 0 ? 'pause' : 'resume'))).toBe(true)
+    expect(calls.at(-1)).toBe('resume')
+    await sA.close()
   })
 
   it('resumes after a disconnect without re-sending what the peer has', async () => {
@@ -152,7 +183,7 @@ describe('sync session', () => {
 
   it('stores the good operations before a forged one deep in a large frame, and none after it', async () => {
     const log = randomBytes(32)
-    const { a, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log), 4 * 1024 * 1024)
+    const { a, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
     const ops = new TestAuthor().many(log, 700)
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     void sessionA.start()

@@ -1,4 +1,5 @@
 /** `/burrow/sync/1`: log replication between allowed peers over one long-lived stream. */
+export * from './channel.js'
 export * from './errors.js'
 export * from './frames.js'
 export * from './session.js'

@@ -1,0 +1,48 @@
+/**
+ * A bidirectional byte stream: the part of a libp2p `Stream` that a sync
+ * session uses. Wrap a libp2p stream with `streamChannel` (`src/net`): the
+ * stream's own reading loses bytes held back by a pause.
+ */
+export interface ByteChannel extends AsyncIterable<Uint8Array> {
+  /** Queues bytes to send. Its return value is not relied on: {@link ByteChannel.writeBufferLength} is. */
+  send(data: Uint8Array): boolean
+  /** Bytes accepted by `send` and not yet handed to the connection. */
+  readonly writeBufferLength: number
+  /** `drain`: the connection took queued bytes and can take more; `close`: the channel ended. */
+  addEventListener(type: 'drain' | 'close', listener: () => void): void
+  removeEventListener(type: 'drain' | 'close', listener: () => void): void
+  /**
+   * Stops delivering received bytes until {@link ByteChannel.resume}. On a
+   * yamux stream the peer is then granted no more send window, so it stops
+   * after one window (4 MiB): that is the receiver's backpressure.
+   */
+  pause(): void
+  resume(): void
+  close(): Promise<void>
+  abort(err: Error): void
+}
+
+/** Longest single wait for a drain: an event that never comes costs this much, not the session. */
+const DRAIN_WAIT_MS = 1_000
+
+/**
+ * Resolves at `channel`'s next `drain` or `close` event, or after at most
+ * {@link DRAIN_WAIT_MS}. Callers loop on the condition they wait for.
+ *
+ * Not `Stream.onDrain()`: in @libp2p/utils 7.4.1 a stream creates its drain
+ * promise once and never renews it, so after the stream's first drain
+ * `onDrain()` resolves at once, every time, and waits for nothing.
+ */
+export function nextDrain(channel: Pick<ByteChannel, 'addEventListener' | 'removeEventListener'>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      channel.removeEventListener('drain', done)
+      channel.removeEventListener('close', done)
+      resolve()
+    }
+    const timer = setTimeout(done, DRAIN_WAIT_MS)
+    channel.addEventListener('drain', done)
+    channel.addEventListener('close', done)
+  })
+}

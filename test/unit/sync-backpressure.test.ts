@@ -1,0 +1,110 @@
+/**
+ * Flow control of sync over real yamux streams (in memory, no tor): a
+ * paused receiver holds the sender to one window instead of buffering all it
+ * sends, the sender keeps a bounded amount queued, and pausing loses nothing.
+ */
+import { randomBytes } from 'node:crypto'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Stream } from '@libp2p/interface'
+import { multiaddrConnectionPair } from '@libp2p/utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import { toHex, type LogId } from '../../src/log/index.js'
+import { streamChannel } from '../../src/net/stream-channel.js'
+import { FrameDecoder, SyncSession, encodeFrame, type SyncPolicy } from '../../src/net/sync/index.js'
+import { TestAuthor, tempStore } from '../helpers/logs.js'
+
+/** yamux's per-stream receive window here (its default): what a paused receiver lets the sender have in flight. */
+const WINDOW = 256 * 1024
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+/** Two yamux muxers over an in-memory connection, and one stream between them. */
+async function yamuxStreams(): Promise<{ dialer: Stream; listener: Stream }> {
+  // A link far faster than the receiver: no backpressure of its own, only yamux's.
+  const [outbound, inbound] = multiaddrConnectionPair({ capacity: 100_000, chunkSize: 1024 * 1024 })
+  const factory = yamux({ streamOptions: { initialStreamWindowSize: WINDOW, maxStreamWindowSize: WINDOW } })()
+  const client = factory.createStreamMuxer(outbound)
+  const server = factory.createStreamMuxer(inbound)
+  cleanups.push(() => {
+    client.abort(new Error('test over'))
+    server.abort(new Error('test over'))
+  })
+  const incoming = new Promise<Stream>((resolve) => server.addEventListener('stream', (evt) => resolve(evt.detail), { once: true }))
+  const dialer = await client.createStream()
+  dialer.send(new Uint8Array([0])) // a yamux stream reaches the other side with its first data
+  const listener = await incoming
+  for await (const first of streamChannel(listener)) if (first.length > 0) break
+  return { dialer, listener }
+}
+
+const shared = (logId: LogId): SyncPolicy => ({ sharedLogs: () => [logId], mayShare: (_peer, id) => toHex(id) === toHex(logId) })
+
+describe('sync flow control over yamux', () => {
+  it('a paused stream delivers what it held back when the peer closes', async () => {
+    const { dialer, listener } = await yamuxStreams()
+    const channel = streamChannel(listener)
+    const sent = randomBytes(3 * 64 * 1024)
+    let read = 0
+    const reading = (async () => {
+      for await (const chunk of channel) {
+        if (read === 0) {
+          channel.pause()
+          await new Promise((resolve) => setTimeout(resolve, 200))
+          channel.resume()
+        }
+        read += chunk.length
+      }
+    })()
+    for (let at = 0; at < sent.length; at += 64 * 1024) dialer.send(sent.subarray(at, at + 64 * 1024))
+    await dialer.close()
+    await reading
+    expect(read).toBe(sent.length)
+  })
+
+  it('a paused receiver holds a sync sender to one window and its high-water mark', async () => {
+    const { dialer, listener } = await yamuxStreams()
+    const log = randomBytes(32)
+    const a = tempStore()
+    cleanups.push(a.close)
+    const ops = new TestAuthor().many(log, 4_000, 1024)
+    a.store.ingest(ops)
+
+    const senderChannel = streamChannel(dialer)
+    let handed = 0
+    let maxQueued = 0
+    const send = senderChannel.send.bind(senderChannel)
+    senderChannel.send = (data) => {
+      handed += data.length
+      const more = send(data)
+      maxQueued = Math.max(maxQueued, senderChannel.writeBufferLength)
+      return more
+    }
+    const sender = new SyncSession({ peer: 'B', channel: senderChannel, store: a.store, policy: shared(log) })
+    void sender.start()
+
+    // The receiving end asks for everything, then reads nothing for a while.
+    const receiving = streamChannel(listener)
+    receiving.pause()
+    listener.send(encodeFrame({ type: 'have', logId: log, heights: [] }))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const inFlight = handed - dialer.writeBufferLength
+    expect(inFlight).toBeGreaterThan(WINDOW / 2)
+    expect(inFlight).toBeLessThanOrEqual(WINDOW + 64 * 1024)
+    // Its own queue: the high-water mark (256 KiB) and one frame (~128 KiB) beyond it.
+    expect(maxQueued).toBeLessThan(256 * 1024 + 132 * 1024)
+
+    // Resumed, it gets every operation.
+    receiving.resume()
+    const decoder = new FrameDecoder()
+    let received = 0
+    for await (const chunk of receiving) {
+      for (const frame of decoder.push(chunk)) if (frame.type === 'ops') received += frame.ops.length
+      if (received === ops.length) break
+    }
+    expect(received).toBe(ops.length)
+    await sender.close()
+  }, 60_000)
+})
