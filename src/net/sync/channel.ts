@@ -22,27 +22,36 @@ export interface ByteChannel extends AsyncIterable<Uint8Array> {
   abort(err: Error): void
 }
 
-/** Longest single wait for a drain: an event that never comes costs this much, not the session. */
+/** Longest single wait for a drain: an event that never comes costs this much, not the caller. */
 const DRAIN_WAIT_MS = 1_000
 
 /**
- * Resolves at `channel`'s next `drain` or `close` event, or after at most
- * {@link DRAIN_WAIT_MS}. Callers loop on the condition they wait for.
+ * Waits until at most `highWater` bytes are queued on `channel`, woken by
+ * its `drain` and `close` events. Resolves false, without waiting further,
+ * once `open()` is false.
  *
  * Not `Stream.onDrain()`: in @libp2p/utils 7.4.1 a stream creates its drain
  * promise once and never renews it, so after the stream's first drain
  * `onDrain()` resolves at once, every time, and waits for nothing.
  */
-export function nextDrain(channel: Pick<ByteChannel, 'addEventListener' | 'removeEventListener'>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      channel.removeEventListener('drain', done)
-      channel.removeEventListener('close', done)
-      resolve()
-    }
-    const timer = setTimeout(done, DRAIN_WAIT_MS)
-    channel.addEventListener('drain', done)
-    channel.addEventListener('close', done)
-  })
+export async function drainedTo(
+  channel: Pick<ByteChannel, 'writeBufferLength' | 'addEventListener' | 'removeEventListener'>,
+  highWater: number,
+  open: () => boolean,
+): Promise<boolean> {
+  while (channel.writeBufferLength > highWater) {
+    if (!open()) return false
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        channel.removeEventListener('drain', done)
+        channel.removeEventListener('close', done)
+        resolve()
+      }
+      const timer = setTimeout(done, DRAIN_WAIT_MS)
+      channel.addEventListener('drain', done)
+      channel.addEventListener('close', done)
+    })
+  }
+  return open()
 }

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '.
 import type { ForkProof } from '../../log/fork.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { LogForkedError } from '../../store/errors.js'
-import { nextDrain, type ByteChannel } from './channel.js'
+import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncClosedError, SyncProtocolError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
 
@@ -217,10 +217,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   async #send(frame: SyncFrame): Promise<void> {
     if (this.#closed) throw new SyncClosedError()
     this.#channel.send(encodeFrame(frame))
-    while (this.#channel.writeBufferLength > WRITE_HIGH_WATER) {
-      if (this.#closed) throw new SyncClosedError()
-      await nextDrain(this.#channel)
-    }
+    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed))) throw new SyncClosedError()
   }
 
   /** Streams everything after the peer's known height for one author's log. */
