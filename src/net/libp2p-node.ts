@@ -77,6 +77,9 @@ export const TOR_TIMEOUTS = {
  * on the private network, a 10,000 × 1 KiB catch-up ran at ~2.2 MB/s with the
  * default, ~2.8 MB/s with 2 MiB and ~3.7 MB/s with 4 MiB (raw stream ~4.5).
  * Only allow-listed peers can open streams, which bounds what they can make us buffer.
+ * A paused stream (sync pauses while its store catches up) buffers up to one
+ * window; libp2p aborts a stream whose read buffer exceeds 4 MiB
+ * (`maxReadBufferLength`), so the window must not be larger.
  */
 export const YAMUX_STREAM_WINDOW = 4 * 1024 * 1024
 

@@ -10,8 +10,9 @@ import type { ByteChannel } from './sync/channel.js'
  * at that moment are never delivered (a paused stream's buffer of 128 KiB
  * vanished when the peer closed, in a check over real yamux). Here reading
  * ends on the stream's `end` event, which waits until that buffer is
- * delivered. Pausing or resuming a stream whose readable end has closed does
- * nothing, where the stream itself would throw.
+ * delivered. Pausing or resuming a stream whose readable end or connection
+ * has closed does nothing more than deliver what it held, where the stream
+ * itself would throw.
  */
 export function streamChannel(stream: Stream): ByteChannel {
   return {
@@ -25,7 +26,14 @@ export function streamChannel(stream: Stream): ByteChannel {
       if (stream.readStatus === 'readable') stream.pause()
     },
     resume: () => {
-      if (stream.readStatus === 'paused') stream.resume()
+      if (stream.readStatus !== 'paused') return
+      try {
+        stream.resume()
+      } catch (err) {
+        // Resuming delivers the held-back bytes, then grants window; on a
+        // connection that closed meanwhile the grant throws, with nothing left to grant.
+        if (stream.status === 'open') throw err
+      }
     },
     close: () => stream.close(),
     abort: (err) => stream.abort(err),
@@ -33,7 +41,7 @@ export function streamChannel(stream: Stream): ByteChannel {
   }
 }
 
-/** The stream's received bytes, until its `end` (all delivered) or its `close` (with the error, if any). */
+/** The stream's received bytes, until its `end` (all delivered), or its `close` with an error or with nothing held back. */
 async function* received(stream: Stream): AsyncGenerator<Uint8Array> {
   if (stream.readStatus !== 'readable' && stream.readStatus !== 'paused') return
   // Fed only while the stream is not paused, and emptied by the loop below before the
@@ -52,7 +60,8 @@ async function* received(stream: Stream): AsyncGenerator<Uint8Array> {
   }
   const onClose = (evt: StreamCloseEvent): void => {
     failure = evt.error
-    ended = true
+    // Closed cleanly while paused, the stream still holds bytes: they come on resume, then 'end'.
+    if (failure !== undefined || stream.readBufferLength === 0) ended = true
     wake?.()
   }
   stream.addEventListener('message', onMessage)

@@ -10,7 +10,7 @@ import { multiaddrConnectionPair } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex, type LogId } from '../../src/log/index.js'
 import { streamChannel } from '../../src/net/stream-channel.js'
-import { FrameDecoder, SyncSession, encodeFrame, type SyncPolicy } from '../../src/net/sync/index.js'
+import { FrameDecoder, SyncSession, encodeFrame, type ByteChannel, type SyncPolicy } from '../../src/net/sync/index.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
 
 /** yamux's per-stream receive window here (its default): what a paused receiver lets the sender have in flight. */
@@ -22,9 +22,8 @@ afterEach(async () => {
 })
 
 /** Two yamux muxers over an in-memory connection, and one stream between them. */
-async function yamuxStreams(): Promise<{ dialer: Stream; listener: Stream }> {
-  // A link far faster than the receiver: no backpressure of its own, only yamux's.
-  const [outbound, inbound] = multiaddrConnectionPair({ capacity: 100_000, chunkSize: 1024 * 1024 })
+async function yamuxStreams(): Promise<{ dialer: Stream; listener: Stream; closeConnection: () => Promise<void> }> {
+  const [outbound, inbound] = multiaddrConnectionPair()
   const factory = yamux({ streamOptions: { initialStreamWindowSize: WINDOW, maxStreamWindowSize: WINDOW } })()
   const client = factory.createStreamMuxer(outbound)
   const server = factory.createStreamMuxer(inbound)
@@ -37,8 +36,22 @@ async function yamuxStreams(): Promise<{ dialer: Stream; listener: Stream }> {
   dialer.send(new Uint8Array([0])) // a yamux stream reaches the other side with its first data
   const listener = await incoming
   for await (const first of streamChannel(listener)) if (first.length > 0) break
-  return { dialer, listener }
+  return { dialer, listener, closeConnection: () => outbound.close() }
 }
+
+/** Reads `channel` to its end in the background, paused from the start; resolves with the byte count. */
+function readPaused(channel: ByteChannel): Promise<number> {
+  let read = 0
+  // The generator registers its listeners on the loop's first step, before pause() below.
+  const reading = (async () => {
+    for await (const chunk of channel) read += chunk.length
+    return read
+  })()
+  channel.pause()
+  return reading
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const shared = (logId: LogId): SyncPolicy => ({ sharedLogs: () => [logId], mayShare: (_peer, id) => toHex(id) === toHex(logId) })
 
@@ -46,22 +59,26 @@ describe('sync flow control over yamux', () => {
   it('a paused stream delivers what it held back when the peer closes', async () => {
     const { dialer, listener } = await yamuxStreams()
     const channel = streamChannel(listener)
+    const reading = readPaused(channel)
     const sent = randomBytes(3 * 64 * 1024)
-    let read = 0
-    const reading = (async () => {
-      for await (const chunk of channel) {
-        if (read === 0) {
-          channel.pause()
-          await new Promise((resolve) => setTimeout(resolve, 200))
-          channel.resume()
-        }
-        read += chunk.length
-      }
-    })()
     for (let at = 0; at < sent.length; at += 64 * 1024) dialer.send(sent.subarray(at, at + 64 * 1024))
     await dialer.close()
-    await reading
-    expect(read).toBe(sent.length)
+    await sleep(200)
+    channel.resume()
+    expect(await reading).toBe(sent.length)
+  })
+
+  it('a stream paused when its connection closes delivers what it held, and resuming does not throw', async () => {
+    const { dialer, listener, closeConnection } = await yamuxStreams()
+    const channel = streamChannel(listener)
+    const reading = readPaused(channel)
+    const sent = randomBytes(3 * 64 * 1024)
+    for (let at = 0; at < sent.length; at += 64 * 1024) dialer.send(sent.subarray(at, at + 64 * 1024))
+    await sleep(200)
+    await closeConnection()
+    await sleep(100)
+    expect(() => channel.resume()).not.toThrow()
+    expect(await reading).toBe(sent.length)
   })
 
   it('a paused receiver holds a sync sender to one window and its high-water mark', async () => {
@@ -89,7 +106,7 @@ describe('sync flow control over yamux', () => {
     const receiving = streamChannel(listener)
     receiving.pause()
     listener.send(encodeFrame({ type: 'have', logId: log, heights: [] }))
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await sleep(500)
     const inFlight = handed - dialer.writeBufferLength
     expect(inFlight).toBeGreaterThan(WINDOW / 2)
     expect(inFlight).toBeLessThanOrEqual(WINDOW + 64 * 1024)
