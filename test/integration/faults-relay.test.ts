@@ -32,7 +32,9 @@ const LONG = 120_000
  * without building a circuit or closing the ones through the stopped relay,
  * so its side kept a dead connection and its onion service had no
  * introduction points; sync came back within 1.5 s of that tor waking up
- * (as it took a new consensus).
+ * (as it took a new consensus). Once (CI, 29 November 2026, untraced) 240 s
+ * were not enough either: neither end had a connection, and both ends'
+ * last dial had failed with onion-descriptor-not-found 3 s before the end.
  */
 const RESUME_MS = 240_000
 const CATCH_UP = 5_000
