@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { drainedTo } from '../../src/net/sync/index.js'
+import { WRITE_HIGH_WATER, drainedTo } from '../../src/net/sync/index.js'
 import { readTimed, type TimedTransfer } from './onion-raw.js'
 
 /** Benchmark-only protocol: the side that serves it sends its bytes on every stream opened to it, then closes. */
@@ -15,20 +15,18 @@ export const SOURCE_PROTOCOL = '/burrow-bench/source/1'
 /** Bytes handed to the stream per send: about a sync frame's size. */
 const CHUNK_BYTES = 128 * 1024
 
-/** Bytes kept queued on the stream at most, as a sync session keeps them. */
-const HIGH_WATER = 256 * 1024
-
 /**
  * Serves {@link SOURCE_PROTOCOL} on `libp2p`: `bytes` random bytes per
- * stream, paced as sync paces a catch-up (`stream.onDrain()` would not pace
- * it: after a stream's first drain it no longer waits).
+ * stream, paced as sync paces a catch-up: at most {@link WRITE_HIGH_WATER}
+ * queued (`stream.onDrain()` would not pace it: after a stream's first
+ * drain it no longer waits).
  */
 export async function serveSource(libp2p: Libp2p, bytes: number): Promise<void> {
   const payload = randomBytes(bytes)
   await libp2p.handle(SOURCE_PROTOCOL, async (stream) => {
     for (let at = 0; at < bytes; at += CHUNK_BYTES) {
       stream.send(payload.subarray(at, at + CHUNK_BYTES))
-      if (!(await drainedTo(stream, HIGH_WATER, () => stream.status === 'open'))) return
+      if (!(await drainedTo(stream, WRITE_HIGH_WATER, () => stream.status === 'open'))) return
     }
     await stream.close()
   })

@@ -10,7 +10,8 @@ import { multiaddrConnectionPair } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex, type LogId } from '../../src/log/index.js'
 import { streamChannel } from '../../src/net/stream-channel.js'
-import { FrameDecoder, SyncSession, encodeFrame, type ByteChannel, type SyncPolicy } from '../../src/net/sync/index.js'
+import { FrameDecoder, SyncSession, WRITE_HIGH_WATER, encodeFrame, type ByteChannel, type SyncPolicy } from '../../src/net/sync/index.js'
+import { sleep } from '../../src/util/async.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
 
 /** yamux's per-stream receive window here (its default): what a paused receiver lets the sender have in flight. */
@@ -50,8 +51,6 @@ function readPaused(channel: ByteChannel): Promise<number> {
   channel.pause()
   return reading
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const shared = (logId: LogId): SyncPolicy => ({ sharedLogs: () => [logId], mayShare: (_peer, id) => toHex(id) === toHex(logId) })
 
@@ -111,7 +110,7 @@ describe('sync flow control over yamux', () => {
     expect(inFlight).toBeGreaterThan(WINDOW / 2)
     expect(inFlight).toBeLessThanOrEqual(WINDOW + 64 * 1024)
     // Its own queue: the high-water mark (256 KiB) and one frame (~128 KiB) beyond it.
-    expect(maxQueued).toBeLessThan(256 * 1024 + 132 * 1024)
+    expect(maxQueued).toBeLessThan(WRITE_HIGH_WATER + 132 * 1024)
 
     // Resumed, it gets every operation.
     receiving.resume()

@@ -65,12 +65,12 @@ export interface SyncSessionOptions {
 const key = (logId: LogId): string => toHex(logId)
 
 /**
- * Bytes queued on the stream beyond which we wait before sending more: about
+ * Bytes queued on the stream beyond which a session waits before sending more: about
  * 60 ms of a circuit at 4 MB/s, so the connection never runs dry while the
  * next batch is read and encoded, and a catch-up streams from the store
  * instead of piling up in memory.
  */
-const WRITE_HIGH_WATER = 256 * 1024
+export const WRITE_HIGH_WATER = 256 * 1024
 
 /**
  * Operations validated and stored per slice (and transaction) of a received
@@ -264,22 +264,22 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     // Each step never rejects: a failing one closes the session, and the steps after it see that.
     let inbox: Promise<void> = Promise.resolve()
     const queued: Promise<void>[] = []
-    let received = 0
-    let handled = 0
+    // Frames read and not yet handled.
+    let pending = 0
     try {
       for await (const chunk of this.#channel) {
         if (this.#closed) break
         for (const frame of this.#decoder.push(chunk)) {
-          received++
+          pending++
           inbox = inbox
             .then(() => (this.#closed ? undefined : this.#handle(frame)))
             .catch((err: unknown) => this.close(err instanceof Error ? err : new Error(String(err))))
-            .then(() => void handled++)
+            .then(() => void pending--)
           queued.push(inbox)
           if (queued.length <= MAX_QUEUED_FRAMES) continue
           const oldest = queued.shift()!
           // Only a full inbox pauses: each resume sends the peer a window update.
-          if (received - handled > MAX_QUEUED_FRAMES) await this.#paused(oldest)
+          if (pending > MAX_QUEUED_FRAMES) await this.#paused(oldest)
         }
       }
       await inbox
