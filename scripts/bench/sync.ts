@@ -208,7 +208,6 @@ export async function run(): Promise<BenchReport> {
     const rttMs: number[] = []
     const pushCircuitP50: number[] = []
     const rttCircuitP50: number[] = []
-    const p50 = (xs: number[]): number => percentile([...xs].sort((x, y) => x - y), 50)
     for (let c = 0; c < LATENCY_CIRCUITS; c++) {
       await disconnect(b, aInfo.peerId)
       await dialAndSync(b, aInfo.peerId, topic)
@@ -232,8 +231,8 @@ export async function run(): Promise<BenchReport> {
       const circuitRtt = await rawRoundTrips(b.tor, echoAddress, LATENCY_SAMPLES_PER_CIRCUIT)
       pushMs.push(...circuitPush)
       rttMs.push(...circuitRtt)
-      pushCircuitP50.push(p50(circuitPush))
-      rttCircuitP50.push(p50(circuitRtt))
+      pushCircuitP50.push(spread(circuitPush).value)
+      rttCircuitP50.push(spread(circuitRtt).value)
     }
     const rtt = [...rttMs].sort((x, y) => x - y)
     const perCircuit = (xs: number[]): string => `p50 per circuit: ${xs.map((x) => x.toFixed(1)).join(', ')} ms`
