@@ -12,13 +12,8 @@ export { BurrowError, TimeoutError, AbortError } from './errors.js'
 export {
   Burrow,
   BURROW_VIRTUAL_PORT,
-  KEY_PACKAGE_PROTOCOL,
-  AmbiguousGroupError,
-  ConfigError,
-  NodeExistsError,
-  NodeNotFoundError,
-  NodeStateError,
-  PeerUnavailableError,
+  NodeError,
+  NODE_ERRORS,
   defaultDataDir,
   loadConfig,
   nodePaths,
@@ -29,9 +24,10 @@ export {
   type MemberView,
   type MessageView,
   type NodeConfig,
+  type NodeErrorCode,
   type NodePaths,
   type NodeStatus,
-  type PeerStatus,
+  type PeerView,
   type TorChoice,
 } from './node/index.js'
 export {
@@ -45,9 +41,8 @@ export {
   PassphraseRequiredError,
   type ContactCard,
 } from './keys/index.js'
-export type { PeerRecord } from './net/index.js'
-export { UnknownPeerError, AmbiguousPeerError, PeerRejectedError } from './net/index.js'
+export { NetError, NET_ERRORS, type NetErrorCode } from './net/index.js'
 export type { BootstrapProgress, OnionAddress } from './tor/index.js'
 export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorNotFoundError } from './tor/index.js'
-export { GroupNotFoundError, NotGroupOwnerError, NotAMemberError, GroupInactiveError } from './group/index.js'
+export { GroupError, GROUP_ERRORS, KEY_PACKAGE_PROTOCOL, type GroupErrorCode } from './group/index.js'
 export { startTestnet, stopTestnet, loadTestnet, testnetStatus, clientTorrcLines, type Testnet, type TestnetOptions } from './testnet/index.js'

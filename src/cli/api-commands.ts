@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { sleep } from '../util/async.js'
-import { LocalApiClient, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../node/local-api/index.js'
+import { LocalApiClient, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
 import { nodePaths } from '../node/paths.js'
 import { TimeoutError } from '../errors.js'
 import { CliFileError, CliUsageError, EXIT } from './errors.js'

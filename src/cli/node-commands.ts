@@ -6,9 +6,9 @@ import { withTimeout } from '../util/async.js'
 import { encodeDisplayName } from '../keys/display-name.js'
 import { keystoreExists, keystoreIsSealed, PassphraseRequiredError } from '../keys/index.js'
 import { loadConfig, type NodeConfig } from '../node/config.js'
-import { LocalApiError, socketAnswers, startLocalApi } from '../node/local-api/index.js'
+import { LocalApiError, socketAnswers, startLocalApi } from '../api/index.js'
 import { nodePaths } from '../node/paths.js'
-import type { TorChoice } from '../node/burrow.js'
+import type { TorChoice } from '../node/index.js'
 import { printJson, type Run } from './api-commands.js'
 import { CliUsageError, EXIT } from './errors.js'
 import { shortId } from './format.js'
@@ -42,8 +42,8 @@ async function init(run: Run, io: CliIo): Promise<number> {
   const dataDir = run.globals.dataDir
   // Checked before asking for a passphrase that would be thrown away.
   if (await keystoreExists(dataDir)) {
-    const { NodeExistsError } = await import('../node/errors.js')
-    throw new NodeExistsError(dataDir)
+    const { NodeError } = await import('../node/errors.js')
+    throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
   }
   const passphrase = noPassphrase ? undefined : await readPassphrase(io, { fromStdin, confirm: true })
   if (!noPassphrase && passphrase === undefined) {

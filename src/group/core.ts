@@ -1,15 +1,20 @@
-import type { EventEmitter } from 'node:events'
 import type { Database } from 'better-sqlite3'
 import type { Logger } from '../logging.js'
 import { bytesEqual, toHex } from '../log/bytes.js'
 import { createOperation } from '../log/operation.js'
 import type { Operation, Signer } from '../log/types.js'
-import type { LogStore } from '../store/log-store.js'
-import type { GroupStore, OwnProposal, RejectedGroupOperation, GroupMessage } from './group-store.js'
-import { MlsGroup, type MlsIdentity } from './mls/index.js'
+import {
+  GroupStore,
+  type GroupMessage,
+  type InvitationRow,
+  type LogStore,
+  type OwnProposal,
+  type RejectedGroupOperation,
+} from '../store/index.js'
+import { MlsGroup, type KeyPackagePair, type MlsIdentity } from './mls/index.js'
 import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { GroupRoster } from './roster.js'
-import type { GroupInfo, GroupManagerEvents } from './types.js'
+import type { GroupEvent, GroupInfo } from './types.js'
 
 /** A group this node is in, with its MLS state loaded. Mutated only by {@link GroupCore.apply}. */
 export interface LiveGroup {
@@ -27,6 +32,14 @@ export interface LiveGroup {
 export interface OwnWrite {
   readonly payload: GroupPayload
   readonly epoch: number
+}
+
+/** An operation that could not be used, and the stable code of why. */
+export interface Rejection {
+  readonly op: Operation
+  readonly code: string
+  /** The operation's epoch tag, when it had a valid one. */
+  readonly epoch: number | null
 }
 
 /**
@@ -48,24 +61,25 @@ export interface GroupChange {
   readonly received?: Omit<GroupMessage, 'id' | 'groupId' | 'receivedAt'>
   /** Plaintext of our own message carried by the first appended operation, for the local view. */
   readonly sent?: Uint8Array
-  /** The consumed operation could not be used: record it under this error code. */
-  readonly rejected?: { readonly op: Operation; readonly code: string; readonly epoch: number | null }
+  /** The consumed operation could not be used: record it. */
+  readonly rejected?: Rejection
 }
 
-/** What {@link GroupCore.apply} wrote. */
+/** What {@link GroupCore.apply} wrote, and the events it calls for (the manager emits them). */
 export interface AppliedChange {
   readonly operations: Operation[]
   readonly message: GroupMessage | undefined
+  readonly events: GroupEvent[]
 }
 
 /** Options of {@link GroupCore}. */
 export interface GroupCoreOptions {
+  /** Open database migrated to the current schema. Not closed by the core. */
   readonly db: Database
+  /** The node's log store over the same database. */
   readonly logs: LogStore
-  readonly store: GroupStore
   readonly identity: MlsIdentity
   readonly signer: Signer
-  readonly events: EventEmitter<GroupManagerEvents>
   readonly logger: Logger
   readonly now: () => number
 }
@@ -82,41 +96,43 @@ function sameMembers(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolea
 /**
  * The loaded groups and the one way their state changes: {@link apply}, which
  * signs this node's new operations and stores them, the MLS state, cursors
- * and local-view rows in one transaction, then updates memory and emits
- * events. Callers serialize their use (the manager's queue).
+ * and local-view rows in one transaction, then updates memory and returns the
+ * events of the change. Everything else here only reads, or records a step
+ * that changes no MLS state (an invitation, a cursor moved before joining).
+ * Callers serialize their use (the manager's queue).
  */
 export class GroupCore {
-  readonly db: Database
-  readonly logs: LogStore
-  readonly store: GroupStore
   readonly identity: MlsIdentity
   readonly self: Uint8Array
   readonly now: () => number
   readonly logger: Logger
+  readonly #db: Database
+  readonly #logs: LogStore
+  readonly #store: GroupStore
   readonly #signer: Signer
-  readonly #events: EventEmitter<GroupManagerEvents>
   readonly #live = new Map<string, LiveGroup>()
 
   constructor(options: GroupCoreOptions) {
-    this.db = options.db
-    this.logs = options.logs
-    this.store = options.store
+    this.#db = options.db
+    this.#logs = options.logs
+    this.#store = new GroupStore(options.db)
     this.identity = options.identity
     this.self = options.signer.publicKey
     this.now = options.now
     this.logger = options.logger
     this.#signer = options.signer
-    this.#events = options.events
   }
+
+  // ---- reading ---------------------------------------------------------------
 
   /** The group with its MLS state, loaded once and cached; undefined if unknown here. */
   load(groupId: Uint8Array): LiveGroup | undefined {
     const key = toHex(groupId)
     const cached = this.#live.get(key)
     if (cached !== undefined) return cached
-    const row = this.store.group(groupId)
+    const row = this.#store.group(groupId)
     if (row === undefined) return undefined
-    const roster = new GroupRoster(this.store.members(groupId))
+    const roster = new GroupRoster(this.#store.members(groupId))
     const group: LiveGroup = {
       id: row.groupId.slice(),
       owner: row.owner.slice(),
@@ -130,51 +146,9 @@ export class GroupCore {
     return group
   }
 
-  /**
-   * Stores a group this node just created or joined from a Welcome. A join
-   * also records the Welcome's position in the owner's log (everything before
-   * it is unreadable to us) and drops our key packages for the group.
-   */
-  adopt(input: {
-    readonly mls: MlsGroup
-    readonly roster: GroupRoster
-    readonly owner: Uint8Array
-    readonly name: string | null
-    readonly welcomeSeq?: number
-  }): LiveGroup {
-    const { mls, roster, owner } = input
-    const groupId = mls.groupId
-    const members = mls.members().sort(compareBytes)
-    const epoch = Number(mls.epoch)
-    this.db.transaction(() => {
-      this.store.insertGroup(
-        {
-          groupId,
-          name: input.name,
-          owner,
-          state: mls.encodeState(),
-          epoch,
-          joinedEpoch: epoch,
-          active: true,
-          ownProposal: null,
-          createdAt: this.now(),
-        },
-        members,
-      )
-      if (input.welcomeSeq !== undefined) {
-        this.store.setCursor(groupId, owner, input.welcomeSeq)
-        this.store.deleteInvitations(groupId)
-      }
-    }).immediate()
-    roster.reset(members)
-    const group: LiveGroup = { id: groupId, owner: owner.slice(), joinedEpoch: epoch, roster, mls, active: true, ownProposal: null }
-    this.#live.set(toHex(groupId), group)
-    return group
-  }
-
   /** What the API tells about a group, from its stored row; undefined if unknown here. */
   info(groupId: Uint8Array): GroupInfo | undefined {
-    const row = this.store.group(groupId)
+    const row = this.#store.group(groupId)
     if (row === undefined) return undefined
     return {
       id: row.groupId,
@@ -182,12 +156,120 @@ export class GroupCore {
       owner: row.owner,
       isOwner: bytesEqual(row.owner, this.self),
       epoch: row.epoch,
-      members: this.store.members(groupId),
+      members: this.#store.members(groupId),
       active: row.active,
     }
   }
 
-  /** Persists one step (see {@link GroupChange}) atomically, then updates memory and emits events. */
+  /** Ids of every group here (inactive ones included), oldest first. */
+  groupIds(): Uint8Array[] {
+    return this.#store.groups().map((row) => row.groupId)
+  }
+
+  /** Authors (hex identity keys) with operations stored in the group's log. */
+  authors(groupId: Uint8Array): string[] {
+    return [...this.#logs.heights(groupId).keys()]
+  }
+
+  /** Up to `limit` stored operations of `author` in the group's log after `afterSeq`. */
+  operationsAfter(author: Uint8Array, groupId: Uint8Array, afterSeq: number, limit: number): Operation[] {
+    return this.#logs.operationsAfter(author, groupId, afterSeq, limit)
+  }
+
+  /** Last processed seq of (author, group log), -1 before the first. */
+  cursor(groupId: Uint8Array, author: Uint8Array): number {
+    return this.#store.cursor(groupId, author)
+  }
+
+  /** True when the group is active here and `identity` is on its member list. */
+  isActiveMember(groupId: Uint8Array, identity: Uint8Array): boolean {
+    return this.#store.isActiveMember(groupId, identity)
+  }
+
+  /** Ids of the active groups whose member list holds `identity`. */
+  activeGroupsWith(identity: Uint8Array): Uint8Array[] {
+    return this.#store.activeGroupsWith(identity)
+  }
+
+  /** Local-view messages with id above `afterId`, oldest first. */
+  messages(groupId: Uint8Array, afterId: number, limit: number): GroupMessage[] {
+    return this.#store.messages(groupId, afterId, limit)
+  }
+
+  /** Operations of the group that could not be used. */
+  rejected(groupId: Uint8Array): RejectedGroupOperation[] {
+    return this.#store.rejected(groupId)
+  }
+
+  /** Our key packages for a group, oldest first. */
+  invitations(groupId: Uint8Array): InvitationRow[] {
+    return this.#store.invitations(groupId)
+  }
+
+  /** (group, inviter) pairs with a key package of ours but no joined group yet. */
+  pendingInvitations(): { groupId: Uint8Array; inviter: Uint8Array }[] {
+    return this.#store.pendingInvitations()
+  }
+
+  // ---- changing --------------------------------------------------------------
+
+  /** Sets a group's local label. */
+  rename(groupId: Uint8Array, name: string | null): void {
+    this.#store.rename(groupId, name)
+  }
+
+  /** Keeps a key package of ours (secret part included) until `inviter`'s Welcome arrives. */
+  addInvitation(groupId: Uint8Array, inviter: Uint8Array, pair: KeyPackagePair): void {
+    this.#store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, this.now())
+  }
+
+  /**
+   * Invitee, before joining: moves the inviter's cursor over an operation of
+   * the group log that is not our Welcome (everything before the Welcome is
+   * unreadable to a joiner), recording it as rejected when it is invalid.
+   */
+  passBeforeJoin(groupId: Uint8Array, op: Operation, rejection?: Omit<Rejection, 'op'>): void {
+    this.#db.transaction(() => {
+      if (rejection !== undefined) this.#store.insertRejected(this.#rejectedRow(groupId, { op, ...rejection }, this.now()))
+      this.#store.setCursor(groupId, op.header.author, op.header.seq)
+    }).immediate()
+  }
+
+  /**
+   * Stores a group this node just created or joined from a Welcome. A join
+   * also records the Welcome's position in the owner's log (everything before
+   * it is unreadable to us), drops our key packages for the group, and calls
+   * for a `joined` event.
+   */
+  adopt(input: {
+    readonly mls: MlsGroup
+    readonly roster: GroupRoster
+    readonly owner: Uint8Array
+    readonly name: string | null
+    readonly welcomeSeq?: number
+  }): { group: LiveGroup; events: GroupEvent[] } {
+    const { mls, roster, owner } = input
+    const groupId = mls.groupId
+    const members = mls.members().sort(compareBytes)
+    const epoch = Number(mls.epoch)
+    this.#db.transaction(() => {
+      this.#store.insertGroup(
+        { groupId, name: input.name, owner, state: mls.encodeState(), epoch, joinedEpoch: epoch, active: true, ownProposal: null, createdAt: this.now() },
+        members,
+      )
+      if (input.welcomeSeq !== undefined) {
+        this.#store.setCursor(groupId, owner, input.welcomeSeq)
+        this.#store.deleteInvitations(groupId)
+      }
+    }).immediate()
+    roster.reset(members)
+    const group: LiveGroup = { id: groupId, owner: owner.slice(), joinedEpoch: epoch, roster, mls, active: true, ownProposal: null }
+    this.#live.set(toHex(groupId), group)
+    const info = this.info(groupId)
+    return { group, events: input.welcomeSeq !== undefined && info !== undefined ? [['joined', info]] : [] }
+  }
+
+  /** Persists one step (see {@link GroupChange}) atomically, then updates memory; returns what it wrote and the events it calls for. */
   apply(group: LiveGroup, change: GroupChange): AppliedChange {
     const previous = group.mls
     const next = change.next ?? previous
@@ -198,16 +280,16 @@ export class GroupCore {
     const membersChanged = members !== undefined && !sameMembers(members, previous.members())
     const receivedAt = this.now()
     let message: GroupMessage | undefined
-    this.db.transaction(() => {
-      for (const op of operations) this.logs.append(op)
+    this.#db.transaction(() => {
+      for (const op of operations) this.#logs.append(op)
       if (change.next !== undefined || ownProposal !== group.ownProposal) {
-        this.store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ownProposal })
+        this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ownProposal })
       }
-      if (membersChanged) this.store.setMembers(group.id, members)
-      if (change.processed !== undefined) this.store.setCursor(group.id, change.processed.author, change.processed.seq)
+      if (membersChanged) this.#store.setMembers(group.id, members)
+      if (change.processed !== undefined) this.#store.setCursor(group.id, change.processed.author, change.processed.seq)
       const row = this.#messageRow(group, change, operations, receivedAt)
-      if (row !== undefined) message = { id: this.store.insertMessage(row), ...row }
-      if (change.rejected !== undefined) this.store.insertRejected(this.#rejectedRow(group, change.rejected, receivedAt))
+      if (row !== undefined) message = { id: this.#store.insertMessage(row), ...row }
+      if (change.rejected !== undefined) this.#store.insertRejected(this.#rejectedRow(group.id, change.rejected, receivedAt))
     }).immediate()
 
     const wasActive = group.active
@@ -215,31 +297,17 @@ export class GroupCore {
     group.active = next.active
     group.ownProposal = ownProposal
     if (members !== undefined) group.roster.reset(members)
-    if (operations.length > 0) this.emit('appended', operations)
-    if (message !== undefined) this.emit('message', message)
+    const events: GroupEvent[] = []
+    if (operations.length > 0) events.push(['appended', operations])
+    if (message !== undefined) events.push(['message', message])
     if (epochChanged || membersChanged) {
-      this.emit('changed', { groupId: group.id, epoch: Number(next.epoch), members: members ?? this.store.members(group.id) })
+      events.push(['changed', { groupId: group.id, epoch: Number(next.epoch), members: members ?? this.#store.members(group.id) }])
     }
-    if (wasActive && !next.active) this.emit('removed', { groupId: group.id })
-    return { operations, message }
+    if (wasActive && !next.active) events.push(['removed', { groupId: group.id }])
+    return { operations, message, events }
   }
 
-  /** Emits an event; a throwing listener is logged, never allowed to abort processing of committed work. */
-  emit<K extends keyof GroupManagerEvents>(event: K, ...args: GroupManagerEvents[K]): void {
-    try {
-      // The generic EventEmitter typing cannot follow K through the rest parameter.
-      ;(this.#events.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args)
-    } catch (err) {
-      this.logger.error({ event, code: (err as { code?: unknown }).code }, 'group event listener threw')
-    }
-  }
-
-  #messageRow(
-    group: LiveGroup,
-    change: GroupChange,
-    operations: readonly Operation[],
-    receivedAt: number,
-  ): Omit<GroupMessage, 'id'> | undefined {
+  #messageRow(group: LiveGroup, change: GroupChange, operations: readonly Operation[], receivedAt: number): Omit<GroupMessage, 'id'> | undefined {
     if (change.received !== undefined) return { groupId: group.id, receivedAt, ...change.received }
     const carrier = operations[0]
     if (change.sent === undefined || carrier === undefined) return undefined
@@ -253,17 +321,17 @@ export class GroupCore {
     }
   }
 
-  #rejectedRow(group: LiveGroup, rejected: NonNullable<GroupChange['rejected']>, at: number): RejectedGroupOperation {
+  #rejectedRow(groupId: Uint8Array, rejected: Rejection, at: number): RejectedGroupOperation {
     const { op, code, epoch } = rejected
-    return { hash: op.hash, groupId: group.id, author: op.header.author, seq: op.header.seq, epoch, code, rejectedAt: at }
+    return { hash: op.hash, groupId, author: op.header.author, seq: op.header.seq, epoch, code, rejectedAt: at }
   }
 
   /** Signs `writes` as the next operations of our log for `groupId`. */
   #sign(groupId: Uint8Array, writes: readonly OwnWrite[]): Operation[] {
     if (writes.length === 0) return []
-    const tip = this.logs.heights(groupId).get(toHex(this.self))
+    const tip = this.#logs.heights(groupId).get(toHex(this.self))
     let seq = tip === undefined ? 0 : tip + 1
-    let backlink = tip === undefined ? null : (this.logs.operationsAfter(this.self, groupId, tip - 1, 1)[0]?.hash ?? null)
+    let backlink = tip === undefined ? null : (this.#logs.operationsAfter(this.self, groupId, tip - 1, 1)[0]?.hash ?? null)
     return writes.map((w) => {
       const op = createOperation({
         signer: this.#signer,

@@ -1,22 +1,14 @@
 import { BurrowError } from '../errors.js'
+import { GroupError } from './errors.js'
 import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
-import {
-  GroupEpochMismatchError,
-  InvalidCommitBundleError,
-  InvalidWelcomeError,
-  MalformedGroupPayloadError,
-  NotFromOwnerError,
-  ProposalRefusedError,
-  SenderMismatchError,
-} from './errors.js'
-import type { OwnProposal } from './group-store.js'
+import type { OwnProposal } from '../store/index.js'
 import { joinFromWelcome, messageEpoch, MlsWrongEpochError, MlsWrongGroupError, type MlsGroup } from './mls/index.js'
 import { decodeGroupPayload, type GroupPayload } from './payload.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
-import type { ProcessSummary } from './types.js'
+import type { GroupEvent, ProcessSummary } from './types.js'
 
 /** Operations read from the store at a time while draining one author's log. */
 const BATCH = 64
@@ -41,8 +33,8 @@ function codeOf(err: unknown): string {
 function checkFraming(groupId: Uint8Array, message: Uint8Array, contentType: 'application' | 'proposal' | 'commit', tag: number): void {
   const framing = messageEpoch(message)
   if (!bytesEqual(framing.groupId, groupId)) throw new MlsWrongGroupError()
-  if (framing.contentType !== contentType) throw new MalformedGroupPayloadError(`payload kind does not match its MLS ${framing.contentType}`)
-  if (framing.epoch !== BigInt(tag)) throw new GroupEpochMismatchError('epoch tag differs from the MLS framing')
+  if (framing.contentType !== contentType) throw new GroupError('GROUP_MALFORMED_PAYLOAD', `payload kind does not match its MLS ${framing.contentType}`)
+  if (framing.epoch !== BigInt(tag)) throw new GroupError('GROUP_EPOCH_MISMATCH', 'epoch tag differs from the MLS framing')
 }
 
 function epochTag(op: Operation): number | undefined {
@@ -65,25 +57,32 @@ function epochTag(op: Operation): number | undefined {
  */
 export class GroupIngest {
   readonly #core: GroupCore
+  readonly #emit: (events: readonly GroupEvent[]) => void
   #summary: ProcessSummary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
 
-  constructor(core: GroupCore) {
+  /** `emit` receives the events of every change as soon as it is committed. */
+  constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void) {
     this.#core = core
+    this.#emit = emit
   }
 
   /** Processes everything stored and processable: Welcomes for our pending invitations, then every active group. */
   async processAll(): Promise<ProcessSummary> {
     this.#summary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
-    const { store } = this.#core
-    for (const { groupId, inviter } of store.pendingInvitations()) {
+    const core = this.#core
+    for (const { groupId, inviter } of core.pendingInvitations()) {
       // A Welcome from an earlier inviter of the same group may have joined us meanwhile.
-      if (store.group(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)
+      if (core.info(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)
     }
-    for (const row of store.groups()) {
-      const group = this.#core.load(row.groupId)
+    for (const groupId of core.groupIds()) {
+      const group = core.load(groupId)
       if (group?.active === true) await this.#processGroup(group)
     }
     return this.#summary
+  }
+
+  #apply(group: LiveGroup, change: GroupChange): void {
+    this.#emit(this.#core.apply(group, change).events)
   }
 
   async #processGroup(group: LiveGroup): Promise<void> {
@@ -94,7 +93,7 @@ export class GroupIngest {
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const others = [...this.#core.logs.heights(group.id).keys()].filter((a) => a !== self && a !== owner).sort()
+      const others = this.#core.authors(group.id).filter((a) => a !== self && a !== owner).sort()
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true
       }
@@ -104,11 +103,11 @@ export class GroupIngest {
 
   /** Handles `author`'s operations after its cursor until one waits (or, if asked, until a commit applied). */
   async #drain(group: LiveGroup, author: Uint8Array, stopAfterCommit: boolean): Promise<boolean> {
-    const { logs, store } = this.#core
+    const core = this.#core
     let progressed = false
-    let cursor = store.cursor(group.id, author)
+    let cursor = core.cursor(group.id, author)
     for (;;) {
-      const ops = logs.operationsAfter(author, group.id, cursor, BATCH)
+      const ops = core.operationsAfter(author, group.id, cursor, BATCH)
       if (ops.length === 0) return progressed
       for (const op of ops) {
         if (!group.active) return progressed
@@ -118,7 +117,7 @@ export class GroupIngest {
         if (outcome === 'commit' && stopAfterCommit) return progressed
       }
       // Every handled operation moved the cursor; the check keeps the loop finite regardless.
-      const moved = store.cursor(group.id, author)
+      const moved = core.cursor(group.id, author)
       if (moved <= cursor) return progressed
       cursor = moved
     }
@@ -126,7 +125,7 @@ export class GroupIngest {
 
   async #handle(group: LiveGroup, op: Operation): Promise<Outcome> {
     const tag = epochTag(op)
-    if (tag === undefined) return this.#reject(group, op, new GroupEpochMismatchError('operation has no epoch tag'), null)
+    if (tag === undefined) return this.#reject(group, op, new GroupError('GROUP_EPOCH_MISMATCH', 'operation has no epoch tag'), null)
     // Sent before we joined: MLS gives a joiner no keys for it.
     if (tag < group.joinedEpoch) return this.#skip(group, op)
     if (tag > Number(group.mls.epoch) || op.payload === undefined) return 'wait'
@@ -142,16 +141,16 @@ export class GroupIngest {
       case 'application':
         return this.#application(group, op, payload.message, tag)
       case 'proposal':
-        if (fromOwner) return this.#reject(group, op, new ProposalRefusedError('the owner commits; it does not propose'), tag)
+        if (fromOwner) return this.#reject(group, op, new GroupError('GROUP_PROPOSAL_REFUSED', 'the owner commits; it does not propose'), tag)
         // Members apply proposals only from the owner's commit bundle: a pending
         // proposal would stop them from sending until that commit arrives.
         return weOwn ? this.#commitProposal(group, op, payload.proposal, tag) : this.#skip(group, op)
       case 'commit':
-        if (!fromOwner) return this.#reject(group, op, new NotFromOwnerError('commit'), tag)
+        if (!fromOwner) return this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'commit'} not written by the group owner`), tag)
         return this.#applyCommit(group, op, payload.commit, payload.proposals, tag)
       case 'welcome':
         // Welcomes are for joiners; members already have the group.
-        return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new NotFromOwnerError('welcome'), tag)
+        return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'welcome'} not written by the group owner`), tag)
     }
   }
 
@@ -160,15 +159,15 @@ export class GroupIngest {
     try {
       checkFraming(group.id, message, 'application', tag)
       const result = await group.mls.process(message)
-      if (result.kind !== 'application') throw new MalformedGroupPayloadError('application payload holds a handshake message')
+      if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'application payload holds a handshake message')
       // A valid ciphertext replayed into another member's log: keep the key for the real one.
-      if (!bytesEqual(result.sender, op.header.author)) throw new SenderMismatchError()
+      if (!bytesEqual(result.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
       const { author, seq } = op.header
       change = { next: result.group, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext: result.plaintext } }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
-    this.#core.apply(group, change)
+    this.#apply(group, change)
     this.#summary.messages++
     return 'done'
   }
@@ -187,21 +186,21 @@ export class GroupIngest {
       if (tag !== Number(group.mls.epoch)) throw new MlsWrongEpochError(BigInt(tag), group.mls.epoch)
       const before = group.mls.members()
       const proposed = await group.mls.process(proposal)
-      if (proposed.kind !== 'proposal') throw new MalformedGroupPayloadError('proposal payload holds another message')
-      if (!bytesEqual(proposed.sender, op.header.author)) throw new SenderMismatchError()
+      if (proposed.kind !== 'proposal') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'proposal payload holds another message')
+      if (!bytesEqual(proposed.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
       const committed = await proposed.group.commitPending()
       const after = committed.group.members()
       const leaving = before.filter((m) => !after.some((a) => bytesEqual(a, m)))
       const allowed =
         after.every((a) => before.some((m) => bytesEqual(a, m))) &&
         leaving.every((m) => bytesEqual(m, op.header.author))
-      if (!allowed) throw new ProposalRefusedError('a member may only update its own key or leave')
+      if (!allowed) throw new GroupError('GROUP_PROPOSAL_REFUSED', 'a member may only update its own key or leave')
       const commit: OwnWrite = { payload: { kind: 'commit', commit: committed.commit, proposals: [proposal] }, epoch: tag }
       change = { next: committed.group, processed: { author: op.header.author, seq: op.header.seq }, append: [commit] }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
-    this.#core.apply(group, change)
+    this.#apply(group, change)
     this.#summary.commits++
     return 'commit'
   }
@@ -225,21 +224,21 @@ export class GroupIngest {
         }
         checkFraming(group.id, proposal, 'proposal', tag)
         const applied = await state.process(proposal).catch((err: unknown) => {
-          throw new InvalidCommitBundleError('a bundled proposal cannot be applied', { cause: err })
+          throw new GroupError('GROUP_INVALID_BUNDLE', 'a bundled proposal cannot be applied', { cause: err })
         })
-        if (applied.kind !== 'proposal') throw new InvalidCommitBundleError('bundle holds a non-proposal message')
+        if (applied.kind !== 'proposal') throw new GroupError('GROUP_INVALID_BUNDLE', 'bundle holds a non-proposal message')
         state = applied.group
       }
       const before = state
       const result = await group.roster.admitting(ADMIT_ANY, () => before.process(commit))
-      if (result.kind !== 'commit') throw new MalformedGroupPayloadError('commit payload holds another message')
-      if (!bytesEqual(result.sender, group.owner)) throw new SenderMismatchError()
+      if (result.kind !== 'commit') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'commit payload holds another message')
+      if (!bytesEqual(result.sender, group.owner)) throw new GroupError('GROUP_SENDER_MISMATCH')
       next = result.group
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
     const again = ownIncluded || !next.active ? undefined : await this.#proposeAgain(group.ownProposal, next)
-    this.#core.apply(group, {
+    this.#apply(group, {
       next: again?.next ?? next,
       processed: { author: op.header.author, seq: op.header.seq },
       ownProposal: again?.ownProposal ?? null,
@@ -274,10 +273,10 @@ export class GroupIngest {
    * unreadable to a joiner, so the cursor simply moves over it.
    */
   async #scanForWelcome(groupId: Uint8Array, inviter: Uint8Array): Promise<void> {
-    const { logs, store } = this.#core
+    const core = this.#core
     for (;;) {
-      const cursor = store.cursor(groupId, inviter)
-      const ops = logs.operationsAfter(inviter, groupId, cursor, BATCH)
+      const cursor = core.cursor(groupId, inviter)
+      const ops = core.operationsAfter(inviter, groupId, cursor, BATCH)
       if (ops.length === 0) return
       for (const op of ops) {
         if (op.payload === undefined) return
@@ -285,30 +284,32 @@ export class GroupIngest {
         try {
           payload = decodeGroupPayload(op.payload)
         } catch (err) {
-          this.#core.db.transaction(() => {
-            store.insertRejected({
-              hash: op.hash, groupId, author: inviter, seq: op.header.seq, epoch: epochTag(op) ?? null, code: codeOf(err), rejectedAt: this.#core.now(),
-            })
-            store.setCursor(groupId, inviter, op.header.seq)
-          }).immediate()
+          core.passBeforeJoin(groupId, op, { code: codeOf(err), epoch: epochTag(op) ?? null })
           this.#summary.rejected++
           continue
         }
-        if (payload.kind === 'welcome' && (await this.#tryJoin(groupId, inviter, op, payload.welcome))) return
-        store.setCursor(groupId, inviter, op.header.seq)
+        if (payload.kind !== 'welcome') {
+          core.passBeforeJoin(groupId, op)
+          continue
+        }
+        const joined = await this.#tryJoin(groupId, inviter, op, payload.welcome)
+        if (joined === true) return
+        core.passBeforeJoin(groupId, op, joined)
+        if (joined !== undefined) this.#summary.rejected++
       }
-      if (store.cursor(groupId, inviter) <= cursor) return
+      if (core.cursor(groupId, inviter) <= cursor) return
     }
   }
 
-  async #tryJoin(groupId: Uint8Array, inviter: Uint8Array, op: Operation, welcome: Uint8Array): Promise<boolean> {
-    const { store } = this.#core
-    for (const invitation of store.invitations(groupId)) {
+  /** Joins from `welcome` if it opens one of our key packages: true when joined, a rejection when it is invalid, undefined when it is not for us. */
+  async #tryJoin(groupId: Uint8Array, inviter: Uint8Array, op: Operation, welcome: Uint8Array): Promise<true | { code: string; epoch: number | null } | undefined> {
+    const core = this.#core
+    for (const invitation of core.invitations(groupId)) {
       const roster = new GroupRoster()
       let joined: MlsGroup
       try {
         const keyPackage = { publicPackage: invitation.publicPackage, privatePackage: invitation.privatePackage }
-        joined = await roster.admitting(ADMIT_ANY, () => joinFromWelcome(welcome, keyPackage, this.#core.identity, roster.accepts))
+        joined = await roster.admitting(ADMIT_ANY, () => joinFromWelcome(welcome, keyPackage, core.identity, roster.accepts))
       } catch {
         continue // a Welcome for someone else (or another of our key packages): normal
       }
@@ -318,25 +319,17 @@ export class GroupIngest {
         : !members.some((m) => bytesEqual(m, inviter))
           ? 'welcome opens a group without its inviter'
           : undefined
-      if (problem !== undefined) {
-        const err = new InvalidWelcomeError(problem)
-        store.insertRejected({
-          hash: op.hash, groupId, author: inviter, seq: op.header.seq, epoch: epochTag(op) ?? null, code: err.code, rejectedAt: this.#core.now(),
-        })
-        this.#summary.rejected++
-        return false
-      }
-      const group = this.#core.adopt({ mls: joined, roster, owner: inviter, name: null, welcomeSeq: op.header.seq })
+      if (problem !== undefined) return { code: new GroupError('GROUP_INVALID_WELCOME', problem).code, epoch: epochTag(op) ?? null }
+      const adopted = core.adopt({ mls: joined, roster, owner: inviter, name: null, welcomeSeq: op.header.seq })
       this.#summary.joined++
-      const info = this.#core.info(group.id)
-      if (info !== undefined) this.#core.emit('joined', info)
+      this.#emit(adopted.events)
       return true
     }
-    return false
+    return undefined
   }
 
   #skip(group: LiveGroup, op: Operation): Outcome {
-    this.#core.apply(group, { processed: { author: op.header.author, seq: op.header.seq } })
+    this.#apply(group, { processed: { author: op.header.author, seq: op.header.seq } })
     return 'done'
   }
 
@@ -346,7 +339,7 @@ export class GroupIngest {
     // Typed errors are expected from hostile or stale input; anything else is a defect worth seeing.
     if (code === UNEXPECTED_FAILURE) this.#core.logger.warn(where, 'group operation failed unexpectedly')
     else this.#core.logger.debug(where, 'group operation rejected')
-    this.#core.apply(group, { processed: { author: op.header.author, seq: op.header.seq }, rejected: { op, code, epoch } })
+    this.#apply(group, { processed: { author: op.header.author, seq: op.header.seq }, rejected: { op, code, epoch } })
     this.#summary.rejected++
     return 'done'
   }

@@ -1,28 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Database } from 'better-sqlite3'
+import { BurrowError } from '../errors.js'
+import { GroupError } from './errors.js'
 import { silentLogger, type Logger } from '../logging.js'
-import { bytesEqual, fromHex } from '../log/bytes.js'
+import { bytesEqual, toHex } from '../log/bytes.js'
 import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
-import type { LogStore } from '../store/log-store.js'
+import type { GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
 import { GroupCore, type LiveGroup } from './core.js'
-import {
-  AlreadyAMemberError,
-  GroupArgumentError,
-  GroupInactiveError,
-  GroupNotFoundError,
-  GroupProposalPendingError,
-  NotAMemberError,
-  NotGroupOwnerError,
-  OwnerCannotLeaveError,
-} from './errors.js'
-import { GroupStore, type RejectedGroupOperation, type GroupMessage } from './group-store.js'
 import { GroupIngest } from './ingest.js'
 import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
 import { GroupRoster } from './roster.js'
-import type { GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
+import type { GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
 
 /** Options of {@link GroupManager}. */
 export interface GroupManagerOptions {
@@ -52,22 +43,12 @@ const MAX_NAME_LENGTH = 200
 const MAX_PAGE = 1000
 
 function assertIdentityKey(key: Uint8Array, what: string): void {
-  if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) throw new GroupArgumentError(`${what} must be a 32-byte identity key`)
+  if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) throw new GroupError('GROUP_INVALID_ARGUMENT', `${what} must be a 32-byte identity key`)
 }
 
 function assertName(name: string | null): void {
   if (name !== null && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) {
-    throw new GroupArgumentError(`group name must be a string of at most ${MAX_NAME_LENGTH} characters`)
-  }
-}
-
-/** The identity key a peer string names (hex of 32 bytes), or undefined. */
-function peerKey(peer: string): Uint8Array | undefined {
-  try {
-    const key = fromHex(peer)
-    return key.length === IDENTITY_KEY_LENGTH ? key : undefined
-  } catch {
-    return undefined
+    throw new GroupError('GROUP_INVALID_ARGUMENT', `group name must be a string of at most ${MAX_NAME_LENGTH} characters`)
   }
 }
 
@@ -81,39 +62,41 @@ function peerKey(peer: string): Uint8Array | undefined {
  * Publishing (`send`, `invite`, `remove`, `rotate`, `leave`) encrypts or
  * commits, signs the operation and stores it in one SQLite transaction with
  * the new MLS state, so a crash never reuses a key. Ingesting
- * ({@link processPending}, after sync stored new operations) applies them in
- * epoch order and writes plaintext only to the local view. Both run one at a
- * time, on a queue.
+ * ({@link processSoon} after sync stored new operations, or
+ * {@link processPending}) applies them in epoch order and writes plaintext
+ * only to the local view. Both run one at a time, on one queue.
  *
  * The network is not here: the node pushes `appended` operations to peers
- * and uses this object as the sync policy ({@link sharedLogs},
- * {@link mayShare}; peers are hex identity keys), which fits `SyncPolicy`.
+ * and asks {@link sharedLogs} and {@link mayShare} (by identity key) which
+ * logs a peer may have.
  */
 export class GroupManager extends EventEmitter<GroupManagerEvents> {
   /** This node's identity key. */
   readonly identityKey: Uint8Array
   readonly #core: GroupCore
   readonly #ingest: GroupIngest
+  readonly #log: Logger
   #queue: Promise<unknown> = Promise.resolve()
+  /** The processing pass queued and not yet started, which absorbs further requests. */
+  #queuedPass: Promise<void> | undefined
 
   constructor(options: GroupManagerOptions) {
     super()
     const signer = options.signer ?? seedSigner(options.identity.seed)
     if (!bytesEqual(signer.publicKey, options.identity.publicKey)) {
-      throw new GroupArgumentError('signer and identity must be the same key')
+      throw new GroupError('GROUP_INVALID_ARGUMENT', 'signer and identity must be the same key')
     }
     this.identityKey = signer.publicKey.slice()
+    this.#log = options.logger ?? silentLogger
     this.#core = new GroupCore({
       db: options.db,
       logs: options.logs,
-      store: new GroupStore(options.db),
       identity: options.identity,
       signer,
-      events: this,
-      logger: options.logger ?? silentLogger,
+      logger: this.#log,
       now: options.now ?? Date.now,
     })
-    this.#ingest = new GroupIngest(this.#core)
+    this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
   }
 
   /** Creates a group owned by this node, with this node as its only member. */
@@ -123,7 +106,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#exclusive(async () => {
       const roster = new GroupRoster([this.identityKey])
       const mls = await createGroup(randomBytes(GROUP_ID_LENGTH), this.#core.identity, roster.accepts)
-      const group = this.#core.adopt({ mls, roster, owner: this.identityKey, name })
+      const { group } = this.#core.adopt({ mls, roster, owner: this.identityKey, name })
       return this.#info(group.id)
     })
   }
@@ -139,10 +122,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     assertIdentityKey(inviter, 'inviter')
     return this.#exclusive(async () => {
       // Rejoining a group this node was removed from is not supported: its row (and cursors) stay.
-      const existing = this.#core.store.group(groupId)
-      if (existing !== undefined) throw existing.active ? new AlreadyAMemberError() : new GroupInactiveError()
+      const existing = this.#core.info(groupId)
+      if (existing !== undefined) throw existing.active ? new GroupError('GROUP_ALREADY_A_MEMBER') : new GroupError('GROUP_INACTIVE')
       const pair = await createMlsKeyPackage(this.#core.identity)
-      this.#core.store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, this.#core.now())
+      this.#core.addInvitation(groupId, inviter, pair)
       return pair.publicPackage.slice()
     })
   }
@@ -157,14 +140,14 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     assertIdentityKey(member, 'member')
     return this.#exclusive(async () => {
       const group = this.#owned(groupId, 'invite members')
-      if (group.roster.accepts(member)) throw new AlreadyAMemberError()
+      if (group.roster.accepts(member)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
       const added = await group.roster.admitting((id) => bytesEqual(id, member), () => group.mls.addMembers([publicPackage]))
       // The roster admitted only `member`, but an existing member's package would pass it too.
       if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {
-        throw new GroupArgumentError('key package does not belong to the invitee')
+        throw new GroupError('GROUP_INVALID_ARGUMENT', 'key package does not belong to the invitee')
       }
       const epoch = Number(group.mls.epoch)
-      this.#core.apply(group, {
+      this.#apply(group, {
         next: added.group,
         append: [
           { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
@@ -180,10 +163,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     assertIdentityKey(member, 'member')
     return this.#exclusive(async () => {
       const group = this.#owned(groupId, 'remove members')
-      if (bytesEqual(member, this.identityKey)) throw new OwnerCannotLeaveError()
-      if (!group.roster.accepts(member)) throw new NotAMemberError()
+      if (bytesEqual(member, this.identityKey)) throw new GroupError('GROUP_OWNER_CANNOT_LEAVE')
+      if (!group.roster.accepts(member)) throw new GroupError('GROUP_NOT_A_MEMBER')
       const removed = await group.mls.removeMembers([member])
-      this.#core.apply(group, {
+      this.#apply(group, {
         next: removed.group,
         append: [{ payload: { kind: 'commit', commit: removed.commit, proposals: [] }, epoch: Number(group.mls.epoch) }],
       })
@@ -201,7 +184,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       const group = this.#active(groupId)
       if (bytesEqual(group.owner, this.identityKey)) {
         const committed = await group.mls.commitPending()
-        this.#core.apply(group, {
+        this.#apply(group, {
           next: committed.group,
           append: [{ payload: { kind: 'commit', commit: committed.commit, proposals: [] }, epoch: Number(group.mls.epoch) }],
         })
@@ -215,7 +198,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   async leave(groupId: Uint8Array): Promise<void> {
     return this.#exclusive(async () => {
       const group = this.#active(groupId)
-      if (bytesEqual(group.owner, this.identityKey)) throw new OwnerCannotLeaveError()
+      if (bytesEqual(group.owner, this.identityKey)) throw new GroupError('GROUP_OWNER_CANNOT_LEAVE')
       if (group.ownProposal?.kind === 'leave') return
       await this.#propose(group, 'leave')
     })
@@ -226,13 +209,13 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
    * message enters the local view (and the `message` event) like any other.
    */
   async send(groupId: Uint8Array, plaintext: Uint8Array): Promise<GroupMessage> {
-    if (!(plaintext instanceof Uint8Array)) throw new GroupArgumentError('plaintext must be a Uint8Array')
+    if (!(plaintext instanceof Uint8Array)) throw new GroupError('GROUP_INVALID_ARGUMENT', 'plaintext must be a Uint8Array')
     return this.#exclusive(async () => {
       const group = this.#active(groupId)
-      if (group.ownProposal !== null) throw new GroupProposalPendingError()
+      if (group.ownProposal !== null) throw new GroupError('GROUP_PROPOSAL_PENDING')
       const copy = plaintext.slice()
       const encrypted = await group.mls.encrypt(copy)
-      const { message } = this.#core.apply(group, {
+      const { message } = this.#apply(group, {
         next: encrypted.group,
         append: [{ payload: { kind: 'application', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
         sent: copy,
@@ -253,16 +236,55 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#exclusive(() => this.#ingest.processAll())
   }
 
+  /**
+   * Queues a {@link processPending} pass (call it whenever sync stored
+   * operations). Requests made before the queued pass starts share it, so a
+   * burst of ingests costs one pass, and a request made during a pass causes
+   * exactly one more. A failing pass is logged, never thrown.
+   */
+  processSoon(): Promise<void> {
+    this.#queuedPass ??= this.#exclusive(async () => {
+      this.#queuedPass = undefined
+      await this.#ingest.processAll()
+    }).catch((err: unknown) => {
+      this.#log.error({ code: err instanceof BurrowError ? err.code : undefined, reason: err instanceof Error ? err.message : String(err) }, 'group processing failed')
+    })
+    return this.#queuedPass
+  }
+
+  /** Resolves once every call queued so far has finished (before closing the database). */
+  async settled(): Promise<void> {
+    await this.#queue
+  }
+
   /** Sets the group's local label (never replicated). */
   rename(groupId: Uint8Array, name: string | null): void {
     assertName(name)
-    if (this.#core.store.group(groupId) === undefined) throw new GroupNotFoundError()
-    this.#core.store.rename(groupId, name)
+    if (this.#core.info(groupId) === undefined) throw new GroupError('GROUP_NOT_FOUND')
+    this.#core.rename(groupId, name)
   }
 
   /** Every group this node created or joined (inactive ones included). */
   list(): GroupInfo[] {
-    return this.#core.store.groups().map((row) => this.#info(row.groupId))
+    return this.#core.groupIds().map((id) => this.#info(id))
+  }
+
+  /**
+   * A group by its hex id, a unique hex prefix (at least 4 characters), or
+   * its unique local name. Throws `GROUP_NOT_FOUND` or `GROUP_AMBIGUOUS`.
+   */
+  resolve(what: string): GroupInfo {
+    const groups = this.list()
+    const needle = what.trim()
+    const lower = needle.toLowerCase()
+    const exact = groups.find((g) => toHex(g.id) === lower)
+    if (exact !== undefined) return exact
+    const named = groups.filter((g) => g.name !== null && g.name === needle)
+    const prefixed = /^[0-9a-f]{4,64}$/.test(lower) && named.length === 0 ? groups.filter((g) => toHex(g.id).startsWith(lower)) : []
+    const matches = named.length > 0 ? named : prefixed
+    if (matches.length > 1) throw new GroupError('GROUP_AMBIGUOUS', `"${needle.slice(0, 80)}" matches ${matches.length} groups; use more of the id`)
+    if (matches[0] !== undefined) return matches[0]
+    throw new GroupError('GROUP_NOT_FOUND')
   }
 
   /** One group, or undefined when unknown here. */
@@ -279,76 +301,92 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   messages(groupId: Uint8Array, query: MessagesQuery = {}): GroupMessage[] {
     const afterId = query.afterId ?? 0
     const limit = query.limit ?? 100
-    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new GroupArgumentError('afterId must be a non-negative integer')
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new GroupArgumentError(`limit must be 1..${MAX_PAGE}`)
+    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new GroupError('GROUP_INVALID_ARGUMENT', 'afterId must be a non-negative integer')
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new GroupError('GROUP_INVALID_ARGUMENT', `limit must be 1..${MAX_PAGE}`)
     this.#info(groupId)
-    return this.#core.store.messages(groupId, afterId, limit)
+    return this.#core.messages(groupId, afterId, limit)
   }
 
   /** Operations of the group that could not be used, with their error codes. */
   rejected(groupId: Uint8Array): RejectedGroupOperation[] {
-    return this.#core.store.rejected(groupId)
+    return this.#core.rejected(groupId)
   }
 
   /** Key packages of ours still waiting for their Welcome. */
   invitations(): PendingInvitation[] {
-    return this.#core.store.pendingInvitations()
+    return this.#core.pendingInvitations()
   }
 
   /**
-   * Sync policy: the group logs to exchange with `peer` (hex identity key):
-   * active groups whose members include it, and groups we wait to be
-   * welcomed to by it. A removed member is no longer among them.
+   * Sync policy: the group logs to exchange with the peer whose identity key
+   * is `peer`: active groups whose members include it, and groups we wait to
+   * be welcomed to by it. A removed member is no longer among them.
    */
-  sharedLogs(peer: string): LogId[] {
-    const key = peerKey(peer)
-    if (key === undefined || bytesEqual(key, this.identityKey)) return []
-    const out = this.#core.store.activeGroupsWith(key)
-    for (const pending of this.#core.store.pendingInvitations()) {
-      if (bytesEqual(pending.inviter, key) && !out.some((id) => bytesEqual(id, pending.groupId))) out.push(pending.groupId)
+  sharedLogs(peer: Uint8Array): LogId[] {
+    if (bytesEqual(peer, this.identityKey)) return []
+    const out = this.#core.activeGroupsWith(peer)
+    for (const pending of this.#core.pendingInvitations()) {
+      if (bytesEqual(pending.inviter, peer) && !out.some((id) => bytesEqual(id, pending.groupId))) out.push(pending.groupId)
     }
     return out
   }
 
-  /** Sync policy: whether group log `logId` may be exchanged with `peer` (hex identity key). */
-  mayShare(peer: string, logId: LogId): boolean {
-    const key = peerKey(peer)
-    if (key === undefined || bytesEqual(key, this.identityKey)) return false
-    if (this.#core.store.isActiveMember(logId, key)) return true
-    return this.#core.store.pendingInvitations().some((p) => bytesEqual(p.groupId, logId) && bytesEqual(p.inviter, key))
+  /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. */
+  mayShare(peer: Uint8Array, logId: LogId): boolean {
+    if (bytesEqual(peer, this.identityKey)) return false
+    if (this.#core.isActiveMember(logId, peer)) return true
+    return this.#core.pendingInvitations().some((p) => bytesEqual(p.groupId, logId) && bytesEqual(p.inviter, peer))
   }
 
   async #propose(group: LiveGroup, kind: 'update' | 'leave'): Promise<void> {
-    if (group.ownProposal !== null) throw new GroupProposalPendingError()
+    if (group.ownProposal !== null) throw new GroupError('GROUP_PROPOSAL_PENDING')
     const made = kind === 'update' ? await group.mls.proposeUpdate() : await group.mls.proposeRemoveSelf()
-    this.#core.apply(group, {
+    this.#apply(group, {
       next: made.group,
       append: [{ payload: { kind: 'proposal', proposal: made.proposal }, epoch: Number(group.mls.epoch) }],
       ownProposal: { digest: hashOf(made.proposal), kind },
     })
   }
 
+  #apply(group: LiveGroup, change: Parameters<GroupCore['apply']>[1]): ReturnType<GroupCore['apply']> {
+    const applied = this.#core.apply(group, change)
+    this.#emitAll(applied.events)
+    return applied
+  }
+
+  /** Emits what a committed change calls for; a throwing listener is logged, never allowed to undo committed work. */
+  #emitAll(events: readonly GroupEvent[]): void {
+    for (const [name, ...args] of events) {
+      try {
+        // The generic EventEmitter typing cannot follow the event name through the tuple.
+        ;(this.emit as (e: string, ...a: unknown[]) => boolean)(name, ...args)
+      } catch (err) {
+        this.#log.error({ event: name, code: (err as { code?: unknown }).code }, 'group event listener threw')
+      }
+    }
+  }
+
   #info(groupId: Uint8Array): GroupInfo {
     const info = this.#core.info(groupId)
-    if (info === undefined) throw new GroupNotFoundError()
+    if (info === undefined) throw new GroupError('GROUP_NOT_FOUND')
     return info
   }
 
   #active(groupId: Uint8Array): LiveGroup {
     const group = this.#core.load(groupId)
-    if (group === undefined) throw new GroupNotFoundError()
-    if (!group.active) throw new GroupInactiveError()
+    if (group === undefined) throw new GroupError('GROUP_NOT_FOUND')
+    if (!group.active) throw new GroupError('GROUP_INACTIVE')
     return group
   }
 
   #owned(groupId: Uint8Array, action: string): LiveGroup {
     const group = this.#active(groupId)
-    if (!bytesEqual(group.owner, this.identityKey)) throw new NotGroupOwnerError(action)
+    if (!bytesEqual(group.owner, this.identityKey)) throw new GroupError('GROUP_NOT_OWNER', `only the group owner can ${action}`)
     return group
   }
 
   #assertGroupId(groupId: Uint8Array): void {
-    if (!(groupId instanceof Uint8Array) || groupId.length !== GROUP_ID_LENGTH) throw new GroupArgumentError('group id must be 32 bytes')
+    if (!(groupId instanceof Uint8Array) || groupId.length !== GROUP_ID_LENGTH) throw new GroupError('GROUP_INVALID_ARGUMENT', 'group id must be 32 bytes')
   }
 
   /** Runs `fn` after every earlier call finished: MLS states change strictly one step at a time. */

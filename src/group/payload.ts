@@ -1,6 +1,6 @@
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
 import { LogError } from '../log/errors.js'
-import { MalformedGroupPayloadError } from './errors.js'
+import { GroupError } from './errors.js'
 
 /**
  * What a group operation carries: always MLS ciphertexts (or a Welcome, also
@@ -42,24 +42,24 @@ export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
   return encodeCanonical(value)
 }
 
-/** Decodes untrusted payload bytes; anything else than a well-formed payload is {@link MalformedGroupPayloadError}. */
+/** Decodes untrusted payload bytes; anything else than a well-formed payload is `GROUP_MALFORMED_PAYLOAD`. */
 export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
   let value: CborValue
   try {
     value = decodeCanonical(bytes)
   } catch (err) {
-    if (err instanceof LogError) throw new MalformedGroupPayloadError('payload is not canonical CBOR', { cause: err })
+    if (err instanceof LogError) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'payload is not canonical CBOR', { cause: err })
     throw err
   }
-  if (!Array.isArray(value) || value.length < 2) throw new MalformedGroupPayloadError('payload must be an array of at least 2 items')
+  if (!Array.isArray(value) || value.length < 2) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'payload must be an array of at least 2 items')
   const items = value as readonly CborValue[]
   const [kind, body, extra] = items
   const bodyBytes = (): Uint8Array => {
-    if (!(body instanceof Uint8Array) || body.length === 0) throw new MalformedGroupPayloadError('payload body must be a non-empty byte string')
+    if (!(body instanceof Uint8Array) || body.length === 0) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'payload body must be a non-empty byte string')
     return body
   }
   const arity = (n: number): void => {
-    if (items.length !== n) throw new MalformedGroupPayloadError(`payload of kind ${String(kind)} must have ${n} items`)
+    if (items.length !== n) throw new GroupError('GROUP_MALFORMED_PAYLOAD', `payload of kind ${String(kind)} must have ${n} items`)
   }
   switch (kind) {
     case KIND_CODES.application:
@@ -67,11 +67,11 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
       return { kind: 'application', message: bodyBytes() }
     case KIND_CODES.commit: {
       arity(3)
-      if (!Array.isArray(extra)) throw new MalformedGroupPayloadError('commit bundle must be an array')
+      if (!Array.isArray(extra)) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'commit bundle must be an array')
       const proposals = extra as readonly CborValue[]
-      if (proposals.length > MAX_BUNDLED_PROPOSALS) throw new MalformedGroupPayloadError('commit bundles too many proposals')
+      if (proposals.length > MAX_BUNDLED_PROPOSALS) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'commit bundles too many proposals')
       for (const p of proposals) {
-        if (!(p instanceof Uint8Array) || p.length === 0) throw new MalformedGroupPayloadError('bundled proposal must be a non-empty byte string')
+        if (!(p instanceof Uint8Array) || p.length === 0) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'bundled proposal must be a non-empty byte string')
       }
       return { kind: 'commit', commit: bodyBytes(), proposals: proposals as readonly Uint8Array[] }
     }
@@ -82,6 +82,6 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
       arity(2)
       return { kind: 'proposal', proposal: bodyBytes() }
     default:
-      throw new MalformedGroupPayloadError('unknown payload kind')
+      throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'unknown payload kind')
   }
 }

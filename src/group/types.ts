@@ -1,5 +1,5 @@
 import type { Operation } from '../log/types.js'
-import type { GroupMessage } from './group-store.js'
+import type { GroupMessage } from '../store/index.js'
 
 /** What `GroupManager.get` and `list` say about a group. */
 export interface GroupInfo {
@@ -51,3 +51,6 @@ export interface GroupManagerEvents {
   /** This node was removed from a group (or its leave was committed). */
   removed: [{ groupId: Uint8Array }]
 }
+
+/** One event of {@link GroupManagerEvents} with its arguments: what a change calls for, emitted by the manager. */
+export type GroupEvent = { [K in keyof GroupManagerEvents]: [K, ...GroupManagerEvents[K]] }[keyof GroupManagerEvents]

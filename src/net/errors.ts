@@ -1,6 +1,41 @@
 import { BurrowError } from '../errors.js'
 import type { SocksFailureReason } from '../tor/socks-errors.js'
 
+/** Stable codes of the net layer and their default messages. */
+export const NET_ERRORS = {
+  /** A peer could not be reached within the budget, or refused what we asked. */
+  PEER_UNAVAILABLE: 'the peer cannot be reached',
+  /** No allow-listed peer matches what was named. */
+  PEER_UNKNOWN: 'no allow-listed peer matches',
+  /** The name given matches several peers. */
+  PEER_AMBIGUOUS: 'the name matches several peers; use the peer id or the .onion address',
+  /** The card cannot be added: it is our own, or its onion address belongs to another peer. */
+  PEER_REJECTED: 'the card cannot be added',
+  /** The peer is not (or no longer) on the allow-list. */
+  PEER_NOT_ALLOWED: 'peer is not on the allow-list',
+  /** A request/response exchange failed: the peer answered nothing usable in time, or too much. */
+  REQUEST_FAILED: 'the request to the peer failed',
+  /** Dialing a peer's onion failed (see {@link OnionDialError}). */
+  ONION_DIAL_FAILED: 'dialing the peer\'s onion failed',
+  /** A multiaddr is not `/onion3/<56 base32>:<port>[/p2p/<Ed25519 peer id>]` (see {@link InvalidOnionMultiaddrError}). */
+  INVALID_ONION_MULTIADDR: 'not an onion multiaddr',
+  /** The onion transport was asked to listen somewhere it may not, or binding failed. */
+  ONION_LISTEN_FAILED: 'the onion listener could not start',
+  /** Options of the libp2p node factory are unusable (messages name sizes and kinds, never key bytes). */
+  NET_INVALID_OPTIONS: 'invalid network options',
+  /** The sync stream could not be opened on a new connection. */
+  SYNC_STREAM_FAILED: 'could not open a sync stream',
+} as const
+export type NetErrorCode = keyof typeof NET_ERRORS
+
+/** An error of the net layer; `code` is one of {@link NET_ERRORS}. */
+export class NetError extends BurrowError {
+  declare readonly code: NetErrorCode
+  constructor(code: NetErrorCode, message: string = NET_ERRORS[code], options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+}
+
 /** Why a multiaddr is not a dialable onion multiaddr (see {@link InvalidOnionMultiaddrError.reason}). */
 export type InvalidOnionMultiaddrReason =
   /** Not exactly `/onion3/…` optionally followed by `/p2p/…`. */

@@ -46,7 +46,6 @@ export {
   type AddressTableEvents,
   type PeerRecord,
 } from './address-table.js'
-export { PeerConnector, dialFailure, type PeerConnectorOptions } from './peer-connector.js'
-export { SyncManager, type SyncManagerEvents, type SyncManagerOptions } from './sync-manager.js'
+export { PeerConnector, dialFailure, type ConnectOptions, type PeerConnectorOptions } from './peer-connector.js'
 export { request, serveRequests, RequestError, type RequestOptions } from './request-response.js'
 export * from './sync/index.js'

@@ -3,9 +3,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
-import { backoffDelay } from '../util/async.js'
+import { backoffDelay, sleep } from '../util/async.js'
+import type { OnionAddress } from '../tor/index.js'
 import type { AddressTable, PeerRecord } from './address-table.js'
-import { findOnionDialError } from './errors.js'
+import { findOnionDialError, NetError } from './errors.js'
 import { onionMultiaddr } from './onion-multiaddr.js'
 
 /** Options of the {@link PeerConnector}. */
@@ -21,10 +22,43 @@ export interface PeerConnectorOptions {
   concurrency?: number
   /** How often the schedule is looked at. Default 1 s. */
   tickMs?: number
-  /** Told of every failed dial (after it is recorded): where the node can react, e.g. refetch a stale descriptor. */
-  onDialFailure?: (peer: PeerRecord, failure: { code: string; message: string }) => void
+  /**
+   * Asks our tor for a peer's onion descriptor afresh. Called after a dial
+   * that hung or could not introduce itself: our tor may hold a descriptor
+   * from before the peer re-published (a restart, a new allow-list).
+   */
+  refreshDescriptor?: (onion: OnionAddress) => Promise<void>
   logger?: Logger
 }
+
+/** Options of {@link PeerConnector.connect}. */
+export interface ConnectOptions {
+  /** How long to keep retrying transient failures. Default 60 s. */
+  budgetMs?: number
+  signal?: AbortSignal
+}
+
+/** Failures that mean our tor may hold a stale descriptor of the peer. */
+const STALE_DESCRIPTOR_SIGNS = new Set(['timeout', 'onion-introduction-failed', 'onion-introduction-timeout', 'onion-rendezvous-failed'])
+
+/**
+ * Failures that clear up by themselves within a minute: a peer that has just
+ * added us re-publishes its onion service, and our tor may still hold the
+ * descriptor from before (client authorization refused); introduction and
+ * rendezvous fail now and then on a healthy network.
+ */
+const TRANSIENT_DIAL_FAILURES = new Set([
+  'onion-client-auth-missing',
+  'onion-client-auth-wrong',
+  'onion-descriptor-not-found',
+  'onion-introduction-failed',
+  'onion-introduction-timeout',
+  'onion-rendezvous-failed',
+  'general-failure',
+  'timeout',
+])
+
+const DEFAULT_CONNECT_BUDGET_MS = 60_000
 
 interface Schedule {
   attempts: number
@@ -45,7 +79,7 @@ export function dialFailure(err: unknown): { code: string; message: string } {
  * Tor's reason for every failure in the address table.
  */
 export class PeerConnector {
-  readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'onDialFailure'>> & Pick<PeerConnectorOptions, 'onDialFailure'>
+  readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'refreshDescriptor'>> & Pick<PeerConnectorOptions, 'refreshDescriptor'>
   readonly #log: Logger
   readonly #schedule = new Map<string, Schedule>()
   readonly #inFlight = new Set<string>()
@@ -88,6 +122,37 @@ export class PeerConnector {
     return this.#options.libp2p.dial(addr, signal ? { signal } : {})
   }
 
+  /**
+   * Connects to a peer before a request: dials, and within `budgetMs` retries
+   * the failures that clear up by themselves (backoff 1, 2, 4, 5, 5 … s).
+   * Throws `PEER_UNAVAILABLE` with tor's reason, and a hint when the peer
+   * has probably not added our card.
+   */
+  async connect(peer: PeerRecord, options: ConnectOptions = {}): Promise<Connection> {
+    const { signal } = options
+    const deadline = Date.now() + (options.budgetMs ?? DEFAULT_CONNECT_BUDGET_MS)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.dial(peer, signal)
+      } catch (err) {
+        const failure = dialFailure(err)
+        this.#afterFailure(peer, failure.code)
+        if (!TRANSIENT_DIAL_FAILURES.has(failure.code) || Date.now() > deadline || signal?.aborted === true) {
+          const hint = failure.code.startsWith('onion-client-auth') ? ' (has this peer added our contact card?)' : ''
+          throw new NetError('PEER_UNAVAILABLE', `cannot reach ${peer.displayName ?? peer.peerId}: ${failure.message}${hint}`, { cause: err })
+        }
+        await sleep(Math.min(1_000 * 2 ** attempt, 5_000, Math.max(0, deadline - Date.now())), signal)
+      }
+    }
+  }
+
+  #afterFailure(peer: PeerRecord, code: string): void {
+    if (!STALE_DESCRIPTOR_SIGNS.has(code) || this.#options.refreshDescriptor === undefined) return
+    this.#options.refreshDescriptor(peer.onion).catch((err: unknown) => {
+      this.#log.debug({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'descriptor refetch failed')
+    })
+  }
+
   #connected(peerId: string): boolean {
     return this.#options.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open')
   }
@@ -119,7 +184,7 @@ export class PeerConnector {
       const delay = backoffDelay(schedule.attempts, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
       this.#schedule.set(peer.peerId, { attempts: schedule.attempts + 1, nextAt: Date.now() + delay })
       this.#options.table.recordError(peer.peerId, failure.code, failure.message)
-      this.#options.onDialFailure?.(peer, failure)
+      this.#afterFailure(peer, failure.code)
       this.#log.info({ peer: peer.peerId, reason: failure.code, retryInMs: delay }, 'dial failed')
     }
   }

@@ -1,11 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
-import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from '../logging.js'
-import { silentLogger } from '../logging.js'
-import { BurrowError } from '../errors.js'
-import { sleep } from '../util/async.js'
+import { silentLogger, type Logger } from '../logging.js'
+import { listen as on } from '../util/events.js'
 import {
   contactCardQr,
   createContactCard,
@@ -16,117 +13,65 @@ import {
   openKeystore,
   type NodeKeys,
 } from '../keys/index.js'
-import { fromHex, toHex, type LogId } from '../log/index.js'
-import { decodeCanonical, encodeCanonical } from '../log/cbor.js'
+import { toHex } from '../log/index.js'
 import { LogStore, PeerStore, openDatabase, type Database } from '../store/index.js'
-import {
-  OnionClientAuth,
-  OnionService,
-  Tor,
-  type BootstrapProgress,
-  type OnionAddress,
-} from '../tor/index.js'
-import { clientTorrcLines, loadTestnet } from '../testnet/index.js'
+import { OnionClientAuth, OnionService, type OnionAddress, type Tor } from '../tor/index.js'
 import {
   AddressTable,
   PeerConnector,
   SyncManager,
   createBurrowLibp2p,
   peerIdOfIdentityKey,
-  dialFailure,
   request,
   serveRequests,
   type BurrowLibp2p,
-  type PeerRecord,
+  type SyncPolicy,
 } from '../net/index.js'
-import { GroupManager, type GroupInfo, type GroupMessage } from '../group/index.js'
-import { NodeExistsError, NodeNotFoundError, NodeStateError, PeerUnavailableError } from './errors.js'
-import { groupSummary, messageView, resolveGroup, type GroupSummary, type MessageView, type Naming } from './views.js'
+import {
+  GroupManager,
+  KEY_PACKAGE_PROTOCOL,
+  MAX_KEY_PACKAGE_REQUEST_BYTES,
+  MAX_KEY_PACKAGE_RESPONSE_BYTES,
+  answerKeyPackageRequest,
+  fetchKeyPackage,
+  type GroupInfo,
+} from '../group/index.js'
+import { NodeError } from './errors.js'
+import { forwardGroupEvents, forwardNetEvents, forwardTorEvents } from './events.js'
 import { nodePaths, type NodePaths } from './paths.js'
+import { torFor } from './tor-choice.js'
+import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
+import { groupSummary, messageView, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
 
-/** libp2p protocol a group owner uses to fetch a fresh MLS key package from a peer it invites. */
-export const KEY_PACKAGE_PROTOCOL = '/burrow/keypackage/1'
-const MAX_KEY_PACKAGE_BYTES = 64 * 1024
-const REQUEST_DIAL_BUDGET_MS = 60_000
-const STALE_DESCRIPTOR_SIGNS = new Set(['timeout', 'onion-introduction-failed', 'onion-introduction-timeout', 'onion-rendezvous-failed'])
-const TRANSIENT_DIAL_FAILURES = new Set([
-  'onion-client-auth-missing',
-  'onion-client-auth-wrong',
-  'onion-descriptor-not-found',
-  'onion-introduction-failed',
-  'onion-introduction-timeout',
-  'onion-rendezvous-failed',
-  'general-failure',
-  'timeout',
-])
+/** How long `invite` keeps retrying a peer that cannot be reached yet (it may have just added us). */
+const INVITE_CONNECT_BUDGET_MS = 60_000
 
-/** How Burrow gets its tor. */
-export type TorChoice =
-  | { mode: 'managed'; torPath?: string; extraTorrcLines?: string[]; testnet?: string }
-  | { mode: 'attach'; control: { host: string; port: number } | { path: string }; cookieFile?: string; password?: string }
-
-/** Options of {@link Burrow.open}. */
-export interface BurrowOptions {
-  /** The node's data directory (created 0700 by {@link Burrow.init}). */
-  dataDir: string
-  /** Passphrase of a sealed keystore. */
-  passphrase?: string
-  /** Default: a managed tor on the real Tor network. */
-  tor?: TorChoice
-  /** Name written into our contact card. */
-  displayName?: string
-  /** Bootstrap watchdog: restart tor after this long without progress. Default 120 s. */
-  bootstrapStallMs?: number
-  logger?: Logger
-}
-
-/** Events of a {@link Burrow} node. */
-export interface BurrowEvents {
-  'tor:bootstrap': [BootstrapProgress]
-  'tor:ready': []
-  /** Tor died or its control connection broke; it is being restarted. */
-  'tor:lost': [{ reason: string }]
-  /** Our onion service passed its self-check: peers can reach us. */
-  'onion:reachable': [{ address: OnionAddress; ms: number }]
-  'peer:connected': [{ peerId: string; name?: string }]
-  'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
-  /** Operations arrived from a peer and were stored. */
-  'sync:progress': [{ peerId: string; logId: string; stored: number }]
-  /** A peer finished its first answer for a log: we hold what it held. */
-  'sync:caught-up': [{ peerId: string; logId: string }]
-  /** A decrypted group message (ours or a member's). */
-  'group:message': [MessageView]
-  /** A group changed: created, joined, a member added or removed, a new epoch. */
-  'group:changed': [GroupSummary]
-  /** An ephemeral message (presence, typing) from a group member: never stored. */
-  'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
-}
-
-/** A peer on our allow-list, with its live state. */
-export interface PeerStatus extends PeerRecord {
-  connected: boolean
-}
-
-/** What `status()` reports. */
-export interface NodeStatus {
-  state: 'stopped' | 'starting' | 'running' | 'stopping'
-  peerId: string
-  onion: OnionAddress
-  identityKey: string
-  tor: { state: string; bootstrap: number; pid?: number }
-  reachable: boolean
-  peers: { total: number; connected: number }
-  groups: number
-  operations: number
+/** The parts that exist only while the node runs. */
+interface Running {
+  tor: Tor
+  net: BurrowLibp2p
+  sync: SyncManager
+  connector: PeerConnector
+  clientAuth: OnionClientAuth
+  onion?: OnionService
 }
 
 /**
  * A Burrow node: its own tor, an onion service with client authorization,
  * libp2p over onion connections to allow-listed peers only, signed logs in
  * SQLite replicated by `/burrow/sync/1`, and MLS-encrypted groups.
+ *
+ * This class only composes: the group layer encrypts and orders
+ * (`GroupManager`), sync replicates (`SyncManager`), the connector keeps
+ * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s.
+ * The two paths through it:
+ * - publish: {@link send} → `groups.send` (MLS encrypt, sign, store in one
+ *   transaction) → its `appended` operations → `sync.offer` (pushed live).
+ * - ingest: a sync session stores validated operations → `groups.processSoon`
+ *   (MLS in epoch order, plaintext into the local view) → `group:message`.
  *
  * ```ts
  * await Burrow.init('/path/to/data')
@@ -147,15 +92,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly #groups: GroupManager
   readonly #naming: Naming
   #state: NodeStatus['state'] = 'stopped'
-  #tor: Tor | undefined
-  #onion: OnionService | undefined
-  #clientAuth: OnionClientAuth | undefined
-  #net: BurrowLibp2p | undefined
-  #sync: SyncManager | undefined
-  #connector: PeerConnector | undefined
+  /** What has been started so far; complete while the state is `running`. */
+  #running: Partial<Running> | undefined
   #reachable = false
-  #processing: Promise<void> = Promise.resolve()
-  #processAgain = false
   readonly #detach: (() => void)[] = []
 
   private constructor(options: BurrowOptions, keys: NodeKeys, db: Database) {
@@ -188,7 +127,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * passphrase) and an empty database. Refuses to overwrite an existing node.
    */
   static async init(dataDir: string, options: { passphrase?: string } = {}): Promise<{ peerId: string; onion: OnionAddress }> {
-    if (await keystoreExists(dataDir)) throw new NodeExistsError(dataDir)
+    if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
     const keys = await initKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
@@ -198,7 +137,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Opens an existing node (keys and database) without starting anything. */
   static async open(options: BurrowOptions): Promise<Burrow> {
-    if (!existsSync(options.dataDir) || !(await keystoreExists(options.dataDir))) throw new NodeNotFoundError(options.dataDir)
+    if (!existsSync(options.dataDir) || !(await keystoreExists(options.dataDir))) {
+      throw new NodeError('NODE_NOT_FOUND', `no node in ${options.dataDir}; create one with \`burrow init\``)
+    }
     const keys = await openKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
     const db = openDatabase(nodePaths(options.dataDir).database)
     return new Burrow(options, keys, db)
@@ -223,23 +164,21 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   /**
-   * Starts tor (or attaches to it), libp2p behind our onion service, the
-   * onion service itself (resolves only once it passed its self-check), sync
+   * Starts tor (or attaches to it), libp2p behind our onion service, sync,
+   * the onion service itself (resolves only once it passed its self-check),
    * and reconnection to every allow-listed peer.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.#state !== 'stopped') throw new NodeStateError(`cannot start a node that is ${this.#state}`)
+    if (this.#state !== 'stopped') throw new NodeError('NODE_STATE', `cannot start a node that is ${this.#state}`)
     this.#state = 'starting'
     try {
-      await this.#startTor(signal)
-      await this.#startNet()
+      const running = await this.#startParts(signal)
       // Protocols are served before the onion is published: a peer that
       // reaches us at once must find them (else its sync stream is refused).
-      await this.#startSync()
-      await this.#publish(signal)
-      this.#connector!.start()
+      await this.#publish(running, signal)
+      running.connector.start()
       this.#state = 'running'
-      void this.#processPending()
+      void this.#groups.processSoon()
     } catch (err) {
       await this.#shutdown()
       this.#state = 'stopped'
@@ -252,7 +191,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.#state === 'stopping') return
     this.#state = 'stopping'
     await this.#shutdown()
-    await this.#processing.catch(() => {})
+    await this.#groups.settled()
     this.#db.close()
     this.#state = 'stopped'
   }
@@ -265,23 +204,32 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * reach us) and our key for its onion is registered (we can reach it, once
    * it has added us too).
    */
-  async addPeer(card: string): Promise<PeerRecord> {
+  async addPeer(card: string): Promise<PeerView> {
     const record = this.#table.add(decodeContactCard(card))
-    if (this.#state === 'running') await this.#authorize(record)
-    return record
+    const running = this.#live()
+    if (running !== undefined) {
+      await running.onion?.setAuthorizedClients(this.#authorizedClients())
+      await running.clientAuth.add(record.onion, this.keys.clientAuth.privateKey)
+      running.connector.dialSoon(record.peerId)
+    }
+    return peerView(record, this.#isConnected(record.peerId))
   }
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
-  async removePeer(what: string): Promise<PeerRecord> {
+  async removePeer(what: string): Promise<PeerView> {
     const record = this.#table.remove(what)
-    if (this.#state === 'running') await this.#revoke(record)
-    return record
+    const running = this.#live()
+    if (running !== undefined) {
+      await Promise.resolve(running.net.libp2p.hangUp(peerIdFromString(record.peerId))).catch(() => {})
+      await running.clientAuth.remove(record.onion)
+      await running.onion?.setAuthorizedClients(this.#authorizedClients())
+    }
+    return peerView(record, false)
   }
 
   /** The allow-list, most recently seen first, with connection state. */
-  peers(): PeerStatus[] {
-    const connected = new Set(this.#net?.libp2p.getConnections().map((c) => c.remotePeer.toString()) ?? [])
-    return this.#table.list().map((p) => ({ ...p, connected: connected.has(p.peerId) }))
+  peers(): PeerView[] {
+    return this.#table.list().map((p) => peerView(p, this.#isConnected(p.peerId)))
   }
 
   // ---- groups ------------------------------------------------------------
@@ -298,68 +246,66 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** A group by id (hex), unique id prefix, or local name. Throws `GROUP_NOT_FOUND` / `GROUP_AMBIGUOUS`. */
   group(what: string): GroupSummary {
-    return this.#summary(this.#resolveGroup(what))
+    return this.#summary(this.#groups.resolve(what))
   }
 
   /**
-   * Invites an allow-listed peer into a group we own: fetches a fresh key
-   * package from it over its onion connection, commits the add, and the
-   * Welcome travels in our log.
+   * Invites an allow-listed peer into a group we own: connects to it (within
+   * a minute: it may have just added us), fetches a fresh key package over
+   * `/burrow/keypackage/1`, commits the add, and the Welcome travels in our log.
    */
   async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
-    const group = this.#resolveGroup(groupWhat)
+    const group = this.#groups.resolve(groupWhat)
     const peer = this.#table.resolve(peerWhat)
-    const libp2p = this.#requireNet()
-    await this.#dialForRequest(peer, signal)
-    const response = await request(libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, encodeCanonical([group.id]), {
-      maxResponseBytes: MAX_KEY_PACKAGE_BYTES,
-      ...(signal ? { signal } : {}),
-    })
-    const info = await this.#groups.invite(group.id, peer.identityKey, parseKeyPackageResponse(response))
-    this.#sync?.share(group.id)
+    const running = this.#requireRunning()
+    await running.connector.connect(peer, { budgetMs: INVITE_CONNECT_BUDGET_MS, ...(signal ? { signal } : {}) })
+    const ask = (body: Uint8Array): Promise<Uint8Array> =>
+      request(running.net.libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, body, {
+        maxResponseBytes: MAX_KEY_PACKAGE_RESPONSE_BYTES,
+        ...(signal ? { signal } : {}),
+      })
+    const info = await this.#groups.invite(group.id, peer.identityKey, await fetchKeyPackage(ask, group.id))
     return this.#summary(info)
   }
 
   /** Removes a member (peer name, PeerId, .onion or identity key hex) from a group we own: it cannot read anything sent afterwards. */
   async removeMember(groupWhat: string, memberWhat: string): Promise<GroupSummary> {
-    const group = this.#resolveGroup(groupWhat)
+    const group = this.#groups.resolve(groupWhat)
     const wanted = memberWhat.trim().toLowerCase()
-    const byKey = group.members.find((m) => toHex(m) === wanted)
-    const identityKey = byKey ?? this.#table.resolve(memberWhat).identityKey
-    const info = await this.#groups.remove(group.id, identityKey)
-    return this.#summary(info)
+    const identityKey = group.members.find((m) => toHex(m) === wanted) ?? this.#table.resolve(memberWhat).identityKey
+    return this.#summary(await this.#groups.remove(group.id, identityKey))
   }
 
   /** Rotates our key material in a group (the owner commits; a member proposes and the owner commits). */
   async rotateKeys(groupWhat: string): Promise<void> {
-    await this.#groups.rotate(this.#resolveGroup(groupWhat).id)
+    await this.#groups.rotate(this.#groups.resolve(groupWhat).id)
   }
 
   /** Leaves a group we do not own (a proposal the owner commits). */
   async leave(groupWhat: string): Promise<void> {
-    await this.#groups.leave(this.#resolveGroup(groupWhat).id)
+    await this.#groups.leave(this.#groups.resolve(groupWhat).id)
   }
 
   /** Encrypts and sends a message to a group. Returns it as it appears in our local view. */
   async send(groupWhat: string, data: Uint8Array | string): Promise<MessageView> {
-    const group = this.#resolveGroup(groupWhat)
+    const group = this.#groups.resolve(groupWhat)
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     return messageView(await this.#groups.send(group.id, bytes), this.#naming)
   }
 
   /** Decrypted messages of a group from our local view (never replicated), oldest first. */
   messages(groupWhat: string, options: { afterId?: number; limit?: number } = {}): MessageView[] {
-    return this.#groups.messages(this.#resolveGroup(groupWhat).id, options).map((m) => messageView(m, this.#naming))
+    return this.#groups.messages(this.#groups.resolve(groupWhat).id, options).map((m) => messageView(m, this.#naming))
   }
 
   /** Sends a short message to the currently connected members of a group; never stored. Returns how many peers got it. */
   async sendEphemeral(groupWhat: string, data: Uint8Array): Promise<number> {
-    return (await this.#sync?.sendEphemeral(this.#resolveGroup(groupWhat).id, data)) ?? 0
+    return (await this.#live()?.sync.sendEphemeral(this.#groups.resolve(groupWhat).id, data)) ?? 0
   }
 
   status(): NodeStatus {
     const peers = this.peers()
-    const tor = this.#tor
+    const tor = this.#running?.tor
     return {
       state: this.#state,
       peerId: this.peerId,
@@ -379,57 +325,42 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   // ---- internals ---------------------------------------------------------
 
-  #resolveGroup(what: string): GroupInfo {
-    return resolveGroup(this.#groups.list(), what)
-  }
-
   #summary(info: GroupInfo): GroupSummary {
     return groupSummary(info, this.#naming)
   }
 
-  #requireNet(): Libp2p {
-    if (this.#net === undefined || this.#state !== 'running') throw new NodeStateError('the node is not running')
-    return this.#net.libp2p
+  #isConnected(peerId: string): boolean {
+    return this.#running?.net?.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId) ?? false
   }
 
-  #on<E extends EventEmitter, A extends unknown[]>(emitter: E, event: string, listener: (...args: A) => void): void {
-    emitter.on(event, listener as (...args: unknown[]) => void)
-    this.#detach.push(() => emitter.off(event, listener as (...args: unknown[]) => void))
+  #authorizedClients(): Uint8Array[] {
+    return this.#table.list().map((p) => p.clientAuthKey)
   }
 
-  async #startTor(signal?: AbortSignal): Promise<void> {
-    const choice = this.#options.tor ?? { mode: 'managed' }
-    const supervision = { bootstrap: { stallMs: this.#options.bootstrapStallMs ?? 120_000 }, logger: this.#log }
-    if (choice.mode === 'attach') {
-      this.#tor = Tor.attach({
-        control: choice.control,
-        ...(choice.cookieFile !== undefined ? { cookieFile: choice.cookieFile } : {}),
-        ...(choice.password !== undefined ? { password: choice.password } : {}),
-        ...supervision,
-      })
-    } else {
-      const extra = [...(choice.testnet !== undefined ? clientTorrcLines(loadTestnet(choice.testnet).state) : []), ...(choice.extraTorrcLines ?? [])]
-      this.#tor = Tor.managed({
-        dataDir: this.paths.torDir,
-        extraTorrcLines: extra,
-        ...(choice.torPath !== undefined ? { torPath: choice.torPath } : {}),
-        ...supervision,
-      })
-    }
-    const tor = this.#tor
-    this.#on(tor, 'bootstrap', (p: BootstrapProgress) => this.emit('tor:bootstrap', p))
-    this.#on(tor, 'ready', () => this.emit('tor:ready'))
-    this.#on(tor, 'lost', ({ reason }: { reason: string }) => {
-      this.#reachable = false
-      this.emit('tor:lost', { reason })
+  /** The running parts, or undefined unless the node runs. */
+  #live(): Running | undefined {
+    return this.#state === 'running' ? (this.#running as Running) : undefined
+  }
+
+  #requireRunning(): Running {
+    const running = this.#live()
+    if (running === undefined) throw new NodeError('NODE_STATE', 'the node is not running')
+    return running
+  }
+
+  /** Starts tor, libp2p, the key-package endpoint, sync and the connector, and connects their events. */
+  async #startParts(signal?: AbortSignal): Promise<Running> {
+    const tor = torFor(this.#options.tor ?? { mode: 'managed' }, this.paths.torDir, {
+      bootstrapStallMs: this.#options.bootstrapStallMs ?? 120_000,
+      logger: this.#log,
     })
+    this.#detach.push(forwardTorEvents(tor, this, (reachable) => (this.#reachable = reachable)))
+    // Kept before tor starts, so that a failed start still stops it.
+    const parts: Partial<Running> = { tor }
+    this.#running = parts
     await tor.start(signal)
-    this.#clientAuth = new OnionClientAuth(tor)
-  }
-
-  async #startNet(): Promise<void> {
-    const tor = this.#tor!
-    this.#net = await createBurrowLibp2p({
+    parts.clientAuth = new OnionClientAuth(tor)
+    const net = await createBurrowLibp2p({
       identitySeed: this.keys.identity.seed,
       onionAddress: this.onionAddress,
       virtualPort: BURROW_VIRTUAL_PORT,
@@ -437,205 +368,83 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       allowList: this.#table,
       logger: this.#log,
     })
-    const libp2p = this.#net.libp2p
-    await serveRequests(libp2p, KEY_PACKAGE_PROTOCOL, (peer, body) => this.#answerKeyPackage(peer, body), {
-      maxRequestBytes: 1024,
+    parts.net = net
+    await serveRequests(
+      net.libp2p,
+      KEY_PACKAGE_PROTOCOL,
+      (peer, body) => answerKeyPackageRequest(this.#groups, this.#table.get(peer)?.identityKey, body, (groupId: Uint8Array) => parts.sync?.share(groupId)),
+      { maxRequestBytes: MAX_KEY_PACKAGE_REQUEST_BYTES, logger: this.#log },
+    )
+    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: this.#syncPolicy(), logger: this.#log })
+    parts.sync = sync
+    await sync.start()
+    parts.connector = new PeerConnector({
+      libp2p: net.libp2p,
+      table: this.#table,
+      virtualPort: BURROW_VIRTUAL_PORT,
+      refreshDescriptor: (onion) => tor.refetchDescriptor(onion),
       logger: this.#log,
     })
-    const onConnect = (evt: CustomEvent<{ toString(): string }>): void => {
-      const peerId = evt.detail.toString()
-      const name = this.#table.get(peerId)?.displayName
-      this.emit('peer:connected', name !== undefined ? { peerId, name } : { peerId })
-    }
-    const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
-      const peerId = evt.detail.toString()
-      const peer = this.#table.get(peerId)
-      const reason = peer?.lastError?.code ?? 'connection closed'
-      this.emit('peer:disconnected', peer?.displayName !== undefined ? { peerId, name: peer.displayName, reason } : { peerId, reason })
-    }
-    libp2p.addEventListener('peer:connect', onConnect)
-    libp2p.addEventListener('peer:disconnect', onDisconnect)
-    this.#detach.push(() => {
-      libp2p.removeEventListener('peer:connect', onConnect)
-      libp2p.removeEventListener('peer:disconnect', onDisconnect)
-    })
+    this.#detach.push(
+      forwardNetEvents(net.libp2p, sync, this.#table, this),
+      forwardGroupEvents(this.#groups, this.#naming, this),
+      // The publish path: what the group layer wrote goes to connected members at once.
+      on(this.#groups, 'appended', (ops) => sync.offer(ops)),
+      // A group that becomes shared with someone (created, joined, a member added) is announced to them.
+      on(this.#groups, 'changed', ({ groupId }) => sync.share(groupId)),
+      on(this.#groups, 'joined', (info) => sync.share(info.id)),
+      // The ingest path: what sync stored is processed into the groups.
+      on(sync, 'ingested', () => void this.#groups.processSoon()),
+    )
+    return parts as Running
   }
 
-  async #publish(signal?: AbortSignal): Promise<void> {
-    const tor = this.#tor!
-    const onion = new OnionService(tor, {
+  /** Which group logs each peer may have: asked by sync for every frame, keyed by PeerId. */
+  #syncPolicy(): SyncPolicy {
+    const identityOf = (peerId: string): Uint8Array | undefined => this.#table.get(peerId)?.identityKey
+    return {
+      sharedLogs: (peerId) => {
+        const identity = identityOf(peerId)
+        return identity === undefined ? [] : this.#groups.sharedLogs(identity)
+      },
+      mayShare: (peerId, logId) => {
+        const identity = identityOf(peerId)
+        return identity !== undefined && this.#groups.mayShare(identity, logId)
+      },
+    }
+  }
+
+  /** Publishes our onion service with every peer's client-auth key, registers ours for theirs, and checks we are reachable. */
+  async #publish(running: Running, signal?: AbortSignal): Promise<void> {
+    const onion = new OnionService(running.tor, {
       seed: this.keys.onionServiceSeed,
       virtualPort: BURROW_VIRTUAL_PORT,
-      target: { host: '127.0.0.1', port: this.#net!.listenPort },
+      target: { host: '127.0.0.1', port: running.net.listenPort },
       ownClientAuth: this.keys.clientAuth,
-      authorizedClients: this.#table.list().map((p) => p.clientAuthKey),
+      authorizedClients: this.#authorizedClients(),
       logger: this.#log,
     })
-    this.#onion = onion
+    running.onion = onion
     const started = Date.now()
     await onion.publish(signal)
-    for (const peer of this.#table.list()) await this.#clientAuth!.add(peer.onion, this.keys.clientAuth.privateKey)
+    for (const peer of this.#table.list()) await running.clientAuth.add(peer.onion, this.keys.clientAuth.privateKey)
     await onion.selfCheck(signal ? { signal } : {})
     this.#reachable = true
     this.emit('onion:reachable', { address: onion.address, ms: Date.now() - started })
-    this.#on(onion, 'published', () => {
-      this.#reachable = true
-    })
-  }
-
-  async #startSync(): Promise<void> {
-    const libp2p = this.#net!.libp2p
-    const table = this.#table
-    const groups = this.#groups
-    const identityOf = (peer: string): string | undefined => {
-      const record = table.get(peer)
-      return record === undefined ? undefined : toHex(record.identityKey)
-    }
-    const sync = new SyncManager({
-      libp2p,
-      store: this.#logs,
-      table,
-      logger: this.#log,
-      policy: {
-        sharedLogs: (peer) => {
-          const id = identityOf(peer)
-          return id === undefined ? [] : groups.sharedLogs(id)
-        },
-        mayShare: (peer, logId) => {
-          const id = identityOf(peer)
-          return id !== undefined && groups.mayShare(id, logId)
-        },
-      },
-    })
-    this.#sync = sync
-    await sync.start()
-    this.#connector = new PeerConnector({
-      libp2p,
-      table,
-      virtualPort: BURROW_VIRTUAL_PORT,
-      logger: this.#log,
-      onDialFailure: (peer, failure) => this.#afterDialFailure(peer, failure.code),
-    })
-
-    this.#on(sync, 'ingested', ({ peer, logId, stored }: { peer: string; logId: LogId; stored: number }) => {
-      if (stored > 0) this.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
-      void this.#processPending()
-    })
-    this.#on(sync, 'caught-up', ({ peer, logId }: { peer: string; logId: LogId }) => this.emit('sync:caught-up', { peerId: peer, logId: toHex(logId) }))
-    this.#on(sync, 'ephemeral', ({ peer, logId, data }: { peer: string; logId: LogId; data: Uint8Array }) =>
-      this.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data }),
-    )
-    this.#on(groups, 'appended', (ops: Parameters<SyncManager['offer']>[0]) => sync.offer(ops))
-    this.#on(groups, 'message', (m: GroupMessage) => this.emit('group:message', messageView(m, this.#naming)))
-    this.#on(groups, 'changed', ({ groupId }: { groupId: Uint8Array }) => {
-      sync.share(groupId)
-      const info = groups.get(groupId)
-      if (info !== undefined) this.emit('group:changed', this.#summary(info))
-    })
-    this.#on(groups, 'joined', (info: GroupInfo) => {
-      sync.share(info.id)
-      this.emit('group:changed', this.#summary(info))
-    })
-  }
-
-  async #authorize(peer: PeerRecord): Promise<void> {
-    await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
-    await this.#clientAuth?.add(peer.onion, this.keys.clientAuth.privateKey)
-    this.#connector?.dialSoon(peer.peerId)
-  }
-
-  async #revoke(peer: PeerRecord): Promise<void> {
-    await Promise.resolve(this.#net?.libp2p.hangUp(peerIdFromString(peer.peerId))).catch(() => {})
-    await this.#clientAuth?.remove(peer.onion)
-    await this.#onion?.setAuthorizedClients(this.#table.list().map((p) => p.clientAuthKey))
-  }
-
-  /** A dial that hung or could not introduce itself may be using a stale descriptor: ask tor for a fresh one. */
-  #afterDialFailure(peer: PeerRecord, code: string): void {
-    if (!STALE_DESCRIPTOR_SIGNS.has(code) || this.#tor === undefined || !this.#tor.isReady) return
-    this.#tor.refetchDescriptor(peer.onion).catch((err: unknown) => {
-      this.#log.debug({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'descriptor refetch failed')
-    })
-  }
-
-  /**
-   * Makes sure we are connected to `peer` before a request. Retries, within a
-   * bound, the failures that clear up by themselves: a peer that has just
-   * added us re-publishes its onion service, and our tor may still hold the
-   * descriptor from before (client authorization refused).
-   */
-  async #dialForRequest(peer: PeerRecord, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + REQUEST_DIAL_BUDGET_MS
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#connector!.dial(peer, signal)
-        return
-      } catch (err) {
-        const failure = dialFailure(err)
-        this.#afterDialFailure(peer, failure.code)
-        const transient = TRANSIENT_DIAL_FAILURES.has(failure.code)
-        if (!transient || Date.now() > deadline || signal?.aborted === true) {
-          const hint = failure.code.startsWith('onion-client-auth') ? ' (has this peer added our contact card?)' : ''
-          throw new PeerUnavailableError(`cannot reach ${peer.displayName ?? peer.peerId}: ${failure.message}${hint}`, { cause: err })
-        }
-        await sleep(Math.min(1_000 * 2 ** attempt, 5_000), signal)
-      }
-    }
-  }
-
-  async #answerKeyPackage(peer: string, body: Uint8Array): Promise<Uint8Array> {
-    const record = this.#table.get(peer)
-    if (record === undefined) return encodeCanonical([0, 'PEER_NOT_ALLOWED'])
-    let groupId: Uint8Array
-    try {
-      const value = decodeCanonical(body)
-      if (!Array.isArray(value) || value.length !== 1 || !(value[0] instanceof Uint8Array) || value[0].length !== 32) throw new Error('shape')
-      groupId = value[0]
-    } catch {
-      return encodeCanonical([0, 'MALFORMED_REQUEST'])
-    }
-    const keyPackage = await this.#groups.createKeyPackage(groupId, record.identityKey)
-    this.#sync?.share(groupId)
-    return encodeCanonical([1, keyPackage])
-  }
-
-  /** Runs group processing after ingests, one pass at a time; a request during a pass causes exactly one more pass. */
-  #processPending(): Promise<void> {
-    if (this.#processAgain) return this.#processing
-    this.#processAgain = true
-    this.#processing = this.#processing.then(async () => {
-      this.#processAgain = false
-      try {
-        await this.#groups.processPending()
-      } catch (err) {
-        this.#log.error({ reason: err instanceof Error ? err.message : String(err) }, 'group processing failed')
-      }
-    })
-    return this.#processing
+    this.#detach.push(on(onion, 'published', () => (this.#reachable = true)))
   }
 
   async #shutdown(): Promise<void> {
     for (const detach of this.#detach.splice(0)) detach()
-    this.#connector?.stop()
-    await this.#sync?.stop().catch(() => {})
-    await this.#onion?.remove().catch(() => {})
-    this.#clientAuth?.close()
-    await Promise.resolve(this.#net?.libp2p.stop()).catch(() => {})
-    await this.#tor?.stop().catch(() => {})
+    const running = this.#running
+    this.#running = undefined
     this.#reachable = false
+    if (running === undefined) return
+    running.connector?.stop()
+    await running.sync?.stop().catch(() => {})
+    await running.onion?.remove().catch(() => {})
+    running.clientAuth?.close()
+    await Promise.resolve(running.net?.libp2p.stop()).catch(() => {})
+    await running.tor?.stop().catch(() => {})
   }
-}
-
-function parseKeyPackageResponse(bytes: Uint8Array): Uint8Array {
-  let value: unknown
-  try {
-    value = decodeCanonical(bytes)
-  } catch (cause) {
-    throw new PeerUnavailableError('the peer answered the key-package request with malformed data', { cause })
-  }
-  if (Array.isArray(value) && value.length === 2 && value[0] === 1 && value[1] instanceof Uint8Array) return value[1]
-  if (Array.isArray(value) && value.length === 2 && value[0] === 0 && typeof value[1] === 'string') {
-    throw new PeerUnavailableError(`the peer refused to give a key package (${value[1].slice(0, 40)})`)
-  }
-  throw new BurrowError('PEER_UNAVAILABLE', 'the peer answered the key-package request with an unexpected message')
 }

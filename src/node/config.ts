@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { BurrowError } from '../errors.js'
+import { NodeError } from './errors.js'
 
 /** A config file that cannot be used. */
-export class ConfigError extends BurrowError {
-  constructor(message: string) {
-    super('CONFIG_INVALID', message)
-  }
-}
-
 /**
  * Settings a user may keep in `<data dir>/config.json` (command-line flags
  * override them). Secrets do not belong here: the passphrase is asked for or
@@ -34,44 +28,44 @@ const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'sil
 function optionalString(obj: Record<string, unknown>, key: string, where: string): string | undefined {
   const v = obj[key]
   if (v === undefined) return undefined
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new ConfigError(`${where}${key} must be a non-empty string`)
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new NodeError('CONFIG_INVALID', `${where}${key} must be a non-empty string`)
   return v
 }
 
 /** Checks a parsed config object; unknown keys are errors (a typo should not silently do nothing). */
 export function validateConfig(value: unknown): NodeConfig {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('the config must be a JSON object')
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new NodeError('CONFIG_INVALID', 'the config must be a JSON object')
   const obj = value as Record<string, unknown>
-  for (const k of Object.keys(obj)) if (!KEYS.has(k)) throw new ConfigError(`unknown config key "${k.slice(0, 40)}"`)
+  for (const k of Object.keys(obj)) if (!KEYS.has(k)) throw new NodeError('CONFIG_INVALID', `unknown config key "${k.slice(0, 40)}"`)
   const config: NodeConfig = {}
   const displayName = optionalString(obj, 'displayName', '')
   if (displayName !== undefined) config.displayName = displayName
   const torPath = optionalString(obj, 'torPath', '')
   if (torPath !== undefined) {
-    if (!torPath.startsWith('/')) throw new ConfigError('torPath must be an absolute path')
+    if (!torPath.startsWith('/')) throw new NodeError('CONFIG_INVALID', 'torPath must be an absolute path')
     config.torPath = torPath
   }
   const testnet = optionalString(obj, 'testnet', '')
   if (testnet !== undefined) config.testnet = testnet
   const logLevel = optionalString(obj, 'logLevel', '')
   if (logLevel !== undefined) {
-    if (!LEVELS.has(logLevel)) throw new ConfigError(`logLevel must be one of ${[...LEVELS].join(', ')}`)
+    if (!LEVELS.has(logLevel)) throw new NodeError('CONFIG_INVALID', `logLevel must be one of ${[...LEVELS].join(', ')}`)
     config.logLevel = logLevel
   }
   if (obj.torrcLines !== undefined) {
-    if (!Array.isArray(obj.torrcLines) || !obj.torrcLines.every((l) => typeof l === 'string')) throw new ConfigError('torrcLines must be an array of strings')
+    if (!Array.isArray(obj.torrcLines) || !obj.torrcLines.every((l) => typeof l === 'string')) throw new NodeError('CONFIG_INVALID', 'torrcLines must be an array of strings')
     config.torrcLines = obj.torrcLines as string[]
   }
   if (obj.attach !== undefined) {
     const a = obj.attach
-    if (a === null || typeof a !== 'object' || Array.isArray(a)) throw new ConfigError('attach must be an object')
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) throw new NodeError('CONFIG_INVALID', 'attach must be an object')
     const attach = a as Record<string, unknown>
     for (const k of Object.keys(attach)) {
-      if (!['controlHost', 'controlPort', 'controlSocket', 'cookieFile'].includes(k)) throw new ConfigError(`unknown attach key "${k.slice(0, 40)}"`)
+      if (!['controlHost', 'controlPort', 'controlSocket', 'cookieFile'].includes(k)) throw new NodeError('CONFIG_INVALID', `unknown attach key "${k.slice(0, 40)}"`)
     }
     const port = attach.controlPort
     if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
-      throw new ConfigError('attach.controlPort must be a port number')
+      throw new NodeError('CONFIG_INVALID', 'attach.controlPort must be a port number')
     }
     config.attach = {}
     const host = optionalString(attach, 'controlHost', 'attach.')
@@ -81,7 +75,7 @@ export function validateConfig(value: unknown): NodeConfig {
     if (typeof port === 'number') config.attach.controlPort = port
     if (socket !== undefined) config.attach.controlSocket = socket
     if (cookie !== undefined) config.attach.cookieFile = cookie
-    if (socket === undefined && typeof port !== 'number') throw new ConfigError('attach needs controlPort or controlSocket')
+    if (socket === undefined && typeof port !== 'number') throw new NodeError('CONFIG_INVALID', 'attach needs controlPort or controlSocket')
   }
   return config
 }
@@ -93,13 +87,13 @@ export function loadConfig(path: string): NodeConfig {
     text = readFileSync(path, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
-    throw new ConfigError(`cannot read the config file ${path}: ${(err as Error).message}`)
+    throw new NodeError('CONFIG_INVALID', `cannot read the config file ${path}: ${(err as Error).message}`)
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new ConfigError(`the config file ${path} is not valid JSON`)
+    throw new NodeError('CONFIG_INVALID', `the config file ${path} is not valid JSON`)
   }
   return validateConfig(parsed)
 }

@@ -1,29 +1,22 @@
 import { BurrowError } from '../errors.js'
 
-/** The node is not in a state that allows the call (not started, already started, stopping). */
-export class NodeStateError extends BurrowError {
-  constructor(message: string) {
-    super('NODE_STATE', message)
-  }
-}
+/** Stable codes of the node and their default messages. */
+export const NODE_ERRORS = {
+  /** The node is not in a state that allows the call (not started, already started, stopping). */
+  NODE_STATE: 'the node is not in a state that allows this',
+  /** The node was already initialised in that data directory. */
+  NODE_EXISTS: 'a node already exists in this data directory',
+  /** The data directory holds no node yet (run `burrow init`). */
+  NODE_NOT_FOUND: 'no node in this data directory; create one with `burrow init`',
+  /** The node's configuration file or options are invalid. */
+  CONFIG_INVALID: 'invalid configuration',
+} as const
+export type NodeErrorCode = keyof typeof NODE_ERRORS
 
-/** The node was already initialised in that data directory. */
-export class NodeExistsError extends BurrowError {
-  constructor(dataDir: string) {
-    super('NODE_EXISTS', `a node already exists in ${dataDir}`)
-  }
-}
-
-/** The data directory holds no node yet (run `burrow init`). */
-export class NodeNotFoundError extends BurrowError {
-  constructor(dataDir: string) {
-    super('NODE_NOT_FOUND', `no node in ${dataDir}; create one with \`burrow init\``)
-  }
-}
-
-/** A peer could not be reached or refused what we asked. */
-export class PeerUnavailableError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('PEER_UNAVAILABLE', message, options)
+/** An error of the node; `code` is one of {@link NODE_ERRORS}. */
+export class NodeError extends BurrowError {
+  declare readonly code: NodeErrorCode
+  constructor(code: NodeErrorCode, message: string = NODE_ERRORS[code], options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }

@@ -1,7 +1,19 @@
-/** The Burrow node: composes tor, net, log, store and group. @module */
-export { Burrow, BURROW_VIRTUAL_PORT, KEY_PACKAGE_PROTOCOL, type BurrowOptions, type BurrowEvents, type TorChoice, type NodeStatus, type PeerStatus } from './burrow.js'
-export type { GroupSummary, MemberView, MessageView } from './views.js'
-export { AmbiguousGroupError } from './views.js'
+/**
+ * The Burrow node: composes tor, net, log, store and group into one object
+ * with a lifecycle, and shows their state as plain views.
+ *
+ * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
+ *   parts, hands work to them, and says which paths connect them.
+ * - `events.ts`: how the parts' events become the node's public events.
+ * - `views.ts`: peers, groups and messages as people and apps see them.
+ * - `tor-choice.ts`: managed tor, private test network or the user's tor.
+ * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
+ * - `types.ts`: options, events and status of a node.
+ * @module
+ */
+export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
+export type { BurrowOptions, BurrowEvents, TorChoice, NodeStatus } from './types.js'
+export type { GroupSummary, MemberView, MessageView, PeerView } from './views.js'
 export * from './errors.js'
 export { nodePaths, defaultDataDir, type NodePaths } from './paths.js'
-export { loadConfig, validateConfig, ConfigError, type NodeConfig } from './config.js'
+export { loadConfig, validateConfig, type NodeConfig } from './config.js'

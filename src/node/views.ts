@@ -1,8 +1,30 @@
-import { BurrowError } from '../errors.js'
 import { toHex } from '../log/index.js'
 import type { GroupInfo, GroupMessage } from '../group/index.js'
-import { GroupNotFoundError } from '../group/index.js'
-import { peerIdOfIdentityKey } from '../net/index.js'
+import { peerIdOfIdentityKey, type PeerRecord } from '../net/index.js'
+
+/**
+ * What the node shows of its peers, groups and messages: plain data (ids and
+ * keys in hex, no byte arrays but a message's data), the same for the
+ * library, the local API and the CLI. The local API's JSON derives from these.
+ */
+
+/** A peer on the allow-list, with its live state. */
+export interface PeerView {
+  peerId: string
+  /** Display name from its contact card. */
+  name?: string
+  /** `<56 characters>.onion` */
+  onion: string
+  /** Ed25519 identity public key, hex. */
+  identityKey: string
+  /** When it was added, ms since the Unix epoch. */
+  addedAt: number
+  /** When it was last heard from, ms since the Unix epoch. */
+  lastSeen?: number
+  /** Why talking to it failed last (a Tor reason such as `onion-client-auth-missing`, or a protocol code). */
+  lastError?: { code: string; message: string; at: number }
+  connected: boolean
+}
 
 /** A group member as shown to people and the local API. */
 export interface MemberView {
@@ -11,6 +33,8 @@ export interface MemberView {
   peerId: string
   /** Display name from the allow-list, when the member is on it. */
   name?: string
+  /** True for the group's owner (the only committer). */
+  owner: boolean
   /** True for this node. */
   self: boolean
 }
@@ -55,35 +79,42 @@ export interface Naming {
   nameOf(identityKeyHex: string): string | undefined
 }
 
-/** Several groups match what the user typed. */
-export class AmbiguousGroupError extends BurrowError {
-  constructor(what: string, count: number) {
-    super('GROUP_AMBIGUOUS', `"${what.slice(0, 80)}" matches ${count} groups; use more of the id`)
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+function member(key: Uint8Array, owner: string, naming: Naming): MemberView {
+  const identityKey = toHex(key)
+  const name = naming.nameOf(identityKey)
+  return { identityKey, peerId: peerIdOfIdentityKey(key), ...(name !== undefined ? { name } : {}), owner: identityKey === owner, self: identityKey === naming.self }
+}
+
+export function peerView(record: PeerRecord, connected: boolean): PeerView {
+  return {
+    peerId: record.peerId,
+    ...(record.displayName !== undefined ? { name: record.displayName } : {}),
+    onion: record.onion,
+    identityKey: toHex(record.identityKey),
+    addedAt: record.addedAt,
+    ...(record.lastSeen !== undefined ? { lastSeen: record.lastSeen } : {}),
+    ...(record.lastError !== undefined ? { lastError: { code: record.lastError.code, message: record.lastError.message, at: record.lastError.at } } : {}),
+    connected,
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
-
-function member(key: Uint8Array, naming: Naming): MemberView {
-  const identityKey = toHex(key)
-  const name = naming.nameOf(identityKey)
-  return { identityKey, peerId: peerIdOfIdentityKey(key), ...(name !== undefined ? { name } : {}), self: identityKey === naming.self }
-}
-
 export function groupSummary(info: GroupInfo, naming: Naming): GroupSummary {
+  const owner = toHex(info.owner)
   return {
     id: toHex(info.id),
     name: info.name,
-    owner: toHex(info.owner),
+    owner,
     isOwner: info.isOwner,
     epoch: info.epoch,
-    members: info.members.map((m) => member(m, naming)),
+    members: info.members.map((m) => member(m, owner, naming)),
     active: info.active,
   }
 }
 
 export function messageView(m: GroupMessage, naming: Naming): MessageView {
-  const author = member(m.author, naming)
+  const author = member(m.author, '', naming)
   let text: string | undefined
   try {
     text = strictUtf8.decode(m.plaintext)
@@ -103,21 +134,4 @@ export function messageView(m: GroupMessage, naming: Naming): MessageView {
     data: m.plaintext,
     ...(text !== undefined ? { text } : {}),
   }
-}
-
-/** Finds a group by its hex id, a unique hex prefix (at least 4 characters), or its unique local name. */
-export function resolveGroup(groups: readonly GroupInfo[], what: string): GroupInfo {
-  const needle = what.trim()
-  const lower = needle.toLowerCase()
-  const exact = groups.find((g) => toHex(g.id) === lower)
-  if (exact !== undefined) return exact
-  const named = groups.filter((g) => g.name !== null && g.name === needle)
-  if (named.length > 1) throw new AmbiguousGroupError(needle, named.length)
-  if (named[0] !== undefined) return named[0]
-  if (/^[0-9a-f]{4,64}$/.test(lower)) {
-    const prefixed = groups.filter((g) => toHex(g.id).startsWith(lower))
-    if (prefixed.length > 1) throw new AmbiguousGroupError(needle, prefixed.length)
-    if (prefixed[0] !== undefined) return prefixed[0]
-  }
-  throw new GroupNotFoundError()
 }

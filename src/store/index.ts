@@ -4,3 +4,12 @@ export { openDatabase, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions 
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
 export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation, type WireRow } from './log-store.js'
 export { PeerStore, type PeerRow } from './peer-store.js'
+export {
+  GroupStore,
+  type GroupMessage,
+  type GroupRow,
+  type GroupStateUpdate,
+  type InvitationRow,
+  type OwnProposal,
+  type RejectedGroupOperation,
+} from './group-store.js'

@@ -66,7 +66,7 @@ describe('groups across three hidden nodes', () => {
     b = await nodes.b!.reopen()
     await b.start()
     await eventually(() => texts(b, groupId).includes('while b was away'), LONG, 'B to catch up after restarting').catch((err: unknown) => {
-      const show = (n: Burrow) => n.peers().map((p) => ({ name: p.displayName, connected: p.connected, error: p.lastError?.code }))
+      const show = (n: Burrow) => n.peers().map((p) => ({ name: p.name, connected: p.connected, error: p.lastError?.code }))
       throw new Error(`${String(err)}; A sees ${JSON.stringify(show(a))}; B sees ${JSON.stringify(show(b))}`)
     })
     await b.send(groupId, 'b is back')

@@ -9,8 +9,8 @@ import { parseCommandLine } from '../../src/cli/parse.js'
 import { runCli } from '../../src/cli/run.js'
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec.js'
 import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
-import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/node/local-api/index.js'
-import { MemoryNode } from '../../src/node/local-api/memory-node.js'
+import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { MemoryNode } from '../helpers/memory-node.js'
 
 interface Captured {
   io: CliIo

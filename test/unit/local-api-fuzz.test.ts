@@ -3,8 +3,8 @@ import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { LocalApiClient, startLocalApi, type LocalApiServer } from '../../src/node/local-api/index.js'
-import { MemoryNode } from '../../src/node/local-api/memory-node.js'
+import { LocalApiClient, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { MemoryNode } from '../helpers/memory-node.js'
 import { prng } from '../helpers/prng.js'
 
 

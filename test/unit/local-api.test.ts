@@ -13,8 +13,8 @@ import {
   startLocalApi,
   type ApiEvent,
   type LocalApiServer,
-} from '../../src/node/local-api/index.js'
-import { MemoryNode } from '../../src/node/local-api/memory-node.js'
+} from '../../src/api/index.js'
+import { MemoryNode } from '../helpers/memory-node.js'
 
 function peerCard(name?: string): { card: string; identityKey: Uint8Array } {
   const keys = deriveNodeKeys(generateMasterSeed())

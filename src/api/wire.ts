@@ -1,23 +1,23 @@
-import type { NodeStatus } from '../burrow.js'
-import type { GroupSummary, MessageView } from '../views.js'
-import type { LocalApiNodeEvents, PeerView } from './node.js'
+import type { GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { LocalApiNodeEvents } from './node.js'
 import type { EventData, EventName, GroupJson, MemberJson, MessageJson, PeerJson, StatusJson } from './protocol.js'
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
-}
+/**
+ * The node's views as they travel. Each function builds a fresh plain object
+ * field by field, so nothing else a view object might carry leaks onto the wire.
+ */
 
 /** A peer as it travels. */
-export function peerJson(p: PeerView, connected: boolean): PeerJson {
+export function peerJson(p: PeerView): PeerJson {
   return {
     peerId: p.peerId,
-    ...(p.displayName !== undefined ? { name: p.displayName } : {}),
+    ...(p.name !== undefined ? { name: p.name } : {}),
     onion: p.onion,
-    identityKey: hex(p.identityKey),
+    identityKey: p.identityKey,
     addedAt: p.addedAt,
     ...(p.lastSeen !== undefined ? { lastSeen: p.lastSeen } : {}),
     ...(p.lastError !== undefined ? { lastError: { code: p.lastError.code, message: p.lastError.message, at: p.lastError.at } } : {}),
-    connected,
+    connected: p.connected,
   }
 }
 
@@ -27,7 +27,7 @@ export function membersJson(g: GroupSummary): MemberJson[] {
     identityKey: m.identityKey,
     peerId: m.peerId,
     ...(m.name !== undefined ? { name: m.name } : {}),
-    owner: m.identityKey === g.owner,
+    owner: m.owner,
     self: m.self,
   }))
 }
@@ -62,7 +62,7 @@ export function messageJson(m: MessageView): MessageJson {
   }
 }
 
-/** The node status as it travels (a fresh plain object, so nothing else of the node leaks through). */
+/** The node status as it travels. */
 export function statusJson(s: NodeStatus): StatusJson {
   return {
     state: s.state,
@@ -77,7 +77,7 @@ export function statusJson(s: NodeStatus): StatusJson {
   }
 }
 
-/** Turns a node event into the data pushed to subscribers (fresh plain objects: nothing else of the node leaks through). */
+/** Turns a node event into the data pushed to subscribers. */
 export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) => EventData[E] } = {
   'tor:bootstrap': (p) => ({ progress: p.progress, tag: p.tag, summary: p.summary }),
   'tor:ready': () => ({}),

@@ -1,15 +1,17 @@
 import { EventEmitter } from 'node:events'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from '../logging.js'
-import { silentLogger } from '../logging.js'
-import { BurrowError } from '../errors.js'
-import { sleep } from '../util/async.js'
-import type { LogId, Operation } from '../log/types.js'
-import type { ForkProof } from '../log/fork.js'
-import { SYNC_PROTOCOL, SyncSession, type SyncPolicy, type SyncStore } from './sync/index.js'
-import type { AddressTable } from './address-table.js'
-import { streamChannel } from './stream-channel.js'
+import type { Logger } from '../../logging.js'
+import { silentLogger } from '../../logging.js'
+import { BurrowError } from '../../errors.js'
+import { sleep } from '../../util/async.js'
+import type { LogId, Operation } from '../../log/types.js'
+import type { ForkProof } from '../../log/fork.js'
+import { SYNC_PROTOCOL } from './frames.js'
+import { SyncSession, type SyncPolicy, type SyncStore } from './session.js'
+import type { AddressTable } from '../address-table.js'
+import { NetError } from '../errors.js'
+import { streamChannel } from '../stream-channel.js'
 
 /** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart; no wait after the last). */
 const OPEN_STREAM_ATTEMPTS = 4
@@ -136,13 +138,13 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     const reason = lastError instanceof Error ? lastError.message : String(lastError)
     this.#log.warn({ peer, reason }, 'could not open a sync stream; closing the connection')
     this.#table.recordError(peer, lastError instanceof BurrowError ? lastError.code : 'SYNC_STREAM_FAILED', reason)
-    await connection.close().catch(() => connection.abort(new BurrowError('SYNC_STREAM_FAILED', reason)))
+    await connection.close().catch(() => connection.abort(new NetError('SYNC_STREAM_FAILED', reason)))
   }
 
   async #run(stream: Stream, peer: string): Promise<void> {
     // The gater already refused strangers; this guards a peer removed since its connection opened.
     if (!this.#table.isAllowed(peer)) {
-      stream.abort(new BurrowError('PEER_NOT_ALLOWED', 'peer is not on the allow-list'))
+      stream.abort(new NetError('PEER_NOT_ALLOWED'))
       return
     }
     const session = new SyncSession({ peer, channel: streamChannel(stream), store: this.#store, policy: this.#policy, logger: this.#log })

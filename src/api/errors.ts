@@ -1,4 +1,4 @@
-import { BurrowError } from '../../errors.js'
+import { BurrowError } from '../errors.js'
 
 /** Stable codes of the local API's own errors (errors of the node keep their own codes). */
 export type LocalApiErrorCode =

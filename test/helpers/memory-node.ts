@@ -1,24 +1,22 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { BurrowError } from '../../errors.js'
-import { NotAMemberError, NotGroupOwnerError } from '../../group/errors.js'
-import type { GroupInfo, GroupMessage } from '../../group/index.js'
-import { contactCardQr, createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, type NodeKeys } from '../../keys/index.js'
-import { PeerRejectedError, UnknownPeerError, peerIdOfIdentityKey } from '../../net/address-table.js'
-import type { NodeStatus } from '../burrow.js'
-import { groupSummary, messageView, resolveGroup, type GroupSummary, type MessageView, type Naming } from '../views.js'
-import type { LocalApiNode, LocalApiNodeEvents, PeerView } from './node.js'
+import type { LocalApiNode, LocalApiNodeEvents } from '../../src/api/index.js'
+import { GroupError, type GroupInfo, type GroupMessage } from '../../src/group/index.js'
+import { contactCardQr, createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, type NodeKeys } from '../../src/keys/index.js'
+import { NetError, peerIdOfIdentityKey } from '../../src/net/index.js'
+import type { GroupSummary, MessageView, NodeStatus, PeerView } from '../../src/node/index.js'
+import { groupSummary, messageView, type Naming } from '../../src/node/views.js'
 
 type MemoryGroup = { -readonly [K in keyof GroupInfo]: GroupInfo[K] }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
 /**
- * An in-memory {@link LocalApiNode}: real keys and contact cards, groups and
- * messages in plain maps, no Tor, no network, no MLS. For tests of the local
- * API and the CLI, and for developing API clients. It mimics Burrow's rules
- * and error codes where an API client can see them (owner-only invitations,
- * unknown peers and groups, own card refused).
+ * A test double of the node behind the local API: real keys and contact
+ * cards, groups and messages in plain maps, no Tor, no network, no MLS. For
+ * tests of the local API and the CLI. It mimics Burrow's rules and throws
+ * Burrow's own error classes and codes where an API client can see them
+ * (owner-only invitations, unknown peers and groups, own card refused).
  */
 export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements LocalApiNode {
   readonly keys: NodeKeys
@@ -27,7 +25,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   /** How often `stop()` was called. */
   stopCalls = 0
   #state: NodeStatus['state'] = 'running'
-  readonly #peers = new Map<string, PeerView & { connected: boolean }>()
+  readonly #peers = new Map<string, PeerView>()
   readonly #groups: MemoryGroup[] = []
   readonly #messages: GroupMessage[] = []
   #nextMessageId = 1
@@ -67,12 +65,12 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   async addPeer(card: string): Promise<PeerView> {
     const decoded = decodeContactCard(card)
     const peerId = peerIdOfIdentityKey(decoded.identityKey)
-    if (peerId === this.peerId) throw new PeerRejectedError("that is this node's own contact card")
-    const peer = {
+    if (peerId === this.peerId) throw new NetError('PEER_REJECTED', "that is this node's own contact card")
+    const peer: PeerView = {
       peerId,
-      identityKey: decoded.identityKey,
+      identityKey: hex(decoded.identityKey),
       onion: decoded.onionAddress,
-      ...(decoded.displayName !== undefined ? { displayName: decoded.displayName } : {}),
+      ...(decoded.displayName !== undefined ? { name: decoded.displayName } : {}),
       addedAt: this.#now(),
       connected: false,
     }
@@ -86,7 +84,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return peer
   }
 
-  peers(): (PeerView & { connected: boolean })[] {
+  peers(): PeerView[] {
     return [...this.#peers.values()].map((p) => ({ ...p }))
   }
 
@@ -94,7 +92,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   setConnected(what: string, connected: boolean, reason = 'connection closed'): void {
     const peer = this.#resolvePeer(what)
     this.#peers.set(peer.peerId, { ...peer, connected, ...(connected ? { lastSeen: this.#now() } : {}) })
-    const name = peer.displayName !== undefined ? { name: peer.displayName } : {}
+    const name = peer.name !== undefined ? { name: peer.name } : {}
     if (connected) this.emit('peer:connected', { peerId: peer.peerId, ...name })
     else this.emit('peer:disconnected', { peerId: peer.peerId, ...name, reason })
   }
@@ -117,16 +115,16 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     const group = this.#ownedGroup(groupWhat, 'invite')
     const peer = this.#resolvePeer(peerWhat)
     signal?.throwIfAborted()
-    if (group.members.some((m) => hex(m) === hex(peer.identityKey))) throw new BurrowError('GROUP_ALREADY_A_MEMBER', 'identity already is a member of the group')
-    group.members.push(peer.identityKey)
+    if (group.members.some((m) => hex(m) === peer.identityKey)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
+    group.members.push(Buffer.from(peer.identityKey, 'hex'))
     return this.#changed(group)
   }
 
   async removeMember(groupWhat: string, peerWhat: string): Promise<GroupSummary> {
     const group = this.#ownedGroup(groupWhat, 'remove members')
-    const key = group.members.find((m) => hex(m) === peerWhat.toLowerCase())?.slice() ?? this.#resolvePeer(peerWhat).identityKey
+    const key = group.members.find((m) => hex(m) === peerWhat.toLowerCase()) ?? Buffer.from(this.#resolvePeer(peerWhat).identityKey, 'hex')
     const index = group.members.findIndex((m) => hex(m) === hex(key))
-    if (index === -1) throw new NotAMemberError()
+    if (index === -1) throw new GroupError('GROUP_NOT_A_MEMBER')
     group.members.splice(index, 1)
     return this.#changed(group)
   }
@@ -169,7 +167,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   snapshot(): string {
     return JSON.stringify({
       state: this.#state,
-      peers: [...this.#peers.values()].map((p) => ({ ...p, identityKey: hex(p.identityKey) })),
+      peers: [...this.#peers.values()],
       groups: this.#groups.map((g) => this.#view(g)),
       messages: this.#messages.map((m) => ({ ...m, groupId: hex(m.groupId), author: hex(m.author), plaintext: hex(m.plaintext) })),
       stopCalls: this.stopCalls,
@@ -177,7 +175,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   }
 
   #naming(): Naming {
-    const names = new Map([...this.#peers.values()].map((p) => [hex(p.identityKey), p.displayName]))
+    const names = new Map([...this.#peers.values()].map((p) => [p.identityKey, p.name]))
     return { self: hex(this.keys.identity.publicKey), nameOf: (key) => names.get(key) }
   }
 
@@ -194,20 +192,24 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
 
   #ownedGroup(what: string, action: string): MemoryGroup {
     const group = this.#resolveGroup(what)
-    if (hex(group.owner) !== hex(this.keys.identity.publicKey)) throw new NotGroupOwnerError(action)
+    if (hex(group.owner) !== hex(this.keys.identity.publicKey)) throw new GroupError('GROUP_NOT_OWNER', `only the group owner can ${action}`)
     return group
   }
 
+  /** By hex id, unique prefix or name (Burrow's rules, without its ambiguity checks). */
   #resolveGroup(what: string): MemoryGroup {
-    return resolveGroup(this.#groups, what) as MemoryGroup
+    const lower = what.toLowerCase()
+    const group = this.#groups.find((g) => hex(g.id) === lower || g.name === what) ?? this.#groups.find((g) => lower.length >= 4 && hex(g.id).startsWith(lower))
+    if (group === undefined) throw new GroupError('GROUP_NOT_FOUND')
+    return group
   }
 
-  #resolvePeer(what: string): PeerView & { connected: boolean } {
+  #resolvePeer(what: string): PeerView {
     const direct = this.#peers.get(what)
     if (direct !== undefined) return direct
     const lower = what.toLowerCase()
-    const match = [...this.#peers.values()].find((p) => p.onion === lower || p.onion === `${lower}.onion` || p.displayName === what)
-    if (match === undefined) throw new UnknownPeerError(what)
+    const match = [...this.#peers.values()].find((p) => p.onion === lower || p.onion === `${lower}.onion` || p.name === what)
+    if (match === undefined) throw new NetError('PEER_UNKNOWN', `no allow-listed peer matches "${what.slice(0, 80)}"`)
     return match
   }
 }

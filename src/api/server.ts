@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events'
 import { chmodSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
-import { BurrowError } from '../../errors.js'
-import { silentLogger, type Logger } from '../../logging.js'
-import { withTimeout } from '../../util/async.js'
+import { BurrowError } from '../errors.js'
+import { silentLogger, type Logger } from '../logging.js'
+import { withTimeout } from '../util/async.js'
 import { LocalApiError } from './errors.js'
 import type { LocalApiNode, LocalApiNodeEvents } from './node.js'
 import {
@@ -144,10 +144,10 @@ class LocalApi implements LocalApiServer {
       card: () => ({ card: node.contactCard(), qr: node.contactCardQr() }),
       'peers.add': async ({ card }) => {
         const peer = await node.addPeer(card)
-        return peerJson(peer, node.peers().some((p) => p.peerId === peer.peerId && p.connected))
+        return peerJson(peer)
       },
-      'peers.remove': async ({ peer }) => peerJson(await node.removePeer(peer), false),
-      'peers.list': () => ({ peers: node.peers().map((p) => peerJson(p, p.connected)) }),
+      'peers.remove': async ({ peer }) => peerJson(await node.removePeer(peer)),
+      'peers.list': () => ({ peers: node.peers().map(peerJson) }),
       'group.create': async ({ name }) => groupJson(await node.createGroup(name)),
       'group.invite': async ({ group, peer }, { signal }) => groupJson(await node.invite(group, peer, signal)),
       'group.remove': async ({ group, peer }) => groupJson(await node.removeMember(group, peer)),

@@ -9,7 +9,7 @@
  *
  * Binary data travels as standard base64 with padding.
  */
-import type { NodeStatus } from '../burrow.js'
+import type { GroupSummary, MemberView, MessageView, NodeStatus, PeerView } from '../node/index.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -73,73 +73,35 @@ export const EVENTS = [
 export type EventName = (typeof EVENTS)[number]
 
 // ---- results ---------------------------------------------------------------
+// The JSON shapes are the node's views (node/views.ts), adjusted only where
+// JSON needs it: bytes travel as base64, and absent names are left out.
 
-/** A peer of the allow-list. */
-export interface PeerJson {
-  peerId: string
-  name?: string
-  /** `<56 chars>.onion` */
-  onion: string
-  /** Ed25519 identity public key, hex. */
-  identityKey: string
-  /** ms since the Unix epoch. */
-  addedAt: number
-  lastSeen?: number
-  /** Why talking to it failed last (a Tor reason such as `onion-client-auth-missing`, or a protocol code). */
-  lastError?: { code: string; message: string; at: number }
-  connected: boolean
-}
+/** A peer of the allow-list: exactly the node's `PeerView`. */
+export type PeerJson = PeerView
 
-/** A group this node belongs to. */
-export interface GroupJson {
-  /** Group id, hex. */
-  id: string
+/** A member of a group, named from the allow-list where possible: the node's `MemberView`. */
+export type MemberJson = MemberView
+
+/** A group this node belongs to: the node's `GroupSummary`, with `name` left out when the group has none. */
+export type GroupJson = Omit<GroupSummary, 'name'> & {
   /** Local label, never sent anywhere. */
   name?: string
-  /** Identity key (hex) of the owner, the only committer. */
-  owner: string
-  isOwner: boolean
-  epoch: number
-  /** The current members. */
-  members: MemberJson[]
-  /** False once this node was removed or left. */
-  active: boolean
 }
 
-/** A member of a group, named from the allow-list where possible. */
-export interface MemberJson {
-  /** Ed25519 identity public key, hex. */
-  identityKey: string
-  peerId: string
-  name?: string
-  owner: boolean
-  /** This node itself. */
-  self: boolean
-}
-
-/** A decrypted group message from the node's local view. */
-export interface MessageJson {
-  /** Local id, increasing in arrival order: the `afterId` of the next `read`. */
-  id: number
+/**
+ * A decrypted group message from the node's local view: the node's
+ * `MessageView` with the group id as `group` and the bytes as base64 `data`
+ * (`text` is present when they are valid UTF-8).
+ */
+export type MessageJson = Omit<MessageView, 'groupId' | 'data'> & {
+  /** Group id, hex. */
   group: string
-  /** Identity key (hex) of the author. */
-  author: string
-  authorPeerId: string
-  authorName?: string
-  /** Sent by this node. */
-  self: boolean
-  seq: number
-  epoch: number
-  /** ms since the Unix epoch when this node decrypted (or sent) it. */
-  receivedAt: number
-  /** The message as text, present when its bytes are valid UTF-8. */
-  text?: string
   /** The message bytes, base64. */
   data: string
 }
 
-/** What `status` returns: the node's status as JSON. */
-export type StatusJson = Omit<NodeStatus, 'onion'> & { onion: string }
+/** What `status` returns: the node's status. */
+export type StatusJson = NodeStatus
 
 /** Parameters of every method (the server refuses any other key). */
 export interface MethodParams {

@@ -1,24 +1,12 @@
-import type { BurrowEvents, NodeStatus } from '../burrow.js'
-import type { GroupSummary, MessageView } from '../views.js'
-
-/** What the local API reads of an allow-listed peer (a subset of the node's `PeerStatus`). */
-export interface PeerView {
-  readonly peerId: string
-  readonly identityKey: Uint8Array
-  readonly onion: string
-  readonly displayName?: string | undefined
-  readonly addedAt: number
-  readonly lastSeen?: number | undefined
-  readonly lastError?: { readonly code: string; readonly message: string; readonly at: number } | undefined
-}
+import type { BurrowEvents, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
 
 /** The node events the local API forwards to subscribers: all of the node's but ephemeral messages. */
 export type LocalApiNodeEvents = Omit<BurrowEvents, 'group:ephemeral'>
 
 /**
- * The part of a Burrow node the local API uses. `Burrow` implements it; unit
- * tests use an in-memory fake. Errors thrown are expected to be
- * `BurrowError`s, whose `code` and message the API passes on.
+ * The part of a Burrow node the local API uses. `Burrow` implements it (the
+ * tests also run the API over an in-memory double). Errors thrown are
+ * expected to be `BurrowError`s, whose `code` and message the API passes on.
  */
 export interface LocalApiNode {
   status(): NodeStatus
@@ -26,7 +14,7 @@ export interface LocalApiNode {
   contactCardQr(): string
   addPeer(card: string): Promise<PeerView>
   removePeer(what: string): Promise<PeerView>
-  peers(): (PeerView & { readonly connected: boolean })[]
+  peers(): PeerView[]
   createGroup(name?: string): Promise<GroupSummary>
   groups(): GroupSummary[]
   /** A group by id, id prefix or local name. */

@@ -1,0 +1,70 @@
+import type { EventEmitter } from 'node:events'
+import type { Libp2p } from '@libp2p/interface'
+import { toHex } from '../log/index.js'
+import { listen } from '../util/events.js'
+import type { GroupManager } from '../group/index.js'
+import type { AddressTable, SyncManager } from '../net/index.js'
+import type { Tor } from '../tor/index.js'
+import type { BurrowEvents } from './types.js'
+import { groupSummary, messageView, type Naming } from './views.js'
+
+/**
+ * How the parts' own events become the node's public events (names and
+ * plain views, no bytes but message data). Each function returns the removal
+ * of what it attached.
+ */
+type NodeEmitter = EventEmitter<BurrowEvents>
+
+/** Tor's bootstrap, readiness and losses; a loss also marks the node unreachable until the onion is published again. */
+export function forwardTorEvents(tor: Tor, node: NodeEmitter, setReachable: (reachable: boolean) => void): () => void {
+  const off = [
+    listen(tor, 'bootstrap', (p) => node.emit('tor:bootstrap', p)),
+    listen(tor, 'ready', () => node.emit('tor:ready')),
+    listen(tor, 'lost', ({ reason }) => {
+      setReachable(false)
+      node.emit('tor:lost', { reason })
+    }),
+  ]
+  return () => off.forEach((f) => f())
+}
+
+/** Peers connecting and disconnecting (named from the allow-list), and sync's progress and ephemeral messages. */
+export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: AddressTable, node: NodeEmitter): () => void {
+  const named = (peerId: string): { peerId: string; name?: string } => {
+    const name = table.get(peerId)?.displayName
+    return name !== undefined ? { peerId, name } : { peerId }
+  }
+  const onConnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    node.emit('peer:connected', named(evt.detail.toString()))
+  }
+  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    const peerId = evt.detail.toString()
+    node.emit('peer:disconnected', { ...named(peerId), reason: table.get(peerId)?.lastError?.code ?? 'connection closed' })
+  }
+  libp2p.addEventListener('peer:connect', onConnect)
+  libp2p.addEventListener('peer:disconnect', onDisconnect)
+  const off = [
+    () => libp2p.removeEventListener('peer:connect', onConnect),
+    () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
+    listen(sync, 'ingested', ({ peer, logId, stored }) => {
+      if (stored > 0) node.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
+    }),
+    listen(sync, 'caught-up', ({ peer, logId }) => node.emit('sync:caught-up', { peerId: peer, logId: toHex(logId) })),
+    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data })),
+  ]
+  return () => off.forEach((f) => f())
+}
+
+/** Decrypted messages and group changes, as views. */
+export function forwardGroupEvents(groups: GroupManager, naming: Naming, node: NodeEmitter): () => void {
+  const changed = (groupId: Uint8Array): void => {
+    const info = groups.get(groupId)
+    if (info !== undefined) node.emit('group:changed', groupSummary(info, naming))
+  }
+  const off = [
+    listen(groups, 'message', (m) => node.emit('group:message', messageView(m, naming))),
+    listen(groups, 'changed', ({ groupId }) => changed(groupId)),
+    listen(groups, 'joined', (info) => changed(info.id)),
+  ]
+  return () => off.forEach((f) => f())
+}

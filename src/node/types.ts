@@ -1,0 +1,59 @@
+import type { Logger } from '../logging.js'
+import type { BootstrapProgress, OnionAddress } from '../tor/index.js'
+import type { GroupSummary, MessageView } from './views.js'
+
+/** How Burrow gets its tor. */
+export type TorChoice =
+  | { mode: 'managed'; torPath?: string; extraTorrcLines?: string[]; testnet?: string }
+  | { mode: 'attach'; control: { host: string; port: number } | { path: string }; cookieFile?: string; password?: string }
+
+/** Options of `Burrow.open`. */
+export interface BurrowOptions {
+  /** The node's data directory (created 0700 by `Burrow.init`). */
+  dataDir: string
+  /** Passphrase of a sealed keystore. */
+  passphrase?: string
+  /** Default: a managed tor on the real Tor network. */
+  tor?: TorChoice
+  /** Name written into our contact card. */
+  displayName?: string
+  /** Bootstrap watchdog: restart tor after this long without progress. Default 120 s. */
+  bootstrapStallMs?: number
+  logger?: Logger
+}
+
+/** Events of a Burrow node. */
+export interface BurrowEvents {
+  'tor:bootstrap': [BootstrapProgress]
+  'tor:ready': []
+  /** Tor died or its control connection broke; it is being restarted. */
+  'tor:lost': [{ reason: string }]
+  /** Our onion service passed its self-check: peers can reach us. */
+  'onion:reachable': [{ address: OnionAddress; ms: number }]
+  'peer:connected': [{ peerId: string; name?: string }]
+  'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
+  /** Operations arrived from a peer and were stored. */
+  'sync:progress': [{ peerId: string; logId: string; stored: number }]
+  /** A peer finished its first answer for a log: we hold what it held. */
+  'sync:caught-up': [{ peerId: string; logId: string }]
+  /** A decrypted group message (ours or a member's). */
+  'group:message': [MessageView]
+  /** A group changed: created, joined, a member added or removed, a new epoch. */
+  'group:changed': [GroupSummary]
+  /** An ephemeral message (presence, typing) from a group member: never stored. */
+  'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
+}
+
+/** What `status()` reports. */
+export interface NodeStatus {
+  state: 'stopped' | 'starting' | 'running' | 'stopping'
+  peerId: string
+  onion: OnionAddress
+  /** Ed25519 identity public key, hex. */
+  identityKey: string
+  tor: { state: string; bootstrap: number; pid?: number }
+  reachable: boolean
+  peers: { total: number; connected: number }
+  groups: number
+  operations: number
+}
