@@ -131,6 +131,11 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     return row === undefined ? undefined : toRecord(row)
   }
 
+  /** The identity key of an allow-listed PeerId, from memory (the sync policy asks for every frame). */
+  identityKeyOf(peerId: string): Uint8Array | undefined {
+    return this.#allowed.get(peerId)?.identityKey
+  }
+
   /** The PeerId of an allow-listed identity key (hex), if any. */
   peerIdOf(identityKeyHex: string): string | undefined {
     return this.#byIdentity.get(identityKeyHex)

@@ -15,33 +15,17 @@ import {
 } from '../keys/index.js'
 import { toHex } from '../log/index.js'
 import { LogStore, PeerStore, openDatabase, type Database } from '../store/index.js'
-import { OnionClientAuth, OnionService, type OnionAddress, type Tor } from '../tor/index.js'
-import {
-  AddressTable,
-  PeerConnector,
-  SyncManager,
-  createBurrowLibp2p,
-  peerIdOfIdentityKey,
-  request,
-  serveRequests,
-  type BurrowLibp2p,
-  type SyncPolicy,
-} from '../net/index.js'
-import {
-  GroupManager,
-  KEY_PACKAGE_PROTOCOL,
-  MAX_KEY_PACKAGE_REQUEST_BYTES,
-  MAX_KEY_PACKAGE_RESPONSE_BYTES,
-  answerKeyPackageRequest,
-  fetchKeyPackage,
-  type GroupInfo,
-} from '../group/index.js'
+import type { OnionAddress, Tor } from '../tor/index.js'
+import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../net/index.js'
+import { GroupManager, type GroupInfo } from '../group/index.js'
 import { NodeError } from './errors.js'
-import { forwardGroupEvents, forwardNetEvents, forwardTorEvents } from './events.js'
+import { requestKeyPackage, serveKeyPackages } from './key-packages.js'
+import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
+import { OnionAccess } from './onion-access.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
-import { groupSummary, messageView, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
+import { groupSummary, messageView, namingFrom, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
@@ -55,8 +39,7 @@ interface Running {
   net: BurrowLibp2p
   sync: SyncManager
   connector: PeerConnector
-  clientAuth: OnionClientAuth
-  onion?: OnionService
+  access: OnionAccess
 }
 
 /**
@@ -107,13 +90,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
-    this.#naming = {
-      self: toHex(keys.identity.publicKey),
-      nameOf: (identityKeyHex) => {
-        const peerId = this.#table.peerIdOf(identityKeyHex)
-        return peerId === undefined ? undefined : this.#table.get(peerId)?.displayName
-      },
-    }
+    this.#naming = namingFrom(this.#table, keys.identity.publicKey)
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
@@ -208,8 +185,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const record = this.#table.add(decodeContactCard(card))
     const running = this.#live()
     if (running !== undefined) {
-      await running.onion?.setAuthorizedClients(this.#authorizedClients())
-      await running.clientAuth.add(record.onion, this.keys.clientAuth.privateKey)
+      await running.access.admit(record)
       running.connector.dialSoon(record.peerId)
     }
     return peerView(record, this.#isConnected(record.peerId))
@@ -221,8 +197,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const running = this.#live()
     if (running !== undefined) {
       await Promise.resolve(running.net.libp2p.hangUp(peerIdFromString(record.peerId))).catch(() => {})
-      await running.clientAuth.remove(record.onion)
-      await running.onion?.setAuthorizedClients(this.#authorizedClients())
+      await running.access.revoke(record)
     }
     return peerView(record, false)
   }
@@ -259,13 +234,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const peer = this.#table.resolve(peerWhat)
     const running = this.#requireRunning()
     await running.connector.connect(peer, { budgetMs: INVITE_CONNECT_BUDGET_MS, ...(signal ? { signal } : {}) })
-    const ask = (body: Uint8Array): Promise<Uint8Array> =>
-      request(running.net.libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, body, {
-        maxResponseBytes: MAX_KEY_PACKAGE_RESPONSE_BYTES,
-        ...(signal ? { signal } : {}),
-      })
-    const info = await this.#groups.invite(group.id, peer.identityKey, await fetchKeyPackage(ask, group.id))
-    return this.#summary(info)
+    const keyPackage = await requestKeyPackage(running.net.libp2p, peer, group.id, signal)
+    return this.#summary(await this.#groups.invite(group.id, peer.identityKey, keyPackage))
   }
 
   /** Removes a member (peer name, PeerId, .onion or identity key hex) from a group we own: it cannot read anything sent afterwards. */
@@ -311,11 +281,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       peerId: this.peerId,
       onion: this.onionAddress,
       identityKey: toHex(this.keys.identity.publicKey),
-      tor: {
-        state: tor?.state ?? 'idle',
-        bootstrap: tor?.bootstrapProgress.progress ?? 0,
-        ...(tor?.pid !== undefined ? { pid: tor.pid } : {}),
-      },
+      tor: { state: tor?.state ?? 'idle', bootstrap: tor?.bootstrapProgress.progress ?? 0, ...(tor?.pid !== undefined ? { pid: tor.pid } : {}) },
       reachable: this.#reachable,
       peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
       groups: this.#groups.list().length,
@@ -331,10 +297,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   #isConnected(peerId: string): boolean {
     return this.#running?.net?.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId) ?? false
-  }
-
-  #authorizedClients(): Uint8Array[] {
-    return this.#table.list().map((p) => p.clientAuthKey)
   }
 
   /** The running parts, or undefined unless the node runs. */
@@ -359,7 +321,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const parts: Partial<Running> = { tor }
     this.#running = parts
     await tor.start(signal)
-    parts.clientAuth = new OnionClientAuth(tor)
     const net = await createBurrowLibp2p({
       identitySeed: this.keys.identity.seed,
       onionAddress: this.onionAddress,
@@ -369,13 +330,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       logger: this.#log,
     })
     parts.net = net
-    await serveRequests(
-      net.libp2p,
-      KEY_PACKAGE_PROTOCOL,
-      (peer, body) => answerKeyPackageRequest(this.#groups, this.#table.get(peer)?.identityKey, body, (groupId: Uint8Array) => parts.sync?.share(groupId)),
-      { maxRequestBytes: MAX_KEY_PACKAGE_REQUEST_BYTES, logger: this.#log },
-    )
-    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: this.#syncPolicy(), logger: this.#log })
+    await serveKeyPackages(net.libp2p, this.#groups, this.#table, (groupId) => parts.sync?.share(groupId), this.#log)
+    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: groupSyncPolicy(this.#table, this.#groups), logger: this.#log })
     parts.sync = sync
     await sync.start()
     parts.connector = new PeerConnector({
@@ -399,39 +355,20 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return parts as Running
   }
 
-  /** Which group logs each peer may have: asked by sync for every frame, keyed by PeerId. */
-  #syncPolicy(): SyncPolicy {
-    const identityOf = (peerId: string): Uint8Array | undefined => this.#table.get(peerId)?.identityKey
-    return {
-      sharedLogs: (peerId) => {
-        const identity = identityOf(peerId)
-        return identity === undefined ? [] : this.#groups.sharedLogs(identity)
-      },
-      mayShare: (peerId, logId) => {
-        const identity = identityOf(peerId)
-        return identity !== undefined && this.#groups.mayShare(identity, logId)
-      },
-    }
-  }
-
-  /** Publishes our onion service with every peer's client-auth key, registers ours for theirs, and checks we are reachable. */
+  /** Publishes our onion service and resolves once we reach ourselves through Tor. */
   async #publish(running: Running, signal?: AbortSignal): Promise<void> {
-    const onion = new OnionService(running.tor, {
-      seed: this.keys.onionServiceSeed,
+    running.access = new OnionAccess(running.tor, {
+      keys: this.keys,
+      table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
       target: { host: '127.0.0.1', port: running.net.listenPort },
-      ownClientAuth: this.keys.clientAuth,
-      authorizedClients: this.#authorizedClients(),
       logger: this.#log,
     })
-    running.onion = onion
     const started = Date.now()
-    await onion.publish(signal)
-    for (const peer of this.#table.list()) await running.clientAuth.add(peer.onion, this.keys.clientAuth.privateKey)
-    await onion.selfCheck(signal ? { signal } : {})
+    await running.access.publish(signal)
     this.#reachable = true
-    this.emit('onion:reachable', { address: onion.address, ms: Date.now() - started })
-    this.#detach.push(on(onion, 'published', () => (this.#reachable = true)))
+    this.emit('onion:reachable', { address: this.onionAddress, ms: Date.now() - started })
+    this.#detach.push(on(running.access.service, 'published', () => (this.#reachable = true)))
   }
 
   async #shutdown(): Promise<void> {
@@ -442,8 +379,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (running === undefined) return
     running.connector?.stop()
     await running.sync?.stop().catch(() => {})
-    await running.onion?.remove().catch(() => {})
-    running.clientAuth?.close()
+    await running.access?.close()
     await Promise.resolve(running.net?.libp2p.stop()).catch(() => {})
     await running.tor?.stop().catch(() => {})
   }

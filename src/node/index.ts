@@ -4,7 +4,7 @@
  *
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
- * - `events.ts`: how the parts' events become the node's public events.
+ * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.

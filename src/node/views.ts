@@ -1,6 +1,6 @@
 import { toHex } from '../log/index.js'
 import type { GroupInfo, GroupMessage } from '../group/index.js'
-import { peerIdOfIdentityKey, type PeerRecord } from '../net/index.js'
+import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 
 /**
  * What the node shows of its peers, groups and messages: plain data (ids and
@@ -77,6 +77,17 @@ export interface MessageView {
 export interface Naming {
   self: string
   nameOf(identityKeyHex: string): string | undefined
+}
+
+/** Names members from the allow-list. */
+export function namingFrom(table: AddressTable, selfKey: Uint8Array): Naming {
+  return {
+    self: toHex(selfKey),
+    nameOf: (identityKeyHex) => {
+      const peerId = table.peerIdOf(identityKeyHex)
+      return peerId === undefined ? undefined : table.get(peerId)?.displayName
+    },
+  }
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })

@@ -3,17 +3,32 @@ import type { Libp2p } from '@libp2p/interface'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
 import type { GroupManager } from '../group/index.js'
-import type { AddressTable, SyncManager } from '../net/index.js'
+import type { AddressTable, SyncManager, SyncPolicy } from '../net/index.js'
 import type { Tor } from '../tor/index.js'
 import type { BurrowEvents } from './types.js'
 import { groupSummary, messageView, type Naming } from './views.js'
 
 /**
- * How the parts' own events become the node's public events (names and
- * plain views, no bytes but message data). Each function returns the removal
- * of what it attached.
+ * How the node's parts are joined where no call says it: their own events
+ * become the node's public events (names and plain views, no bytes but
+ * message data; each function returns the removal of what it attached), and
+ * the group layer answers sync's questions about peers.
  */
 type NodeEmitter = EventEmitter<BurrowEvents>
+
+/** Which group logs each peer may have, asked by sync for every frame (keyed by PeerId; answered from memory and indexes). */
+export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SyncPolicy {
+  return {
+    sharedLogs: (peerId) => {
+      const identity = table.identityKeyOf(peerId)
+      return identity === undefined ? [] : groups.sharedLogs(identity)
+    },
+    mayShare: (peerId, logId) => {
+      const identity = table.identityKeyOf(peerId)
+      return identity !== undefined && groups.mayShare(identity, logId)
+    },
+  }
+}
 
 /** Tor's bootstrap, readiness and losses; a loss also marks the node unreachable until the onion is published again. */
 export function forwardTorEvents(tor: Tor, node: NodeEmitter, setReachable: (reachable: boolean) => void): () => void {

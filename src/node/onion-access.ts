@@ -1,0 +1,67 @@
+import type { Logger } from '../logging.js'
+import type { NodeKeys } from '../keys/index.js'
+import type { AddressTable, PeerRecord } from '../net/index.js'
+import { OnionClientAuth, OnionService, type Tor } from '../tor/index.js'
+
+/**
+ * Who can reach whom over Tor, kept in step with the allow-list: our onion
+ * service carries every allow-listed peer's client-auth key (only they can
+ * read our descriptor), and our tor holds our client-auth key for every
+ * peer's onion (so we can read theirs).
+ */
+export class OnionAccess {
+  readonly #tor: Tor
+  readonly #keys: NodeKeys
+  readonly #table: AddressTable
+  readonly #clientAuth: OnionClientAuth
+  readonly #service: OnionService
+
+  constructor(tor: Tor, options: { keys: NodeKeys; table: AddressTable; virtualPort: number; target: { host: string; port: number }; logger: Logger }) {
+    this.#tor = tor
+    this.#keys = options.keys
+    this.#table = options.table
+    this.#clientAuth = new OnionClientAuth(tor)
+    this.#service = new OnionService(tor, {
+      seed: options.keys.onionServiceSeed,
+      virtualPort: options.virtualPort,
+      target: options.target,
+      ownClientAuth: options.keys.clientAuth,
+      authorizedClients: this.#authorizedClients(),
+      logger: options.logger,
+    })
+  }
+
+  /** Our onion service (its `published` event follows every re-publication). */
+  get service(): OnionService {
+    return this.#service
+  }
+
+  /** Publishes our service, registers our key for every peer's onion, and resolves once we reach ourselves through Tor. */
+  async publish(signal?: AbortSignal): Promise<void> {
+    await this.#service.publish(signal)
+    for (const peer of this.#table.list()) await this.#clientAuth.add(peer.onion, this.#keys.clientAuth.privateKey)
+    await this.#service.selfCheck(signal ? { signal } : {})
+  }
+
+  /** A peer was added: it may read our descriptor (re-publication, about 2–3 s) and we register our key for its onion. */
+  async admit(peer: PeerRecord): Promise<void> {
+    await this.#service.setAuthorizedClients(this.#authorizedClients())
+    await this.#clientAuth.add(peer.onion, this.#keys.clientAuth.privateKey)
+  }
+
+  /** A peer was removed: our key for its onion is dropped and our service re-published without its key. */
+  async revoke(peer: PeerRecord): Promise<void> {
+    await this.#clientAuth.remove(peer.onion)
+    await this.#service.setAuthorizedClients(this.#authorizedClients())
+  }
+
+  /** Withdraws our service and our keys from tor. */
+  async close(): Promise<void> {
+    await this.#service.remove().catch(() => {})
+    this.#clientAuth.close()
+  }
+
+  #authorizedClients(): Uint8Array[] {
+    return this.#table.list().map((p) => p.clientAuthKey)
+  }
+}
