@@ -36,9 +36,9 @@ export {
   contactCardQr,
   createContactCard,
   identityFingerprint,
-  InvalidContactCardError,
-  WrongPassphraseError,
-  PassphraseRequiredError,
+  KeysError,
+  KEYS_ERRORS,
+  type KeysErrorCode,
   type ContactCard,
 } from './keys/index.js'
 export { NetError, NET_ERRORS, type NetErrorCode } from './net/index.js'

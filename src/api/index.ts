@@ -5,7 +5,7 @@
  */
 export { startLocalApi, type LocalApiServer, type LocalApiServerOptions } from './server.js'
 export { LocalApiClient, type CallOptions, type LocalApiClientOptions } from './client.js'
-export { LocalApiError, NodeCallError, type LocalApiErrorCode } from './errors.js'
+export { API_ERRORS, LocalApiError, NodeCallError, type LocalApiErrorCode } from './errors.js'
 export { socketAnswers } from './socket-file.js'
 export type { LocalApiNode, LocalApiNodeEvents } from './node.js'
 export * from './protocol.js'

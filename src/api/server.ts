@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { BurrowError } from '../errors.js'
 import { silentLogger, type Logger } from '../logging.js'
 import { withTimeout } from '../util/async.js'
-import { LocalApiError } from './errors.js'
+import { API_ERRORS, LocalApiError } from './errors.js'
 import type { LocalApiNode, LocalApiNodeEvents } from './node.js'
 import {
   MAX_IN_FLIGHT_PER_CONNECTION,
@@ -282,7 +282,7 @@ class Connection {
     if (err instanceof BurrowError) return { code: err.code, message: err.message }
     // Not one of ours: its message may say anything, so it stays in the node's log only.
     this.#api.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'local API call failed unexpectedly')
-    return { code: 'API_INTERNAL', message: 'the node failed unexpectedly; see its log' }
+    return { code: 'API_INTERNAL', message: API_ERRORS.API_INTERNAL }
   }
 
   #write(value: object, written?: () => void): void {

@@ -4,7 +4,7 @@ import { BurrowError } from '../errors.js'
 import { createLogger } from '../logging.js'
 import { withTimeout } from '../util/async.js'
 import { encodeDisplayName } from '../keys/display-name.js'
-import { keystoreExists, keystoreIsSealed, PassphraseRequiredError } from '../keys/index.js'
+import { keystoreExists, keystoreIsSealed } from '../keys/index.js'
 import { loadConfig, type NodeConfig } from '../node/config.js'
 import { LocalApiError, socketAnswers, startLocalApi } from '../api/index.js'
 import { nodePaths } from '../node/paths.js'
@@ -15,6 +15,7 @@ import { shortId } from './format.js'
 import type { CliIo } from './io.js'
 import { readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter } from './progress.js'
+import { KeysError } from '../keys/errors.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
 
@@ -89,7 +90,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
   let passphrase: string | undefined
   if ((await keystoreExists(dataDir)) && (await keystoreIsSealed(dataDir))) {
     passphrase = await readPassphrase(io, { fromStdin: run.options['passphrase-stdin'] === true, confirm: false })
-    if (passphrase === undefined) throw new PassphraseRequiredError()
+    if (passphrase === undefined) throw new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')
   }
   const logger = createLogger({ level: config.logLevel ?? io.env.BURROW_LOG_LEVEL ?? 'warn' })
   const Burrow = await loadBurrow()

@@ -5,10 +5,11 @@ import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { OwnProposal } from '../store/index.js'
-import { joinFromWelcome, messageEpoch, MlsWrongEpochError, MlsWrongGroupError, type MlsGroup } from './mls/index.js'
+import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup } from './mls/index.js'
 import { decodeGroupPayload, type GroupPayload } from './payload.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
 import type { GroupEvent, ProcessSummary } from './types.js'
+import { MlsError } from './mls/errors.js'
 
 /** Operations read from the store at a time while draining one author's log. */
 const BATCH = 64
@@ -32,7 +33,7 @@ function codeOf(err: unknown): string {
 /** Checks what the clear MLS framing claims against the group, the payload kind and the operation's epoch tag. */
 function checkFraming(groupId: Uint8Array, message: Uint8Array, contentType: 'application' | 'proposal' | 'commit', tag: number): void {
   const framing = messageEpoch(message)
-  if (!bytesEqual(framing.groupId, groupId)) throw new MlsWrongGroupError()
+  if (!bytesEqual(framing.groupId, groupId)) throw new MlsError('MLS_WRONG_GROUP')
   if (framing.contentType !== contentType) throw new GroupError('GROUP_MALFORMED_PAYLOAD', `payload kind does not match its MLS ${framing.contentType}`)
   if (framing.epoch !== BigInt(tag)) throw new GroupError('GROUP_EPOCH_MISMATCH', 'epoch tag differs from the MLS framing')
 }
@@ -183,7 +184,7 @@ export class GroupIngest {
     let change: GroupChange
     try {
       checkFraming(group.id, proposal, 'proposal', tag)
-      if (tag !== Number(group.mls.epoch)) throw new MlsWrongEpochError(BigInt(tag), group.mls.epoch)
+      if (tag !== Number(group.mls.epoch)) throw wrongEpoch(BigInt(tag), group.mls.epoch)
       const before = group.mls.members()
       const proposed = await group.mls.process(proposal)
       if (proposed.kind !== 'proposal') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'proposal payload holds another message')
@@ -215,7 +216,7 @@ export class GroupIngest {
     let ownIncluded = false
     try {
       checkFraming(group.id, commit, 'commit', tag)
-      if (tag !== Number(group.mls.epoch)) throw new MlsWrongEpochError(BigInt(tag), group.mls.epoch)
+      if (tag !== Number(group.mls.epoch)) throw wrongEpoch(BigInt(tag), group.mls.epoch)
       let state = group.mls
       for (const proposal of proposals) {
         if (group.ownProposal !== null && bytesEqual(hashOf(proposal), group.ownProposal.digest)) {

@@ -5,7 +5,7 @@ import { bech32m } from '@scure/base'
 import { onionAddressFromPublicKey, parseOnionAddress, publicKeyFromOnionAddress, type OnionAddress } from '../tor/onion-address.js'
 import type { NodeKeys } from './derive.js'
 import { decodeDisplayName, DISPLAY_NAME_MAX_BYTES, encodeDisplayName } from './display-name.js'
-import { InvalidContactCardError, InvalidDisplayNameError } from './errors.js'
+import { KeysError } from './errors.js'
 
 /**
  * What a node hands to a peer so the peer can reach it: who it is (identity
@@ -70,17 +70,17 @@ export function createContactCard(keys: NodeKeys, displayName?: string): Contact
  * Encodes and signs `card` as one line of text (`burrow1…`, 273 to 375
  * characters). `keys` must be the node the card describes: a node signs only
  * its own keys, so a stale or foreign card cannot be re-signed by mistake.
- * Throws {@link InvalidContactCardError} or `InvalidDisplayNameError`.
+ * Throws `INVALID_CONTACT_CARD` or `InvalidDisplayNameError`.
  */
 export function encodeContactCard(card: ContactCard, keys: NodeKeys): string {
-  if (card.version !== CONTACT_CARD_VERSION) throw new InvalidContactCardError(`unsupported card version ${String(card.version)}`)
+  if (card.version !== CONTACT_CARD_VERSION) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: unsupported card version ${String(card.version)}`)
   const onionKey = publicKeyFromOnionAddress(parseOnionAddress(card.onionAddress))
   if (
     !equalBytes(card.identityKey, keys.identity.publicKey) ||
     !equalBytes(onionKey, publicKeyFromOnionAddress(keys.onionAddress)) ||
     !equalBytes(card.clientAuthKey, keys.clientAuth.publicKey)
   ) {
-    throw new InvalidContactCardError('the card does not describe the node whose keys would sign it')
+    throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card does not describe the node whose keys would sign it`)
   }
   const name = card.displayName === undefined ? new Uint8Array(0) : encodeDisplayName(card.displayName)
   const unsigned = concatBytes(
@@ -100,41 +100,41 @@ export function encodeContactCard(card: ContactCard, keys: NodeKeys): string {
  * all-lower or all-upper case, and checks the bech32m checksum, the version,
  * the layout, the display name rules, every key (valid, not of small order)
  * and the identity key's signature over the whole card. Every failure is an
- * {@link InvalidContactCardError} whose `reason` says which check failed.
+ * `INVALID_CONTACT_CARD` whose message says which check failed.
  */
 export function decodeContactCard(text: string): ContactCard {
   try {
     return decodeBody(decodeText(text))
   } catch (err) {
-    if (err instanceof InvalidContactCardError) throw err
-    if (err instanceof InvalidDisplayNameError) throw new InvalidContactCardError(err.message, { cause: err })
-    throw new InvalidContactCardError('malformed card', { cause: err })
+    if (err instanceof KeysError && err.code === 'INVALID_CONTACT_CARD') throw err
+    if (err instanceof KeysError && err.code === 'INVALID_DISPLAY_NAME') throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: ${err.message}`, { cause: err })
+    throw new KeysError('INVALID_CONTACT_CARD', 'invalid contact card: malformed card', { cause: err })
   }
 }
 
 function decodeText(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new InvalidContactCardError('a card is text')
+  if (typeof text !== 'string') throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: a card is text`)
   const trimmed = text.trim()
-  if (trimmed.length === 0) throw new InvalidContactCardError('the card is empty')
-  if (trimmed.length > MAX_TEXT_LENGTH) throw new InvalidContactCardError('the card is too long')
+  if (trimmed.length === 0) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card is empty`)
+  if (trimmed.length > MAX_TEXT_LENGTH) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card is too long`)
   const decoded = bech32m.decodeUnsafe(trimmed, false)
   if (decoded === undefined) {
-    throw new InvalidContactCardError('checksum or character error: the card was changed or not copied completely')
+    throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: checksum or character error: the card was changed or not copied completely`)
   }
-  if (decoded.prefix !== CONTACT_CARD_PREFIX) throw new InvalidContactCardError(`not a Burrow card (prefix "${decoded.prefix}")`)
+  if (decoded.prefix !== CONTACT_CARD_PREFIX) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: not a Burrow card (prefix "${decoded.prefix}")`)
   const body = bech32m.fromWordsUnsafe(decoded.words)
-  if (body === undefined) throw new InvalidContactCardError('the card has invalid padding')
+  if (body === undefined) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card has invalid padding`)
   return body
 }
 
 function decodeBody(body: Uint8Array): ContactCard {
   const version = body[0]
-  if (version !== CONTACT_CARD_VERSION) throw new InvalidContactCardError(`unsupported card version ${String(version)}`)
-  if (body.length < MIN_BODY_LENGTH) throw new InvalidContactCardError('the card is too short')
+  if (version !== CONTACT_CARD_VERSION) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: unsupported card version ${String(version)}`)
+  if (body.length < MIN_BODY_LENGTH) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card is too short`)
   const nameLength = body[FIXED_LENGTH - 1] ?? 0
-  if (nameLength > DISPLAY_NAME_MAX_BYTES) throw new InvalidContactCardError('the display name is too long')
+  if (nameLength > DISPLAY_NAME_MAX_BYTES) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the display name is too long`)
   const signedLength = FIXED_LENGTH + nameLength
-  if (body.length !== signedLength + SIGNATURE_LENGTH) throw new InvalidContactCardError('the card has the wrong length')
+  if (body.length !== signedLength + SIGNATURE_LENGTH) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card has the wrong length`)
 
   const field = (index: number): Uint8Array => body.slice(1 + index * KEY_LENGTH, 1 + (index + 1) * KEY_LENGTH)
   const identityKey = field(0)
@@ -143,14 +143,14 @@ function decodeBody(body: Uint8Array): ContactCard {
   assertEd25519PublicKey(identityKey)
   const signed = concatBytes(SIGNING_CONTEXT, body.subarray(0, signedLength))
   if (!ed25519.verify(body.subarray(signedLength), signed, identityKey, { zip215: false })) {
-    throw new InvalidContactCardError('the signature does not match the identity key')
+    throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the signature does not match the identity key`)
   }
   assertX25519PublicKey(clientAuthKey)
   let onionAddress: OnionAddress
   try {
     onionAddress = onionAddressFromPublicKey(onionKey)
   } catch (err) {
-    throw new InvalidContactCardError('the onion service key is not a valid Ed25519 public key', { cause: err })
+    throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the onion service key is not a valid Ed25519 public key`, { cause: err })
   }
   return {
     version: CONTACT_CARD_VERSION,
@@ -172,7 +172,7 @@ function assertEd25519PublicKey(key: Uint8Array): void {
   } catch {
     ok = false
   }
-  if (!ok) throw new InvalidContactCardError('the identity key is not a valid Ed25519 public key')
+  if (!ok) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the identity key is not a valid Ed25519 public key`)
 }
 
 // Any clamped scalar times a small-order point is the identity; noble throws on
@@ -183,6 +183,6 @@ function assertX25519PublicKey(key: Uint8Array): void {
   try {
     x25519.getSharedSecret(PROBE_SCALAR, key)
   } catch (err) {
-    throw new InvalidContactCardError('the client-authorization key is not a usable X25519 public key', { cause: err })
+    throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the client-authorization key is not a usable X25519 public key`, { cause: err })
   }
 }

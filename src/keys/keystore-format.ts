@@ -2,8 +2,8 @@ import { getRandomValues, scrypt as scryptCallback, type ScryptOptions } from 'n
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { equalBytes } from '@noble/ciphers/utils.js'
-import { InvalidPassphraseError, InvalidScryptParamsError, KeystoreCorruptError, PassphraseRequiredError, WrongPassphraseError } from './errors.js'
 import { assertMasterSeed, MASTER_SEED_LENGTH } from './master-seed.js'
+import { KeysError } from './errors.js'
 
 /**
  * On-disk keystore format, version 1. All integers are single bytes.
@@ -98,8 +98,8 @@ export async function encodeSealedKeystore(
   params: ScryptParams = DEFAULT_SCRYPT_PARAMS,
 ): Promise<Uint8Array> {
   assertMasterSeed(seed)
-  if (passphrase.length === 0) throw new InvalidPassphraseError('it is empty')
-  if (!scryptParamsInBounds(params)) throw new InvalidScryptParamsError(describeScrypt(params))
+  if (passphrase.length === 0) throw new KeysError('KEYSTORE_PASSPHRASE_INVALID', `passphrase rejected: it is empty`)
+  if (!scryptParamsInBounds(params)) throw new KeysError('KEYSTORE_PARAMS_INVALID', `scrypt parameters out of bounds: ${describeScrypt(params)}`)
   const out = new Uint8Array(SEALED_FILE_LENGTH)
   writePrefix(out, KIND_SEALED)
   out.set([params.logN, params.r, params.p], PREFIX_LENGTH)
@@ -120,29 +120,29 @@ export async function encodeSealedKeystore(
 
 /**
  * Checks a keystore file's magic, version, kind, length, checksum and (for
- * sealed files) scrypt parameter bounds. Throws {@link KeystoreCorruptError}.
+ * sealed files) scrypt parameter bounds. Throws `KEYSTORE_CORRUPT`.
  * The returned arrays are views into `bytes`.
  */
 export function parseKeystore(bytes: Uint8Array): ParsedKeystore {
   if (bytes.length < PREFIX_LENGTH || !equalBytes(bytes.subarray(0, MAGIC.length), MAGIC)) {
-    throw new KeystoreCorruptError('not a Burrow keystore file')
+    throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: not a Burrow keystore file`)
   }
   const body = bytes.subarray(0, bytes.length - CHECKSUM_LENGTH)
   if (bytes.length < PREFIX_LENGTH + CHECKSUM_LENGTH || !equalBytes(sha256(body), bytes.subarray(body.length))) {
-    throw new KeystoreCorruptError('checksum mismatch (the file is damaged or truncated)')
+    throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: checksum mismatch (the file is damaged or truncated)`)
   }
   const version = bytes[MAGIC.length]
-  if (version !== KEYSTORE_FORMAT_VERSION) throw new KeystoreCorruptError(`unsupported format version ${version}`)
+  if (version !== KEYSTORE_FORMAT_VERSION) throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: unsupported format version ${version}`)
   const kind = bytes[MAGIC.length + 1]
   if (kind === KIND_PLAIN) {
-    if (bytes.length !== PLAIN_FILE_LENGTH) throw new KeystoreCorruptError('wrong length for a plain keystore')
+    if (bytes.length !== PLAIN_FILE_LENGTH) throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: wrong length for a plain keystore`)
     return { kind: 'plain', seed: bytes.subarray(PREFIX_LENGTH, PREFIX_LENGTH + MASTER_SEED_LENGTH) }
   }
   if (kind === KIND_SEALED) {
-    if (bytes.length !== SEALED_FILE_LENGTH) throw new KeystoreCorruptError('wrong length for a sealed keystore')
+    if (bytes.length !== SEALED_FILE_LENGTH) throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: wrong length for a sealed keystore`)
     const [logN = 0, r = 0, p = 0] = bytes.subarray(PREFIX_LENGTH, PREFIX_LENGTH + 3)
     const scrypt = { logN, r, p }
-    if (!scryptParamsInBounds(scrypt)) throw new KeystoreCorruptError(`scrypt parameters out of bounds: ${describeScrypt(scrypt)}`)
+    if (!scryptParamsInBounds(scrypt)) throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: scrypt parameters out of bounds: ${describeScrypt(scrypt)}`)
     const saltAt = PREFIX_LENGTH + 3
     return {
       kind: 'sealed',
@@ -153,25 +153,25 @@ export function parseKeystore(bytes: Uint8Array): ParsedKeystore {
       ciphertext: bytes.subarray(SEALED_HEADER_LENGTH, body.length),
     }
   }
-  throw new KeystoreCorruptError(`unknown keystore kind ${kind}`)
+  throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: unknown keystore kind ${kind}`)
 }
 
 /**
  * Returns a fresh copy of the master seed held in a keystore file, decrypting
  * it if sealed. The caller owns the copy and should zero it when done.
- * Throws {@link KeystoreCorruptError}, {@link PassphraseRequiredError} or
- * {@link WrongPassphraseError}. A passphrase given for a plain keystore is ignored.
+ * Throws `KEYSTORE_CORRUPT`, `KEYSTORE_PASSPHRASE_REQUIRED` or
+ * `KEYSTORE_WRONG_PASSPHRASE`. A passphrase given for a plain keystore is ignored.
  */
 export async function readKeystoreSeed(bytes: Uint8Array, passphrase?: string): Promise<Uint8Array> {
   const parsed = parseKeystore(bytes)
   if (parsed.kind === 'plain') return parsed.seed.slice()
-  if (passphrase === undefined) throw new PassphraseRequiredError()
+  if (passphrase === undefined) throw new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')
   const key = await deriveKey(passphrase, parsed.salt, parsed.scrypt)
   try {
     return xchacha20poly1305(key, parsed.nonce, parsed.header).decrypt(parsed.ciphertext)
   } catch {
     // Checksum passed, so the file is intact: authentication failure means the key is wrong.
-    throw new WrongPassphraseError()
+    throw new KeysError('KEYSTORE_WRONG_PASSPHRASE')
   } finally {
     key.fill(0)
   }

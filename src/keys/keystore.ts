@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { chmod, link, lstat, mkdir, open, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { deriveNodeKeys, type NodeKeys } from './derive.js'
-import { KeystoreCorruptError, KeystoreExistsError, KeystoreNotFoundError, KeystorePermissionsError } from './errors.js'
 import {
   encodePlainKeystore,
   encodeSealedKeystore,
@@ -11,6 +10,7 @@ import {
   readKeystoreSeed,
 } from './keystore-format.js'
 import { generateMasterSeed } from './master-seed.js'
+import { KeysError } from './errors.js'
 
 /** Name of the keystore file inside a node's data directory. Its format is described in `keystore-format.ts`. */
 export const KEYSTORE_FILE_NAME = 'node.key'
@@ -36,13 +36,13 @@ export function keystorePath(dataDir: string): string {
  * is given. The file is written to a 0600 temporary file in the same folder,
  * fsynced, then hard-linked into place, so it either appears complete or not
  * at all and an existing keystore is never replaced, even by a concurrent
- * call (throws {@link KeystoreExistsError}). Needs a filesystem with hard links.
+ * call (throws `KEYSTORE_EXISTS`). Needs a filesystem with hard links.
  */
 export async function initKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<NodeKeys> {
   const path = keystorePath(dataDir)
   await preparePrivateDir(dataDir)
   // Checked up front only to fail before the scrypt cost; link() below is the real guard.
-  if (await keystoreExists(dataDir)) throw new KeystoreExistsError(path)
+  if (await keystoreExists(dataDir)) throw new KeysError('KEYSTORE_EXISTS', `a keystore already exists at ${path}; refusing to overwrite it`)
   const seed = generateMasterSeed()
   try {
     const bytes =
@@ -63,8 +63,8 @@ export async function initKeystore(dataDir: string, options: KeystoreOptions = {
 /**
  * Loads a node's keys from the keystore in `dataDir`. Refuses a file that
  * group or others can access, that another user owns, or that is not a
- * regular file ({@link KeystorePermissionsError}, which says how to fix it).
- * Also throws {@link KeystoreNotFoundError}, `KeystoreCorruptError`,
+ * regular file (`KEYSTORE_PERMISSIONS`, which says how to fix it).
+ * Also throws `KEYSTORE_NOT_FOUND`, `KeystoreCorruptError`,
  * `PassphraseRequiredError` and `WrongPassphraseError`.
  */
 export async function openKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<NodeKeys> {
@@ -110,7 +110,7 @@ async function preparePrivateDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await chmod(dir, 0o700)
   } catch (err) {
-    throw new KeystorePermissionsError(`cannot create or restrict the data directory ${dir} to mode 0700`, { cause: err })
+    throw new KeysError('KEYSTORE_PERMISSIONS', `cannot create or restrict the data directory ${dir} to mode 0700`, { cause: err })
   }
 }
 
@@ -128,7 +128,7 @@ async function writeNewPrivateFile(path: string, bytes: Uint8Array): Promise<voi
       await file.close()
     }
     await link(temp, path).catch((err: unknown) => {
-      throw errnoCode(err) === 'EEXIST' ? new KeystoreExistsError(path) : err
+      throw errnoCode(err) === 'EEXIST' ? new KeysError('KEYSTORE_EXISTS', `a keystore already exists at ${path}; refusing to overwrite it`) : err
     })
   } finally {
     await rm(temp, { force: true })
@@ -144,28 +144,26 @@ async function writeNewPrivateFile(path: string, bytes: Uint8Array): Promise<voi
 /** Reads a small private file, checking type, owner and mode on the open descriptor (no check-then-open race). */
 async function readPrivateFile(path: string): Promise<Uint8Array> {
   const file = await open(path, 'r').catch((err: unknown) => {
-    throw errnoCode(err) === 'ENOENT' ? new KeystoreNotFoundError(path, { cause: err }) : err
+    throw errnoCode(err) === 'ENOENT' ? new KeysError('KEYSTORE_NOT_FOUND', `no keystore at ${path}`, { cause: err }) : err
   })
   try {
     const stat = await file.stat()
-    if (!stat.isFile()) throw new KeystorePermissionsError(`keystore ${path} is not a regular file`)
+    if (!stat.isFile()) throw new KeysError('KEYSTORE_PERMISSIONS', `keystore ${path} is not a regular file`)
     const uid = process.getuid?.()
     if (uid !== undefined && stat.uid !== uid) {
-      throw new KeystorePermissionsError(`keystore ${path} is owned by uid ${stat.uid}, not by this user (uid ${uid})`)
+      throw new KeysError('KEYSTORE_PERMISSIONS', `keystore ${path} is owned by uid ${stat.uid}, not by this user (uid ${uid})`)
     }
     if ((stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, '0')
-      throw new KeystorePermissionsError(
-        `keystore ${path} is accessible by other users (mode ${mode}); ` +
-          `its keys may be exposed. Run: chmod 600 '${path}'`,
-      )
+      throw new KeysError('KEYSTORE_PERMISSIONS', `keystore ${path} is accessible by other users (mode ${mode}); ` +
+          `its keys may be exposed. Run: chmod 600 '${path}'`,)
     }
-    if (stat.size > KEYSTORE_MAX_FILE_LENGTH) throw new KeystoreCorruptError(`file is ${stat.size} bytes, too large`)
+    if (stat.size > KEYSTORE_MAX_FILE_LENGTH) throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: file is ${stat.size} bytes, too large`)
     const bytes = new Uint8Array(stat.size)
     const { bytesRead } = await file.read(bytes, 0, bytes.length, 0)
     if (bytesRead !== bytes.length) {
       bytes.fill(0)
-      throw new KeystoreCorruptError('file changed while being read')
+      throw new KeysError('KEYSTORE_CORRUPT', `keystore is corrupt: file changed while being read`)
     }
     return bytes
   } finally {

@@ -1,5 +1,5 @@
 import { getRandomValues } from 'node:crypto'
-import { InvalidMasterSeedError } from './errors.js'
+import { KeysError } from './errors.js'
 
 /** Length in bytes of a master seed: every key of a node is derived from these 32 bytes. */
 export const MASTER_SEED_LENGTH = 32
@@ -9,9 +9,9 @@ export function generateMasterSeed(): Uint8Array {
   return getRandomValues(new Uint8Array(MASTER_SEED_LENGTH))
 }
 
-/** Throws {@link InvalidMasterSeedError} unless `seed` is a 32-byte array. */
+/** Throws `INVALID_MASTER_SEED` unless `seed` is a 32-byte array. */
 export function assertMasterSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== MASTER_SEED_LENGTH) {
-    throw new InvalidMasterSeedError(seed instanceof Uint8Array ? seed.length : -1)
+    throw new KeysError('INVALID_MASTER_SEED', `a master seed must be 32 bytes, got ${seed instanceof Uint8Array ? seed.length : -1}`)
   }
 }

@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from 'cbor-x'
-import { MalformedOperationError, NonCanonicalEncodingError } from './errors.js'
+import { LogError } from './errors.js'
 import type { ExtensionValue } from './types.js'
 import { bytesEqual } from './bytes.js'
 
@@ -53,21 +53,21 @@ function compareTextKeys(a: string, b: string): number {
 
 /** Turns a value of the subset into what cbor-x must see to emit the canonical bytes. */
 function toEncodable(value: CborValue, depth: number): unknown {
-  if (depth > MAX_CBOR_DEPTH) throw new MalformedOperationError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
+  if (depth > MAX_CBOR_DEPTH) throw new LogError('LOG_MALFORMED', `CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new MalformedOperationError('only safe integers can be encoded')
+    if (!Number.isSafeInteger(value)) throw new LogError('LOG_MALFORMED', 'only safe integers can be encoded')
     return value >= TWO_POW_32 || value < -TWO_POW_32 ? BigInt(value) : value
   }
   if (value instanceof Uint8Array) return value
   if (Array.isArray(value)) return value.map((v: CborValue) => toEncodable(v, depth + 1))
   if (value instanceof Map) {
     const keys = [...(value as ReadonlyMap<string, CborValue>).keys()]
-    for (const k of keys) if (typeof k !== 'string') throw new MalformedOperationError('map keys must be text strings')
+    for (const k of keys) if (typeof k !== 'string') throw new LogError('LOG_MALFORMED', 'map keys must be text strings')
     if (keys.length > 1) keys.sort(compareTextKeys)
     return new Map(keys.map((k) => [k, toEncodable(value.get(k) as CborValue, depth + 1)]))
   }
-  throw new MalformedOperationError(`a ${typeof value} cannot be encoded`)
+  throw new LogError('LOG_MALFORMED', `a ${typeof value} cannot be encoded`)
 }
 
 /** Encodes a value of the subset canonically. The result is a fresh copy the caller may keep. */
@@ -82,16 +82,16 @@ export function encodeCanonical(value: CborValue): Uint8Array {
  * bytes means shared references (tags 28/29) are inflating or looping.
  */
 function fromDecoded(value: unknown, depth: number, budget: { left: number }): CborValue {
-  if (depth > MAX_CBOR_DEPTH) throw new MalformedOperationError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
-  if (--budget.left < 0) throw new MalformedOperationError('CBOR item count exceeds input length')
+  if (depth > MAX_CBOR_DEPTH) throw new LogError('LOG_MALFORMED', `CBOR nesting deeper than ${MAX_CBOR_DEPTH}`)
+  if (--budget.left < 0) throw new LogError('LOG_MALFORMED', 'CBOR item count exceeds input length')
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new MalformedOperationError('non-integer or out-of-range number')
+    if (!Number.isSafeInteger(value)) throw new LogError('LOG_MALFORMED', 'non-integer or out-of-range number')
     return value
   }
   if (typeof value === 'bigint') {
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new MalformedOperationError('integer beyond 2^53-1')
+      throw new LogError('LOG_MALFORMED', 'integer beyond 2^53-1')
     }
     return Number(value)
   }
@@ -102,19 +102,19 @@ function fromDecoded(value: unknown, depth: number, budget: { left: number }): C
   if (value instanceof Map) {
     const out = new Map<string, CborValue>()
     for (const [k, v] of value as Map<unknown, unknown>) {
-      if (typeof k !== 'string') throw new MalformedOperationError('map keys must be text strings')
+      if (typeof k !== 'string') throw new LogError('LOG_MALFORMED', 'map keys must be text strings')
       out.set(k, fromDecoded(v, depth + 1, budget))
     }
     return out
   }
-  throw new MalformedOperationError('unsupported CBOR item (float, tag, undefined or simple value)')
+  throw new LogError('LOG_MALFORMED', 'unsupported CBOR item (float, tag, undefined or simple value)')
 }
 
 /**
  * Decodes exactly one CBOR item of the subset filling all of `bytes`, without
  * requiring the canonical form: for containers whose contents are checked
  * on their own (sync frames carry signed headers that are). Throws
- * {@link MalformedOperationError}.
+ * `LOG_MALFORMED`.
  */
 export function decodeSubset(bytes: Uint8Array): CborValue {
   let raw: unknown
@@ -123,22 +123,22 @@ export function decodeSubset(bytes: Uint8Array): CborValue {
     // buffer it reads, and decoded byte strings become views into it.
     raw = decoder.decode(new Uint8Array(bytes))
   } catch (cause) {
-    throw new MalformedOperationError('not well-formed CBOR', { cause })
+    throw new LogError('LOG_MALFORMED', 'not well-formed CBOR', { cause })
   }
   return fromDecoded(raw, 1, { left: bytes.length })
 }
 
 /**
  * Decodes exactly one CBOR item filling all of `bytes` (trailing bytes are
- * malformed). Throws {@link MalformedOperationError} for
+ * malformed). Throws `LOG_MALFORMED` for
  * anything outside the subset or not well-formed, and
- * {@link NonCanonicalEncodingError} when the item is valid but `bytes` are
+ * `LOG_NON_CANONICAL` when the item is valid but `bytes` are
  * not its canonical encoding (non-shortest heads, indefinite lengths,
  * unsorted or duplicate keys, integral floats, invalid UTF-8 …).
  */
 export function decodeCanonical(bytes: Uint8Array): CborValue {
   const value = decodeSubset(bytes)
   // Compare against cbor-x's buffer directly; it is only read before the next encode.
-  if (!bytesEqual(encoder.encode(toEncodable(value, 1)), bytes)) throw new NonCanonicalEncodingError()
+  if (!bytesEqual(encoder.encode(toEncodable(value, 1)), bytes)) throw new LogError('LOG_NON_CANONICAL')
   return value
 }

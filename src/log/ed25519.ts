@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto'
 import { inspect } from 'node:util'
 import sodium from 'sodium-native'
-import { MalformedOperationError } from './errors.js'
 import { toHex } from './bytes.js'
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type Signer } from './types.js'
+import { LogError } from './errors.js'
 
 // DER prefixes that wrap a raw 32-byte key as SPKI (public) or PKCS#8 (private)
 // for node:crypto, which cannot import raw Ed25519 keys directly.
@@ -31,7 +31,7 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
  * lives only inside a node KeyObject; the signer prints as a placeholder.
  */
 export function seedSigner(seed: Uint8Array): Signer {
-  if (seed.length !== 32) throw new MalformedOperationError('an Ed25519 seed is 32 bytes')
+  if (seed.length !== 32) throw new LogError('LOG_MALFORMED', 'an Ed25519 seed is 32 bytes')
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
   const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length))

@@ -1,7 +1,7 @@
 import { base64urlnopad } from '@scure/base'
 import { bytesEqual } from './bytes.js'
 import { decodeCanonical, encodeCanonical } from './cbor.js'
-import { InvalidForkProofError, LogError } from './errors.js'
+import { LogError } from './errors.js'
 import { hashOf } from './hash.js'
 import { decodeOperation } from './operation.js'
 import { validateOperation } from './validate.js'
@@ -48,7 +48,7 @@ export function createForkProof(headerA: Uint8Array, headerB: Uint8Array): ForkP
 /**
  * Checks a fork proof: both headers decode, are validly signed, name the same
  * author, log and seq, and differ. Returns the facts it proves; throws
- * {@link InvalidForkProofError} otherwise.
+ * `LOG_INVALID_FORK_PROOF` otherwise.
  */
 export function verifyForkProof(proof: ForkProof, limits: DecodeLimits = DEFAULT_LIMITS): ForkFacts {
   let a, b
@@ -58,13 +58,13 @@ export function verifyForkProof(proof: ForkProof, limits: DecodeLimits = DEFAULT
     validateOperation(a)
     validateOperation(b)
   } catch (cause) {
-    if (cause instanceof LogError) throw new InvalidForkProofError(`fork proof header invalid: ${cause.code}`, { cause })
+    if (cause instanceof LogError) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof header invalid: ${cause.code}`, { cause })
     throw cause
   }
-  if (!bytesEqual(a.header.author, b.header.author)) throw new InvalidForkProofError('headers are by different authors')
-  if (!bytesEqual(a.header.logId, b.header.logId)) throw new InvalidForkProofError('headers belong to different logs')
-  if (a.header.seq !== b.header.seq) throw new InvalidForkProofError('headers have different sequence numbers')
-  if (bytesEqual(a.hash, b.hash)) throw new InvalidForkProofError('both headers are the same operation')
+  if (!bytesEqual(a.header.author, b.header.author)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers are by different authors')
+  if (!bytesEqual(a.header.logId, b.header.logId)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers belong to different logs')
+  if (a.header.seq !== b.header.seq) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers have different sequence numbers')
+  if (bytesEqual(a.hash, b.hash)) throw new LogError('LOG_INVALID_FORK_PROOF', 'both headers are the same operation')
   return { author: a.header.author, logId: a.header.logId, seq: a.header.seq }
 }
 
@@ -75,24 +75,24 @@ export function encodeForkProof(proof: ForkProof): Uint8Array {
 
 /**
  * Decodes a proof's bytes (structure only; call {@link verifyForkProof}).
- * Throws {@link InvalidForkProofError} for anything else.
+ * Throws `LOG_INVALID_FORK_PROOF` for anything else.
  */
 export function decodeForkProof(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
   // Two headers plus the array and byte-string heads.
   const maxBytes = 2 * (limits.maxHeaderBytes + 9) + 2
-  if (bytes.length > maxBytes) throw new InvalidForkProofError(`fork proof larger than ${maxBytes} bytes`)
+  if (bytes.length > maxBytes) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof larger than ${maxBytes} bytes`)
   let value
   try {
     value = decodeCanonical(bytes)
   } catch (cause) {
-    throw new InvalidForkProofError('fork proof is not canonical CBOR', { cause })
+    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof is not canonical CBOR', { cause })
   }
   if (!Array.isArray(value) || value.length !== 3 || value[0] !== FORK_PROOF_VERSION) {
-    throw new InvalidForkProofError('fork proof must be [1, headerA, headerB]')
+    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof must be [1, headerA, headerB]')
   }
   const [, headerA, headerB] = value as unknown[]
   if (!(headerA instanceof Uint8Array) || !(headerB instanceof Uint8Array)) {
-    throw new InvalidForkProofError('fork proof headers must be byte strings')
+    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof headers must be byte strings')
   }
   return { headerA, headerB }
 }
@@ -102,15 +102,15 @@ export function forkProofToText(proof: ForkProof): string {
   return TEXT_PREFIX + base64urlnopad.encode(encodeForkProof(proof))
 }
 
-/** Parses {@link forkProofToText} output; throws {@link InvalidForkProofError} on anything else. */
+/** Parses {@link forkProofToText} output; throws `LOG_INVALID_FORK_PROOF` on anything else. */
 export function forkProofFromText(text: string, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
   const trimmed = text.trim()
-  if (!trimmed.startsWith(TEXT_PREFIX)) throw new InvalidForkProofError(`fork proof text must start with ${TEXT_PREFIX}`)
+  if (!trimmed.startsWith(TEXT_PREFIX)) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof text must start with ${TEXT_PREFIX}`)
   let bytes: Uint8Array
   try {
     bytes = base64urlnopad.decode(trimmed.slice(TEXT_PREFIX.length))
   } catch (cause) {
-    throw new InvalidForkProofError('fork proof text is not base64url', { cause })
+    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof text is not base64url', { cause })
   }
   return decodeForkProof(bytes, limits)
 }

@@ -1,5 +1,5 @@
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
-import { MalformedOperationError, OversizeError, UnknownVersionError } from './errors.js'
+import { LogError } from './errors.js'
 import {
   DEFAULT_LIMITS,
   HASH_LENGTH,
@@ -28,17 +28,17 @@ function isUint(v: unknown): v is number {
 function checkBytes(v: unknown, what: string, min: number, max = min): asserts v is Uint8Array {
   if (!(v instanceof Uint8Array) || v.length < min || v.length > max) {
     const size = min === max ? `${min}` : `${min}..${max}`
-    throw new MalformedOperationError(`${what} must be a ${size}-byte byte string`)
+    throw new LogError('LOG_MALFORMED', `${what} must be a ${size}-byte byte string`)
   }
 }
 
-/** Throws {@link MalformedOperationError} unless the known extension keys carry values of their type. */
+/** Throws `LOG_MALFORMED` unless the known extension keys carry values of their type. */
 export function checkExtensions(extensions: Extensions): void {
   for (const [key, type] of Object.entries(KNOWN_EXTENSION_TYPES)) {
     const value = extensions.get(key)
     if (value === undefined) continue
     if (type === 'boolean' ? typeof value !== 'boolean' : !isUint(value)) {
-      throw new MalformedOperationError(`extension "${key}" must be ${type === 'boolean' ? 'a boolean' : 'an unsigned integer'}`)
+      throw new LogError('LOG_MALFORMED', `extension "${key}" must be ${type === 'boolean' ? 'a boolean' : 'an unsigned integer'}`)
     }
   }
 }
@@ -49,22 +49,22 @@ export function checkExtensions(extensions: Extensions): void {
  * the payload size is non-zero, declared payload size within limits.
  */
 export function checkHeaderFields(header: UnsignedHeader, limits: DecodeLimits = DEFAULT_LIMITS): void {
-  if (header.version !== HEADER_VERSION) throw new UnknownVersionError(header.version)
+  if (header.version !== HEADER_VERSION) throw new LogError('LOG_UNKNOWN_VERSION', `unknown header version ${String(header.version)}`)
   checkBytes(header.author, 'author', PUBLIC_KEY_LENGTH)
   checkBytes(header.logId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
-  if (!isUint(header.seq)) throw new MalformedOperationError('seq must be an unsigned integer below 2^53')
+  if (!isUint(header.seq)) throw new LogError('LOG_MALFORMED', 'seq must be an unsigned integer below 2^53')
   if (header.backlink !== null) checkBytes(header.backlink, 'backlink', HASH_LENGTH)
-  if (!isUint(header.payloadSize)) throw new MalformedOperationError('payload size must be an unsigned integer')
+  if (!isUint(header.payloadSize)) throw new LogError('LOG_MALFORMED', 'payload size must be an unsigned integer')
   if (header.payloadSize > limits.maxPayloadBytes) {
-    throw new OversizeError('payload', header.payloadSize, limits.maxPayloadBytes)
+    throw new LogError('LOG_OVERSIZE', `${'payload'} of ${header.payloadSize} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
   }
   if (header.payloadHash === null) {
-    if (header.payloadSize !== 0) throw new MalformedOperationError('payload hash missing for a non-empty payload')
+    if (header.payloadSize !== 0) throw new LogError('LOG_MALFORMED', 'payload hash missing for a non-empty payload')
   } else {
     checkBytes(header.payloadHash, 'payload hash', HASH_LENGTH)
-    if (header.payloadSize === 0) throw new MalformedOperationError('payload hash present for an empty payload')
+    if (header.payloadSize === 0) throw new LogError('LOG_MALFORMED', 'payload hash present for an empty payload')
   }
-  if (!(header.extensions instanceof Map)) throw new MalformedOperationError('extensions must be a map')
+  if (!(header.extensions instanceof Map)) throw new LogError('LOG_MALFORMED', 'extensions must be a map')
   checkExtensions(header.extensions)
 }
 
@@ -91,13 +91,13 @@ export function encodeHeader(header: Header): Uint8Array {
  * chain (see `validateOperation`). Throws only `LogError` subclasses.
  */
 export function decodeHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): Header {
-  if (bytes.length > limits.maxHeaderBytes) throw new OversizeError('header', bytes.length, limits.maxHeaderBytes)
+  if (bytes.length > limits.maxHeaderBytes) throw new LogError('LOG_OVERSIZE', `${'header'} of ${bytes.length} bytes exceeds the limit of ${limits.maxHeaderBytes}`)
   const value = decodeCanonical(bytes)
-  if (!Array.isArray(value) || value.length === 0) throw new MalformedOperationError('header must be a non-empty array')
+  if (!Array.isArray(value) || value.length === 0) throw new LogError('LOG_MALFORMED', 'header must be a non-empty array')
   const fields = value as readonly ExtensionValue[]
   // Version first, so a future format with another layout reports as such.
-  if (fields[0] !== HEADER_VERSION) throw new UnknownVersionError(fields[0])
-  if (fields.length !== SIGNED_FIELDS) throw new MalformedOperationError(`header must have ${SIGNED_FIELDS} fields`)
+  if (fields[0] !== HEADER_VERSION) throw new LogError('LOG_UNKNOWN_VERSION', `unknown header version ${String(fields[0])}`)
+  if (fields.length !== SIGNED_FIELDS) throw new LogError('LOG_MALFORMED', `header must have ${SIGNED_FIELDS} fields`)
   const [version, author, logId, seq, backlink, payloadHash, payloadSize, extensions, signature] = fields
   checkBytes(signature, 'signature', SIGNATURE_LENGTH)
   const header = {

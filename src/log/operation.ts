@@ -1,6 +1,5 @@
 import { hashOf } from './hash.js'
 import { encodeHeader, encodeUnsignedHeader, decodeHeader } from './header.js'
-import { OversizeError } from './errors.js'
 import {
   DEFAULT_LIMITS,
   HEADER_VERSION,
@@ -14,6 +13,7 @@ import {
   type Signer,
   type UnsignedHeader,
 } from './types.js'
+import { LogError } from './errors.js'
 
 /** What {@link createOperation} needs to build and sign an operation. */
 export interface CreateOperationInput {
@@ -73,7 +73,7 @@ export function decodeOperation(
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Operation {
   if (payloadBytes !== undefined && payloadBytes.length > limits.maxPayloadBytes) {
-    throw new OversizeError('payload', payloadBytes.length, limits.maxPayloadBytes)
+    throw new LogError('LOG_OVERSIZE', `${'payload'} of ${payloadBytes.length} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
   }
   const header = decodeHeader(headerBytes, limits)
   // Own the bytes: callers often pass views into reusable network buffers.

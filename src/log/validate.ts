@@ -1,15 +1,9 @@
 import { bytesEqual } from './bytes.js'
 import { verifySignature } from './ed25519.js'
-import {
-  InvalidSignatureError,
-  PayloadHashMismatchError,
-  PayloadSizeMismatchError,
-  WrongBacklinkError,
-  WrongSeqError,
-} from './errors.js'
 import { hashOf } from './hash.js'
 import { checkHeaderFields, encodeHeader, isPrunePoint, signingInputOf } from './header.js'
 import type { Hash, Header, LogId, Operation } from './types.js'
+import { LogError } from './errors.js'
 
 /**
  * The facts about a previous operation that the chain check needs, for
@@ -45,23 +39,23 @@ export interface ChainLink {
 export function validateOperation(op: Operation, previous?: Operation | Header | ChainLink | null): void {
   const { header } = op
   checkHeaderFields(header)
-  if (header.seq === 0 && header.backlink !== null) throw new WrongBacklinkError('backlink present at seq 0')
-  if (header.seq > 0 && header.backlink === null) throw new WrongBacklinkError(`backlink missing at seq ${header.seq}`)
+  if (header.seq === 0 && header.backlink !== null) throw new LogError('LOG_WRONG_BACKLINK', 'backlink present at seq 0')
+  if (header.seq > 0 && header.backlink === null) throw new LogError('LOG_WRONG_BACKLINK', `backlink missing at seq ${header.seq}`)
   if (op.payload !== undefined) {
-    if (op.payload.length !== header.payloadSize) throw new PayloadSizeMismatchError(header.payloadSize, op.payload.length)
+    if (op.payload.length !== header.payloadSize) throw new LogError('LOG_PAYLOAD_SIZE_MISMATCH', `payload is ${op.payload.length} bytes, header says ${header.payloadSize}`)
     if (header.payloadHash !== null && !bytesEqual(hashOf(op.payload), header.payloadHash)) {
-      throw new PayloadHashMismatchError()
+      throw new LogError('LOG_PAYLOAD_HASH_MISMATCH')
     }
   }
   if (previous === null) {
     if (header.seq > 0 && !isPrunePoint(header)) {
-      throw new WrongSeqError(`seq ${header.seq} has no previous operation and is not a prune point`)
+      throw new LogError('LOG_WRONG_SEQ', `seq ${header.seq} has no previous operation and is not a prune point`)
     }
   } else if (previous !== undefined) {
     validateBacklink(header, previous)
   }
   if (!verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
-    throw new InvalidSignatureError()
+    throw new LogError('LOG_INVALID_SIGNATURE')
   }
 }
 
@@ -69,13 +63,13 @@ export function validateOperation(op: Operation, previous?: Operation | Header |
 function validateBacklink(header: Header, previous: Operation | Header | ChainLink): void {
   const prev = toChainLink(previous)
   if (!bytesEqual(prev.author, header.author) || !bytesEqual(prev.logId, header.logId)) {
-    throw new WrongBacklinkError('previous operation belongs to another log')
+    throw new LogError('LOG_WRONG_BACKLINK', 'previous operation belongs to another log')
   }
   if (prev.seq + 1 !== header.seq) {
-    throw new WrongSeqError(`expected seq ${prev.seq + 1}, got ${header.seq}`)
+    throw new LogError('LOG_WRONG_SEQ', `expected seq ${prev.seq + 1}, got ${header.seq}`)
   }
   if (header.backlink === null || !bytesEqual(header.backlink, prev.hash)) {
-    throw new WrongBacklinkError(`backlink at seq ${header.seq} does not name the previous operation`)
+    throw new LogError('LOG_WRONG_BACKLINK', `backlink at seq ${header.seq} does not name the previous operation`)
   }
 }
 

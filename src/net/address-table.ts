@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { BurrowError } from '../errors.js'
 import type { ContactCard } from '../keys/index.js'
 import { toHex } from '../log/bytes.js'
 import type { PeerRow, PeerStore } from '../store/index.js'
 import { parseOnionAddress, type OnionAddress } from '../tor/index.js'
 import type { AllowList } from './gater.js'
+import { NetError } from './errors.js'
 
 /** How fine-grained a peer's stored last-seen time is. */
 const SEEN_RESOLUTION_MS = 1_000
@@ -14,27 +14,6 @@ const SEEN_RESOLUTION_MS = 1_000
 /** A peer on the allow-list. */
 export interface PeerRecord extends Omit<PeerRow, 'onion'> {
   readonly onion: OnionAddress
-}
-
-/** No peer matches what the user named. */
-export class UnknownPeerError extends BurrowError {
-  constructor(what: string) {
-    super('PEER_UNKNOWN', `no allow-listed peer matches "${what.slice(0, 80)}"`)
-  }
-}
-
-/** The name given matches several peers. */
-export class AmbiguousPeerError extends BurrowError {
-  constructor(what: string, count: number) {
-    super('PEER_AMBIGUOUS', `"${what.slice(0, 80)}" matches ${count} peers; use the peer id or the .onion address`)
-  }
-}
-
-/** The card cannot be added: it is our own, or its onion address belongs to another peer. */
-export class PeerRejectedError extends BurrowError {
-  constructor(message: string) {
-    super('PEER_REJECTED', message)
-  }
 }
 
 /** Events of the {@link AddressTable}. */
@@ -78,9 +57,9 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   /** Adds a peer from its (already decoded and verified) contact card, or replaces its card. */
   add(card: ContactCard): PeerRecord {
     const peerId = peerIdOfIdentityKey(card.identityKey)
-    if (peerId === this.#ownPeerId) throw new PeerRejectedError('that is this node\'s own contact card')
+    if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
     const clash = [...this.#allowed.values()].find((p) => p.onion === card.onionAddress && p.peerId !== peerId)
-    if (clash !== undefined) throw new PeerRejectedError('another peer already uses that .onion address')
+    if (clash !== undefined) throw new NetError('PEER_REJECTED', 'another peer already uses that .onion address')
     const row = this.#store.upsert({
       peerId,
       identityKey: card.identityKey,
@@ -115,9 +94,9 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     const byOnion = [...this.#allowed.values()].find((p) => p.onion === lower || p.onion === `${lower}.onion`)
     if (byOnion !== undefined) return byOnion
     const byName = [...this.#allowed.values()].filter((p) => p.displayName !== undefined && p.displayName === needle)
-    if (byName.length > 1) throw new AmbiguousPeerError(needle, byName.length)
+    if (byName.length > 1) throw new NetError('PEER_AMBIGUOUS', `"${needle.slice(0, 80)}" matches ${byName.length} peers; use the peer id or the .onion address`)
     if (byName[0] !== undefined) return byName[0]
-    throw new UnknownPeerError(needle)
+    throw new NetError('PEER_UNKNOWN', `no allow-listed peer matches "${needle.slice(0, 80)}"`)
   }
 
   isAllowed(peerId: string): boolean {

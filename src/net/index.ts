@@ -39,13 +39,10 @@ export {
 } from './libp2p-node.js'
 export {
   AddressTable,
-  AmbiguousPeerError,
-  PeerRejectedError,
-  UnknownPeerError,
   peerIdOfIdentityKey,
   type AddressTableEvents,
   type PeerRecord,
 } from './address-table.js'
 export { PeerConnector, dialFailure, type ConnectOptions, type PeerConnectorOptions } from './peer-connector.js'
-export { request, serveRequests, RequestError, type RequestOptions } from './request-response.js'
+export { request, serveRequests, type RequestOptions } from './request-response.js'
 export * from './sync/index.js'

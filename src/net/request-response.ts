@@ -4,24 +4,18 @@ import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
 import { withTimeout } from '../util/async.js'
 import { LengthPrefixedReader, withLengthPrefix } from './length-prefix.js'
-
-/** A request/response exchange failed: the peer answered nothing usable in time, or too much. */
-export class RequestError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('REQUEST_FAILED', message, options)
-  }
-}
+import { NetError } from './errors.js'
 
 /** Reads exactly one length-prefixed message of at most `maxBytes`. */
 async function readOne(stream: Stream, maxBytes: number): Promise<Uint8Array> {
   const reader = new LengthPrefixedReader((length) => {
-    if (length > maxBytes) throw new RequestError(`message of ${length} bytes exceeds the limit of ${maxBytes}`)
+    if (length > maxBytes) throw new NetError('REQUEST_FAILED', `message of ${length} bytes exceeds the limit of ${maxBytes}`)
   })
   for await (const chunk of stream) {
     const [body] = reader.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
     if (body !== undefined) return body
   }
-  throw new RequestError('the stream ended before a whole message arrived')
+  throw new NetError('REQUEST_FAILED', 'the stream ended before a whole message arrived')
 }
 
 /** Options of one request. */
@@ -41,7 +35,7 @@ export async function request(libp2p: Libp2p, peer: PeerId, protocol: string, bo
     return await withTimeout(readOne(stream, options.maxResponseBytes), timeoutMs, `${protocol} request`)
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
-    throw err instanceof BurrowError ? err : new RequestError(`${protocol} request failed`, { cause: err })
+    throw err instanceof BurrowError ? err : new NetError('REQUEST_FAILED', `${protocol} request failed`, { cause: err })
   } finally {
     await stream.close().catch(() => {})
   }

@@ -3,8 +3,8 @@ import { dirname } from 'node:path'
 import { createRequire } from 'node:module'
 import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
-import { SchemaOutdatedError, SchemaTooNewError } from './errors.js'
 import { applyMigrations, MIGRATIONS, schemaVersion, type Migration } from './migrations.js'
+import { StoreError } from './errors.js'
 
 export type { Database }
 
@@ -74,8 +74,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     const migrations = options.migrations ?? MIGRATIONS
     if (readonly) {
       const version = schemaVersion(db)
-      if (version > migrations.length) throw new SchemaTooNewError(version, migrations.length)
-      if (version < migrations.length) throw new SchemaOutdatedError(version, migrations.length)
+      if (version > migrations.length) throw new StoreError('STORE_SCHEMA_TOO_NEW', `database schema version ${version} is newer than this build knows (${migrations.length})`)
+      if (version < migrations.length) throw new StoreError('STORE_SCHEMA_OUTDATED', `database schema version ${version}, expected ${migrations.length}; open it read-write once to migrate`)
     } else {
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = FULL')

@@ -1,5 +1,4 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3'
-import type { BurrowError } from '../errors.js'
 import { bytesEqual, toHex } from '../log/bytes.js'
 import {
   createForkProof,
@@ -8,17 +7,17 @@ import {
   type ForkProof,
 } from '../log/fork.js'
 import { decodeHeader, isPrunePoint } from '../log/header.js'
-import { LogError, WrongBacklinkError } from '../log/errors.js'
+import { LogError } from '../log/errors.js'
 import { validateOperation, type ChainLink } from '../log/validate.js'
 import type { Hash, LogId, Operation } from '../log/types.js'
-import { LogForkedError, PruneNotAllowedError, SeqOccupiedError } from './errors.js'
+import { StoreError } from './errors.js'
 
 /** An operation the store refused, and why. */
 export interface RejectedOperation {
   /** The refused operation. */
   readonly operation: Operation
-  /** A `LogError` subclass, or {@link LogForkedError}. */
-  readonly error: BurrowError
+  /** Why: a `LogError`, or a `StoreError` with code `STORE_LOG_FORKED`. */
+  readonly error: LogError | StoreError
 }
 
 /** Outcome of {@link LogStore.ingest}. */
@@ -53,7 +52,7 @@ function checkNextLinks(op: Operation, next: { header: Buffer } | undefined): vo
   if (next === undefined) return
   const backlink = decodeHeader(next.header).backlink
   if (backlink === null || !bytesEqual(backlink, op.hash)) {
-    throw new WrongBacklinkError(`stored operation at seq ${op.header.seq + 1} does not link to this one`)
+    throw new LogError('LOG_WRONG_BACKLINK', `stored operation at seq ${op.header.seq + 1} does not link to this one`)
   }
 }
 
@@ -183,9 +182,9 @@ export class LogStore {
 
   /**
    * Stores one of this node's own operations. Throws the validation error,
-   * {@link SeqOccupiedError} if the position holds a different operation (a
+   * `STORE_SEQ_OCCUPIED` if the position holds a different operation (a
    * local write never records a fork against ourselves), or
-   * {@link LogForkedError}. Appending the same operation twice is a no-op.
+   * `STORE_LOG_FORKED`. Appending the same operation twice is a no-op.
    */
   append(op: Operation): void {
     this.appendTx.immediate(op)
@@ -196,9 +195,9 @@ export class LogStore {
     const around = this.neighbourhood(op)
     if (around.existing !== undefined) {
       if (bytesEqual(around.existing.hash, op.hash)) return
-      throw new SeqOccupiedError(header.seq)
+      throw new StoreError('STORE_SEQ_OCCUPIED', `seq ${header.seq} already holds a different operation`)
     }
-    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
+    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new StoreError('STORE_LOG_FORKED')
     validateOperation(op, around.previous)
     if (around.next !== undefined) checkNextLinks(op, this.stmt.hashAt.get(header.logId, header.author, header.seq + 1))
     this.insert(op)
@@ -229,7 +228,7 @@ export class LogStore {
         else if (outcome === 'duplicate') duplicates++
         else forks.push(outcome.fork)
       } catch (error) {
-        if (!(error instanceof LogError || error instanceof LogForkedError)) throw error
+        if (!(error instanceof LogError || (error instanceof StoreError && error.code === 'STORE_LOG_FORKED'))) throw error
         rejected.push({ operation: op, error })
       }
     }
@@ -248,7 +247,7 @@ export class LogStore {
       this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork))
       return { fork }
     }
-    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new LogForkedError()
+    if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new StoreError('STORE_LOG_FORKED')
     if (previous === null && header.seq > 0) {
       const start = this.stmt.minSeq.get(header.logId, header.author)?.seq ?? null
       if (start !== null && header.seq < start) return 'duplicate'
@@ -331,7 +330,7 @@ export class LogStore {
   /**
    * Deletes (author, log)'s operations below `belowSeq`. The operation at
    * `belowSeq` must be stored and carry the prune flag, so the log stays
-   * verifiable from its new start; otherwise {@link PruneNotAllowedError}.
+   * verifiable from its new start; otherwise `STORE_PRUNE_NOT_ALLOWED`.
    * Returns the number of operations deleted.
    */
   prune(author: Uint8Array, logId: LogId, belowSeq: number): number {
@@ -340,7 +339,7 @@ export class LogStore {
 
   private pruneBelow(author: Uint8Array, logId: LogId, belowSeq: number): number {
     const start = this.stmt.hashAt.get(logId, author, belowSeq)
-    if (start === undefined || !isPrunePoint(decodeHeader(start.header))) throw new PruneNotAllowedError(belowSeq)
+    if (start === undefined || !isPrunePoint(decodeHeader(start.header))) throw new StoreError('STORE_PRUNE_NOT_ALLOWED', `no stored prune point at seq ${belowSeq}`)
     return this.stmt.prune.run(logId, author, belowSeq).changes
   }
 

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import { InvalidMigrationsError, SchemaTooNewError } from './errors.js'
+import { StoreError } from './errors.js'
 
 /**
  * One schema step. Migrations run in `version` order, each in its own
@@ -134,7 +134,7 @@ export const MIGRATIONS: readonly Migration[] = [
 function checkMigrationList(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new InvalidMigrationsError(`migration "${m.name}" has version ${m.version}, expected ${i + 1}`)
+      throw new StoreError('STORE_INVALID_MIGRATIONS', `migration "${m.name}" has version ${m.version}, expected ${i + 1}`)
     }
   })
 }
@@ -147,7 +147,7 @@ function checkMigrationList(migrations: readonly Migration[]): void {
 export function applyMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
   checkMigrationList(migrations)
   const current = schemaVersion(db)
-  if (current > migrations.length) throw new SchemaTooNewError(current, migrations.length)
+  if (current > migrations.length) throw new StoreError('STORE_SCHEMA_TOO_NEW', `database schema version ${current} is newer than this build knows (${migrations.length})`)
   for (const m of migrations.slice(current)) {
     db.transaction(() => {
       m.up(db)

@@ -10,21 +10,13 @@ import {
   decodeOperation,
   encodeUnsignedHeader,
   hashOf,
-  InvalidSignatureError,
-  MalformedOperationError,
-  NonCanonicalEncodingError,
-  OversizeError,
-  PayloadHashMismatchError,
-  PayloadSizeMismatchError,
   signingInputOf,
-  UnknownVersionError,
   validateOperation,
   verifySignature,
-  WrongBacklinkError,
-  WrongSeqError,
   type UnsignedHeader,
 } from '../../src/log/index.js'
 import { makeChain, prng, randomValue, referenceEncode, signRaw, testLogId, testSigner } from '../fixtures/log-fixtures.js'
+import { LogError } from '../../src/log/errors.js'
 
 const alice = testSigner(1)
 const bob = testSigner(2)
@@ -186,55 +178,55 @@ describe('validation errors', () => {
     expect((caught as { code: string }).code).toBe(code)
   }
 
-  it('InvalidSignatureError: signed by someone else, or tampered bytes', () => {
+  it('LOG_INVALID_SIGNATURE: signed by someone else, or tampered bytes', () => {
     const forged = signRaw(bob, baseFields(), text('hello'))
-    expectError(() => validateOperation(forged, null), InvalidSignatureError, 'LOG_INVALID_SIGNATURE')
+    expectError(() => validateOperation(forged, null), LogError, 'LOG_INVALID_SIGNATURE')
     const [op] = makeChain(alice, logId, 1)
     const bytes = op!.headerBytes.slice()
     bytes[bytes.length - 1]! ^= 0x01
-    expectError(() => validateOperation(decodeOperation(bytes), null), InvalidSignatureError, 'LOG_INVALID_SIGNATURE')
+    expectError(() => validateOperation(decodeOperation(bytes), null), LogError, 'LOG_INVALID_SIGNATURE')
   })
 
-  it('WrongSeqError: not previous+1, or no previous at seq > 0 without prune flag', () => {
+  it('LOG_WRONG_SEQ: not previous+1, or no previous at seq > 0 without prune flag', () => {
     const ops = makeChain(alice, logId, 3)
-    expectError(() => validateOperation(ops[2]!, ops[0]), WrongSeqError, 'LOG_WRONG_SEQ')
-    expectError(() => validateOperation(ops[2]!, null), WrongSeqError, 'LOG_WRONG_SEQ')
+    expectError(() => validateOperation(ops[2]!, ops[0]), LogError, 'LOG_WRONG_SEQ')
+    expectError(() => validateOperation(ops[2]!, null), LogError, 'LOG_WRONG_SEQ')
   })
 
-  it('WrongBacklinkError: wrong hash, missing at seq > 0, present at seq 0, other log', () => {
+  it('LOG_WRONG_BACKLINK: wrong hash, missing at seq > 0, present at seq 0, other log', () => {
     const ops = makeChain(alice, logId, 2)
     const wrongLink = signRaw(alice, baseFields({ seq: 1, backlink: new Uint8Array(32) }), text('hello'))
-    expectError(() => validateOperation(wrongLink, ops[0]), WrongBacklinkError, 'LOG_WRONG_BACKLINK')
+    expectError(() => validateOperation(wrongLink, ops[0]), LogError, 'LOG_WRONG_BACKLINK')
     const missing = signRaw(alice, baseFields({ seq: 1 }), text('hello'))
-    expectError(() => validateOperation(missing, ops[0]), WrongBacklinkError, 'LOG_WRONG_BACKLINK')
+    expectError(() => validateOperation(missing, ops[0]), LogError, 'LOG_WRONG_BACKLINK')
     const atZero = signRaw(alice, baseFields({ backlink: ops[0]!.hash }), text('hello'))
-    expectError(() => validateOperation(atZero, null), WrongBacklinkError, 'LOG_WRONG_BACKLINK')
+    expectError(() => validateOperation(atZero, null), LogError, 'LOG_WRONG_BACKLINK')
     const otherLog = makeChain(alice, testLogId(8), 1)[0]!
-    expectError(() => validateOperation(ops[1]!, otherLog), WrongBacklinkError, 'LOG_WRONG_BACKLINK')
+    expectError(() => validateOperation(ops[1]!, otherLog), LogError, 'LOG_WRONG_BACKLINK')
   })
 
-  it('PayloadHashMismatchError and PayloadSizeMismatchError', () => {
+  it('LOG_PAYLOAD_HASH_MISMATCH and PayloadSizeMismatchError', () => {
     const [op] = makeChain(alice, logId, 1, 8)
     const sameLength = new Uint8Array(8).fill(0xaa)
-    expectError(() => validateOperation(decodeOperation(op!.headerBytes, sameLength), null), PayloadHashMismatchError, 'LOG_PAYLOAD_HASH_MISMATCH')
-    expectError(() => validateOperation(decodeOperation(op!.headerBytes, new Uint8Array(9)), null), PayloadSizeMismatchError, 'LOG_PAYLOAD_SIZE_MISMATCH')
+    expectError(() => validateOperation(decodeOperation(op!.headerBytes, sameLength), null), LogError, 'LOG_PAYLOAD_HASH_MISMATCH')
+    expectError(() => validateOperation(decodeOperation(op!.headerBytes, new Uint8Array(9)), null), LogError, 'LOG_PAYLOAD_SIZE_MISMATCH')
     // Without the payload (deleted) the header still validates.
     validateOperation(decodeOperation(op!.headerBytes), null)
   })
 
   it('UnknownVersionError', () => {
     const v2 = encodeCanonical([2, new Uint8Array(32)])
-    expectError(() => decodeHeader(v2), UnknownVersionError, 'LOG_UNKNOWN_VERSION')
+    expectError(() => decodeHeader(v2), LogError, 'LOG_UNKNOWN_VERSION')
   })
 
-  it('OversizeError for header, declared payload and actual payload', () => {
+  it('LOG_OVERSIZE for header, declared payload and actual payload', () => {
     const [op] = makeChain(alice, logId, 1, 100)
-    expectError(() => decodeHeader(op!.headerBytes, { maxHeaderBytes: 50, maxPayloadBytes: 1000 }), OversizeError, 'LOG_OVERSIZE')
-    expectError(() => decodeHeader(op!.headerBytes, { maxHeaderBytes: 4096, maxPayloadBytes: 99 }), OversizeError, 'LOG_OVERSIZE')
-    expectError(() => decodeOperation(op!.headerBytes, new Uint8Array(2000), { maxHeaderBytes: 4096, maxPayloadBytes: 1000 }), OversizeError, 'LOG_OVERSIZE')
+    expectError(() => decodeHeader(op!.headerBytes, { maxHeaderBytes: 50, maxPayloadBytes: 1000 }), LogError, 'LOG_OVERSIZE')
+    expectError(() => decodeHeader(op!.headerBytes, { maxHeaderBytes: 4096, maxPayloadBytes: 99 }), LogError, 'LOG_OVERSIZE')
+    expectError(() => decodeOperation(op!.headerBytes, new Uint8Array(2000), { maxHeaderBytes: 4096, maxPayloadBytes: 1000 }), LogError, 'LOG_OVERSIZE')
   })
 
-  it('MalformedOperationError for wrong types, lengths, trailing bytes and inconsistent payload info', () => {
+  it('LOG_MALFORMED for wrong types, lengths, trailing bytes and inconsistent payload info', () => {
     const [op] = makeChain(alice, logId, 1)
     const fields = decodeCanonical(op!.headerBytes) as unknown[]
     const variants: unknown[][] = [
@@ -254,19 +246,19 @@ describe('validation errors', () => {
       fields.map((f, i) => (i === 8 ? new Uint8Array(63) : f)),
     ]
     for (const v of variants) {
-      expectError(() => decodeHeader(referenceEncode(v as never)), MalformedOperationError, 'LOG_MALFORMED')
+      expectError(() => decodeHeader(referenceEncode(v as never)), LogError, 'LOG_MALFORMED')
     }
-    expectError(() => decodeHeader(Uint8Array.from([...op!.headerBytes, 0])), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => decodeHeader(op!.headerBytes.subarray(0, 50)), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => decodeHeader(Buffer.from('c11a00000001', 'hex')), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => decodeHeader(Buffer.from('f93e00', 'hex')), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => decodeHeader(Buffer.from('d81c81d81d00', 'hex')), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => createOperation({ signer: alice, logId: new Uint8Array(0), seq: 0, backlink: null }), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => createOperation({ signer: alice, logId, seq: 0.5, backlink: null }), MalformedOperationError, 'LOG_MALFORMED')
-    expectError(() => createOperation({ signer: alice, logId, seq: 0, backlink: null, extensions: { f: 1.5 } }), MalformedOperationError, 'LOG_MALFORMED')
+    expectError(() => decodeHeader(Uint8Array.from([...op!.headerBytes, 0])), LogError, 'LOG_MALFORMED')
+    expectError(() => decodeHeader(op!.headerBytes.subarray(0, 50)), LogError, 'LOG_MALFORMED')
+    expectError(() => decodeHeader(Buffer.from('c11a00000001', 'hex')), LogError, 'LOG_MALFORMED')
+    expectError(() => decodeHeader(Buffer.from('f93e00', 'hex')), LogError, 'LOG_MALFORMED')
+    expectError(() => decodeHeader(Buffer.from('d81c81d81d00', 'hex')), LogError, 'LOG_MALFORMED')
+    expectError(() => createOperation({ signer: alice, logId: new Uint8Array(0), seq: 0, backlink: null }), LogError, 'LOG_MALFORMED')
+    expectError(() => createOperation({ signer: alice, logId, seq: 0.5, backlink: null }), LogError, 'LOG_MALFORMED')
+    expectError(() => createOperation({ signer: alice, logId, seq: 0, backlink: null, extensions: { f: 1.5 } }), LogError, 'LOG_MALFORMED')
   })
 
-  it('NonCanonicalEncodingError for non-shortest heads, indefinite lengths, unsorted keys, integral floats', () => {
+  it('LOG_NON_CANONICAL for non-shortest heads, indefinite lengths, unsorted keys, integral floats', () => {
     const [op] = makeChain(alice, logId, 1)
     const hex = Buffer.from(op!.headerBytes).toString('hex')
     expect(hex.startsWith('8901')).toBe(true)
@@ -276,11 +268,11 @@ describe('validation errors', () => {
       '89f93c00' + hex.slice(4), // version as float16 1.0
     ]
     for (const v of variants) {
-      expectError(() => decodeHeader(Buffer.from(v, 'hex')), NonCanonicalEncodingError, 'LOG_NON_CANONICAL')
+      expectError(() => decodeHeader(Buffer.from(v, 'hex')), LogError, 'LOG_NON_CANONICAL')
     }
     const fields = decodeCanonical(op!.headerBytes) as unknown[]
     const unsorted = fields.map((f, i) => (i === 7 ? new Map<string, number>([['zz', 1], ['a', 2]]) : f))
-    expectError(() => decodeHeader(referenceEncode(unsorted as never, { sortKeys: false })), NonCanonicalEncodingError, 'LOG_NON_CANONICAL')
+    expectError(() => decodeHeader(referenceEncode(unsorted as never, { sortKeys: false })), LogError, 'LOG_NON_CANONICAL')
     // The same map sorted is canonical (and then only the signature is wrong).
     expect(() => decodeHeader(referenceEncode(unsorted as never))).not.toThrow()
   })

@@ -21,7 +21,7 @@ import type {
 import { decryptSenderData } from 'ts-mls/privateMessage.js'
 import { bytesEqual } from '../../log/bytes.js'
 import { leafIdentity, onRoster, RosterAuthService, type MlsIdentity, type Roster } from './credential.js'
-import { MlsDecryptError, MlsRejectedError, MlsUnauthorizedError, MlsUsageError, MlsWrongEpochError, MlsWrongGroupError } from './errors.js'
+import { MlsError, wrongEpoch } from './errors.js'
 import { assertIdentity, createKeyPackage, decodePrivatePackage, keyPackageBelongsTo, type KeyPackagePair } from './key-package.js'
 import { decodeGroupMessage, decodeKeyPackage, decodeWelcome, encodePrivateMessage, encodeWelcome } from './messages.js'
 import { decodeStoredGroup, encodeStoredGroup } from './state-codec.js'
@@ -152,21 +152,21 @@ export class MlsGroup {
    * identity not on the roster, MlsRejectedError for an invalid or expired one.
    */
   async addMembers(keyPackages: Uint8Array[]): Promise<AddResult> {
-    if (keyPackages.length === 0) throw new MlsUsageError('addMembers needs at least one key package')
+    if (keyPackages.length === 0) throw new MlsError('MLS_USAGE', 'addMembers needs at least one key package')
     const adds: Proposal[] = keyPackages.map((bytes) => ({ proposalType: 'add', add: { keyPackage: decodeKeyPackage(bytes) } }))
     const { commit, welcome, group } = await this.#commit('add members', { extraProposals: adds, ratchetTreeExtension: true })
-    if (welcome === undefined) throw new MlsUsageError('add commit produced no welcome')
+    if (welcome === undefined) throw new MlsError('MLS_USAGE', 'add commit produced no welcome')
     return { commit, welcome, group }
   }
 
   /** Commits the removal of the members with these identity keys (not this member: see {@link proposeRemoveSelf}). */
   async removeMembers(identities: Uint8Array[]): Promise<CommitResult> {
-    if (identities.length === 0) throw new MlsUsageError('removeMembers needs at least one identity')
+    if (identities.length === 0) throw new MlsError('MLS_USAGE', 'removeMembers needs at least one identity')
     const own = this.#state.privatePath.leafIndex
     const removes: Proposal[] = identities.map((identity) => {
       const leafIndex = this.#leafIndexOf(identity)
-      if (leafIndex === undefined) throw new MlsUsageError('identity to remove is not a member')
-      if (leafIndex === own) throw new MlsUsageError('a committer cannot remove itself; propose leaving instead')
+      if (leafIndex === undefined) throw new MlsError('MLS_USAGE', 'identity to remove is not a member')
+      if (leafIndex === own) throw new MlsError('MLS_USAGE', 'a committer cannot remove itself; propose leaving instead')
       return { proposalType: 'remove', remove: { removed: leafIndex } }
     })
     const { commit, group } = await this.#commit('remove members', { extraProposals: removes })
@@ -219,8 +219,8 @@ export class MlsGroup {
    * once removed, or while proposals await a commit ({@link hasPendingProposals}).
    */
   async encrypt(plaintext: Uint8Array): Promise<EncryptResult> {
-    if (!(plaintext instanceof Uint8Array)) throw new MlsUsageError('plaintext must be a Uint8Array')
-    if (this.hasPendingProposals) throw new MlsUsageError('cannot send application messages while proposals await a commit')
+    if (!(plaintext instanceof Uint8Array)) throw new MlsError('MLS_USAGE', 'plaintext must be a Uint8Array')
+    if (this.hasPendingProposals) throw new MlsError('MLS_USAGE', 'cannot send application messages while proposals await a commit')
     return this.#run('encrypt', async (state, cs) => {
       const { newState, privateMessage } = await createApplicationMessage(state, plaintext, cs)
       return { message: encodePrivateMessage(privateMessage), group: new MlsGroup(newState, this.#pendingUpdate, this.#roster) }
@@ -243,15 +243,15 @@ export class MlsGroup {
    */
   async process(message: Uint8Array): Promise<ProcessResult> {
     const decoded = decodeGroupMessage(message)
-    if (decoded.wireformat !== 'private') throw new MlsRejectedError('unencrypted group messages are not accepted')
+    if (decoded.wireformat !== 'private') throw new MlsError('MLS_REJECTED', 'unencrypted group messages are not accepted')
     const pm = decoded.message
     const state = this.#state
-    if (!bytesEqual(pm.groupId, state.groupContext.groupId)) throw new MlsWrongGroupError()
-    if (!this.active) throw new MlsDecryptError('this member was removed from the group')
+    if (!bytesEqual(pm.groupId, state.groupContext.groupId)) throw new MlsError('MLS_WRONG_GROUP')
+    if (!this.active) throw new MlsError('MLS_DECRYPT_FAILED', 'this member was removed from the group')
     const current = state.groupContext.epoch
-    if (pm.epoch > current) throw new MlsWrongEpochError(pm.epoch, current)
+    if (pm.epoch > current) throw wrongEpoch(pm.epoch, current)
     if (pm.epoch < current && (pm.contentType !== 'application' || !state.historicalReceiverData.has(pm.epoch))) {
-      throw new MlsWrongEpochError(pm.epoch, current)
+      throw wrongEpoch(pm.epoch, current)
     }
     return this.#run('process', async (state, cs) => {
       const sender = await this.#authorizedSender(pm, state, cs)
@@ -273,7 +273,7 @@ export class MlsGroup {
    * §8.5), e.g. a key shared by exactly the members of this epoch.
    */
   async exportSecret(label: string, context: Uint8Array, length: number): Promise<Uint8Array> {
-    if (!Number.isInteger(length) || length < 1 || length > 255) throw new MlsUsageError('export length must be 1..255 bytes')
+    if (!Number.isInteger(length) || length < 1 || length > 255) throw new MlsError('MLS_USAGE', 'export length must be 1..255 bytes')
     return mlsExporter(this.#state.keySchedule.exporterSecret, label, context, length, await cipherSuite())
   }
 
@@ -290,7 +290,7 @@ export class MlsGroup {
   static decodeState(bytes: Uint8Array, identity: MlsIdentity, roster: Roster): MlsGroup {
     assertIdentity(identity)
     const { state, pendingUpdate } = decodeStoredGroup(bytes)
-    if (state.groupContext.cipherSuite !== MLS_CIPHERSUITE) throw new MlsUsageError('group uses an unsupported ciphersuite')
+    if (state.groupContext.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('MLS_USAGE', 'group uses an unsupported ciphersuite')
     const restored = new MlsGroup(
       { ...state, signaturePrivateKey: identity.seed.slice(), clientConfig: clientConfig(new RosterAuthService(roster)) },
       pendingUpdate,
@@ -300,7 +300,7 @@ export class MlsGroup {
     // A removed member's own leaf is gone from its tree; nothing left to compare.
     const mismatch = own?.nodeType === 'leaf' ? !bytesEqual(own.leaf.signaturePublicKey, identity.publicKey) : restored.active
     if (mismatch) {
-      throw new MlsUsageError('group state belongs to another identity')
+      throw new MlsError('MLS_USAGE', 'group state belongs to another identity')
     }
     return restored
   }
@@ -353,11 +353,11 @@ export class MlsGroup {
         ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
         : past
     const senderData = await decryptSenderData(pm, epochData.senderDataSecret, cs)
-    if (senderData === undefined) throw new MlsDecryptError('sender data cannot be decrypted')
+    if (senderData === undefined) throw new MlsError('MLS_DECRYPT_FAILED', 'sender data cannot be decrypted')
     const node = epochData.ratchetTree[senderData.leafIndex * 2]
-    if (node?.nodeType !== 'leaf') throw new MlsRejectedError('sender is not a member')
+    if (node?.nodeType !== 'leaf') throw new MlsError('MLS_REJECTED', 'sender is not a member')
     const identity = leafIdentity(node.leaf)
-    if (identity === undefined || !onRoster(this.#roster, identity)) throw new MlsUnauthorizedError('sender is not on the roster')
+    if (identity === undefined || !onRoster(this.#roster, identity)) throw new MlsError('MLS_UNAUTHORIZED', 'sender is not on the roster')
     return identity.slice()
   }
 
@@ -410,9 +410,9 @@ function withoutOwnUpdates(state: ClientState): ClientState {
 export async function createGroup(groupId: Uint8Array, identity: MlsIdentity, roster: Roster): Promise<MlsGroup> {
   assertIdentity(identity)
   if (!(groupId instanceof Uint8Array) || groupId.length === 0 || groupId.length > 255) {
-    throw new MlsUsageError('group id must be 1..255 bytes')
+    throw new MlsError('MLS_USAGE', 'group id must be 1..255 bytes')
   }
-  if (!onRoster(roster, identity.publicKey)) throw new MlsUnauthorizedError('group creator is not on the roster')
+  if (!onRoster(roster, identity.publicKey)) throw new MlsError('MLS_UNAUTHORIZED', 'group creator is not on the roster')
   const { publicPackage, privatePackage } = await createKeyPackage(identity)
   const auth = new RosterAuthService(roster)
   try {
@@ -445,7 +445,7 @@ export async function joinFromWelcome(
   assertIdentity(identity)
   const decodedWelcome = decodeWelcome(welcome)
   const publicPackage = decodeKeyPackage(keyPackage.publicPackage)
-  if (!keyPackageBelongsTo(publicPackage, identity)) throw new MlsUsageError('key package belongs to another identity')
+  if (!keyPackageBelongsTo(publicPackage, identity)) throw new MlsError('MLS_USAGE', 'key package belongs to another identity')
   const privateKeys = decodePrivatePackage(keyPackage.privatePackage, identity)
   const auth = new RosterAuthService(roster)
   try {
@@ -459,7 +459,7 @@ export async function joinFromWelcome(
       undefined,
       clientConfig(auth),
     )
-    if (state.groupContext.cipherSuite !== MLS_CIPHERSUITE) throw new MlsUsageError('group uses an unsupported ciphersuite')
+    if (state.groupContext.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('MLS_USAGE', 'group uses an unsupported ciphersuite')
     return MlsGroup.fromState(state, roster)
   } catch (err) {
     throw translateError(err, auth, 'join group')

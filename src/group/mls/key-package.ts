@@ -2,9 +2,9 @@ import { defaultCapabilities, generateKeyPackageWithKey } from 'ts-mls'
 import type { KeyPackage, Lifetime, PrivateKeyPackage } from 'ts-mls'
 import { bytesEqual } from '../../log/bytes.js'
 import { boundIdentity, credentialFor, IDENTITY_KEY_LENGTH, type MlsIdentity } from './credential.js'
-import { MlsDecodeError, MlsUsageError } from './errors.js'
 import { encodeKeyPackage } from './messages.js'
 import { cipherSuite } from './suite.js'
+import { MlsError } from './errors.js'
 
 /** A fresh key package: the public half to publish, the private half to keep until the Welcome arrives. */
 export interface KeyPackagePair {
@@ -43,7 +43,7 @@ export async function createKeyPackage(identity: MlsIdentity, now: Date = new Da
 /** Rejects identities whose keys do not have Ed25519 sizes (the seed itself is never echoed). */
 export function assertIdentity(identity: MlsIdentity): void {
   if (identity.publicKey.length !== IDENTITY_KEY_LENGTH || identity.seed.length !== 32) {
-    throw new MlsUsageError('identity must be a 32-byte Ed25519 seed and public key')
+    throw new MlsError('MLS_USAGE', 'identity must be a 32-byte Ed25519 seed and public key')
   }
 }
 
@@ -54,7 +54,7 @@ function lifetimeFrom(now: Date): Lifetime {
 
 function encodePrivatePackage(keys: PrivateKeyPackage): Uint8Array {
   if (keys.initPrivateKey.length !== HPKE_PRIVATE_KEY_LENGTH || keys.hpkePrivateKey.length !== HPKE_PRIVATE_KEY_LENGTH) {
-    throw new MlsUsageError('unexpected HPKE private key length')
+    throw new MlsError('MLS_USAGE', 'unexpected HPKE private key length')
   }
   const out = new Uint8Array(PRIVATE_PACKAGE_LENGTH)
   out[0] = PRIVATE_PACKAGE_VERSION
@@ -66,7 +66,7 @@ function encodePrivatePackage(keys: PrivateKeyPackage): Uint8Array {
 /** Rebuilds the ts-mls private key package from our encoding plus the identity seed. */
 export function decodePrivatePackage(bytes: Uint8Array, identity: MlsIdentity): PrivateKeyPackage {
   if (!(bytes instanceof Uint8Array) || bytes.length !== PRIVATE_PACKAGE_LENGTH || bytes[0] !== PRIVATE_PACKAGE_VERSION) {
-    throw new MlsDecodeError('malformed private key package')
+    throw new MlsError('MLS_MALFORMED', 'malformed private key package')
   }
   return {
     initPrivateKey: bytes.slice(1, 1 + HPKE_PRIVATE_KEY_LENGTH),

@@ -1,6 +1,6 @@
 import { decodeMlsMessage, encodeMlsMessage } from 'ts-mls'
 import type { ContentTypeName, KeyPackage, MLSMessage, PrivateMessage, PublicMessage, Welcome } from 'ts-mls'
-import { MlsDecodeError } from './errors.js'
+import { MlsError } from './errors.js'
 
 /** What the clear framing of a group message says, readable without any key. */
 export interface MessageEpoch {
@@ -16,17 +16,17 @@ export interface MessageEpoch {
 
 /** Decodes one whole MLSMessage; trailing bytes, wrong versions and decoder exceptions are MlsDecodeError. */
 export function decodeMessage(bytes: Uint8Array): MLSMessage {
-  if (!(bytes instanceof Uint8Array)) throw new MlsDecodeError('MLS message must be a Uint8Array')
+  if (!(bytes instanceof Uint8Array)) throw new MlsError('MLS_MALFORMED', 'MLS message must be a Uint8Array')
   let decoded: [MLSMessage, number] | undefined
   try {
     decoded = decodeMlsMessage(bytes, 0)
   } catch (err) {
-    throw new MlsDecodeError('malformed MLS message', { cause: err })
+    throw new MlsError('MLS_MALFORMED', 'malformed MLS message', { cause: err })
   }
-  if (decoded === undefined) throw new MlsDecodeError('malformed MLS message')
+  if (decoded === undefined) throw new MlsError('MLS_MALFORMED', 'malformed MLS message')
   const [message, length] = decoded
-  if (length !== bytes.length) throw new MlsDecodeError('trailing bytes after MLS message')
-  if (message.version !== 'mls10') throw new MlsDecodeError('unsupported MLS protocol version')
+  if (length !== bytes.length) throw new MlsError('MLS_MALFORMED', 'trailing bytes after MLS message')
+  if (message.version !== 'mls10') throw new MlsError('MLS_MALFORMED', 'unsupported MLS protocol version')
   return message
 }
 
@@ -44,7 +44,7 @@ export function decodeGroupMessage(bytes: Uint8Array): GroupMessage {
     case 'mls_public_message':
       return { wireformat: 'public', message: decoded.publicMessage }
     default:
-      throw new MlsDecodeError(`expected a group message, got ${decoded.wireformat}`)
+      throw new MlsError('MLS_MALFORMED', `expected a group message, got ${decoded.wireformat}`)
   }
 }
 
@@ -78,7 +78,7 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
 /** Decodes a Welcome; anything else is MlsDecodeError. */
 export function decodeWelcome(bytes: Uint8Array): Welcome {
   const decoded = decodeMessage(bytes)
-  if (decoded.wireformat !== 'mls_welcome') throw new MlsDecodeError(`expected a welcome, got ${decoded.wireformat}`)
+  if (decoded.wireformat !== 'mls_welcome') throw new MlsError('MLS_MALFORMED', `expected a welcome, got ${decoded.wireformat}`)
   return decoded.welcome
 }
 
@@ -91,7 +91,7 @@ export function encodeKeyPackage(keyPackage: KeyPackage): Uint8Array {
 export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
   const decoded = decodeMessage(bytes)
   if (decoded.wireformat !== 'mls_key_package') {
-    throw new MlsDecodeError(`expected a key package, got ${decoded.wireformat}`)
+    throw new MlsError('MLS_MALFORMED', `expected a key package, got ${decoded.wireformat}`)
   }
   return decoded.keyPackage
 }

@@ -1,7 +1,7 @@
 import { decodeGroupState, encodeGroupState } from 'ts-mls'
 import type { GroupState } from 'ts-mls'
-import { MlsDecodeError } from './errors.js'
 import type { PendingUpdate } from './update.js'
+import { MlsError } from './errors.js'
 
 /** Everything an MlsGroup persists, apart from the identity seed and the roster. */
 export interface StoredGroup {
@@ -40,14 +40,14 @@ export function encodeStoredGroup(stored: StoredGroup): Uint8Array {
 /** Inverse of {@link encodeStoredGroup}; any defect is MlsDecodeError. The result's signature key is empty. */
 export function decodeStoredGroup(bytes: Uint8Array): StoredGroup {
   if (!(bytes instanceof Uint8Array) || bytes.length < 2 || bytes[0] !== STATE_VERSION) {
-    throw new MlsDecodeError('malformed or unknown MLS group state')
+    throw new MlsError('MLS_MALFORMED', 'malformed or unknown MLS group state')
   }
   const hasPending = bytes[1]
-  if (hasPending !== 0 && hasPending !== 1) throw new MlsDecodeError('malformed MLS group state')
+  if (hasPending !== 0 && hasPending !== 1) throw new MlsError('MLS_MALFORMED', 'malformed MLS group state')
   let offset = 2
   let pendingUpdate: PendingUpdate | undefined
   if (hasPending === 1) {
-    if (bytes.length < offset + 2 * KEY_LENGTH) throw new MlsDecodeError('truncated MLS group state')
+    if (bytes.length < offset + 2 * KEY_LENGTH) throw new MlsError('MLS_MALFORMED', 'truncated MLS group state')
     pendingUpdate = {
       hpkePublicKey: bytes.slice(offset, offset + KEY_LENGTH),
       hpkePrivateKey: bytes.slice(offset + KEY_LENGTH, offset + 2 * KEY_LENGTH),
@@ -59,10 +59,10 @@ export function decodeStoredGroup(bytes: Uint8Array): StoredGroup {
   try {
     decoded = decodeGroupState(body, 0)
   } catch (err) {
-    throw new MlsDecodeError('malformed MLS group state', { cause: err })
+    throw new MlsError('MLS_MALFORMED', 'malformed MLS group state', { cause: err })
   }
-  if (decoded === undefined || decoded[1] !== body.length) throw new MlsDecodeError('malformed MLS group state')
+  if (decoded === undefined || decoded[1] !== body.length) throw new MlsError('MLS_MALFORMED', 'malformed MLS group state')
   const [state] = decoded
-  if (state.signaturePrivateKey.length !== 0) throw new MlsDecodeError('MLS group state must not carry a signature key')
+  if (state.signaturePrivateKey.length !== 0) throw new MlsError('MLS_MALFORMED', 'MLS group state must not carry a signature key')
   return { state, pendingUpdate }
 }

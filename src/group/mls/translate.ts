@@ -1,13 +1,6 @@
 import { CodecError, CryptoError, CryptoVerificationError, UsageError, ValidationError } from 'ts-mls/mlsError.js'
 import type { RosterAuthService } from './credential.js'
-import {
-  MlsDecodeError,
-  MlsDecryptError,
-  MlsError,
-  MlsRejectedError,
-  MlsUnauthorizedError,
-  MlsUsageError,
-} from './errors.js'
+import { MlsError } from './errors.js'
 
 /** ts-mls messages that mean "the key for this generation is gone or out of reach". */
 const CONSUMED_GENERATION = /desired gen/i
@@ -19,20 +12,20 @@ const CONSUMED_GENERATION = /desired gen/i
  */
 export function translateError(err: unknown, auth: RosterAuthService, what: string): MlsError {
   if (err instanceof MlsError) return err
-  if (auth.rejected) return new MlsUnauthorizedError(`${what}: credential is not on the roster`, { cause: err })
-  if (err instanceof CodecError) return new MlsDecodeError(`${what}: malformed content`, { cause: err })
-  if (err instanceof UsageError) return new MlsUsageError(`${what}: not possible in this group state`, { cause: err })
-  if (err instanceof CryptoVerificationError) return new MlsRejectedError(`${what}: verification failed`, { cause: err })
+  if (auth.rejected) return new MlsError('MLS_UNAUTHORIZED', `${what}: credential is not on the roster`, { cause: err })
+  if (err instanceof CodecError) return new MlsError('MLS_MALFORMED', `${what}: malformed content`, { cause: err })
+  if (err instanceof UsageError) return new MlsError('MLS_USAGE', `${what}: not possible in this group state`, { cause: err })
+  if (err instanceof CryptoVerificationError) return new MlsError('MLS_REJECTED', `${what}: verification failed`, { cause: err })
   if (err instanceof ValidationError) {
     return CONSUMED_GENERATION.test(err.message)
-      ? new MlsDecryptError(`${what}: key for this generation is not available`, { cause: err })
-      : new MlsRejectedError(`${what}: violates the MLS protocol`, { cause: err })
+      ? new MlsError('MLS_DECRYPT_FAILED', `${what}: key for this generation is not available`, { cause: err })
+      : new MlsError('MLS_REJECTED', `${what}: violates the MLS protocol`, { cause: err })
   }
   // WebCrypto's AES-GCM and HPKE report a failed tag check as OperationError.
   if (err instanceof CryptoError || isOperationError(err)) {
-    return new MlsDecryptError(`${what}: decryption failed`, { cause: err })
+    return new MlsError('MLS_DECRYPT_FAILED', `${what}: decryption failed`, { cause: err })
   }
-  return new MlsRejectedError(`${what}: could not be processed`, { cause: err })
+  return new MlsError('MLS_REJECTED', `${what}: could not be processed`, { cause: err })
 }
 
 function isOperationError(err: unknown): boolean {

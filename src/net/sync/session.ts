@@ -9,7 +9,6 @@ import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
-import { LogForkedError } from '../../store/errors.js'
 import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncClosedError, SyncProtocolError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
@@ -365,7 +364,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const result = this.#store.ingest(ops)
     for (const proof of result.forks) this.emit('fork', proof)
     // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
-    const first = result.rejected.find((r) => !(r.error instanceof LogForkedError))
+    const first = result.rejected.find((r) => r.error.code !== 'STORE_LOG_FORKED')
     if (first !== undefined) {
       throw new SyncProtocolError(`the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
