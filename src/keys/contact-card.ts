@@ -51,7 +51,7 @@ const MAX_BODY_LENGTH = MIN_BODY_LENGTH + DISPLAY_NAME_MAX_BYTES
 const MAX_TEXT_LENGTH = CONTACT_CARD_PREFIX.length + 1 + Math.ceil((MAX_BODY_LENGTH * 8) / 5) + 6
 
 /**
- * The card describing `keys`' node. Throws `InvalidDisplayNameError` for a
+ * The card describing `keys`' node. Throws `INVALID_DISPLAY_NAME` for a
  * name that is empty, longer than 64 UTF-8 bytes, or holds control or
  * text-direction characters.
  */
@@ -70,7 +70,7 @@ export function createContactCard(keys: NodeKeys, displayName?: string): Contact
  * Encodes and signs `card` as one line of text (`burrow1…`, 273 to 375
  * characters). `keys` must be the node the card describes: a node signs only
  * its own keys, so a stale or foreign card cannot be re-signed by mistake.
- * Throws `INVALID_CONTACT_CARD` or `InvalidDisplayNameError`.
+ * Throws `INVALID_CONTACT_CARD` or `INVALID_DISPLAY_NAME`.
  */
 export function encodeContactCard(card: ContactCard, keys: NodeKeys): string {
   if (card.version !== CONTACT_CARD_VERSION) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: unsupported card version ${String(card.version)}`)

@@ -64,8 +64,8 @@ export async function initKeystore(dataDir: string, options: KeystoreOptions = {
  * Loads a node's keys from the keystore in `dataDir`. Refuses a file that
  * group or others can access, that another user owns, or that is not a
  * regular file (`KEYSTORE_PERMISSIONS`, which says how to fix it).
- * Also throws `KEYSTORE_NOT_FOUND`, `KeystoreCorruptError`,
- * `PassphraseRequiredError` and `WrongPassphraseError`.
+ * Also throws `KEYSTORE_NOT_FOUND`, `KEYSTORE_CORRUPT`,
+ * `KEYSTORE_PASSPHRASE_REQUIRED` and `KEYSTORE_WRONG_PASSPHRASE`.
  */
 export async function openKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<NodeKeys> {
   const bytes = await readPrivateFile(keystorePath(dataDir))

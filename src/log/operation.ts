@@ -40,7 +40,7 @@ function toExtensionsMap(input: CreateOperationInput['extensions']): Extensions 
 /**
  * Builds, signs and hashes a new operation. Does not check the chain: pass
  * the result to `validateOperation` (the store does) to catch a wrong seq or
- * backlink. Throws `MalformedOperationError` for fields the format cannot carry.
+ * backlink. Throws `LOG_MALFORMED` for fields the format cannot carry.
  */
 export function createOperation(input: CreateOperationInput): Operation {
   const payload = input.payload !== undefined && input.payload.length > 0 ? input.payload : undefined

@@ -157,7 +157,7 @@ describe('contact card corruption', () => {
     }
   })
 
-  it('rejects non-card input with InvalidContactCardError only', () => {
+  it('rejects non-card input with INVALID_CONTACT_CARD only', () => {
     const inputs: unknown[] = ['', '   ', 'hello', 'burrow1', 'burrow1qqqqqq', text + text, 'x'.repeat(100_000), 42, null, undefined, {}]
     for (const input of inputs) expect(rejectionOf(input).code).toBe('INVALID_CONTACT_CARD')
   })

@@ -205,7 +205,7 @@ describe('validation errors', () => {
     expectError(() => validateOperation(ops[1]!, otherLog), LogError, 'LOG_WRONG_BACKLINK')
   })
 
-  it('LOG_PAYLOAD_HASH_MISMATCH and PayloadSizeMismatchError', () => {
+  it('LOG_PAYLOAD_HASH_MISMATCH and LOG_PAYLOAD_SIZE_MISMATCH', () => {
     const [op] = makeChain(alice, logId, 1, 8)
     const sameLength = new Uint8Array(8).fill(0xaa)
     expectError(() => validateOperation(decodeOperation(op!.headerBytes, sameLength), null), LogError, 'LOG_PAYLOAD_HASH_MISMATCH')
@@ -214,7 +214,7 @@ describe('validation errors', () => {
     validateOperation(decodeOperation(op!.headerBytes), null)
   })
 
-  it('UnknownVersionError', () => {
+  it('LOG_UNKNOWN_VERSION', () => {
     const v2 = encodeCanonical([2, new Uint8Array(32)])
     expectError(() => decodeHeader(v2), LogError, 'LOG_UNKNOWN_VERSION')
   })

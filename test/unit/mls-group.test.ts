@@ -150,7 +150,7 @@ describe('MLS group: membership and messages', () => {
     expect(await mlsErrorOf(() => first.group.process(sent.message))).toMatchObject({ code: 'MLS_DECRYPT_FAILED' })
   })
 
-  it('a message for another group is MlsWrongGroupError', async () => {
+  it('a message for another group is MLS_WRONG_GROUP', async () => {
     const { alice } = await threeMembers()
     const other = newIdentity()
     const elsewhere = await createGroup(text('group-2'), other, () => true)

@@ -31,7 +31,7 @@ describe('MLS key packages', () => {
     expect(joined.epoch).toBe(1n)
   })
 
-  it('an expired key package cannot be added; garbage is MlsDecodeError', async () => {
+  it('an expired key package cannot be added; garbage is MLS_MALFORMED', async () => {
     const alice = newIdentity()
     const bob = newIdentity()
     const roster = rosterOf(alice, bob)

@@ -148,8 +148,8 @@ export class MlsGroup {
   /**
    * Commits the addition of the members behind `keyPackages` (encoded
    * MLSMessage(KeyPackage) each), plus any proposals received this epoch.
-   * Throws MlsDecodeError for a malformed package, MlsUnauthorizedError for an
-   * identity not on the roster, MlsRejectedError for an invalid or expired one.
+   * Throws MLS_MALFORMED for a malformed package, MLS_UNAUTHORIZED for an
+   * identity not on the roster, MLS_REJECTED for an invalid or expired one.
    */
   async addMembers(keyPackages: Uint8Array[]): Promise<AddResult> {
     if (keyPackages.length === 0) throw new MlsError('MLS_USAGE', 'addMembers needs at least one key package')
@@ -215,7 +215,7 @@ export class MlsGroup {
   }
 
   /**
-   * Encrypts application data for the current epoch. Throws MlsUsageError
+   * Encrypts application data for the current epoch. Throws MLS_USAGE
    * once removed, or while proposals await a commit ({@link hasPendingProposals}).
    */
   async encrypt(plaintext: Uint8Array): Promise<EncryptResult> {
@@ -231,13 +231,13 @@ export class MlsGroup {
    * Authenticates and applies one message from another member: decrypts an
    * application message, records a proposal, or applies a commit.
    *
-   * Checks, in order: well-formed PrivateMessage (MlsDecodeError; Burrow never
-   * accepts PublicMessage: MlsRejectedError), this group (MlsWrongGroupError),
-   * still a member (MlsDecryptError), the epoch (MlsWrongEpochError: a future
+   * Checks, in order: well-formed PrivateMessage (MLS_MALFORMED; Burrow never
+   * accepts PublicMessage: MLS_REJECTED), this group (MLS_WRONG_GROUP),
+   * still a member (MLS_DECRYPT_FAILED), the epoch (MLS_WRONG_EPOCH: a future
    * one is worth buffering; a past one is accepted only for application
    * messages within the retention window), the sender's credential on the
-   * roster (MlsUnauthorizedError), then decryption and signature
-   * (MlsDecryptError, MlsRejectedError). Each ciphertext decrypts once: the
+   * roster (MLS_UNAUTHORIZED), then decryption and signature
+   * (MLS_DECRYPT_FAILED, MLS_REJECTED). Each ciphertext decrypts once: the
    * returned group no longer has its key. A member's own messages are not fed
    * back to it (their keys were consumed when they were sent).
    */
@@ -284,8 +284,8 @@ export class MlsGroup {
 
   /**
    * Restores a group from {@link MlsGroup.encodeState}. `identity` must be the
-   * member the state belongs to (MlsUsageError otherwise); `roster` is the
-   * current roster. Throws MlsDecodeError for malformed bytes.
+   * member the state belongs to (MLS_USAGE otherwise); `roster` is the
+   * current roster. Throws MLS_MALFORMED for malformed bytes.
    */
   static decodeState(bytes: Uint8Array, identity: MlsIdentity, roster: Roster): MlsGroup {
     assertIdentity(identity)
@@ -434,7 +434,7 @@ export async function createGroup(groupId: Uint8Array, identity: MlsIdentity, ro
  * Joins a group from a Welcome addressed to `keyPackage` (created by
  * {@link createKeyPackage} for `identity`). The ratchet tree travels inside
  * the (encrypted) Welcome. Every member in it, and the inviter, must be on
- * `roster` (MlsUnauthorizedError).
+ * `roster` (MLS_UNAUTHORIZED).
  */
 export async function joinFromWelcome(
   welcome: Uint8Array,

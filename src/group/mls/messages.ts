@@ -14,7 +14,7 @@ export interface MessageEpoch {
   readonly wireformat: 'private' | 'public'
 }
 
-/** Decodes one whole MLSMessage; trailing bytes, wrong versions and decoder exceptions are MlsDecodeError. */
+/** Decodes one whole MLSMessage; trailing bytes, wrong versions and decoder exceptions are MLS_MALFORMED. */
 export function decodeMessage(bytes: Uint8Array): MLSMessage {
   if (!(bytes instanceof Uint8Array)) throw new MlsError('MLS_MALFORMED', 'MLS message must be a Uint8Array')
   let decoded: [MLSMessage, number] | undefined
@@ -35,7 +35,7 @@ export type GroupMessage =
   | { readonly wireformat: 'private'; readonly message: PrivateMessage }
   | { readonly wireformat: 'public'; readonly message: PublicMessage }
 
-/** Decodes a group message (handshake or application); other MLS messages are MlsDecodeError. */
+/** Decodes a group message (handshake or application); other MLS messages are MLS_MALFORMED. */
 export function decodeGroupMessage(bytes: Uint8Array): GroupMessage {
   const decoded = decodeMessage(bytes)
   switch (decoded.wireformat) {
@@ -52,7 +52,7 @@ export function decodeGroupMessage(bytes: Uint8Array): GroupMessage {
  * Reads group id, epoch and content type from the clear framing of a
  * PrivateMessage or PublicMessage, without decrypting or verifying anything:
  * the answer is only a claim, used to order and buffer messages before
- * {@link MlsGroup.process} authenticates them. Throws MlsDecodeError.
+ * {@link MlsGroup.process} authenticates them. Throws MLS_MALFORMED.
  */
 export function messageEpoch(bytes: Uint8Array): MessageEpoch {
   const group = decodeGroupMessage(bytes)
@@ -75,7 +75,7 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
   return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome })
 }
 
-/** Decodes a Welcome; anything else is MlsDecodeError. */
+/** Decodes a Welcome; anything else is MLS_MALFORMED. */
 export function decodeWelcome(bytes: Uint8Array): Welcome {
   const decoded = decodeMessage(bytes)
   if (decoded.wireformat !== 'mls_welcome') throw new MlsError('MLS_MALFORMED', `expected a welcome, got ${decoded.wireformat}`)
@@ -87,7 +87,7 @@ export function encodeKeyPackage(keyPackage: KeyPackage): Uint8Array {
   return encodeMlsMessage({ version: 'mls10', wireformat: 'mls_key_package', keyPackage })
 }
 
-/** Decodes a KeyPackage (its signature is checked later, when it is added); anything else is MlsDecodeError. */
+/** Decodes a KeyPackage (its signature is checked later, when it is added); anything else is MLS_MALFORMED. */
 export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
   const decoded = decodeMessage(bytes)
   if (decoded.wireformat !== 'mls_key_package') {

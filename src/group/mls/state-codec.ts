@@ -37,7 +37,7 @@ export function encodeStoredGroup(stored: StoredGroup): Uint8Array {
   return out
 }
 
-/** Inverse of {@link encodeStoredGroup}; any defect is MlsDecodeError. The result's signature key is empty. */
+/** Inverse of {@link encodeStoredGroup}; any defect is MLS_MALFORMED. The result's signature key is empty. */
 export function decodeStoredGroup(bytes: Uint8Array): StoredGroup {
   if (!(bytes instanceof Uint8Array) || bytes.length < 2 || bytes[0] !== STATE_VERSION) {
     throw new MlsError('MLS_MALFORMED', 'malformed or unknown MLS group state')
