@@ -162,6 +162,12 @@ function readId(value: unknown): number | null {
  * Reads one request line strictly: valid UTF-8 JSON object with exactly
  * `id` (integer 0…2³¹−1), `method` (a known name) and optional `params`
  * (an object whose keys, types and lengths match the method). Never throws.
+ *
+ * ```
+ * {"id":3,"method":"group.invite","params":{"group":"friends","peer":"bob"}}   → request
+ * {"id":4,"method":"send","params":{"group":"friends"}}                         → API_BAD_REQUEST, id 4 (text or data missing)
+ * {"method":"status"}                                                           → API_BAD_REQUEST, id null
+ * ```
  */
 export function parseRequestLine(line: Uint8Array): ParsedRequest {
   let value: unknown

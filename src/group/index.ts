@@ -1,9 +1,22 @@
 /**
- * Burrow's group layer: MLS groups carried by the signed logs. A group's id
- * is the log id of its operations; the owner orders epochs; plaintext lives
- * only in each member's local view. Also re-exports the MLS core.
- */
-export * from './mls/index.js'
+ * Burrow's groups: MLS (RFC 9420) groups carried by the signed logs. A
+ * group's 32-byte id is the log id under which every member writes its group
+ * operations to its own log; the owner is the only committer and so orders
+ * epochs; plaintext lives only in each member's local view.
+ *
+ * - `manager.ts`: `GroupManager`, the face: create, invite, remove, rotate,
+ *   leave, send; ingest (`processSoon`); the sync policy's answers. All of it
+ *   runs one step at a time on one queue.
+ * - `core.ts`: `GroupCore`, the boundary of group state: every change (MLS
+ *   state, our new operations, cursors, local-view rows) is one SQLite
+ *   transaction, and returns the events it calls for.
+ * - `ingest.ts`: stored operations → MLS state changes, in epoch order.
+ * - `key-package-exchange.ts`: `/burrow/keypackage/1`, both ends.
+ * - `payload.ts`: what a group operation carries (always MLS ciphertext).
+ * - `roster.ts`: which credentials an MLS call accepts.
+ * - `mls/`: the MLS core over ts-mls, pure functions over bytes.
+ * @module
+ */export * from './mls/index.js'
 export * from './errors.js'
 export { GroupManager, type GroupManagerOptions, type MessagesQuery } from './manager.js'
 export type { GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'

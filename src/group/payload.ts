@@ -8,6 +8,13 @@ import { GroupError } from './errors.js'
  *
  * Encoded as a canonical CBOR array whose first element is the kind:
  * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`.
+ * An application message of 190 bytes of MLS ciphertext:
+ * ```
+ * 82             array(2)
+ *   01           kind 1: application
+ *   58 be        bytes(190):
+ *     0001 0002 …  MLSMessage: version mls10, wire format 2 (PrivateMessage), then the ciphertext
+ * ```
  * A commit bundles the raw proposal messages it references, so every member
  * can apply them right before the commit even without the proposer's log.
  */

@@ -32,6 +32,11 @@ export const CONTACT_CARD_PREFIX = 'burrow'
 export const CONTACT_CARD_VERSION = 1
 
 /*
+ * A card is one line of bech32m text: prefix `burrow`, separator `1`, the
+ * body in 5-bit characters, a 6-character checksum. The node derived from
+ * a seed of 32 × 0x07, without a name (273 characters; 375 with a 64-byte name):
+ *   burrow1q9ncvv8y94l4sajk2…8qcuu87s
+ *          └ q = 00000: the first 5 bits of version byte 0x01
  * Binary body of version 1, before bech32m:
  *   version (1) | identity key (32) | onion service public key (32) |
  *   client-auth key (32) | name length n (1, 0 = no name, ≤ 64) | name (n, UTF-8) |

@@ -1,8 +1,18 @@
 /**
- * Node identity: the master seed, the keys derived from it, the keystore that
- * holds it on disk, and contact cards that introduce a node to its peers.
- */
-export * from './errors.js'
+ * A node's identity: one 32-byte master seed from which every key is
+ * derived, the keystore that holds the seed on disk (sealed with a
+ * passphrase when the user sets one), and contact cards that introduce a
+ * node to its peers.
+ *
+ * - `master-seed.ts`, `derive.ts`: the seed and the keys derived from it
+ *   (identity Ed25519, onion service Ed25519, client-auth X25519).
+ * - `keystore.ts`, `keystore-format.ts`: the file (0600), its format and sealing.
+ * - `contact-card.ts`: `burrow1…` cards (bech32m), signed by the identity key;
+ *   `contact-card-qr.ts` draws one; `display-name.ts` checks names.
+ * - `fingerprint.ts`: the identity fingerprint people compare out of band.
+ * - `errors.ts`: `KeysError` and its codes.
+ * @module
+ */export * from './errors.js'
 export { generateMasterSeed, MASTER_SEED_LENGTH } from './master-seed.js'
 export { deriveNodeKeys, DERIVATION_LABELS, type IdentityKeyPair, type NodeKeys } from './derive.js'
 export { identityFingerprint } from './fingerprint.js'

@@ -88,7 +88,23 @@ export function encodeHeader(header: Header): Uint8Array {
 /**
  * Decodes untrusted signed header bytes. Checks size, CBOR well-formedness and
  * canonical form, version and structure; does NOT check the signature or the
- * chain (see `validateOperation`). Throws only `LogError` subclasses.
+ * chain (see `validateOperation`). Throws only `LogError`s.
+ *
+ * The header of test/vectors/log-operations.json's first vector (seq 0, a
+ * 12-byte payload, `ts` extension), 209 bytes:
+ * ```
+ * 89                        array(9)
+ *   01                      version 1
+ *   58 20 03a107bf…5531b8   author: bytes(32), Ed25519 public key
+ *   58 20 42424242…424242   log id: bytes(32)
+ *   00                      seq 0
+ *   f6                      backlink: null (seq 0 has none)
+ *   58 20 dd289a6a…086ec5   payload hash: bytes(32), SHA-256 of the payload
+ *   0c                      payload size 12
+ *   a1 62 7473              extensions: map(1), "ts" →
+ *      1b 0000018bcfe56800    1700000000000 (ms)
+ *   58 40 e5d83d5a……        signature: bytes(64) over the first eight items as array(8)
+ * ```
  */
 export function decodeHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): Header {
   if (bytes.length > limits.maxHeaderBytes) throw new LogError('LOG_OVERSIZE', `${'header'} of ${bytes.length} bytes exceeds the limit of ${limits.maxHeaderBytes}`)

@@ -1,5 +1,16 @@
-/** Signed append-only logs: operation format, encoding, validation and fork proofs. */
-export * from './types.js'
+/**
+ * Single-writer, signed, append-only logs (p2panda style), byte for byte as
+ * docs/log-format.md specifies. Pure functions over bytes: no storage here.
+ *
+ * - `types.ts`: operations, headers, limits. `cbor.ts`: the canonical CBOR
+ *   subset every header is written in. `header.ts`: header encoding and
+ *   decoding. `operation.ts`: create and decode operations (header + payload).
+ * - `validate.ts`: the validation rules, in the order the spec lists them.
+ * - `fork.ts`: proofs that an author wrote two operations at one position.
+ * - `ed25519.ts`, `hash.ts`, `bytes.ts`: signatures, SHA-256, byte helpers.
+ * - `errors.ts`: `LogError` and its codes, one per rule.
+ * @module
+ */export * from './types.js'
 export * from './errors.js'
 export { bytesEqual, toHex, fromHex } from './bytes.js'
 export { hashOf } from './hash.js'

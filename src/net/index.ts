@@ -1,13 +1,22 @@
 /**
- * libp2p over Tor onion services: the onion transport (dials through tor's
- * SOCKS port, listens on 127.0.0.1 behind our onion service), onion
- * multiaddrs, the allow-list connection gater and the node factory.
+ * libp2p over Tor onion services, for allow-listed peers only.
+ *
+ * - `onion-transport.ts`, `onion-connection.ts`, `onion-listener.ts`,
+ *   `onion-multiaddr.ts`: the only transport: dials `/onion3/…` through tor's
+ *   SOCKS port, listens where our onion service forwards to.
+ * - `libp2p-node.ts`: the libp2p node with Tor-sized timeouts, no discovery,
+ *   no DNS. `gater.ts`: the allow-list gater (outbound and after Noise).
+ * - `address-table.ts`: the allow-list itself, answered from memory.
+ * - `peer-connector.ts`: keeps allow-listed peers connected (backoff, tor's
+ *   reasons recorded) and connects on demand with a retry budget.
+ * - `request-response.ts`: one request per stream (used for key packages).
+ * - `sync/`: `/burrow/sync/1`, log replication.
+ * - `errors.ts`: `NetError` and its codes.
  *
  * Importing this module installs the `Promise.withResolvers` polyfill that
  * libp2p 3 needs on Node 20.
  * @module
- */
-import './polyfill.js'
+ */import './polyfill.js'
 
 export * from './errors.js'
 export { identityKeyFromSeed, peerIdFromIdentitySeed } from './identity.js'

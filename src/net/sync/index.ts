@@ -1,5 +1,14 @@
-/** `/burrow/sync/1`: log replication between allowed peers over one long-lived stream. */
-export * from './channel.js'
+/**
+ * `/burrow/sync/1`: log replication between allowed peers over one
+ * long-lived stream per connection.
+ *
+ * - `frames.ts`: the four frames (`have`, `ops`, `synced`, `ephemeral`) and their limits.
+ * - `session.ts`: one peer's end of the protocol: what to offer, what to
+ *   accept (through a `SyncPolicy`), backpressure both ways.
+ * - `manager.ts`: a session on every connection, live push to all of them.
+ * - `channel.ts`: the byte channel a session runs on.
+ * @module
+ */export * from './channel.js'
 export * from './errors.js'
 export * from './frames.js'
 export * from './session.js'
