@@ -48,6 +48,6 @@ export {
 export type { PeerRecord } from './net/index.js'
 export { UnknownPeerError, AmbiguousPeerError, PeerRejectedError } from './net/index.js'
 export type { BootstrapProgress, OnionAddress } from './tor/index.js'
-export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorNotFoundError } from './tor/index.js'
+export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorError, TOR_ERRORS, type TorErrorCode } from './tor/index.js'
 export { GroupNotFoundError, NotGroupOwnerError, NotAMemberError, GroupInactiveError } from './group/index.js'
 export { startTestnet, stopTestnet, loadTestnet, testnetStatus, clientTorrcLines, type Testnet, type TestnetOptions } from './testnet/index.js'

@@ -13,10 +13,10 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { AbortError, TimeoutError } from '../errors.js'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
-import { TorNotRunningError } from '../tor/errors.js'
+import { isTorError } from '../tor/errors.js'
 import { serviceIdOf } from '../tor/onion-address.js'
 import { dialOnion, type SocksEndpoint } from '../tor/socks.js'
-import { SocksConnectionError, SocksError, SocksReplyError } from '../tor/socks-errors.js'
+import { SocksReplyError } from '../tor/socks-errors.js'
 import { OnionDialError } from './errors.js'
 import { OnionMultiaddrConnection } from './onion-connection.js'
 import { OnionListener } from './onion-listener.js'
@@ -26,7 +26,7 @@ import { isOnionMultiaddr, loopbackListenPort, onionMultiaddr, parseOnionMultiad
 export interface OnionTransportInit {
   /**
    * Where tor's SOCKS port is, asked at every dial: a restarted tor may listen
-   * elsewhere. May throw (e.g. `TorNotRunningError`); the dial then fails with
+   * elsewhere. May throw (e.g. `TOR_NOT_RUNNING`); the dial then fails with
    * reason `tor-not-running`.
    */
   socks: () => SocksEndpoint
@@ -158,9 +158,9 @@ export function onionTransport(init: OnionTransportInit, onCreate?: (transport: 
 function toOnionDialError(err: unknown, signal: AbortSignal): OnionDialError {
   const options = { cause: err }
   if (err instanceof SocksReplyError) return new OnionDialError(err.reason, err.retryable, err.message, options)
-  if (err instanceof TorNotRunningError) return new OnionDialError('tor-not-running', true, 'cannot dial: our tor is not running', options)
-  if (err instanceof SocksConnectionError) return new OnionDialError('proxy-unreachable', true, err.message, options)
-  if (err instanceof SocksError) return new OnionDialError('proxy-error', false, err.message, options)
+  if (isTorError(err, 'TOR_NOT_RUNNING')) return new OnionDialError('tor-not-running', true, 'cannot dial: our tor is not running', options)
+  if (isTorError(err, 'SOCKS_PROXY_CONNECTION')) return new OnionDialError('proxy-unreachable', true, err.message, options)
+  if (isTorError(err) && err.code.startsWith('SOCKS_')) return new OnionDialError('proxy-error', false, err.message, options)
   if (err instanceof TimeoutError) return new OnionDialError('timeout', true, err.message, options)
   if (err instanceof AbortError || signal.aborted) {
     // libp2p aborts with a DOMException named TimeoutError when its per-address or whole-dial budget runs out.

@@ -1,4 +1,4 @@
-import { TorCommandError } from './control/index.js'
+import { TorCommandError } from './errors.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { clientAuthPrivateKeyBase64 } from './onion-keys.js'
 import type { Tor } from './tor.js'

@@ -4,7 +4,7 @@ import { isLoopbackIp } from '../util/net.js'
 import { sleep } from '../util/async.js'
 import { AbortError } from '../errors.js'
 import { findTorBinary } from './binary.js'
-import { TorStartError } from './errors.js'
+import { TorError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 import { buildNodeTorrc, nodeTorPaths } from './torrc.js'
 
@@ -105,7 +105,7 @@ async function waitForControlPort(
   while (Date.now() < deadline) {
     if (signal.aborted) throw new AbortError('starting tor')
     if (exit !== undefined) {
-      throw new TorStartError(`tor exited during start (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`, outputTail())
+      throw startFailed(`tor exited during start (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`, outputTail())
     }
     let text: string | undefined
     try {
@@ -115,10 +115,15 @@ async function waitForControlPort(
     }
     const match = text?.match(/^PORT=([0-9.]+):(\d+)\s*$/m)
     if (match?.[1] !== undefined && match[2] !== undefined) {
-      if (!isLoopbackIp(match[1])) throw new TorStartError(`tor's control port is not on loopback (${match[1]})`)
+      if (!isLoopbackIp(match[1])) throw startFailed(`tor's control port is not on loopback (${match[1]})`)
       return { host: match[1], port: Number(match[2]) }
     }
     await sleep(50)
   }
-  throw new TorStartError(`tor did not open its control port within ${timeoutMs} ms`, outputTail())
+  throw startFailed(`tor did not open its control port within ${timeoutMs} ms`, outputTail())
+}
+
+/** `TOR_START_FAILED` with the last lines tor printed (tor's SafeLogging keeps addresses out of them). */
+function startFailed(message: string, torOutput = ''): TorError {
+  return new TorError('TOR_START_FAILED', torOutput ? `${message}\n--- tor said ---\n${torOutput}` : message)
 }

@@ -2,12 +2,11 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
-import { AbortError, BurrowError } from '../errors.js'
+import { AbortError } from '../errors.js'
 import { sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
 import type { HsDescEvent, TorControl } from './control/index.js'
-import { TorCommandError } from './control/index.js'
-import { OnionServiceError } from './errors.js'
+import { isTorError, TorCommandError, TorError } from './errors.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import {
   clientAuthPrivateKeyBase64,
@@ -75,7 +74,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   constructor(tor: Tor, options: OnionServiceOptions) {
     super()
     if (!isLoopbackIp(options.target.host)) {
-      throw new BurrowError('ONION_TARGET_NOT_LOOPBACK', 'an onion service may only forward to a loopback address')
+      throw new TorError('ONION_TARGET_NOT_LOOPBACK')
     }
     this.#tor = tor
     this.#options = options
@@ -153,7 +152,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
         await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
       }
     }
-    throw new OnionServiceError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
+    throw new TorError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
   }
 
   /** Withdraws the service from tor and stops re-publishing it. Idempotent. */
@@ -183,11 +182,11 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
         powDefenses: { enabled: this.#options.powDefenses ?? true },
       })
       if (reply.serviceId !== this.serviceId) {
-        throw new OnionServiceError('ONION_PUBLISH_FAILED', 'tor published the service under an unexpected address')
+        throw new TorError('ONION_PUBLISH_FAILED', 'tor published the service under an unexpected address')
       }
     } catch (err) {
       uploads.cancel()
-      throw err instanceof OnionServiceError ? err : new OnionServiceError('ONION_PUBLISH_FAILED', `tor refused the onion service: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      throw isTorError(err, 'ONION_PUBLISH_FAILED') ? err : new TorError('ONION_PUBLISH_FAILED', `tor refused the onion service: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     }
     if (own) await control.onionClientAuthAdd(this.serviceId, clientAuthPrivateKeyBase64(own.privateKey))
     const count = await uploads.done
@@ -251,7 +250,7 @@ function waitForUploads(control: TorControl, serviceId: string, timeoutMs: numbe
     const overall = setTimeout(() => {
       // Some directories never answering is normal on the real network: one upload is enough to be found.
       if (uploaded > 0) finish()
-      else finish(new OnionServiceError('ONION_PUBLISH_FAILED', `no descriptor upload succeeded within ${timeoutMs} ms (${failed} failed)`))
+      else finish(new TorError('ONION_PUBLISH_FAILED', `no descriptor upload succeeded within ${timeoutMs} ms (${failed} failed)`))
     }, timeoutMs)
     cancel = () => finish(new AbortError('onion publication'))
     control.on('HS_DESC', onEvent)

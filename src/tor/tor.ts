@@ -4,10 +4,10 @@ import { silentLogger } from '../logging.js'
 import { AbortError, BurrowError } from '../errors.js'
 import { backoffDelay, sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import { TorAuthError, TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
+import { TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
 import type { SocksEndpoint } from './socks.js'
 import { waitForBootstrap, type BootstrapLimits, type BootstrapProgress } from './bootstrap.js'
-import { TorBootstrapStalledError, TorNotFoundError, TorNotRunningError, TorStartError, TorSupervisionError } from './errors.js'
+import { isTorError, TorError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { ManagedTorLauncher, type ManagedTorOptions } from './managed.js'
@@ -23,7 +23,7 @@ export interface TorEvents {
   /** Bootstrapped to 100 % with a circuit established. */
   ready: []
   /** The watchdog saw no bootstrap progress for `stallMs`; tor is restarted. */
-  stalled: [TorBootstrapStalledError]
+  stalled: [TorError]
   /** The tor process exited, or the control connection was lost, while Burrow still needed it. */
   lost: [{ reason: string; exit?: TorExit }]
   /** A new attempt follows after `delayMs`. */
@@ -57,7 +57,7 @@ const REFETCH_INTERVAL_MS = 10_000
 
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
-  return err instanceof TorNotFoundError || err instanceof TorAuthError || err instanceof AbortError
+  return isTorError(err, 'TOR_NOT_FOUND', 'TOR_AUTH_FAILED', 'TOR_SOCKET_PATH_TOO_LONG', 'TORRC_INVALID') || err instanceof AbortError
 }
 
 function describe(err: unknown): string {
@@ -96,7 +96,7 @@ export class Tor extends EventEmitter<TorEvents> {
     this.#log = options.logger ?? silentLogger
   }
 
-  /** A tor that Burrow spawns and supervises itself. Throws {@link TorNotFoundError} if there is no tor binary. */
+  /** A tor that Burrow spawns and supervises itself. Throws `TOR_NOT_FOUND` if there is no tor binary. */
   static managed(options: ManagedTorOptions & SupervisionOptions): Tor {
     return new Tor(new ManagedTorLauncher(options), options)
   }
@@ -127,21 +127,21 @@ export class Tor extends EventEmitter<TorEvents> {
   /** Where this tor's control port is and how to authenticate: enough for another controller to attach. Throws unless ready. */
   get controlAccess(): { control: ControlEndpoint; auth: AuthOptions } {
     const launched = this.#session?.launched
-    if (this.#state !== 'ready' || launched === undefined) throw new TorNotRunningError('tor control')
+    if (this.#state !== 'ready' || launched === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor control: tor is not running')
     return { control: launched.control, auth: launched.auth }
   }
 
-  /** The live control connection. Throws {@link TorNotRunningError} unless ready. */
+  /** The live control connection. Throws `TOR_NOT_RUNNING` unless ready. */
   get control(): TorControl {
     const control = this.#session?.control
-    if (this.#state !== 'ready' || control === undefined) throw new TorNotRunningError('tor control')
+    if (this.#state !== 'ready' || control === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor control: tor is not running')
     return control
   }
 
-  /** Where tor's SOCKS port listens (always loopback). Throws {@link TorNotRunningError} unless ready. */
+  /** Where tor's SOCKS port listens (always loopback). Throws `TOR_NOT_RUNNING` unless ready. */
   get socksEndpoint(): SocksEndpoint {
     const socks = this.#session?.socks
-    if (this.#state !== 'ready' || socks === undefined) throw new TorNotRunningError('tor SOCKS port')
+    if (this.#state !== 'ready' || socks === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor SOCKS port: tor is not running')
     return socks
   }
 
@@ -170,7 +170,7 @@ export class Tor extends EventEmitter<TorEvents> {
    * to `maxAttempts`; a missing binary or failed authentication is not.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.#state !== 'idle') throw new BurrowError('TOR_ALREADY_STARTED', `tor cannot start from state ${this.#state}`)
+    if (this.#state !== 'idle') throw new TorError('TOR_ALREADY_STARTED', `tor cannot start from state ${this.#state}`)
     this.#state = 'starting'
     const onAbort = (): void => this.#lifetime.abort()
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -201,10 +201,10 @@ export class Tor extends EventEmitter<TorEvents> {
         return
       } catch (err) {
         await this.#teardown()
-        if (err instanceof TorBootstrapStalledError) this.emit('stalled', err)
+        if (isTorError(err, 'TOR_BOOTSTRAP_STALLED')) this.emit('stalled', err)
         if (this.#lifetime.signal.aborted) throw new AbortError('tor start')
         if (isFatal(err)) throw err
-        if (attempt + 1 >= this.#maxAttempts) throw new TorSupervisionError(attempt + 1, { cause: err })
+        if (attempt + 1 >= this.#maxAttempts) throw new TorError('TOR_SUPERVISION_FAILED', `tor failed ${attempt + 1} times in a row; giving up`, { cause: err })
         const delayMs = backoffDelay(attempt, this.#backoffBase, this.#backoffMax)
         const reason = describe(err)
         this.#log.warn({ attempt: attempt + 1, delayMs, reason }, 'tor attempt failed; retrying')
@@ -237,7 +237,7 @@ export class Tor extends EventEmitter<TorEvents> {
       },
       signal,
     )
-    if (this.#session !== session) throw new TorStartError('tor session replaced during bootstrap')
+    if (this.#session !== session) throw new TorError('TOR_START_FAILED', 'tor session replaced during bootstrap')
 
     this.#watch(session)
     this.#state = 'ready'
@@ -289,5 +289,5 @@ async function socksListener(control: TorControl): Promise<SocksEndpoint> {
     const match = value.match(/^\[?([0-9a-fA-F:.]+)\]?:(\d+)$/)
     if (match?.[1] !== undefined && match[2] !== undefined && isLoopbackIp(match[1])) return { host: match[1], port: Number(match[2]) }
   }
-  throw new TorStartError('tor has no SOCKS listener on loopback; Burrow needs one (SocksPort 127.0.0.1:…)')
+  throw new TorError('TOR_START_FAILED', 'tor has no SOCKS listener on loopback; Burrow needs one (SocksPort 127.0.0.1:…)')
 }

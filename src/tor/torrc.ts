@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { BurrowError } from '../errors.js'
-
-/** A torrc could not be built: a missing template variable or a value that would inject extra lines. */
-export class TorrcError extends BurrowError {
-  constructor(message: string) {
-    super('TORRC_INVALID', message)
-  }
-}
+import { TorError } from './errors.js'
 
 /** The torrc templates shipped in the package's top-level `tor/` folder. */
 export type TorrcTemplateName = 'node' | 'authority' | 'relay'
@@ -28,14 +21,14 @@ export function loadTorrcTemplate(name: TorrcTemplateName): string {
 export function renderTorrc(template: string, vars: Readonly<Record<string, string | number>>): string {
   return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
     const value = vars[name]
-    if (value === undefined) throw new TorrcError(`torrc template variable ${name} has no value`)
+    if (value === undefined) throw new TorError('TORRC_INVALID', `torrc template variable ${name} has no value`)
     return assertTorrcValue(String(value))
   })
 }
 
 /** Checks that `value` fits on one torrc line. Returns it unchanged. */
 export function assertTorrcValue(value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new TorrcError('a torrc value may not contain a line break or NUL')
+  if (/[\r\n\0]/.test(value)) throw new TorError('TORRC_INVALID', 'a torrc value may not contain a line break or NUL')
   return value
 }
 

@@ -6,8 +6,7 @@ import {
   OnionService,
   SocksReplyError,
   Tor,
-  TorBootstrapStalledError,
-  TorSupervisionError,
+  TorError,
   clientAuthKeyPairFromSeed,
   dialOnion,
   type OnionAddress,
@@ -202,7 +201,7 @@ describe('bootstrap watchdog', () => {
       maxAttempts: 2,
       backoffBaseMs: 100,
     })
-    const stalls: TorBootstrapStalledError[] = []
+    const stalls: TorError[] = []
     const restarts: unknown[] = []
     tor.on('stalled', (e) => stalls.push(e))
     tor.on('restarting', (r) => restarts.push(r))
@@ -211,8 +210,8 @@ describe('bootstrap watchdog', () => {
       () => undefined,
       (err: unknown) => err,
     )
-    expect(error).toBeInstanceOf(TorSupervisionError)
-    expect((error as TorSupervisionError).cause).toBeInstanceOf(TorBootstrapStalledError)
+    expect(error).toMatchObject({ code: 'TOR_SUPERVISION_FAILED' })
+    expect((error as TorError).cause).toMatchObject({ code: 'TOR_BOOTSTRAP_STALLED' })
     expect(stalls.length).toBe(2)
     expect(restarts.length).toBe(1)
     expect(Date.now() - started).toBeLessThan(40_000)

@@ -5,10 +5,9 @@ import {
   buildClientAuthAddCommand,
   parseAddOnionReply,
   ReplyParser,
-  TorArgumentError,
-  TorProtocolError,
   type ControlReply,
 } from '../../src/tor/control/index.js'
+import { TorError } from '../../src/tor/errors.js'
 
 const KEY_B64 = Buffer.alloc(64, 0xab).toString('base64')
 const KEY = `ED25519-V3:${KEY_B64}`
@@ -19,14 +18,14 @@ function reply(wire: string): ControlReply {
   return new ReplyParser().push(wire)[0] as ControlReply
 }
 
-function argumentError(fn: () => unknown): TorArgumentError {
+function argumentError(fn: () => unknown): TorError {
   try {
     fn()
   } catch (err) {
-    expect(err).toBeInstanceOf(TorArgumentError)
-    return err as TorArgumentError
+    expect(err).toMatchObject({ code: 'TOR_CONTROL_ARGUMENT' })
+    return err as TorError
   }
-  throw new Error('expected a TorArgumentError')
+  throw new Error('expected a TOR_CONTROL_ARGUMENT error')
 }
 
 describe('buildAddOnionCommand', () => {
@@ -98,8 +97,8 @@ describe('parseAddOnionReply', () => {
   })
 
   it('rejects a reply without a valid service id', () => {
-    expect(() => parseAddOnionReply(reply('250 OK\r\n'))).toThrow(TorProtocolError)
-    expect(() => parseAddOnionReply(reply('250-ServiceID=NOT-A-SERVICE\r\n250 OK\r\n'))).toThrow(TorProtocolError)
+    expect(() => parseAddOnionReply(reply('250 OK\r\n'))).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
+    expect(() => parseAddOnionReply(reply('250-ServiceID=NOT-A-SERVICE\r\n250 OK\r\n'))).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildNodeTorrc, nodeTorPaths, renderTorrc, TorrcError } from '../../src/tor/torrc.js'
+import { buildNodeTorrc, nodeTorPaths, renderTorrc } from '../../src/tor/torrc.js'
 
 function options(torrc: string): Map<string, string[]> {
   const map = new Map<string, string[]>()
@@ -45,11 +45,11 @@ describe('node torrc', () => {
   it('appends extra lines and refuses line injection', () => {
     const extra = buildNodeTorrc(paths, 1, ['TestingTorNetwork 1', '# a comment', '  '])
     expect(options(extra).get('TestingTorNetwork')).toEqual(['1'])
-    expect(() => buildNodeTorrc(paths, 1, ['Bridge x\nSocksPort 0.0.0.0:9050'])).toThrow(TorrcError)
-    expect(() => buildNodeTorrc(nodeTorPaths('/tmp/x\nControlPort 0.0.0.0:1'), 1)).toThrow(TorrcError)
+    expect(() => buildNodeTorrc(paths, 1, ['Bridge x\nSocksPort 0.0.0.0:9050'])).toThrow(expect.objectContaining({ code: 'TORRC_INVALID' }))
+    expect(() => buildNodeTorrc(nodeTorPaths('/tmp/x\nControlPort 0.0.0.0:1'), 1)).toThrow(expect.objectContaining({ code: 'TORRC_INVALID' }))
   })
 
   it('refuses templates with unresolved variables', () => {
-    expect(() => renderTorrc('DataDirectory {{DATA_DIR}}', {})).toThrow(TorrcError)
+    expect(() => renderTorrc('DataDirectory {{DATA_DIR}}', {})).toThrow(expect.objectContaining({ code: 'TORRC_INVALID' }))
   })
 })

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { Logger } from '../../logging.js'
-import { TorAuthError, TorCommandError, TorProtocolError } from './errors.js'
+import { TorCommandError, TorError } from '../errors.js'
 import { parseKeyValues } from './key-values.js'
 import { quoteString } from './quote.js'
 import type { ControlReply } from './reply-parser.js'
@@ -33,7 +33,7 @@ const NONCE_BYTES = 32
 const SERVER_TO_CONTROLLER = 'Tor safe cookie authentication server-to-controller hash'
 const CONTROLLER_TO_SERVER = 'Tor safe cookie authentication controller-to-server hash'
 
-/** Parses the reply to `PROTOCOLINFO 1`. @throws TorProtocolError when the AUTH line is missing */
+/** Parses the reply to `PROTOCOLINFO 1`. @throws TorError `TOR_CONTROL_PROTOCOL` when the AUTH line is missing */
 export function parseProtocolInfo(reply: ControlReply): ProtocolInfo {
   let info: ProtocolInfo | undefined
   let torVersion: string | undefined
@@ -46,7 +46,7 @@ export function parseProtocolInfo(reply: ControlReply): ProtocolInfo {
       torVersion = parseKeyValues(line.text).Tor
     }
   }
-  if (info === undefined) throw new TorProtocolError('PROTOCOLINFO reply has no AUTH line')
+  if (info === undefined) throw new TorError('TOR_CONTROL_PROTOCOL', 'PROTOCOLINFO reply has no AUTH line')
   if (torVersion !== undefined) info.torVersion = torVersion
   return info
 }
@@ -67,14 +67,14 @@ export function safeCookieHashes(cookie: Uint8Array, clientNonce: Uint8Array, se
  */
 export async function readCookieFile(path: string): Promise<Buffer> {
   const handle = await open(path, 'r').catch((err: unknown) => {
-    throw new TorAuthError('cannot open the tor auth cookie file', { cause: err })
+    throw new TorError('TOR_AUTH_FAILED', 'cannot open the tor auth cookie file', { cause: err })
   })
   try {
     const stat = await handle.stat()
-    if (!stat.isFile() || stat.size !== COOKIE_BYTES) throw new TorAuthError(`tor auth cookie file is not a ${COOKIE_BYTES}-byte file`)
+    if (!stat.isFile() || stat.size !== COOKIE_BYTES) throw new TorError('TOR_AUTH_FAILED', `tor auth cookie file is not a ${COOKIE_BYTES}-byte file`)
     const cookie = Buffer.alloc(COOKIE_BYTES)
     const { bytesRead } = await handle.read(cookie, 0, COOKIE_BYTES, 0)
-    if (bytesRead !== COOKIE_BYTES) throw new TorAuthError('tor auth cookie file shrank while being read')
+    if (bytesRead !== COOKIE_BYTES) throw new TorError('TOR_AUTH_FAILED', 'tor auth cookie file shrank while being read')
     return cookie
   } finally {
     await handle.close()
@@ -88,7 +88,7 @@ export async function readCookieFile(path: string): Promise<Buffer> {
  * ours, and a wrong proof is fatal: falling back to COOKIE would hand the
  * cookie to whoever answered.
  *
- * @throws TorAuthError when no method is usable or tor rejects the credential
+ * @throws TorError `TOR_AUTH_FAILED` when no method is usable or tor rejects the credential
  */
 export async function authenticate(send: SendCommand, auth: AuthOptions, log: Logger): Promise<void> {
   const info = parseProtocolInfo(await send('PROTOCOLINFO 1'))
@@ -125,7 +125,7 @@ export async function authenticate(send: SendCommand, auth: AuthOptions, log: Lo
   if (offered.has('NULL')) return sendAuthenticate(send, undefined, 'NULL', log)
 
   const detail = problems.length > 0 ? `; ${problems.join('; ')}` : ''
-  throw new TorAuthError(`no usable tor authentication method (tor offers ${info.methods.join(',') || 'none'})${detail}`)
+  throw new TorError('TOR_AUTH_FAILED', `no usable tor authentication method (tor offers ${info.methods.join(',') || 'none'})${detail}`)
 }
 
 /** Runs AUTHCHALLENGE and returns the hex client proof, after verifying tor's. */
@@ -136,12 +136,12 @@ async function safeCookieChallenge(send: SendCommand, cookie: Buffer): Promise<s
   const kv = parseKeyValues(text)
   const hex64 = /^[0-9A-Fa-f]{64}$/
   if (!text.startsWith('AUTHCHALLENGE ') || !hex64.test(kv.SERVERHASH ?? '') || !hex64.test(kv.SERVERNONCE ?? '')) {
-    throw new TorProtocolError('malformed AUTHCHALLENGE reply')
+    throw new TorError('TOR_CONTROL_PROTOCOL', 'malformed AUTHCHALLENGE reply')
   }
   const serverNonce = Buffer.from(kv.SERVERNONCE as string, 'hex')
   const { serverHash, clientHash } = safeCookieHashes(cookie, clientNonce, serverNonce)
   if (!timingSafeEqual(serverHash, Buffer.from(kv.SERVERHASH as string, 'hex'))) {
-    throw new TorAuthError('tor failed the SAFECOOKIE check: whoever listens on this control port does not know the cookie')
+    throw new TorError('TOR_AUTH_FAILED', 'tor failed the SAFECOOKIE check: whoever listens on this control port does not know the cookie')
   }
   return clientHash.toString('hex')
 }
@@ -150,7 +150,7 @@ async function sendAuthenticate(send: SendCommand, credential: string | undefine
   try {
     await send(credential === undefined ? 'AUTHENTICATE' : `AUTHENTICATE ${credential}`)
   } catch (err) {
-    if (err instanceof TorCommandError) throw new TorAuthError(`tor rejected ${method} authentication (${err.status})`, { cause: err })
+    if (err instanceof TorCommandError) throw new TorError('TOR_AUTH_FAILED', `tor rejected ${method} authentication (${err.status})`, { cause: err })
     throw err
   }
   log.debug({ method }, 'tor control: authenticated')

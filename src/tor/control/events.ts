@@ -1,5 +1,5 @@
 import { keywordArgs, splitArgs, type ReplyArg } from './key-values.js'
-import { TorProtocolError } from './errors.js'
+import { isTorError } from '../errors.js'
 import type { ControlReply, ReplyLine } from './reply-parser.js'
 
 export { parseKeyValues } from './key-values.js'
@@ -118,7 +118,7 @@ export function parseEvent(reply: ControlReply): TorEvent {
   try {
     return parser(splitArgs(body)) ?? raw
   } catch (err) {
-    if (err instanceof TorProtocolError) return raw
+    if (isTorError(err, 'TOR_CONTROL_PROTOCOL')) return raw
     throw err
   }
 }

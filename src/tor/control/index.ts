@@ -5,15 +5,6 @@
 export { TorControl, type ConnectOptions, type ControlEndpoint, type TorControlEventMap } from './client.js'
 export { parseProtocolInfo, safeCookieHashes, readCookieFile, type AuthOptions, type ProtocolInfo } from './auth.js'
 export {
-  TorControlError,
-  TorProtocolError,
-  TorCommandError,
-  TorAuthError,
-  TorControlClosedError,
-  TorControlTimeoutError,
-  TorArgumentError,
-} from './errors.js'
-export {
   parseEvent,
   parseKeyValues,
   type TorEvent,

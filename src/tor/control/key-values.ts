@@ -18,7 +18,7 @@ const KEY = /^[A-Za-z0-9_]+(?==)/
  * Splits a reply line into its arguments, honouring quoted values that
  * contain spaces (`SUMMARY="Connecting to a relay"`).
  *
- * @throws TorProtocolError for an unterminated quoted string
+ * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated quoted string
  */
 export function splitArgs(text: string): ReplyArg[] {
   const args: ReplyArg[] = []
@@ -57,7 +57,7 @@ export function splitArgs(text: string): ReplyArg[] {
  * AUTHCHALLENGE, ADD_ONION replies and event lines. A repeated key keeps its
  * last value.
  *
- * @throws TorProtocolError for an unterminated quoted string
+ * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated quoted string
  */
 export function parseKeyValues(text: string): Record<string, string> {
   return keywordArgs(splitArgs(text))
