@@ -125,12 +125,13 @@ export class TorControl extends EventEmitter {
   }
 
   /**
-   * PROTOCOLINFO, then SAFECOOKIE > COOKIE > HASHEDPASSWORD > NULL, using the
-   * cookie file from `auth` or from PROTOCOLINFO and the password from `auth`.
+   * PROTOCOLINFO, then SAFECOOKIE with the configured cookie file or
+   * HASHEDPASSWORD with the configured password; never NULL, plain COOKIE or
+   * a cookie file the other end names.
    *
    * @throws TorError `TOR_AUTH_FAILED` when nothing works or tor fails the SAFECOOKIE check
    */
-  authenticate(auth: AuthOptions = {}): Promise<void> {
+  authenticate(auth: AuthOptions): Promise<void> {
     return authenticate((line) => this.command(line), auth, this.#log)
   }
 
