@@ -1,6 +1,6 @@
 /**
  * libp2p over Tor onion services: the onion transport (dials through tor's
- * SOCKS port, listens on 127.0.0.1 behind our onion service), onion
+ * SOCKS port, listens on a unix socket behind our onion service), onion
  * multiaddrs, the allow-list connection gater and the node factory.
  *
  * Importing this module installs the `Promise.withResolvers` polyfill that
@@ -15,7 +15,8 @@ export {
   onionMultiaddr,
   parseOnionMultiaddr,
   isOnionMultiaddr,
-  loopbackListenPort,
+  unixListenPath,
+  unixListenMultiaddr,
   UNATTRIBUTED_INBOUND_ADDR,
   type OnionTarget,
 } from './onion-multiaddr.js'

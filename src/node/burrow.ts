@@ -433,6 +433,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       identitySeed: this.keys.identity.seed,
       onionAddress: this.onionAddress,
       virtualPort: BURROW_VIRTUAL_PORT,
+      listenPath: `${this.paths.dataDir}/onion.sock`,
       socks: () => tor.socksEndpoint,
       allowList: this.#table,
       logger: this.#log,
@@ -466,7 +467,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const onion = new OnionService(tor, {
       seed: this.keys.onionServiceSeed,
       virtualPort: BURROW_VIRTUAL_PORT,
-      target: { host: '127.0.0.1', port: this.#net!.listenPort },
+      target: { path: this.#net!.listenPath },
       ownClientAuth: this.keys.clientAuth,
       authorizedClients: this.#table.list().map((p) => p.clientAuthKey),
       logger: this.#log,

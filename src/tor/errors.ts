@@ -17,7 +17,7 @@ export const TOR_ERRORS = {
   TOR_NOT_RUNNING: 'tor is not running',
   TOR_ALREADY_STARTED: 'this tor was already started',
   TORRC_INVALID: 'the torrc could not be built',
-  TOR_SOCKET_PATH_TOO_LONG: 'a unix socket path is too long (at most 107 bytes); use a shorter data directory',
+  TOR_SOCKET_PATH_UNUSABLE: 'a unix socket path is too long (at most 107 bytes) or has characters tor cannot take; use a shorter, plainer data directory',
   // Onion services, keys and addresses
   ONION_PUBLISH_FAILED: 'the onion service could not be published',
   ONION_SELF_CHECK_FAILED: 'our own onion service is not reachable through tor',

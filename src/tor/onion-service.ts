@@ -5,8 +5,9 @@ import { silentLogger } from '../logging.js'
 import { AbortError } from '../errors.js'
 import { sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import type { HsDescEvent, TorControl } from './control/index.js'
+import { ADD_ONION_UNIX_PATH, type HsDescEvent, type TorControl } from './control/index.js'
 import { isTorError, TorCommandError, TorError } from './errors.js'
+import { assertUnixSocketPath } from './socket-path.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import {
   clientAuthPrivateKeyBase64,
@@ -25,8 +26,13 @@ export interface OnionServiceOptions {
   seed: Uint8Array
   /** The port peers dial on the `.onion`. */
   virtualPort: number
-  /** The local listener tor forwards to; must be on loopback. */
-  target: { host: string; port: number }
+  /**
+   * Where tor forwards the service's connections: a unix socket in a folder
+   * only this user can enter (what Burrow uses: no other local user can
+   * connect to it, bypassing tor and client authorization), or a loopback
+   * TCP port (any local user can connect to that).
+   */
+  target: { path: string } | { host: string; port: number }
   /**
    * Our own client-auth key pair. When set, client authorization is on: only
    * holders of a listed key (ours, for the self-check, and `authorizedClients`)
@@ -67,15 +73,15 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   readonly #tor: Tor
   readonly #options: OnionServiceOptions
   readonly #log: Logger
+  /** The target as ADD_ONION takes it: `unix:/path` or `127.0.0.1:port`. */
+  readonly #target: string
   #authorized: Uint8Array[]
   #published = false
   #removeHook: (() => void) | undefined
 
   constructor(tor: Tor, options: OnionServiceOptions) {
     super()
-    if (!isLoopbackIp(options.target.host)) {
-      throw new TorError('ONION_TARGET_NOT_LOOPBACK')
-    }
+    this.#target = onionTarget(options.target)
     this.#tor = tor
     this.#options = options
     this.#log = options.logger ?? silentLogger
@@ -171,13 +177,14 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     const started = Date.now()
     const own = this.#options.ownClientAuth
     const clients = own ? [own.publicKey, ...this.#authorized] : this.#authorized
+    if ('path' in this.#options.target) await assertTorRunsAsUs(control)
     // A service with this key may still exist on this connection (re-publication).
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
     const uploads = waitForUploads(control, this.serviceId, this.#options.publishTimeoutMs ?? 120_000, signal)
     try {
       const reply = await control.addOnion({
         key: onionServiceKeyBlob(this.#options.seed),
-        ports: [{ virtualPort: this.#options.virtualPort, target: `${this.#options.target.host}:${this.#options.target.port}` }],
+        ports: [{ virtualPort: this.#options.virtualPort, target: this.#target }],
         clientAuthV3: clients.map(clientAuthPublicKeyBase32),
         powDefenses: { enabled: this.#options.powDefenses ?? true },
       })
@@ -195,6 +202,43 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     this.#log.info({ uploads: count, ms, clients: clients.length }, 'onion service published')
     this.emit('published', { uploads: count, ms })
   }
+}
+
+/**
+ * The ADD_ONION target for `target`.
+ *
+ * @throws TorError `TOR_SOCKET_PATH_UNUSABLE` for a socket path tor cannot take, `ONION_TARGET_NOT_LOOPBACK` for a TCP target off loopback
+ */
+function onionTarget(target: OnionServiceOptions['target']): string {
+  if ('path' in target) {
+    const path = assertUnixSocketPath(target.path, 'the onion service socket')
+    if (!ADD_ONION_UNIX_PATH.test(path)) {
+      throw new TorError(
+        'TOR_SOCKET_PATH_UNUSABLE',
+        `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma or backslash, which tor's ADD_ONION cannot take: use a data directory without them`,
+      )
+    }
+    return `unix:${path}`
+  }
+  if (!isLoopbackIp(target.host)) throw new TorError('ONION_TARGET_NOT_LOOPBACK')
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+}
+
+/**
+ * A unix socket target lives in a folder only this user can enter, so a tor
+ * running as another user (Debian's system tor runs as debian-tor) could
+ * never connect to it: say so before publishing, rather than let the
+ * self-check time out. Root (either side) is not checked.
+ */
+async function assertTorRunsAsUs(control: TorControl): Promise<void> {
+  const uid = process.getuid?.()
+  if (uid === undefined || uid === 0) return
+  const torUid = Number((await control.getInfo(['process/uid']))['process/uid'])
+  if (!Number.isInteger(torUid) || torUid < 0 || torUid === uid || torUid === 0) return
+  throw new TorError(
+    'ONION_PUBLISH_FAILED',
+    `tor runs as uid ${torUid}, not as this user (uid ${uid}): it cannot reach the onion service's socket in this user's private folder. Run tor as this user, or let Burrow run its own tor`,
+  )
 }
 
 function ignoreUnknownService(err: unknown): void {

@@ -4,7 +4,7 @@ import { silentLogger } from '../logging.js'
 import { AbortError, BurrowError } from '../errors.js'
 import { backoffDelay, sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import { TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
+import { splitArgs, TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
 import type { SocksEndpoint } from './socks.js'
 import { waitForBootstrap, type BootstrapLimits, type BootstrapProgress } from './bootstrap.js'
 import { isTorError, TorError } from './errors.js'
@@ -57,7 +57,7 @@ const REFETCH_INTERVAL_MS = 10_000
 
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
-  return isTorError(err, 'TOR_NOT_FOUND', 'TOR_AUTH_FAILED', 'TOR_SOCKET_PATH_TOO_LONG', 'TORRC_INVALID') || err instanceof AbortError
+  return isTorError(err, 'TOR_NOT_FOUND', 'TOR_AUTH_FAILED', 'TOR_SOCKET_PATH_UNUSABLE', 'TORRC_INVALID') || err instanceof AbortError
 }
 
 function describe(err: unknown): string {
@@ -138,7 +138,7 @@ export class Tor extends EventEmitter<TorEvents> {
     return control
   }
 
-  /** Where tor's SOCKS port listens (always loopback). Throws `TOR_NOT_RUNNING` unless ready. */
+  /** Where tor's SOCKS listener is (a unix socket for a managed tor; a unix socket or loopback port otherwise). Throws `TOR_NOT_RUNNING` unless ready. */
   get socksEndpoint(): SocksEndpoint {
     const socks = this.#session?.socks
     if (this.#state !== 'ready' || socks === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor SOCKS port: tor is not running')
@@ -226,7 +226,7 @@ export class Tor extends EventEmitter<TorEvents> {
     await control.authenticate(launched.auth)
     if (launched.owned) await control.takeOwnership()
     await control.setEvents(['STATUS_CLIENT', 'HS_DESC'])
-    session.socks = await socksListener(control)
+    session.socks = launched.socks ?? (await socksListener(control))
 
     await waitForBootstrap(
       control,
@@ -279,15 +279,21 @@ export class Tor extends EventEmitter<TorEvents> {
   }
 }
 
-/** Reads tor's SOCKS listener from GETINFO; refuses anything not on loopback. */
+/**
+ * Reads the SOCKS listener of a tor Burrow did not configure from GETINFO;
+ * refuses anything but a unix socket or loopback. Tor answers with quoted,
+ * escaped entries:
+ *
+ * ```
+ * 250-net/listeners/socks="127.0.0.1:9050" "unix:/run/tor/socks"
+ * ```
+ */
 async function socksListener(control: TorControl): Promise<SocksEndpoint> {
   const info = await control.getInfo(['net/listeners/socks'])
-  const listeners = (info['net/listeners/socks'] ?? '').match(/"[^"]*"|\S+/g) ?? []
-  for (const raw of listeners) {
-    const value = raw.replace(/^"|"$/g, '')
+  for (const { value } of splitArgs(info['net/listeners/socks'] ?? '')) {
     if (value.startsWith('unix:')) return { path: value.slice('unix:'.length) }
     const match = value.match(/^\[?([0-9a-fA-F:.]+)\]?:(\d+)$/)
     if (match?.[1] !== undefined && match[2] !== undefined && isLoopbackIp(match[1])) return { host: match[1], port: Number(match[2]) }
   }
-  throw new TorError('TOR_START_FAILED', 'tor has no SOCKS listener on loopback; Burrow needs one (SocksPort 127.0.0.1:…)')
+  throw new TorError('TOR_START_FAILED', 'tor has no SOCKS listener on a unix socket or loopback; Burrow needs one (SocksPort unix:… or 127.0.0.1:…)')
 }

@@ -15,6 +15,7 @@ export {
 } from './events.js'
 export { splitArgs, type ReplyArg } from './key-values.js'
 export {
+  ADD_ONION_UNIX_PATH,
   assertServiceId,
   buildAddOnionCommand,
   buildClientAuthAddCommand,

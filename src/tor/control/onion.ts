@@ -51,7 +51,13 @@ export interface ClientAuthOptions {
 const SERVICE_ID = /^[a-z2-7]{56}$/
 const BASE32_X25519_PUBLIC = /^[A-Za-z2-7]{52}$/
 const FLAG = /^[A-Za-z0-9]+$/
-const UNIX_TARGET = /^unix:\/[A-Za-z0-9_./-]+$/
+/**
+ * A unix socket path ADD_ONION can take as a target (`Port=443,unix:PATH`):
+ * tor reads the argument unquoted and splits it at commas, so no blank,
+ * quote, comma, backslash or control character (checked with tor 0.4.9.11;
+ * `#` is fine).
+ */
+export const ADD_ONION_UNIX_PATH = /^\/[^\s",\\\x00-\x1f\x7f]+$/
 const NICKNAME = /^[A-Za-z0-9+\-_]{1,16}$/
 
 /** Throws TorError `TOR_CONTROL_ARGUMENT` unless `id` is a v3 service id (56 lower-case base32 characters, no `.onion`). */
@@ -84,7 +90,7 @@ function keyArgument(key: string): string {
 
 function portArgument({ virtualPort, target }: OnionPort): string {
   assertInteger(virtualPort, 1, 65535, 'virtual port')
-  if (!UNIX_TARGET.test(target)) {
+  if (!(target.startsWith('unix:') && ADD_ONION_UNIX_PATH.test(target.slice('unix:'.length)))) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(target)
     const host = match?.[1] ?? match?.[2]
     if (match === null || host === undefined || !isLoopbackIp(host)) {
