@@ -616,11 +616,12 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   async #shutdown(): Promise<void> {
+    this.#tor?.stopSupervising()
     for (const detach of this.#detach.splice(0)) detach()
     this.#connector?.stop()
     await this.#sync?.stop().catch(() => {})
     await this.#onion?.remove().catch(() => {})
-    this.#clientAuth?.close()
+    await this.#clientAuth?.close().catch(() => {})
     await Promise.resolve(this.#net?.libp2p.stop()).catch(() => {})
     await this.#tor?.stop().catch(() => {})
     this.#reachable = false

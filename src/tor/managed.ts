@@ -23,6 +23,17 @@ const TAIL_LINES = 30
 const KILL_GRACE_MS = 5_000
 
 /**
+ * The environment tor gets: HOME only, which tor reads to expand `~` in
+ * paths (a user's extra torrc lines may use it). Nothing of Burrow's and no
+ * secret (BURROW_PASSPHRASE above all) reaches tor's `/proc/<pid>/environ`;
+ * tor needs nothing else (it runs with an empty environment, checked with
+ * tor 0.4.9.11, and starts transport plugins by absolute path).
+ */
+export function torEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return env.HOME !== undefined ? { HOME: env.HOME } : {}
+}
+
+/**
  * Spawns tor with a generated torrc and reports its control and SOCKS
  * sockets, both in the tor's own 0700 data directory (no TCP listener). The torrc
  * names this process as the owning controller, so tor exits if Burrow dies
@@ -51,6 +62,10 @@ export class ManagedTorLauncher implements TorLauncher {
 
     const child = spawn(this.#torPath, ['-f', paths.torrcFile, '--defaults-torrc', '/dev/null'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: torEnvironment(),
+      // Its own process group: a Ctrl-C in Burrow's terminal reaches Burrow, which stops tor itself
+      // (by PID); tor still exits with Burrow through __OwningControllerProcess and TAKEOWNERSHIP.
+      detached: true,
     })
     const tail: string[] = []
     const collect = (chunk: Buffer): void => {

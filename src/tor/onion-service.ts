@@ -77,6 +77,8 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   readonly #target: string
   #authorized: Uint8Array[]
   #published = false
+  /** Set before ADD_ONION goes out: from then on tor may hold the service and our own client-auth key. */
+  #onTor = false
   #removeHook: (() => void) | undefined
 
   constructor(tor: Tor, options: OnionServiceOptions) {
@@ -152,6 +154,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
         this.#log.info({ attempts: attempt, ms }, 'onion service self-check passed')
         return { attempts: attempt, ms }
       } catch (err) {
+        if (options.signal?.aborted) throw new AbortError('onion self-check')
         lastError = err
         if (!(err instanceof SocksReplyError && err.retryable)) break
         this.#log.debug({ attempt, reason: err.reason }, 'self-check dial failed; retrying')
@@ -161,12 +164,17 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     throw new TorError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
   }
 
-  /** Withdraws the service from tor and stops re-publishing it. Idempotent. */
+  /**
+   * Withdraws the service from tor (DEL_ONION) with our own client-auth key
+   * for it, and stops re-publishing it. Also after a publication that failed
+   * half-way: whatever reached tor is taken back. Idempotent.
+   */
   async remove(): Promise<void> {
     this.#removeHook?.()
     this.#removeHook = undefined
-    if (!this.#published) return
     this.#published = false
+    if (!this.#onTor) return
+    this.#onTor = false
     if (!this.#tor.isReady) return
     const control = this.#tor.control
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
@@ -181,6 +189,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     // A service with this key may still exist on this connection (re-publication).
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
     const uploads = waitForUploads(control, this.serviceId, this.#options.publishTimeoutMs ?? 120_000, signal)
+    this.#onTor = true
     try {
       const reply = await control.addOnion({
         key: onionServiceKeyBlob(this.#options.seed),
@@ -215,7 +224,7 @@ function onionTarget(target: OnionServiceOptions['target']): string {
     if (!ADD_ONION_UNIX_PATH.test(path)) {
       throw new TorError(
         'TOR_SOCKET_PATH_UNUSABLE',
-        `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma or backslash, which tor's ADD_ONION cannot take: use a data directory without them`,
+        `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma, backslash or '#', which tor's ADD_ONION cannot take: use a data directory without them`,
       )
     }
     return `unix:${path}`

@@ -83,6 +83,8 @@ export class Tor extends EventEmitter<TorEvents> {
   #session: Session | undefined
   #lifetime = new AbortController()
   #recovery: Promise<void> | undefined
+  /** Set when shutdown has begun: a loss from then on is final. */
+  #retiring = false
   #lastBootstrap: BootstrapProgress = { progress: 0, tag: '', summary: '' }
   readonly #lastRefetch = new Map<string, number>()
 
@@ -184,9 +186,19 @@ export class Tor extends EventEmitter<TorEvents> {
     }
   }
 
+  /**
+   * Marks the start of a shutdown that still needs the control connection
+   * (to take back onion services and keys) before {@link stop}: from now on a
+   * tor that dies or hangs up is not restarted, and no `lost` is emitted.
+   */
+  stopSupervising(): void {
+    this.#retiring = true
+  }
+
   /** Stops supervision and, for a managed tor, the tor process. Idempotent. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return
+    this.#retiring = true
     this.#state = 'stopping'
     this.#lifetime.abort()
     await this.#recovery?.catch(() => {})
@@ -254,6 +266,12 @@ export class Tor extends EventEmitter<TorEvents> {
   #watch(session: Session): void {
     const lost = (reason: string, exit?: TorExit): void => {
       if (this.#session !== session || this.#state !== 'ready') return
+      if (this.#retiring) {
+        // Shutting down: a restarted tor would only be killed again (and a user's Ctrl-C reads as a crash).
+        this.#state = 'stopping'
+        this.#log.debug({ reason }, 'tor gone while stopping; not recovering')
+        return
+      }
       this.#state = 'recovering'
       this.#log.warn({ reason, exit }, 'tor lost; recovering')
       this.emit('lost', exit === undefined ? { reason } : { reason, exit })

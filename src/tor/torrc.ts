@@ -23,10 +23,12 @@ export function loadTorrcTemplate(name: TorrcTemplateName): string {
  * blanks, and a unix socket path there may itself be quoted:
  * `SocksPort unix:"/a path/s" ExtendedErrors`. So a path with `#` or a
  * trailing blank is cut short unless the line value is quoted, and a path with
- * a blank or a quote breaks a port line unless the path is quoted too.
+ * a blank or a quote breaks a port line unless the path is quoted too. An
+ * unquoted `unix:` path is also cut at `#` (seen with tor 0.4.9.11: the socket
+ * of `ControlSocket "unix:/d/c#1/s"` was made at `/d/c`), so `#` needs both.
  */
 const LINE_VALUE_NEEDS_QUOTES = /#|^"|\s$/
-const PORT_PATH_NEEDS_QUOTES = /[\s"\\]/
+const PORT_PATH_NEEDS_QUOTES = /[\s"\\#]/
 
 /** `s` as a torrc C-style quoted string. */
 export function torrcQuote(s: string): string {

@@ -135,7 +135,7 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
       connector.stop()
       await sync.stop()
       await onion.remove().catch(() => {})
-      clientAuth.close()
+      await clientAuth.close().catch(() => {})
       await net.libp2p.stop()
       await tor.stop()
       db.close()

@@ -181,7 +181,7 @@ describe('libp2p over onion services on the private Tor network', () => {
   afterAll(async () => {
     await Promise.allSettled(peers.map((p) => p.node.libp2p.stop()))
     await Promise.allSettled(peers.map((p) => p.service?.remove()))
-    for (const p of peers) p.clientAuthRegistry.close()
+    await Promise.allSettled(peers.map((p) => p.clientAuthRegistry.close()))
     await Promise.allSettled(peers.map((p) => p.tor.stop()))
     for (const cleanup of cleanups) cleanup()
     guard?.restore()

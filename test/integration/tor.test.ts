@@ -188,7 +188,7 @@ describe('managed tor on the private network', () => {
     const socket = await dialWithRetry(client, onion.address, 83)
     expect(await echoThrough(socket, 'friend')).toBe('friend')
     await auth.remove(onion.address)
-    auth.close()
+    await auth.close()
     await onion.remove()
   })
 

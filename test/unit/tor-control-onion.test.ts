@@ -69,7 +69,7 @@ describe('buildAddOnionCommand', () => {
 
   it('refuses non-loopback or malformed targets, bad ports and bad options', () => {
     const ok = { key: 'NEW:ED25519-V3', ports: [{ virtualPort: 80, target: '127.0.0.1:1' }] }
-    for (const target of ['10.0.0.1:80', 'localhost:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'unix:relative', 'unix:/a b', '127.0.0.1:80 Flags=x']) {
+    for (const target of ['10.0.0.1:80', 'localhost:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'unix:relative', 'unix:/a b', 'unix:/a#b/s', 'unix:/a,b', 'unix:/a"b', 'unix:/a\\b', '127.0.0.1:80 Flags=x']) {
       argumentError(() => buildAddOnionCommand({ ...ok, ports: [{ virtualPort: 80, target }] }))
     }
     argumentError(() => buildAddOnionCommand({ ...ok, ports: [] }))

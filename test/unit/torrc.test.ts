@@ -61,6 +61,8 @@ describe('node torrc', () => {
     const spaced = options(buildNodeTorrc(nodeTorPaths('/tmp/a b'), 1))
     expect(spaced.get('DataDirectory')).toEqual(['/tmp/a b'])
     expect(spaced.get('ControlSocket')).toEqual(['unix:"/tmp/a b/control.sock"'])
+    // '#' alone: tor cuts an unquoted unix: path there too, so both the path and the line are quoted.
+    expect(options(buildNodeTorrc(nodeTorPaths('/tmp/c#1'), 1)).get('ControlSocket')).toEqual(['"unix:\\"/tmp/c#1/control.sock\\""'])
   })
 
   it('refuses a data directory whose socket paths would not fit a unix socket address', () => {
