@@ -21,6 +21,13 @@ export interface BootstrapLimits {
   timeoutMs: number
 }
 
+/**
+ * Reads GETINFO `status/bootstrap-phase`, the same text as a BOOTSTRAP event:
+ *
+ * ```
+ * NOTICE BOOTSTRAP PROGRESS=75 TAG=enough_dirinfo SUMMARY="Loaded enough directory info to build circuits"
+ * ```
+ */
 function parsePhase(text: string): BootstrapProgress {
   const args = parseKeyValues(text)
   return { progress: Number(args.PROGRESS ?? 0), tag: args.TAG ?? '', summary: args.SUMMARY ?? '' }

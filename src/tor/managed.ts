@@ -29,7 +29,7 @@ const KILL_GRACE_MS = 5_000
  * tor needs nothing else (it runs with an empty environment, checked with
  * tor 0.4.9.11, and starts transport plugins by absolute path).
  */
-export function torEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function torEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return env.HOME !== undefined ? { HOME: env.HOME } : {}
 }
 

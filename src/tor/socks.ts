@@ -147,6 +147,17 @@ const refuseLookup: LookupFunction = (_hostname, _options, callback) => {
 
 function ignoreError(): void {}
 
+/**
+ * The greeting and, with an isolation key, RFC 1929 username/password. Bytes
+ * on the wire (ours → tor, then tor's answer):
+ *
+ * ```
+ * 05 01 02                  greeting: SOCKS5, one method, username/password
+ *    05 02                  tor picks username/password (FF: none acceptable)
+ * 01 <n> <user> <m> <pass>  credentials
+ *    01 00                  accepted (tor accepts any; they only pick the circuit)
+ * ```
+ */
 async function negotiateAuth(socket: Socket, reader: HandshakeReader, credentials: Credentials | undefined): Promise<void> {
   // Offer exactly one method: with an isolation key, falling back to no-auth would silently share circuits.
   const method = credentials === undefined ? METHOD_NO_AUTH : METHOD_USERNAME_PASSWORD
@@ -171,7 +182,16 @@ function connectRequest(hostname: string, port: number): Uint8Array {
   return Uint8Array.from([SOCKS_VERSION, CMD_CONNECT, 0x00, ATYP_DOMAIN, host.length, ...host, port >> 8, port & 0xff])
 }
 
-/** Sends CONNECT and consumes exactly the reply, leaving any early data from the peer in the socket's buffer. */
+/**
+ * Sends CONNECT and consumes exactly the reply, leaving any early data from
+ * the peer in the socket's buffer. Tor's reply (RFC 1928 §6; REP F0–F7 are
+ * tor's ExtendedErrors, see socks-errors.ts):
+ *
+ * ```
+ * 05 00 00 01 00000000 0000   success, bound address 0.0.0.0:0 (IPv4)
+ * 05 F4 00 01 00000000 0000   failure: onion client authorization missing
+ * ```
+ */
 async function requestConnect(socket: Socket, reader: HandshakeReader, request: Uint8Array): Promise<void> {
   socket.write(request)
   // Judge the reply code first: a failure reply's bound address is meaningless, and a proxy may cut it short.

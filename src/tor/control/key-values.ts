@@ -16,7 +16,14 @@ const KEY = /^[A-Za-z0-9_]+(?==)/
 
 /**
  * Splits a reply line into its arguments, honouring quoted values that
- * contain spaces (`SUMMARY="Connecting to a relay"`).
+ * contain spaces and escapes. From
+ *
+ * ```
+ * NOTICE BOOTSTRAP PROGRESS=14 TAG=handshake SUMMARY="Handshaking with a relay"
+ * ```
+ *
+ * it returns `NOTICE`, `BOOTSTRAP` (positional) and `PROGRESS=14`, `TAG=handshake`,
+ * `SUMMARY` = `Handshaking with a relay` (keyword, unquoted).
  *
  * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated quoted string
  */

@@ -138,8 +138,15 @@ export function buildAddOnionCommand(opts: AddOnionOptions): string {
 }
 
 /**
- * Reads ServiceID and PrivateKey from an ADD_ONION reply. The result prints
- * (JSON, util.inspect) with the private key replaced by a placeholder.
+ * Reads ServiceID and PrivateKey from an ADD_ONION reply (control-spec §3.27):
+ *
+ * ```
+ * 250-ServiceID=z3eg73s63ledjjmmma2wceunr7cefwy2lvznwsuqvnuqg5foduzaefid
+ * 250-PrivateKey=ED25519-V3:<88 base64 characters, only for NEW: keys>
+ * 250 OK
+ * ```
+ *
+ * The result prints (JSON, util.inspect) with the private key replaced by a placeholder.
  *
  * @throws TorError `TOR_CONTROL_PROTOCOL` when the service id is missing or malformed
  */

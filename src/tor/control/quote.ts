@@ -32,7 +32,8 @@ export function assertKeyword(s: string): string {
 const C_ESCAPES: Record<string, number> = { n: 0x0a, t: 0x09, r: 0x0d }
 
 /**
- * Reads a quoted string from tor's output starting at `text[start] === '"'`.
+ * Reads a quoted string from tor's output starting at `text[start] === '"'`,
+ * such as `"unix:/run/a \"b\"/socks"` or `"caf\303\251"` (`café`).
  * Follows the control-spec advice for reading what tor writes: `\n`, `\t`,
  * `\r` and octal `\ooo` are C escapes (tor escapes non-ASCII bytes that way),
  * any other escaped character stands for itself. Bytes are decoded as UTF-8.

@@ -45,7 +45,20 @@ interface PartialReply {
 /**
  * Incremental parser for tor's control-port replies (control-spec §2.3).
  * Pure and synchronous: feed it bytes as they arrive, in chunks split
- * anywhere, and it returns every reply those bytes complete.
+ * anywhere, and it returns every reply those bytes complete. A reply is mid
+ * lines (`NNN-`), data lines (`NNN+` then a dot-encoded block ending in a
+ * lone `.`) and one end line (`NNN `); an event (650) may arrive between them:
+ *
+ * ```
+ * 250-version=0.4.9.11
+ * 650 STATUS_CLIENT NOTICE CIRCUIT_ESTABLISHED
+ * 250+config-text=
+ * SocksPort unix:/home/ann/.burrow/tor/socks.sock
+ * .
+ * 250 OK
+ * ```
+ *
+ * gives the event, then one 250 reply of three lines.
  *
  * Asynchronous event lines (status 650) are assembled separately from
  * synchronous replies, so an event that arrives between the lines of a reply
