@@ -96,7 +96,8 @@ export function unixListenPath(ma: Multiaddr): string | undefined {
 
 /**
  * The remote address given to every inbound connection. Tor delivers all of
- * them from 127.0.0.1 and the caller's onion is unknown by design, so the
+ * them through our unix socket, which has no peer address (and the local
+ * socket path must never become one), and the caller's onion is unknown by design, so the
  * truthful answer is "unknown": a fixed onion3 address whose 35 zero bytes
  * (version 0, bad checksum) no parser accepts. It carries nothing about this
  * machine, is the same for every peer (so nothing that reports an observed
