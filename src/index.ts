@@ -43,6 +43,6 @@ export {
 } from './keys/index.js'
 export { NetError, NET_ERRORS, type NetErrorCode } from './net/index.js'
 export type { BootstrapProgress, OnionAddress } from './tor/index.js'
-export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorNotFoundError } from './tor/index.js'
+export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorError, TOR_ERRORS, type TorErrorCode } from './tor/index.js'
 export { GroupError, GROUP_ERRORS, KEY_PACKAGE_PROTOCOL, type GroupErrorCode } from './group/index.js'
 export { startTestnet, stopTestnet, loadTestnet, testnetStatus, clientTorrcLines, type Testnet, type TestnetOptions } from './testnet/index.js'

@@ -3,7 +3,8 @@
  *
  * - `onion-transport.ts`, `onion-connection.ts`, `onion-listener.ts`,
  *   `onion-multiaddr.ts`: the only transport: dials `/onion3/…` through tor's
- *   SOCKS port, listens where our onion service forwards to.
+ *   SOCKS port, listens on the unix socket our onion service forwards to
+ *   (the node's only listener).
  * - `libp2p-node.ts`: the libp2p node with Tor-sized timeouts, no discovery,
  *   no DNS. `gater.ts`: the allow-list gater (outbound and after Noise).
  * - `address-table.ts`: the allow-list itself, answered from memory.
@@ -24,7 +25,8 @@ export {
   onionMultiaddr,
   parseOnionMultiaddr,
   isOnionMultiaddr,
-  loopbackListenPort,
+  unixListenPath,
+  unixListenMultiaddr,
   UNATTRIBUTED_INBOUND_ADDR,
   type OnionTarget,
 } from './onion-multiaddr.js'

@@ -13,7 +13,8 @@ import type { SocksEndpoint } from '../tor/socks.js'
 import { NetOptionsError } from './errors.js'
 import { allowListGater, type AllowList } from './gater.js'
 import { identityKeyFromSeed } from './identity.js'
-import { onionMultiaddr } from './onion-multiaddr.js'
+import { onionMultiaddr, unixListenMultiaddr } from './onion-multiaddr.js'
+import { prepareSocketPath } from './onion-listener.js'
 import { onionTransport, type OnionTransport } from './onion-transport.js'
 
 /** Options of {@link createBurrowLibp2p}. */
@@ -24,8 +25,12 @@ export interface BurrowLibp2pOptions {
   onionAddress: string
   /** The onion service's virtual port: peers dial `/onion3/<address>:<virtualPort>`. */
   virtualPort: number
-  /** TCP port on 127.0.0.1 to listen on; 0 (default) lets the kernel choose. Read the result from {@link BurrowLibp2p.listenPort}. */
-  listenPort?: number
+  /**
+   * The unix socket to listen on, the onion service's target: an absolute
+   * path in a folder only this user can enter (0700). The node opens no TCP
+   * listener, so nobody reaches it without tor and client authorization.
+   */
+  listenPath: string
   /** Where tor's SOCKS port is now; asked at every dial. */
   socks: () => SocksEndpoint
   /** Which peers may connect in either direction. */
@@ -41,8 +46,8 @@ export interface BurrowLibp2p {
   readonly peerId: PeerId
   /** Our dialable address: `/onion3/<address>:<virtualPort>/p2p/<peerId>`. */
   readonly multiaddr: Multiaddr
-  /** The TCP port on 127.0.0.1 the node listens on: the target of the onion service. */
-  readonly listenPort: number
+  /** The unix socket the node listens on: the target of the onion service. */
+  readonly listenPath: string
 }
 
 /**
@@ -92,15 +97,15 @@ export function burrowLibp2pOptions(init: {
   transport: ReturnType<typeof onionTransport>
   gater: ReturnType<typeof allowListGater>
   announce: Multiaddr
-  listenPort: number
+  listenPath: string
 }): Libp2pOptions {
   return {
     privateKey: init.privateKey,
     start: false,
     nodeInfo: { ...NODE_INFO },
     addresses: {
-      listen: [`/ip4/127.0.0.1/tcp/${init.listenPort}`],
-      // Only the onion: never the local port, never an observed or interface address.
+      listen: [unixListenMultiaddr(init.listenPath).toString()],
+      // Only the onion: never the local socket, never an observed or interface address.
       announce: [init.announce.toString()],
     },
     transports: [init.transport],
@@ -133,17 +138,16 @@ export function burrowLibp2pOptions(init: {
 
 /**
  * Creates and starts Burrow's libp2p node: the onion transport only (dials
- * through tor's SOCKS port, listens on 127.0.0.1 for our onion service),
+ * through tor's SOCKS port, listens on a unix socket for our onion service),
  * Noise and yamux, the allow-list gater, no discovery, no DNS, no identify,
  * Tor-sized timeouts ({@link TOR_TIMEOUTS}) and a neutral user agent.
  *
- * Publish the onion service with target `127.0.0.1:<listenPort>` afterwards;
+ * Publish the onion service with target `unix:<listenPath>` afterwards;
  * until then peers simply cannot reach us.
  */
 export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<BurrowLibp2p> {
-  const listenPort = options.listenPort ?? 0
-  if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535) {
-    throw new NetOptionsError('listenPort must be an integer from 0 to 65535')
+  if (typeof options.listenPath !== 'string' || !options.listenPath.startsWith('/')) {
+    throw new NetOptionsError('listenPath must be an absolute path (the unix socket the onion service forwards to)')
   }
   if (!Number.isInteger(options.virtualPort) || options.virtualPort < 1 || options.virtualPort > 65535) {
     throw new NetOptionsError('virtualPort must be an integer from 1 to 65535')
@@ -152,6 +156,8 @@ export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<
     throw new NetOptionsError('socks must be a function returning the SOCKS endpoint and allowList must have isAllowed(peerId)')
   }
   const onionAddress = parseOnionAddress(options.onionAddress)
+  // Checked here as well as by the listener: libp2p would wrap the listener's error in an untyped one.
+  await prepareSocketPath(options.listenPath)
   const privateKey = await identityKeyFromSeed(options.identitySeed)
   const logger = options.logger ?? silentLogger
 
@@ -162,17 +168,17 @@ export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<
       transport: onionTransport({ socks: options.socks, onionAddress, virtualPort: options.virtualPort, logger }, (t) => (transport = t)),
       gater: allowListGater({ allowList: options.allowList, self: peerIdFromPrivateKey(privateKey), logger }),
       announce: onionMultiaddr(onionAddress, options.virtualPort),
-      listenPort,
+      listenPath: options.listenPath,
     }),
   )
   try {
     for (const [protocol, handler] of Object.entries(options.protocols ?? {})) await libp2p.handle(protocol, handler)
     await libp2p.start()
-    const [port] = transport?.localPorts() ?? []
-    if (port === undefined) throw new NetOptionsError('the node started without a listener on 127.0.0.1')
+    const [path] = transport?.localPaths() ?? []
+    if (path === undefined) throw new NetOptionsError('the node started without its unix socket listener')
     const multiaddr = onionMultiaddr(onionAddress, options.virtualPort, libp2p.peerId)
-    logger.info({ peer: libp2p.peerId.toString(), listenPort: port }, 'libp2p node started')
-    return { libp2p, peerId: libp2p.peerId, multiaddr, listenPort: port }
+    logger.info({ peer: libp2p.peerId.toString() }, 'libp2p node started')
+    return { libp2p, peerId: libp2p.peerId, multiaddr, listenPath: path }
   } catch (err) {
     await libp2p.stop()
     throw err

@@ -1,10 +1,13 @@
+import { chmod, lstat, unlink } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
+import { dirname } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { ComponentLogger, Listener, ListenerEvents, Logger as ComponentLog, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { OnionListenError } from './errors.js'
 import { OnionMultiaddrConnection } from './onion-connection.js'
-import { UNATTRIBUTED_INBOUND_ADDR, loopbackListenPort } from './onion-multiaddr.js'
+import { assertUnixSocketPath } from '../tor/socket-path.js'
+import { UNATTRIBUTED_INBOUND_ADDR, unixListenPath } from './onion-multiaddr.js'
 
 /** What an {@link OnionListener} needs. */
 export interface OnionListenerInit {
@@ -15,10 +18,12 @@ export interface OnionListenerInit {
 }
 
 /**
- * Accepts the connections tor forwards from our onion service to a TCP port
- * on 127.0.0.1 and hands them to the upgrader (Noise, then the gater's
- * inbound check, then yamux). `getAddrs()` reports only the onion address,
- * never the local port, and every inbound connection carries
+ * Accepts the connections tor forwards from our onion service to a unix
+ * socket in a private (0700) directory and hands them to the upgrader (Noise,
+ * then the gater's inbound check, then yamux). There is no TCP listener: no
+ * other local user can reach the node without going through tor and its
+ * client authorization. `getAddrs()` reports only the onion address, never
+ * the socket, and every inbound connection carries
  * {@link UNATTRIBUTED_INBOUND_ADDR} as its remote address.
  */
 export class OnionListener extends TypedEventEmitter<ListenerEvents> implements Listener {
@@ -29,7 +34,7 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
   readonly #sockets = new Set<Socket>()
   /** Aborts upgrades still in progress when the listener closes. */
   readonly #shutdown = new AbortController()
-  #port: number | undefined
+  #path: string | undefined
 
   constructor(init: OnionListenerInit) {
     super()
@@ -40,27 +45,33 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
     this.#server.on('error', (err) => this.safeDispatchEvent('error', { detail: err }))
   }
 
-  /** The TCP port on 127.0.0.1 we are bound to (the onion service's target), once listening. */
-  get port(): number | undefined {
-    return this.#port
+  /** The unix socket we listen on (the onion service's target), once listening. */
+  get path(): string | undefined {
+    return this.#path
   }
 
-  /** Binds `/ip4/127.0.0.1/tcp/<port>` (0: any free port). Refuses every other address. */
+  /**
+   * Listens on `/unix/<absolute path>` and nothing else. The socket's folder
+   * must be ours and private (no group or other permission bits); a socket
+   * left there by a crashed run is replaced, any other file is not.
+   */
   async listen(ma: Multiaddr): Promise<void> {
-    const port = loopbackListenPort(ma)
-    if (port === undefined) throw new OnionListenError('the onion transport listens only on /ip4/127.0.0.1/tcp/<port>')
+    const path = unixListenPath(ma)
+    if (path === undefined) throw new OnionListenError('the onion transport listens only on a unix socket, /unix/<absolute path>')
     if (this.#server.listening) throw new OnionListenError('the listener is already listening')
+    await prepareSocketPath(path)
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new OnionListenError(`cannot listen on 127.0.0.1:${port}: ${err.message}`, { cause: err }))
+      const onError = (err: Error): void => reject(new OnionListenError(`cannot listen on ${path}: ${err.message}`, { cause: err }))
       this.#server.once('error', onError)
-      this.#server.listen({ host: '127.0.0.1', port }, () => {
+      this.#server.listen({ path }, () => {
         this.#server.off('error', onError)
         resolve()
       })
     })
-    const address = this.#server.address()
-    this.#port = address !== null && typeof address === 'object' ? address.port : undefined
-    this.#log('listening on 127.0.0.1:%d', this.#port)
+    // The folder already keeps others out; the socket's own mode says so too.
+    await chmod(path, 0o600)
+    this.#path = path
+    this.#log('listening on %s', path)
     this.safeDispatchEvent('listening')
   }
 
@@ -79,7 +90,7 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
     for (const socket of this.#sockets) socket.destroy()
     this.#sockets.clear()
     await closed
-    this.#port = undefined
+    this.#path = undefined
     if (wasListening) this.safeDispatchEvent('close')
   }
 
@@ -102,4 +113,40 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
       maConn.abort(err instanceof Error ? err : new Error(String(err)))
     })
   }
+}
+
+/**
+ * Checks that `path` can be the onion service's socket: short enough for a
+ * unix socket address, in a folder that only this user owns and may enter;
+ * removes a socket a crashed run left there (any other kind of file stays).
+ *
+ * @throws OnionListenError saying what is wrong
+ */
+export async function prepareSocketPath(path: string): Promise<void> {
+  try {
+    assertUnixSocketPath(path, 'the onion service socket')
+  } catch (err) {
+    throw new OnionListenError((err as Error).message, { cause: err })
+  }
+  await assertPrivateFolder(dirname(path))
+  await removeStaleSocket(path)
+}
+
+/** Refuses a socket folder that another user owns or may enter: tor's forwarded connections must be the only way in. */
+async function assertPrivateFolder(folder: string): Promise<void> {
+  const stat = await lstat(folder).catch((err: unknown) => {
+    throw new OnionListenError(`cannot use ${folder} for the onion service socket: ${(err as Error).message}`, { cause: err })
+  })
+  const uid = process.getuid?.()
+  if (!stat.isDirectory() || (stat.mode & 0o077) !== 0 || (uid !== undefined && stat.uid !== uid)) {
+    throw new OnionListenError(`the onion service socket must be in a folder only this user can enter (mode 0700); ${folder} is not`)
+  }
+}
+
+/** Removes a socket a crashed run left behind (listening on it would fail); any other kind of file is left alone. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => undefined)
+  if (stat === undefined) return
+  if (!stat.isSocket()) throw new OnionListenError(`${path} exists and is not a socket; refusing to replace it`)
+  await unlink(path)
 }

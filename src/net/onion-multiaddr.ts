@@ -16,9 +16,7 @@ export interface OnionTarget {
 
 const ONION3_VALUE = /^([A-Za-z2-7]{56}):([0-9]+)$/
 const PORT = /^[1-9][0-9]{0,4}$/
-const LISTEN_PORT = /^(0|[1-9][0-9]{0,4})$/
 const MAX_PORT = 65535
-const LOOPBACK_LISTEN_HOST = '127.0.0.1'
 
 /**
  * The multiaddr peers dial to reach an onion service:
@@ -77,21 +75,29 @@ export function isOnionMultiaddr(ma: Multiaddr): boolean {
 }
 
 /**
- * The port of a listen multiaddr the onion transport accepts, exactly
- * `/ip4/127.0.0.1/tcp/<port>` (port 0: let the kernel choose), or
- * `undefined` for anything else: other loopback IPs, IPv6, names, extra parts.
+ * The multiaddr of a unix socket the onion transport listens on:
+ * `/unix/<path, percent-encoded>` (what multiaddr 13 expects).
  */
-export function loopbackListenPort(ma: Multiaddr): number | undefined {
-  const [ip, tcp, ...rest] = ma.getComponents()
-  if (ip?.name !== 'ip4' || ip.value !== LOOPBACK_LISTEN_HOST || tcp?.name !== 'tcp' || rest.length > 0) return undefined
-  const text = tcp.value ?? ''
-  const port = Number(text)
-  return LISTEN_PORT.test(text) && port <= MAX_PORT ? port : undefined
+export function unixListenMultiaddr(path: string): Multiaddr {
+  return multiaddr(`/unix/${encodeURIComponent(path)}`)
+}
+
+/**
+ * The socket path of a listen multiaddr the onion transport accepts, exactly
+ * `/unix/<absolute path>`, or `undefined` for anything else: TCP or IP
+ * addresses (the transport never listens on a TCP port), relative paths, extra parts.
+ */
+export function unixListenPath(ma: Multiaddr): string | undefined {
+  const [unix, ...rest] = ma.getComponents()
+  if (unix?.name !== 'unix' || rest.length > 0) return undefined
+  const path = unix.value ?? ''
+  return path.startsWith('/') && !path.includes('\0') ? path : undefined
 }
 
 /**
  * The remote address given to every inbound connection. Tor delivers all of
- * them from 127.0.0.1 and the caller's onion is unknown by design, so the
+ * them through our unix socket, which has no peer address (and the local
+ * socket path must never become one), and the caller's onion is unknown by design, so the
  * truthful answer is "unknown": a fixed onion3 address whose 35 zero bytes
  * (version 0, bad checksum) no parser accepts. It carries nothing about this
  * machine, is the same for every peer (so nothing that reports an observed

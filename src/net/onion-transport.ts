@@ -13,24 +13,24 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { AbortError, TimeoutError } from '../errors.js'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
-import { TorNotRunningError } from '../tor/errors.js'
+import { isTorError } from '../tor/errors.js'
 import { serviceIdOf } from '../tor/onion-address.js'
 import { dialOnion, type SocksEndpoint } from '../tor/socks.js'
-import { SocksConnectionError, SocksError, SocksReplyError } from '../tor/socks-errors.js'
+import { SocksReplyError } from '../tor/socks-errors.js'
 import { OnionDialError } from './errors.js'
 import { OnionMultiaddrConnection } from './onion-connection.js'
 import { OnionListener } from './onion-listener.js'
-import { isOnionMultiaddr, loopbackListenPort, onionMultiaddr, parseOnionMultiaddr, type OnionTarget } from './onion-multiaddr.js'
+import { isOnionMultiaddr, onionMultiaddr, parseOnionMultiaddr, unixListenPath, type OnionTarget } from './onion-multiaddr.js'
 
 /** Options of the {@link OnionTransport}. */
 export interface OnionTransportInit {
   /**
    * Where tor's SOCKS port is, asked at every dial: a restarted tor may listen
-   * elsewhere. May throw (e.g. `TorNotRunningError`); the dial then fails with
+   * elsewhere. May throw (e.g. `TOR_NOT_RUNNING`); the dial then fails with
    * reason `tor-not-running`.
    */
   socks: () => SocksEndpoint
-  /** Our own onion address: what the listener reports instead of the local port. */
+  /** Our own onion address: what the listener reports instead of its socket. */
   onionAddress: string
   /** The virtual port of our onion service. */
   virtualPort: number
@@ -69,8 +69,8 @@ export const DEFAULT_SOCKS_TIMEOUT_MS = 30_000
  *   long-lived and multiplexed, so the extra circuit per connection is rare.
  * - A failed dial rejects with {@link OnionDialError}, whose `reason` is tor's
  *   (e.g. `onion-descriptor-not-found`, `onion-client-auth-missing`).
- * - Listeners bind `/ip4/127.0.0.1/tcp/<port>` only and report our onion
- *   multiaddr only.
+ * - Listeners bind a unix socket (`/unix/<path>`) only, never a TCP port,
+ *   and report our onion multiaddr only.
  */
 export class OnionTransport implements Transport {
   readonly [transportSymbol] = true as const
@@ -113,12 +113,12 @@ export class OnionTransport implements Transport {
     return listener
   }
 
-  /** The 127.0.0.1 ports our listeners are bound to: the target for the onion service. */
-  localPorts(): number[] {
-    return [...this.#listeners].flatMap((listener) => (listener.port === undefined ? [] : [listener.port]))
+  /** The unix sockets our listeners are bound to: the target for the onion service. */
+  localPaths(): string[] {
+    return [...this.#listeners].flatMap((listener) => (listener.path === undefined ? [] : [listener.path]))
   }
 
-  readonly listenFilter = (multiaddrs: Multiaddr[]): Multiaddr[] => multiaddrs.filter((ma) => loopbackListenPort(ma) !== undefined)
+  readonly listenFilter = (multiaddrs: Multiaddr[]): Multiaddr[] => multiaddrs.filter((ma) => unixListenPath(ma) !== undefined)
 
   readonly dialFilter = (multiaddrs: Multiaddr[]): Multiaddr[] => multiaddrs.filter((ma) => isOnionMultiaddr(ma))
 
@@ -144,7 +144,7 @@ export class OnionTransport implements Transport {
 
 /**
  * A transport factory for libp2p's `transports` option. `onCreate` receives
- * the instance, e.g. to read {@link OnionTransport.localPorts} after start.
+ * the instance, e.g. to read {@link OnionTransport.localPaths} after start.
  */
 export function onionTransport(init: OnionTransportInit, onCreate?: (transport: OnionTransport) => void): (components: OnionTransportComponents) => Transport {
   return (components) => {
@@ -158,9 +158,9 @@ export function onionTransport(init: OnionTransportInit, onCreate?: (transport: 
 function toOnionDialError(err: unknown, signal: AbortSignal): OnionDialError {
   const options = { cause: err }
   if (err instanceof SocksReplyError) return new OnionDialError(err.reason, err.retryable, err.message, options)
-  if (err instanceof TorNotRunningError) return new OnionDialError('tor-not-running', true, 'cannot dial: our tor is not running', options)
-  if (err instanceof SocksConnectionError) return new OnionDialError('proxy-unreachable', true, err.message, options)
-  if (err instanceof SocksError) return new OnionDialError('proxy-error', false, err.message, options)
+  if (isTorError(err, 'TOR_NOT_RUNNING')) return new OnionDialError('tor-not-running', true, 'cannot dial: our tor is not running', options)
+  if (isTorError(err, 'SOCKS_PROXY_CONNECTION')) return new OnionDialError('proxy-unreachable', true, err.message, options)
+  if (isTorError(err) && err.code.startsWith('SOCKS_')) return new OnionDialError('proxy-error', false, err.message, options)
   if (err instanceof TimeoutError) return new OnionDialError('timeout', true, err.message, options)
   if (err instanceof AbortError || signal.aborted) {
     // libp2p aborts with a DOMException named TimeoutError when its per-address or whole-dial budget runs out.

@@ -325,6 +325,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       identitySeed: this.keys.identity.seed,
       onionAddress: this.onionAddress,
       virtualPort: BURROW_VIRTUAL_PORT,
+      listenPath: this.paths.onionSocket,
       socks: () => tor.socksEndpoint,
       allowList: this.#table,
       logger: this.#log,
@@ -361,7 +362,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       keys: this.keys,
       table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
-      target: { host: '127.0.0.1', port: running.net.listenPort },
+      target: { path: running.net.listenPath },
       logger: this.#log,
     })
     const started = Date.now()
@@ -372,6 +373,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   async #shutdown(): Promise<void> {
+    // From here on a lost tor is not brought back (a Ctrl-C reaches tor too when it shares our terminal).
+    this.#running?.tor?.stopSupervising()
     for (const detach of this.#detach.splice(0)) detach()
     const running = this.#running
     this.#running = undefined

@@ -76,6 +76,9 @@ export function validateConfig(value: unknown): NodeConfig {
     if (socket !== undefined) config.attach.controlSocket = socket
     if (cookie !== undefined) config.attach.cookieFile = cookie
     if (socket === undefined && typeof port !== 'number') throw new NodeError('CONFIG_INVALID', 'attach needs controlPort or controlSocket')
+    if (cookie === undefined) {
+      throw new NodeError('CONFIG_INVALID', "attach needs cookieFile, the path of your tor's control cookie (Debian: /run/tor/control.authcookie): Burrow authenticates only by SAFECOOKIE with a cookie file you name")
+    }
   }
   return config
 }

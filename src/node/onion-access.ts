@@ -16,7 +16,7 @@ export class OnionAccess {
   readonly #clientAuth: OnionClientAuth
   readonly #service: OnionService
 
-  constructor(tor: Tor, options: { keys: NodeKeys; table: AddressTable; virtualPort: number; target: { host: string; port: number }; logger: Logger }) {
+  constructor(tor: Tor, options: { keys: NodeKeys; table: AddressTable; virtualPort: number; target: { path: string }; logger: Logger }) {
     this.#tor = tor
     this.#keys = options.keys
     this.#table = options.table
@@ -58,7 +58,7 @@ export class OnionAccess {
   /** Withdraws our service and our keys from tor. */
   async close(): Promise<void> {
     await this.#service.remove().catch(() => {})
-    this.#clientAuth.close()
+    await this.#clientAuth.close().catch(() => {})
   }
 
   #authorizedClients(): Uint8Array[] {

@@ -10,6 +10,8 @@ export interface NodePaths {
   torDir: string
   /** The local API's unix socket (0600). */
   socket: string
+  /** The unix socket our onion service forwards to (0600): the node's only network listener. */
+  onionSocket: string
   /** Optional settings file. */
   config: string
 }
@@ -21,6 +23,7 @@ export function nodePaths(dataDir: string): NodePaths {
     database: join(dataDir, 'burrow.db'),
     torDir: join(dataDir, 'tor'),
     socket: join(dataDir, 'burrow.sock'),
+    onionSocket: join(dataDir, 'onion.sock'),
     config: join(dataDir, 'config.json'),
   }
 }

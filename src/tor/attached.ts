@@ -1,12 +1,17 @@
+import { TorError } from './errors.js'
 import type { AuthOptions, ControlEndpoint } from './control/index.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 
-/** Where the user's own tor listens and how to authenticate to it. */
+/**
+ * Where the user's own tor listens and the credential the user gave for it.
+ * One of `cookieFile` and `password` is required (checked when the launcher
+ * is made): Burrow never authenticates without one.
+ */
 export interface AttachedTorOptions {
   control: ControlEndpoint
-  /** Its control cookie (usually `/run/tor/control.authcookie` on Debian); found through PROTOCOLINFO when omitted. */
+  /** Its control cookie (Debian: `/run/tor/control.authcookie`), for SAFECOOKIE. */
   cookieFile?: string
-  /** For a tor configured with HashedControlPassword. */
+  /** The password behind its HashedControlPassword. */
   password?: string
 }
 
@@ -15,19 +20,21 @@ export interface AttachedTorOptions {
  * it and never stops it; after a loss the supervisor simply reconnects.
  */
 export class AttachedTorLauncher implements TorLauncher {
-  readonly #options: AttachedTorOptions
+  readonly #control: ControlEndpoint
+  readonly #auth: AuthOptions
 
   constructor(options: AttachedTorOptions) {
-    this.#options = options
+    const { control, cookieFile, password } = options
+    if (cookieFile !== undefined) this.#auth = password !== undefined ? { cookieFile, password } : { cookieFile }
+    else if (password !== undefined) this.#auth = { password }
+    else throw new TorError('TOR_AUTH_FAILED', "attaching to a tor needs its control cookie file (cookieFile) or its control password (password)")
+    this.#control = control
   }
 
   async launch(): Promise<LaunchedTor> {
-    const auth: AuthOptions = {}
-    if (this.#options.cookieFile !== undefined) auth.cookieFile = this.#options.cookieFile
-    if (this.#options.password !== undefined) auth.password = this.#options.password
     return {
-      control: this.#options.control,
-      auth,
+      control: this.#control,
+      auth: this.#auth,
       owned: false,
       exited: new Promise<TorExit>(() => {}),
       kill: async () => {},

@@ -1,6 +1,6 @@
 import type { TorControl } from './control/index.js'
 import { parseKeyValues, type StatusClientEvent } from './control/index.js'
-import { TorBootstrapStalledError } from './errors.js'
+import { TorError } from './errors.js'
 import { AbortError, TimeoutError } from '../errors.js'
 
 /** One step of tor's bootstrap, as reported by `STATUS_CLIENT BOOTSTRAP`. */
@@ -21,6 +21,13 @@ export interface BootstrapLimits {
   timeoutMs: number
 }
 
+/**
+ * Reads GETINFO `status/bootstrap-phase`, the same text as a BOOTSTRAP event:
+ *
+ * ```
+ * NOTICE BOOTSTRAP PROGRESS=75 TAG=enough_dirinfo SUMMARY="Loaded enough directory info to build circuits"
+ * ```
+ */
 function parsePhase(text: string): BootstrapProgress {
   const args = parseKeyValues(text)
   return { progress: Number(args.PROGRESS ?? 0), tag: args.TAG ?? '', summary: args.SUMMARY ?? '' }
@@ -30,7 +37,7 @@ function parsePhase(text: string): BootstrapProgress {
  * Waits until tor is ready to use: bootstrap at 100 % *and* a circuit
  * established. Progress comes from `STATUS_CLIENT` events (the caller has
  * subscribed to them), seeded by one GETINFO because events sent before the
- * subscription are lost. A watchdog rejects with {@link TorBootstrapStalledError}
+ * subscription are lost. A watchdog rejects with `TOR_BOOTSTRAP_STALLED`
  * when progress stops moving.
  */
 export function waitForBootstrap(
@@ -48,7 +55,7 @@ export function waitForBootstrap(
 
     const armWatchdog = (): void => {
       clearTimeout(stallTimer)
-      stallTimer = setTimeout(() => finish(new TorBootstrapStalledError(Math.max(0, current.progress), limits.stallMs)), limits.stallMs)
+      stallTimer = setTimeout(() => finish(new TorError('TOR_BOOTSTRAP_STALLED', `tor bootstrap stalled at ${Math.max(0, current.progress)} % (no progress for ${limits.stallMs} ms)`)), limits.stallMs)
     }
     const finish = (err?: Error): void => {
       if (settled) return

@@ -1,4 +1,4 @@
-import { TorCommandError } from './control/index.js'
+import { TorCommandError } from './errors.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { clientAuthPrivateKeyBase64 } from './onion-keys.js'
 import type { Tor } from './tor.js'
@@ -8,7 +8,9 @@ import type { Tor } from './tor.js'
  * key registered, tor cannot even decrypt a peer's descriptor.
  *
  * Registrations live in tor's memory only (no key file on disk beyond
- * Burrow's own keystore), so they are replayed after every tor restart.
+ * Burrow's own keystore), so they are replayed after every tor restart. They
+ * outlive our control connection, so {@link close} takes every one of them
+ * back: on a tor the user runs, none of our private keys stays behind.
  */
 export class OnionClientAuth {
   readonly #tor: Tor
@@ -34,14 +36,27 @@ export class OnionClientAuth {
     const serviceId = serviceIdOf(onion)
     this.#keys.delete(serviceId)
     if (!this.#tor.isReady) return
-    await this.#tor.control.onionClientAuthRemove(serviceId).catch((err: unknown) => {
-      if (!(err instanceof TorCommandError && err.status === 552)) throw err
-    })
+    await this.#tor.control.onionClientAuthRemove(serviceId).catch(ignoreUnknown)
   }
 
-  /** Stops replaying registrations after restarts. */
-  close(): void {
+  /**
+   * Stops replaying registrations after restarts and removes every key we
+   * registered from tor (ONION_CLIENT_AUTH_REMOVE), if tor is reachable.
+   * Tries every key even when one removal fails; rejects with the first failure.
+   */
+  async close(): Promise<void> {
     this.#removeHook()
+    const serviceIds = [...this.#keys.keys()]
     this.#keys.clear()
+    if (!this.#tor.isReady) return
+    const control = this.#tor.control
+    const results = await Promise.allSettled(serviceIds.map((id) => control.onionClientAuthRemove(id).catch(ignoreUnknown)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
+}
+
+/** 552: tor has no such key (it restarted, or never had it); nothing to remove. */
+function ignoreUnknown(err: unknown): void {
+  if (!(err instanceof TorCommandError && err.status === 552)) throw err
 }

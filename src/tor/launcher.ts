@@ -1,4 +1,5 @@
 import type { ControlEndpoint, AuthOptions } from './control/index.js'
+import type { SocksEndpoint } from './socks.js'
 
 /** How a tor process ended. */
 export interface TorExit {
@@ -10,6 +11,8 @@ export interface TorExit {
 export interface LaunchedTor {
   control: ControlEndpoint
   auth: AuthOptions
+  /** Tor's SOCKS listener when the launcher configured it; otherwise asked of tor (GETINFO net/listeners/socks). */
+  socks?: SocksEndpoint
   /** True when Burrow owns this tor: it takes ownership so tor exits with the control connection. */
   owned: boolean
   /** PID of the tor process when Burrow spawned it. */

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { isLoopbackIp } from '../util/net.js'
 import { sleep } from '../util/async.js'
 import { AbortError } from '../errors.js'
 import { findTorBinary } from './binary.js'
-import { TorStartError } from './errors.js'
+import { TorError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
-import { buildNodeTorrc, nodeTorPaths } from './torrc.js'
+import { buildNodeTorrc, nodeTorPaths, type NodeTorPaths } from './torrc.js'
 
 /** Options of a tor that Burrow starts and supervises itself. */
 export interface ManagedTorOptions {
@@ -16,7 +15,7 @@ export interface ManagedTorOptions {
   torPath?: string
   /** Extra torrc lines: a private network's DirAuthority lines, bridges. */
   extraTorrcLines?: readonly string[]
-  /** How long tor may take to open its control port. Default 30 s. */
+  /** How long tor may take to open its control socket. Default 30 s. */
   controlPortTimeoutMs?: number
 }
 
@@ -24,7 +23,19 @@ const TAIL_LINES = 30
 const KILL_GRACE_MS = 5_000
 
 /**
- * Spawns tor with a generated torrc and reports its control port. The torrc
+ * The environment tor gets: HOME only, which tor reads to expand `~` in
+ * paths (a user's extra torrc lines may use it). Nothing of Burrow's and no
+ * secret (BURROW_PASSPHRASE above all) reaches tor's `/proc/<pid>/environ`;
+ * tor needs nothing else (it runs with an empty environment, checked with
+ * tor 0.4.9.11, and starts transport plugins by absolute path).
+ */
+function torEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return env.HOME !== undefined ? { HOME: env.HOME } : {}
+}
+
+/**
+ * Spawns tor with a generated torrc and reports its control and SOCKS
+ * sockets, both in the tor's own 0700 data directory (no TCP listener). The torrc
  * names this process as the owning controller, so tor exits if Burrow dies
  * however it dies; the supervisor additionally takes ownership over the
  * control connection.
@@ -32,22 +43,29 @@ const KILL_GRACE_MS = 5_000
 export class ManagedTorLauncher implements TorLauncher {
   readonly #options: ManagedTorOptions
   readonly #torPath: string
+  readonly #paths: NodeTorPaths
 
+  /** @throws TorError `TOR_NOT_FOUND` without a tor binary, `TOR_SOCKET_PATH_UNUSABLE` when `dataDir` is too long for its sockets */
   constructor(options: ManagedTorOptions) {
     this.#options = options
     this.#torPath = findTorBinary(options.torPath)
+    this.#paths = nodeTorPaths(options.dataDir)
   }
 
   async launch(signal: AbortSignal): Promise<LaunchedTor> {
-    const paths = nodeTorPaths(this.#options.dataDir)
+    const paths = this.#paths
     mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 })
     chmodSync(paths.dataDir, 0o700)
     writeFileSync(paths.torrcFile, buildNodeTorrc(paths, process.pid, this.#options.extraTorrcLines), { mode: 0o600 })
-    // A stale file from a previous run would point at a dead port.
+    // A stale file from a previous run would announce a socket before tor listens on it.
     rmSync(paths.controlPortFile, { force: true })
 
     const child = spawn(this.#torPath, ['-f', paths.torrcFile, '--defaults-torrc', '/dev/null'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: torEnvironment(),
+      // Its own process group: a Ctrl-C in Burrow's terminal reaches Burrow, which stops tor itself
+      // (by PID); tor still exits with Burrow through __OwningControllerProcess and TAKEOWNERSHIP.
+      detached: true,
     })
     const tail: string[] = []
     const collect = (chunk: Buffer): void => {
@@ -68,8 +86,9 @@ export class ManagedTorLauncher implements TorLauncher {
     const kill = (): Promise<void> => stopChild(child, exited)
 
     try {
-      const control = await waitForControlPort(paths.controlPortFile, exited, outputTail, this.#options.controlPortTimeoutMs ?? 30_000, signal)
-      const launched: LaunchedTor = { control, auth: { cookieFile: paths.cookieFile }, owned: true, exited, kill, outputTail }
+      const control = await waitForControlSocket(paths.controlPortFile, paths.controlSocket, exited, outputTail, this.#options.controlPortTimeoutMs ?? 30_000, signal)
+      const socks = { path: paths.socksSocket }
+      const launched: LaunchedTor = { control, socks, auth: { cookieFile: paths.cookieFile }, owned: true, exited, kill, outputTail }
       if (child.pid !== undefined) launched.pid = child.pid
       return launched
     } catch (err) {
@@ -89,14 +108,18 @@ async function stopChild(child: ChildProcess, exited: Promise<TorExit>): Promise
   }
 }
 
-/** Polls for the file tor writes once its control port listens (`PORT=127.0.0.1:NNNN`). */
-async function waitForControlPort(
+/**
+ * Polls for the file tor writes once its control socket listens
+ * (`UNIX_PORT=<path>`), and checks that it names the socket we configured.
+ */
+async function waitForControlSocket(
   file: string,
+  socket: string,
   exited: Promise<TorExit>,
   outputTail: () => string,
   timeoutMs: number,
   signal: AbortSignal,
-): Promise<{ host: string; port: number }> {
+): Promise<{ path: string }> {
   let exit: TorExit | undefined
   void exited.then((e) => {
     exit = e
@@ -105,7 +128,7 @@ async function waitForControlPort(
   while (Date.now() < deadline) {
     if (signal.aborted) throw new AbortError('starting tor')
     if (exit !== undefined) {
-      throw new TorStartError(`tor exited during start (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`, outputTail())
+      throw startFailed(`tor exited during start (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})`, outputTail())
     }
     let text: string | undefined
     try {
@@ -113,12 +136,14 @@ async function waitForControlPort(
     } catch {
       text = undefined
     }
-    const match = text?.match(/^PORT=([0-9.]+):(\d+)\s*$/m)
-    if (match?.[1] !== undefined && match[2] !== undefined) {
-      if (!isLoopbackIp(match[1])) throw new TorStartError(`tor's control port is not on loopback (${match[1]})`)
-      return { host: match[1], port: Number(match[2]) }
-    }
+    if (text !== undefined && text.split('\n').includes(`UNIX_PORT=${socket}`)) return { path: socket }
+    if (text !== undefined && text.trim() !== '') throw startFailed(`tor opened a control listener other than ${socket}`, outputTail())
     await sleep(50)
   }
-  throw new TorStartError(`tor did not open its control port within ${timeoutMs} ms`, outputTail())
+  throw startFailed(`tor did not open its control socket within ${timeoutMs} ms`, outputTail())
+}
+
+/** `TOR_START_FAILED` with the last lines tor printed (tor's SafeLogging keeps addresses out of them). */
+function startFailed(message: string, torOutput = ''): TorError {
+  return new TorError('TOR_START_FAILED', torOutput ? `${message}\n--- tor said ---\n${torOutput}` : message)
 }

@@ -1,7 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha3_256 } from '@noble/hashes/sha3.js'
 import { base32nopad } from '@scure/base'
-import { BurrowError } from '../errors.js'
+import { TorError } from './errors.js'
 
 /**
  * A v3 onion address in canonical form: 56 lower-case base32 characters
@@ -24,8 +24,13 @@ export type InvalidOnionAddressReason =
   | 'checksum'
   | 'public-key'
 
-/** An input was not a valid v3 onion address, or key bytes cannot form one. Code `INVALID_ONION_ADDRESS`. */
-export class InvalidOnionAddressError extends BurrowError {
+/**
+ * An input was not a valid v3 onion address, or key bytes cannot form one.
+ * Code `INVALID_ONION_ADDRESS`; a subclass of {@link TorError} because it
+ * carries the {@link reason}, part of the public API.
+ */
+export class InvalidOnionAddressError extends TorError {
+  declare readonly code: 'INVALID_ONION_ADDRESS'
   /** Which rule the input broke; stable, for callers and tests that branch on it. */
   readonly reason: InvalidOnionAddressReason
 

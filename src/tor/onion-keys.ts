@@ -2,22 +2,8 @@ import { inspect } from 'node:util'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { base32nopad, base64 } from '@scure/base'
-import { BurrowError } from '../errors.js'
+import { TorError } from './errors.js'
 import { onionAddressFromPublicKey, type OnionAddress } from './onion-address.js'
-
-/** Key material of the wrong size was passed in. Code `INVALID_ONION_KEY`; the message names sizes only, never bytes. */
-export class InvalidOnionKeyError extends BurrowError {
-  constructor(message: string) {
-    super('INVALID_ONION_KEY', message)
-  }
-}
-
-/** A client-authorization public key could not be parsed. Code `INVALID_CLIENT_AUTH_KEY`. */
-export class InvalidClientAuthKeyError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('INVALID_CLIENT_AUTH_KEY', message, options)
-  }
-}
 
 const KEY_LENGTH = 32
 const CLIENT_AUTH_BASE32_LENGTH = 52
@@ -110,17 +96,18 @@ export function clientAuthPublicKeyBase32(pub: Uint8Array): string {
  */
 export function parseClientAuthPublicKey(s: string): Uint8Array {
   if (typeof s !== 'string' || s.length !== CLIENT_AUTH_BASE32_LENGTH) {
-    throw new InvalidClientAuthKeyError(
+    throw new TorError(
+      'INVALID_CLIENT_AUTH_KEY',
       `a client authorization public key has ${CLIENT_AUTH_BASE32_LENGTH} base32 characters, got ${typeof s === 'string' ? s.length : typeof s}`,
     )
   }
   if (!/^[A-Za-z2-7]+$/.test(s)) {
-    throw new InvalidClientAuthKeyError('a client authorization public key may contain only base32 characters (A-Z, 2-7)')
+    throw new TorError('INVALID_CLIENT_AUTH_KEY', 'a client authorization public key may contain only base32 characters (A-Z, 2-7)')
   }
   try {
     return base32nopad.decode(s.toUpperCase())
   } catch (cause) {
-    throw new InvalidClientAuthKeyError('the client authorization public key has non-zero trailing bits (not a canonical encoding)', { cause })
+    throw new TorError('INVALID_CLIENT_AUTH_KEY', 'the client authorization public key has non-zero trailing bits (not a canonical encoding)', { cause })
   }
 }
 
@@ -133,6 +120,6 @@ export function clientAuthPrivateKeyBase64(priv: Uint8Array): string {
 function assertLength(bytes: Uint8Array, what: string): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== KEY_LENGTH) {
     const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes
-    throw new InvalidOnionKeyError(`a ${what} has ${KEY_LENGTH} bytes, got ${got}`)
+    throw new TorError('INVALID_ONION_KEY', `a ${what} has ${KEY_LENGTH} bytes, got ${got}`)
   }
 }

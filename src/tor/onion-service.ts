@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
-import { AbortError, BurrowError } from '../errors.js'
+import { AbortError } from '../errors.js'
 import { sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import type { HsDescEvent, TorControl } from './control/index.js'
-import { TorCommandError } from './control/index.js'
-import { OnionServiceError } from './errors.js'
+import { ADD_ONION_UNIX_PATH, type HsDescEvent, type TorControl } from './control/index.js'
+import { isTorError, TorCommandError, TorError } from './errors.js'
+import { assertUnixSocketPath } from './socket-path.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import {
   clientAuthPrivateKeyBase64,
@@ -26,8 +26,13 @@ export interface OnionServiceOptions {
   seed: Uint8Array
   /** The port peers dial on the `.onion`. */
   virtualPort: number
-  /** The local listener tor forwards to; must be on loopback. */
-  target: { host: string; port: number }
+  /**
+   * Where tor forwards the service's connections: a unix socket in a folder
+   * only this user can enter (what Burrow uses: no other local user can
+   * connect to it, bypassing tor and client authorization), or a loopback
+   * TCP port (any local user can connect to that).
+   */
+  target: { path: string } | { host: string; port: number }
   /**
    * Our own client-auth key pair. When set, client authorization is on: only
    * holders of a listed key (ours, for the self-check, and `authorizedClients`)
@@ -68,15 +73,17 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   readonly #tor: Tor
   readonly #options: OnionServiceOptions
   readonly #log: Logger
+  /** The target as ADD_ONION takes it: `unix:/path` or `127.0.0.1:port`. */
+  readonly #target: string
   #authorized: Uint8Array[]
   #published = false
+  /** Set before ADD_ONION goes out: from then on tor may hold the service and our own client-auth key. */
+  #onTor = false
   #removeHook: (() => void) | undefined
 
   constructor(tor: Tor, options: OnionServiceOptions) {
     super()
-    if (!isLoopbackIp(options.target.host)) {
-      throw new BurrowError('ONION_TARGET_NOT_LOOPBACK', 'an onion service may only forward to a loopback address')
-    }
+    this.#target = onionTarget(options.target)
     this.#tor = tor
     this.#options = options
     this.#log = options.logger ?? silentLogger
@@ -147,21 +154,27 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
         this.#log.info({ attempts: attempt, ms }, 'onion service self-check passed')
         return { attempts: attempt, ms }
       } catch (err) {
+        if (options.signal?.aborted) throw new AbortError('onion self-check')
         lastError = err
         if (!(err instanceof SocksReplyError && err.retryable)) break
         this.#log.debug({ attempt, reason: err.reason }, 'self-check dial failed; retrying')
         await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
       }
     }
-    throw new OnionServiceError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
+    throw new TorError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })
   }
 
-  /** Withdraws the service from tor and stops re-publishing it. Idempotent. */
+  /**
+   * Withdraws the service from tor (DEL_ONION) with our own client-auth key
+   * for it, and stops re-publishing it. Also after a publication that failed
+   * half-way: whatever reached tor is taken back. Idempotent.
+   */
   async remove(): Promise<void> {
     this.#removeHook?.()
     this.#removeHook = undefined
-    if (!this.#published) return
     this.#published = false
+    if (!this.#onTor) return
+    this.#onTor = false
     if (!this.#tor.isReady) return
     const control = this.#tor.control
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
@@ -172,22 +185,24 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     const started = Date.now()
     const own = this.#options.ownClientAuth
     const clients = own ? [own.publicKey, ...this.#authorized] : this.#authorized
+    if ('path' in this.#options.target) await assertTorRunsAsUs(control)
     // A service with this key may still exist on this connection (re-publication).
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
     const uploads = waitForUploads(control, this.serviceId, this.#options.publishTimeoutMs ?? 120_000, signal)
+    this.#onTor = true
     try {
       const reply = await control.addOnion({
         key: onionServiceKeyBlob(this.#options.seed),
-        ports: [{ virtualPort: this.#options.virtualPort, target: `${this.#options.target.host}:${this.#options.target.port}` }],
+        ports: [{ virtualPort: this.#options.virtualPort, target: this.#target }],
         clientAuthV3: clients.map(clientAuthPublicKeyBase32),
         powDefenses: { enabled: this.#options.powDefenses ?? true },
       })
       if (reply.serviceId !== this.serviceId) {
-        throw new OnionServiceError('ONION_PUBLISH_FAILED', 'tor published the service under an unexpected address')
+        throw new TorError('ONION_PUBLISH_FAILED', 'tor published the service under an unexpected address')
       }
     } catch (err) {
       uploads.cancel()
-      throw err instanceof OnionServiceError ? err : new OnionServiceError('ONION_PUBLISH_FAILED', `tor refused the onion service: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      throw isTorError(err, 'ONION_PUBLISH_FAILED') ? err : new TorError('ONION_PUBLISH_FAILED', `tor refused the onion service: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     }
     if (own) await control.onionClientAuthAdd(this.serviceId, clientAuthPrivateKeyBase64(own.privateKey))
     const count = await uploads.done
@@ -196,6 +211,43 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     this.#log.info({ uploads: count, ms, clients: clients.length }, 'onion service published')
     this.emit('published', { uploads: count, ms })
   }
+}
+
+/**
+ * The ADD_ONION target for `target`.
+ *
+ * @throws TorError `TOR_SOCKET_PATH_UNUSABLE` for a socket path tor cannot take, `ONION_TARGET_NOT_LOOPBACK` for a TCP target off loopback
+ */
+function onionTarget(target: OnionServiceOptions['target']): string {
+  if ('path' in target) {
+    const path = assertUnixSocketPath(target.path, 'the onion service socket')
+    if (!ADD_ONION_UNIX_PATH.test(path)) {
+      throw new TorError(
+        'TOR_SOCKET_PATH_UNUSABLE',
+        `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma, backslash or '#', which tor's ADD_ONION cannot take: use a data directory without them`,
+      )
+    }
+    return `unix:${path}`
+  }
+  if (!isLoopbackIp(target.host)) throw new TorError('ONION_TARGET_NOT_LOOPBACK')
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+}
+
+/**
+ * A unix socket target lives in a folder only this user can enter, so a tor
+ * running as another user (Debian's system tor runs as debian-tor) could
+ * never connect to it: say so before publishing, rather than let the
+ * self-check time out. Root (either side) is not checked.
+ */
+async function assertTorRunsAsUs(control: TorControl): Promise<void> {
+  const uid = process.getuid?.()
+  if (uid === undefined || uid === 0) return
+  const torUid = Number((await control.getInfo(['process/uid']))['process/uid'])
+  if (!Number.isInteger(torUid) || torUid < 0 || torUid === uid || torUid === 0) return
+  throw new TorError(
+    'ONION_PUBLISH_FAILED',
+    `tor runs as uid ${torUid}, not as this user (uid ${uid}): it cannot reach the onion service's socket in this user's private folder. Run tor as this user, or let Burrow run its own tor`,
+  )
 }
 
 function ignoreUnknownService(err: unknown): void {
@@ -251,7 +303,7 @@ function waitForUploads(control: TorControl, serviceId: string, timeoutMs: numbe
     const overall = setTimeout(() => {
       // Some directories never answering is normal on the real network: one upload is enough to be found.
       if (uploaded > 0) finish()
-      else finish(new OnionServiceError('ONION_PUBLISH_FAILED', `no descriptor upload succeeded within ${timeoutMs} ms (${failed} failed)`))
+      else finish(new TorError('ONION_PUBLISH_FAILED', `no descriptor upload succeeded within ${timeoutMs} ms (${failed} failed)`))
     }, timeoutMs)
     cancel = () => finish(new AbortError('onion publication'))
     control.on('HS_DESC', onEvent)

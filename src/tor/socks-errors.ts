@@ -1,33 +1,4 @@
-import { BurrowError } from '../errors.js'
-
-/**
- * Base of every error from the SOCKS5 dialer. Direct instances carry a
- * specific code such as `SOCKS_PROXY_NOT_LOOPBACK` or `SOCKS_INVALID_PORT`;
- * `instanceof SocksError` catches the whole family.
- */
-export class SocksError extends BurrowError {
-  constructor(code: `SOCKS${string}`, message: string, options?: { cause?: unknown }) {
-    super(code, message, options)
-  }
-}
-
-/** The proxy sent bytes that are not a valid SOCKS5 reply. Code `SOCKS_PROTOCOL`. */
-export class SocksProtocolError extends SocksError {
-  constructor(message: string) {
-    super('SOCKS_PROTOCOL', message)
-  }
-}
-
-/**
- * The proxy could not be reached, or closed / reset the connection before the
- * handshake finished (tor stopped, restarted, or its SOCKS port moved).
- * Code `SOCKS_PROXY_CONNECTION`.
- */
-export class SocksConnectionError extends SocksError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SOCKS_PROXY_CONNECTION', message, options)
-  }
-}
+import { TOR_ERRORS, TorError, type TorErrorCode } from './errors.js'
 
 /** What a SOCKS5 failure reply means, including tor's ExtendedErrors codes 0xF0–0xF7. */
 export type SocksFailureReason =
@@ -49,8 +20,11 @@ export type SocksFailureReason =
   | 'onion-introduction-timeout'
   | 'unknown'
 
-/** The proxy answered the CONNECT request with a failure code. */
-export class SocksReplyError extends SocksError {
+/**
+ * The proxy answered the CONNECT request with a failure code. A subclass of
+ * {@link TorError} because callers read its reason and whether to retry.
+ */
+export class SocksReplyError extends TorError {
   /** The raw REP byte of the proxy's reply. */
   readonly replyCode: number
   /** The meaning of {@link replyCode}. */
@@ -58,7 +32,7 @@ export class SocksReplyError extends SocksError {
   /** Whether dialing the same address again (after a backoff) can succeed without any change of configuration. */
   readonly retryable: boolean
 
-  constructor(replyCode: number, reason: SocksFailureReason, code: `SOCKS_${string}`, message: string, retryable: boolean) {
+  constructor(replyCode: number, reason: SocksFailureReason, code: TorErrorCode, message: string, retryable: boolean) {
     super(code, message)
     this.replyCode = replyCode
     this.reason = reason
@@ -68,8 +42,7 @@ export class SocksReplyError extends SocksError {
 
 interface ReplyMeaning {
   reason: SocksFailureReason
-  code: `SOCKS_${string}`
-  message: string
+  code: TorErrorCode
   retryable: boolean
 }
 
@@ -92,38 +65,22 @@ interface ReplyMeaning {
  * 0xF6 (the address itself is wrong) and unknown codes.
  */
 const REPLY_MEANINGS: ReadonlyMap<number, ReplyMeaning> = new Map([
-  [0x01, { reason: 'general-failure', code: 'SOCKS_GENERAL_FAILURE', retryable: true,
-    message: 'tor reported a general failure for the connection (often a circuit that timed out or died; a new attempt may succeed)' }],
-  [0x02, { reason: 'not-allowed', code: 'SOCKS_NOT_ALLOWED', retryable: false,
-    message: "tor refused the connection: it is not allowed by tor's SOCKS policy" }],
-  [0x03, { reason: 'network-unreachable', code: 'SOCKS_NETWORK_UNREACHABLE', retryable: false,
-    message: 'tor reported the network as unreachable' }],
-  [0x04, { reason: 'host-unreachable', code: 'SOCKS_HOST_UNREACHABLE', retryable: true,
-    message: 'tor could not reach the host' }],
-  [0x05, { reason: 'connection-refused', code: 'SOCKS_CONNECTION_REFUSED', retryable: false,
-    message: 'the onion service refused the connection (nothing is listening on that port at the peer)' }],
-  [0x06, { reason: 'ttl-expired', code: 'SOCKS_TTL_EXPIRED', retryable: true,
-    message: 'tor gave up on the connection because it took too long (TTL expired)' }],
-  [0x07, { reason: 'command-not-supported', code: 'SOCKS_COMMAND_NOT_SUPPORTED', retryable: false,
-    message: 'the SOCKS proxy does not support the CONNECT command' }],
-  [0x08, { reason: 'address-type-not-supported', code: 'SOCKS_ADDRESS_TYPE_NOT_SUPPORTED', retryable: false,
-    message: 'the SOCKS proxy does not accept host names (address type not supported)' }],
-  [0xf0, { reason: 'onion-descriptor-not-found', code: 'SOCKS_ONION_DESCRIPTOR_NOT_FOUND', retryable: true,
-    message: "the peer's onion descriptor was not found on the hidden-service directories (it may not be published yet, or the peer is offline)" }],
-  [0xf1, { reason: 'onion-descriptor-invalid', code: 'SOCKS_ONION_DESCRIPTOR_INVALID', retryable: false,
-    message: "the peer's onion descriptor could not be parsed or its signature is invalid" }],
-  [0xf2, { reason: 'onion-introduction-failed', code: 'SOCKS_ONION_INTRODUCTION_FAILED', retryable: true,
-    message: 'introduction to the onion service failed (the peer is probably restarting or no longer running)' }],
-  [0xf3, { reason: 'onion-rendezvous-failed', code: 'SOCKS_ONION_RENDEZVOUS_FAILED', retryable: true,
-    message: 'the rendezvous with the onion service failed, so the connection could not be completed' }],
-  [0xf4, { reason: 'onion-client-auth-missing', code: 'SOCKS_ONION_CLIENT_AUTH_MISSING', retryable: false,
-    message: 'the onion service requires client authorization and tor has no working key for it (missing, or not accepted by the service)' }],
-  [0xf5, { reason: 'onion-client-auth-wrong', code: 'SOCKS_ONION_CLIENT_AUTH_WRONG', retryable: false,
-    message: 'the onion service rejected our client authorization key' }],
-  [0xf6, { reason: 'onion-address-invalid', code: 'SOCKS_ONION_ADDRESS_INVALID', retryable: false,
-    message: 'tor rejected the onion address as invalid' }],
-  [0xf7, { reason: 'onion-introduction-timeout', code: 'SOCKS_ONION_INTRODUCTION_TIMEOUT', retryable: true,
-    message: 'introduction to the onion service timed out (the peer or its introduction points are slow or gone)' }],
+  [0x01, { reason: 'general-failure', code: 'SOCKS_GENERAL_FAILURE', retryable: true }],
+  [0x02, { reason: 'not-allowed', code: 'SOCKS_NOT_ALLOWED', retryable: false }],
+  [0x03, { reason: 'network-unreachable', code: 'SOCKS_NETWORK_UNREACHABLE', retryable: false }],
+  [0x04, { reason: 'host-unreachable', code: 'SOCKS_HOST_UNREACHABLE', retryable: true }],
+  [0x05, { reason: 'connection-refused', code: 'SOCKS_CONNECTION_REFUSED', retryable: false }],
+  [0x06, { reason: 'ttl-expired', code: 'SOCKS_TTL_EXPIRED', retryable: true }],
+  [0x07, { reason: 'command-not-supported', code: 'SOCKS_COMMAND_NOT_SUPPORTED', retryable: false }],
+  [0x08, { reason: 'address-type-not-supported', code: 'SOCKS_ADDRESS_TYPE_NOT_SUPPORTED', retryable: false }],
+  [0xf0, { reason: 'onion-descriptor-not-found', code: 'SOCKS_ONION_DESCRIPTOR_NOT_FOUND', retryable: true }],
+  [0xf1, { reason: 'onion-descriptor-invalid', code: 'SOCKS_ONION_DESCRIPTOR_INVALID', retryable: false }],
+  [0xf2, { reason: 'onion-introduction-failed', code: 'SOCKS_ONION_INTRODUCTION_FAILED', retryable: true }],
+  [0xf3, { reason: 'onion-rendezvous-failed', code: 'SOCKS_ONION_RENDEZVOUS_FAILED', retryable: true }],
+  [0xf4, { reason: 'onion-client-auth-missing', code: 'SOCKS_ONION_CLIENT_AUTH_MISSING', retryable: false }],
+  [0xf5, { reason: 'onion-client-auth-wrong', code: 'SOCKS_ONION_CLIENT_AUTH_WRONG', retryable: false }],
+  [0xf6, { reason: 'onion-address-invalid', code: 'SOCKS_ONION_ADDRESS_INVALID', retryable: false }],
+  [0xf7, { reason: 'onion-introduction-timeout', code: 'SOCKS_ONION_INTRODUCTION_TIMEOUT', retryable: true }],
 ])
 
 /**
@@ -134,9 +91,9 @@ const REPLY_MEANINGS: ReadonlyMap<number, ReplyMeaning> = new Map([
 export function socksReplyError(replyCode: number): SocksReplyError {
   const meaning = REPLY_MEANINGS.get(replyCode)
   if (meaning === undefined) {
-    return new SocksReplyError(replyCode, 'unknown', 'SOCKS_UNKNOWN_REPLY', `the SOCKS proxy failed with unknown reply code ${formatCode(replyCode)}`, false)
+    return new SocksReplyError(replyCode, 'unknown', 'SOCKS_UNKNOWN_REPLY', `${TOR_ERRORS.SOCKS_UNKNOWN_REPLY} ${formatCode(replyCode)}`, false)
   }
-  return new SocksReplyError(replyCode, meaning.reason, meaning.code, `${meaning.message} (SOCKS reply ${formatCode(replyCode)})`, meaning.retryable)
+  return new SocksReplyError(replyCode, meaning.reason, meaning.code, `${TOR_ERRORS[meaning.code]} (SOCKS reply ${formatCode(replyCode)})`, meaning.retryable)
 }
 
 function formatCode(code: number): string {

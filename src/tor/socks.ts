@@ -4,7 +4,8 @@ import { base64urlnopad } from '@scure/base'
 import { AbortError, TimeoutError } from '../errors.js'
 import { isLoopbackIp } from '../util/net.js'
 import { parseOnionAddress } from './onion-address.js'
-import { SocksConnectionError, SocksError, SocksProtocolError, socksReplyError } from './socks-errors.js'
+import { TorError, type TorErrorCode } from './errors.js'
+import { socksReplyError } from './socks-errors.js'
 
 /**
  * Where tor's SOCKS port is: a loopback IP literal and port, or a unix socket
@@ -60,9 +61,9 @@ const MAX_CREDENTIAL_BYTES = 255
  * locally. Resolves with the connected socket once tor reports success; bytes
  * the peer sent right after that stay readable on the socket. On any failure
  * the socket is destroyed and the promise rejects with a typed error:
- * {@link SocksReplyError} (tor's reason, including onion-specific ones),
- * {@link SocksProtocolError}, {@link SocksConnectionError}, other
- * {@link SocksError}s for bad options, `InvalidOnionAddressError`,
+ * {@link SocksReplyError} (tor's reason, including onion-specific ones), a
+ * {@link TorError} with code `SOCKS_PROTOCOL`, `SOCKS_PROXY_CONNECTION` or
+ * another `SOCKS_` code for bad options, `InvalidOnionAddressError`,
  * `TimeoutError` or `AbortError`. Invalid options are refused before any
  * connection to the proxy is made.
  */
@@ -73,7 +74,7 @@ export async function dialOnion(opts: DialOnionOptions): Promise<Socket> {
   const credentials = opts.isolation === undefined ? undefined : isolationCredentials(opts.isolation)
   const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new SocksError('SOCKS_INVALID_TIMEOUT', 'the dial timeout must be a positive number of milliseconds')
+    throw new TorError('SOCKS_INVALID_TIMEOUT')
   }
   if (opts.signal?.aborted) throw new AbortError('onion dial')
 
@@ -107,23 +108,20 @@ interface Credentials {
 function validateProxy(proxy: SocksEndpoint): SocksEndpoint {
   if (proxy !== null && typeof proxy === 'object' && 'path' in proxy) {
     if (typeof proxy.path !== 'string' || proxy.path.length === 0 || proxy.path.includes('\0')) {
-      throw new SocksError('SOCKS_INVALID_PROXY', 'the SOCKS unix socket path must be a non-empty string without NUL')
+      throw new TorError('SOCKS_INVALID_PROXY', 'the SOCKS unix socket path must be a non-empty string without NUL')
     }
     return proxy
   }
   if (proxy === null || typeof proxy !== 'object' || typeof proxy.host !== 'string' || !isLoopbackIp(proxy.host)) {
-    throw new SocksError(
-      'SOCKS_PROXY_NOT_LOOPBACK',
-      'the SOCKS proxy must be a loopback IP literal (127.0.0.0/8 or ::1); host names, even localhost, are never resolved',
-    )
+    throw new TorError('SOCKS_PROXY_NOT_LOOPBACK')
   }
   validatePort(proxy.port, 'SOCKS_INVALID_PROXY', 'the SOCKS proxy port')
   return proxy
 }
 
-function validatePort(port: number, code: `SOCKS_${string}`, what: string): number {
+function validatePort(port: number, code: TorErrorCode, what: string): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new SocksError(code, `${what} must be an integer from 1 to 65535, got ${String(port)}`)
+    throw new TorError(code, `${what} must be an integer from 1 to 65535, got ${String(port)}`)
   }
   return port
 }
@@ -135,7 +133,7 @@ function validatePort(port: number, code: `SOCKS_${string}`, what: string): numb
  */
 function isolationCredentials(isolation: string): Credentials {
   if (typeof isolation !== 'string' || isolation.length === 0) {
-    throw new SocksError('SOCKS_INVALID_ISOLATION', 'the isolation key must be a non-empty string')
+    throw new TorError('SOCKS_INVALID_ISOLATION')
   }
   const raw = new TextEncoder().encode(isolation)
   const username = raw.length <= MAX_CREDENTIAL_BYTES ? raw : new TextEncoder().encode(`sha256:${base64urlnopad.encode(sha256(raw))}`)
@@ -144,28 +142,39 @@ function isolationCredentials(isolation: string): Credentials {
 
 /** Node resolves only non-IP hosts; validation admits IP literals only, so this is a last guard, never a DNS query. */
 const refuseLookup: LookupFunction = (_hostname, _options, callback) => {
-  callback(new SocksError('SOCKS_PROXY_NOT_LOOPBACK', 'refusing to resolve a host name for the SOCKS proxy'), '', 4)
+  callback(new TorError('SOCKS_PROXY_NOT_LOOPBACK', 'refusing to resolve a host name for the SOCKS proxy'), '', 4)
 }
 
 function ignoreError(): void {}
 
+/**
+ * The greeting and, with an isolation key, RFC 1929 username/password. Bytes
+ * on the wire (ours → tor, then tor's answer):
+ *
+ * ```
+ * 05 01 02                  greeting: SOCKS5, one method, username/password
+ *    05 02                  tor picks username/password (FF: none acceptable)
+ * 01 <n> <user> <m> <pass>  credentials
+ *    01 00                  accepted (tor accepts any; they only pick the circuit)
+ * ```
+ */
 async function negotiateAuth(socket: Socket, reader: HandshakeReader, credentials: Credentials | undefined): Promise<void> {
   // Offer exactly one method: with an isolation key, falling back to no-auth would silently share circuits.
   const method = credentials === undefined ? METHOD_NO_AUTH : METHOD_USERNAME_PASSWORD
   socket.write(Uint8Array.of(SOCKS_VERSION, 1, method))
   const [version, chosen] = await reader.read(2)
-  if (version !== SOCKS_VERSION) throw new SocksProtocolError(`the proxy answered the greeting with version ${String(version)}, not SOCKS5`)
+  if (version !== SOCKS_VERSION) throw new TorError('SOCKS_PROTOCOL', `the proxy answered the greeting with version ${String(version)}, not SOCKS5`)
   if (chosen === METHOD_NONE_ACCEPTABLE) {
-    throw new SocksError('SOCKS_AUTH_METHOD_REJECTED', `the proxy accepts none of the offered authentication methods (offered 0x0${method})`)
+    throw new TorError('SOCKS_AUTH_METHOD_REJECTED', `the proxy accepts none of the offered authentication methods (offered 0x0${method})`)
   }
-  if (chosen !== method) throw new SocksProtocolError(`the proxy chose authentication method ${String(chosen)}, which was not offered`)
+  if (chosen !== method) throw new TorError('SOCKS_PROTOCOL', `the proxy chose authentication method ${String(chosen)}, which was not offered`)
   if (credentials === undefined) return
 
   const { username, password } = credentials
   socket.write(Uint8Array.from([AUTH_VERSION, username.length, ...username, password.length, ...password]))
   const [authVersion, status] = await reader.read(2)
-  if (authVersion !== AUTH_VERSION) throw new SocksProtocolError(`the proxy answered username/password authentication with version ${String(authVersion)}`)
-  if (status !== 0) throw new SocksError('SOCKS_AUTH_FAILED', 'the proxy refused the username/password (isolation) authentication')
+  if (authVersion !== AUTH_VERSION) throw new TorError('SOCKS_PROTOCOL', `the proxy answered username/password authentication with version ${String(authVersion)}`)
+  if (status !== 0) throw new TorError('SOCKS_AUTH_FAILED')
 }
 
 function connectRequest(hostname: string, port: number): Uint8Array {
@@ -173,20 +182,29 @@ function connectRequest(hostname: string, port: number): Uint8Array {
   return Uint8Array.from([SOCKS_VERSION, CMD_CONNECT, 0x00, ATYP_DOMAIN, host.length, ...host, port >> 8, port & 0xff])
 }
 
-/** Sends CONNECT and consumes exactly the reply, leaving any early data from the peer in the socket's buffer. */
+/**
+ * Sends CONNECT and consumes exactly the reply, leaving any early data from
+ * the peer in the socket's buffer. Tor's reply (RFC 1928 §6; REP F0–F7 are
+ * tor's ExtendedErrors, see socks-errors.ts):
+ *
+ * ```
+ * 05 00 00 01 00000000 0000   success, bound address 0.0.0.0:0 (IPv4)
+ * 05 F4 00 01 00000000 0000   failure: onion client authorization missing
+ * ```
+ */
 async function requestConnect(socket: Socket, reader: HandshakeReader, request: Uint8Array): Promise<void> {
   socket.write(request)
   // Judge the reply code first: a failure reply's bound address is meaningless, and a proxy may cut it short.
   const [version, reply] = await reader.read(2)
-  if (version !== SOCKS_VERSION) throw new SocksProtocolError(`the proxy answered CONNECT with version ${String(version)}, not SOCKS5`)
+  if (version !== SOCKS_VERSION) throw new TorError('SOCKS_PROTOCOL', `the proxy answered CONNECT with version ${String(version)}, not SOCKS5`)
   if (reply !== 0x00) throw socksReplyError(reply ?? -1)
   const [reserved, addressType] = await reader.read(2)
-  if (reserved !== 0x00) throw new SocksProtocolError(`the proxy's CONNECT reply has a non-zero reserved byte (${String(reserved)})`)
+  if (reserved !== 0x00) throw new TorError('SOCKS_PROTOCOL', `the proxy's CONNECT reply has a non-zero reserved byte (${String(reserved)})`)
   let addressLength: number
   if (addressType === ATYP_IPV4) addressLength = 4
   else if (addressType === ATYP_IPV6) addressLength = 16
   else if (addressType === ATYP_DOMAIN) addressLength = (await reader.read(1))[0] ?? 0
-  else throw new SocksProtocolError(`the proxy's CONNECT reply has unknown address type ${String(addressType)}`)
+  else throw new TorError('SOCKS_PROTOCOL', `the proxy's CONNECT reply has unknown address type ${String(addressType)}`)
   await reader.read(addressLength + 2)
 }
 
@@ -258,7 +276,7 @@ class HandshakeReader {
     if (bytes === null) return
     if (bytes.length < waiter.size) {
       // read() hands out a short buffer only once the stream has ended.
-      this.fail(new SocksConnectionError(`tor closed the SOCKS connection in the middle of a reply (${bytes.length} of ${waiter.size} bytes)`))
+      this.fail(new TorError('SOCKS_PROXY_CONNECTION', `tor closed the SOCKS connection in the middle of a reply (${bytes.length} of ${waiter.size} bytes)`))
       return
     }
     this.waiter = undefined
@@ -266,18 +284,18 @@ class HandshakeReader {
   }
 
   private readonly handleEnd = (): void => {
-    this.fail(new SocksConnectionError('tor closed the SOCKS connection before the handshake finished'))
+    this.fail(new TorError('SOCKS_PROXY_CONNECTION', 'tor closed the SOCKS connection before the handshake finished'))
   }
 
   private readonly handleError = (err: Error): void => {
     this.fail(
       this.isConnected
-        ? new SocksConnectionError("the connection to tor's SOCKS port failed during the handshake", { cause: err })
-        : new SocksConnectionError("could not connect to tor's SOCKS port (is tor running?)", { cause: err }),
+        ? new TorError('SOCKS_PROXY_CONNECTION', "the connection to tor's SOCKS port failed during the handshake", { cause: err })
+        : new TorError('SOCKS_PROXY_CONNECTION', "could not connect to tor's SOCKS port (is tor running?)", { cause: err }),
     )
   }
 
   private readonly handleClose = (): void => {
-    this.fail(new SocksConnectionError("the connection to tor's SOCKS port closed before the handshake finished"))
+    this.fail(new TorError('SOCKS_PROXY_CONNECTION', "the connection to tor's SOCKS port closed before the handshake finished"))
   }
 }

@@ -4,10 +4,10 @@ import { silentLogger } from '../logging.js'
 import { AbortError, BurrowError } from '../errors.js'
 import { backoffDelay, sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import { TorAuthError, TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
+import { splitArgs, TorControl, type AuthOptions, type ControlEndpoint } from './control/index.js'
 import type { SocksEndpoint } from './socks.js'
 import { waitForBootstrap, type BootstrapLimits, type BootstrapProgress } from './bootstrap.js'
-import { TorBootstrapStalledError, TorNotFoundError, TorNotRunningError, TorStartError, TorSupervisionError } from './errors.js'
+import { isTorError, TorError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { ManagedTorLauncher, type ManagedTorOptions } from './managed.js'
@@ -23,7 +23,7 @@ export interface TorEvents {
   /** Bootstrapped to 100 % with a circuit established. */
   ready: []
   /** The watchdog saw no bootstrap progress for `stallMs`; tor is restarted. */
-  stalled: [TorBootstrapStalledError]
+  stalled: [TorError]
   /** The tor process exited, or the control connection was lost, while Burrow still needed it. */
   lost: [{ reason: string; exit?: TorExit }]
   /** A new attempt follows after `delayMs`. */
@@ -57,7 +57,7 @@ const REFETCH_INTERVAL_MS = 10_000
 
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
-  return err instanceof TorNotFoundError || err instanceof TorAuthError || err instanceof AbortError
+  return isTorError(err, 'TOR_NOT_FOUND', 'TOR_AUTH_FAILED', 'TOR_SOCKET_PATH_UNUSABLE', 'TORRC_INVALID') || err instanceof AbortError
 }
 
 function describe(err: unknown): string {
@@ -83,6 +83,8 @@ export class Tor extends EventEmitter<TorEvents> {
   #session: Session | undefined
   #lifetime = new AbortController()
   #recovery: Promise<void> | undefined
+  /** Set when shutdown has begun: a loss from then on is final. */
+  #retiring = false
   #lastBootstrap: BootstrapProgress = { progress: 0, tag: '', summary: '' }
   readonly #lastRefetch = new Map<string, number>()
 
@@ -96,7 +98,7 @@ export class Tor extends EventEmitter<TorEvents> {
     this.#log = options.logger ?? silentLogger
   }
 
-  /** A tor that Burrow spawns and supervises itself. Throws {@link TorNotFoundError} if there is no tor binary. */
+  /** A tor that Burrow spawns and supervises itself. Throws `TOR_NOT_FOUND` if there is no tor binary. */
   static managed(options: ManagedTorOptions & SupervisionOptions): Tor {
     return new Tor(new ManagedTorLauncher(options), options)
   }
@@ -127,21 +129,21 @@ export class Tor extends EventEmitter<TorEvents> {
   /** Where this tor's control port is and how to authenticate: enough for another controller to attach. Throws unless ready. */
   get controlAccess(): { control: ControlEndpoint; auth: AuthOptions } {
     const launched = this.#session?.launched
-    if (this.#state !== 'ready' || launched === undefined) throw new TorNotRunningError('tor control')
+    if (this.#state !== 'ready' || launched === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor control: tor is not running')
     return { control: launched.control, auth: launched.auth }
   }
 
-  /** The live control connection. Throws {@link TorNotRunningError} unless ready. */
+  /** The live control connection. Throws `TOR_NOT_RUNNING` unless ready. */
   get control(): TorControl {
     const control = this.#session?.control
-    if (this.#state !== 'ready' || control === undefined) throw new TorNotRunningError('tor control')
+    if (this.#state !== 'ready' || control === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor control: tor is not running')
     return control
   }
 
-  /** Where tor's SOCKS port listens (always loopback). Throws {@link TorNotRunningError} unless ready. */
+  /** Where tor's SOCKS listener is (a unix socket for a managed tor; a unix socket or loopback port otherwise). Throws `TOR_NOT_RUNNING` unless ready. */
   get socksEndpoint(): SocksEndpoint {
     const socks = this.#session?.socks
-    if (this.#state !== 'ready' || socks === undefined) throw new TorNotRunningError('tor SOCKS port')
+    if (this.#state !== 'ready' || socks === undefined) throw new TorError('TOR_NOT_RUNNING', 'tor SOCKS port: tor is not running')
     return socks
   }
 
@@ -170,7 +172,7 @@ export class Tor extends EventEmitter<TorEvents> {
    * to `maxAttempts`; a missing binary or failed authentication is not.
    */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.#state !== 'idle') throw new BurrowError('TOR_ALREADY_STARTED', `tor cannot start from state ${this.#state}`)
+    if (this.#state !== 'idle') throw new TorError('TOR_ALREADY_STARTED', `tor cannot start from state ${this.#state}`)
     this.#state = 'starting'
     const onAbort = (): void => this.#lifetime.abort()
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -184,9 +186,19 @@ export class Tor extends EventEmitter<TorEvents> {
     }
   }
 
+  /**
+   * Marks the start of a shutdown that still needs the control connection
+   * (to take back onion services and keys) before {@link stop}: from now on a
+   * tor that dies or hangs up is not restarted, and no `lost` is emitted.
+   */
+  stopSupervising(): void {
+    this.#retiring = true
+  }
+
   /** Stops supervision and, for a managed tor, the tor process. Idempotent. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return
+    this.#retiring = true
     this.#state = 'stopping'
     this.#lifetime.abort()
     await this.#recovery?.catch(() => {})
@@ -201,10 +213,10 @@ export class Tor extends EventEmitter<TorEvents> {
         return
       } catch (err) {
         await this.#teardown()
-        if (err instanceof TorBootstrapStalledError) this.emit('stalled', err)
+        if (isTorError(err, 'TOR_BOOTSTRAP_STALLED')) this.emit('stalled', err)
         if (this.#lifetime.signal.aborted) throw new AbortError('tor start')
         if (isFatal(err)) throw err
-        if (attempt + 1 >= this.#maxAttempts) throw new TorSupervisionError(attempt + 1, { cause: err })
+        if (attempt + 1 >= this.#maxAttempts) throw new TorError('TOR_SUPERVISION_FAILED', `tor failed ${attempt + 1} times in a row; giving up`, { cause: err })
         const delayMs = backoffDelay(attempt, this.#backoffBase, this.#backoffMax)
         const reason = describe(err)
         this.#log.warn({ attempt: attempt + 1, delayMs, reason }, 'tor attempt failed; retrying')
@@ -226,7 +238,7 @@ export class Tor extends EventEmitter<TorEvents> {
     await control.authenticate(launched.auth)
     if (launched.owned) await control.takeOwnership()
     await control.setEvents(['STATUS_CLIENT', 'HS_DESC'])
-    session.socks = await socksListener(control)
+    session.socks = launched.socks ?? (await socksListener(control))
 
     await waitForBootstrap(
       control,
@@ -237,7 +249,7 @@ export class Tor extends EventEmitter<TorEvents> {
       },
       signal,
     )
-    if (this.#session !== session) throw new TorStartError('tor session replaced during bootstrap')
+    if (this.#session !== session) throw new TorError('TOR_START_FAILED', 'tor session replaced during bootstrap')
 
     this.#watch(session)
     this.#state = 'ready'
@@ -254,6 +266,12 @@ export class Tor extends EventEmitter<TorEvents> {
   #watch(session: Session): void {
     const lost = (reason: string, exit?: TorExit): void => {
       if (this.#session !== session || this.#state !== 'ready') return
+      if (this.#retiring) {
+        // Shutting down: a restarted tor would only be killed again (and a user's Ctrl-C reads as a crash).
+        this.#state = 'stopping'
+        this.#log.debug({ reason }, 'tor gone while stopping; not recovering')
+        return
+      }
       this.#state = 'recovering'
       this.#log.warn({ reason, exit }, 'tor lost; recovering')
       this.emit('lost', exit === undefined ? { reason } : { reason, exit })
@@ -279,15 +297,21 @@ export class Tor extends EventEmitter<TorEvents> {
   }
 }
 
-/** Reads tor's SOCKS listener from GETINFO; refuses anything not on loopback. */
+/**
+ * Reads the SOCKS listener of a tor Burrow did not configure from GETINFO;
+ * refuses anything but a unix socket or loopback. Tor answers with quoted,
+ * escaped entries:
+ *
+ * ```
+ * 250-net/listeners/socks="127.0.0.1:9050" "unix:/run/tor/socks"
+ * ```
+ */
 async function socksListener(control: TorControl): Promise<SocksEndpoint> {
   const info = await control.getInfo(['net/listeners/socks'])
-  const listeners = (info['net/listeners/socks'] ?? '').match(/"[^"]*"|\S+/g) ?? []
-  for (const raw of listeners) {
-    const value = raw.replace(/^"|"$/g, '')
+  for (const { value } of splitArgs(info['net/listeners/socks'] ?? '')) {
     if (value.startsWith('unix:')) return { path: value.slice('unix:'.length) }
     const match = value.match(/^\[?([0-9a-fA-F:.]+)\]?:(\d+)$/)
     if (match?.[1] !== undefined && match[2] !== undefined && isLoopbackIp(match[1])) return { host: match[1], port: Number(match[2]) }
   }
-  throw new TorStartError('tor has no SOCKS listener on loopback; Burrow needs one (SocksPort 127.0.0.1:…)')
+  throw new TorError('TOR_START_FAILED', 'tor has no SOCKS listener on a unix socket or loopback; Burrow needs one (SocksPort unix:… or 127.0.0.1:…)')
 }

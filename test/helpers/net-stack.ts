@@ -61,13 +61,14 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
     identitySeed: keys.identity.seed,
     onionAddress: keys.onionAddress,
     virtualPort: TEST_PORT,
+    listenPath: join(dir, 'onion.sock'),
     socks: () => tor.socksEndpoint,
     allowList: table,
   })
   const onion = new OnionService(tor, {
     seed: keys.onionServiceSeed,
     virtualPort: TEST_PORT,
-    target: { host: '127.0.0.1', port: net.listenPort },
+    target: { path: net.listenPath },
     ownClientAuth: keys.clientAuth,
   })
   await onion.publish()
@@ -134,7 +135,7 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
       connector.stop()
       await sync.stop()
       await onion.remove().catch(() => {})
-      clientAuth.close()
+      await clientAuth.close().catch(() => {})
       await net.libp2p.stop()
       await tor.stop()
       db.close()

@@ -10,6 +10,7 @@
  * anything but loopback.
  */
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import type { Connection, Stream, StreamHandler } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,6 +18,7 @@ import { createBurrowLibp2p, findOnionDialError, type BurrowLibp2p } from '../..
 import { OnionClientAuth, OnionService, clientAuthKeyPairFromSeed, onionAddressFromSeed, type ClientAuthKeyPair, type Tor } from '../../src/tor/index.js'
 import { installLeakGuard, type LeakGuard } from '../helpers/leak-guard.js'
 import { networkProtocolsOf } from '../helpers/multiaddr.js'
+import { listeningTcpSockets } from '../helpers/proc-net.js'
 import { tempDir, testTor } from '../helpers/tor.js'
 
 const ECHO = '/burrow/test-echo/1'
@@ -124,6 +126,7 @@ describe('libp2p over onion services on the private Tor network', () => {
       identitySeed: randomBytes(32),
       onionAddress: onionAddressFromSeed(onionSeed),
       virtualPort: VIRTUAL_PORT,
+      listenPath: join(dir, 'onion.sock'),
       socks: () => tor.socksEndpoint,
       allowList: {
         isAllowed: (peerId) => {
@@ -153,7 +156,7 @@ describe('libp2p over onion services on the private Tor network', () => {
     p.service = new OnionService(p.tor, {
       seed: p.onionSeed,
       virtualPort: VIRTUAL_PORT,
-      target: { host: '127.0.0.1', port: p.node.listenPort },
+      target: { path: p.node.listenPath },
       ownClientAuth: p.clientAuth,
       authorizedClients: clients.map((client) => client.clientAuth.publicKey),
     })
@@ -178,7 +181,7 @@ describe('libp2p over onion services on the private Tor network', () => {
   afterAll(async () => {
     await Promise.allSettled(peers.map((p) => p.node.libp2p.stop()))
     await Promise.allSettled(peers.map((p) => p.service?.remove()))
-    for (const p of peers) p.clientAuthRegistry.close()
+    await Promise.allSettled(peers.map((p) => p.clientAuthRegistry.close()))
     await Promise.allSettled(peers.map((p) => p.tor.stop()))
     for (const cleanup of cleanups) cleanup()
     guard?.restore()
@@ -196,6 +199,8 @@ describe('libp2p over onion services on the private Tor network', () => {
     // B never sees 127.0.0.1 for A: only the fixed "unknown onion" placeholder and A's peer id.
     const served = b.served.find((s) => s.remotePeer.equals(a.node.peerId))
     expect(served && networkProtocolsOf(served.remoteAddr)).toEqual([])
+    // Issue 19 item 6: the onion service forwards to a unix socket; nothing here listens on TCP.
+    expect(listeningTcpSockets(process.pid)).toEqual([])
     console.log(`[net] A→B: dial to first stream open ${firstStreamMs.toFixed(0)} ms; echo RTT median ${median(rtts).toFixed(1)} ms, max ${Math.max(...rtts).toFixed(1)} ms (20 rounds)`)
   })
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { statSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -6,13 +7,13 @@ import {
   OnionService,
   SocksReplyError,
   Tor,
-  TorBootstrapStalledError,
-  TorSupervisionError,
+  TorError,
   clientAuthKeyPairFromSeed,
   dialOnion,
   type OnionAddress,
 } from '../../src/tor/index.js'
 import { TimeoutError } from '../../src/errors.js'
+import { listeningTcpSockets } from '../helpers/proc-net.js'
 import { echoServer, tempDir, testTor } from '../helpers/tor.js'
 
 /** Sends `text` through an onion connection and returns what comes back. */
@@ -55,6 +56,7 @@ describe('managed tor on the private network', () => {
   let client: Tor
   let echoPort: number
   let closeEcho: () => void
+  let serviceDir: string
   const seed = randomBytes(32)
 
   beforeAll(async () => {
@@ -63,6 +65,7 @@ describe('managed tor on the private network', () => {
     closeEcho = () => echo.server.close()
     const a = tempDir('svc')
     const b = tempDir('cli')
+    serviceDir = a.dir
     dirs.push(a.cleanup, b.cleanup)
     service = testTor(a.dir)
     client = testTor(b.dir)
@@ -71,13 +74,24 @@ describe('managed tor on the private network', () => {
     service.on('bootstrap', (p) => progress.push(p.progress))
     await Promise.all([service.start(), client.start()])
     expect(progress.at(-1)).toBe(100)
-    expect(service.socksEndpoint).toMatchObject({ host: '127.0.0.1' })
+    expect(service.socksEndpoint).toEqual({ path: `${serviceDir}/socks.sock` })
+    expect(service.controlAccess.control).toEqual({ path: `${serviceDir}/control.sock` })
   })
 
   afterAll(async () => {
     await Promise.all(tors.map((t) => t.stop()))
     closeEcho?.()
     for (const cleanup of dirs) cleanup()
+  })
+
+  it('listens on no TCP port: control and SOCKS are unix sockets in its 0700 folder (issue 19 items 2 and 6)', () => {
+    for (const tor of [service, client]) expect(listeningTcpSockets(tor.pid!)).toEqual([])
+    for (const name of ['control.sock', 'socks.sock']) {
+      const stat = statSync(`${serviceDir}/${name}`)
+      expect(stat.isSocket()).toBe(true)
+      expect(stat.mode & 0o077).toBe(0)
+    }
+    expect(statSync(serviceDir).mode & 0o777).toBe(0o700)
   })
 
   it('publishes an onion that passes its self-check and answers another tor client', async () => {
@@ -174,7 +188,7 @@ describe('managed tor on the private network', () => {
     const socket = await dialWithRetry(client, onion.address, 83)
     expect(await echoThrough(socket, 'friend')).toBe('friend')
     await auth.remove(onion.address)
-    auth.close()
+    await auth.close()
     await onion.remove()
   })
 
@@ -202,7 +216,7 @@ describe('bootstrap watchdog', () => {
       maxAttempts: 2,
       backoffBaseMs: 100,
     })
-    const stalls: TorBootstrapStalledError[] = []
+    const stalls: TorError[] = []
     const restarts: unknown[] = []
     tor.on('stalled', (e) => stalls.push(e))
     tor.on('restarting', (r) => restarts.push(r))
@@ -211,8 +225,8 @@ describe('bootstrap watchdog', () => {
       () => undefined,
       (err: unknown) => err,
     )
-    expect(error).toBeInstanceOf(TorSupervisionError)
-    expect((error as TorSupervisionError).cause).toBeInstanceOf(TorBootstrapStalledError)
+    expect(error).toMatchObject({ code: 'TOR_SUPERVISION_FAILED' })
+    expect((error as TorError).cause).toMatchObject({ code: 'TOR_BOOTSTRAP_STALLED' })
     expect(stalls.length).toBe(2)
     expect(restarts.length).toBe(1)
     expect(Date.now() - started).toBeLessThan(40_000)

@@ -1,11 +1,14 @@
 /**
  * The onion transport, gater and node factory end to end on 127.0.0.1,
  * without tor: a small fake of tor's SOCKS port maps each `.onion` either to
- * a node's local listener (as an onion service would) or to a SOCKS failure
+ * a node's unix socket listener (as an onion service would) or to a SOCKS failure
  * reply (as tor's ExtendedErrors would). The real-tor version of these checks
  * is test/integration/net-transport.test.ts.
  */
 import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { Connection, Stream, StreamHandler } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -27,12 +30,13 @@ import { onionAddressFromSeed } from '../../src/tor/onion-keys.js'
 import { SocksReplyError } from '../../src/tor/socks-errors.js'
 import { installLeakGuard, type LeakGuard } from '../helpers/leak-guard.js'
 import { networkProtocolsOf } from '../helpers/multiaddr.js'
+import { listeningTcpSockets } from '../helpers/proc-net.js'
 
 const ECHO = '/burrow/test-echo/1'
 const VIRTUAL_PORT = 9735
 const WAIT_MS = 10_000
 
-type Route = { port: number } | { reply: number }
+type Route = { path: string } | { reply: number }
 
 interface FakeSocks {
   endpoint: { host: string; port: number }
@@ -76,7 +80,7 @@ async function fakeTorSocks(): Promise<FakeSocks> {
       client.end(reply(route.reply))
       return
     }
-    const upstream = connect({ host: '127.0.0.1', port: route.port })
+    const upstream = connect({ path: route.path })
     sockets.add(upstream)
     upstream.on('error', () => client.destroy())
     upstream.on('close', () => sockets.delete(upstream))
@@ -160,6 +164,7 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
   let a: BurrowLibp2p
   let b: BurrowLibp2p
   let c: BurrowLibp2p
+  let socketDir: string
   const handled: Record<string, Connection[]> = { a: [], b: [], c: [] }
 
   /** A node whose echo handler records the connections it served. */
@@ -189,13 +194,18 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
         },
       },
       protocols: { [ECHO]: echo },
+      listenPath: socketPath(),
     })
     nodes.push(created)
-    socks.routes.set(onionAddressFromSeed(onionSeed), { port: created.listenPort })
+    socks.routes.set(onionAddressFromSeed(onionSeed), { path: created.listenPath })
     return created
   }
 
+  /** A fresh socket path in this file's 0700 folder. */
+  const socketPath = (): string => join(socketDir, `${randomBytes(4).toString('hex')}.sock`)
+
   beforeAll(async () => {
+    socketDir = mkdtempSync(join(tmpdir(), 'burrow-libp2p-'))
     guard = installLeakGuard()
     socks = await fakeTorSocks()
     a = await node('a', randomBytes(32), randomBytes(32))
@@ -211,6 +221,7 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
     await Promise.all(nodes.map((n) => n.libp2p.stop()))
     await socks?.close()
     guard?.restore()
+    rmSync(socketDir, { recursive: true, force: true })
   })
 
   it('runs on Node 20 thanks to the Promise.withResolvers polyfill', async () => {
@@ -224,14 +235,53 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
   it('derives the PeerId from the identity seed and announces only the onion multiaddr', async () => {
     const seed = randomBytes(32)
     const onion = onionAddressFromSeed(randomBytes(32))
-    const n = await createBurrowLibp2p({ identitySeed: seed, onionAddress: onion, virtualPort: 80, socks: () => socks.endpoint, allowList: { isAllowed: () => false } })
+    const listenPath = socketPath()
+    const n = await createBurrowLibp2p({ identitySeed: seed, onionAddress: onion, virtualPort: 80, listenPath, socks: () => socks.endpoint, allowList: { isAllowed: () => false } })
     nodes.push(n)
     expect(n.peerId.toString()).toBe((await peerIdFromIdentitySeed(seed)).toString())
     expect(n.peerId.type).toBe('Ed25519')
     expect(n.libp2p.getMultiaddrs().map(String)).toEqual([`${onionMultiaddr(onion, 80).toString()}/p2p/${n.peerId.toString()}`])
     expect(n.multiaddr.toString()).toBe(n.libp2p.getMultiaddrs()[0]?.toString())
-    expect(n.listenPort).toBeGreaterThan(0)
+    expect(n.listenPath).toBe(listenPath)
+    expect(statSync(listenPath).isSocket()).toBe(true)
+    expect(statSync(listenPath).mode & 0o777).toBe(0o600)
     await n.libp2p.stop()
+  })
+
+  it('opens no TCP listener: the node listens on its unix socket only (issue 19 item 6)', async () => {
+    const before = listeningTcpSockets(process.pid).map((l) => l.inode)
+    const n = await createBurrowLibp2p({
+      identitySeed: randomBytes(32),
+      onionAddress: onionAddressFromSeed(randomBytes(32)),
+      virtualPort: 80,
+      listenPath: socketPath(),
+      socks: () => socks.endpoint,
+      allowList: { isAllowed: () => false },
+    })
+    nodes.push(n)
+    const added = listeningTcpSockets(process.pid).filter((l) => !before.includes(l.inode))
+    expect(added).toEqual([])
+    await n.libp2p.stop()
+  })
+
+  it('refuses to listen in a folder other users may enter, or over a file that is not a socket; replaces a stale socket', async () => {
+    const options = { identitySeed: randomBytes(32), onionAddress: onionAddressFromSeed(randomBytes(32)), virtualPort: 80, socks: () => socks.endpoint, allowList: { isAllowed: () => false } }
+    const open = join(socketDir, 'open')
+    mkdirSync(open)
+    chmodSync(open, 0o755)
+    await expect(createBurrowLibp2p({ ...options, listenPath: join(open, 'onion.sock') })).rejects.toMatchObject({ code: 'ONION_LISTEN_FAILED' })
+    const file = socketPath()
+    writeFileSync(file, 'not a socket')
+    await expect(createBurrowLibp2p({ ...options, listenPath: file })).rejects.toThrow(/is not a socket/)
+    await expect(createBurrowLibp2p({ ...options, listenPath: 'relative.sock' })).rejects.toMatchObject({ code: 'NET_INVALID_OPTIONS' })
+    // A socket left by a crashed run (here: a node stopped without unlinking, simulated by a second listen on the same path).
+    const path = socketPath()
+    const first = await createBurrowLibp2p({ ...options, listenPath: path })
+    nodes.push(first)
+    const second = await createBurrowLibp2p({ ...options, identitySeed: randomBytes(32), listenPath: path })
+    nodes.push(second)
+    expect(second.listenPath).toBe(path)
+    await Promise.all([first.libp2p.stop(), second.libp2p.stop()])
   })
 
   it('A dials B by its onion multiaddr and both exchange bytes on a custom protocol, both ways', async () => {
@@ -306,7 +356,7 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
     const peerId = (await peerIdFromIdentitySeed(randomBytes(32))).toString()
     allowedBy.a?.push(peerId)
     const before = guard.connections().length
-    for (const addr of [`/ip4/127.0.0.1/tcp/${b.listenPort}/p2p/${peerId}`, `/dns4/example.com/tcp/443/p2p/${peerId}`, `/onion3/${'a'.repeat(56)}:80/p2p/${peerId}`]) {
+    for (const addr of [`/ip4/127.0.0.1/tcp/4001/p2p/${peerId}`, `/dns4/example.com/tcp/443/p2p/${peerId}`, `/onion3/${'a'.repeat(56)}:80/p2p/${peerId}`]) {
       const err = await a.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(WAIT_MS) }).then(() => undefined, (e: unknown) => e)
       expect(err).toBeInstanceOf(Error)
       expect((err as Error).name).toBe('NoValidAddressesError')
@@ -320,8 +370,9 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
       transport: (() => undefined) as never,
       gater: {},
       announce: b.multiaddr,
-      listenPort: 0,
+      listenPath: '/run/burrow/onion.sock',
     })
+    expect(options.addresses?.listen).toEqual(['/unix/%2Frun%2Fburrow%2Fonion.sock'])
     expect(options.connectionManager?.resolvers).toEqual({})
     expect(options.peerDiscovery).toEqual([])
     expect(options.services).toEqual({})
@@ -331,7 +382,6 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
     expect(options.connectionManager?.inboundUpgradeTimeout).toBe(TOR_TIMEOUTS.inboundUpgradeMs)
     expect(options.connectionMonitor?.pingInterval).toBe(60_000)
     expect(options.addresses?.announce).toEqual([b.multiaddr.toString()])
-    expect(options.addresses?.listen).toEqual(['/ip4/127.0.0.1/tcp/0'])
   })
 
   it('made no DNS query and no connection beyond loopback during the whole file', () => {

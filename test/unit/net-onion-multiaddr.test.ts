@@ -11,7 +11,8 @@ import {
   UNATTRIBUTED_INBOUND_ADDR,
   findOnionDialError,
   isOnionMultiaddr,
-  loopbackListenPort,
+  unixListenMultiaddr,
+  unixListenPath,
   onionMultiaddr,
   parseOnionMultiaddr,
   peerIdFromIdentitySeed,
@@ -90,12 +91,12 @@ describe('onion multiaddrs', () => {
     expect(networkProtocolsOf(UNATTRIBUTED_INBOUND_ADDR)).toEqual([])
   })
 
-  it('finds the listen port only in /ip4/127.0.0.1/tcp/<port>', () => {
-    expect(loopbackListenPort(multiaddr('/ip4/127.0.0.1/tcp/0'))).toBe(0)
-    expect(loopbackListenPort(multiaddr('/ip4/127.0.0.1/tcp/4001'))).toBe(4001)
-    for (const other of ['/ip4/0.0.0.0/tcp/4001', '/ip4/127.0.0.2/tcp/4001', '/ip6/::1/tcp/4001', '/ip4/127.0.0.1/tcp/4001/ws', '/dns4/localhost/tcp/4001', '/ip4/127.0.0.1/udp/4001']) {
-      expect(loopbackListenPort(multiaddr(other))).toBeUndefined()
-    }
+  it('finds the listen path only in /unix/<absolute path>, never in a TCP address', () => {
+    expect(unixListenPath(unixListenMultiaddr('/tmp/x/onion.sock'))).toBe('/tmp/x/onion.sock')
+    expect(unixListenPath(unixListenMultiaddr('/tmp/a#b c/onion.sock'))).toBe('/tmp/a#b c/onion.sock')
+    const others = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/4001', '/ip6/::1/tcp/4001', '/dns4/localhost/tcp/4001', `/unix/${encodeURIComponent('relative.sock')}`]
+    for (const other of others) expect(unixListenPath(multiaddr(other))).toBeUndefined()
+    expect(unixListenPath(multiaddr(`${unixListenMultiaddr('/tmp/x.sock').toString()}/p2p/${peerId}`))).toBeUndefined()
   })
 })
 
@@ -118,9 +119,9 @@ describe('the transport filters', () => {
     expect(transport.dialFilter([...good, ...bad])).toEqual(good)
   })
 
-  it('listens only on /ip4/127.0.0.1/tcp/<port>', () => {
-    const good = multiaddr('/ip4/127.0.0.1/tcp/0')
-    const bad = ['/ip4/0.0.0.0/tcp/0', '/ip6/::/tcp/0', onionMultiaddr(onion, 80).toString()].map((s) => multiaddr(s))
+  it('listens only on a unix socket, never on a TCP port', () => {
+    const good = unixListenMultiaddr('/tmp/x/onion.sock')
+    const bad = ['/ip4/127.0.0.1/tcp/0', '/ip4/0.0.0.0/tcp/0', '/ip6/::/tcp/0', onionMultiaddr(onion, 80).toString()].map((s) => multiaddr(s))
     expect(transport.listenFilter([good, ...bad])).toEqual([good])
   })
 })

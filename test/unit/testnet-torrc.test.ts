@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { TorrcError } from '../../src/tor/torrc.js'
 import { clientTorrcLines, dirAuthorityLine, nodeTorrc } from '../../src/testnet/torrc.js'
 
 const auth = {
@@ -91,8 +90,8 @@ describe('nodeTorrc', () => {
   })
 
   it('refuses values that would inject torrc lines', () => {
-    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x\nExitRelay 1' }, [line])).toThrow(TorrcError)
-    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x' }, ['DirAuthority a\nExitRelay 1'])).toThrow(TorrcError)
+    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x\nExitRelay 1' }, [line])).toThrow(expect.objectContaining({ code: 'TORRC_INVALID' }))
+    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, dataDir: '/tmp/x' }, ['DirAuthority a\nExitRelay 1'])).toThrow(expect.objectContaining({ code: 'TORRC_INVALID' }))
     expect(() => nodeTorrc({ nickname: 'auth1', role: 'authority', orPort: 1, dataDir: '/tmp/x' }, [line])).toThrow(RangeError)
   })
 })

@@ -5,10 +5,9 @@ import {
   buildClientAuthAddCommand,
   parseAddOnionReply,
   ReplyParser,
-  TorArgumentError,
-  TorProtocolError,
   type ControlReply,
 } from '../../src/tor/control/index.js'
+import { TorError } from '../../src/tor/errors.js'
 
 const KEY_B64 = Buffer.alloc(64, 0xab).toString('base64')
 const KEY = `ED25519-V3:${KEY_B64}`
@@ -19,14 +18,14 @@ function reply(wire: string): ControlReply {
   return new ReplyParser().push(wire)[0] as ControlReply
 }
 
-function argumentError(fn: () => unknown): TorArgumentError {
+function argumentError(fn: () => unknown): TorError {
   try {
     fn()
   } catch (err) {
-    expect(err).toBeInstanceOf(TorArgumentError)
-    return err as TorArgumentError
+    expect(err).toMatchObject({ code: 'TOR_CONTROL_ARGUMENT' })
+    return err as TorError
   }
-  throw new Error('expected a TorArgumentError')
+  throw new Error('expected a TOR_CONTROL_ARGUMENT error')
 }
 
 describe('buildAddOnionCommand', () => {
@@ -70,7 +69,7 @@ describe('buildAddOnionCommand', () => {
 
   it('refuses non-loopback or malformed targets, bad ports and bad options', () => {
     const ok = { key: 'NEW:ED25519-V3', ports: [{ virtualPort: 80, target: '127.0.0.1:1' }] }
-    for (const target of ['10.0.0.1:80', 'localhost:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'unix:relative', 'unix:/a b', '127.0.0.1:80 Flags=x']) {
+    for (const target of ['10.0.0.1:80', 'localhost:80', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'unix:relative', 'unix:/a b', 'unix:/a#b/s', 'unix:/a,b', 'unix:/a"b', 'unix:/a\\b', '127.0.0.1:80 Flags=x']) {
       argumentError(() => buildAddOnionCommand({ ...ok, ports: [{ virtualPort: 80, target }] }))
     }
     argumentError(() => buildAddOnionCommand({ ...ok, ports: [] }))
@@ -98,8 +97,8 @@ describe('parseAddOnionReply', () => {
   })
 
   it('rejects a reply without a valid service id', () => {
-    expect(() => parseAddOnionReply(reply('250 OK\r\n'))).toThrow(TorProtocolError)
-    expect(() => parseAddOnionReply(reply('250-ServiceID=NOT-A-SERVICE\r\n250 OK\r\n'))).toThrow(TorProtocolError)
+    expect(() => parseAddOnionReply(reply('250 OK\r\n'))).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
+    expect(() => parseAddOnionReply(reply('250-ServiceID=NOT-A-SERVICE\r\n250 OK\r\n'))).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 })
 

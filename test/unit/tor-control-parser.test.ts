@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ReplyParser, TorProtocolError, type ControlReply } from '../../src/tor/control/index.js'
+import { ReplyParser, type ControlReply } from '../../src/tor/control/index.js'
 import { prng } from '../helpers/prng.js'
 
 
@@ -142,12 +142,12 @@ describe('ReplyParser', () => {
     ['garbage in a data block', '250+x=\r\nok\r\n\x07bell\r\n'],
   ]
   for (const [name, input] of malformed) {
-    it(`rejects ${name} with TorProtocolError`, () => {
-      expect(() => new ReplyParser().push(input)).toThrow(TorProtocolError)
+    it(`rejects ${name} with TOR_CONTROL_PROTOCOL`, () => {
+      expect(() => new ReplyParser().push(input)).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
     })
   }
 
-  it('rejects random binary garbage only ever with TorProtocolError', () => {
+  it('rejects random binary garbage only ever with TOR_CONTROL_PROTOCOL', () => {
     const rand = prng(42)
     for (let round = 0; round < 200; round++) {
       const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)))
@@ -155,17 +155,17 @@ describe('ReplyParser', () => {
       try {
         for (const chunk of randomSplit(Buffer.concat([bytes, Buffer.from('\n')]), rand, 16)) parser.push(chunk)
       } catch (err) {
-        expect(err).toBeInstanceOf(TorProtocolError)
+        expect(err).toMatchObject({ code: 'TOR_CONTROL_PROTOCOL' })
       }
     }
   })
 
   it('rejects an over-long line, even before its newline arrives', () => {
     const parser = new ReplyParser({ maxLineBytes: 100 })
-    expect(() => parser.push(`250 ${'x'.repeat(200)}`)).toThrow(TorProtocolError)
+    expect(() => parser.push(`250 ${'x'.repeat(200)}`)).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
     const exact = new ReplyParser({ maxLineBytes: 10 })
     expect(exact.push('250 ABCDEF\r\n')).toHaveLength(1) // 10 bytes: at the limit
-    expect(() => exact.push('250 ABCDEFG\r\n')).toThrow(TorProtocolError)
+    expect(() => exact.push('250 ABCDEFG\r\n')).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 
   it('rejects an over-large reply', () => {
@@ -173,12 +173,12 @@ describe('ReplyParser', () => {
     parser.push('250+big=\r\n')
     expect(() => {
       for (let i = 0; i < 100; i++) parser.push(`${'y'.repeat(50)}\r\n`)
-    }).toThrow(TorProtocolError)
+    }).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 
   it('stays failed after an error', () => {
     const parser = new ReplyParser()
-    expect(() => parser.push('xyz\r\n')).toThrow(TorProtocolError)
-    expect(() => parser.push('250 OK\r\n')).toThrow(TorProtocolError)
+    expect(() => parser.push('xyz\r\n')).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
+    expect(() => parser.push('250 OK\r\n')).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 })

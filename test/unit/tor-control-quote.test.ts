@@ -4,8 +4,6 @@ import {
   parseKeyValues,
   quoteString,
   splitArgs,
-  TorArgumentError,
-  TorProtocolError,
 } from '../../src/tor/control/index.js'
 import { readQuotedString } from '../../src/tor/control/quote.js'
 
@@ -27,7 +25,7 @@ describe('quoteString', () => {
   })
 
   it.each(['a\rb', 'a\nb', 'a\0b', 'bell\x07', 'tab\tx', 'esc\x1b', 'del\x7f', 'GETINFO x\r\nSIGNAL HALT'])('refuses control characters (%j)', (s) => {
-    expect(() => quoteString(s)).toThrow(TorArgumentError)
+    expect(() => quoteString(s)).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_ARGUMENT' }))
   })
 })
 
@@ -43,7 +41,7 @@ describe('assertKeyword', () => {
     } catch (err) {
       caught = err
     }
-    expect(caught).toBeInstanceOf(TorArgumentError)
+    expect(caught).toMatchObject({ code: 'TOR_CONTROL_ARGUMENT' })
     if (s.length > 3) expect((caught as Error).message).not.toContain(s)
   })
 })
@@ -57,8 +55,8 @@ describe('readQuotedString', () => {
     expect(readQuotedString('X="abc" rest', 2)).toEqual({ value: 'abc', end: 7 })
   })
 
-  it.each(['"unterminated', '"ends in backslash\\', 'no quote'])('throws TorProtocolError for %j', (s) => {
-    expect(() => readQuotedString(s, 0)).toThrow(TorProtocolError)
+  it.each(['"unterminated', '"ends in backslash\\', 'no quote'])('throws TOR_CONTROL_PROTOCOL for %j', (s) => {
+    expect(() => readQuotedString(s, 0)).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 })
 
@@ -100,7 +98,7 @@ describe('parseKeyValues / splitArgs', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
-  it('throws TorProtocolError for an unterminated quoted value', () => {
-    expect(() => parseKeyValues('SUMMARY="never closed')).toThrow(TorProtocolError)
+  it('throws TOR_CONTROL_PROTOCOL for an unterminated quoted value', () => {
+    expect(() => parseKeyValues('SUMMARY="never closed')).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
   })
 })

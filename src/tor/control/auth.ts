@@ -1,24 +1,27 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { Logger } from '../../logging.js'
-import { TorAuthError, TorCommandError, TorProtocolError } from './errors.js'
+import { TorCommandError, TorError } from '../errors.js'
 import { parseKeyValues } from './key-values.js'
 import { quoteString } from './quote.js'
 import type { ControlReply } from './reply-parser.js'
 
-/** Credentials the caller can offer; tor's PROTOCOLINFO decides which get used. */
-export interface AuthOptions {
-  /** Cookie file to use instead of the one PROTOCOLINFO names. */
-  cookieFile?: string
-  /** Plain password for HASHEDPASSWORD authentication. */
-  password?: string
-}
+/**
+ * The credential the user configured. Burrow authenticates only with this:
+ * SAFECOOKIE with `cookieFile` (tor proves it knows the cookie before we
+ * prove anything), or HASHEDPASSWORD with `password`. Never NULL, never plain
+ * COOKIE, never a cookie path the other end suggests.
+ */
+export type AuthOptions = { cookieFile: string; password?: string } | { cookieFile?: string; password: string }
 
-/** What PROTOCOLINFO says about authentication. */
+/**
+ * What PROTOCOLINFO says about authentication. All of it comes from whoever
+ * answers on the control port: it decides nothing, it only explains a refusal.
+ */
 export interface ProtocolInfo {
   /** Offered methods, e.g. `['COOKIE', 'SAFECOOKIE']`. */
   methods: string[]
-  /** Absolute path of the auth cookie, when cookie methods are offered. */
+  /** Where the other end says its cookie is. Never read; shown as a hint only. */
   cookieFile?: string
   /** Tor's version string. */
   torVersion?: string
@@ -32,8 +35,21 @@ export const COOKIE_BYTES = 32
 const NONCE_BYTES = 32
 const SERVER_TO_CONTROLLER = 'Tor safe cookie authentication server-to-controller hash'
 const CONTROLLER_TO_SERVER = 'Tor safe cookie authentication controller-to-server hash'
+const HEX64 = /^[0-9A-Fa-f]{64}$/
+const MAX_HINT_CHARS = 200
 
-/** Parses the reply to `PROTOCOLINFO 1`. @throws TorProtocolError when the AUTH line is missing */
+/**
+ * Parses the reply to `PROTOCOLINFO 1` (control-spec §3.21):
+ *
+ * ```
+ * 250-PROTOCOLINFO 1
+ * 250-AUTH METHODS=COOKIE,SAFECOOKIE COOKIEFILE="/home/ann/.burrow/tor/control_auth_cookie"
+ * 250-VERSION Tor="0.4.9.11"
+ * 250 OK
+ * ```
+ *
+ * @throws TorError `TOR_CONTROL_PROTOCOL` when the AUTH line is missing
+ */
 export function parseProtocolInfo(reply: ControlReply): ProtocolInfo {
   let info: ProtocolInfo | undefined
   let torVersion: string | undefined
@@ -46,7 +62,7 @@ export function parseProtocolInfo(reply: ControlReply): ProtocolInfo {
       torVersion = parseKeyValues(line.text).Tor
     }
   }
-  if (info === undefined) throw new TorProtocolError('PROTOCOLINFO reply has no AUTH line')
+  if (info === undefined) throw new TorError('TOR_CONTROL_PROTOCOL', 'PROTOCOLINFO reply has no AUTH line')
   if (torVersion !== undefined) info.torVersion = torVersion
   return info
 }
@@ -61,20 +77,24 @@ export function safeCookieHashes(cookie: Uint8Array, clientNonce: Uint8Array, se
 }
 
 /**
- * Reads tor's auth cookie. The path may come from PROTOCOLINFO, i.e. from
- * whoever listens on the port, so only a regular file of exactly 32 bytes is
- * read: never a device or a large file.
+ * Reads the tor auth cookie at the path the user configured. Only a regular
+ * file of exactly 32 bytes is read: never a device or a large file.
+ *
+ * @throws TorError `TOR_AUTH_FAILED`, naming `path`, when the file is missing, unreadable or not a cookie
  */
 export async function readCookieFile(path: string): Promise<Buffer> {
   const handle = await open(path, 'r').catch((err: unknown) => {
-    throw new TorAuthError('cannot open the tor auth cookie file', { cause: err })
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new TorError('TOR_AUTH_FAILED', `cannot read the tor control cookie file you configured, ${path} (${reason})`, { cause: err })
   })
   try {
     const stat = await handle.stat()
-    if (!stat.isFile() || stat.size !== COOKIE_BYTES) throw new TorAuthError(`tor auth cookie file is not a ${COOKIE_BYTES}-byte file`)
+    if (!stat.isFile() || stat.size !== COOKIE_BYTES) {
+      throw new TorError('TOR_AUTH_FAILED', `the tor control cookie file you configured, ${path}, is not a ${COOKIE_BYTES}-byte file`)
+    }
     const cookie = Buffer.alloc(COOKIE_BYTES)
     const { bytesRead } = await handle.read(cookie, 0, COOKIE_BYTES, 0)
-    if (bytesRead !== COOKIE_BYTES) throw new TorAuthError('tor auth cookie file shrank while being read')
+    if (bytesRead !== COOKIE_BYTES) throw new TorError('TOR_AUTH_FAILED', `the tor control cookie file ${path} shrank while being read`)
     return cookie
   } finally {
     await handle.close()
@@ -82,75 +102,100 @@ export async function readCookieFile(path: string): Promise<Buffer> {
 }
 
 /**
- * Authenticates a fresh control connection: PROTOCOLINFO, then the strongest
- * method both sides can do: SAFECOOKIE > COOKIE > HASHEDPASSWORD > NULL.
- * SAFECOOKIE checks tor's proof of the cookie (constant time) before sending
- * ours, and a wrong proof is fatal: falling back to COOKIE would hand the
- * cookie to whoever answered.
+ * Authenticates a fresh control connection with the credential the user
+ * configured, and with nothing else:
  *
- * @throws TorAuthError when no method is usable or tor rejects the credential
+ * 1. `PROTOCOLINFO 1` (nothing secret is sent).
+ * 2. With `cookieFile`, if SAFECOOKIE is offered: `AUTHCHALLENGE` with our
+ *    nonce; tor's answer must prove it knows the cookie (checked in constant
+ *    time) before `AUTHENTICATE` sends our proof. A refused or wrong challenge
+ *    ends here: there is no fallback.
+ * 3. Otherwise with `password`, if HASHEDPASSWORD is offered: `AUTHENTICATE "password"`.
+ *
+ * Whoever binds the control port while tor is down (any local user, for a
+ * TCP port) can offer NULL or COOKIE with a COOKIEFILE of its choosing; both
+ * are refused, so it learns no cookie and never sees the commands that carry
+ * keys (ADD_ONION, ONION_CLIENT_AUTH_ADD). HASHEDPASSWORD gives no such proof
+ * (tor never proves it knows the password), which is why SAFECOOKIE comes first.
+ *
+ * @throws TorError `TOR_AUTH_FAILED` when no configured method is offered, the cookie cannot be read, tor fails the SAFECOOKIE check, or tor rejects the credential
  */
 export async function authenticate(send: SendCommand, auth: AuthOptions, log: Logger): Promise<void> {
+  if (auth.cookieFile === undefined && auth.password === undefined) {
+    throw new TorError('TOR_AUTH_FAILED', 'no tor control credential configured: give the cookie file (SAFECOOKIE) or the password (HASHEDPASSWORD) of your tor')
+  }
   const info = parseProtocolInfo(await send('PROTOCOLINFO 1'))
   const offered = new Set(info.methods)
   log.debug({ methods: info.methods, torVersion: info.torVersion }, 'tor control: PROTOCOLINFO')
-  const problems: string[] = []
 
-  const cookiePath = auth.cookieFile ?? info.cookieFile
-  if ((offered.has('SAFECOOKIE') || offered.has('COOKIE')) && cookiePath !== undefined) {
-    const cookie = await readCookieFile(cookiePath).catch((err: unknown) => {
-      problems.push(err instanceof Error ? err.message : String(err))
-      return undefined
+  if (auth.cookieFile !== undefined && offered.has('SAFECOOKIE')) {
+    const cookie = await readCookieFile(auth.cookieFile).catch((err: unknown) => {
+      throw withCookieHint(err, info, auth.cookieFile)
     })
-    if (cookie !== undefined) {
-      try {
-        if (offered.has('SAFECOOKIE')) {
-          const proof = await safeCookieChallenge(send, cookie).catch((err: unknown) => {
-            // A refused AUTHCHALLENGE proves nothing either way; a bad server hash throws past this.
-            if (!(err instanceof TorCommandError)) throw err
-            problems.push(`AUTHCHALLENGE refused (${err.status})`)
-            return undefined
-          })
-          if (proof !== undefined) return await sendAuthenticate(send, proof, 'SAFECOOKIE', log)
-        }
-        if (offered.has('COOKIE')) return await sendAuthenticate(send, cookie.toString('hex'), 'COOKIE', log)
-      } finally {
-        cookie.fill(0)
-      }
+    try {
+      return await sendAuthenticate(send, await safeCookieChallenge(send, cookie), 'SAFECOOKIE', log)
+    } finally {
+      cookie.fill(0)
     }
   }
-  if (offered.has('HASHEDPASSWORD') && auth.password !== undefined) {
+  if (auth.password !== undefined && offered.has('HASHEDPASSWORD')) {
     return sendAuthenticate(send, quoteString(auth.password), 'HASHEDPASSWORD', log)
   }
-  if (offered.has('NULL')) return sendAuthenticate(send, undefined, 'NULL', log)
-
-  const detail = problems.length > 0 ? `; ${problems.join('; ')}` : ''
-  throw new TorAuthError(`no usable tor authentication method (tor offers ${info.methods.join(',') || 'none'})${detail}`)
+  const configured = [auth.cookieFile !== undefined ? 'SAFECOOKIE with your cookie file' : '', auth.password !== undefined ? 'HASHEDPASSWORD with your password' : '']
+    .filter((m) => m !== '')
+    .join(' or ')
+  throw withCookieHint(
+    new TorError(
+      'TOR_AUTH_FAILED',
+      `tor's control port offers ${info.methods.join(',') || 'no method'}; Burrow authenticates only by ${configured} (never NULL or plain COOKIE, which would hand our keys to whoever listens there)`,
+    ),
+    info,
+    auth.cookieFile,
+  )
 }
 
-/** Runs AUTHCHALLENGE and returns the hex client proof, after verifying tor's. */
+/**
+ * Adds where the other end says its cookie is, as a hint for the user (it is
+ * never read). Quoted and cut short: it is text from an untrusted peer.
+ */
+function withCookieHint(err: unknown, info: ProtocolInfo, configured: string | undefined): unknown {
+  if (!(err instanceof TorError) || info.cookieFile === undefined || info.cookieFile === configured) return err
+  const hint = JSON.stringify(info.cookieFile.slice(0, MAX_HINT_CHARS))
+  return new TorError(err.code, `${err.message} (the control port names the cookie file ${hint}; if that is your tor's, configure it as cookieFile)`, { cause: err.cause })
+}
+
+/**
+ * Runs AUTHCHALLENGE and returns the hex client proof, after verifying tor's.
+ * Tor's answer (control-spec §3.24):
+ *
+ * ```
+ * 250 AUTHCHALLENGE SERVERHASH=<64 hex> SERVERNONCE=<64 hex>
+ * ```
+ */
 async function safeCookieChallenge(send: SendCommand, cookie: Buffer): Promise<string> {
   const clientNonce = randomBytes(NONCE_BYTES)
-  const reply = await send(`AUTHCHALLENGE SAFECOOKIE ${clientNonce.toString('hex')}`)
+  const reply = await send(`AUTHCHALLENGE SAFECOOKIE ${clientNonce.toString('hex')}`).catch((err: unknown) => {
+    if (err instanceof TorCommandError) throw new TorError('TOR_AUTH_FAILED', `tor refused AUTHCHALLENGE (${err.status}); no other method is tried`, { cause: err })
+    throw err
+  })
   const text = reply.lines[reply.lines.length - 1]?.text ?? ''
   const kv = parseKeyValues(text)
-  const hex64 = /^[0-9A-Fa-f]{64}$/
-  if (!text.startsWith('AUTHCHALLENGE ') || !hex64.test(kv.SERVERHASH ?? '') || !hex64.test(kv.SERVERNONCE ?? '')) {
-    throw new TorProtocolError('malformed AUTHCHALLENGE reply')
+  if (!text.startsWith('AUTHCHALLENGE ') || !HEX64.test(kv.SERVERHASH ?? '') || !HEX64.test(kv.SERVERNONCE ?? '')) {
+    throw new TorError('TOR_CONTROL_PROTOCOL', 'malformed AUTHCHALLENGE reply')
   }
   const serverNonce = Buffer.from(kv.SERVERNONCE as string, 'hex')
   const { serverHash, clientHash } = safeCookieHashes(cookie, clientNonce, serverNonce)
   if (!timingSafeEqual(serverHash, Buffer.from(kv.SERVERHASH as string, 'hex'))) {
-    throw new TorAuthError('tor failed the SAFECOOKIE check: whoever listens on this control port does not know the cookie')
+    throw new TorError('TOR_AUTH_FAILED', 'tor failed the SAFECOOKIE check: whoever listens on this control port does not know the cookie')
   }
   return clientHash.toString('hex')
 }
 
-async function sendAuthenticate(send: SendCommand, credential: string | undefined, method: string, log: Logger): Promise<void> {
+async function sendAuthenticate(send: SendCommand, credential: string, method: string, log: Logger): Promise<void> {
   try {
-    await send(credential === undefined ? 'AUTHENTICATE' : `AUTHENTICATE ${credential}`)
+    await send(`AUTHENTICATE ${credential}`)
   } catch (err) {
-    if (err instanceof TorCommandError) throw new TorAuthError(`tor rejected ${method} authentication (${err.status})`, { cause: err })
+    if (err instanceof TorCommandError) throw new TorError('TOR_AUTH_FAILED', `tor rejected ${method} authentication (${err.status})`, { cause: err })
     throw err
   }
   log.debug({ method }, 'tor control: authenticated')

@@ -4,14 +4,7 @@ import { AbortError } from '../../errors.js'
 import { silentLogger, type Logger } from '../../logging.js'
 import { isLoopbackIp } from '../../util/net.js'
 import { authenticate, type AuthOptions } from './auth.js'
-import {
-  TorArgumentError,
-  TorCommandError,
-  TorControlClosedError,
-  TorControlError,
-  TorControlTimeoutError,
-  TorProtocolError,
-} from './errors.js'
+import { TorCommandError, TorError } from '../errors.js'
 import { parseEvent, type CircEvent, type HsDescEvent, type RawTorEvent, type StatusClientEvent, type TorEvent } from './events.js'
 import { keywordArgs } from './key-values.js'
 import {
@@ -83,7 +76,7 @@ export interface TorControl {
  * One long-lived connection to tor's control port (control-spec), in the
  * manner of stem: commands are queued FIFO and matched to tor's in-order
  * replies, asynchronous events are parsed and emitted, and every failure is a
- * typed {@link TorControlError}.
+ * typed {@link TorError}.
  *
  * Emits `event` for every 650 reply, the event's type (`STATUS_CLIENT`,
  * `HS_DESC`, `CIRC`, or any other upper-case name for raw events), and `close`
@@ -115,8 +108,8 @@ export class TorControl extends EventEmitter {
    * Opens a control connection. TCP endpoints must be loopback IP literals
    * (no name is ever resolved). Authenticate before sending other commands.
    *
-   * @throws TorArgumentError for a non-loopback or malformed endpoint (before any connection attempt)
-   * @throws TorControlTimeoutError, AbortError, or TorControlError when the connection cannot be made
+   * @throws TorError `TOR_CONTROL_ARGUMENT` for a non-loopback or malformed endpoint (before any connection attempt)
+   * @throws TorError `TOR_CONTROL_TIMEOUT` or `TOR_CONTROL`, or AbortError, when the connection cannot be made
    */
   static async connect(endpoint: ControlEndpoint, opts: ConnectOptions = {}): Promise<TorControl> {
     assertEndpoint(endpoint)
@@ -132,12 +125,13 @@ export class TorControl extends EventEmitter {
   }
 
   /**
-   * PROTOCOLINFO, then SAFECOOKIE > COOKIE > HASHEDPASSWORD > NULL, using the
-   * cookie file from `auth` or from PROTOCOLINFO and the password from `auth`.
+   * PROTOCOLINFO, then SAFECOOKIE with the configured cookie file or
+   * HASHEDPASSWORD with the configured password; never NULL, plain COOKIE or
+   * a cookie file the other end names.
    *
-   * @throws TorAuthError when nothing works or tor fails the SAFECOOKIE check
+   * @throws TorError `TOR_AUTH_FAILED` when nothing works or tor fails the SAFECOOKIE check
    */
-  authenticate(auth: AuthOptions = {}): Promise<void> {
+  authenticate(auth: AuthOptions): Promise<void> {
     return authenticate((line) => this.command(line), auth, this.#log)
   }
 
@@ -145,14 +139,14 @@ export class TorControl extends EventEmitter {
    * Sends one command line and resolves with tor's reply. Commands are
    * answered in order, so several may be in flight at once.
    *
-   * @throws TorArgumentError if `line` contains CR, LF or NUL (nothing is sent)
-   * @throws TorCommandError for a 4xx/5xx reply (message names only the command keyword)
-   * @throws TorControlTimeoutError when no reply comes in time; the late reply is then discarded
-   * @throws TorControlClosedError when the connection is closed or lost first
+   * @throws TorError `TOR_CONTROL_ARGUMENT` if `line` contains CR, LF or NUL (nothing is sent)
+   * @throws {@link TorCommandError} for a 4xx/5xx reply (message names only the command keyword)
+   * @throws TorError `TOR_CONTROL_TIMEOUT` when no reply comes in time; the late reply is then discarded
+   * @throws TorError `TOR_CONTROL_CLOSED` when the connection is closed or lost first
    */
   command(line: string, opts: { timeoutMs?: number } = {}): Promise<ControlReply> {
-    if (/[\r\n\0]/.test(line)) return Promise.reject(new TorArgumentError('command line contains CR, LF or NUL'))
-    if (this.closed) return Promise.reject(new TorControlClosedError('tor control connection is closed'))
+    if (/[\r\n\0]/.test(line)) return Promise.reject(new TorError('TOR_CONTROL_ARGUMENT', 'command line contains CR, LF or NUL'))
+    if (this.closed) return Promise.reject(new TorError('TOR_CONTROL_CLOSED', 'tor control connection is closed'))
     return this.#send(line, opts.timeoutMs ?? this.#commandTimeoutMs)
   }
 
@@ -161,14 +155,14 @@ export class TorControl extends EventEmitter {
    * `250+key=` data blocks alike.
    */
   async getInfo(keys: string[]): Promise<Record<string, string>> {
-    if (keys.length === 0) throw new TorArgumentError('GETINFO needs at least one key')
+    if (keys.length === 0) throw new TorError('TOR_CONTROL_ARGUMENT', 'GETINFO needs at least one key')
     for (const k of keys) assertKeyword(k)
     const reply = await this.command(`GETINFO ${keys.join(' ')}`)
     const values = reply.lines
       .filter((line) => line.kind !== 'end')
       .map((line) => {
         const eq = line.text.indexOf('=')
-        if (eq <= 0) throw new TorProtocolError('GETINFO reply line is not key=value')
+        if (eq <= 0) throw new TorError('TOR_CONTROL_PROTOCOL', 'GETINFO reply line is not key=value')
         const key = line.text.slice(0, eq)
         return { raw: line.text, key, value: line.kind === 'data' ? (line.data ?? '') : line.text.slice(eq + 1) }
       })
@@ -177,13 +171,13 @@ export class TorControl extends EventEmitter {
 
   /** SETEVENTS: replaces the subscribed set with `names` (an empty list unsubscribes from all). */
   async setEvents(names: string[]): Promise<void> {
-    for (const n of names) if (!EVENT_NAME.test(n)) throw new TorArgumentError('event names are upper-case keywords')
+    for (const n of names) if (!EVENT_NAME.test(n)) throw new TorError('TOR_CONTROL_ARGUMENT', 'event names are upper-case keywords')
     await this.command(names.length === 0 ? 'SETEVENTS' : `SETEVENTS ${names.join(' ')}`)
   }
 
   /** SIGNAL, e.g. `NEWNYM`, `HUP`, `SHUTDOWN`. */
   async signal(name: string): Promise<void> {
-    if (!EVENT_NAME.test(name)) throw new TorArgumentError('signal names are upper-case keywords')
+    if (!EVENT_NAME.test(name)) throw new TorError('TOR_CONTROL_ARGUMENT', 'signal names are upper-case keywords')
     await this.command(`SIGNAL ${name}`)
   }
 
@@ -222,7 +216,7 @@ export class TorControl extends EventEmitter {
 
   /**
    * Sends QUIT (waiting at most 1 s for tor's answer), then destroys the
-   * socket. Idempotent; commands still pending reject with TorControlClosedError.
+   * socket. Idempotent; commands still pending reject with `TOR_CONTROL_CLOSED`.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown()
@@ -248,7 +242,7 @@ export class TorControl extends EventEmitter {
         timer: setTimeout(() => {
           // Keep the slot: tor still answers this command, and that answer must not go to the next one.
           pending.abandoned = true
-          reject(new TorControlTimeoutError(`tor ${keyword}`, timeoutMs))
+          reject(new TorError('TOR_CONTROL_TIMEOUT', `tor ${keyword} timed out after ${timeoutMs} ms`))
         }, timeoutMs),
       }
       this.#pending.push(pending)
@@ -263,7 +257,7 @@ export class TorControl extends EventEmitter {
     try {
       replies = this.#parser.push(chunk)
     } catch (err) {
-      this.#end(err instanceof Error ? err : new TorProtocolError('unparseable data from tor'))
+      this.#end(err instanceof Error ? err : new TorError('TOR_CONTROL_PROTOCOL', 'unparseable data from tor'))
       return
     }
     for (const reply of replies) {
@@ -274,7 +268,7 @@ export class TorControl extends EventEmitter {
       }
       const pending = this.#pending.shift()
       if (pending === undefined) {
-        this.#end(new TorProtocolError(`tor sent a ${reply.status} reply that answers no command`))
+        this.#end(new TorError('TOR_CONTROL_PROTOCOL', `tor sent a ${reply.status} reply that answers no command`))
         return
       }
       this.#settle(pending, reply)
@@ -326,9 +320,9 @@ export class TorControl extends EventEmitter {
     this.#socket.destroy()
     const intentional = this.#closing !== undefined
     const failure =
-      cause instanceof TorControlError
+      cause instanceof TorError
         ? cause
-        : new TorControlClosedError(intentional ? 'tor control connection closed' : 'tor control connection lost', cause === undefined ? undefined : { cause })
+        : new TorError('TOR_CONTROL_CLOSED', intentional ? 'tor control connection closed' : 'tor control connection lost', cause === undefined ? undefined : { cause })
     for (const pending of this.#pending.splice(0)) {
       clearTimeout(pending.timer)
       if (!pending.abandoned) pending.reject(failure)
@@ -346,13 +340,13 @@ export class TorControl extends EventEmitter {
 function assertEndpoint(endpoint: ControlEndpoint): void {
   if ('path' in endpoint) {
     if (typeof endpoint.path !== 'string' || endpoint.path === '' || endpoint.path.includes('\0')) {
-      throw new TorArgumentError('control socket path must be a non-empty string')
+      throw new TorError('TOR_CONTROL_ARGUMENT', 'control socket path must be a non-empty string')
     }
     return
   }
-  if (!isLoopbackIp(endpoint.host)) throw new TorArgumentError('control port host must be a loopback IP literal (127.0.0.0/8 or ::1)')
+  if (!isLoopbackIp(endpoint.host)) throw new TorError('TOR_CONTROL_ARGUMENT', 'control port host must be a loopback IP literal (127.0.0.0/8 or ::1)')
   if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
-    throw new TorArgumentError('control port must be an integer in 1..65535')
+    throw new TorError('TOR_CONTROL_ARGUMENT', 'control port must be an integer in 1..65535')
   }
 }
 
@@ -376,9 +370,9 @@ function openSocket(endpoint: ControlEndpoint, timeoutMs: number, signal?: Abort
     }
     const onConnect = (): void => finish()
     const onError = (err: Error): void =>
-      finish(new TorControlError(`cannot connect to tor's control port at ${describeEndpoint(endpoint)}`, { cause: err }))
+      finish(new TorError('TOR_CONTROL', `cannot connect to tor's control port at ${describeEndpoint(endpoint)}`, { cause: err }))
     const onAbort = (): void => finish(new AbortError('tor control connect'))
-    const timer = setTimeout(() => finish(new TorControlTimeoutError('tor control connect', timeoutMs)), timeoutMs)
+    const timer = setTimeout(() => finish(new TorError('TOR_CONTROL_TIMEOUT', `tor control connect timed out after ${timeoutMs} ms`)), timeoutMs)
     socket.once('connect', onConnect)
     socket.once('error', onError)
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -1,5 +1,5 @@
 import { keywordArgs, splitArgs, type ReplyArg } from './key-values.js'
-import { TorProtocolError } from './errors.js'
+import { isTorError } from '../errors.js'
 import type { ControlReply, ReplyLine } from './reply-parser.js'
 
 export { parseKeyValues } from './key-values.js'
@@ -101,7 +101,13 @@ const TYPED: Record<string, TypedParser> = {
  * Turns an asynchronous reply (status 650) into an event. STATUS_CLIENT,
  * HS_DESC and CIRC are parsed into typed objects; any other type, or one of
  * those whose line is malformed, becomes a {@link RawTorEvent}. Never throws
- * on anything tor can send.
+ * on anything tor can send. What it reads (control-spec §4.1):
+ *
+ * ```
+ * 650 STATUS_CLIENT NOTICE BOOTSTRAP PROGRESS=100 TAG=done SUMMARY="Done"
+ * 650 HS_DESC UPLOADED z3eg…aefid UNKNOWN $0B36C048…E019~relay1 REASON=…
+ * 650 CIRC 12 BUILT $AB…~relay1,$CD…~relay2 BUILD_FLAGS=IS_INTERNAL PURPOSE=HS_CLIENT_REND
+ * ```
  */
 export function parseEvent(reply: ControlReply): TorEvent {
   const { lines } = reply
@@ -118,7 +124,7 @@ export function parseEvent(reply: ControlReply): TorEvent {
   try {
     return parser(splitArgs(body)) ?? raw
   } catch (err) {
-    if (err instanceof TorProtocolError) return raw
+    if (isTorError(err, 'TOR_CONTROL_PROTOCOL')) return raw
     throw err
   }
 }

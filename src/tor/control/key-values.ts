@@ -16,9 +16,16 @@ const KEY = /^[A-Za-z0-9_]+(?==)/
 
 /**
  * Splits a reply line into its arguments, honouring quoted values that
- * contain spaces (`SUMMARY="Connecting to a relay"`).
+ * contain spaces and escapes. From
  *
- * @throws TorProtocolError for an unterminated quoted string
+ * ```
+ * NOTICE BOOTSTRAP PROGRESS=14 TAG=handshake SUMMARY="Handshaking with a relay"
+ * ```
+ *
+ * it returns `NOTICE`, `BOOTSTRAP` (positional) and `PROGRESS=14`, `TAG=handshake`,
+ * `SUMMARY` = `Handshaking with a relay` (keyword, unquoted).
+ *
+ * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated quoted string
  */
 export function splitArgs(text: string): ReplyArg[] {
   const args: ReplyArg[] = []
@@ -57,7 +64,7 @@ export function splitArgs(text: string): ReplyArg[] {
  * AUTHCHALLENGE, ADD_ONION replies and event lines. A repeated key keeps its
  * last value.
  *
- * @throws TorProtocolError for an unterminated quoted string
+ * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated quoted string
  */
 export function parseKeyValues(text: string): Record<string, string> {
   return keywordArgs(splitArgs(text))

@@ -1,4 +1,4 @@
-import { TorArgumentError, TorProtocolError } from './errors.js'
+import { TorError } from '../errors.js'
 
 // C0 controls and DEL: CR/LF would end the command line early (command
 // injection); the others have no business in an argument and tor may mangle them.
@@ -10,10 +10,10 @@ const KEYWORD = /^[A-Za-z0-9_./:=+\-,]+$/
  * `\` and `"` backslash-escaped. Never emits a backslash before `n`, `t`, `r`
  * or a digit, so tor's C-style unescaping reads it back unchanged.
  *
- * @throws TorArgumentError if `s` holds CR, LF, NUL or any other control character
+ * @throws TorError `TOR_CONTROL_ARGUMENT` if `s` holds CR, LF, NUL or any other control character
  */
 export function quoteString(s: string): string {
-  if (CONTROL_CHARS.test(s)) throw new TorArgumentError('quoted argument contains a control character')
+  if (CONTROL_CHARS.test(s)) throw new TorError('TOR_CONTROL_ARGUMENT', 'quoted argument contains a control character')
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
@@ -22,26 +22,27 @@ export function quoteString(s: string): string {
  * only `[A-Za-z0-9_./:=+-,]`, so it can neither split into two arguments nor
  * end the command line.
  *
- * @throws TorArgumentError otherwise (the message does not repeat `s`)
+ * @throws TorError `TOR_CONTROL_ARGUMENT` otherwise (the message does not repeat `s`)
  */
 export function assertKeyword(s: string): string {
-  if (!KEYWORD.test(s)) throw new TorArgumentError('argument is empty or has characters not allowed unquoted')
+  if (!KEYWORD.test(s)) throw new TorError('TOR_CONTROL_ARGUMENT', 'argument is empty or has characters not allowed unquoted')
   return s
 }
 
 const C_ESCAPES: Record<string, number> = { n: 0x0a, t: 0x09, r: 0x0d }
 
 /**
- * Reads a quoted string from tor's output starting at `text[start] === '"'`.
+ * Reads a quoted string from tor's output starting at `text[start] === '"'`,
+ * such as `"unix:/run/a \"b\"/socks"` or `"caf\303\251"` (`café`).
  * Follows the control-spec advice for reading what tor writes: `\n`, `\t`,
  * `\r` and octal `\ooo` are C escapes (tor escapes non-ASCII bytes that way),
  * any other escaped character stands for itself. Bytes are decoded as UTF-8.
  *
  * @returns the decoded value and the index just past the closing quote
- * @throws TorProtocolError for an unterminated string
+ * @throws TorError `TOR_CONTROL_PROTOCOL` for an unterminated string
  */
 export function readQuotedString(text: string, start: number): { value: string; end: number } {
-  if (text[start] !== '"') throw new TorProtocolError('expected a quoted string')
+  if (text[start] !== '"') throw new TorError('TOR_CONTROL_PROTOCOL', 'expected a quoted string')
   const bytes: number[] = []
   let i = start + 1
   while (i < text.length) {
@@ -66,5 +67,5 @@ export function readQuotedString(text: string, start: number): { value: string; 
       i += 1 + next.length
     }
   }
-  throw new TorProtocolError('unterminated quoted string')
+  throw new TorError('TOR_CONTROL_PROTOCOL', 'unterminated quoted string')
 }

@@ -1,4 +1,4 @@
-import { TorProtocolError } from './errors.js'
+import { isTorError, TorError } from '../errors.js'
 
 /** One line of a tor control reply. */
 export interface ReplyLine {
@@ -45,11 +45,24 @@ interface PartialReply {
 /**
  * Incremental parser for tor's control-port replies (control-spec §2.3).
  * Pure and synchronous: feed it bytes as they arrive, in chunks split
- * anywhere, and it returns every reply those bytes complete.
+ * anywhere, and it returns every reply those bytes complete. A reply is mid
+ * lines (`NNN-`), data lines (`NNN+` then a dot-encoded block ending in a
+ * lone `.`) and one end line (`NNN `); an event (650) may arrive between them:
+ *
+ * ```
+ * 250-version=0.4.9.11
+ * 650 STATUS_CLIENT NOTICE CIRCUIT_ESTABLISHED
+ * 250+config-text=
+ * SocksPort unix:/home/ann/.burrow/tor/socks.sock
+ * .
+ * 250 OK
+ * ```
+ *
+ * gives the event, then one 250 reply of three lines.
  *
  * Asynchronous event lines (status 650) are assembled separately from
  * synchronous replies, so an event that arrives between the lines of a reply
- * does not corrupt it. After the first {@link TorProtocolError} the stream is
+ * does not corrupt it. After the first `TOR_CONTROL_PROTOCOL` error the stream is
  * unrecoverable and every later `push` throws again.
  */
 export class ReplyParser {
@@ -59,7 +72,7 @@ export class ReplyParser {
   #pendingBytes = 0
   #sync: PartialReply | undefined
   #async: PartialReply | undefined
-  #failure: TorProtocolError | undefined
+  #failure: TorError | undefined
 
   constructor(opts: ReplyParserLimits = {}) {
     this.#maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
@@ -69,14 +82,14 @@ export class ReplyParser {
   /**
    * Consumes `chunk` and returns the replies it completes, in order.
    *
-   * @throws TorProtocolError on malformed input; the parser stays failed afterwards
+   * @throws TorError `TOR_CONTROL_PROTOCOL` on malformed input; the parser stays failed afterwards
    */
   push(chunk: Buffer | string): ControlReply[] {
     if (this.#failure !== undefined) throw this.#failure
     try {
       return this.#consume(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
     } catch (err) {
-      this.#failure = err instanceof TorProtocolError ? err : new TorProtocolError('reply parser failed', { cause: err })
+      this.#failure = isTorError(err, 'TOR_CONTROL_PROTOCOL') ? err : new TorError('TOR_CONTROL_PROTOCOL', 'reply parser failed', { cause: err })
       this.#pending = []
       throw this.#failure
     }
@@ -104,15 +117,15 @@ export class ReplyParser {
     this.#pendingBytes += part.length
     // +1 leaves room for the CR of a CRLF split across chunks.
     if (this.#pendingBytes > this.#maxLineBytes + 1) {
-      throw new TorProtocolError(`reply line longer than ${this.#maxLineBytes} bytes`)
+      throw new TorError('TOR_CONTROL_PROTOCOL', `reply line longer than ${this.#maxLineBytes} bytes`)
     }
     this.#pending.push(part)
   }
 
   #line(raw: Buffer): ControlReply | undefined {
-    if (raw.length > this.#maxLineBytes) throw new TorProtocolError(`reply line longer than ${this.#maxLineBytes} bytes`)
+    if (raw.length > this.#maxLineBytes) throw new TorError('TOR_CONTROL_PROTOCOL', `reply line longer than ${this.#maxLineBytes} bytes`)
     const text = raw.toString('utf8')
-    if (FORBIDDEN_CHARS.test(text)) throw new TorProtocolError('reply line contains control characters')
+    if (FORBIDDEN_CHARS.test(text)) throw new TorError('TOR_CONTROL_PROTOCOL', 'reply line contains control characters')
 
     const inData = this.#sync?.dataLines !== undefined ? this.#sync : this.#async?.dataLines !== undefined ? this.#async : undefined
     if (inData !== undefined) {
@@ -122,7 +135,7 @@ export class ReplyParser {
     }
 
     const match = STATUS_LINE.exec(text)
-    if (match === null) throw new TorProtocolError('reply line does not start with a status code and separator')
+    if (match === null) throw new TorError('TOR_CONTROL_PROTOCOL', 'reply line does not start with a status code and separator')
     const status = Number(match[1])
     const separator = match[2]
     const body = text.slice(4)
@@ -134,7 +147,7 @@ export class ReplyParser {
       if (isEvent) this.#async = reply
       else this.#sync = reply
     } else if (reply.status !== status) {
-      throw new TorProtocolError(`status ${status} inside a reply that began with ${reply.status}`)
+      throw new TorError('TOR_CONTROL_PROTOCOL', `status ${status} inside a reply that began with ${reply.status}`)
     }
     this.#grow(reply, raw.length + 1)
 
@@ -167,6 +180,6 @@ export class ReplyParser {
 
   #grow(reply: PartialReply, bytes: number): void {
     reply.bytes += bytes
-    if (reply.bytes > this.#maxReplyBytes) throw new TorProtocolError(`reply larger than ${this.#maxReplyBytes} bytes`)
+    if (reply.bytes > this.#maxReplyBytes) throw new TorError('TOR_CONTROL_PROTOCOL', `reply larger than ${this.#maxReplyBytes} bytes`)
   }
 }
