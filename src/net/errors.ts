@@ -19,7 +19,7 @@ export const NET_ERRORS = {
   ONION_DIAL_FAILED: 'dialing the peer\'s onion failed',
   /** A multiaddr is not `/onion3/<56 base32>:<port>[/p2p/<Ed25519 peer id>]` (see {@link InvalidOnionMultiaddrError}). */
   INVALID_ONION_MULTIADDR: 'not an onion multiaddr',
-  /** The onion transport was asked to listen somewhere it may not, or binding failed. */
+  /** The onion listener could not listen on its unix socket (path unusable, folder not private, binding failed). */
   ONION_LISTEN_FAILED: 'the onion listener could not start',
   /** Options of the libp2p node factory are unusable (messages name sizes and kinds, never key bytes). */
   NET_INVALID_OPTIONS: 'invalid network options',
@@ -50,7 +50,7 @@ export type InvalidOnionMultiaddrReason =
   | 'peer-id'
 
 /** A multiaddr is not `/onion3/<56 base32>:<port>[/p2p/<Ed25519 peer id>]`. Code `INVALID_ONION_MULTIADDR`. */
-export class InvalidOnionMultiaddrError extends BurrowError {
+export class InvalidOnionMultiaddrError extends NetError {
   /** Which rule the multiaddr broke. */
   readonly reason: InvalidOnionMultiaddrReason
 
@@ -84,7 +84,7 @@ export type OnionDialFailureReason =
  * `cause` holds the original error (a `SocksReplyError` when tor answered).
  * Code `ONION_DIAL_FAILED`.
  */
-export class OnionDialError extends BurrowError {
+export class OnionDialError extends NetError {
   readonly reason: OnionDialFailureReason
   readonly retryable: boolean
 
@@ -92,20 +92,6 @@ export class OnionDialError extends BurrowError {
     super('ONION_DIAL_FAILED', message, options)
     this.reason = reason
     this.retryable = retryable
-  }
-}
-
-/** The onion transport was asked to listen on something other than `/ip4/127.0.0.1/tcp/<port>`, or binding failed. Code `ONION_LISTEN_FAILED`. */
-export class OnionListenError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ONION_LISTEN_FAILED', message, options)
-  }
-}
-
-/** Options of the libp2p node factory are unusable. Code `NET_INVALID_OPTIONS`; messages name sizes and kinds, never key bytes. */
-export class NetOptionsError extends BurrowError {
-  constructor(message: string) {
-    super('NET_INVALID_OPTIONS', message)
   }
 }
 

@@ -1,7 +1,7 @@
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { Ed25519PeerId, Ed25519PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { NetOptionsError } from './errors.js'
+import { NetError } from './errors.js'
 
 const SEED_LENGTH = 32
 
@@ -13,7 +13,7 @@ const SEED_LENGTH = 32
 export async function identityKeyFromSeed(seed: Uint8Array): Promise<Ed25519PrivateKey> {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH) {
     const got = seed instanceof Uint8Array ? `${seed.length} bytes` : typeof seed
-    throw new NetOptionsError(`the identity seed must be ${SEED_LENGTH} bytes, got ${got}`)
+    throw new NetError('NET_INVALID_OPTIONS', `the identity seed must be ${SEED_LENGTH} bytes, got ${got}`)
   }
   return generateKeyPairFromSeed('Ed25519', seed)
 }

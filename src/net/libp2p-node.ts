@@ -10,12 +10,12 @@ import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { parseOnionAddress } from '../tor/onion-address.js'
 import type { SocksEndpoint } from '../tor/socks.js'
-import { NetOptionsError } from './errors.js'
 import { allowListGater, type AllowList } from './gater.js'
 import { identityKeyFromSeed } from './identity.js'
 import { onionMultiaddr, unixListenMultiaddr } from './onion-multiaddr.js'
 import { prepareSocketPath } from './onion-listener.js'
 import { onionTransport, type OnionTransport } from './onion-transport.js'
+import { NetError } from './errors.js'
 
 /** Options of {@link createBurrowLibp2p}. */
 export interface BurrowLibp2pOptions {
@@ -147,13 +147,13 @@ export function burrowLibp2pOptions(init: {
  */
 export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<BurrowLibp2p> {
   if (typeof options.listenPath !== 'string' || !options.listenPath.startsWith('/')) {
-    throw new NetOptionsError('listenPath must be an absolute path (the unix socket the onion service forwards to)')
+    throw new NetError('NET_INVALID_OPTIONS', 'listenPath must be an absolute path (the unix socket the onion service forwards to)')
   }
   if (!Number.isInteger(options.virtualPort) || options.virtualPort < 1 || options.virtualPort > 65535) {
-    throw new NetOptionsError('virtualPort must be an integer from 1 to 65535')
+    throw new NetError('NET_INVALID_OPTIONS', 'virtualPort must be an integer from 1 to 65535')
   }
   if (typeof options.socks !== 'function' || typeof options.allowList?.isAllowed !== 'function') {
-    throw new NetOptionsError('socks must be a function returning the SOCKS endpoint and allowList must have isAllowed(peerId)')
+    throw new NetError('NET_INVALID_OPTIONS', 'socks must be a function returning the SOCKS endpoint and allowList must have isAllowed(peerId)')
   }
   const onionAddress = parseOnionAddress(options.onionAddress)
   // Checked here as well as by the listener: libp2p would wrap the listener's error in an untyped one.
@@ -175,7 +175,7 @@ export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<
     for (const [protocol, handler] of Object.entries(options.protocols ?? {})) await libp2p.handle(protocol, handler)
     await libp2p.start()
     const [path] = transport?.localPaths() ?? []
-    if (path === undefined) throw new NetOptionsError('the node started without its unix socket listener')
+    if (path === undefined) throw new NetError('NET_INVALID_OPTIONS', 'the node started without its unix socket listener')
     const multiaddr = onionMultiaddr(onionAddress, options.virtualPort, libp2p.peerId)
     logger.info({ peer: libp2p.peerId.toString() }, 'libp2p node started')
     return { libp2p, peerId: libp2p.peerId, multiaddr, listenPath: path }

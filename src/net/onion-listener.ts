@@ -4,10 +4,10 @@ import { dirname } from 'node:path'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { ComponentLogger, Listener, ListenerEvents, Logger as ComponentLog, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { OnionListenError } from './errors.js'
 import { OnionMultiaddrConnection } from './onion-connection.js'
 import { assertUnixSocketPath } from '../tor/socket-path.js'
 import { UNATTRIBUTED_INBOUND_ADDR, unixListenPath } from './onion-multiaddr.js'
+import { NetError } from './errors.js'
 
 /** What an {@link OnionListener} needs. */
 export interface OnionListenerInit {
@@ -57,11 +57,11 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
    */
   async listen(ma: Multiaddr): Promise<void> {
     const path = unixListenPath(ma)
-    if (path === undefined) throw new OnionListenError('the onion transport listens only on a unix socket, /unix/<absolute path>')
-    if (this.#server.listening) throw new OnionListenError('the listener is already listening')
+    if (path === undefined) throw new NetError('ONION_LISTEN_FAILED', 'the onion transport listens only on a unix socket, /unix/<absolute path>')
+    if (this.#server.listening) throw new NetError('ONION_LISTEN_FAILED', 'the listener is already listening')
     await prepareSocketPath(path)
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new OnionListenError(`cannot listen on ${path}: ${err.message}`, { cause: err }))
+      const onError = (err: Error): void => reject(new NetError('ONION_LISTEN_FAILED', `cannot listen on ${path}: ${err.message}`, { cause: err }))
       this.#server.once('error', onError)
       this.#server.listen({ path }, () => {
         this.#server.off('error', onError)
@@ -126,7 +126,7 @@ export async function prepareSocketPath(path: string): Promise<void> {
   try {
     assertUnixSocketPath(path, 'the onion service socket')
   } catch (err) {
-    throw new OnionListenError((err as Error).message, { cause: err })
+    throw new NetError('ONION_LISTEN_FAILED', (err as Error).message, { cause: err })
   }
   await assertPrivateFolder(dirname(path))
   await removeStaleSocket(path)
@@ -135,11 +135,11 @@ export async function prepareSocketPath(path: string): Promise<void> {
 /** Refuses a socket folder that another user owns or may enter: tor's forwarded connections must be the only way in. */
 async function assertPrivateFolder(folder: string): Promise<void> {
   const stat = await lstat(folder).catch((err: unknown) => {
-    throw new OnionListenError(`cannot use ${folder} for the onion service socket: ${(err as Error).message}`, { cause: err })
+    throw new NetError('ONION_LISTEN_FAILED', `cannot use ${folder} for the onion service socket: ${(err as Error).message}`, { cause: err })
   })
   const uid = process.getuid?.()
   if (!stat.isDirectory() || (stat.mode & 0o077) !== 0 || (uid !== undefined && stat.uid !== uid)) {
-    throw new OnionListenError(`the onion service socket must be in a folder only this user can enter (mode 0700); ${folder} is not`)
+    throw new NetError('ONION_LISTEN_FAILED', `the onion service socket must be in a folder only this user can enter (mode 0700); ${folder} is not`)
   }
 }
 
@@ -147,6 +147,6 @@ async function assertPrivateFolder(folder: string): Promise<void> {
 async function removeStaleSocket(path: string): Promise<void> {
   const stat = await lstat(path).catch(() => undefined)
   if (stat === undefined) return
-  if (!stat.isSocket()) throw new OnionListenError(`${path} exists and is not a socket; refusing to replace it`)
+  if (!stat.isSocket()) throw new NetError('ONION_LISTEN_FAILED', `${path} exists and is not a socket; refusing to replace it`)
   await unlink(path)
 }
