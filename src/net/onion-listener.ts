@@ -120,7 +120,7 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
  * unix socket address, in a folder that only this user owns and may enter;
  * removes a socket a crashed run left there (any other kind of file stays).
  *
- * @throws OnionListenError saying what is wrong
+ * @throws NetError `ONION_LISTEN_FAILED` saying what is wrong
  */
 export async function prepareSocketPath(path: string): Promise<void> {
   try {
