@@ -21,9 +21,10 @@ type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 const CLOSE_TIMEOUT_MS = 10_000
 
 /**
- * A libp2p `MultiaddrConnection` over one TCP socket to or from tor. Unlike
- * `@libp2p/tcp`'s, its `remoteAddr` is chosen by the transport instead of
- * read from the socket (which always says 127.0.0.1), and it sets no socket
+ * A libp2p `MultiaddrConnection` over one local socket to or from tor (tor's
+ * SOCKS socket outbound, our onion socket inbound; both unix sockets).
+ * Unlike `@libp2p/tcp`'s, its `remoteAddr` is chosen by the transport instead
+ * of read from the socket (which has no peer address), and it sets no socket
  * inactivity timeout: yamux keep-alives and libp2p's connection monitor judge
  * liveness end to end, where an idle timer on the local hop to tor cannot.
  */
