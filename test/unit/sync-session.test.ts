@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toHex, type LogId, type Operation } from '../../src/log/index.js'
-import { FrameDecoder, encodeFrame, SyncProtocolError, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
+import { FrameDecoder, encodeFrame, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
 import type { LogStore } from '../../src/store/index.js'
 import { channelPair } from '../helpers/channel.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
@@ -176,7 +176,7 @@ describe('sync session', () => {
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(encodeFrame({ type: 'ops', logId: log, ops: [{ header: forged, payload: next.payload ?? null }] }))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(a.store.counts().operations).toBe(10)
     expect(allOps(a.store, log)).toEqual(good.map((o) => toHex(o.hash)).sort())
   })
@@ -193,7 +193,7 @@ describe('sync session', () => {
     wire[599]!.header[wire[599]!.header.length - 1]! ^= 0xff
     chB.send(encodeFrame({ type: 'ops', logId: log, ops: wire }))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(allOps(a.store, log)).toEqual(ops.slice(0, 599).map((o) => toHex(o.hash)).sort())
   })
 
@@ -214,7 +214,7 @@ describe('sync session', () => {
     ]
     chB.send(Buffer.concat(frames))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(allOps(a.store, log)).toEqual(ops.slice(0, 200).map((o) => toHex(o.hash)).sort())
   })
 
@@ -243,7 +243,7 @@ describe('sync session', () => {
     void sessionA.start()
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(new Uint8Array([0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]))
-    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+    expect((await closed).error).toMatchObject({ code: 'SYNC_PROTOCOL' })
   })
 
   it('refuses a frame longer than the limit before buffering it', async () => {
@@ -252,7 +252,7 @@ describe('sync session', () => {
     void sessionA.start()
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff]))
-    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+    expect((await closed).error).toMatchObject({ code: 'SYNC_PROTOCOL' })
   })
 
   it('delivers ephemeral messages without storing them', async () => {

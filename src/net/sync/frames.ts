@@ -1,6 +1,6 @@
 import { decodeSubset, encodeCanonical, type CborValue } from '../../log/cbor.js'
 import { LOG_ID_MAX_LENGTH, LOG_ID_MIN_LENGTH, PUBLIC_KEY_LENGTH, type LogId } from '../../log/types.js'
-import { SyncProtocolError } from './errors.js'
+import { SyncError } from './errors.js'
 import { LengthPrefixedReader, withLengthPrefix } from '../length-prefix.js'
 
 /** libp2p protocol id of log replication. */
@@ -77,7 +77,7 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
 }
 
 function fail(what: string): never {
-  throw new SyncProtocolError(`malformed sync frame: ${what}`)
+  throw new SyncError('SYNC_PROTOCOL', `malformed sync frame: ${what}`)
 }
 
 function bytes(value: CborValue | undefined, what: string, min: number, max: number): Uint8Array {
@@ -87,7 +87,7 @@ function bytes(value: CborValue | undefined, what: string, min: number, max: num
 
 function list(value: CborValue | undefined, what: string, max: number): readonly CborValue[] {
   if (!Array.isArray(value)) fail(what)
-  if (value.length > max) throw new SyncProtocolError(`sync frame ${what} has ${value.length} entries (limit ${max})`)
+  if (value.length > max) throw new SyncError('SYNC_PROTOCOL', `sync frame ${what} has ${value.length} entries (limit ${max})`)
   return value
 }
 
@@ -148,12 +148,12 @@ export class FrameDecoder {
     this.#limits = limits
     this.#reader = new LengthPrefixedReader((length) => {
       if (length === 0 || length > limits.maxFrameBytes) {
-        throw new SyncProtocolError(`sync frame of ${length} bytes (limit ${limits.maxFrameBytes})`)
+        throw new SyncError('SYNC_PROTOCOL', `sync frame of ${length} bytes (limit ${limits.maxFrameBytes})`)
       }
     })
   }
 
-  /** Adds received bytes; returns every frame they complete. Throws {@link SyncProtocolError}. */
+  /** Adds received bytes; returns every frame they complete. Throws a {@link SyncError} `SYNC_PROTOCOL`. */
   push(chunk: Uint8Array): SyncFrame[] {
     return this.#reader.push(chunk).map((body) => {
       let value: CborValue
@@ -161,7 +161,7 @@ export class FrameDecoder {
         // The frame itself need not be canonical: every header inside is checked on its own.
         value = decodeSubset(body)
       } catch (cause) {
-        throw new SyncProtocolError('malformed sync frame: not CBOR of the log subset', { cause })
+        throw new SyncError('SYNC_PROTOCOL', 'malformed sync frame: not CBOR of the log subset', { cause })
       }
       return toFrame(value, this.#limits)
     })

@@ -11,7 +11,7 @@ import type { ForkProof } from '../../log/fork.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { LogForkedError } from '../../store/errors.js'
 import { drainedTo, type ByteChannel } from './channel.js'
-import { SyncClosedError, SyncProtocolError } from './errors.js'
+import { SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
@@ -100,7 +100,7 @@ const MAX_REMEMBERED_LOGS = 1_024
  *
  * Every received operation is decoded with size limits and validated by the
  * store before anything is kept; the first invalid one ends the session with
- * a {@link SyncProtocolError}, and nothing invalid is stored.
+ * a {@link SyncError} `SYNC_PROTOCOL`, and nothing invalid is stored.
  */
 export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly peer: string
@@ -180,10 +180,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Sends an ephemeral message on a shared log. Never stored by either side. */
   sendEphemeral(logId: LogId, data: Uint8Array): Promise<void> {
     if (!this.#policy.mayShare(this.peer, logId)) {
-      return Promise.reject(new BurrowError('SYNC_NOT_SHARED', 'this log is not shared with that peer'))
+      return Promise.reject(new SyncError('SYNC_NOT_SHARED'))
     }
     if (data.length > this.#frameLimits.maxEphemeralBytes) {
-      return Promise.reject(new BurrowError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
+      return Promise.reject(new SyncError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
     }
     return this.#enqueue(() => this.#send({ type: 'ephemeral', logId, data }))
   }
@@ -197,27 +197,27 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#channel.abort(error)
     } else {
       // A graceful close waits for the peer; on a dead circuit that never comes.
-      await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncClosedError()))
+      await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncError('SYNC_CLOSED')))
     }
     this.emit('closed', error ? { error } : {})
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
     const run = this.#sendChain.then(async () => {
-      if (this.#closed) throw new SyncClosedError()
+      if (this.#closed) throw new SyncError('SYNC_CLOSED')
       await task()
     })
     // The chain itself never rejects, so one failed send does not poison later ones.
     this.#sendChain = run.catch((err: unknown) => {
-      if (!(err instanceof SyncClosedError)) void this.close(err instanceof Error ? err : new Error(String(err)))
+      if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(err instanceof Error ? err : new Error(String(err)))
     })
     return run
   }
 
   async #send(frame: SyncFrame): Promise<void> {
-    if (this.#closed) throw new SyncClosedError()
+    if (this.#closed) throw new SyncError('SYNC_CLOSED')
     this.#channel.send(encodeFrame(frame))
-    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed))) throw new SyncClosedError()
+    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed))) throw new SyncError('SYNC_CLOSED')
   }
 
   /** Streams everything after the peer's known height for one author's log. */
@@ -341,9 +341,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       try {
         op = decodeOperation(w.header, w.payload ?? undefined, this.#decodeLimits)
       } catch (cause) {
-        throw new SyncProtocolError(`the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
+        throw new SyncError('SYNC_PROTOCOL', `the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
       }
-      if (!bytesEqual(op.header.logId, logId)) throw new SyncProtocolError('an operation does not belong to the log of its frame')
+      if (!bytesEqual(op.header.logId, logId)) throw new SyncError('SYNC_PROTOCOL', 'an operation does not belong to the log of its frame')
       return op
     })
   }
@@ -367,7 +367,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
     const first = result.rejected.find((r) => !(r.error instanceof LogForkedError))
     if (first !== undefined) {
-      throw new SyncProtocolError(`the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
+      throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) {
