@@ -6,8 +6,14 @@ export const SYNC_ERRORS = {
   SYNC_PROTOCOL: 'the peer broke the sync protocol',
   /** The session ended (stream closed or reset) before the operation finished. */
   SYNC_CLOSED: 'sync session closed',
+  /** The peer made the session reach one of its bounds (heights remembered, answers left unread). */
+  SYNC_LIMIT: 'the peer made the sync session exceed one of its limits',
+  /** The peer accepted none of the bytes we had for it within the drain timeout. */
+  SYNC_PEER_STALLED: 'the peer stopped reading the sync stream',
   SYNC_NOT_SHARED: 'this log is not shared with that peer',
   SYNC_EPHEMERAL_TOO_LARGE: 'the ephemeral message is too large',
+  /** Ephemeral messages already waiting for this peer fill its queue. */
+  SYNC_SEND_BACKLOG: 'too many ephemeral messages wait for this peer',
 } as const
 export type SyncErrorCode = keyof typeof SYNC_ERRORS
 
