@@ -9,6 +9,7 @@ import { toHex, type LogId } from '../../src/log/index.js'
 import { FrameDecoder, SyncSession, encodeFrame, type SessionLimits, type SyncFrame, type SyncPolicy } from '../../src/net/sync/index.js'
 import { sleep } from '../../src/util/async.js'
 import { channelPair, type MemoryChannel } from '../helpers/channel.js'
+import { haveFlood } from '../helpers/have-flood.js'
 import { retainedMiB } from '../helpers/heap.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
 
@@ -56,15 +57,11 @@ describe('a sync session against a hostile peer', () => {
     const shared = randomBytes(32)
     const { theirs, session } = victim(sharing(shared))
     const received = readFrames(theirs)
-    const heights = Array.from({ length: 10_000 }, (_, i) => ({ author: randomBytes(32), seq: i }))
-    const template = encodeFrame({ type: 'have', logId: new Uint8Array(32), heights })
+    const haveFrame = haveFlood()
     const before = retainedMiB()
     const frames = 60
     for (let i = 0; i < frames; i++) {
-      const frame = template.slice()
-      // Bytes 8-39 are the log id (after the length prefix, the array head, the type and the byte-string head).
-      frame.set(i % 10 === 0 ? shared : randomBytes(32), 8)
-      theirs.send(frame)
+      theirs.send(haveFrame(i % 10 === 0 ? shared : randomBytes(32)))
       // As fast as the session handles them: the read-ahead queue is bounded apart from this.
       await eventually(() => theirs.writeBufferLength === 0, 10_000, 'the session to read a frame')
     }
