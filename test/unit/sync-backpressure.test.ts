@@ -10,7 +10,7 @@ import { multiaddrConnectionPair } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex, type LogId } from '../../src/log/index.js'
 import { streamChannel } from '../../src/net/stream-channel.js'
-import { FrameDecoder, SyncSession, WRITE_HIGH_WATER, encodeFrame, type ByteChannel, type SyncPolicy } from '../../src/net/sync/index.js'
+import { FrameDecoder, SyncSession, WRITE_HIGH_WATER, encodeFrame, type ByteChannel, type SessionLimits, type SyncPolicy } from '../../src/net/sync/index.js'
 import { sleep } from '../../src/util/async.js'
 import { retainedMiB } from '../helpers/heap.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
@@ -54,6 +54,18 @@ function readPaused(channel: ByteChannel): Promise<number> {
 }
 
 const shared = (logId: LogId): SyncPolicy => ({ sharedLogs: () => [logId], mayShare: (_peer, id) => toHex(id) === toHex(logId) })
+
+/** A sync session on the dialer's end of a yamux stream, holding `count` operations of 1 KiB in one log; the test plays the peer on `listener`. */
+async function yamuxSender(count: number, limits: Partial<SessionLimits>) {
+  const { dialer, listener } = await yamuxStreams()
+  const log = randomBytes(32)
+  const a = tempStore()
+  cleanups.push(a.close)
+  const ops = new TestAuthor().many(log, count, 1024)
+  a.store.ingest(ops)
+  const sender = new SyncSession({ peer: 'B', channel: streamChannel(dialer), store: a.store, policy: shared(log), limits })
+  return { dialer, listener, log, ops, sender }
+}
 
 describe('sync flow control over yamux', () => {
   it('a paused stream delivers what it held back when the peer closes', async () => {
@@ -125,14 +137,8 @@ describe('sync flow control over yamux', () => {
     await sender.close()
   }, 60_000)
   it('a peer that never reads: 50,000 offers hold one waiting entry, and the session ends with SYNC_PEER_STALLED', async () => {
-    const { dialer, listener } = await yamuxStreams()
-    const log = randomBytes(32)
-    const a = tempStore()
-    cleanups.push(a.close)
-    const ops = new TestAuthor().many(log, 2_000, 1024)
-    a.store.ingest(ops)
     const drainTimeoutMs = 3_000
-    const sender = new SyncSession({ peer: 'B', channel: streamChannel(dialer), store: a.store, policy: shared(log), limits: { drainTimeoutMs } })
+    const { dialer, listener, log, ops, sender } = await yamuxSender(2_000, { drainTimeoutMs })
     const closed = new Promise<{ error?: Error; at: number }>((resolve) => sender.once('closed', ({ error }) => resolve({ error, at: Date.now() })))
     void sender.start()
 
@@ -154,14 +160,8 @@ describe('sync flow control over yamux', () => {
   }, 30_000)
 
   it('a slow peer that keeps reading is not cut off, however long the transfer takes', async () => {
-    const { dialer, listener } = await yamuxStreams()
-    const log = randomBytes(32)
-    const a = tempStore()
-    cleanups.push(a.close)
-    const ops = new TestAuthor().many(log, 1_500, 1024)
-    a.store.ingest(ops)
     const drainTimeoutMs = 1_000
-    const sender = new SyncSession({ peer: 'B', channel: streamChannel(dialer), store: a.store, policy: shared(log), limits: { drainTimeoutMs } })
+    const { listener, log, ops, sender } = await yamuxSender(1_500, { drainTimeoutMs })
     void sender.start()
 
     const receiving = streamChannel(listener)
