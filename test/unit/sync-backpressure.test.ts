@@ -10,8 +10,9 @@ import { multiaddrConnectionPair } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex, type LogId } from '../../src/log/index.js'
 import { streamChannel } from '../../src/net/stream-channel.js'
-import { FrameDecoder, SyncSession, WRITE_HIGH_WATER, encodeFrame, type ByteChannel, type SyncPolicy } from '../../src/net/sync/index.js'
+import { FrameDecoder, SyncSession, WRITE_HIGH_WATER, encodeFrame, type ByteChannel, type SessionLimits, type SyncPolicy } from '../../src/net/sync/index.js'
 import { sleep } from '../../src/util/async.js'
+import { retainedMiB } from '../helpers/heap.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
 
 /** yamux's per-stream receive window here (its default): what a paused receiver lets the sender have in flight. */
@@ -53,6 +54,18 @@ function readPaused(channel: ByteChannel): Promise<number> {
 }
 
 const shared = (logId: LogId): SyncPolicy => ({ sharedLogs: () => [logId], mayShare: (_peer, id) => toHex(id) === toHex(logId) })
+
+/** A sync session on the dialer's end of a yamux stream, holding `count` operations of 1 KiB in one log; the test plays the peer on `listener`. */
+async function yamuxSender(count: number, limits: Partial<SessionLimits>) {
+  const { dialer, listener } = await yamuxStreams()
+  const log = randomBytes(32)
+  const a = tempStore()
+  cleanups.push(a.close)
+  const ops = new TestAuthor().many(log, count, 1024)
+  a.store.ingest(ops)
+  const sender = new SyncSession({ peer: 'B', channel: streamChannel(dialer), store: a.store, policy: shared(log), limits })
+  return { dialer, listener, log, ops, sender }
+}
 
 describe('sync flow control over yamux', () => {
   it('a paused stream delivers what it held back when the peer closes', async () => {
@@ -121,6 +134,50 @@ describe('sync flow control over yamux', () => {
       if (received === ops.length) break
     }
     expect(received).toBe(ops.length)
+    await sender.close()
+  }, 60_000)
+  it('a peer that never reads: 50,000 offers hold one waiting entry, and the session ends with SYNC_PEER_STALLED', async () => {
+    const drainTimeoutMs = 3_000
+    const { dialer, listener, log, ops, sender } = await yamuxSender(2_000, { drainTimeoutMs })
+    const closed = new Promise<{ error?: Error; at: number }>((resolve) => sender.once('closed', ({ error }) => resolve({ error, at: Date.now() })))
+    void sender.start()
+
+    // The peer asks for everything and never reads: one window, then our queue fills to its high-water mark.
+    streamChannel(listener).pause()
+    listener.send(encodeFrame({ type: 'have', logId: log, heights: [] }))
+    await sleep(300)
+    const before = retainedMiB()
+    const offered = Date.now()
+    for (let i = 0; i < 50_000; i++) sender.offer([ops[i % ops.length]!])
+    // Before: one queued send per offer, 17.6 MiB retained for 50,000.
+    expect(retainedMiB() - before).toBeLessThan(1)
+    expect(dialer.writeBufferLength).toBeLessThan(WRITE_HIGH_WATER + 132 * 1024)
+
+    const { error, at } = await closed
+    expect(error).toMatchObject({ code: 'SYNC_PEER_STALLED' })
+    // It stalled from ~300 ms before the offers: closed within the drain timeout of that, plus one wait step.
+    expect(at - offered).toBeLessThan(drainTimeoutMs + 1_500)
+  }, 30_000)
+
+  it('a slow peer that keeps reading is not cut off, however long the transfer takes', async () => {
+    const drainTimeoutMs = 1_000
+    const { listener, log, ops, sender } = await yamuxSender(1_500, { drainTimeoutMs })
+    void sender.start()
+
+    const receiving = streamChannel(listener)
+    listener.send(encodeFrame({ type: 'have', logId: log, heights: [] }))
+    const started = Date.now()
+    const decoder = new FrameDecoder()
+    let received = 0
+    for await (const chunk of receiving) {
+      for (const frame of decoder.push(chunk)) if (frame.type === 'ops') received += frame.ops.length
+      if (received === ops.length) break
+      // ~64 KiB every 200 ms: ~300 KiB/s, so the transfer takes several drain timeouts.
+      await sleep(200)
+    }
+    expect(received).toBe(ops.length)
+    expect(Date.now() - started).toBeGreaterThan(3 * drainTimeoutMs)
+    expect(sender.closed).toBe(false)
     await sender.close()
   }, 60_000)
 })

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { encodeFrame, FrameDecoder, SyncProtocolError, type SyncFrame } from '../../src/net/sync/index.js'
+import { encodeFrame, FrameDecoder, type SyncFrame } from '../../src/net/sync/index.js'
+import { encodeCanonical } from '../../src/log/cbor.js'
+import { withLengthPrefix } from '../../src/net/length-prefix.js'
 import { TestAuthor } from '../helpers/logs.js'
 import { prng } from '../helpers/prng.js'
 
@@ -11,6 +13,7 @@ describe('sync frame decoder fuzz', () => {
     const op = new TestAuthor().next(log)
     const frames: SyncFrame[] = [
       { type: 'have', logId: log, heights: [{ author: new Uint8Array(op.header.author), seq: 7 }] },
+      { type: 'have', logId: log, heights: [], ask: true },
       { type: 'ops', logId: log, ops: [{ header: new Uint8Array(op.headerBytes), payload: op.payload ? new Uint8Array(op.payload) : null }] },
       { type: 'synced', logId: log },
       { type: 'ephemeral', logId: log, data: new Uint8Array(randomBytes(10)) },
@@ -22,12 +25,13 @@ describe('sync frame decoder fuzz', () => {
     expect(out).toEqual(frames)
   })
 
-  it('gives only SyncProtocolError for 30,000 random and mutated inputs', () => {
+  it('gives only SYNC_PROTOCOL errors for 30,000 random and mutated inputs', () => {
     const random = prng(20261121)
     const log = randomBytes(32)
     const op = new TestAuthor().next(log)
     const valid = [
       encodeFrame({ type: 'have', logId: log, heights: [{ author: op.header.author, seq: 3 }] }),
+      encodeFrame({ type: 'have', logId: log, heights: [{ author: op.header.author, seq: 3 }], ask: true }),
       encodeFrame({ type: 'ops', logId: log, ops: [{ header: op.headerBytes, payload: op.payload ?? null }] }),
       encodeFrame({ type: 'synced', logId: log }),
       encodeFrame({ type: 'ephemeral', logId: log, data: new Uint8Array(5) }),
@@ -65,11 +69,20 @@ describe('sync frame decoder fuzz', () => {
         new FrameDecoder().push(input)
         accepted++
       } catch (err) {
-        expect(err).toBeInstanceOf(SyncProtocolError)
+        expect(err).toMatchObject({ code: 'SYNC_PROTOCOL' })
       }
     }
     expect(tried).toBe(30_000)
     // Some mutations still form valid frames (a flipped payload byte); they are checked later, as operations.
     expect(accepted).toBeLessThan(tried)
+  })
+
+  it("takes a have frame's flag only as a fourth item true", () => {
+    const log = randomBytes(32)
+    for (const flag of [false, 1, null, new Uint8Array(1)]) {
+      const body = encodeCanonical([1, log, [], flag])
+      expect(() => new FrameDecoder().push(withLengthPrefix(body))).toThrow(expect.objectContaining({ code: 'SYNC_PROTOCOL' }))
+    }
+    expect(new FrameDecoder().push(withLengthPrefix(encodeCanonical([1, log, [], true])))).toEqual([{ type: 'have', logId: new Uint8Array(log), heights: [], ask: true }])
   })
 })

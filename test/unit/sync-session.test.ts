@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toHex, type LogId, type Operation } from '../../src/log/index.js'
-import { FrameDecoder, encodeFrame, SyncProtocolError, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
 import type { LogStore } from '../../src/store/index.js'
 import { channelPair } from '../helpers/channel.js'
 import { TestAuthor, tempStore } from '../helpers/logs.js'
@@ -176,7 +176,7 @@ describe('sync session', () => {
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(encodeFrame({ type: 'ops', logId: log, ops: [{ header: forged, payload: next.payload ?? null }] }))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(a.store.counts().operations).toBe(10)
     expect(allOps(a.store, log)).toEqual(good.map((o) => toHex(o.hash)).sort())
   })
@@ -193,7 +193,7 @@ describe('sync session', () => {
     wire[599]!.header[wire[599]!.header.length - 1]! ^= 0xff
     chB.send(encodeFrame({ type: 'ops', logId: log, ops: wire }))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(allOps(a.store, log)).toEqual(ops.slice(0, 599).map((o) => toHex(o.hash)).sort())
   })
 
@@ -214,7 +214,7 @@ describe('sync session', () => {
     ]
     chB.send(Buffer.concat(frames))
     const { error } = await closed
-    expect(error).toBeInstanceOf(SyncProtocolError)
+    expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(allOps(a.store, log)).toEqual(ops.slice(0, 200).map((o) => toHex(o.hash)).sort())
   })
 
@@ -237,13 +237,55 @@ describe('sync session', () => {
     expect(b.store.counts().operations).toBe(4)
   })
 
+  it('pushes both ways when the peer shares a log after us: its `have` asks for ours, which we sent while it kept nothing', async () => {
+    const log = randomBytes(32)
+    let bShares = false
+    const policyB: SyncPolicy = { sharedLogs: () => (bShares ? [log] : []), mayShare: () => bShares }
+    const { a, b, sessionA, sessionB } = pair(sharedPolicy(log), policyB)
+    a.store.ingest(new TestAuthor().many(log, 4)) // e.g. the inviter's log with the Welcome
+    b.store.ingest(new TestAuthor().many(log, 3))
+    const answered = waitFor(sessionA, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await answered // B answered A's `have` without data, and kept nothing of it
+    bShares = true // e.g. B made a key package for A's group
+    const done = Promise.all([
+      waitFor(sessionB, 'ingested', () => b.store.counts().operations === 7),
+      waitFor(sessionA, 'ingested', () => a.store.counts().operations === 7),
+    ])
+    sessionB.share(log)
+    await done
+    expect(allOps(a.store, log)).toEqual(allOps(b.store, log))
+  })
+
+  it('sends the heights of a log with more authors than a have frame takes in several frames', async () => {
+    const log = randomBytes(32)
+    const frameLimits = { ...DEFAULT_FRAME_LIMITS, maxAuthorsPerFrame: 3 }
+    const a = tempStore()
+    const b = tempStore()
+    const [chA, chB] = channelPair()
+    const sA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: sharedPolicy(log), frameLimits })
+    const sB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: sharedPolicy(log), frameLimits })
+    for (const author of Array.from({ length: 7 }, () => new TestAuthor())) a.store.ingest(author.many(log, 2))
+    for (const author of Array.from({ length: 8 }, () => new TestAuthor())) b.store.ingest(author.many(log, 2))
+    const done = Promise.all([
+      waitFor(sA, 'ingested', () => a.store.counts().operations === 30),
+      waitFor(sB, 'ingested', () => b.store.counts().operations === 30),
+    ])
+    void sA.start()
+    void sB.start()
+    await done
+    expect(allOps(a.store, log)).toEqual(allOps(b.store, log))
+    expect(sA.closed || sB.closed).toBe(false)
+  })
+
   it('cuts off a peer that sends garbage', async () => {
     const log = randomBytes(32)
     const { sessionA, chB } = pair(sharedPolicy(log), sharedPolicy(log))
     void sessionA.start()
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(new Uint8Array([0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]))
-    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+    expect((await closed).error).toMatchObject({ code: 'SYNC_PROTOCOL' })
   })
 
   it('refuses a frame longer than the limit before buffering it', async () => {
@@ -252,7 +294,7 @@ describe('sync session', () => {
     void sessionA.start()
     const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
     chB.send(new Uint8Array([0x7f, 0xff, 0xff, 0xff]))
-    expect((await closed).error).toBeInstanceOf(SyncProtocolError)
+    expect((await closed).error).toMatchObject({ code: 'SYNC_PROTOCOL' })
   })
 
   it('delivers ephemeral messages without storing them', async () => {

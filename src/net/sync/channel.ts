@@ -1,3 +1,5 @@
+import { SyncError } from './errors.js'
+
 /**
  * A bidirectional byte stream: the part of a libp2p `Stream` that a sync
  * session uses. Wrap a libp2p stream with `streamChannel` (`src/net`): the
@@ -28,7 +30,9 @@ const DRAIN_WAIT_MS = 1_000
 /**
  * Waits until at most `highWater` bytes are queued on `channel`, woken by
  * its `drain` and `close` events. Resolves false, without waiting further,
- * once `open()` is false.
+ * once `open()` is false. Throws a {@link SyncError} `SYNC_PEER_STALLED`
+ * when the queue has not shrunk by a byte for `stallMs`: the peer (or the
+ * path to it) takes nothing more, and waiting longer only holds our memory.
  *
  * Not `Stream.onDrain()`: in @libp2p/utils 7.4.1 a stream creates its drain
  * promise once and never renews it, so after the stream's first drain
@@ -38,9 +42,18 @@ export async function drainedTo(
   channel: Pick<ByteChannel, 'writeBufferLength' | 'addEventListener' | 'removeEventListener'>,
   highWater: number,
   open: () => boolean,
+  stallMs = Number.POSITIVE_INFINITY,
 ): Promise<boolean> {
+  let queued = channel.writeBufferLength
+  let movedAt = Date.now()
   while (channel.writeBufferLength > highWater) {
     if (!open()) return false
+    if (channel.writeBufferLength < queued) movedAt = Date.now()
+    queued = channel.writeBufferLength
+    const stalledFor = Date.now() - movedAt
+    if (stalledFor >= stallMs) {
+      throw new SyncError('SYNC_PEER_STALLED', `the peer took no byte of the ${queued} queued for it in ${Math.round(stalledFor / 1000)} s`)
+    }
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer)
@@ -48,7 +61,7 @@ export async function drainedTo(
         channel.removeEventListener('close', done)
         resolve()
       }
-      const timer = setTimeout(done, DRAIN_WAIT_MS)
+      const timer = setTimeout(done, Math.min(DRAIN_WAIT_MS, stallMs - stalledFor))
       channel.addEventListener('drain', done)
       channel.addEventListener('close', done)
     })

@@ -1,15 +1,26 @@
 import { BurrowError } from '../../errors.js'
 
-/** The remote peer broke the sync protocol: malformed or oversize frame, forged or invalid operation, data it may not send. */
-export class SyncProtocolError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SYNC_PROTOCOL', message, options)
-  }
-}
+/** Stable codes of the sync layer and their default messages. */
+export const SYNC_ERRORS = {
+  /** The peer broke the protocol: malformed or oversize frame, forged or invalid operation. */
+  SYNC_PROTOCOL: 'the peer broke the sync protocol',
+  /** The session ended (stream closed or reset) before the operation finished. */
+  SYNC_CLOSED: 'sync session closed',
+  /** The peer made the session reach one of its bounds (heights remembered, answers left unread). */
+  SYNC_LIMIT: 'the peer made the sync session exceed one of its limits',
+  /** The peer accepted none of the bytes we had for it within the drain timeout. */
+  SYNC_PEER_STALLED: 'the peer stopped reading the sync stream',
+  SYNC_NOT_SHARED: 'this log is not shared with that peer',
+  SYNC_EPHEMERAL_TOO_LARGE: 'the ephemeral message is too large',
+  /** Ephemeral messages already waiting for this peer fill its queue. */
+  SYNC_SEND_BACKLOG: 'too many ephemeral messages wait for this peer',
+} as const
+export type SyncErrorCode = keyof typeof SYNC_ERRORS
 
-/** The sync session ended (stream closed or reset) before the operation finished. */
-export class SyncClosedError extends BurrowError {
-  constructor(message = 'sync session closed') {
-    super('SYNC_CLOSED', message)
+/** An error of the sync layer; `code` is one of {@link SYNC_ERRORS}. */
+export class SyncError extends BurrowError {
+  declare readonly code: SyncErrorCode
+  constructor(code: SyncErrorCode, message: string = SYNC_ERRORS[code], options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }

@@ -1,6 +1,6 @@
 import { decodeSubset, encodeCanonical, type CborValue } from '../../log/cbor.js'
 import { LOG_ID_MAX_LENGTH, LOG_ID_MIN_LENGTH, PUBLIC_KEY_LENGTH, type LogId } from '../../log/types.js'
-import { SyncProtocolError } from './errors.js'
+import { SyncError } from './errors.js'
 import { LengthPrefixedReader, withLengthPrefix } from '../length-prefix.js'
 
 /** libp2p protocol id of log replication. */
@@ -23,13 +23,29 @@ export interface WireOperation {
  * frame type, sent with a 4-byte big-endian length prefix.
  *
  * - `have`: what we hold of a log (heights per author). Sent only for logs
- *   we believe the peer shares, so a log id never reaches an outsider.
+ *   we believe the peer shares, so a log id never reaches an outsider. With
+ *   `ask`, the sender does not know the receiver's heights yet (the log has
+ *   just become shared on its side): a receiver that shares the log answers
+ *   with its own `have`. A receiver that does not share it keeps nothing of it.
  * - `ops`: operations the peer lacks, in sequence order per author.
  * - `synced`: the answer to a `have` is complete (first round done).
  * - `ephemeral`: a short message for the peer's app, never stored.
+ *
+ * A `have` of log 11…11 naming one author aa…aa at height 5, as sent (77 bytes):
+ *
+ * ```text
+ * 00000049                 length of the body: 73 bytes
+ * 83                       array of 3 items (4 with `ask`, whose 4th item is f5, true)
+ *    01                    frame type 1: have
+ *    5820 1111…11          byte string of 32: the log id
+ *    81                    array of 1 height
+ *       82                 array of 2
+ *          5820 aaaa…aa    byte string of 32: the author's public key
+ *          05              its height: sequence number 5
+ * ```
  */
 export type SyncFrame =
-  | { type: 'have'; logId: LogId; heights: AuthorHeight[] }
+  | { type: 'have'; logId: LogId; heights: AuthorHeight[]; ask?: boolean }
   | { type: 'ops'; logId: LogId; ops: WireOperation[] }
   | { type: 'synced'; logId: LogId }
   | { type: 'ephemeral'; logId: LogId; data: Uint8Array }
@@ -62,6 +78,7 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
   switch (frame.type) {
     case 'have':
       body = [TYPE_CODES.have, frame.logId, frame.heights.map((h) => [h.author, h.seq])]
+      if (frame.ask === true) body.push(true)
       break
     case 'ops':
       body = [TYPE_CODES.ops, frame.logId, frame.ops.map((o) => [o.header, o.payload])]
@@ -77,7 +94,7 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
 }
 
 function fail(what: string): never {
-  throw new SyncProtocolError(`malformed sync frame: ${what}`)
+  throw new SyncError('SYNC_PROTOCOL', `malformed sync frame: ${what}`)
 }
 
 function bytes(value: CborValue | undefined, what: string, min: number, max: number): Uint8Array {
@@ -87,7 +104,7 @@ function bytes(value: CborValue | undefined, what: string, min: number, max: num
 
 function list(value: CborValue | undefined, what: string, max: number): readonly CborValue[] {
   if (!Array.isArray(value)) fail(what)
-  if (value.length > max) throw new SyncProtocolError(`sync frame ${what} has ${value.length} entries (limit ${max})`)
+  if (value.length > max) throw new SyncError('SYNC_PROTOCOL', `sync frame ${what} has ${value.length} entries (limit ${max})`)
   return value
 }
 
@@ -99,20 +116,22 @@ function seq(value: CborValue | undefined): number {
 /** Checks the shape of a decoded frame body and builds the typed frame. */
 function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
   if (!Array.isArray(value) || value.length < 2) fail('not a frame array')
-  const [type, rawLogId, third] = value as readonly CborValue[]
+  const [type, rawLogId, third, fourth] = value as readonly CborValue[]
   const logId = bytes(rawLogId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
   const arity = (n: number): void => {
     if (value.length !== n) fail(`frame type ${String(type)} takes ${n} items`)
   }
   switch (type) {
     case TYPE_CODES.have: {
-      arity(3)
+      const ask = value.length === 4
+      // `ask` has one encoding: present and true, or absent.
+      if (ask ? fourth !== true : value.length !== 3) fail('frame type 1 takes 3 items, or 4 ending in true')
       const heights = list(third, 'heights', limits.maxAuthorsPerFrame).map((entry) => {
         const pair = list(entry, 'height entry', 2)
         if (pair.length !== 2) fail('height entry')
         return { author: bytes(pair[0], 'author', PUBLIC_KEY_LENGTH, PUBLIC_KEY_LENGTH), seq: seq(pair[1]) }
       })
-      return { type: 'have', logId, heights }
+      return ask ? { type: 'have', logId, heights, ask } : { type: 'have', logId, heights }
     }
     case TYPE_CODES.ops: {
       arity(3)
@@ -136,6 +155,21 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
 }
 
 /**
+ * Decodes one frame body (without its length prefix), checking its shape
+ * against `limits`. Throws a {@link SyncError} `SYNC_PROTOCOL`.
+ */
+export function decodeFrame(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): SyncFrame {
+  let value: CborValue
+  try {
+    // The frame itself need not be canonical: every header inside is checked on its own.
+    value = decodeSubset(body)
+  } catch (cause) {
+    throw new SyncError('SYNC_PROTOCOL', 'malformed sync frame: not CBOR of the log subset', { cause })
+  }
+  return toFrame(value, limits)
+}
+
+/**
  * Splits a byte stream into frames. Refuses a frame whose announced length
  * exceeds the limit before buffering it, so a peer cannot make us allocate
  * more than `maxFrameBytes`.
@@ -148,22 +182,22 @@ export class FrameDecoder {
     this.#limits = limits
     this.#reader = new LengthPrefixedReader((length) => {
       if (length === 0 || length > limits.maxFrameBytes) {
-        throw new SyncProtocolError(`sync frame of ${length} bytes (limit ${limits.maxFrameBytes})`)
+        throw new SyncError('SYNC_PROTOCOL', `sync frame of ${length} bytes (limit ${limits.maxFrameBytes})`)
       }
     })
   }
 
-  /** Adds received bytes; returns every frame they complete. Throws {@link SyncProtocolError}. */
+  /**
+   * Adds received bytes; returns the bodies of every frame they complete,
+   * still encoded (for {@link decodeFrame}): a body weighs its bytes, its
+   * decoded form several times more. Throws a {@link SyncError} `SYNC_PROTOCOL`.
+   */
+  pushBodies(chunk: Uint8Array): Uint8Array[] {
+    return this.#reader.push(chunk)
+  }
+
+  /** Adds received bytes; returns every frame they complete. Throws a {@link SyncError} `SYNC_PROTOCOL`. */
   push(chunk: Uint8Array): SyncFrame[] {
-    return this.#reader.push(chunk).map((body) => {
-      let value: CborValue
-      try {
-        // The frame itself need not be canonical: every header inside is checked on its own.
-        value = decodeSubset(body)
-      } catch (cause) {
-        throw new SyncProtocolError('malformed sync frame: not CBOR of the log subset', { cause })
-      }
-      return toFrame(value, this.#limits)
-    })
+    return this.pushBodies(chunk).map((body) => decodeFrame(body, this.#limits))
   }
 }

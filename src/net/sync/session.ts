@@ -10,8 +10,8 @@ import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '.
 import type { ForkProof } from '../../log/fork.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
-import { SyncClosedError, SyncProtocolError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
+import { SyncError } from './errors.js'
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
@@ -28,17 +28,67 @@ export interface SyncPolicy {
 
 /** Events of a {@link SyncSession}. */
 export interface SyncSessionEvents {
-  /** The peer finished answering our `have` for `logId`: we hold what it held then. */
+  /** The peer finished answering our `have` for `logId`: we hold what it held then. Once per `have` we sent. */
   'caught-up': [{ logId: LogId }]
   /** Operations from the peer were validated and stored (`stored` counts the new ones). */
   ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
   /** Conflicting operations by one author were seen; the proof is stored. */
   fork: [ForkProof]
-  /** An ephemeral message from the peer (never stored). */
+  /** An ephemeral message from the peer (never stored), within {@link SessionLimits.ephemeralPerSecond}. */
   ephemeral: [{ logId: LogId; data: Uint8Array }]
   /** The session ended; `error` is set when the peer misbehaved or the stream failed. */
   closed: [{ error?: Error }]
 }
+
+/**
+ * Bounds on what one session holds for, and takes from, its peer. Every
+ * allow-listed peer may be hostile: none of these grows with what it sends.
+ */
+export interface SessionLimits {
+  /**
+   * Heights of the peer a session remembers, in entries: one per log shared
+   * with the peer, one per author of such a log whose operations we hold
+   * (the peer's word about other authors is not kept). About 110 bytes
+   * each (measured), so the default 32,768 hold 3.4 MiB. Beyond it the session
+   * ends with `SYNC_LIMIT`: reaching it takes that many (log, author) pairs
+   * in our own store.
+   */
+  maxRememberedHeights: number
+  /**
+   * Answers (`synced`) to `have` frames of logs not shared with the peer that
+   * may wait unsent. Default 1,024; beyond it the session ends with
+   * `SYNC_LIMIT`. A peer that reads what we send never gets near it.
+   */
+  maxUnsharedAnswers: number
+  /** Bytes of our ephemeral messages that may wait for the peer. Default 256 KiB; beyond it `sendEphemeral` fails with `SYNC_SEND_BACKLOG`. */
+  maxQueuedEphemeralBytes: number
+  /** Ephemeral messages from the peer handed to the app per second, in bursts of as many. Default 32; the rest are dropped. */
+  ephemeralPerSecond: number
+  /**
+   * How long the peer may take none of the bytes we have queued for it
+   * before the session ends with `SYNC_PEER_STALLED`. Default 60 s.
+   *
+   * Why 60 s: a live circuit moves 1 MB/s or more, so a reading peer takes
+   * the {@link WRITE_HIGH_WATER} of queued bytes in well under a second;
+   * but an honest peer may stop reading for seconds (its store validating
+   * what we sent, or an MLS join of a large group holding its event loop:
+   * 14 s at 1,000 members), and a relay restart stalls a circuit for a few
+   * seconds. A silent connection already gets 60 s from libp2p's connection
+   * monitor (`TOR_TIMEOUTS.pingTimeoutMs`), so a dead circuit ends there;
+   * this bound catches a peer that keeps its connection alive and never
+   * reads. Waiting costs little: what waits for it is bounded.
+   */
+  drainTimeoutMs: number
+}
+
+/** Default session limits. */
+export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
+  maxRememberedHeights: 32_768,
+  maxUnsharedAnswers: 1_024,
+  maxQueuedEphemeralBytes: 256 * 1024,
+  ephemeralPerSecond: 32,
+  drainTimeoutMs: 60_000,
+})
 
 /** Options of a {@link SyncSession}. */
 export interface SyncSessionOptions {
@@ -49,6 +99,7 @@ export interface SyncSessionOptions {
   policy: SyncPolicy
   frameLimits?: FrameLimits
   decodeLimits?: DecodeLimits
+  limits?: Partial<SessionLimits>
   /** Operations read from the store per batch when catching a peer up. Default 256. */
   batchSize?: number
   /**
@@ -62,6 +113,8 @@ export interface SyncSessionOptions {
 }
 
 const key = (logId: LogId): string => toHex(logId)
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
 
 /**
  * Bytes queued on the stream beyond which a session waits before sending more: about
@@ -79,17 +132,52 @@ export const WRITE_HIGH_WATER = 256 * 1024
 const INGEST_SLICE = 128
 
 /**
- * Received frames queued for handling (about 1 MiB of our frames). Beyond
- * it the channel is paused until the store catches up: the peer then gets no
- * more send window, and what we buffer stays bounded however slow we are.
+ * Received frames queued for handling, and their bytes (still encoded: a
+ * frame is decoded when its turn comes). Beyond either, the channel is
+ * paused until the store catches up: the peer then gets no more send window,
+ * and what we buffer stays bounded however slow we are: 1 MiB and one frame.
  */
 const MAX_QUEUED_FRAMES = 8
+const MAX_QUEUED_BYTES = 1024 * 1024
 
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
 
-/** Heights remembered for logs not (yet) shared with the peer: a bound against a peer naming endless logs. */
-const MAX_REMEMBERED_LOGS = 1_024
+/**
+ * Authors of one log whose new operations wait to be pushed, listed one by
+ * one; beyond, the log's entry compares every author we hold with the
+ * peer's heights when its turn comes.
+ */
+const MAX_PENDING_AUTHORS = 64
+
+/**
+ * What waits to be sent about one log. Every request about a log merges
+ * into its one waiting entry, so the queue grows with the number of logs,
+ * not with the number of offers or frames.
+ */
+interface LogSend {
+  readonly kind: 'log'
+  readonly logId: LogId
+  /** Send our `have`, asking for the peer's (`ask`) if we still lack its heights then. */
+  have: boolean
+  ask: boolean
+  /** Authors (hex) whose operations the peer may lack, or all the authors we hold. */
+  push: Set<string> | 'all'
+  /** Answer the peer's `have`, after the rest. */
+  synced: boolean
+  /** Queued to answer a `have` of a log not shared with the peer: counts against {@link SessionLimits.maxUnsharedAnswers}. */
+  readonly unshared: boolean
+}
+
+interface EphemeralSend {
+  readonly kind: 'ephemeral'
+  readonly logId: LogId
+  readonly data: Uint8Array
+  settle(error?: Error): void
+}
+
+/** A request about one log, merged into its {@link LogSend}. */
+type LogRequest = { have?: true; ask?: boolean; push?: string | 'all'; synced?: true }
 
 /**
  * One peer's end of `/burrow/sync/1` over one long-lived stream. Both ends
@@ -99,7 +187,14 @@ const MAX_REMEMBERED_LOGS = 1_024
  *
  * Every received operation is decoded with size limits and validated by the
  * store before anything is kept; the first invalid one ends the session with
- * a {@link SyncProtocolError}, and nothing invalid is stored.
+ * a {@link SyncError} `SYNC_PROTOCOL`, and nothing invalid is stored.
+ *
+ * What the session holds is bounded whatever the peer does
+ * ({@link SessionLimits}): nothing of logs not shared with the peer;
+ * received frames up to 1 MiB and one frame; one coalesced entry per log
+ * waiting to be sent; and the stream's own queue up to
+ * {@link WRITE_HIGH_WATER} and one frame, which must drain within
+ * {@link SessionLimits.drainTimeoutMs}.
  */
 export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly peer: string
@@ -109,12 +204,29 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #decoder: FrameDecoder
   readonly #frameLimits: FrameLimits
   readonly #decodeLimits: DecodeLimits
+  readonly #limits: SessionLimits
   readonly #batchSize: number
   readonly #frameTargetBytes: number
   readonly #log: Logger
-  /** What the peer holds, per log and author, as far as we know: learnt from its `have`, and from what passed between us since. */
+  /**
+   * What the peer holds, per log shared with it and per author we hold there
+   * too (hex keys), as far as we know: learnt from its `have`, and from what
+   * passed between us since. Counted in {@link SyncSession.#remembered}.
+   */
   readonly #remote = new Map<string, Map<string, number>>()
-  #sendChain: Promise<void> = Promise.resolve()
+  /** Entries of #remote: one per log, one per author. */
+  #remembered = 0
+  /** Logs whose `have` we sent and whose `synced` has not come yet. */
+  readonly #awaiting = new Set<string>()
+  /** What waits to be sent, in order; a log appears at most once (in #waitingLogs too). */
+  readonly #queue: (LogSend | EphemeralSend)[] = []
+  readonly #waitingLogs = new Map<string, LogSend>()
+  #unsharedAnswers = 0
+  #ephemeralBytes = 0
+  #sending = false
+  #ephemeralTokens: number
+  #ephemeralTokensAt = Date.now()
+  #warnedEphemeral = false
   #closed = false
   #done: Promise<void> | undefined
 
@@ -126,9 +238,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#policy = options.policy
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
     this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
+    this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
     this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
     this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
+    this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
   }
 
@@ -139,7 +253,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Starts the session: announces our shared logs and reads until the stream ends. Resolves when the session is over. */
   start(): Promise<void> {
     this.#done ??= (async () => {
-      for (const logId of this.#policy.sharedLogs(this.peer)) this.share(logId)
+      // The peer announces its own logs as it starts: nothing to ask for.
+      for (const logId of this.#policy.sharedLogs(this.peer)) this.#schedule(logId, { have: true, push: 'all' })
       await this.#readLoop()
     })()
     return this.#done
@@ -147,15 +262,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
 
   /**
    * Announces a log that became shared with this peer (a new group, a new
-   * member), and pushes what the peer lacks if it already told us its heights.
+   * member), and pushes what the peer lacks if it already told us its
+   * heights. If it has not, our `have` asks for them: the peer may have
+   * named the log while it was not shared yet, and we kept nothing of that.
    */
   share(logId: LogId): void {
-    if (!this.#policy.mayShare(this.peer, logId)) return
-    this.#enqueue(async () => {
-      const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
-      await this.#send({ type: 'have', logId, heights })
-    })
-    this.#pushAhead(logId)
+    if (this.#policy.mayShare(this.peer, logId)) this.#schedule(logId, { have: true, ask: true, push: 'all' })
   }
 
   /**
@@ -164,66 +276,153 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * logs it is not entitled to, or whose heights it has not told us yet, are skipped.
    */
   offer(ops: readonly Operation[]): void {
-    const targets = new Map<string, { logId: LogId; author: Uint8Array }>()
+    // Entitlements change (a member removed): check now, once per log of the batch.
+    const shared = new Map<string, boolean>()
     for (const op of ops) {
       const { logId, author, seq } = op.header
-      // Entitlements change (a member removed): check now, not only at `have` time.
-      if (!this.#policy.mayShare(this.peer, logId)) continue
-      const heights = this.#remote.get(key(logId))
-      if (heights === undefined || (heights.get(toHex(author)) ?? -1) >= seq) continue
-      targets.set(`${key(logId)}/${toHex(author)}`, { logId, author })
+      const logKey = key(logId)
+      let mayShare = shared.get(logKey)
+      if (mayShare === undefined) shared.set(logKey, (mayShare = this.#policy.mayShare(this.peer, logId)))
+      const heights = this.#remote.get(logKey)
+      if (!mayShare || heights === undefined) continue
+      const authorKey = toHex(author)
+      if ((heights.get(authorKey) ?? -1) < seq) this.#schedule(logId, { push: authorKey })
     }
-    for (const { logId, author } of targets.values()) this.#enqueue(() => this.#sendMissing(logId, author))
   }
 
   /** Sends an ephemeral message on a shared log. Never stored by either side. */
   sendEphemeral(logId: LogId, data: Uint8Array): Promise<void> {
-    if (!this.#policy.mayShare(this.peer, logId)) {
-      return Promise.reject(new BurrowError('SYNC_NOT_SHARED', 'this log is not shared with that peer'))
-    }
+    if (!this.#policy.mayShare(this.peer, logId)) return Promise.reject(new SyncError('SYNC_NOT_SHARED'))
     if (data.length > this.#frameLimits.maxEphemeralBytes) {
-      return Promise.reject(new BurrowError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
+      return Promise.reject(new SyncError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
     }
-    return this.#enqueue(() => this.#send({ type: 'ephemeral', logId, data }))
+    if (this.#closed) return Promise.reject(new SyncError('SYNC_CLOSED'))
+    if (this.#ephemeralBytes + data.length > this.#limits.maxQueuedEphemeralBytes) {
+      return Promise.reject(new SyncError('SYNC_SEND_BACKLOG', `${this.#ephemeralBytes} bytes of ephemeral messages already wait for this peer`))
+    }
+    return new Promise((resolve, reject) => {
+      this.#ephemeralBytes += data.length
+      this.#queue.push({ kind: 'ephemeral', logId, data, settle: (error) => (error === undefined ? resolve() : reject(error)) })
+      void this.#sendQueued()
+    })
   }
 
   /** Ends the session. With an error, the stream is reset (the peer misbehaved or we are cutting it off). */
   async close(error?: Error): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const send of this.#queue.splice(0)) if (send.kind === 'ephemeral') send.settle(new SyncError('SYNC_CLOSED'))
+    this.#waitingLogs.clear()
+    this.#remote.clear()
+    this.#awaiting.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
       this.#channel.abort(error)
     } else {
       // A graceful close waits for the peer; on a dead circuit that never comes.
-      await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncClosedError()))
+      await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncError('SYNC_CLOSED')))
     }
     this.emit('closed', error ? { error } : {})
   }
 
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#sendChain.then(async () => {
-      if (this.#closed) throw new SyncClosedError()
-      await task()
-    })
-    // The chain itself never rejects, so one failed send does not poison later ones.
-    this.#sendChain = run.catch((err: unknown) => {
-      if (!(err instanceof SyncClosedError)) void this.close(err instanceof Error ? err : new Error(String(err)))
-    })
-    return run
+  /** Merges `request` into the waiting entry of `logId` (queued if there is none) and makes sure the queue is being sent. */
+  #schedule(logId: LogId, request: LogRequest, unshared = false): void {
+    if (this.#closed) return
+    const logKey = key(logId)
+    let send = this.#waitingLogs.get(logKey)
+    if (send === undefined) {
+      if (unshared && this.#unsharedAnswers >= this.#limits.maxUnsharedAnswers) {
+        void this.close(new SyncError('SYNC_LIMIT', `the peer left ${this.#unsharedAnswers} answers about logs it does not share with us unread`))
+        return
+      }
+      if (unshared) this.#unsharedAnswers++
+      send = { kind: 'log', logId, have: false, ask: false, push: new Set(), synced: false, unshared }
+      this.#waitingLogs.set(logKey, send)
+      this.#queue.push(send)
+    }
+    send.have ||= request.have === true
+    send.ask ||= request.ask === true
+    send.synced ||= request.synced === true
+    if (request.push === 'all' || (send.push !== 'all' && send.push.size >= MAX_PENDING_AUTHORS)) send.push = 'all'
+    else if (request.push !== undefined && send.push !== 'all') send.push.add(request.push)
+    void this.#sendQueued()
+  }
+
+  /** Sends the queue in order, one entry at a time, until it is empty; a failure closes the session. */
+  async #sendQueued(): Promise<void> {
+    if (this.#sending) return
+    this.#sending = true
+    try {
+      while (!this.#closed) {
+        const send = this.#queue.shift()
+        if (send === undefined) break
+        if (send.kind === 'log') {
+          this.#waitingLogs.delete(key(send.logId))
+          if (send.unshared) this.#unsharedAnswers--
+          await this.#sendLog(send)
+          continue
+        }
+        this.#ephemeralBytes -= send.data.length
+        try {
+          await this.#send({ type: 'ephemeral', logId: send.logId, data: send.data })
+          send.settle()
+        } catch (err) {
+          send.settle(asError(err))
+          throw err
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
+    } finally {
+      this.#sending = false
+    }
+  }
+
+  async #sendLog(send: LogSend): Promise<void> {
+    const { logId } = send
+    const logKey = key(logId)
+    if (!this.#policy.mayShare(this.peer, logId)) {
+      // Not shared (or no longer): nothing of it is kept or sent but the answer to the peer's own `have`.
+      this.#forget(logKey)
+      if (send.synced) await this.#send({ type: 'synced', logId })
+      return
+    }
+    if (send.have) {
+      const ask = send.ask && !this.#remote.has(logKey)
+      // Before sending: the answer can be handled before the send returns.
+      this.#awaiting.add(logKey)
+      await this.#sendHave(logId, ask)
+    }
+    const heights = this.#remote.get(logKey)
+    if (heights !== undefined) {
+      const authors =
+        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : send.push
+      for (const author of authors) await this.#sendMissing(logId, author, heights)
+    }
+    if (send.synced) await this.#send({ type: 'synced', logId })
+  }
+
+  /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
+  async #sendHave(logId: LogId, ask: boolean): Promise<void> {
+    const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
+    const perFrame = this.#frameLimits.maxAuthorsPerFrame
+    for (let at = 0; at === 0 || at < heights.length; at += perFrame) {
+      const part = heights.slice(at, at + perFrame)
+      // Asking once is enough: on the last part, so that the answer sees all of them.
+      const last = at + perFrame >= heights.length
+      await this.#send(ask && last ? { type: 'have', logId, heights: part, ask } : { type: 'have', logId, heights: part })
+    }
   }
 
   async #send(frame: SyncFrame): Promise<void> {
-    if (this.#closed) throw new SyncClosedError()
+    if (this.#closed) throw new SyncError('SYNC_CLOSED')
     this.#channel.send(encodeFrame(frame))
-    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed))) throw new SyncClosedError()
+    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed, this.#limits.drainTimeoutMs))) throw new SyncError('SYNC_CLOSED')
   }
 
   /** Streams everything after the peer's known height for one author's log. */
-  async #sendMissing(logId: LogId, author: Uint8Array): Promise<void> {
-    const heights = this.#remote.get(key(logId))
-    if (heights === undefined || !this.#policy.mayShare(this.peer, logId)) return
-    const authorKey = toHex(author)
+  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>): Promise<void> {
+    const author = fromHex(authorKey)
     for (;;) {
       const after = heights.get(authorKey) ?? -1
       const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize)
@@ -240,53 +439,92 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         }
       }
       if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
-      heights.set(authorKey, Math.max(after, ops.at(-1)!.seq))
+      this.#raise(heights, authorKey, ops.at(-1)!.seq)
       if (ops.length < this.#batchSize) return
     }
   }
 
-  /** Queues sending, per author, whatever we hold beyond the peer's known height in `logId`. */
-  #pushAhead(logId: LogId): void {
-    const heights = this.#remote.get(key(logId))
-    if (heights === undefined) return
-    for (const [author, seq] of this.#store.heights(logId)) {
-      if (seq > (heights.get(author) ?? -1)) this.#enqueue(() => this.#sendMissing(logId, fromHex(author)))
+  /**
+   * Takes in the peer's heights of a shared log: only those of authors we
+   * hold, since there is nothing to push of the others (a peer naming
+   * made-up authors costs us nothing). Heights only rise: what we sent
+   * meanwhile may not have reached the peer when it wrote its `have`.
+   */
+  #learn(logId: LogId, announced: readonly AuthorHeight[]): void {
+    const logKey = key(logId)
+    let heights = this.#remote.get(logKey)
+    if (heights === undefined) {
+      this.#count(1)
+      heights = new Map()
+      this.#remote.set(logKey, heights)
     }
+    const ours = this.#store.heights(logId)
+    for (const { author, seq } of announced) {
+      const authorKey = toHex(author)
+      if (ours.has(authorKey)) this.#raise(heights, authorKey, seq)
+    }
+  }
+
+  /** Records that the peer holds `authorKey`'s operations up to `seq`. Throws `SYNC_LIMIT` beyond {@link SessionLimits.maxRememberedHeights}. */
+  #raise(heights: Map<string, number>, authorKey: string, seq: number): void {
+    const known = heights.get(authorKey)
+    if (known !== undefined && known >= seq) return
+    if (known === undefined) this.#count(1)
+    heights.set(authorKey, seq)
+  }
+
+  #count(entries: number): void {
+    this.#remembered += entries
+    if (this.#remembered > this.#limits.maxRememberedHeights) {
+      throw new SyncError('SYNC_LIMIT', `the heights shared with the peer exceed ${this.#limits.maxRememberedHeights} entries`)
+    }
+  }
+
+  /** Drops what we know of a log the peer is not (or no longer) entitled to. */
+  #forget(logKey: string): void {
+    const heights = this.#remote.get(logKey)
+    if (heights !== undefined) {
+      this.#remembered -= 1 + heights.size
+      this.#remote.delete(logKey)
+    }
+    this.#awaiting.delete(logKey)
   }
 
   /**
    * Reads frames and handles them strictly in order, one at a time, reading
-   * ahead by at most {@link MAX_QUEUED_FRAMES} frames while an earlier one is
-   * validated and stored; beyond that the channel is paused.
+   * ahead by at most {@link MAX_QUEUED_FRAMES} frames and
+   * {@link MAX_QUEUED_BYTES} while an earlier one is validated and stored;
+   * beyond that the channel is paused.
    */
   async #readLoop(): Promise<void> {
     // Each step never rejects: a failing one closes the session, and the steps after it see that.
     let inbox: Promise<void> = Promise.resolve()
-    const queued: Promise<void>[] = []
-    // Frames read and not yet handled.
-    let pending = 0
+    // Handling of the frames read and not handled yet, oldest first: they settle in this order.
+    const unhandled: Promise<void>[] = []
+    let unhandledBytes = 0
     try {
       for await (const chunk of this.#channel) {
         if (this.#closed) break
-        for (const frame of this.#decoder.push(chunk)) {
-          pending++
+        for (const body of this.#decoder.pushBodies(chunk)) {
+          unhandledBytes += body.length
           inbox = inbox
-            .then(() => (this.#closed ? undefined : this.#handle(frame)))
-            .catch((err: unknown) => this.close(err instanceof Error ? err : new Error(String(err))))
-            .then(() => void pending--)
-          queued.push(inbox)
-          if (queued.length <= MAX_QUEUED_FRAMES) continue
-          const oldest = queued.shift()!
-          // Only a full inbox pauses: each resume sends the peer a window update.
-          if (pending > MAX_QUEUED_FRAMES) await this.#paused(oldest)
+            .then(() => (this.#closed ? undefined : this.#handle(decodeFrame(body, this.#frameLimits))))
+            .catch((err: unknown) => this.close(asError(err)))
+            .then(() => {
+              unhandledBytes -= body.length
+              unhandled.shift()
+            })
+          unhandled.push(inbox)
         }
+        // Only a full inbox pauses: each resume sends the peer a window update.
+        while (!this.#closed && (unhandled.length > MAX_QUEUED_FRAMES || unhandledBytes > MAX_QUEUED_BYTES)) await this.#paused(unhandled[0]!)
       }
       await inbox
       await this.close()
     } catch (err) {
       // Garbage or a broken stream: what arrived before it is still handled.
       await inbox
-      await this.close(err instanceof Error ? err : new Error(String(err)))
+      await this.close(asError(err))
     }
   }
 
@@ -301,37 +539,49 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   }
 
   async #handle(frame: SyncFrame): Promise<void> {
-    const shared = this.#policy.mayShare(this.peer, frame.logId)
+    const { logId } = frame
+    if (!this.#policy.mayShare(this.peer, logId)) {
+      // Views of membership converge over time (a removed member learns it
+      // late, if ever): data for a log we do not share with this peer is
+      // dropped unread, not treated as an attack. Nothing of it is kept.
+      this.#forget(key(logId))
+      // Answered, because the peer named the log itself: this reveals nothing.
+      if (frame.type === 'have') this.#schedule(logId, { synced: true }, true)
+      return
+    }
     switch (frame.type) {
-      case 'have': {
-        // Remembered even before the log is shared with this peer: entitlement
-        // can follow a moment later (an invitation), and then we know what to push.
-        const logKey = key(frame.logId)
-        if (shared || this.#remote.has(logKey) || this.#remote.size < MAX_REMEMBERED_LOGS) {
-          this.#remote.set(logKey, new Map(frame.heights.map((h) => [toHex(h.author), h.seq])))
-        }
-        if (shared) this.#pushAhead(frame.logId)
-        // Answered even when not shared: the peer named the log itself, so this reveals nothing.
-        void this.#enqueue(() => this.#send({ type: 'synced', logId: frame.logId }))
+      case 'have':
+        this.#learn(logId, frame.heights)
+        this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
-      }
       case 'ops':
-        // Views of membership converge over time (a removed member learns it
-        // late, if ever): data for a log we do not share with this peer is
-        // dropped unread, not treated as an attack.
-        if (!shared) {
-          this.#log.debug('dropped operations of a log not shared with this peer')
-          return
-        }
-        await this.#ingest(frame.logId, this.#decode(frame.logId, frame.ops))
+        await this.#ingest(logId, this.#decode(logId, frame.ops))
         return
       case 'synced':
-        this.emit('caught-up', { logId: frame.logId })
+        // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
+        if (this.#awaiting.delete(key(logId))) this.emit('caught-up', { logId })
         return
       case 'ephemeral':
-        if (shared) this.emit('ephemeral', { logId: frame.logId, data: frame.data })
+        if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
         return
     }
+  }
+
+  /** Token bucket of {@link SessionLimits.ephemeralPerSecond}: false when the peer is over its rate. */
+  #takeEphemeralToken(): boolean {
+    const now = Date.now()
+    const rate = this.#limits.ephemeralPerSecond
+    this.#ephemeralTokens = Math.min(rate, this.#ephemeralTokens + ((now - this.#ephemeralTokensAt) * rate) / 1000)
+    this.#ephemeralTokensAt = now
+    if (this.#ephemeralTokens >= 1) {
+      this.#ephemeralTokens--
+      return true
+    }
+    if (!this.#warnedEphemeral) {
+      this.#warnedEphemeral = true
+      this.#log.warn({ perSecond: rate }, 'dropping ephemeral messages beyond the rate limit')
+    }
+    return false
   }
 
   #decode(logId: LogId, wire: WireOperation[]): Operation[] {
@@ -340,9 +590,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       try {
         op = decodeOperation(w.header, w.payload ?? undefined, this.#decodeLimits)
       } catch (cause) {
-        throw new SyncProtocolError(`the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
+        throw new SyncError('SYNC_PROTOCOL', `the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
       }
-      if (!bytesEqual(op.header.logId, logId)) throw new SyncProtocolError('an operation does not belong to the log of its frame')
+      if (!bytesEqual(op.header.logId, logId)) throw new SyncError('SYNC_PROTOCOL', 'an operation does not belong to the log of its frame')
       return op
     })
   }
@@ -366,15 +616,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
     const first = result.rejected.find((r) => r.error.code !== 'STORE_LOG_FORKED')
     if (first !== undefined) {
-      throw new SyncProtocolError(`the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
-    }
-    const heights = this.#remote.get(key(logId))
-    if (heights !== undefined) {
-      for (const op of ops) {
-        const author = toHex(op.header.author)
-        if ((heights.get(author) ?? -1) < op.header.seq) heights.set(author, op.header.seq)
-      }
+      throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
+    const heights = this.#remote.get(key(logId))
+    if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
 }
