@@ -20,6 +20,7 @@ type Request =
   | { op: 'operations' }
   | { op: 'heightOf'; author: string }
   | { op: 'lastError'; peer: string }
+  | { op: 'sessions'; peer: string }
   | { op: 'memory' }
   | { op: 'markPeak' }
   | { op: 'stop' }
@@ -44,6 +45,8 @@ export interface Victim {
   operations(): Promise<number>
   /** The victim's height of `author` (hex) in the topic, or -1. */
   heightOf(author: string): Promise<number>
+  /** How many sync sessions the victim holds with `peer`. */
+  sessions(peer: string): Promise<number>
   /** The last error the victim recorded for `peer`, or undefined. */
   lastError(peer: string): Promise<{ code: string; message: string; at: number } | undefined>
   /** Runs a full garbage collection first, so that `heapUsed` is what is retained. */
@@ -96,6 +99,7 @@ export async function startVictim(torLines: string[], topic: Uint8Array): Promis
     operations: () => serial({ op: 'operations' }),
     heightOf: (author) => serial({ op: 'heightOf', author }),
     lastError: (peer) => serial({ op: 'lastError', peer }),
+    sessions: (peer) => serial({ op: 'sessions', peer }),
     memory: () => serial({ op: 'memory' }),
     markPeak: () => serial({ op: 'markPeak' }),
     stop: async () => {
@@ -140,6 +144,8 @@ function serve(): void {
         const error = stack!.table.get(request.peer)?.lastError
         return error === undefined ? undefined : { code: error.code, message: error.message, at: error.at }
       }
+      case 'sessions':
+        return stack!.sync.sessionsWith(request.peer)
       case 'memory': {
         gc?.()
         const usage = process.memoryUsage()

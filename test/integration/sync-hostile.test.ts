@@ -102,4 +102,23 @@ describe('a hostile allow-listed peer', () => {
     await victimHolds(24)
     await until(() => attacker.logs.counts().operations === 50, 120_000, 'the attacker to hold 50 operations')
   })
+
+  it('cannot hold more than two sync sessions, however many connections and streams it opens', { timeout: 180_000 }, async () => {
+    const victimAddr = attacker.net.libp2p.getConnections().find((c) => c.remotePeer.toString() === victim.peerId)?.remoteAddr
+    expect(victimAddr).toBeDefined()
+    const opened = []
+    for (let i = 0; i < 3; i++) {
+      // A new connection each time (force), with as many sync streams as libp2p lets it open.
+      const connection = await attacker.net.libp2p.dial(victimAddr!, { force: true })
+      for (let j = 0; j < 2; j++) {
+        const stream = await connection.newStream(SYNC_PROTOCOL).catch(() => undefined)
+        if (stream !== undefined) opened.push(stream)
+      }
+    }
+    // Give the victim time to refuse what is over its bound.
+    await new Promise((r) => setTimeout(r, 3_000))
+    expect(opened.length).toBeGreaterThan(2)
+    expect(await victim.sessions(attacker.peerId)).toBeLessThanOrEqual(2)
+    for (const stream of opened) stream.abort(new Error('test over'))
+  })
 })

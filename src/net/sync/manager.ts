@@ -11,7 +11,23 @@ import { SYNC_PROTOCOL } from './frames.js'
 import { SyncSession, type SyncPolicy, type SyncStore } from './session.js'
 import type { AddressTable } from '../address-table.js'
 import { NetError } from '../errors.js'
+import { SyncError } from './errors.js'
 import { streamChannel } from '../stream-channel.js'
+
+/**
+ * Sessions one peer may hold at once. Two peers that dial each other at the
+ * same moment hold two connections, each with its session; a peer opening
+ * more (over more connections) only multiplies what each session may buffer.
+ */
+const MAX_SESSIONS_PER_PEER = 2
+
+/**
+ * Session endings after which the peer is cut off entirely (its connections
+ * closed), not just this stream: it sent invalid data, made the session
+ * exceed a bound, or stopped reading. Nothing would otherwise reopen sync on
+ * that connection; the connector dials again later, with backoff.
+ */
+const HANG_UP_CODES = new Set(['SYNC_PROTOCOL', 'SYNC_LIMIT', 'SYNC_PEER_STALLED'])
 
 /** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart; no wait after the last). */
 const OPEN_STREAM_ATTEMPTS = 4
@@ -95,6 +111,11 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     return [...new Set([...this.#sessions].map((s) => s.peer))]
   }
 
+  /** How many sync sessions `peer` holds now (at most two). */
+  sessionsWith(peer: string): number {
+    return [...this.#sessions].filter((s) => s.peer === peer).length
+  }
+
   /** Pushes newly stored operations to every peer that is entitled to them and lacks them. */
   offer(ops: readonly Operation[], except?: string): void {
     if (ops.length === 0) return
@@ -147,6 +168,10 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       stream.abort(new NetError('PEER_NOT_ALLOWED'))
       return
     }
+    if (this.sessionsWith(peer) >= MAX_SESSIONS_PER_PEER) {
+      stream.abort(new SyncError('SYNC_LIMIT', `a peer may hold at most ${MAX_SESSIONS_PER_PEER} sync sessions`))
+      return
+    }
     const session = new SyncSession({ peer, channel: streamChannel(stream), store: this.#store, policy: this.#policy, logger: this.#log })
     this.#sessions.add(session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
@@ -160,9 +185,8 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     session.once('closed', ({ error }) => {
       this.#sessions.delete(session)
       if (error !== undefined) {
-        this.#table.recordError(peer, error instanceof BurrowError ? error.code : 'SYNC_FAILED', error.message)
-        // A peer that sent invalid data is cut off entirely, not just this stream.
-        if (error instanceof BurrowError && error.code === 'SYNC_PROTOCOL') void this.#libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
+        this.#table.recordError(peer, error instanceof BurrowError ? error.code : 'SYNC_CLOSED', error.message)
+        if (error instanceof BurrowError && HANG_UP_CODES.has(error.code)) void this.#libp2p.hangUp(peerIdFromString(peer)).catch(() => {})
       }
       this.emit('session', error ? { peer, state: 'ended', error } : { peer, state: 'ended' })
     })
