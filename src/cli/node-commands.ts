@@ -168,7 +168,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
 
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {
-      lines.progress(undefined)
+      lines.endProgress()
       if (!json) lines.err(`stopping (${why})`)
       aborter.abort()
       await starting.catch(() => {})
@@ -185,6 +185,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => void shutdown(signal).catch(() => {})
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  const stopRedrawing = lines.redrawOnResize()
   try {
     api = await startLocalApi(node, paths.socket, { logger, onStop: () => shutdown('stop requested') })
     if (!json) say(`node ${node.peerId} starting; local API on ${paths.socket}`)
@@ -203,6 +204,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
     await shutdown(err instanceof BurrowError ? err.code : 'error').catch(() => {})
     throw err
   } finally {
+    stopRedrawing()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

@@ -1,11 +1,13 @@
 import type { BootstrapProgress } from '../tor/index.js'
 import { printable } from './format.js'
 
-/** A stream lines are written to; `columns` is a terminal's width. */
+/** A stream lines are written to; `columns` is a terminal's width, `resize` its change. */
 export interface LineStream {
   write(text: string): unknown
   isTTY?: boolean
   columns?: number
+  on?(event: 'resize', listener: () => void): unknown
+  off?(event: 'resize', listener: () => void): unknown
 }
 
 const ERASE_LINE = '\r\x1b[2K'
@@ -21,7 +23,8 @@ const NARROW_COLUMNS = 30
  * ever lands on it.
  */
 export class LineOutput {
-  #progress: string | undefined
+  /** Draws the progress line for a terminal width; set while one is shown. */
+  #progress: ((columns: number) => string) | undefined
 
   constructor(
     readonly stdout: LineStream,
@@ -46,18 +49,35 @@ export class LineOutput {
     this.#around(() => this.stderr.write(`${line}\n`))
   }
 
-  /** Shows `text` as the progress line, or erases it when `undefined`; ignored unless stderr is a terminal. */
-  progress(text: string | undefined): void {
+  /**
+   * Shows the progress line `render` draws for the terminal's width, or
+   * erases it when `undefined`; ignored unless stderr is a terminal.
+   */
+  progress(render: ((columns: number) => string) | undefined): void {
     if (!this.terminal) return
-    if (text === undefined && this.#progress === undefined) return
-    this.#progress = text
-    this.stderr.write(`${ERASE_LINE}${text ?? ''}`)
+    if (render === undefined && this.#progress === undefined) return
+    this.#progress = render
+    this.stderr.write(`${ERASE_LINE}${render?.(this.columns) ?? ''}`)
+  }
+
+  /** Redraws the progress line whenever the terminal is resized, until the returned function is called. */
+  redrawOnResize(): () => void {
+    const redraw = (): void => this.progress(this.#progress)
+    this.stderr.on?.('resize', redraw)
+    return () => void this.stderr.off?.('resize', redraw)
+  }
+
+  /** Leaves the progress line as it stands (where a stop interrupted it) and goes on below it. */
+  endProgress(): void {
+    if (this.#progress === undefined) return
+    this.#progress = undefined
+    this.stderr.write('\n')
   }
 
   #around(write: () => void): void {
     if (this.#progress !== undefined) this.stderr.write(ERASE_LINE)
     write()
-    if (this.#progress !== undefined) this.stderr.write(this.#progress)
+    if (this.#progress !== undefined) this.stderr.write(this.#progress(this.columns))
   }
 }
 
@@ -93,7 +113,7 @@ export function bootstrapProgressPrinter(
   let lastTag = ''
   return {
     update(p) {
-      if (lines.terminal) lines.progress(progressLine(label, p, lines.columns))
+      if (lines.terminal) lines.progress((columns) => progressLine(label, p, columns))
       else if (p.tag !== lastTag) lines.err(`${label} ${String(Math.round(p.progress)).padStart(3)}% ${printable(p.summary)}`)
       lastTag = p.tag
     },

@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EventEmitter } from 'node:events'
 import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../src/cli/errors.js'
@@ -491,7 +492,8 @@ describe('terminal output of burrow start', () => {
   /** A stream that records writes and plays a terminal of `columns` columns (or a pipe). */
   function screen(columns: number | undefined) {
     let text = ''
-    return { stream: { write: (t: string) => (text += t), isTTY: columns !== undefined, columns }, text: () => text }
+    const stream = Object.assign(new EventEmitter(), { write: (t: string) => (text += t), isTTY: columns !== undefined, columns })
+    return { stream, text: () => text }
   }
 
   it('the progress line fits the terminal and shortens tor\'s summary instead of the bar', () => {
@@ -511,7 +513,7 @@ describe('terminal output of burrow start', () => {
     expect(progressLine('tor', progress(5, 'a\u001b[2Jb'), 80)).not.toContain('\u001b')
   })
 
-  it('on a terminal, every other line erases the progress line and draws it again below itself', () => {
+  it('on a terminal, every other line erases the progress line and draws it again below itself; a stop ends it in place', () => {
     const err = screen(80)
     const out = screen(80)
     const lines = new LineOutput(out.stream, err.stream)
@@ -522,13 +524,33 @@ describe('terminal output of burrow start', () => {
     bar.update(progress(50, 'Loading'))
     bar.done('bootstrapped')
     lines.err('stopping (SIGINT)')
+    bar.update(progress(60, 'Loading'))
+    lines.endProgress()
+    lines.err('stopping (SIGTERM)')
     const erase = '\r\u001b[2K'
     const p10 = progressLine('tor', progress(10, 'Connecting'), 80)
     const p50 = progressLine('tor', progress(50, 'Loading'), 80)
     expect(err.text()).toBe(
-      `${erase}${p10}` + `${erase}warn: something\n${p10}` + `${erase}${p10}` + `${erase}${p50}` + `${erase}tor bootstrapped\n` + 'stopping (SIGINT)\n',
+      `${erase}${p10}` + `${erase}warn: something\n${p10}` + `${erase}${p10}` + `${erase}${p50}` + `${erase}tor bootstrapped\n` + 'stopping (SIGINT)\n' +
+        // A stop leaves the bar where it stood and writes below it.
+        `${erase}${progressLine('tor', progress(60, 'Loading'), 80)}\nstopping (SIGTERM)\n`,
     )
     expect(out.text()).toBe('node 12D3 starting\n')
+  })
+
+  it('a resized terminal gets the progress line redrawn to its new width', () => {
+    const err = screen(100)
+    const lines = new LineOutput(screen(100).stream, err.stream)
+    const stop = lines.redrawOnResize()
+    const p = progress(40, 'Loading relay descriptors for internal paths')
+    bootstrapProgressPrinter('tor', lines).update(p)
+    err.stream.columns = 40
+    err.stream.emit('resize')
+    stop()
+    err.stream.columns = 60
+    err.stream.emit('resize')
+    expect(err.text()).toBe(`\r\u001b[2K${progressLine('tor', p, 100)}\r\u001b[2K${progressLine('tor', p, 40)}`)
+    expect(err.stream.listenerCount('resize')).toBe(0)
   })
 
   it('without a terminal, one plain line per bootstrap phase and no control characters', () => {
