@@ -208,7 +208,7 @@ export const COMMANDS: CommandSpec[] = [
     path: ['start'],
     summary: 'run the node in the foreground',
     description:
-      'Starts tor, publishes the onion service, connects to allow-listed peers and serves the local API on <data dir>/burrow.sock. Prints a line when the onion is reachable and when peers connect or disconnect. Stops cleanly (exit 0) on Ctrl-C, SIGTERM or `burrow stop`. A sealed keystore\'s passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE, or a prompt on a terminal (three tries). Warnings and errors are printed as lines on stderr, or appended as JSON lines to --log-file (or the config\'s logFile), with secrets redacted.',
+      'Starts tor, publishes the onion service, connects to allow-listed peers and serves the local API on <data dir>/burrow.sock. Prints a line when the onion is reachable and when peers connect or disconnect. Stops cleanly (exit 0) on Ctrl-C, SIGTERM or `burrow stop`. A sealed keystore\'s passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE, or a prompt on a terminal (three tries). Its log (warnings and errors unless --log-level says more) goes to stderr as plain lines, or as JSON lines to --log-file (or the config\'s logFile); secrets are redacted.',
     args: [],
     options: [
       PASSPHRASE_FILE,
