@@ -20,16 +20,18 @@ step "npm pack (prepack builds dist/)"
 npm pack --silent --pack-destination "$work" >/dev/null
 tarball="$(ls "$work"/*.tgz)"
 name="$(node -p 'require("./package.json").name')"
-unexpected="$(tar tzf "$tarball" | grep -Ev '^package/(package\.json|README\.md|SECURITY\.md|bin/|dist/|tor/|docs/)' || true)"
+files="$(tar tzf "$tarball")"
+unexpected="$(grep -Ev '^package/(package\.json|README\.md|SECURITY\.md|bin/|dist/|tor/|docs/)' <<<"$files" || true)"
 [ -z "$unexpected" ] || fail "unexpected files in the tarball: $unexpected"
-tar tzf "$tarball" | grep -qx 'package/dist/index.d.ts' || fail "the tarball has no dist/index.d.ts"
-echo "$(basename "$tarball"): $(tar tzf "$tarball" | wc -l) files, $(du -k "$tarball" | cut -f1) KiB"
+grep -qx 'package/dist/index.d.ts' <<<"$files" || fail "the tarball has no dist/index.d.ts"
+echo "$(basename "$tarball"): $(wc -l <<<"$files") files, $(du -k "$tarball" | cut -f1) KiB"
 
 step "npm install $(basename "$tarball") into an empty project (node $(node --version))"
 app="$work/app"
 mkdir "$app"
 printf '{ "name": "burrow-package-check", "private": true, "type": "module" }\n' > "$app/package.json"
-(cd "$app" && npm install --no-audit --no-fund --loglevel=error "$tarball")
+# JOBS=max: node-gyp compiles better-sqlite3 12 (Node 20's binding) on all cores where no prebuilt binary can be downloaded.
+(cd "$app" && JOBS=max npm install --no-audit --no-fund --loglevel=error "$tarball")
 # The project's own lock must be installable again (npm ci refuses a lock that misses optional platform packages).
 (cd "$app" && npm ls --all >/dev/null && npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null) \
   || fail "the installed tree is inconsistent (npm ls / npm ci --dry-run)"
@@ -52,7 +54,8 @@ check_with() {
   v="$(PATH="$bin_dir:$PATH" node --version)"
   step "checks on node $v"
   ( cd "$app" && export PATH="$bin_dir:$PATH"
-    npx --no-install burrow --help | grep -q '^Usage: burrow' || fail "npx burrow --help printed no usage"
+    help="$(npx --no-install burrow --help)"
+    grep -q '^Usage: burrow' <<<"$help" || fail "npx burrow --help printed no usage"
     init="$(npx --no-install burrow --data-dir "$work/cli-$v" init --no-passphrase --json)"
     node -e 'const r = JSON.parse(process.argv[1]); if (!/^12D3KooW/.test(r.peerId) || r.sealed !== false) process.exit(1)' "$init" \
       || fail "burrow init printed $init"
