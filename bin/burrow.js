@@ -1,14 +1,45 @@
 #!/usr/bin/env node
-// Launcher of the `burrow` command: the compiled CLI when the package was built,
-// else the TypeScript sources through tsx (a checkout without a build).
+// Launcher of the `burrow` command. An installed package runs the compiled CLI
+// in dist/. A checkout (it has tsconfig.json, which is never packed) runs the
+// TypeScript sources through tsx, so a stale build can never answer instead.
 import { existsSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 
-const compiled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href)
-} else {
-  const { register } = await import('tsx/esm/api')
-  register()
-  await import(new URL('../src/cli/main.ts', import.meta.url).href)
+const MIN_NODE = [20, 12]
+const root = new URL('../', import.meta.url)
+const [major, minor] = process.versions.node.split('.').map(Number)
+
+/** Exits with a one-line hint instead of a stack trace. */
+function fail(message) {
+  process.stderr.write(`burrow: ${message}\n`)
+  process.exit(1)
+}
+
+/** True for "a package cannot be found" (not for a missing file of our own). */
+function missingPackage(err) {
+  return err?.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package '([^']+)'/.test(err.message)
+}
+
+if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+  fail(`Node.js ${MIN_NODE.join('.')} or newer is needed; this is ${process.versions.node}`)
+}
+
+const checkout = existsSync(new URL('tsconfig.json', root))
+try {
+  if (checkout) {
+    const { register } = await import('tsx/esm/api')
+    register()
+    await import(new URL('src/cli/main.ts', root).href)
+  } else {
+    await import(new URL('dist/cli/main.js', root).href)
+  }
+} catch (err) {
+  if (!missingPackage(err)) throw err
+  const name = /Cannot find package '([^']+)'/.exec(err.message)[1]
+  const dir = fileURLToPath(root)
+  fail(
+    checkout
+      ? `the npm dependencies of this checkout are not installed (no ${name}): run \`npm ci\` in ${dir}`
+      : `the package in ${dir} is incomplete (no ${name}): reinstall it with npm`,
+  )
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino'
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 export type { Logger }
 
@@ -17,9 +17,10 @@ const redactPaths = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`])
 
 /**
  * Creates Burrow's structured logger. Level comes from `BURROW_LOG_LEVEL`
- * (default `info`); output goes to stderr so stdout stays free for CLI output.
+ * (default `info`); records go to `destination`, by default stderr so stdout
+ * stays free for CLI output.
  */
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions = {}, destination: DestinationStream = pino.destination(2)): Logger {
   return pino(
     {
       level: process.env.BURROW_LOG_LEVEL ?? 'info',
@@ -27,7 +28,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: redactPaths, censor: '[redacted]' },
       ...options,
     },
-    pino.destination(2),
+    destination,
   )
 }
 

@@ -1,9 +1,11 @@
 import { readFileSync, statSync } from 'node:fs'
 import { sleep } from '../util/async.js'
-import { LocalApiClient, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
+import { keystoreExists } from '../keys/index.js'
+import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
+import { NodeError } from '../node/errors.js'
 import { nodePaths } from '../node/paths.js'
-import { TimeoutError } from '../errors.js'
-import { CliFileError, CliUsageError, EXIT } from './errors.js'
+import { BurrowError, TimeoutError } from '../errors.js'
+import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
@@ -18,8 +20,24 @@ export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value)}\n`)
 }
 
+/**
+ * Connects to the node of the data directory. When none answers, says what
+ * to run: `burrow init` (exit 4) if there is no node there yet, else
+ * `burrow start` (exit 3).
+ */
+async function connect(run: Run): Promise<LocalApiClient> {
+  const dataDir = run.globals.dataDir
+  try {
+    return await LocalApiClient.connect(nodePaths(dataDir).socket)
+  } catch (err) {
+    if (!(err instanceof BurrowError) || err.code !== 'API_NOT_RUNNING') throw err
+    if (!(await keystoreExists(dataDir))) throw new NodeError('NODE_NOT_FOUND', `no node in ${dataDir}; create one with \`burrow init\``)
+    throw new LocalApiError('API_NOT_RUNNING', `the node in ${dataDir} is not running; start it with \`burrow start\``, { cause: err })
+  }
+}
+
 async function withApi<T>(run: Run, fn: (api: LocalApiClient) => Promise<T>): Promise<T> {
-  const api = await LocalApiClient.connect(nodePaths(run.globals.dataDir).socket)
+  const api = await connect(run)
   try {
     return await fn(api)
   } finally {
@@ -161,14 +179,14 @@ function readFileToSend(path: string): Uint8Array {
   let size: number
   try {
     const st = statSync(path)
-    if (!st.isFile()) throw new CliFileError(`${path} is not a regular file`)
+    if (!st.isFile()) throw new CliError('CLI_FILE', `${path} is not a regular file`)
     size = st.size
   } catch (err) {
-    if (err instanceof CliFileError) throw err
-    throw new CliFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+    if (err instanceof CliError) throw err
+    throw new CliError('CLI_FILE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
   }
-  if (size > MAX_SEND_BYTES) throw new CliFileError(`${path} is ${size} bytes; a message can carry at most ${MAX_SEND_BYTES} bytes (128 KiB)`)
-  if (size === 0) throw new CliFileError(`${path} is empty`)
+  if (size > MAX_SEND_BYTES) throw new CliError('CLI_FILE', `${path} is ${size} bytes; a message can carry at most ${MAX_SEND_BYTES} bytes (128 KiB)`)
+  if (size === 0) throw new CliError('CLI_FILE', `${path} is empty`)
   return readFileSync(path)
 }
 
@@ -176,7 +194,7 @@ async function send(run: Run, io: CliIo): Promise<number> {
   const [group, text] = run.args as [string, string | undefined]
   const file = run.options.file
   if ((text === undefined) === (file === undefined)) {
-    throw new CliUsageError('give either <text> or --file PATH; see `burrow send --help`')
+    throw new CliError('CLI_USAGE', 'give either <text> or --file PATH; see `burrow send --help`')
   }
   const params = typeof file === 'string' ? { group, data: Buffer.from(readFileToSend(file)).toString('base64') } : { group, text: text! }
   const m = await withApi(run, (api) => api.call('send', params))
@@ -189,7 +207,7 @@ async function read(run: Run, io: CliIo): Promise<number> {
   const group = run.args[0]!
   const after = integerOption(run.options, 'after', 0, Number.MAX_SAFE_INTEGER)
   const limit = integerOption(run.options, 'limit', 1, READ_MAX_LIMIT)
-  const api = await LocalApiClient.connect(nodePaths(run.globals.dataDir).socket)
+  const api = await connect(run)
   try {
     if (run.options.follow === true) return await follow(run, io, api, group, after)
     const page = await api.call('read', { group, ...(after !== undefined ? { afterId: after } : {}), ...(limit !== undefined ? { limit } : {}) })
@@ -201,44 +219,62 @@ async function read(run: Run, io: CliIo): Promise<number> {
   }
 }
 
-/** Prints the backlog, then every new message until SIGINT/SIGTERM or the node goes away. */
+/**
+ * Prints the backlog, then every new message until SIGINT/SIGTERM (the user
+ * ending it: exit 0, nothing more printed) or the node goes away (exit 1,
+ * with the reason).
+ */
 async function follow(run: Run, io: CliIo, api: LocalApiClient, group: string, after: number | undefined): Promise<number> {
+  let ended = false
+  let resolveEnd!: (code: number) => void
+  const end = new Promise<number>((resolve) => (resolveEnd = resolve))
+  const finish = (code: number): void => {
+    ended = true
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    resolveEnd(code)
+  }
+  const onSignal = (): void => finish(EXIT.OK)
+  // From the start: a Ctrl-C during the backlog ends the command as quietly as one after it.
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  api.onClose((err) => {
+    if (ended) return
+    if (!run.globals.json) io.stderr.write(`burrow: ${err.message} (${err.code})\n`)
+    else printJson(io, { error: { code: err.code, message: err.message } })
+    finish(EXIT.FAILURE)
+  })
+
   let last = after ?? 0
   const print = (m: MessageJson): void => {
-    if (m.id <= last) return
+    if (ended || m.id <= last) return
     last = m.id
     if (run.globals.json) printJson(io, m)
     else io.stdout.write(messageLine(m))
   }
-  // Subscribe first and hold live messages until the backlog is printed, so none falls in between.
-  let held: MessageJson[] | undefined = []
-  await api.subscribe(['group:message'], (e) => {
-    const m = e.data as MessageJson
-    if (held !== undefined) held.push(m)
-    else print(m)
-  }, { group })
-  for (;;) {
-    const page = await api.call('read', { group, afterId: last, limit: READ_MAX_LIMIT })
-    page.messages.forEach(print)
-    if (page.messages.length < READ_MAX_LIMIT && !page.more) break
-  }
-  held.forEach(print)
-  held = undefined
-  return new Promise<number>((resolve) => {
-    const done = (code: number): void => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      resolve(code)
+  try {
+    // Subscribe first and hold live messages until the backlog is printed, so none falls in between.
+    let held: MessageJson[] | undefined = []
+    await api.subscribe(['group:message'], (e) => {
+      const m = e.data as MessageJson
+      if (held !== undefined) held.push(m)
+      else print(m)
+    }, { group })
+    for (;;) {
+      if (ended) return await end
+      const page = await api.call('read', { group, afterId: last, limit: READ_MAX_LIMIT })
+      page.messages.forEach(print)
+      if (page.messages.length < READ_MAX_LIMIT && !page.more) break
     }
-    const onSignal = (): void => done(EXIT.OK)
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    api.onClose((err) => {
-      if (!run.globals.json) io.stderr.write(`burrow: ${err.message} (${err.code})\n`)
-      else printJson(io, { error: { code: err.code, message: err.message } })
-      done(EXIT.FAILURE)
-    })
-  })
+    held.forEach(print)
+    held = undefined
+  } catch (err) {
+    // The connection's end was already reported (or the user ended it): that is the outcome, not this call's error.
+    if (ended) return await end
+    finish(EXIT.FAILURE)
+    throw err
+  }
+  return end
 }
 
 async function stop(run: Run, io: CliIo): Promise<number> {

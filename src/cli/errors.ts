@@ -5,7 +5,7 @@ export const EXIT = {
   OK: 0,
   /** Anything failed at run time. */
   FAILURE: 1,
-  /** The command line is wrong. */
+  /** The command line is wrong, or input given on it (a card, a name, a file, the config) is malformed. */
   USAGE: 2,
   /** No node answers on the data directory's API socket. */
   NOT_RUNNING: 3,
@@ -13,31 +13,60 @@ export const EXIT = {
   NOT_FOUND: 4,
   /** Wrong or missing passphrase, or another keystore problem. */
   KEYSTORE: 5,
+  /** Ctrl-C at a prompt (128 + SIGINT, as a shell reports an interrupted command). */
+  CANCELLED: 130,
 } as const
 
-/** The command line cannot be run as given. */
-export class CliUsageError extends BurrowError {
-  constructor(message: string) {
-    super('CLI_USAGE', message)
+/** What each exit code means, in the order `--help` lists them. */
+export const EXIT_MEANINGS: readonly { code: number; meaning: string }[] = [
+  { code: EXIT.OK, meaning: 'ok (also when you end `read --follow` or `start` with Ctrl-C)' },
+  { code: EXIT.FAILURE, meaning: 'runtime failure' },
+  { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config)' },
+  { code: EXIT.NOT_RUNNING, meaning: 'node not running (no answer on <data dir>/burrow.sock)' },
+  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, or no node in the data directory)' },
+  { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase, or keystore error' },
+  { code: EXIT.CANCELLED, meaning: 'cancelled with Ctrl-C at the passphrase prompt' },
+]
+
+/** Stable codes of the command line and their default messages. */
+export const CLI_ERRORS = {
+  CLI_USAGE: 'the command line cannot be run as given; see `burrow --help`',
+  CLI_FILE: 'the file cannot be used',
+  CLI_PASSPHRASE_FILE: 'the passphrase file cannot be used',
+  CLI_CANCELLED: 'cancelled',
+} as const
+export type CliErrorCode = keyof typeof CLI_ERRORS
+
+/** An error of the command line; `code` is one of {@link CLI_ERRORS}. */
+export class CliError extends BurrowError {
+  declare readonly code: CliErrorCode
+  constructor(code: CliErrorCode, message: string = CLI_ERRORS[code], options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }
 
-/** A file given to `--file` cannot be sent. */
-export class CliFileError extends BurrowError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CLI_FILE', message, options)
-  }
-}
-
-const USAGE_CODES = new Set(['CLI_USAGE', 'API_BAD_REQUEST'])
+/** Codes meaning the user's input was wrong: the command line, or a card, name, address, file or config it named. */
+const BAD_INPUT_CODES = new Set([
+  'CLI_USAGE',
+  'CLI_FILE',
+  'API_BAD_REQUEST',
+  'INVALID_CONTACT_CARD',
+  'INVALID_DISPLAY_NAME',
+  'INVALID_ONION_ADDRESS',
+  'CONFIG_INVALID',
+  'GROUP_INVALID_ARGUMENT',
+  'GROUP_AMBIGUOUS',
+  'PEER_AMBIGUOUS',
+])
 const NOT_FOUND_CODES = new Set(['PEER_UNKNOWN', 'GROUP_NOT_FOUND', 'GROUP_NOT_A_MEMBER', 'NODE_NOT_FOUND'])
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: string): number {
-  if (USAGE_CODES.has(code)) return EXIT.USAGE
+  if (BAD_INPUT_CODES.has(code)) return EXIT.USAGE
   if (code === 'API_NOT_RUNNING') return EXIT.NOT_RUNNING
   if (NOT_FOUND_CODES.has(code)) return EXIT.NOT_FOUND
-  if (code.startsWith('KEYSTORE_')) return EXIT.KEYSTORE
+  if (code.startsWith('KEYSTORE_') || code === 'CLI_PASSPHRASE_FILE') return EXIT.KEYSTORE
+  if (code === 'CLI_CANCELLED') return EXIT.CANCELLED
   return EXIT.FAILURE
 }
 

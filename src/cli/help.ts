@@ -1,4 +1,4 @@
-import { EXIT } from './errors.js'
+import { EXIT_MEANINGS } from './errors.js'
 import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js'
 
 function optionLines(options: OptionSpec[]): string[] {
@@ -19,30 +19,29 @@ function usageOf(spec: CommandSpec): string {
   return ['burrow', ...spec.path, ...(spec.options.length > 0 ? ['[options]'] : []), ...args].join(' ')
 }
 
-const EXIT_CODES = [
-  `  ${EXIT.OK}  ok`,
-  `  ${EXIT.FAILURE}  runtime failure`,
-  `  ${EXIT.USAGE}  usage error`,
-  `  ${EXIT.NOT_RUNNING}  node not running (no answer on <data dir>/burrow.sock)`,
-  `  ${EXIT.NOT_FOUND}  not found (peer, group, or no node in the data directory)`,
-  `  ${EXIT.KEYSTORE}  wrong passphrase or keystore error`,
-]
+const ROOT_USAGE = 'burrow [global options] <command> [options] [arguments]'
+const ROOT_DESCRIPTION = 'Burrow: a private peer-to-peer node that lives only behind a Tor onion service.'
+const PASSPHRASE_NOTE =
+  'The passphrase of a sealed keystore comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE or a prompt on a terminal, never from the command line.'
+const ERRORS_NOTE = 'Errors print "burrow: <message> (<CODE>)" on stderr; with --json, { "error": { "code", "message" } } on stdout.'
+const EXIT_CODES = EXIT_MEANINGS.map((e) => `  ${String(e.code).padStart(3)}  ${e.meaning}`)
+/** Every command that runs (not the groups of subcommands), in help order. */
+const LEAF_COMMANDS = COMMANDS.flatMap((c) => c.subcommands ?? [c])
 
 const ROOT_HELP = [
-  'Usage: burrow [global options] <command> [options] [arguments]',
+  `Usage: ${ROOT_USAGE}`,
   '',
-  'Burrow: a private peer-to-peer node that lives only behind a Tor onion service.',
+  ROOT_DESCRIPTION,
   '',
   'Commands:',
-  ...commandLines(COMMANDS.flatMap((c) => c.subcommands ?? [c])),
+  ...commandLines(LEAF_COMMANDS),
   '',
   'Global options:',
   ...optionLines(GLOBAL_OPTIONS),
   '',
-  'The passphrase of a sealed keystore comes from BURROW_PASSPHRASE, --passphrase-stdin or',
-  'a prompt on a terminal, never from the command line.',
+  PASSPHRASE_NOTE,
   '',
-  'Errors print "burrow: <message> (<CODE>)" on stderr; with --json, { "error": { "code", "message" } } on stdout.',
+  ERRORS_NOTE,
   '',
   'Exit codes:',
   ...EXIT_CODES,
@@ -62,4 +61,32 @@ export function helpText(spec: CommandSpec | undefined): string {
   lines.push('Exit codes:', ...EXIT_CODES)
   if (spec.subcommands !== undefined) lines.push('', `Run \`burrow ${spec.path.join(' ')} <subcommand> --help\` for details.`)
   return `${lines.join('\n')}\n`
+}
+
+function optionJson(o: OptionSpec): { flag: string; short?: string; value?: string; description: string } {
+  return { flag: `--${o.name}`, ...(o.short !== undefined ? { short: `-${o.short}` } : {}), ...(o.value !== undefined ? { value: o.value } : {}), description: o.description }
+}
+
+function commandSummary(c: CommandSpec): { command: string; summary: string } {
+  return { command: c.path.join(' '), summary: c.summary }
+}
+
+/** The same help as {@link helpText}, as one JSON value (for `--help --json`). */
+export function helpJson(spec: CommandSpec | undefined): Record<string, unknown> {
+  const common = { globalOptions: GLOBAL_OPTIONS.map(optionJson), exitCodes: EXIT_MEANINGS }
+  if (spec === undefined) {
+    return { usage: ROOT_USAGE, description: ROOT_DESCRIPTION, commands: LEAF_COMMANDS.map(commandSummary), passphrase: PASSPHRASE_NOTE, errors: ERRORS_NOTE, ...common }
+  }
+  return {
+    command: spec.path.join(' '),
+    usage: usageOf(spec),
+    summary: spec.summary,
+    description: spec.description,
+    ...(spec.subcommands !== undefined ? { subcommands: spec.subcommands.map(commandSummary) } : {}),
+    arguments: spec.args,
+    options: spec.options.map(optionJson),
+    ...(spec.json !== undefined ? { json: spec.json } : {}),
+    examples: spec.examples,
+    ...common,
+  }
 }

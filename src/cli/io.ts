@@ -1,7 +1,7 @@
 /** Where a command reads and writes: the real process, or a capture in tests. */
 export interface CliIo {
-  stdout: { write(text: string): unknown; isTTY?: boolean }
-  stderr: { write(text: string): unknown; isTTY?: boolean }
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number }
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number }
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown }
   env: NodeJS.ProcessEnv
 }

@@ -1,29 +1,40 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { BurrowError } from '../errors.js'
-import { createLogger } from '../logging.js'
+import { createLogger, type Logger } from '../logging.js'
 import { withTimeout } from '../util/async.js'
 import { encodeDisplayName } from '../keys/display-name.js'
 import { keystoreExists, keystoreIsSealed } from '../keys/index.js'
-import { loadConfig, type NodeConfig } from '../node/config.js'
+import { LOG_LEVELS, loadConfig, type NodeConfig } from '../node/config.js'
 import { LocalApiError, socketAnswers, startLocalApi } from '../api/index.js'
 import { nodePaths } from '../node/paths.js'
-import type { TorChoice } from '../node/index.js'
+import type { Burrow } from '../node/burrow.js'
+import type { BurrowOptions, TorChoice } from '../node/index.js'
 import { printJson, type Run } from './api-commands.js'
-import { CliUsageError, EXIT } from './errors.js'
+import { CliError, EXIT } from './errors.js'
 import { shortId } from './format.js'
 import type { CliIo } from './io.js'
-import { readPassphrase } from './passphrase.js'
-import { bootstrapProgressPrinter } from './progress.js'
+import { humanLogDestination, logFileDestination } from './log-output.js'
+import { promptPassphrase, readPassphrase } from './passphrase.js'
+import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
+/** Tries at the passphrase prompt of `burrow start`. */
+const PASSPHRASE_TRIES = 3
 
 // The node module pulls in libp2p, MLS and SQLite: loaded only by the commands that run a node, so the others start fast.
-const loadBurrow = async (): Promise<typeof import('../node/burrow.js').Burrow> => (await import('../node/burrow.js')).Burrow
+const loadBurrow = async (): Promise<typeof Burrow> => (await import('../node/burrow.js')).Burrow
 
 function configPath(run: Run): string {
   return run.globals.config ?? nodePaths(run.globals.dataDir).config
+}
+
+function stringOption(run: Run, name: string): string | undefined {
+  const v = run.options[name]
+  if (typeof v !== 'string') return undefined
+  if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
+  return v
 }
 
 /** Writes `displayName` into the config file, keeping whatever else it holds (0600: it is the user's own file). */
@@ -39,16 +50,22 @@ async function init(run: Run, io: CliIo): Promise<number> {
   if (name !== undefined) encodeDisplayName(name)
   const noPassphrase = run.options['no-passphrase'] === true
   const fromStdin = run.options['passphrase-stdin'] === true
-  if (noPassphrase && fromStdin) throw new CliUsageError('--no-passphrase and --passphrase-stdin exclude each other')
+  const file = stringOption(run, 'passphrase-file')
+  if (noPassphrase && (fromStdin || file !== undefined)) {
+    throw new CliError('CLI_USAGE', `--no-passphrase and ${fromStdin ? '--passphrase-stdin' : '--passphrase-file'} exclude each other`)
+  }
   const dataDir = run.globals.dataDir
   // Checked before asking for a passphrase that would be thrown away.
   if (await keystoreExists(dataDir)) {
     const { NodeError } = await import('../node/errors.js')
     throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
   }
-  const passphrase = noPassphrase ? undefined : await readPassphrase(io, { fromStdin, confirm: true })
+  const passphrase = noPassphrase ? undefined : (await readPassphrase(io, { ...(file !== undefined ? { file } : {}), fromStdin, confirm: true }))?.value
   if (!noPassphrase && passphrase === undefined) {
-    throw new CliUsageError('no passphrase given and stdin is not a terminal: set BURROW_PASSPHRASE, use --passphrase-stdin, or --no-passphrase')
+    throw new CliError(
+      'CLI_USAGE',
+      'no passphrase given and stdin is not a terminal: use --passphrase-file, --passphrase-stdin or BURROW_PASSPHRASE, or --no-passphrase',
+    )
   }
   const Burrow = await loadBurrow()
   const created = await Burrow.init(dataDir, passphrase !== undefined ? { passphrase } : {})
@@ -80,39 +97,62 @@ function torChoice(run: Run, config: NodeConfig): TorChoice {
   }
 }
 
+/** The log level: `--log-level`, else the config's `logLevel`, else `BURROW_LOG_LEVEL`, else `warn`. */
+function logLevel(run: Run, config: NodeConfig, env: NodeJS.ProcessEnv): string {
+  const flag = stringOption(run, 'log-level')
+  if (flag !== undefined && !LOG_LEVELS.includes(flag)) throw new CliError('CLI_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+  const level = flag ?? config.logLevel ?? env.BURROW_LOG_LEVEL ?? 'warn'
+  return LOG_LEVELS.includes(level) ? level : 'warn'
+}
+
+/**
+ * Opens the node, asking for the passphrase of a sealed keystore. A
+ * passphrase typed at the prompt may be retyped: {@link PASSPHRASE_TRIES}
+ * tries in all.
+ */
+async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
+  const Burrow = await loadBurrow()
+  const dataDir = options.dataDir
+  if (!(await keystoreExists(dataDir)) || !(await keystoreIsSealed(dataDir))) return Burrow.open(options)
+  const file = stringOption(run, 'passphrase-file')
+  let passphrase = await readPassphrase(io, { ...(file !== undefined ? { file } : {}), fromStdin: run.options['passphrase-stdin'] === true, confirm: false })
+  if (passphrase === undefined) throw new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')
+  for (let tries = 1; ; tries++) {
+    try {
+      return await Burrow.open({ ...options, passphrase: passphrase.value })
+    } catch (err) {
+      const wrong = err instanceof BurrowError && err.code === 'KEYSTORE_WRONG_PASSPHRASE'
+      if (!wrong || !passphrase.prompted || tries >= PASSPHRASE_TRIES) throw err
+      const left = PASSPHRASE_TRIES - tries
+      io.stderr.write(`wrong passphrase; ${left} ${left === 1 ? 'try' : 'tries'} left\n`)
+      passphrase = { value: await promptPassphrase(io), prompted: true }
+    }
+  }
+}
+
 /** `burrow start`: runs the node in the foreground until a signal or `burrow stop`. */
 async function start(run: Run, io: CliIo): Promise<number> {
   const dataDir = run.globals.dataDir
   const paths = nodePaths(dataDir)
   const config = loadConfig(configPath(run))
+  const json = run.globals.json
+  const lines = new LineOutput(io.stdout, io.stderr)
+  const logFileFlag = stringOption(run, 'log-file')
+  const logFile = logFileFlag !== undefined ? resolve(logFileFlag) : config.logFile
+  const level = logLevel(run, config, io.env)
   // Before asking for a passphrase or starting tor: a second node on the same data dir would fight over everything.
   if (await socketAnswers(paths.socket)) throw new LocalApiError('API_ALREADY_RUNNING', `a node is already running in ${dataDir}`)
-  let passphrase: string | undefined
-  if ((await keystoreExists(dataDir)) && (await keystoreIsSealed(dataDir))) {
-    passphrase = await readPassphrase(io, { fromStdin: run.options['passphrase-stdin'] === true, confirm: false })
-    if (passphrase === undefined) throw new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')
-  }
-  const logger = createLogger({ level: config.logLevel ?? io.env.BURROW_LOG_LEVEL ?? 'warn' })
-  const Burrow = await loadBurrow()
-  const node = await Burrow.open({
+  const logger: Logger = createLogger({ level }, logFile !== undefined ? logFileDestination(logFile) : humanLogDestination((line) => lines.err(line)))
+  const node = await openNode(run, io, {
     dataDir,
     tor: torChoice(run, config),
     logger,
-    ...(passphrase !== undefined ? { passphrase } : {}),
     ...(config.displayName !== undefined ? { displayName: config.displayName } : {}),
   })
-  const json = run.globals.json
-  const say = (line: string): void => void io.stdout.write(`${line}\n`)
+  const say = (line: string): void => lines.out(line)
   const event = (name: string, data: unknown): void => printJson(io, { event: name, data })
-  const bar = bootstrapProgressPrinter('tor', io.stderr)
+  const bar = bootstrapProgressPrinter('tor', lines)
   const name = (e: { peerId: string; name?: string }): string => `${e.name ?? shortId(e.peerId)} (${e.peerId})`
-
-  node.on('tor:bootstrap', (p) => (json ? event('tor:bootstrap', p) : bar.update(p)))
-  node.on('tor:ready', () => (json ? event('tor:ready', {}) : bar.done('bootstrapped')))
-  node.on('tor:lost', (e) => (json ? event('tor:lost', e) : io.stderr.write(`tor lost (${e.reason}); restarting it\n`)))
-  node.on('onion:reachable', (e) => (json ? event('onion:reachable', e) : say(`reachable at ${e.address} after ${(e.ms / 1000).toFixed(1)} s`)))
-  node.on('peer:connected', (e) => (json ? event('peer:connected', e) : say(`peer connected: ${name(e)}`)))
-  node.on('peer:disconnected', (e) => (json ? event('peer:disconnected', e) : say(`peer disconnected: ${name(e)}: ${e.reason}`)))
 
   const aborter = new AbortController()
   let requestStop!: () => void
@@ -120,13 +160,26 @@ async function start(run: Run, io: CliIo): Promise<number> {
   let stopping: Promise<void> | undefined
   let starting: Promise<void> = Promise.resolve()
   let api: Awaited<ReturnType<typeof startLocalApi>> | undefined
+
+  node.on('tor:bootstrap', (p) => (json ? event('tor:bootstrap', p) : stopping === undefined && bar.update(p)))
+  node.on('tor:ready', () => (json ? event('tor:ready', {}) : bar.done('bootstrapped')))
+  node.on('tor:lost', (e) => (json ? event('tor:lost', e) : lines.err(`tor lost (${e.reason}); restarting it`)))
+  node.on('onion:reachable', (e) => (json ? event('onion:reachable', e) : say(`reachable at ${e.address} after ${(e.ms / 1000).toFixed(1)} s`)))
+  node.on('peer:connected', (e) => (json ? event('peer:connected', e) : say(`peer connected: ${name(e)}`)))
+  node.on('peer:disconnected', (e) => (json ? event('peer:disconnected', e) : say(`peer disconnected: ${name(e)}: ${e.reason}`)))
+
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {
-      if (!json) io.stderr.write(`stopping (${why})\n`)
+      lines.endProgress()
+      if (!json) lines.err(`stopping (${why})`)
       aborter.abort()
       await starting.catch(() => {})
-      await api?.close()
-      await withTimeout(node.stop(), SHUTDOWN_TIMEOUT_MS, 'stopping the node')
+      try {
+        await withTimeout(node.stop(), SHUTDOWN_TIMEOUT_MS, 'stopping the node')
+      } finally {
+        // Last: `burrow stop` returns when the socket is gone, so it must outlive everything else.
+        await api?.close()
+      }
     })()
     requestStop()
     return stopping
@@ -134,6 +187,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => void shutdown(signal).catch(() => {})
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  const stopRedrawing = lines.redrawOnResize()
   try {
     api = await startLocalApi(node, paths.socket, { logger, onStop: () => shutdown('stop requested') })
     if (!json) say(`node ${node.peerId} starting; local API on ${paths.socket}`)
@@ -152,6 +206,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
     await shutdown(err instanceof BurrowError ? err.code : 'error').catch(() => {})
     throw err
   } finally {
+    stopRedrawing()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

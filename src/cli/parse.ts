@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { defaultDataDir } from '../node/paths.js'
-import { CliUsageError } from './errors.js'
+import { CliError } from './errors.js'
 import { COMMANDS, allOptions, everyOption, type CommandSpec } from './spec.js'
 
 /** Flags every command understands, resolved. */
@@ -57,7 +57,7 @@ function subcommandNames(spec: CommandSpec): string {
 }
 
 /**
- * Reads `argv` (without `node` and the script). Throws {@link CliUsageError}
+ * Reads `argv` (without `node` and the script). Throws {@link CliError} `CLI_USAGE`
  * for anything that does not name a command with valid flags and arguments.
  */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Invocation {
@@ -65,15 +65,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const json = argv.includes('--json')
   if (words[0] === 'help') {
     const { command, depth } = findCommand(words.slice(1))
-    if (depth !== words.length - 1) throw new CliUsageError(`unknown command: ${words.slice(1).join(' ')}`)
+    if (depth !== words.length - 1) throw new CliError('CLI_USAGE', `unknown command: ${words.slice(1).join(' ')}`)
     return { kind: 'help', command, json }
   }
   const { command, depth } = findCommand(words)
   if (command === undefined) {
-    if (words.length > 0) throw new CliUsageError(`unknown command: ${words[0]}; see \`burrow --help\``)
+    if (words.length > 0) throw new CliError('CLI_USAGE', `unknown command: ${words[0]}; see \`burrow --help\``)
     if (argv.includes('--version')) return { kind: 'version', json }
     if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help', command: undefined, json }
-    throw new CliUsageError('missing command; see `burrow --help`')
+    throw new CliError('CLI_USAGE', 'missing command; see `burrow --help`')
   }
   let parsed
   try {
@@ -84,14 +84,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       options: Object.fromEntries(allOptions(command).map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
     })
   } catch (err) {
-    throw new CliUsageError(`${(err as Error).message.split('\n')[0]}; see \`burrow ${command.path.join(' ')} --help\``)
+    throw new CliError('CLI_USAGE', `${(err as Error).message.split('\n')[0]}; see \`burrow ${command.path.join(' ')} --help\``)
   }
   const values = parsed.values as Record<string, string | boolean | undefined>
   if (values.help === true) return { kind: 'help', command, json }
   if (values.version === true) return { kind: 'version', json }
   if (command.subcommands !== undefined) {
     const next = words[depth]
-    throw new CliUsageError(
+    throw new CliError(
+      'CLI_USAGE',
       next === undefined
         ? `\`burrow ${command.path.join(' ')}\` needs a subcommand: ${subcommandNames(command)}`
         : `unknown subcommand: ${command.path.join(' ')} ${next}; known: ${subcommandNames(command)}`,
@@ -102,16 +103,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const required = command.args.filter((a) => a.required).length
   if (args.length < required) {
     const missing = command.args.slice(args.length).filter((a) => a.required).map((a) => `<${a.name}>`)
-    throw new CliUsageError(`missing ${missing.join(' ')}; see \`burrow ${command.path.join(' ')} --help\``)
+    throw new CliError('CLI_USAGE', `missing ${missing.join(' ')}; see \`burrow ${command.path.join(' ')} --help\``)
   }
-  if (args.length > command.args.length) throw new CliUsageError(`unexpected argument: ${args[command.args.length]}; see \`burrow ${command.path.join(' ')} --help\``)
+  if (args.length > command.args.length) throw new CliError('CLI_USAGE', `unexpected argument: ${args[command.args.length]}; see \`burrow ${command.path.join(' ')} --help\``)
   return { kind: 'run', command, globals: globalsOf(values, env), options: values, args }
 }
 
 function nonEmpty(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
   const v = values[name]
   if (typeof v !== 'string') return undefined
-  if (v.length === 0) throw new CliUsageError(`--${name} needs a value`)
+  if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
   return v
 }
 
@@ -134,7 +135,7 @@ export function integerOption(values: Record<string, string | boolean | undefine
   const v = values[name]
   if (v === undefined) return undefined
   if (typeof v !== 'string' || !/^\d{1,16}$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new CliUsageError(`--${name} needs a whole number from ${min} to ${max}`)
+    throw new CliError('CLI_USAGE', `--${name} needs a whole number from ${min} to ${max}`)
   }
   return Number(v)
 }

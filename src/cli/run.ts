@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { API_COMMANDS, printJson } from './api-commands.js'
 import { EXIT, describeError, exitCodeFor } from './errors.js'
-import { helpText } from './help.js'
+import { helpJson, helpText } from './help.js'
 import type { CliIo } from './io.js'
 import { NODE_COMMANDS } from './node-commands.js'
 import { parseCommandLine } from './parse.js'
@@ -30,7 +30,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.OK
     }
     if (inv.kind === 'help') {
-      io.stdout.write(helpText(inv.command))
+      if (inv.json) printJson(io, helpJson(inv.command))
+      else io.stdout.write(helpText(inv.command))
       return EXIT.OK
     }
     const handler = HANDLERS[inv.command.path.join(' ')]
@@ -38,6 +39,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await handler(inv, io)
   } catch (err) {
     const { code, message } = describeError(err)
+    // Ctrl-C at a prompt: the user knows; nothing to report.
+    if (code === 'CLI_CANCELLED') return exitCodeFor(code)
     if (json) printJson(io, { error: { code, message } })
     else io.stderr.write(`burrow: ${message} (${code})\n`)
     return exitCodeFor(code)

@@ -45,6 +45,12 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 ]
 
 const PASSPHRASE_STDIN: OptionSpec = { name: 'passphrase-stdin', type: 'boolean', description: 'read the passphrase from the first line of stdin' }
+const PASSPHRASE_FILE: OptionSpec = {
+  name: 'passphrase-file',
+  type: 'string',
+  value: 'PATH',
+  description: 'read the passphrase from a file: all of it but a trailing newline; refused if every user may read it. For systemd\'s LoadCredential=: $CREDENTIALS_DIRECTORY/<name>',
+}
 
 const PEER_JSON = '{ peerId, name?, onion, identityKey, addedAt, lastSeen?, lastError?: { code, message, at }, connected }'
 const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self }'
@@ -182,30 +188,45 @@ export const COMMANDS: CommandSpec[] = [
     path: ['init'],
     summary: 'create this node\'s identity in the data directory',
     description:
-      'Creates a new identity (Ed25519 keys, .onion address) and an empty database. The keystore is sealed with a passphrase unless --no-passphrase is given. The passphrase comes from BURROW_PASSPHRASE, --passphrase-stdin, or a prompt on a terminal; never from the command line.',
+      'Creates a new identity (Ed25519 keys, .onion address) and an empty database. The keystore is sealed with a passphrase unless --no-passphrase is given. The passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE, or a prompt on a terminal (asked twice); never from the command line.',
     args: [],
     options: [
       { name: 'name', type: 'string', value: 'NAME', description: 'display name written into config.json and shown in your contact card' },
+      PASSPHRASE_FILE,
       PASSPHRASE_STDIN,
       { name: 'no-passphrase', type: 'boolean', description: 'store the keys unsealed (protected by file permissions only)' },
     ],
-    examples: ['burrow init --name alice', 'burrow --data-dir /tmp/a init --no-passphrase', 'printf "%s\\n" "$PASS" | burrow init --passphrase-stdin'],
+    examples: [
+      'burrow init --name alice',
+      'burrow --data-dir /tmp/a init --no-passphrase',
+      'printf "%s\\n" "$PASS" | burrow init --passphrase-stdin',
+      'burrow init --passphrase-file /etc/burrow/passphrase',
+    ],
     json: '{ peerId, onion, dataDir, sealed }',
   },
   {
     path: ['start'],
     summary: 'run the node in the foreground',
     description:
-      'Starts tor, publishes the onion service, connects to allow-listed peers and serves the local API on <data dir>/burrow.sock. Prints a line when the onion is reachable and when peers connect or disconnect. Stops cleanly on Ctrl-C, SIGTERM or `burrow stop`.',
+      'Starts tor, publishes the onion service, connects to allow-listed peers and serves the local API on <data dir>/burrow.sock. Prints a line when the onion is reachable and when peers connect or disconnect. Stops cleanly (exit 0) on Ctrl-C, SIGTERM or `burrow stop`. A sealed keystore\'s passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE, or a prompt on a terminal (three tries). Its log (warnings and errors unless --log-level says more) goes to stderr as plain lines, or as JSON lines to --log-file (or the config\'s logFile); secrets are redacted.',
     args: [],
-    options: [PASSPHRASE_STDIN],
-    examples: ['burrow start', 'burrow --data-dir /tmp/a --testnet /tmp/burrow-testnet start'],
+    options: [
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'log-level', type: 'string', value: 'LEVEL', description: 'fatal, error, warn, info, debug, trace or silent (default: the config\'s logLevel, else BURROW_LOG_LEVEL, else warn)' },
+      { name: 'log-file', type: 'string', value: 'PATH', description: 'append the log to PATH as JSON lines (created 0600) instead of printing it' },
+    ],
+    examples: [
+      'burrow start',
+      'burrow --data-dir /tmp/a --testnet /tmp/burrow-testnet start',
+      'burrow start --passphrase-file "$CREDENTIALS_DIRECTORY/passphrase" --log-file /var/log/burrow/burrow.log --log-level info',
+    ],
     json: 'JSON lines: { event, data } per node event ("tor:bootstrap", "onion:reachable", "peer:connected", …), then { event: "stopped" }',
   },
   {
     path: ['stop'],
     summary: 'stop the running node',
-    description: 'Asks the node to shut down and waits (up to 60 s) until it has.',
+    description: 'Asks the node to shut down and returns once it has: tor stopped, peers disconnected, database and local API closed (waits up to 60 s).',
     args: [],
     options: [],
     examples: ['burrow stop'],
@@ -243,7 +264,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['read'],
     summary: 'read a group\'s messages',
-    description: 'Prints the decrypted messages of a group from this node\'s local view, oldest first. With --follow, keeps printing new ones until Ctrl-C.',
+    description: 'Prints the decrypted messages of a group from this node\'s local view, oldest first. With --follow, keeps printing new ones until Ctrl-C (exit 0) or until the node stops (exit 1).',
     args: [{ name: 'group', required: true }],
     options: [
       { name: 'follow', type: 'boolean', short: 'f', description: 'keep printing new messages as they arrive' },

@@ -12,7 +12,7 @@ export interface NodeConfig {
   displayName?: string
   /** Absolute path of the tor binary. */
   torPath?: string
-  /** Directory of a private test network (`npm run testnet -- up`) to join instead of the real Tor network. */
+  /** Directory of a private test network (`burrow testnet up`) to join instead of the real Tor network. */
   testnet?: string
   /** Extra torrc lines for our managed tor (bridges, for example). */
   torrcLines?: string[]
@@ -20,10 +20,14 @@ export interface NodeConfig {
   attach?: { controlHost?: string; controlPort?: number; controlSocket?: string; cookieFile?: string }
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel?: string
+  /** Absolute path of a file to append the log to (JSON lines, 0600) instead of printing it. */
+  logFile?: string
 }
 
-const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'attach', 'logLevel'])
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'attach', 'logLevel', 'logFile'])
+/** The log levels a config or `--log-level` may name. */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const LEVELS = new Set(LOG_LEVELS)
 
 function optionalString(obj: Record<string, unknown>, key: string, where: string): string | undefined {
   const v = obj[key]
@@ -51,6 +55,11 @@ export function validateConfig(value: unknown): NodeConfig {
   if (logLevel !== undefined) {
     if (!LEVELS.has(logLevel)) throw new NodeError('CONFIG_INVALID', `logLevel must be one of ${[...LEVELS].join(', ')}`)
     config.logLevel = logLevel
+  }
+  const logFile = optionalString(obj, 'logFile', '')
+  if (logFile !== undefined) {
+    if (!logFile.startsWith('/')) throw new NodeError('CONFIG_INVALID', 'logFile must be an absolute path')
+    config.logFile = logFile
   }
   if (obj.torrcLines !== undefined) {
     if (!Array.isArray(obj.torrcLines) || !obj.torrcLines.every((l) => typeof l === 'string')) throw new NodeError('CONFIG_INVALID', 'torrcLines must be an array of strings')

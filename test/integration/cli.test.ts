@@ -3,7 +3,7 @@
  * commands run as child processes (`node bin/burrow.js …`).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -51,6 +51,7 @@ class RunningNode {
   stdout = ''
   stderr = ''
   readonly exited: Promise<number | null>
+  exitedAt: number | undefined
 
   constructor(readonly dataDir: string, testnetDir: string) {
     this.child = spawn(process.execPath, [BIN, '--data-dir', dataDir, '--testnet', testnetDir, 'start'], {
@@ -60,7 +61,12 @@ class RunningNode {
     })
     this.child.stdout!.setEncoding('utf8').on('data', (t: string) => (this.stdout += t))
     this.child.stderr!.setEncoding('utf8').on('data', (t: string) => (this.stderr += t))
-    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)))
+    this.exited = new Promise((r) =>
+      this.child.once('exit', (code) => {
+        this.exitedAt = Date.now()
+        r(code)
+      }),
+    )
   }
 
   async waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
@@ -161,6 +167,19 @@ describe('burrow CLI on the private Tor network', () => {
       return (messages as { text?: string; authorName?: string }[]).find((m) => m.text === 'hello from bob')
     })
     expect(seenByA.authorName).toBe('bob')
+    // A user's Ctrl-C on `read --follow` (SIGINT to the process) ends it with exit 0 and nothing on stderr.
+    const follow = spawn(process.execPath, [BIN, '--data-dir', a, 'read', 'team', '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let followOut = ''
+    let followErr = ''
+    follow.stdout.setEncoding('utf8').on('data', (t: string) => (followOut += t))
+    follow.stderr.setEncoding('utf8').on('data', (t: string) => (followErr += t))
+    const followExit = new Promise<number | null>((r) => follow.once('exit', (code) => r(code)))
+    await eventually('read --follow to print the backlog', 30_000, async () => (followOut.includes('hello from bob') ? true : undefined))
+    follow.kill('SIGINT')
+    expect(await withBound(followExit, 10_000, 'read --follow to exit')).toBe(0)
+    expect(followErr).toBe('')
+    expect(followOut.trim().split('\n').map((l) => JSON.parse(l).text)).toEqual(['hello from alice', 'hello from bob'])
+
     const human = await burrow(a, ['read', 'team'])
     expect(human.stdout).toMatch(/you: hello from alice/)
     expect(human.stdout).toMatch(/bob: hello from bob/)
@@ -172,9 +191,16 @@ describe('burrow CLI on the private Tor network', () => {
     expect(status).toMatchObject({ state: 'running', reachable: true, groups: 1, peers: { total: 1, connected: 1 } })
     expect(status.operations).toBeGreaterThan(0)
 
+    const torPid = status.tor.pid as number
+    expect(readFileSync(`/proc/${torPid}/cmdline`, 'utf8')).toContain('tor')
+    const stopStarted = Date.now()
     expect(await burrowJson(a, ['stop'])).toEqual({ stopped: true })
+    const stopReturned = Date.now()
+    // `stop` returns once the node has stopped: its tor has exited (and was reaped), not just its API socket gone.
+    expect(existsSync(`/proc/${torPid}`)).toBe(false)
     expect(await withBound(nodeA!.exited, 40_000, 'A to exit')).toBe(0)
     expect(nodeA!.stdout).toMatch(/stopped\n$/)
+    console.log(`burrow stop took ${stopReturned - stopStarted} ms; burrow start exited ${nodeA!.exitedAt! - stopReturned} ms after it returned`)
     expect((await burrow(a, ['status'])).code).toBe(3)
 
     // B notices when A's side closes; without a clean close, only libp2p's connection monitor (a ping a minute) does.
@@ -182,6 +208,14 @@ describe('burrow CLI on the private Tor network', () => {
     process.kill(nodeB!.child.pid!, 'SIGTERM')
     expect(await withBound(nodeB!.exited, 40_000, 'B to exit')).toBe(0)
     expect(nodeB!.stdout).toMatch(/stopped\n$/)
+    // Human output: info-level logs and bootstrap progress as plain lines (stderr is not a terminal: no bar), never raw JSON.
+    for (const node of [nodeA!, nodeB!]) {
+      const lines = node.stderr.split('\n').filter((l) => l !== '')
+      expect(lines.filter((l) => l.startsWith('{'))).toEqual([])
+      expect(lines).toContainEqual(expect.stringMatching(/^tor +\d+% /))
+      expect(lines).toContainEqual(expect.stringMatching(/^info: /))
+      expect(node.stderr).not.toContain('\r')
+    }
   }, 260_000)
 })
 

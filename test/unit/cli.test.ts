@@ -1,16 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EventEmitter } from 'node:events'
 import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { EXIT } from '../../src/cli/errors.js'
 import type { CliIo } from '../../src/cli/io.js'
+import { formatLogRecord, humanLogDestination, logFileDestination } from '../../src/cli/log-output.js'
 import { parseCommandLine } from '../../src/cli/parse.js'
+import { bootstrapProgressPrinter, LineOutput, progressLine } from '../../src/cli/progress.js'
 import { runCli } from '../../src/cli/run.js'
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec.js'
 import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
 import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { MemoryNode } from '../helpers/memory-node.js'
+import { createLogger } from '../../src/logging.js'
 
 interface Captured {
   io: CliIo
@@ -119,7 +123,27 @@ describe('--help and --version', () => {
     const r = await run(['--help'])
     expect(r.code).toBe(EXIT.OK)
     for (const c of everyCommand().filter((c) => c.subcommands === undefined)) expect(r.out).toContain(c.path.join(' '))
-    for (const code of ['0  ok', '2  usage error', '3  node not running', '4  not found', '5  wrong passphrase']) expect(r.out).toContain(code)
+    for (const code of ['0  ok', '2  usage error or bad input', '3  node not running', '4  not found', '5  wrong or missing passphrase', '130  cancelled']) {
+      expect(r.out).toContain(code)
+    }
+  })
+
+  it('--help --json prints the help as one JSON document, for burrow and for every command', async () => {
+    const root = await run(['--help', '--json'])
+    expect(root.code).toBe(EXIT.OK)
+    const doc = JSON.parse(root.out)
+    expect(doc).toMatchObject({ usage: expect.stringContaining('burrow'), commands: expect.arrayContaining([{ command: 'peers add', summary: expect.any(String) }]) })
+    expect(doc.exitCodes).toContainEqual({ code: EXIT.NOT_RUNNING, meaning: expect.stringContaining('not running') })
+    expect(doc.globalOptions).toContainEqual(expect.objectContaining({ flag: '--data-dir', value: 'DIR' }))
+    for (const spec of everyCommand()) {
+      for (const argv of [[...spec.path, '--help', '--json'], ['help', ...spec.path, '--json']]) {
+        const r = await run(argv)
+        expect(r.code, argv.join(' ')).toBe(EXIT.OK)
+        const help = JSON.parse(r.out)
+        expect(help).toMatchObject({ command: spec.path.join(' '), description: spec.description, examples: spec.examples })
+        expect(help.options.map((o: { flag: string }) => o.flag)).toEqual(spec.options.map((o) => `--${o.name}`))
+      }
+    }
   })
 
   it('--version', async () => {
@@ -191,6 +215,20 @@ describe('commands against a running (in-memory) node', () => {
     expect(missing.err).toMatch(/\(PEER_UNKNOWN\)\n$/)
   })
 
+  it('a corrupted or malformed card is bad input: exit 2, nothing added', async () => {
+    const card = peerCard('bob')
+    const flipped = card.slice(0, 20) + (card[20] === 'q' ? 'p' : 'q') + card.slice(21)
+    for (const bad of [flipped, card.slice(0, -3), 'burrow1qqqq', 'not a card']) {
+      const r = await cli('peers', 'add', bad)
+      expect(r.code, bad).toBe(EXIT.USAGE)
+      expect(r.err).toMatch(/\(INVALID_CONTACT_CARD\)\n$/)
+      const j = await cli('peers', 'add', bad, '--json')
+      expect(j.code).toBe(EXIT.USAGE)
+      expect(JSON.parse(j.out)).toEqual({ error: { code: 'INVALID_CONTACT_CARD', message: expect.any(String) } })
+    }
+    expect((await cliJson('peers', 'list')).peers).toEqual([])
+  })
+
   it('groups: create, invite, members, list, rotate, remove; unknown group exits 4', async () => {
     await cli('peers', 'add', peerCard('bob'))
     const g = await cliJson('group', 'create', 'friends')
@@ -244,7 +282,7 @@ describe('commands against a running (in-memory) node', () => {
     const big = join(dir, 'big.bin')
     writeFileSync(big, Buffer.alloc(MAX_SEND_BYTES + 1))
     const r = await cli('send', 'g', '--file', big)
-    expect(r.code).toBe(EXIT.FAILURE)
+    expect(r.code).toBe(EXIT.USAGE)
     expect(r.err).toMatch(/at most 131072 bytes \(128 KiB\) \(CLI_FILE\)/)
     expect((await cli('send', 'g', '--file', join(dir, 'nope'))).err).toContain('ENOENT')
     expect((await cli('send', 'g', 'text', '--file', big)).code).toBe(EXIT.USAGE)
@@ -269,6 +307,25 @@ describe('commands against a running (in-memory) node', () => {
     expect(lines[2]).toEqual({ error: { code: 'API_CONNECTION_CLOSED', message: expect.any(String) } })
   })
 
+  it.each([[['--json']], [[]]])('read --follow %j ended by SIGINT or SIGTERM exits 0 and prints nothing more', async (extra) => {
+    await cli('group', 'create', 'g')
+    await node.send('g', 'before')
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const c = capture()
+      const listeners = process.listenerCount(signal)
+      const following = runCli(['--data-dir', dir, 'read', 'g', '--follow', ...extra], c.io)
+      await vi.waitFor(() => expect(c.out()).toContain('before'), { timeout: 3000 })
+      expect(process.listenerCount(signal)).toBe(listeners + 1)
+      // What the terminal sends on Ctrl-C; emitted on the process, so only the command's own handler runs.
+      process.emit(signal, signal)
+      expect(await following).toBe(EXIT.OK)
+      expect(c.err()).toBe('')
+      expect(c.out().trim().split('\n')).toHaveLength(1)
+      expect(c.out()).not.toContain('API_CONNECTION_CLOSED')
+      expect(process.listenerCount(signal)).toBe(listeners)
+    }
+  })
+
   it('stop asks the node to stop and waits until its socket is gone', async () => {
     // As in `burrow start`, stopping the node also closes its API, which removes the socket.
     const stop = node.stop.bind(node)
@@ -290,10 +347,19 @@ describe('without a running node', () => {
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  it.each([['status'], ['card'], ['peers', 'list'], ['group', 'list'], ['send', 'g', 'x'], ['read', 'g'], ['stop']])('%s exits 3 and says to run burrow start', async (...argv) => {
+  const apiCommands = [['status'], ['card'], ['peers', 'list'], ['group', 'list'], ['send', 'g', 'x'], ['read', 'g'], ['read', 'g', '--follow'], ['stop']]
+
+  it.each(apiCommands)('%s with no node in the data directory exits 4 and says to run burrow init', async (...argv) => {
+    const r = await run(['--data-dir', dir, ...argv])
+    expect(r.code).toBe(EXIT.NOT_FOUND)
+    expect(r.err).toBe(`burrow: no node in ${dir}; create one with \`burrow init\` (NODE_NOT_FOUND)\n`)
+  })
+
+  it.each(apiCommands)('%s with a node that is not running exits 3 and says to run burrow start', async (...argv) => {
+    expect((await run(['--data-dir', dir, 'init', '--no-passphrase'])).code).toBe(0)
     const r = await run(['--data-dir', dir, ...argv])
     expect(r.code).toBe(EXIT.NOT_RUNNING)
-    expect(r.err).toMatch(/burrow start.*\(API_NOT_RUNNING\)\n$/)
+    expect(r.err).toBe(`burrow: the node in ${dir} is not running; start it with \`burrow start\` (API_NOT_RUNNING)\n`)
   })
 
   it('init: passphrase from BURROW_PASSPHRASE, name into config.json, JSON shape; a second init fails', async () => {
@@ -332,9 +398,205 @@ describe('without a running node', () => {
     expect(JSON.parse(missing.out)).toEqual({ error: { code: 'KEYSTORE_PASSPHRASE_REQUIRED', message: expect.any(String) } })
   })
 
+  it('--passphrase-file: the whole file but a trailing newline; refused when every user may read it, missing or empty', async () => {
+    const data = join(dir, 'sealed')
+    const file = join(dir, 'passphrase')
+    writeFileSync(file, 'correct horse battery\n', { mode: 0o600 })
+    const made = await run(['--data-dir', data, 'init', '--passphrase-file', file, '--json'])
+    expect(made.code).toBe(0)
+    expect(JSON.parse(made.out).sealed).toBe(true)
+    const { Burrow } = await import('../../src/node/burrow.js')
+    await (await Burrow.open({ dataDir: data, passphrase: 'correct horse battery' })).stop()
+    await expect(Burrow.open({ dataDir: data, passphrase: 'correct horse battery\n' })).rejects.toMatchObject({ code: 'KEYSTORE_WRONG_PASSPHRASE' })
+
+    const wrong = join(dir, 'wrong')
+    writeFileSync(wrong, 'not it', { mode: 0o600 })
+    const r = await run(['--data-dir', data, 'start', '--passphrase-file', wrong])
+    expect(r.code).toBe(EXIT.KEYSTORE)
+    expect(r.err).toContain('(KEYSTORE_WRONG_PASSPHRASE)')
+    expect(r.err + r.out).not.toContain('not it')
+
+    // Group bits pass (systemd grants a credential to the service's user by an ACL, seen as group bits); other bits do not.
+    chmodSync(wrong, 0o640)
+    expect((await run(['--data-dir', data, 'start', '--passphrase-file', wrong])).err).toContain('(KEYSTORE_WRONG_PASSPHRASE)')
+    chmodSync(wrong, 0o644)
+    const open = await run(['--data-dir', data, 'start', '--passphrase-file', wrong])
+    expect(open.code).toBe(EXIT.KEYSTORE)
+    expect(open.err).toMatch(/may read it \(mode 0644\); `chmod 600` it.*\(CLI_PASSPHRASE_FILE\)\n$/)
+    const missing = await run(['--data-dir', data, 'start', '--passphrase-file', join(dir, 'nope'), '--json'])
+    expect(missing.code).toBe(EXIT.KEYSTORE)
+    expect(JSON.parse(missing.out).error).toEqual({ code: 'CLI_PASSPHRASE_FILE', message: expect.stringContaining('ENOENT') })
+    const empty = join(dir, 'empty')
+    writeFileSync(empty, '\n', { mode: 0o600 })
+    expect((await run(['--data-dir', data, 'start', '--passphrase-file', empty])).err).toContain('it is empty (CLI_PASSPHRASE_FILE)')
+
+    expect((await run(['--data-dir', data, 'start', '--passphrase-file', file, '--passphrase-stdin'])).code).toBe(EXIT.USAGE)
+    expect((await run(['--data-dir', join(dir, 'x'), 'init', '--passphrase-file', file, '--no-passphrase'])).code).toBe(EXIT.USAGE)
+  })
+
+  it('start asks for the passphrase up to three times at a terminal; Ctrl-C at the prompt exits 130 quietly', async () => {
+    const data = join(dir, 'sealed')
+    expect((await run(['--data-dir', data, 'init'], { BURROW_PASSPHRASE: 'right' })).code).toBe(0)
+
+    /** Runs `start` on a pretend terminal, typing one answer at each prompt. */
+    const startTyping = async (answers: string[], extra: string[] = []): Promise<{ code: number; err: string; out: string }> => {
+      const c = capture()
+      Object.assign(c.stdin, { isTTY: true, setRawMode: () => c.stdin })
+      const running = runCli(['--data-dir', data, ...extra, 'start'], c.io)
+      for (const [i, answer] of answers.entries()) {
+        await vi.waitFor(() => expect(c.err().split('Passphrase: ').length - 1).toBe(i + 1), { timeout: 10_000 })
+        c.stdin.write(answer)
+      }
+      return { code: await running, err: c.err(), out: c.out() }
+    }
+
+    const thrice = await startTyping(['a\r', 'b\r', 'c\r'])
+    expect(thrice.code).toBe(EXIT.KEYSTORE)
+    expect(thrice.err).toContain('wrong passphrase; 2 tries left')
+    expect(thrice.err).toContain('wrong passphrase; 1 try left')
+    expect(thrice.err).toMatch(/\(KEYSTORE_WRONG_PASSPHRASE\)\n$/)
+    expect(thrice.err.split('Passphrase: ')).toHaveLength(4)
+
+    // The third try is right: the node opens and `start` goes on, to fail only at the missing tor.
+    const third = await startTyping(['a\r', 'b\r', 'right\r'], ['--tor-path', join(dir, 'no-tor')])
+    expect(third.err).not.toContain('KEYSTORE')
+    expect(third.code).toBe(EXIT.FAILURE)
+
+    const cancelled = await startTyping(['\u0003'])
+    expect(cancelled.code).toBe(EXIT.CANCELLED)
+    expect(cancelled.err).toBe('Passphrase: \n')
+    expect(cancelled.out).toBe('')
+  })
+
+  it('start refuses an unknown --log-level and a --log-file it cannot open, before asking for anything', async () => {
+    const data = join(dir, 'node')
+    expect((await run(['--data-dir', data, 'init', '--no-passphrase'])).code).toBe(0)
+    const level = await run(['--data-dir', data, 'start', '--log-level', 'loud'])
+    expect(level.code).toBe(EXIT.USAGE)
+    expect(level.err).toContain('--log-level must be one of fatal, error, warn, info, debug, trace, silent')
+    const file = await run(['--data-dir', data, 'start', '--log-file', join(dir, 'missing', 'burrow.log')])
+    expect(file.code).toBe(EXIT.USAGE)
+    expect(file.err).toMatch(/--log-file .*missing\/burrow.log: cannot open it \(ENOENT\) \(CLI_FILE\)\n$/)
+  })
+
   it('start in an empty directory exits 4 (no node there)', async () => {
     const r = await run(['--data-dir', join(dir, 'empty'), 'start'])
     expect(r.code).toBe(EXIT.NOT_FOUND)
     expect(r.err).toContain('(NODE_NOT_FOUND)')
+  })
+})
+
+describe('terminal output of burrow start', () => {
+  const progress = (progress: number, summary: string, tag = 'x') => ({ progress, tag, summary })
+
+  /** A stream that records writes and plays a terminal of `columns` columns (or a pipe). */
+  function screen(columns: number | undefined) {
+    let text = ''
+    const stream = Object.assign(new EventEmitter(), { write: (t: string) => (text += t), isTTY: columns !== undefined, columns })
+    return { stream, text: () => text }
+  }
+
+  it('the progress line fits the terminal and shortens tor\'s summary instead of the bar', () => {
+    const summary = 'Loading relay descriptors for internal paths (45 of 6000 relays are usable)'
+    for (const columns of [31, 40, 60, 80, 120, 300]) {
+      const line = progressLine('tor', progress(45, summary), columns)
+      expect(line.length, `${columns}: ${line}`).toBeLessThanOrEqual(columns - 1)
+      expect(line).toMatch(/^tor \[#+\.+\]  45% /)
+      const cells = /\[([#.]+)\]/.exec(line)![1]!.length
+      expect(cells).toBeGreaterThanOrEqual(10)
+      expect(cells).toBeLessThanOrEqual(30)
+    }
+    expect(progressLine('tor', progress(45, summary), 300)).toContain(summary)
+    expect(progressLine('tor', progress(45, summary), 60)).toMatch(/…$/)
+    expect(progressLine('tor', progress(100, 'Done'), 80)).toBe(`tor [${'#'.repeat(30)}] 100% Done`)
+    expect(progressLine('tor', progress(5, 'x'), 20)).toBe('tor   5%')
+    expect(progressLine('tor', progress(5, 'a\u001b[2Jb'), 80)).not.toContain('\u001b')
+  })
+
+  it('on a terminal, every other line erases the progress line and draws it again below itself; a stop ends it in place', () => {
+    const err = screen(80)
+    const out = screen(80)
+    const lines = new LineOutput(out.stream, err.stream)
+    const bar = bootstrapProgressPrinter('tor', lines)
+    bar.update(progress(10, 'Connecting'))
+    lines.err('warn: something')
+    lines.out('node 12D3 starting')
+    bar.update(progress(50, 'Loading'))
+    bar.done('bootstrapped')
+    lines.err('stopping (SIGINT)')
+    bar.update(progress(60, 'Loading'))
+    lines.endProgress()
+    lines.err('stopping (SIGTERM)')
+    const erase = '\r\u001b[2K'
+    const p10 = progressLine('tor', progress(10, 'Connecting'), 80)
+    const p50 = progressLine('tor', progress(50, 'Loading'), 80)
+    expect(err.text()).toBe(
+      `${erase}${p10}` + `${erase}warn: something\n${p10}` + `${erase}${p10}` + `${erase}${p50}` + `${erase}tor bootstrapped\n` + 'stopping (SIGINT)\n' +
+        // A stop leaves the bar where it stood and writes below it.
+        `${erase}${progressLine('tor', progress(60, 'Loading'), 80)}\nstopping (SIGTERM)\n`,
+    )
+    expect(out.text()).toBe('node 12D3 starting\n')
+  })
+
+  it('a resized terminal gets the progress line redrawn to its new width', () => {
+    const err = screen(100)
+    const lines = new LineOutput(screen(100).stream, err.stream)
+    const stop = lines.redrawOnResize()
+    const p = progress(40, 'Loading relay descriptors for internal paths')
+    bootstrapProgressPrinter('tor', lines).update(p)
+    err.stream.columns = 40
+    err.stream.emit('resize')
+    stop()
+    err.stream.columns = 60
+    err.stream.emit('resize')
+    expect(err.text()).toBe(`\r\u001b[2K${progressLine('tor', p, 100)}\r\u001b[2K${progressLine('tor', p, 40)}`)
+    expect(err.stream.listenerCount('resize')).toBe(0)
+  })
+
+  it('without a terminal, one plain line per bootstrap phase and no control characters', () => {
+    const err = screen(undefined)
+    const lines = new LineOutput(screen(undefined).stream, err.stream)
+    const bar = bootstrapProgressPrinter('tor', lines)
+    bar.update(progress(10, 'Connecting', 'conn'))
+    bar.update(progress(12, 'Connecting', 'conn'))
+    bar.update(progress(50, 'Loading', 'load'))
+    lines.err('stopping (SIGINT)')
+    expect(err.text()).toBe('tor  10% Connecting\ntor  50% Loading\nstopping (SIGINT)\n')
+  })
+
+  it('log records print as plain lines: level, message, fields; never raw JSON; control characters escaped', () => {
+    expect(formatLogRecord('{"level":40,"time":1,"msg":"tor control: connection ended unexpectedly","attempt":2,"reason":"read ECONNRESET"}\n')).toBe(
+      'warn: tor control: connection ended unexpectedly (attempt=2, reason="read ECONNRESET")',
+    )
+    expect(formatLogRecord('{"level":50,"msg":"sync failed","err":{"type":"Error","message":"boom","stack":"Error: boom\\n at x"},"peer":"12D3"}')).toBe(
+      'error: sync failed (err="boom", peer=12D3)',
+    )
+    expect(formatLogRecord('{"level":30,"msg":"from a peer: \\u001b[2J"}')).toBe('info: from a peer: \\u{1b}[2J')
+  })
+
+  it('a logger on the human destination redacts secrets and prints no JSON', () => {
+    const printed: string[] = []
+    const log = createLogger({ level: 'info' }, humanLogDestination((l) => printed.push(l)))
+    log.warn({ passphrase: 'hunter2', seed: 'abcd', peer: 'bob' }, 'unlocking')
+    log.debug('not at this level')
+    expect(printed).toEqual(['warn: unlocking (passphrase=[redacted], seed=[redacted], peer=bob)'])
+  })
+
+  it('--log-file: JSON lines appended to a file created 0600 (an existing file is tightened), secrets redacted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-log-'))
+    try {
+      const path = join(dir, 'burrow.log')
+      const log = createLogger({ level: 'info' }, logFileDestination(path))
+      log.warn({ passphrase: 'hunter2', peer: 'bob' }, 'first')
+      expect(statSync(path).mode & 0o777).toBe(0o600)
+      chmodSync(path, 0o644)
+      createLogger({ level: 'info' }, logFileDestination(path)).info('second')
+      expect(statSync(path).mode & 0o777).toBe(0o600)
+      const records = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      expect(records).toMatchObject([{ msg: 'first', passphrase: '[redacted]', peer: 'bob', level: 40 }, { msg: 'second' }])
+      expect(() => logFileDestination(join(dir, 'missing', 'x.log'))).toThrow(expect.objectContaining({ code: 'CLI_FILE' }))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
