@@ -1,7 +1,7 @@
 import { bytesEqual } from './bytes.js'
 import { verifySignature } from './ed25519.js'
 import { hashOf } from './hash.js'
-import { checkHeaderFields, encodeHeader, isPrunePoint, signingInputOf } from './header.js'
+import { checkSignedHeaderFields, encodeHeader, isPrunePoint, signingInputOf } from './header.js'
 import type { Hash, Header, LogId, Operation } from './types.js'
 import { LogError } from './errors.js'
 
@@ -38,7 +38,7 @@ export interface ChainLink {
  */
 export function validateOperation(op: Operation, previous?: Operation | Header | ChainLink | null): void {
   const { header } = op
-  checkHeaderFields(header)
+  checkSignedHeaderFields(header)
   if (header.seq === 0 && header.backlink !== null) throw new LogError('LOG_WRONG_BACKLINK', 'backlink present at seq 0')
   if (header.seq > 0 && header.backlink === null) throw new LogError('LOG_WRONG_BACKLINK', `backlink missing at seq ${header.seq}`)
   if (op.payload !== undefined) {
