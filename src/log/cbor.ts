@@ -120,18 +120,18 @@ function compareRanges(bytes: Uint8Array, a0: number, a1: number, b0: number, b1
 
 /**
  * Reads one item of the subset in a single pass (docs/log-format.md,
- * decoding rules 2 and 3). A defect of rule 2 (not well-formed, outside the
- * subset, too deep) throws `LOG_MALFORMED` where it is met. A defect of rule
- * 3 (an argument not in its shortest form, map keys out of order or
- * repeated) cannot hide one of rule 2, so it is only noted and reading goes
- * on: rule 2 is decided over the whole input before rule 3.
+ * rules D2 and D3). A defect of D2 (not well-formed, outside the subset, too
+ * deep) throws `LOG_MALFORMED` where it is met. A defect of D3 (an argument
+ * not in its shortest form, map keys out of order or repeated) cannot hide
+ * one of D2, so it is only noted and reading goes on: D2 is decided over the
+ * whole input before D3.
  *
  * Hand-written because no decoder at hand reports defects this way: cbor-x
  * reads floats as numbers, lets a repeated key overwrite an earlier value and
- * replaces invalid UTF-8, so defects of rule 2 came out as rule 3, or not at all.
+ * replaces invalid UTF-8, so defects of D2 came out as D3, or not at all.
  */
 class SubsetReader {
-  /** What the first defect of rule 3 was, if any. */
+  /** What the first defect of D3 was, if any. */
   nonCanonical: string | undefined
   #pos = 0
   readonly #bytes: Uint8Array
@@ -268,7 +268,7 @@ function readItem(bytes: Uint8Array, canonical: boolean): CborValue {
 
 /**
  * Decodes exactly one CBOR item of the subset filling all of `bytes`, without
- * requiring the canonical form (rule 3): for containers whose contents are
+ * requiring the canonical form (D3): for containers whose contents are
  * checked on their own (sync frames carry signed headers that are). A
  * repeated map key keeps its last value. Throws `LOG_MALFORMED`.
  */
@@ -278,7 +278,7 @@ export function decodeSubset(bytes: Uint8Array): CborValue {
 
 /**
  * Decodes exactly one CBOR item of the subset filling all of `bytes`, in
- * canonical form: decoding rules 2 and 3 of docs/log-format.md. Throws
+ * canonical form: rules D2 and D3 of docs/log-format.md. Throws
  * `LOG_MALFORMED` when anywhere in `bytes` the item is not well-formed, not
  * of the subset, or too deep, and otherwise `LOG_NON_CANONICAL` when an
  * argument is not in its shortest form or map keys are not strictly

@@ -46,8 +46,8 @@ export function createForkProof(headerA: Uint8Array, headerB: Uint8Array): ForkP
 }
 
 /**
- * Checks a fork proof (fork proof rules 4 to 8 of docs/log-format.md, in
- * that order): both headers decode, name the same author, log and seq,
+ * Checks a fork proof (rules F4 to F8 of docs/log-format.md, in that
+ * order): both headers decode, name the same author, log and seq,
  * differ, come in the order of their hashes, and are validly signed. Returns
  * the facts it proves; throws `LOG_INVALID_FORK_PROOF` otherwise.
  */
@@ -82,7 +82,7 @@ export function encodeForkProof(proof: ForkProof): Uint8Array {
 }
 
 /**
- * Decodes a proof's bytes (fork proof rules 1 to 3 of docs/log-format.md:
+ * Decodes a proof's bytes (rules F1 to F3 of docs/log-format.md:
  * size, canonical CBOR, shape; call {@link verifyForkProof} for the rest).
  * Throws `LOG_INVALID_FORK_PROOF` for anything else.
  */
@@ -118,7 +118,7 @@ function isTextFormSpace(code: number): boolean {
 
 /**
  * Parses {@link forkProofToText} output, optionally surrounded by ASCII
- * space, tab, CR and LF (fork proof text rules of docs/log-format.md); throws
+ * space, tab, CR and LF (rules T1 and T2 of docs/log-format.md); throws
  * `LOG_INVALID_FORK_PROOF` on anything else. Structure only: call
  * {@link verifyForkProof}.
  */

@@ -50,7 +50,7 @@ function checkVersion(version: unknown): void {
 }
 
 /**
- * Checks the structure of a header (decoding rules 4 and 5 of
+ * Checks the structure of a header (rules D4 and D5 of
  * docs/log-format.md, on a decoded or hand-built header): the version, then
  * field types and lengths, payload hash present exactly when the payload
  * size is non-zero, known extension keys with values of their type.
@@ -72,13 +72,13 @@ function checkHeaderFields(header: UnsignedHeader): void {
   checkExtensions(header.extensions)
 }
 
-/** {@link checkHeaderFields} and the signature's length: decoding rules 4 and 5 for a signed header. */
+/** {@link checkHeaderFields} and the signature's length: D4 and D5 for a signed header. */
 export function checkSignedHeaderFields(header: Header): void {
   checkHeaderFields(header)
   checkBytes(header.signature, 'signature', SIGNATURE_LENGTH)
 }
 
-/** Decoding rule 6: the declared payload size within the limit, checked after the whole structure. */
+/** Rule D6: the declared payload size within the limit, checked after the whole structure. */
 function checkDeclaredPayloadSize(header: UnsignedHeader, limits: DecodeLimits): void {
   if (header.payloadSize > limits.maxPayloadBytes) {
     throw new LogError('LOG_OVERSIZE', `declared payload of ${header.payloadSize} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
@@ -104,7 +104,7 @@ export function encodeHeader(header: Header): Uint8Array {
 }
 
 /**
- * Decodes untrusted signed header bytes: decoding rules 1 to 6 of
+ * Decodes untrusted signed header bytes: rules D1 to D6 of
  * docs/log-format.md, in that order (size, CBOR of the subset, canonical form,
  * version, structure, declared payload size). Does NOT check the signature or
  * the chain (see `validateOperation`). Throws only `LogError`s.

@@ -64,8 +64,8 @@ export function createOperation(input: CreateOperationInput): Operation {
 
 /**
  * Decodes an operation received as signed header bytes plus, optionally, its
- * payload. Checks sizes, encoding and structure only (decoding rules 1 to 6
- * of docs/log-format.md); call `validateOperation` before trusting it. A
+ * payload. Checks sizes, encoding and structure only (rules D1 to D6 of
+ * docs/log-format.md); call `validateOperation` before trusting it. A
  * payload of 0 bytes for a header that declares none counts as no payload.
  * Throws only `LogError`s.
  */

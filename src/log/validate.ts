@@ -21,7 +21,7 @@ export interface ChainLink {
 }
 
 /**
- * Validates one operation; throws the first rule it breaks (order as in
+ * Validates one operation; throws the first rule it breaks (V1 to V5 of
  * docs/log-format.md: structure, seq/backlink consistency, payload, chain,
  * signature — cheap checks first, so junk costs no signature verification).
  *
