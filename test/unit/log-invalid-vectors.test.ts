@@ -56,6 +56,16 @@ describe('rule vectors (test/vectors/log-invalid.json)', () => {
     expect(new Set(file.vectors.map((v) => v.rule))).toEqual(new Set(RULES))
   })
 
+  it('are counted right in docs/log-format.md', () => {
+    const spec = readFileSync(new URL('../../docs/log-format.md', import.meta.url), 'utf8').replace(/\s+/g, ' ')
+    const refused = file.vectors.filter((v) => v.error !== null).length
+    const precedence = file.vectors.filter((v) => v.alsoBreaks !== undefined).length
+    expect(spec).toContain(`holds ${file.vectors.length} inputs`)
+    expect(spec).toContain(`${refused} must be refused with a given code, ${file.vectors.length - refused} sit on a rule's boundary`)
+    expect(spec).toContain(`${precedence} inputs break two rules`)
+    expect(file.vectors.every((v) => (v.alsoBreaks?.length ?? 1) === 1)).toBe(true)
+  })
+
   it('have unique names within a rule', () => {
     const names = file.vectors.map((v) => `${v.rule}: ${v.name}`)
     expect(names.length).toBe(new Set(names).size)

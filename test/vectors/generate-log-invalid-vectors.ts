@@ -49,7 +49,7 @@ export interface ForkProofVector extends VectorBase {
   readonly proof: string
 }
 
-/** The UTF-8 bytes of a fork proof's text form through rules T1–T2, then F2–F8. */
+/** The UTF-8 bytes of a fork proof's text form through rules T1–T2, then F1–F8. */
 export interface ForkProofTextVector extends VectorBase {
   readonly kind: 'fork-proof-text'
   readonly text: string
