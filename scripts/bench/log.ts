@@ -1,7 +1,7 @@
 /**
  * Log benchmark: hashing, raw Ed25519 verification (node:crypto, @noble, and
  * libsodium, which Burrow uses),
- * operation creation, and realistic ingest (decode from bytes, validate
+ * operation creation, decoding alone, and realistic ingest (decode from bytes, validate
  * against the stored previous operation, store in batches in a file-backed
  * WAL database). Target: ingest ≥ 70 % of the faster raw verify rate of
  * node:crypto and @noble.
@@ -94,7 +94,14 @@ export async function run(): Promise<BenchReport> {
   const sodiumRounds: number[] = []
   const ingest100Rounds: number[] = []
   const ingest1kRounds: number[] = []
+  const decodeRounds: number[] = []
+  let next = 0
+  const decodeNext = (): void => {
+    const w = wire100[next++ % wire100.length]!
+    decodeOperation(w.header, w.payload)
+  }
   for (let round = 0; round < ROUNDS; round++) {
+    decodeRounds.push(measureRate(decodeNext, 50_000))
     opensslRounds.push(measureRate(() => opensslVerify(null, message, opensslKey, signature), 5000))
     sodiumRounds.push(measureRate(() => verifySignature(signer.publicKey, message, signature), 5000))
     ingest100Rounds.push(ingestRate(wire100))
@@ -131,6 +138,7 @@ export async function run(): Promise<BenchReport> {
   const fasterVerify = Math.max(nodeVerify, nobleVerify)
   const ratio100 = ingest100 / fasterVerify
   const ratio1k = ingest1k / fasterVerify
+  rows.push({ metric: 'decode only (decodeOperation), 100 B', ...spread(decodeRounds), unit: 'ops/s', note: 'header bytes + payload to an Operation: size limits, CBOR, canonical form, fields, header hash' })
   rows.push({ metric: 'ingest (decode+validate+store), 100 B', ...i100, unit: 'ops/s', note: `${INGEST_OPS} ops, ${AUTHORS} authors, batches of ${BATCH}, WAL, synchronous=FULL` })
   rows.push({ metric: 'ingest (decode+validate+store), 1 KiB', ...i1k, unit: 'ops/s', note: 'as above' })
   rows.push({ metric: 'ratio ingest 100 B / faster raw verify', value: ratio100, unit: '', note: `target ≥ ${TARGET_RATIO}: ${ratio100 >= TARGET_RATIO ? 'met' : 'MISSED'}` })

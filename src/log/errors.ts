@@ -25,7 +25,7 @@ export const LOG_ERRORS = {
   LOG_PAYLOAD_HASH_MISMATCH: 'payload hash does not match the header',
   /** The payload's length differs from the header's payload size. */
   LOG_PAYLOAD_SIZE_MISMATCH: 'payload size does not match the header',
-  /** A fork proof does not prove a fork (bad signature, different logs or seqs, identical headers, …). */
+  /** A fork proof does not prove a fork (bad signature, different logs or seqs, identical headers, headers not in the order of their hashes, a text form with anything around it but ASCII white space, …). */
   LOG_INVALID_FORK_PROOF: 'not a valid fork proof',
 } as const
 export type LogErrorCode = keyof typeof LOG_ERRORS

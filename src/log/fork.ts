@@ -13,9 +13,9 @@ import { DEFAULT_LIMITS, type DecodeLimits, type LogId } from './types.js'
  * so anyone can check it with {@link verifyForkProof} and nothing else.
  */
 export interface ForkProof {
-  /** Signed header bytes of one operation. */
+  /** Signed header bytes of the operation with the smaller hash (bytewise). */
   readonly headerA: Uint8Array
-  /** Signed header bytes of the other operation. */
+  /** Signed header bytes of the operation with the larger hash. */
   readonly headerB: Uint8Array
 }
 
@@ -46,26 +46,34 @@ export function createForkProof(headerA: Uint8Array, headerB: Uint8Array): ForkP
 }
 
 /**
- * Checks a fork proof: both headers decode, are validly signed, name the same
- * author, log and seq, and differ. Returns the facts it proves; throws
- * `LOG_INVALID_FORK_PROOF` otherwise.
+ * Checks a fork proof (rules F4 to F8 of docs/log-format.md, in that
+ * order): both headers decode, name the same author, log and seq,
+ * differ, come in the order of their hashes, and are validly signed. Returns
+ * the facts it proves; throws `LOG_INVALID_FORK_PROOF` otherwise.
  */
 export function verifyForkProof(proof: ForkProof, limits: DecodeLimits = DEFAULT_LIMITS): ForkFacts {
-  let a, b
+  const a = asProofError(() => decodeOperation(proof.headerA, undefined, limits))
+  const b = asProofError(() => decodeOperation(proof.headerB, undefined, limits))
+  if (!bytesEqual(a.header.author, b.header.author)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers are by different authors')
+  if (!bytesEqual(a.header.logId, b.header.logId)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers belong to different logs')
+  if (a.header.seq !== b.header.seq) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers have different sequence numbers')
+  const order = Buffer.compare(a.hash, b.hash)
+  if (order === 0) throw new LogError('LOG_INVALID_FORK_PROOF', 'both headers are the same operation')
+  // One fork, one proof: otherwise the same fork could be stored or reported twice under different bytes.
+  if (order > 0) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers are not in the order of their hashes')
+  asProofError(() => validateOperation(a))
+  asProofError(() => validateOperation(b))
+  return { author: a.header.author, logId: a.header.logId, seq: a.header.seq }
+}
+
+/** Runs `check`, turning a `LogError` about one header into `LOG_INVALID_FORK_PROOF`. */
+function asProofError<T>(check: () => T): T {
   try {
-    a = decodeOperation(proof.headerA, undefined, limits)
-    b = decodeOperation(proof.headerB, undefined, limits)
-    validateOperation(a)
-    validateOperation(b)
+    return check()
   } catch (cause) {
     if (cause instanceof LogError) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof header invalid: ${cause.code}`, { cause })
     throw cause
   }
-  if (!bytesEqual(a.header.author, b.header.author)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers are by different authors')
-  if (!bytesEqual(a.header.logId, b.header.logId)) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers belong to different logs')
-  if (a.header.seq !== b.header.seq) throw new LogError('LOG_INVALID_FORK_PROOF', 'headers have different sequence numbers')
-  if (bytesEqual(a.hash, b.hash)) throw new LogError('LOG_INVALID_FORK_PROOF', 'both headers are the same operation')
-  return { author: a.header.author, logId: a.header.logId, seq: a.header.seq }
 }
 
 /** Canonical CBOR of a proof: `[1, headerA, headerB]` with both headers as byte strings. */
@@ -74,7 +82,8 @@ export function encodeForkProof(proof: ForkProof): Uint8Array {
 }
 
 /**
- * Decodes a proof's bytes (structure only; call {@link verifyForkProof}).
+ * Decodes a proof's bytes (rules F1 to F3 of docs/log-format.md:
+ * size, canonical CBOR, shape; call {@link verifyForkProof} for the rest).
  * Throws `LOG_INVALID_FORK_PROOF` for anything else.
  */
 export function decodeForkProof(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
@@ -102,15 +111,29 @@ export function forkProofToText(proof: ForkProof): string {
   return TEXT_PREFIX + base64urlnopad.encode(encodeForkProof(proof))
 }
 
-/** Parses {@link forkProofToText} output; throws `LOG_INVALID_FORK_PROOF` on anything else. */
+/** Whitespace allowed around the text form: ASCII space, tab, CR and LF, nothing else. */
+function isTextFormSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a
+}
+
+/**
+ * Parses {@link forkProofToText} output, optionally surrounded by ASCII
+ * space, tab, CR and LF (rules T1 and T2 of docs/log-format.md); throws
+ * `LOG_INVALID_FORK_PROOF` on anything else. Structure only: call
+ * {@link verifyForkProof}.
+ */
 export function forkProofFromText(text: string, limits: DecodeLimits = DEFAULT_LIMITS): ForkProof {
-  const trimmed = text.trim()
-  if (!trimmed.startsWith(TEXT_PREFIX)) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof text must start with ${TEXT_PREFIX}`)
+  let start = 0
+  let end = text.length
+  while (start < end && isTextFormSpace(text.charCodeAt(start))) start++
+  while (end > start && isTextFormSpace(text.charCodeAt(end - 1))) end--
+  if (!text.startsWith(TEXT_PREFIX, start)) throw new LogError('LOG_INVALID_FORK_PROOF', `fork proof text must start with ${TEXT_PREFIX}`)
   let bytes: Uint8Array
   try {
-    bytes = base64urlnopad.decode(trimmed.slice(TEXT_PREFIX.length))
+    // @scure/base is strict: only A-Z a-z 0-9 - _, no padding, no length of 4n+1, unused bits zero.
+    bytes = base64urlnopad.decode(text.slice(start + TEXT_PREFIX.length, end))
   } catch (cause) {
-    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof text is not base64url', { cause })
+    throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof text is not unpadded base64url', { cause })
   }
   return decodeForkProof(bytes, limits)
 }

@@ -43,21 +43,25 @@ export function checkExtensions(extensions: Extensions): void {
   }
 }
 
+function checkVersion(version: unknown): void {
+  if (version !== HEADER_VERSION) {
+    throw new LogError('LOG_UNKNOWN_VERSION', `unknown header version ${typeof version === 'number' ? version : `(a ${typeof version})`}`)
+  }
+}
+
 /**
- * Checks every structural rule of a header that can be checked without
- * keys or context: field types and lengths, payload hash present exactly when
- * the payload size is non-zero, declared payload size within limits.
+ * Checks the structure of a header (rules D4 and D5 of
+ * docs/log-format.md, on a decoded or hand-built header): the version, then
+ * field types and lengths, payload hash present exactly when the payload
+ * size is non-zero, known extension keys with values of their type.
  */
-export function checkHeaderFields(header: UnsignedHeader, limits: DecodeLimits = DEFAULT_LIMITS): void {
-  if (header.version !== HEADER_VERSION) throw new LogError('LOG_UNKNOWN_VERSION', `unknown header version ${String(header.version)}`)
+function checkHeaderFields(header: UnsignedHeader): void {
+  checkVersion(header.version)
   checkBytes(header.author, 'author', PUBLIC_KEY_LENGTH)
   checkBytes(header.logId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
   if (!isUint(header.seq)) throw new LogError('LOG_MALFORMED', 'seq must be an unsigned integer below 2^53')
   if (header.backlink !== null) checkBytes(header.backlink, 'backlink', HASH_LENGTH)
   if (!isUint(header.payloadSize)) throw new LogError('LOG_MALFORMED', 'payload size must be an unsigned integer')
-  if (header.payloadSize > limits.maxPayloadBytes) {
-    throw new LogError('LOG_OVERSIZE', `${'payload'} of ${header.payloadSize} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
-  }
   if (header.payloadHash === null) {
     if (header.payloadSize !== 0) throw new LogError('LOG_MALFORMED', 'payload hash missing for a non-empty payload')
   } else {
@@ -68,6 +72,19 @@ export function checkHeaderFields(header: UnsignedHeader, limits: DecodeLimits =
   checkExtensions(header.extensions)
 }
 
+/** {@link checkHeaderFields} and the signature's length: D4 and D5 for a signed header. */
+export function checkSignedHeaderFields(header: Header): void {
+  checkHeaderFields(header)
+  checkBytes(header.signature, 'signature', SIGNATURE_LENGTH)
+}
+
+/** Rule D6: the declared payload size within the limit, checked after the whole structure. */
+function checkDeclaredPayloadSize(header: UnsignedHeader, limits: DecodeLimits): void {
+  if (header.payloadSize > limits.maxPayloadBytes) {
+    throw new LogError('LOG_OVERSIZE', `declared payload of ${header.payloadSize} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
+  }
+}
+
 function unsignedFields(h: UnsignedHeader): CborValue[] {
   return [h.version, h.author, h.logId, h.seq, h.backlink, h.payloadHash, h.payloadSize, h.extensions]
 }
@@ -75,20 +92,22 @@ function unsignedFields(h: UnsignedHeader): CborValue[] {
 /** The signature input: the canonical CBOR array of the eight unsigned fields. */
 export function encodeUnsignedHeader(header: UnsignedHeader): Uint8Array {
   checkHeaderFields(header)
+  checkDeclaredPayloadSize(header, DEFAULT_LIMITS)
   return encodeCanonical(unsignedFields(header))
 }
 
 /** The canonical CBOR encoding of a signed header: the nine-element array hashed into the operation hash. */
 export function encodeHeader(header: Header): Uint8Array {
-  checkHeaderFields(header)
-  checkBytes(header.signature, 'signature', SIGNATURE_LENGTH)
+  checkSignedHeaderFields(header)
+  checkDeclaredPayloadSize(header, DEFAULT_LIMITS)
   return encodeCanonical([...unsignedFields(header), header.signature])
 }
 
 /**
- * Decodes untrusted signed header bytes. Checks size, CBOR well-formedness and
- * canonical form, version and structure; does NOT check the signature or the
- * chain (see `validateOperation`). Throws only `LogError`s.
+ * Decodes untrusted signed header bytes: rules D1 to D6 of
+ * docs/log-format.md, in that order (size, CBOR of the subset, canonical form,
+ * version, structure, declared payload size). Does NOT check the signature or
+ * the chain (see `validateOperation`). Throws only `LogError`s.
  *
  * The header of test/vectors/log-operations.json's first vector (seq 0, a
  * 12-byte payload, `ts` extension), 209 bytes:
@@ -107,27 +126,17 @@ export function encodeHeader(header: Header): Uint8Array {
  * ```
  */
 export function decodeHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): Header {
-  if (bytes.length > limits.maxHeaderBytes) throw new LogError('LOG_OVERSIZE', `${'header'} of ${bytes.length} bytes exceeds the limit of ${limits.maxHeaderBytes}`)
+  if (bytes.length > limits.maxHeaderBytes) throw new LogError('LOG_OVERSIZE', `header of ${bytes.length} bytes exceeds the limit of ${limits.maxHeaderBytes}`)
   const value = decodeCanonical(bytes)
   if (!Array.isArray(value) || value.length === 0) throw new LogError('LOG_MALFORMED', 'header must be a non-empty array')
   const fields = value as readonly ExtensionValue[]
   // Version first, so a future format with another layout reports as such.
-  if (fields[0] !== HEADER_VERSION) throw new LogError('LOG_UNKNOWN_VERSION', `unknown header version ${String(fields[0])}`)
+  checkVersion(fields[0])
   if (fields.length !== SIGNED_FIELDS) throw new LogError('LOG_MALFORMED', `header must have ${SIGNED_FIELDS} fields`)
   const [version, author, logId, seq, backlink, payloadHash, payloadSize, extensions, signature] = fields
-  checkBytes(signature, 'signature', SIGNATURE_LENGTH)
-  const header = {
-    version,
-    author,
-    logId,
-    seq,
-    backlink,
-    payloadHash,
-    payloadSize,
-    extensions,
-    signature,
-  } as Header
-  checkHeaderFields(header, limits)
+  const header = { version, author, logId, seq, backlink, payloadHash, payloadSize, extensions, signature } as Header
+  checkSignedHeaderFields(header)
+  checkDeclaredPayloadSize(header, limits)
   return header
 }
 

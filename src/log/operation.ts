@@ -64,8 +64,10 @@ export function createOperation(input: CreateOperationInput): Operation {
 
 /**
  * Decodes an operation received as signed header bytes plus, optionally, its
- * payload. Checks sizes, encoding and structure only; call
- * `validateOperation` before trusting it. Throws only `LogError` subclasses.
+ * payload. Checks sizes, encoding and structure only (rules D1 to D6 of
+ * docs/log-format.md); call `validateOperation` before trusting it. A
+ * payload of 0 bytes for a header that declares none counts as no payload.
+ * Throws only `LogError`s.
  */
 export function decodeOperation(
   headerBytes: Uint8Array,
@@ -73,11 +75,12 @@ export function decodeOperation(
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Operation {
   if (payloadBytes !== undefined && payloadBytes.length > limits.maxPayloadBytes) {
-    throw new LogError('LOG_OVERSIZE', `${'payload'} of ${payloadBytes.length} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
+    throw new LogError('LOG_OVERSIZE', `payload of ${payloadBytes.length} bytes exceeds the limit of ${limits.maxPayloadBytes}`)
   }
   const header = decodeHeader(headerBytes, limits)
-  // Own the bytes: callers often pass views into reusable network buffers.
-  const ownBytes = headerBytes.slice()
+  // Own the bytes: callers often pass views into reusable network buffers
+  // (`new Uint8Array`, not `slice`, which only makes a view of a Buffer).
+  const ownBytes = new Uint8Array(headerBytes)
   const hash = hashOf(ownBytes)
   if (payloadBytes === undefined || (payloadBytes.length === 0 && header.payloadSize === 0)) {
     return { header, headerBytes: ownBytes, hash }

@@ -1,7 +1,7 @@
 import { bytesEqual } from './bytes.js'
 import { verifySignature } from './ed25519.js'
 import { hashOf } from './hash.js'
-import { checkHeaderFields, encodeHeader, isPrunePoint, signingInputOf } from './header.js'
+import { checkSignedHeaderFields, encodeHeader, isPrunePoint, signingInputOf } from './header.js'
 import type { Hash, Header, LogId, Operation } from './types.js'
 import { LogError } from './errors.js'
 
@@ -21,7 +21,7 @@ export interface ChainLink {
 }
 
 /**
- * Validates one operation; throws the first rule it breaks (order as in
+ * Validates one operation; throws the first rule it breaks (V1 to V5 of
  * docs/log-format.md: structure, seq/backlink consistency, payload, chain,
  * signature — cheap checks first, so junk costs no signature verification).
  *
@@ -38,7 +38,7 @@ export interface ChainLink {
  */
 export function validateOperation(op: Operation, previous?: Operation | Header | ChainLink | null): void {
   const { header } = op
-  checkHeaderFields(header)
+  checkSignedHeaderFields(header)
   if (header.seq === 0 && header.backlink !== null) throw new LogError('LOG_WRONG_BACKLINK', 'backlink present at seq 0')
   if (header.seq > 0 && header.backlink === null) throw new LogError('LOG_WRONG_BACKLINK', `backlink missing at seq ${header.seq}`)
   if (op.payload !== undefined) {

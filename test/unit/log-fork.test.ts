@@ -6,6 +6,7 @@ import {
   encodeForkProof,
   forkProofFromText,
   forkProofToText,
+  hashOf,
   verifyForkProof,
   type ForkProof,
 } from '../../src/log/index.js'
@@ -42,6 +43,28 @@ describe('fork proofs', () => {
     expect(text.startsWith('burrow-fork-proof:')).toBe(true)
     expect(forkProofFromText(`  ${text}\n`)).toEqual(p)
     verifyForkProof(forkProofFromText(text))
+  })
+
+  it('has one valid form per fork: the same headers in the other order are refused', () => {
+    const p = fork()
+    expect(Buffer.compare(hashOf(p.headerA), hashOf(p.headerB))).toBeLessThan(0)
+    expectInvalid({ headerA: p.headerB, headerB: p.headerA })
+    expect(() => verifyForkProof(forkProofFromText(forkProofToText({ headerA: p.headerB, headerB: p.headerA })))).toThrow(
+      expect.objectContaining({ code: 'LOG_INVALID_FORK_PROOF', message: 'headers are not in the order of their hashes' }),
+    )
+  })
+
+  it('text form: ASCII space, tab, CR and LF around it are accepted, no other white space', () => {
+    const p = fork()
+    const text = forkProofToText(p)
+    expect(forkProofFromText(` \t\r\n${text}\r\n \t`)).toEqual(p)
+    for (const space of ['\u00a0', '\ufeff', '\u2028', '\u0085', '\v', '\f', '\u3000']) {
+      expect(() => forkProofFromText(space + text)).toThrow(expect.objectContaining({ code: 'LOG_INVALID_FORK_PROOF' }))
+      expect(() => forkProofFromText(text + space)).toThrow(expect.objectContaining({ code: 'LOG_INVALID_FORK_PROOF' }))
+    }
+    // Nor inside it.
+    const cut = 'burrow-fork-proof:'.length + 8
+    expect(() => forkProofFromText(`${text.slice(0, cut)}\n${text.slice(cut)}`)).toThrow(expect.objectContaining({ code: 'LOG_INVALID_FORK_PROOF' }))
   })
 
   it('rejects forged and non-proofs', () => {

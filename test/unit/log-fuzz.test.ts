@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { decodeOperation, LogError, validateOperation, type Operation } from '../../src/log/index.js'
+import { decodeCanonical, decodeSubset, encodeCanonical, type CborValue } from '../../src/log/cbor.js'
+import { bytesEqual, decodeOperation, LogError, validateOperation, type Operation } from '../../src/log/index.js'
 import { makeChain, prng, randomValue, referenceEncode, testLogId, testSigner } from '../fixtures/log-fixtures.js'
 
 const ITERATIONS = 24_000
 
 describe('decoder fuzz', () => {
-  it(`only typed errors, never a crash or hang, over ${ITERATIONS} random and mutated inputs`, { timeout: 60_000 }, () => {
+  it(`only typed errors, never a crash or hang, and canonical exactly when re-encoding gives the input back, over ${ITERATIONS} random and mutated inputs`, { timeout: 60_000 }, () => {
     const rand = prng(0xb0770)
     const byte = (): number => Math.floor(rand() * 256)
     const seeds = [
@@ -28,13 +29,40 @@ describe('decoder fuzz', () => {
       }
       return Uint8Array.from(b)
     }
-    const counts = { ok: 0, typed: new Map<string, number>() }
+    const counts = { ok: 0, typed: new Map<string, number>(), subsetNotCanonical: 0 }
+    const codeOf = (fn: () => unknown): string | undefined => {
+      try {
+        fn()
+        return undefined
+      } catch (err) {
+        if (!(err instanceof LogError)) throw err
+        return err.code
+      }
+    }
     for (let i = 0; i < ITERATIONS; i++) {
       let input: Uint8Array
       const kind = i % 4
       if (kind === 0) input = Uint8Array.from({ length: Math.floor(rand() * 300) }, byte)
-      else if (kind === 1) input = referenceEncode(randomValue(rand))
+      else if (kind === 1) {
+        // Values of the subset: canonical, in loose encodings (wider heads, unsorted keys), or mutated.
+        const style = rand()
+        const loose = style < 0.4
+        const headWidth = loose ? (): number | undefined => (rand() < 0.3 ? 2 ** Math.floor(rand() * 4) : undefined) : undefined
+        input = referenceEncode(randomValue(rand), { sortKeys: !loose || rand() < 0.5, headWidth })
+        if (style > 0.7) input = mutate(input)
+      }
       else input = mutate(seeds[Math.floor(rand() * seeds.length)]!)
+      // The decoder's item-by-item canonical checks against the encoder (itself checked against a
+      // reference encoder): canonical exactly when the subset decodes and re-encodes to the same bytes.
+      let subset: CborValue | undefined
+      const subsetCode = codeOf(() => (subset = decodeSubset(input)))
+      const canonicalCode = codeOf(() => decodeCanonical(input))
+      if (subsetCode !== undefined) expect([subsetCode, canonicalCode]).toEqual(['LOG_MALFORMED', 'LOG_MALFORMED'])
+      else {
+        const canonical = bytesEqual(encodeCanonical(subset!), input)
+        if (!canonical) counts.subsetNotCanonical++
+        expect(canonicalCode).toBe(canonical ? undefined : 'LOG_NON_CANONICAL')
+      }
       let op: Operation | undefined
       try {
         op = decodeOperation(input)
@@ -49,5 +77,6 @@ describe('decoder fuzz', () => {
     expect(counts.typed.get('LOG_MALFORMED')).toBeGreaterThan(0)
     expect(counts.typed.get('LOG_NON_CANONICAL')).toBeGreaterThan(0)
     expect(counts.typed.get('LOG_INVALID_SIGNATURE')).toBeGreaterThan(0)
+    expect(counts.subsetNotCanonical).toBeGreaterThan(ITERATIONS / 100)
   })
 })
