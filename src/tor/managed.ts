@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { sleep } from '../util/async.js'
+import { sleep, withTimeout } from '../util/async.js'
 import { AbortError } from '../errors.js'
 import { findTorBinary } from './binary.js'
 import { TorError } from './errors.js'
@@ -101,10 +101,11 @@ export class ManagedTorLauncher implements TorLauncher {
 async function stopChild(child: ChildProcess, exited: Promise<TorExit>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
   child.kill('SIGTERM')
-  const done = await Promise.race([exited.then(() => true), sleep(KILL_GRACE_MS).then(() => false)])
+  // withTimeout clears its timer once tor exits: a bare sleep in the race would keep the process alive 5 s after a stop.
+  const done = await withTimeout(exited, KILL_GRACE_MS, 'tor to exit').then(() => true, () => false)
   if (!done) {
     child.kill('SIGKILL')
-    await Promise.race([exited, sleep(KILL_GRACE_MS)])
+    await withTimeout(exited, KILL_GRACE_MS, 'tor to exit after SIGKILL').catch(() => {})
   }
 }
 
