@@ -23,13 +23,15 @@ export interface EmulatedPort {
   listenPort: number
   /** The port tor binds (its `NoAdvertise` port). */
   targetPort: number
+  /** An ORPort, which clients use, or a DirPort, which only tors of the network use once they run. */
+  kind: 'or' | 'dir'
   shape: LinkShape
 }
 
 /**
  * Which connections a command affects: every connection to a relay's ports
  * and every connection its tor opened to other relays (`relay`), or every
- * connection a given tor process opened (`pid`, e.g. a client's tor).
+ * connection a given process opened (`pid`, e.g. a client's tor).
  */
 export type LinkSelector = { relay: string } | { pid: number }
 
@@ -48,8 +50,13 @@ export interface RelayLinkStats {
 
 /** Options of {@link LinkEmulator.start}. */
 export interface LinkEmulatorOptions {
-  /** The current PID of a relay's tor, for selectors by relay (its outgoing connections); default: none known. */
-  pidOfRelay?: (relay: string) => number | undefined
+  /** The current PIDs of the relays' tors by relay name: they tell relays' own connections from clients'. Default: none known. */
+  relayPids?: () => ReadonlyMap<string, number>
+  /**
+   * Extra one-way delay, ms, on ORPort connections that no relay opened: a
+   * client's access link (last mile and distance to its guard). Default 0.
+   */
+  accessDelayMs?: number
   /** Random numbers in [0, 1) for jitter; default `Math.random`. */
   random?: () => number
 }
@@ -101,11 +108,13 @@ export class LinkEmulator {
   readonly #relays = new Map<string, Relay>()
   readonly #connections = new Set<Connection>()
   readonly #rules: Rule[] = []
-  readonly #pidOfRelay: (relay: string) => number | undefined
+  readonly #relayPids: () => ReadonlyMap<string, number>
+  readonly #accessDelayMs: number
   readonly #random: () => number
 
   private constructor(opts: LinkEmulatorOptions) {
-    this.#pidOfRelay = opts.pidOfRelay ?? (() => undefined)
+    this.#relayPids = opts.relayPids ?? (() => new Map())
+    this.#accessDelayMs = opts.accessDelayMs ?? 0
     this.#random = opts.random ?? Math.random
   }
 
@@ -189,12 +198,15 @@ export class LinkEmulator {
     }
     const outbound = connect({ host: '127.0.0.1', port: port.targetPort, allowHalfOpen: true, noDelay: true })
     outbound.on('error', () => {})
-    const shape = port.shape
-    const due = (bucket: TokenBucket) => (bytes: number, now: number) => now + bucket.take(bytes, now) + shape.delayMs + this.#jitter(shape.jitterMs)
+    const { jitterMs } = port.shape
+    // Only ORPort connections are asked about: each costs a look into /proc, and DirPorts see many short connections, all from relays.
+    const accessLink = this.#accessDelayMs > 0 && port.kind === 'or' && this.#openingRelay(peer) === undefined
+    const delayMs = port.shape.delayMs + (accessLink ? this.#accessDelayMs : 0)
+    const due = (bucket: TokenBucket) => (bytes: number, now: number) => now + bucket.take(bytes, now) + delayMs + this.#jitter(jitterMs)
     const conn: Connection = Object.assign(peer, {
       outbound,
       // On a real link the connecting side sends only after the handshake's round trip, then its bytes take the one-way delay.
-      toRelay: new DelayLine(inbound, outbound, { dueAt: due(relay.toRelay), notBefore: acceptedAt + 3 * shape.delayMs }),
+      toRelay: new DelayLine(inbound, outbound, { dueAt: due(relay.toRelay), notBefore: acceptedAt + 3 * delayMs }),
       fromRelay: new DelayLine(outbound, inbound, { dueAt: due(relay.fromRelay) }),
     })
     this.#connections.add(conn)
@@ -241,7 +253,7 @@ export class LinkEmulator {
   #matches(selector: LinkSelector, c: Peer): boolean {
     if ('relay' in selector) {
       if (c.port.relay === selector.relay) return true
-      const pid = this.#pidOfRelay(selector.relay)
+      const pid = this.#relayPids().get(selector.relay)
       return pid !== undefined && this.#openedBy(c, pid)
     }
     return this.#openedBy(c, selector.pid)
@@ -258,6 +270,12 @@ export class LinkEmulator {
     const owned = c.peerInode !== null && socketInodesOf(pid).has(c.peerInode)
     c.ownedBy.set(pid, owned)
     return owned
+  }
+
+  /** The relay whose tor opened `c`; undefined for a client. */
+  #openingRelay(c: Peer): string | undefined {
+    for (const [relay, pid] of this.#relayPids()) if (this.#openedBy(c, pid)) return relay
+    return undefined
   }
 
   #hold(c: Connection): void {

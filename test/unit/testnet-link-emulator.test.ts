@@ -35,7 +35,7 @@ async function echoServer(): Promise<{ port: number; sockets: Socket[] }> {
 /** Starts an emulator with one port per entry of `shapes`, each in front of `targetPort`; relays are named r0, r1, … */
 async function emulate(targetPort: number, shapes: LinkShape[], opts: Parameters<typeof LinkEmulator.start>[1] = {}): Promise<{ emulator: LinkEmulator; ports: number[] }> {
   const ports: EmulatedPort[] = []
-  for (const [i, shape] of shapes.entries()) ports.push({ relay: `r${i}`, listenPort: await freeLoopbackPort(), targetPort, shape })
+  for (const [i, shape] of shapes.entries()) ports.push({ relay: `r${i}`, listenPort: await freeLoopbackPort(), targetPort, kind: 'or', shape })
   const emulator = await LinkEmulator.start(ports, opts)
   cleanups.push(() => emulator.close())
   return { emulator, ports: ports.map((p) => p.listenPort) }
@@ -47,6 +47,14 @@ async function dial(port: number): Promise<Socket> {
   cleanups.push(() => void s.destroy())
   await once(s, 'connect')
   return s
+}
+
+/** The PID of another process of ours, which owns none of this process's sockets. */
+async function otherProcess(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' })
+  cleanups.push(() => void child.kill())
+  await once(child, 'spawn')
+  return child.pid!
 }
 
 /** Resolves with everything `s` delivers until its end. */
@@ -222,25 +230,45 @@ describe('LinkEmulator', () => {
     expect((await firstData(again, 2_000))?.toString()).toBe('back')
   })
 
-  it('selects connections by the PID of the process that opened them, and a relay by its tor PID too', async () => {
+  it('selects connections by the PID of the process that opened them, and a relay\'s own links by its tor\'s PID', async () => {
     const target = await echoServer()
-    // Another process of ours: its PID owns none of this process's sockets.
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' })
-    cleanups.push(() => void other.kill())
-    const { emulator, ports } = await emulate(target.port, [UNSHAPED, UNSHAPED], { pidOfRelay: (r) => (r === 'r1' ? process.pid : undefined) })
+    const other = await otherProcess()
+    const { emulator, ports } = await emulate(target.port, [UNSHAPED, UNSHAPED], { relayPids: () => new Map([['r1', process.pid]]) })
     const s = await dial(ports[0]!)
-    expect(emulator.apply('drop', { pid: other.pid! })).toBe(0)
+    expect(emulator.apply('drop', { pid: other })).toBe(0)
     expect(await fate(s, 200)).toBe('open')
-    emulator.restore()
-    // Relay r1's "tor" is this process, so dropping r1 also drops what this process opened to r0.
     const sFate = fate(s, 2_000)
-    expect(emulator.apply('drop', { relay: 'r1' })).toBe(1)
+    expect(emulator.apply('drop', { pid: process.pid })).toBe(1)
     expect(await sFate).toBe('reset')
     emulator.restore()
+    // Relay r1's "tor" is this process: what it opened to r0 is one of r1's links.
     const t = await dial(ports[0]!)
     const tFate = fate(t, 2_000)
-    expect(emulator.apply('drop', { pid: process.pid })).toBe(1)
+    expect(emulator.apply('drop', { relay: 'r1' })).toBe(1)
     expect(await tFate).toBe('reset')
+  })
+
+  it('adds the access delay only to ORPort links no relay opened', async () => {
+    const target = await echoServer()
+    const other = await otherProcess()
+    const shape = { ...UNSHAPED, delayMs: 10 }
+    const roundTrip = async (relayPids: ReadonlyMap<string, number>): Promise<number> => {
+      const { ports } = await emulate(target.port, [shape], { relayPids: () => relayPids, accessDelayMs: 100 })
+      const s = await dial(ports[0]!)
+      // The first round trip also pays the emulated handshake; time the second.
+      s.write('a')
+      await firstData(s, 5_000)
+      const t = performance.now()
+      s.write('b')
+      await firstData(s, 5_000)
+      return performance.now() - t
+    }
+    const fromRelay = await roundTrip(new Map([['r0', process.pid]]))
+    const fromClient = await roundTrip(new Map([['r0', other]]))
+    expect(fromRelay).toBeGreaterThanOrEqual(19)
+    expect(fromRelay).toBeLessThan(80)
+    expect(fromClient).toBeGreaterThanOrEqual(219)
+    expect(fromClient).toBeLessThan(300)
   })
 
   it('refuses to start when a port is taken, and closes what it had opened', async () => {
@@ -250,8 +278,8 @@ describe('LinkEmulator', () => {
     const shape = UNSHAPED
     await expect(
       LinkEmulator.start([
-        { relay: 'a', listenPort: free, targetPort: target.port, shape },
-        { relay: 'b', listenPort: taken, targetPort: target.port, shape },
+        { relay: 'a', listenPort: free, targetPort: target.port, kind: 'or', shape },
+        { relay: 'b', listenPort: taken, targetPort: target.port, kind: 'or', shape },
       ]),
     ).rejects.toMatchObject({ code: 'EADDRINUSE' })
     // The first port was released again.
