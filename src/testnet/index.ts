@@ -30,4 +30,4 @@ export { LIVE_LINKS, TESTNET_PROFILES, type LinkProfile, type TestnetProfileName
 export { LinkControl, type LinkEmulatorStats, type LinkTarget } from './link-control.js'
 export type { LinkFault, LinkShape, RelayLinkStats } from './link-emulator.js'
 export { startClientTor, type ClientTor, type ClientTorOptions } from './client-tor.js'
-export { measureOnions, percentile, type MeasureOptions, type OnionFigures, type TransferFigures } from './measure.js'
+export { measureOnions, percentile, publishOnion, type MeasureOptions, type OnionFigures, type TransferFigures } from './measure.js'

@@ -132,7 +132,7 @@ export class LinkControl {
       return { pid: target.clientPid }
     }
     const pid = pidListeningOn(target.clientPort)
-    if (pid === undefined) throw new TestnetError('TESTNET_NOT_FOUND', `no process of ours listens on 127.0.0.1:${target.clientPort}`)
+    if (pid === undefined) throw new TestnetError('TESTNET_NOT_FOUND', `no process listens on 127.0.0.1:${target.clientPort}`)
     return { pid }
   }
 }

@@ -87,9 +87,8 @@ export async function measureOnions(state: TestnetState, opts: MeasureOptions): 
     tors = await Promise.all(['service', 'client'].map((name) => startClientTor(state, { dataDir: join(opts.workDir, name) })))
     const [service, client] = tors as [ClientTor, ClientTor]
     const figures: OnionFigures = { roundTripsMs: [], circuits: 0, firstDialsMs: [], firstDialAttempts: [], publishMs: [], clientsReadyMs: Date.now() - started }
-    await service.control.setEvents(['HS_DESC'])
     for (let i = 0; i < onions; i++) {
-      const onion = await publish(service.control, target)
+      const onion = await publishOnion(service.control, target)
       figures.publishMs.push(onion.publishMs)
       const dial = await firstDial(client, onion.serviceId)
       figures.firstDialsMs.push(dial.ms)
@@ -140,12 +139,17 @@ async function sourceBytes(socket: Socket): Promise<void> {
   socket.end()
 }
 
-/** ADD_ONION with a new key, then waits until every descriptor upload was answered. */
-async function publish(control: TorControl, targetPort: number): Promise<{ serviceId: string; publishMs: number }> {
+/**
+ * Publishes an onion service with a new key on a client tor (virtual port
+ * 80 → `127.0.0.1:targetPort`) and resolves once every descriptor upload was
+ * answered, with how long that took from ADD_ONION.
+ */
+export async function publishOnion(control: TorControl, targetPort: number): Promise<{ serviceId: string; publishMs: number }> {
   const events: { ev: HsDescEvent; at: number }[] = []
   const onEvent = (ev: HsDescEvent): void => void events.push({ ev, at: Date.now() })
   control.on('HS_DESC', onEvent)
   try {
+    await control.setEvents(['HS_DESC'])
     const started = Date.now()
     const { serviceId } = await control.addOnion({ key: 'NEW:ED25519-V3', ports: [{ virtualPort: VIRTUAL_PORT, target: `127.0.0.1:${targetPort}` }], flags: ['DiscardPK'] })
     const mine = (): { ev: HsDescEvent; at: number }[] => events.filter((e) => e.ev.address === serviceId)
@@ -216,7 +220,7 @@ async function transfer(
     return (cpuMicros.user + cpuMicros.system) / 1e6
   }
   let emulatorCpuIdle: number | undefined
-  const onion = await publish(service.control, target)
+  const onion = await publishOnion(service.control, target)
   const { socket } = await firstDial(client, onion.serviceId)
   try {
     if (links !== undefined) {
