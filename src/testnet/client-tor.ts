@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { TorControl, type StatusClientEvent } from '../tor/control/index.js'
 import { sleep, withTimeout } from '../util/async.js'
 import { TestnetError } from './errors.js'
-import { findExecutable, isAlive } from './process.js'
+import { findExecutable, isAlive, torLogTail } from './process.js'
 import type { TestnetState } from './state.js'
 import { clientTorrcLines } from './torrc.js'
 
@@ -91,8 +91,8 @@ export async function startClientTor(state: TestnetState, opts: ClientTorOptions
   } catch (err) {
     await control?.close()
     await stopTor()
-    if (err instanceof TestnetError) throw err
-    throw new TestnetError('TESTNET_START_FAILED', `client tor in ${dataDir} did not start: ${String(err)}`, { cause: err })
+    const code = err instanceof TestnetError ? err.code : 'TESTNET_START_FAILED'
+    throw new TestnetError(code, `client tor in ${dataDir} did not start: ${err instanceof Error ? err.message : String(err)}; its log ends:\n${torLogTail(dataDir)}`, { cause: err })
   }
 }
 
@@ -121,7 +121,7 @@ async function waitForBootstrap(control: TorControl, deadline: number, dataDir: 
     const phase = (await control.getInfo(['status/bootstrap-phase']))['status/bootstrap-phase'] ?? ''
     if (/PROGRESS=100\b/.test(phase)) return
     await withTimeout(reached, Math.max(0, deadline - Date.now()), 'client tor bootstrap').catch((err: unknown) => {
-      throw new TestnetError('TESTNET_NOT_READY', `client tor in ${dataDir} did not bootstrap in time`, { cause: err })
+      throw new TestnetError('TESTNET_NOT_READY', 'it did not bootstrap in time', { cause: err })
     })
   } finally {
     control.off('STATUS_CLIENT', onStatus)
