@@ -37,16 +37,19 @@ export interface LinkProfile {
  * The `live` profile's links, calibrated against the live Tor network.
  *
  * Targets (issue 20; published figures): an onion round trip of several
- * hundred ms (p50 300–700 ms here) and a first dial to a freshly published
- * onion of several seconds (3–10 s here; live onion peer-to-peer
- * connect + handshake had a median of about 14.6 s, 4–29 s, and Quiet took
- * 7.4 s on average to fetch from an onion).
+ * hundred ms, here p50 300–700 ms; a first dial to a freshly published onion of
+ * several seconds, here 3–10 s (live onion peer-to-peer connect + handshake had
+ * a median of about 14.6 s, 4–29 s; Quiet took 7.4 s on average to fetch from
+ * an onion).
  *
- * An onion round trip crosses about six links each way (client → guard →
- * middle → rendezvous point ← middle ← guard ← service, plus a vanguard hop on
- * the service side), so a mean one-way delay of ~40 ms per link gives
- * ~500 ms. Measured with `npm run testnet -- status --measure`: see
- * docs/testnet.md for the figures of each calibration run.
+ * An onion round trip crosses about seven links each way, two of them a
+ * client's access link: 2 × (2 × 40 + 7 × 20) + 14 × 5 ≈ 510 ms plus tor's
+ * work. Measured with plain tors (`npm run testnet -- status --measure`, two
+ * fresh networks, 5 onions × 20 round trips each, load average 19–22): round
+ * trip p50 604 and 587 ms (p95 709 and 770 ms), first dials 3.0–4.9 s (medians
+ * 3.9 and 4.4 s). The same delay on every link could not meet both targets: a
+ * circuit's build cost weighs its first links most, so the access delay lifts
+ * first dials more than round trips. Details in docs/testnet.md.
  */
 export const LIVE_LINKS: LinkProfile = {
   delayMs: { min: 10, max: 30 },
