@@ -44,10 +44,10 @@ export interface LinkProfile {
  *
  * An onion round trip crosses about seven links each way, two of them a
  * client's access link: 2 × (2 × 40 + 7 × 20) + 14 × 5 ≈ 510 ms plus tor's
- * work. Measured with plain tors (`npm run testnet -- status --measure`, two
- * fresh networks, 5 onions × 20 round trips each, load average 19–22): round
- * trip p50 604 and 587 ms (p95 709 and 770 ms), first dials 3.0–4.9 s (medians
- * 3.9 and 4.4 s). The same delay on every link could not meet both targets: a
+ * work. Measured with plain tors (`npm run testnet -- status --measure`, three
+ * fresh networks, 5 onions × 20 round trips each, load average 5–22): round
+ * trip p50 604, 587 and 543 ms (p95 709, 770 and 632 ms), first dials
+ * 2.9–4.9 s (medians 3.9, 4.4 and 3.7 s). The same delay on every link could not meet both targets: a
  * circuit's build cost weighs its first links most, so the access delay lifts
  * first dials more than round trips. Details in docs/testnet.md.
  */
