@@ -47,9 +47,10 @@ export interface LinkProfile {
  * work. Measured with plain tors (`npm run testnet -- status --measure`, three
  * fresh networks, 5 onions × 20 round trips each, load average 5–22): round
  * trip p50 604, 587 and 543 ms (p95 709, 770 and 632 ms), first dials
- * 2.9–4.9 s (medians 3.9, 4.4 and 3.7 s). The same delay on every link could not meet both targets: a
- * circuit's build cost weighs its first links most, so the access delay lifts
- * first dials more than round trips. Details in docs/testnet.md.
+ * 2.9–4.9 s (medians 3.9, 4.4 and 3.7 s). The same delay on every link could
+ * not meet both targets: a circuit's build cost weighs its first links most,
+ * so the access delay lifts first dials more than round trips. Details in
+ * docs/testnet.md.
  */
 export const LIVE_LINKS: LinkProfile = {
   delayMs: { min: 10, max: 30 },
