@@ -24,6 +24,19 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
+      {
+        test: {
+          name: 'live',
+          // Beside the integration files, on a private network of the live profile (test/live/global-setup.ts).
+          sequence: { groupOrder: 1 },
+          include: ['test/live/**/*.test.ts'],
+          globalSetup: ['test/live/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
     ],
   },
 })

@@ -33,8 +33,9 @@ async function status(run: Run, io: CliIo): Promise<number> {
   else if (s.nodes.length === 0) io.stdout.write(`no test network in ${dir}\n`)
   else {
     for (const n of s.nodes) io.stdout.write(`${n.nickname.padEnd(10)}  pid ${String(n.pid).padEnd(8)}  ${n.alive ? 'alive' : 'DEAD'}\n`)
+    if (s.emulator !== undefined) io.stdout.write(`${'links'.padEnd(10)}  pid ${String(s.emulator.pid).padEnd(8)}  ${s.emulator.alive ? 'alive' : 'DEAD'} (link emulator)\n`)
     io.stdout.write(`consensus: ${s.consensusRelays === undefined ? 'not available' : `${s.consensusRelays} relays`}\n`)
-    io.stdout.write(`test network in ${dir} is ${s.running ? 'running' : 'NOT fully running'}\n`)
+    io.stdout.write(`test network in ${dir} (${s.profile ?? 'fast'} profile) is ${s.running ? 'running' : 'NOT fully running'}\n`)
   }
   return s.running ? EXIT.OK : EXIT.FAILURE
 }

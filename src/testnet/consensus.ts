@@ -16,7 +16,18 @@ export interface ConsensusRouter {
  * Parses the router entries (`r`, `m`, `s` lines) of a consensus served at
  * `/tor/status-vote/current/consensus-microdesc`. Signatures are not checked:
  * the text comes from our own authority over loopback and only drives a
- * readiness decision.
+ * readiness decision. One entry (dir-spec; `r` carries nickname, identity
+ * digest in unpadded base64, publication, address, ORPort, DirPort):
+ *
+ * ```text
+ * r auth2 Bsn+THpH1Q59Gc0Ko5WASlZ7+x8 2038-01-01 00:00:00 127.0.0.1 38913 34137
+ * m KJxxi3OAzmtZW6VHEipR8Vrw27HM7dTQWZzgIb1VJKI
+ * s Authority Fast Guard HSDir Running Stable V2Dir Valid
+ * v Tor 0.4.9.11
+ * w Bandwidth=447 Unmeasured=1
+ * ```
+ *
+ * Parsing stops at `directory-footer`.
  */
 export function parseMicrodescConsensus(text: string): ConsensusRouter[] {
   const routers: ConsensusRouter[] = []

@@ -5,7 +5,9 @@ import { sleep } from '../util/async.js'
 import { freeLoopbackPort } from '../util/net.js'
 import { TestnetError } from './errors.js'
 import { createAuthorityKeys, createRelayIdentity } from './keys.js'
-import { findExecutable, isAlive, isTorOf, spawnDetachedTor, terminateTors, torLogTail } from './process.js'
+import { LinkControl, linkControlSocketPath, spawnLinkEmulator } from './link-control.js'
+import { findExecutable, isAlive, isLinkEmulatorOf, isTorOf, spawnDetachedTor, terminateLinkEmulator, terminateTors, torLogTail } from './process.js'
+import { LIVE_LINKS, type LinkProfile, type TestnetProfileName } from './profile.js'
 import { fetchConsensusRouters, waitUntilReady } from './readiness.js'
 import { readState, stateFile, writeState, type TestnetNode, type TestnetState } from './state.js'
 import { clientTorrcLines, dirAuthorityLine, nodeTorrc } from './torrc.js'
@@ -18,6 +20,14 @@ export interface TestnetOptions {
   authorities?: number
   /** Non-exit relays besides the authorities; default 3. */
   relays?: number
+  /**
+   * `fast` (default): bare loopback. `live`: every OR and directory
+   * connection passes a link emulator shaped like the live Tor network
+   * ({@link LIVE_LINKS}); drop and stall links through {@link Testnet.links}.
+   */
+  profile?: TestnetProfileName
+  /** Live profile: link parameters other than {@link LIVE_LINKS} (for experiments and calibration). */
+  links?: LinkProfile
   /** The tor binary; default `tor` on PATH, else `/usr/sbin/tor`. */
   torPath?: string
   /** Bound on the whole bring-up; default 120 000 ms. */
@@ -40,6 +50,10 @@ export interface TestnetStatus {
   nodes: { nickname: string; pid: number; alive: boolean }[]
   /** Routers in the consensus an authority serves now; absent when none answered. */
   consensusRelays?: number
+  /** Absent when there is no network. */
+  profile?: TestnetProfileName
+  /** Live profile: the link emulator process. */
+  emulator?: { pid: number; alive: boolean }
 }
 
 /** Fewer relay-type tors than this and clients stay at 95 % ("No available nodes"). */
@@ -70,6 +84,16 @@ export class Testnet {
     return this.state.joinFile
   }
 
+  /** How the network's links behave. */
+  get profile(): TestnetProfileName {
+    return this.state.profile
+  }
+
+  /** Drops, stalls and restores links (live profile only; throws `TESTNET_LINK_CONTROL` on the fast one). */
+  get links(): LinkControl {
+    return new LinkControl(this.state)
+  }
+
   /** Stops every tor of the network (see {@link stopTestnet}). */
   stop(): Promise<void> {
     return stopTestnet(this.dir)
@@ -94,6 +118,7 @@ export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
   if (authorities + relays < MIN_RELAY_TYPE_NODES) {
     throw new TestnetError('TESTNET_START_FAILED', `need at least ${MIN_RELAY_TYPE_NODES} authorities and relays together; with fewer, clients never bootstrap`)
   }
+  const profile = opts.profile ?? 'fast'
   const logger = opts.logger ?? silentLogger
   const progress = (msg: string): void => {
     logger.info({ testnet: opts.dir }, msg)
@@ -102,19 +127,29 @@ export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
   const deadline = Date.now() + (opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
   const dir = resolve(opts.dir)
   const torPath = findExecutable('tor', opts.torPath, ['/usr/sbin/tor'])
+  const controlSocket = profile === 'live' ? linkControlSocketPath(dir) : undefined
   prepareDir(dir)
 
-  const nodes = await planNodes(dir, authorities, relays)
+  const nodes = await planNodes(dir, authorities, relays, profile)
   progress(`creating keys for ${authorities} authorities and ${relays} relays`)
   await Promise.all(nodes.map((n) => createKeys(torPath, n)))
   const dirAuthorityLines = nodes.flatMap((n) =>
     n.role === 'authority' && n.dirPort !== undefined && n.v3ident !== undefined ? [dirAuthorityLine({ ...n, dirPort: n.dirPort, v3ident: n.v3ident })] : [],
   )
-  const state: TestnetState = { dir, createdAt: new Date().toISOString(), nodes, dirAuthorityLines, joinFile: join(dir, 'join.torrc'), torPath }
+  const state: TestnetState = { dir, createdAt: new Date().toISOString(), nodes, dirAuthorityLines, joinFile: join(dir, 'join.torrc'), torPath, profile }
+  if (profile === 'live') state.links = opts.links ?? LIVE_LINKS
+  if (opts.ownerPid !== undefined) state.ownerPid = opts.ownerPid
   for (const n of nodes) writeFileSync(torrcPath(n), nodeTorrc(n, dirAuthorityLines, opts.ownerPid), { mode: 0o600 })
   writeFileSync(state.joinFile, `${clientTorrcLines(state).join('\n')}\n`, { mode: 0o644 })
+  writeState(state)
 
   try {
+    if (controlSocket !== undefined) {
+      // Before any tor: a tor that finds an advertised port closed backs off and slows the bring-up.
+      progress('starting the link emulator')
+      state.emulator = { pid: await spawnLinkEmulator(state, controlSocket), controlSocket }
+      writeState(state)
+    }
     progress(`starting ${nodes.length} tor processes`)
     for (const n of nodes) {
       n.pid = spawnDetachedTor(torPath, torrcPath(n), n.dataDir)
@@ -136,7 +171,7 @@ function prepareDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   if (existsSync(stateFile(dir))) {
     const old = readState(dir)
-    if (old.nodes.some((n) => isTorOf(n.pid, dir))) {
+    if (old.nodes.some((n) => isTorOf(n.pid, dir)) || (old.emulator !== undefined && isLinkEmulatorOf(old.emulator.pid, dir))) {
       throw new TestnetError('TESTNET_START_FAILED', `a test network is already running in ${dir}; stop it first`)
     }
     rmSync(stateFile(dir))
@@ -145,7 +180,7 @@ function prepareDir(dir: string): void {
   mkdirSync(join(dir, 'nodes'), { mode: 0o700 })
 }
 
-async function planNodes(dir: string, authorities: number, relays: number): Promise<TestnetNode[]> {
+async function planNodes(dir: string, authorities: number, relays: number, profile: TestnetProfileName): Promise<TestnetNode[]> {
   const taken = new Set<number>()
   const port = async (): Promise<number> => {
     // The kernel rarely hands out the same ephemeral port twice in a row; the bound keeps this loop finite anyway.
@@ -167,6 +202,10 @@ async function planNodes(dir: string, authorities: number, relays: number): Prom
     const orPort = await port()
     const node: TestnetNode = { nickname, role, pid: 0, orPort, dataDir, fingerprint: '' }
     if (role === 'authority') node.dirPort = await port()
+    if (profile === 'live') {
+      node.internalOrPort = await port()
+      if (role === 'authority') node.internalDirPort = await port()
+    }
     nodes.push(node)
   }
   return nodes
@@ -197,15 +236,17 @@ export async function testnetStatus(dir: string): Promise<TestnetStatus> {
   }
   const nodes = state.nodes.map((n) => ({ nickname: n.nickname, pid: n.pid, alive: isTorOf(n.pid, state.dir) }))
   const routers = await fetchConsensusRouters(state.nodes.filter((n) => isTorOf(n.pid, state.dir)))
-  const status: TestnetStatus = { running: nodes.length > 0 && nodes.every((n) => n.alive), nodes }
+  const emulator = state.emulator === undefined ? undefined : { pid: state.emulator.pid, alive: isLinkEmulatorOf(state.emulator.pid, state.dir) }
+  const status: TestnetStatus = { running: nodes.length > 0 && nodes.every((n) => n.alive) && emulator?.alive !== false, nodes, profile: state.profile }
+  if (emulator !== undefined) status.emulator = emulator
   if (routers !== undefined) status.consensusRelays = routers.length
   return status
 }
 
 /**
  * Stops the network in `dir`: SIGTERM to each recorded PID that is still a
- * tor of this directory, a bounded wait, SIGKILL for leftovers, then removes
- * `state.json`. Does nothing when there is no state file. Data directories
+ * tor (or the link emulator) of this directory, a bounded wait, SIGKILL for
+ * leftovers, then removes `state.json`. Does nothing when there is no state file. Data directories
  * (with the tors' logs) stay for inspection.
  */
 export async function stopTestnet(dir: string): Promise<void> {
@@ -213,6 +254,7 @@ export async function stopTestnet(dir: string): Promise<void> {
   if (!existsSync(stateFile(abs))) return
   const state = readState(abs)
   await terminateTors(state.nodes.map((n) => n.pid), state.dir)
+  if (state.emulator !== undefined) await terminateLinkEmulator(state.emulator.pid, state.dir)
   rmSync(stateFile(abs), { force: true })
 }
 

@@ -77,26 +77,43 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The command line of `pid`, split at NULs; empty when it is gone or unreadable. */
+function commandLine(pid: number): string[] {
+  if (!isAlive(pid)) return []
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+  } catch {
+    return []
+  }
+}
+
 /**
  * True when `pid` is a tor whose command line names a file under `dir`.
  * Checked before every signal: a recorded PID may have been reused by an
  * unrelated process since the network was started.
  */
 export function isTorOf(pid: number, dir: string): boolean {
-  if (!isAlive(pid)) return false
-  let argv: string[]
-  try {
-    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-  } catch {
-    return false
-  }
+  const argv = commandLine(pid)
   const prefix = `${resolve(dir)}/`
   return basename(argv[0] ?? '') === 'tor' && argv.slice(1).some((arg) => arg.startsWith(prefix))
 }
 
+/** File name of the link emulator's entry script, without extension (`.ts` from source, `.js` when built). */
+export const LINK_EMULATOR_ENTRY = 'link-emulator-main'
+
+/** True when `pid` is the link emulator of the network in `dir` (checked like {@link isTorOf}). */
+export function isLinkEmulatorOf(pid: number, dir: string): boolean {
+  const argv = commandLine(pid)
+  return argv.some((arg) => basename(arg).replace(/\.[jt]s$/, '') === LINK_EMULATOR_ENTRY) && argv.includes(resolve(dir))
+}
+
 /** Sends `signal` to `pid` only if it is a tor of the network in `dir`. Returns whether it was sent. */
 export function signalTor(pid: number, dir: string, signal: NodeJS.Signals): boolean {
-  if (!isTorOf(pid, dir)) return false
+  return signalIf(pid, (p) => isTorOf(p, dir), signal)
+}
+
+function signalIf(pid: number, belongs: (pid: number) => boolean, signal: NodeJS.Signals): boolean {
+  if (!belongs(pid)) return false
   try {
     process.kill(pid, signal)
     return true
@@ -110,10 +127,19 @@ export function signalTor(pid: number, dir: string, signal: NodeJS.Signals): boo
  * then SIGKILL for any still alive. Resolves once all are gone or after the
  * second bounded wait.
  */
-export async function terminateTors(pids: readonly number[], dir: string, graceMs = 10_000): Promise<void> {
-  const ours = pids.filter((pid) => signalTor(pid, dir, 'SIGTERM'))
+export function terminateTors(pids: readonly number[], dir: string, graceMs = 10_000): Promise<void> {
+  return terminate(pids, (pid) => isTorOf(pid, dir), graceMs)
+}
+
+/** Stops the link emulator of the network in `dir` like {@link terminateTors}. */
+export function terminateLinkEmulator(pid: number, dir: string): Promise<void> {
+  return terminate([pid], (p) => isLinkEmulatorOf(p, dir), 5_000)
+}
+
+async function terminate(pids: readonly number[], belongs: (pid: number) => boolean, graceMs: number): Promise<void> {
+  const ours = pids.filter((pid) => signalIf(pid, belongs, 'SIGTERM'))
   if (await waitForExit(ours, graceMs)) return
-  for (const pid of ours) if (isAlive(pid)) signalTor(pid, dir, 'SIGKILL')
+  for (const pid of ours) if (isAlive(pid)) signalIf(pid, belongs, 'SIGKILL')
   await waitForExit(ours, 3_000)
 }
 

@@ -57,11 +57,16 @@ export function cachedMicrodescDigests(dataDir: string): Set<string> {
   return all
 }
 
-/** Fetches and parses the consensus from the first authority that serves one; `undefined` if none does yet. */
+/**
+ * Fetches and parses the consensus from the first authority that serves one;
+ * `undefined` if none does yet. Asks the port tor binds, past the link
+ * emulator: this is our bookkeeping, not traffic of the network.
+ */
 export async function fetchConsensusRouters(nodes: readonly TestnetNode[]): Promise<ConsensusRouter[] | undefined> {
   for (const node of nodes) {
-    if (node.dirPort === undefined || !isAlive(node.pid)) continue
-    const text = await fetchFromDirPort(node.dirPort, CONSENSUS_PATH, FETCH_TIMEOUT_MS)
+    const dirPort = node.internalDirPort ?? node.dirPort
+    if (dirPort === undefined || !isAlive(node.pid)) continue
+    const text = await fetchFromDirPort(dirPort, CONSENSUS_PATH, FETCH_TIMEOUT_MS)
     if (text !== undefined) return parseMicrodescConsensus(text)
   }
   return undefined

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TestnetError } from './errors.js'
+import { TESTNET_PROFILES, type LinkProfile, type TestnetProfileName } from './profile.js'
 
 /** What a tor process of the network is: an authority is also a relay. */
 export type TestnetRole = 'authority' | 'relay'
@@ -11,9 +12,14 @@ export interface TestnetNode {
   role: TestnetRole
   /** PID of the running tor (of the last start, for a stopped relay). */
   pid: number
+  /** The ORPort every other tor dials (on the live profile the link emulator's). */
   orPort: number
-  /** Authorities only. */
+  /** Authorities only: the DirPort every other tor uses (on the live profile the link emulator's). */
   dirPort?: number
+  /** Live profile only: the ORPort tor binds behind the emulator (`NoAdvertise`). */
+  internalOrPort?: number
+  /** Live profile, authorities only: the DirPort tor binds behind the emulator. */
+  internalDirPort?: number
   /** The tor's DataDirectory; also holds its `torrc` and `notice.log`. */
   dataDir: string
   /** Relay identity fingerprint, 40 upper-case hex digits. */
@@ -35,6 +41,14 @@ export interface TestnetState {
   joinFile: string
   /** The tor binary the network runs; reused when a relay is restarted. */
   torPath?: string
+  /** How the links behave. */
+  profile: TestnetProfileName
+  /** Live profile: the link parameters the emulator applies. */
+  links?: LinkProfile
+  /** Live profile: the link emulator process and its command socket. */
+  emulator?: { pid: number; controlSocket: string }
+  /** When set, the network's processes exit once this process is gone. */
+  ownerPid?: number
 }
 
 /** Path of the state file of the network in `dir`. */
@@ -73,6 +87,8 @@ function isTestnetState(value: unknown): value is TestnetState {
     typeof s.joinFile === 'string' &&
     Array.isArray(s.dirAuthorityLines) &&
     Array.isArray(s.nodes) &&
+    TESTNET_PROFILES.includes(s.profile as TestnetProfileName) &&
+    (s.emulator === undefined || (Number.isInteger(s.emulator.pid) && typeof s.emulator.controlSocket === 'string')) &&
     s.nodes.every(
       (n) =>
         typeof n === 'object' &&

@@ -26,35 +26,51 @@ export interface AuthorityIdentity {
 export function dirAuthorityLine(a: AuthorityIdentity): string {
   if (!NICKNAME.test(a.nickname)) throw new RangeError(`invalid tor nickname: ${a.nickname}`)
   if (!HEX40.test(a.v3ident) || !HEX40.test(a.fingerprint)) throw new RangeError('fingerprints must be 40 upper-case hex digits')
-  for (const port of [a.orPort, a.dirPort]) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`invalid port ${port}`)
-  }
+  checkPort(a.orPort)
+  checkPort(a.dirPort)
   return `DirAuthority ${a.nickname} orport=${a.orPort} no-v2 v3ident=${a.v3ident} ${TESTNET_ADDRESS}:${a.dirPort} ${a.fingerprint}`
 }
 
 /**
  * The complete torrc of one authority or relay: its template from `tor/`
- * with the node's values, followed by the network's DirAuthority lines.
- * With `ownerPid`, tor polls that process and exits once it is gone.
+ * with the node's values, its port lines (see {@link portLines}), then the
+ * network's DirAuthority lines. With `ownerPid`, tor polls that process and
+ * exits once it is gone.
  */
 export function nodeTorrc(
-  node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort' | 'dirPort' | 'dataDir'>,
+  node: Pick<TestnetNode, 'nickname' | 'role' | 'orPort' | 'dirPort' | 'internalOrPort' | 'internalDirPort' | 'dataDir'>,
   dirAuthorityLines: readonly string[],
   ownerPid?: number,
 ): string {
   if (!NICKNAME.test(node.nickname)) throw new RangeError(`invalid tor nickname: ${node.nickname}`)
-  const vars: Record<string, string | number> = { NICKNAME: node.nickname, DATA_DIR: node.dataDir, OR_PORT: node.orPort }
-  if (node.role === 'authority') {
-    if (node.dirPort === undefined) throw new RangeError(`authority ${node.nickname} has no DirPort`)
-    vars.DIR_PORT = node.dirPort
-  }
-  const body = renderTorrc(loadTorrcTemplate(node.role), vars)
+  if (node.role === 'authority' && node.dirPort === undefined) throw new RangeError(`authority ${node.nickname} has no DirPort`)
+  const body = renderTorrc(loadTorrcTemplate(node.role), { NICKNAME: node.nickname, DATA_DIR: node.dataDir })
   const owner: string[] = []
   if (ownerPid !== undefined) {
     if (!Number.isInteger(ownerPid) || ownerPid <= 0) throw new RangeError(`invalid owner PID ${ownerPid}`)
     owner.push(`__OwningControllerProcess ${ownerPid}`)
   }
-  return `${body.trimEnd()}\n${extraTorrcLines([...dirAuthorityLines, ...owner])}\n`
+  return `${body.trimEnd()}\n${extraTorrcLines([...portLines(node), ...dirAuthorityLines, ...owner])}\n`
+}
+
+/**
+ * The ORPort (and an authority's DirPort) lines. With an internal port (live
+ * profile) tor advertises the emulator's port without binding it
+ * (`NoListen`) and binds the internal one without advertising it
+ * (`NoAdvertise`), so every other tor reaches it through the emulator.
+ */
+export function portLines(node: Pick<TestnetNode, 'orPort' | 'dirPort' | 'internalOrPort' | 'internalDirPort'>): string[] {
+  const lines = (keyword: string, advertised: number, internal: number | undefined): string[] => {
+    checkPort(advertised)
+    if (internal === undefined) return [`${keyword} ${TESTNET_ADDRESS}:${advertised}`]
+    checkPort(internal)
+    return [`${keyword} ${TESTNET_ADDRESS}:${advertised} NoListen`, `${keyword} ${TESTNET_ADDRESS}:${internal} NoAdvertise`]
+  }
+  return [...lines('ORPort', node.orPort, node.internalOrPort), ...(node.dirPort === undefined ? [] : lines('DirPort', node.dirPort, node.internalDirPort))]
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`invalid port ${port}`)
 }
 
 /**

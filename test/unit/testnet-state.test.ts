@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestnetError } from '../../src/testnet/errors.js'
 import { loadTestnet, stopTestnet, testnetStatus } from '../../src/testnet/network.js'
 import { findExecutable, isAlive, isTorOf } from '../../src/testnet/process.js'
 import { readState, stateFile, writeState, type TestnetState } from '../../src/testnet/state.js'
@@ -24,6 +23,7 @@ function sampleState(dir: string, pid: number): TestnetState {
     nodes: [{ nickname: 'auth1', role: 'authority', pid, orPort: 1, dirPort: 2, dataDir: join(dir, 'nodes/auth1'), fingerprint: 'A'.repeat(40), v3ident: 'B'.repeat(40) }],
     dirAuthorityLines: ['DirAuthority auth1 …'],
     joinFile: join(dir, 'join.torrc'),
+    profile: 'fast',
   }
 }
 
@@ -39,7 +39,7 @@ describe('state.json', () => {
     const dir = tempDir()
     expect(() => loadTestnet(dir)).toThrow(expect.objectContaining({ code: 'TESTNET_NOT_FOUND' }))
     writeFileSync(stateFile(dir), '{"dir": 3}')
-    expect(() => readState(dir)).toThrow(TestnetError)
+    expect(() => readState(dir)).toThrow(expect.objectContaining({ code: 'TESTNET_NOT_FOUND' }))
     writeFileSync(stateFile(dir), 'not json')
     expect(() => readState(dir)).toThrow(expect.objectContaining({ code: 'TESTNET_NOT_FOUND' }))
   })
@@ -50,9 +50,15 @@ describe('process guards', () => {
     const dir = tempDir()
     expect(isAlive(process.pid)).toBe(true)
     expect(isTorOf(process.pid, dir)).toBe(false)
-    writeState(sampleState(dir, process.pid))
+    // This very process recorded as a tor and as the link emulator.
+    writeState({ ...sampleState(dir, process.pid), profile: 'live', emulator: { pid: process.pid, controlSocket: join(dir, 'links.sock') } })
     const status = await testnetStatus(dir)
-    expect(status).toEqual({ running: false, nodes: [{ nickname: 'auth1', pid: process.pid, alive: false }] })
+    expect(status).toEqual({
+      running: false,
+      nodes: [{ nickname: 'auth1', pid: process.pid, alive: false }],
+      profile: 'live',
+      emulator: { pid: process.pid, alive: false },
+    })
     // stopTestnet must not signal this very process; reaching the next line proves it.
     await stopTestnet(dir)
     expect(isAlive(process.pid)).toBe(true)

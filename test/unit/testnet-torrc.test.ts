@@ -82,6 +82,17 @@ describe('nodeTorrc', () => {
     expect(o.get('DirAuthority')).toHaveLength(1)
   })
 
+  it('on the live profile advertises the emulator\'s ports without binding them and binds internal ports without advertising them', () => {
+    const live = nodeTorrc(
+      { nickname: 'auth1', role: 'authority', orPort: 35797, dirPort: 32857, internalOrPort: 40001, internalDirPort: 40002, dataDir: '/tmp/net/nodes/auth1' },
+      [line],
+    )
+    const o = options(live)
+    expect(o.get('ORPort')).toEqual(['127.0.0.1:35797 NoListen', '127.0.0.1:40001 NoAdvertise'])
+    expect(o.get('DirPort')).toEqual(['127.0.0.1:32857 NoListen', '127.0.0.1:40002 NoAdvertise'])
+    expect(() => nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 1, internalOrPort: 70000, dataDir: '/tmp/x' }, [line])).toThrow(RangeError)
+  })
+
   it('adds an owning process only when asked', () => {
     expect(options(relay).has('__OwningControllerProcess')).toBe(false)
     const owned = nodeTorrc({ nickname: 'relay1', role: 'relay', orPort: 41399, dataDir: '/tmp/net/nodes/relay1' }, [line], 4242)
