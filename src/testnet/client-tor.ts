@@ -74,7 +74,7 @@ export async function startClientTor(state: TestnetState, opts: ClientTorOptions
   try {
     const controlPort = await waitForControlPort(portFile, pid, deadline)
     control = await TorControl.connect({ host: '127.0.0.1', port: controlPort })
-    await control.authenticate()
+    await control.authenticate({ cookieFile: join(dataDir, 'control_auth_cookie') })
     await waitForBootstrap(control, deadline, dataDir)
     const socks = parseListener((await control.getInfo(['net/listeners/socks']))['net/listeners/socks'] ?? '')
     const ready = control
