@@ -71,6 +71,7 @@ export class GroupIngest {
   async processAll(): Promise<ProcessSummary> {
     this.#summary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
     const core = this.#core
+    core.dropExpiredInvitations()
     for (const { groupId, inviter } of core.pendingInvitations()) {
       // A Welcome from an earlier inviter of the same group may have joined us meanwhile.
       if (core.info(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)

@@ -109,7 +109,7 @@ export async function syncAll(members: readonly Member[], logId: LogId, rounds =
 
 /** The key-package exchange done by direct calls: `invitee` makes a package for `owner`, who invites with it. */
 export async function invite(owner: Member, invitee: Member, groupId: Uint8Array): Promise<void> {
-  const pkg = await invitee.manager.createKeyPackage(groupId, owner.key)
+  const pkg = await invitee.manager.createKeyPackage(groupId, owner.key, owner.manager.ownershipNonce(groupId))
   await owner.manager.invite(groupId, invitee.key, pkg)
 }
 
