@@ -9,6 +9,7 @@ import {
   answerKeyPackageRequest,
   createGroup,
   decodeKeyPackageResponse,
+  encodeGroupPayload,
   encodeKeyPackageRequest,
   GroupManager,
   groupIdOf,
@@ -18,7 +19,7 @@ import {
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { toHex } from '../../src/log/index.js'
 import { LogStore, MIGRATIONS, openDatabase } from '../../src/store/index.js'
-import { allOperations, ingestInto, invite, Member, syncAll, text } from '../helpers/group.js'
+import { allOperations, appendRaw, deliver, ingestInto, invite, Member, syncAll, text } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
 const member = trackedMembers()
@@ -153,9 +154,19 @@ describe('group ids bound to their owner', () => {
     expect(count(v)).toBe(0)
     expect(v.manager.mayShare(m.key, groupId)).toBe(false)
 
-    // Had M got a package, it would have built its own MLS group under A's id; it has nothing to build it with.
-    const squat = await createGroup(groupId, m.identity, () => true)
-    expect(toHex(squat.groupId)).toBe(toHex(groupId))
+    // With a package V gave it for a group of its own, M builds an MLS group under A's id and
+    // writes the Welcome into its log, under its own group's id and under A's: V joins neither.
+    const own = ownRequest(m.key)
+    const pkg = decodeKeyPackageResponse(await answerKeyPackageRequest(v.manager, m.key, own.request))
+    const squat = await (await createGroup(groupId, m.identity, () => true)).addMembers([pkg])
+    const welcome = encodeGroupPayload({ kind: 'welcome', welcome: squat.welcome })
+    for (const logId of [own.groupId, groupId]) {
+      appendRaw(m, logId, welcome, { epoch: 1 })
+      deliver(m, v, logId, m)
+    }
+    expect(await v.manager.processPending()).toMatchObject({ joined: 0 })
+    expect(v.manager.get(groupId)).toBeUndefined()
+    expect(v.manager.rejected(own.groupId).map((r) => r.code)).toEqual(['GROUP_INVALID_WELCOME'])
 
     await invite(a, v, groupId)
     await syncAll([a, m, v], groupId)
