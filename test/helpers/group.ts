@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { GroupManager, MlsGroup, type MlsIdentity } from '../../src/group/index.js'
+import { GroupManager, MlsGroup, type GroupManagerOptions, type MlsIdentity } from '../../src/group/index.js'
 import { createOperation, seedSigner, toHex, type LogId, type Operation } from '../../src/log/index.js'
 import { LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
 
@@ -66,6 +66,19 @@ export class Member {
     this.logs = new LogStore(this.db)
     this.manager = new GroupManager({ db: this.db, logs: this.logs, identity: this.identity })
   }
+
+  /** Replaces the manager by a new one over the same database, with other options (a clock, limits). */
+  remanage(options: Partial<GroupManagerOptions>): GroupManager {
+    this.manager.removeAllListeners()
+    this.manager = new GroupManager({ db: this.db, logs: this.logs, identity: this.identity, ...options })
+    return this.manager
+  }
+}
+
+/** A clock the test moves by hand (ms since the Unix epoch). */
+export function manualClock(start = Date.UTC(2026, 11, 1)): { now: () => number; advance: (ms: number) => void } {
+  let t = start
+  return { now: () => t, advance: (ms) => void (t += ms) }
 }
 
 /** Every stored operation of log id `logId` in `store`, per author in seq order. */

@@ -14,28 +14,14 @@ import {
   GroupManager,
   groupIdOf,
   INVITATION_LIMITS,
-  type InvitationLimits,
 } from '../../src/group/index.js'
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { toHex } from '../../src/log/index.js'
 import { LogStore, MIGRATIONS, openDatabase } from '../../src/store/index.js'
-import { allOperations, appendRaw, deliver, ingestInto, invite, Member, syncAll, text } from '../helpers/group.js'
+import { allOperations, appendRaw, deliver, ingestInto, invite, manualClock, Member, syncAll, text } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
 const member = trackedMembers()
-
-/** A clock the test moves by hand. */
-function clock(start = Date.UTC(2026, 11, 1)): { now: () => number; advance: (ms: number) => void } {
-  let t = start
-  return { now: () => t, advance: (ms) => void (t += ms) }
-}
-
-/** `m` reopened over the same database with its own clock and limits. */
-function withClock(m: Member, now: () => number, limits: Partial<InvitationLimits> = {}): GroupManager {
-  m.manager.removeAllListeners()
-  m.manager = new GroupManager({ db: m.db, logs: m.logs, identity: m.identity, now, limits })
-  return m.manager
-}
 
 /** A key-package request as `inviter` sends it over the wire, for a fresh group id of its own. */
 function ownRequest(inviter: Uint8Array): { groupId: Uint8Array; nonce: Uint8Array; request: Uint8Array } {
@@ -70,8 +56,8 @@ describe('key-package requests: rate, caps and expiry', () => {
 
   it('serves one inviter 16 at once, then one a minute; others are not held back', async () => {
     const [v, m, o] = [member('v'), member('m'), member('o')]
-    const time = clock()
-    const victim = withClock(v, time.now)
+    const time = manualClock()
+    const victim = v.remanage({ now: time.now })
     const answers: string[] = []
     for (let i = 0; i < 40; i++) answers.push(await ask(victim, m.key, ownRequest(m.key).request))
     expect(answers.filter((a) => a === 'key package')).toHaveLength(INVITATION_LIMITS.requestBurst)
@@ -86,14 +72,14 @@ describe('key-package requests: rate, caps and expiry', () => {
   it('keeps at most 32 pending invitations per inviter and 2,048 in total (here scaled down), refusing beyond', async () => {
     const [v, m1, m2] = [member('v'), member('m1'), member('m2')]
     const unlimitedRate = { requestBurst: 1000 }
-    const perInviter = withClock(v, Date.now, unlimitedRate)
+    const perInviter = v.remanage({ limits: unlimitedRate })
     const answers: string[] = []
     for (let i = 0; i < INVITATION_LIMITS.pendingPerInviter + 3; i++) answers.push(await ask(perInviter, m1.key, ownRequest(m1.key).request))
     expect(answers.filter((a) => a === 'key package')).toHaveLength(INVITATION_LIMITS.pendingPerInviter)
     expect(answers.slice(INVITATION_LIMITS.pendingPerInviter)).toEqual(['GROUP_TOO_MANY_INVITATIONS', 'GROUP_TOO_MANY_INVITATIONS', 'GROUP_TOO_MANY_INVITATIONS'])
 
     // The total: with room for 40, m2 gets the 8 that m1 left.
-    const total = withClock(v, Date.now, { ...unlimitedRate, pendingTotal: INVITATION_LIMITS.pendingPerInviter + 8 })
+    const total = v.remanage({ limits: { ...unlimitedRate, pendingTotal: INVITATION_LIMITS.pendingPerInviter + 8 } })
     const second: string[] = []
     for (let i = 0; i < 10; i++) second.push(await ask(total, m2.key, ownRequest(m2.key).request))
     expect(second.filter((a) => a === 'key package')).toHaveLength(8)
@@ -103,8 +89,8 @@ describe('key-package requests: rate, caps and expiry', () => {
 
   it('a pending invitation expires after 7 days: its private key package is deleted, the log is no longer shared, a late Welcome is not joined', async () => {
     const [a, v] = [member('a'), member('v')]
-    const time = clock()
-    const victim = withClock(v, time.now)
+    const time = manualClock()
+    const victim = v.remanage({ now: time.now })
     const { id: groupId } = await a.manager.create()
     const pkg = await victim.createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
     const stray = ownRequest(a.key)
@@ -130,12 +116,12 @@ describe('key-package requests: rate, caps and expiry', () => {
 
   it('expired invitations are deleted when the node opens again', async () => {
     const [a, v] = [member('a'), member('v')]
-    const time = clock()
+    const time = manualClock()
     const { id: groupId } = await a.manager.create()
-    await withClock(v, time.now).createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
+    await v.remanage({ now: time.now }).createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
     expect(count(v)).toBe(1)
     time.advance(INVITATION_LIMITS.pendingTtlMs)
-    const reopened = withClock(v, time.now)
+    const reopened = v.remanage({ now: time.now })
     expect(count(v)).toBe(0)
     expect(reopened.mayShare(a.key, groupId)).toBe(false)
   })
