@@ -355,9 +355,9 @@ export class GroupCore {
    * After a transaction deleted key material: `secure_delete` zeroed it in
    * the pages that transaction wrote, but the WAL still holds earlier copies
    * of those pages; a truncating checkpoint writes the zeroed pages into the
-   * database file and empties the WAL. Best effort: a reader holding an old
-   * snapshot (another process) can make it stop short, and the next one
-   * finishes the job.
+   * database file and empties the WAL. Rare (a join, an expiry). A reader in
+   * another process holding an old snapshot makes it wait (at most the busy
+   * timeout) and stop short; the next one finishes the job.
    */
   #scrubDeleted(): void {
     this.#db.pragma('wal_checkpoint(TRUNCATE)')
