@@ -14,6 +14,7 @@ import {
 import { MlsGroup, type KeyPackagePair, type MlsIdentity } from './mls/index.js'
 import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { GroupRoster } from './roster.js'
+import { SharingIndex } from './sharing.js'
 import type { GroupEvent, GroupInfo } from './types.js'
 
 /** A group this node is in, with its MLS state loaded. Mutated only by {@link GroupCore.apply}. */
@@ -82,6 +83,8 @@ export interface GroupCoreOptions {
   readonly signer: Signer
   readonly logger: Logger
   readonly now: () => number
+  /** How long a pending invitation (and its private key package) is kept. */
+  readonly invitationTtlMs: number
 }
 
 /** Bytewise order, for stable member lists. */
@@ -111,6 +114,8 @@ export class GroupCore {
   readonly #store: GroupStore
   readonly #signer: Signer
   readonly #live = new Map<string, LiveGroup>()
+  readonly #sharing = new SharingIndex()
+  readonly #invitationTtlMs: number
 
   constructor(options: GroupCoreOptions) {
     this.#db = options.db
@@ -121,6 +126,16 @@ export class GroupCore {
     this.now = options.now
     this.logger = options.logger
     this.#signer = options.signer
+    this.#invitationTtlMs = options.invitationTtlMs
+    const members = new Map<string, { groupId: Uint8Array; members: Uint8Array[] }>()
+    for (const { groupId, identity } of this.#store.activeMemberships()) {
+      const key = toHex(groupId)
+      if (!members.has(key)) members.set(key, { groupId, members: [] })
+      members.get(key)!.members.push(identity)
+    }
+    for (const group of members.values()) this.#sharing.setGroup(group.groupId, group.members, true)
+    for (const i of this.#store.invitationTimes()) this.#sharing.addInvitation(i.groupId, i.inviter, i.createdAt + this.#invitationTtlMs)
+    this.dropExpiredInvitations()
   }
 
   // ---- reading ---------------------------------------------------------------
@@ -181,14 +196,19 @@ export class GroupCore {
     return this.#store.cursor(groupId, author)
   }
 
-  /** True when the group is active here and `identity` is on its member list. */
-  isActiveMember(groupId: Uint8Array, identity: Uint8Array): boolean {
-    return this.#store.isActiveMember(groupId, identity)
+  /** Whether group log `logId` is shared with `peer`: a member of the active group, or the inviter of a pending invitation. From memory. */
+  mayShare(peer: Uint8Array, logId: Uint8Array): boolean {
+    return !bytesEqual(peer, this.self) && this.#sharing.mayShare(peer, logId, this.now())
   }
 
-  /** Ids of the active groups whose member list holds `identity`. */
-  activeGroupsWith(identity: Uint8Array): Uint8Array[] {
-    return this.#store.activeGroupsWith(identity)
+  /** The group logs shared with `peer` (see {@link mayShare}). From memory. */
+  sharedLogs(peer: Uint8Array): Uint8Array[] {
+    return bytesEqual(peer, this.self) ? [] : this.#sharing.sharedLogs(peer, this.now())
+  }
+
+  /** The nonce our group's id derives from (see group-id.ts); null for a group we joined or made before ids were derived. */
+  idNonce(groupId: Uint8Array): Uint8Array | null {
+    return this.#store.group(groupId)?.idNonce ?? null
   }
 
   /** Local-view messages with id above `afterId`, oldest first. */
@@ -206,9 +226,14 @@ export class GroupCore {
     return this.#store.invitations(groupId)
   }
 
-  /** (group, inviter) pairs with a key package of ours but no joined group yet. */
+  /** (group, inviter) pairs with a key package of ours that has not expired and no joined group yet. */
   pendingInvitations(): { groupId: Uint8Array; inviter: Uint8Array }[] {
-    return this.#store.pendingInvitations()
+    return this.#sharing.pendingPairs(this.now())
+  }
+
+  /** Stored key packages of ours waiting for a Welcome, in total or from `inviter`. */
+  pendingInvitationCount(inviter?: Uint8Array): number {
+    return this.#sharing.pendingCount(inviter)
   }
 
   // ---- changing --------------------------------------------------------------
@@ -218,9 +243,20 @@ export class GroupCore {
     this.#store.rename(groupId, name)
   }
 
-  /** Keeps a key package of ours (secret part included) until `inviter`'s Welcome arrives. */
+  /** Keeps a key package of ours (secret part included) until `inviter`'s Welcome arrives, or the invitation expires. */
   addInvitation(groupId: Uint8Array, inviter: Uint8Array, pair: KeyPackagePair): void {
-    this.#store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, this.now())
+    const now = this.now()
+    this.#store.insertInvitation(groupId, inviter, pair.publicPackage, pair.privatePackage, now)
+    this.#sharing.addInvitation(groupId, inviter, now + this.#invitationTtlMs)
+  }
+
+  /** Deletes the invitations (and their private key packages) that have expired; cheap when none has. */
+  dropExpiredInvitations(): void {
+    const now = this.now()
+    if (this.#sharing.nextExpiry > now) return
+    const dropped = this.#store.deleteInvitationsMadeBy(now - this.#invitationTtlMs)
+    this.#sharing.dropExpired(now)
+    if (dropped > 0) this.#scrubDeleted()
   }
 
   /**
@@ -246,6 +282,8 @@ export class GroupCore {
     readonly roster: GroupRoster
     readonly owner: Uint8Array
     readonly name: string | null
+    /** Creator only: the nonce the group id derives from. */
+    readonly idNonce?: Uint8Array
     readonly welcomeSeq?: number
   }): { group: LiveGroup; events: GroupEvent[] } {
     const { mls, roster, owner } = input
@@ -254,7 +292,7 @@ export class GroupCore {
     const epoch = Number(mls.epoch)
     this.#db.transaction(() => {
       this.#store.insertGroup(
-        { groupId, name: input.name, owner, state: mls.encodeState(), epoch, joinedEpoch: epoch, active: true, ownProposal: null, createdAt: this.now() },
+        { groupId, name: input.name, owner, idNonce: input.idNonce ?? null, state: mls.encodeState(), epoch, joinedEpoch: epoch, active: true, ownProposal: null, createdAt: this.now() },
         members,
       )
       if (input.welcomeSeq !== undefined) {
@@ -262,6 +300,11 @@ export class GroupCore {
         this.#store.deleteInvitations(groupId)
       }
     }).immediate()
+    this.#sharing.setGroup(groupId, members, true)
+    if (input.welcomeSeq !== undefined) {
+      this.#sharing.dropInvitations(groupId)
+      this.#scrubDeleted()
+    }
     roster.reset(members)
     const group: LiveGroup = { id: groupId, owner: owner.slice(), joinedEpoch: epoch, roster, mls, active: true, ownProposal: null }
     this.#live.set(toHex(groupId), group)
@@ -297,6 +340,7 @@ export class GroupCore {
     group.active = next.active
     group.ownProposal = ownProposal
     if (members !== undefined) group.roster.reset(members)
+    if (members !== undefined && (membersChanged || wasActive !== next.active)) this.#sharing.setGroup(group.id, members, next.active)
     const events: GroupEvent[] = []
     if (operations.length > 0) events.push(['appended', operations])
     if (message !== undefined) events.push(['message', message])
@@ -305,6 +349,18 @@ export class GroupCore {
     }
     if (wasActive && !next.active) events.push(['removed', { groupId: group.id }])
     return { operations, message, events }
+  }
+
+  /**
+   * After a transaction deleted key material: `secure_delete` zeroed it in
+   * the pages that transaction wrote, but the WAL still holds earlier copies
+   * of those pages; a truncating checkpoint writes the zeroed pages into the
+   * database file and empties the WAL. Rare (a join, an expiry). A reader in
+   * another process holding an old snapshot makes it wait (at most the busy
+   * timeout) and stop short; the next one finishes the job.
+   */
+  #scrubDeleted(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)')
   }
 
   #messageRow(group: LiveGroup, change: GroupChange, operations: readonly Operation[], receivedAt: number): Omit<GroupMessage, 'id'> | undefined {

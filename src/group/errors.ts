@@ -41,6 +41,14 @@ export const GROUP_ERRORS = {
   GROUP_INVALID_BUNDLE: 'invalid commit bundle',
   /** A Welcome from the inviter decrypted but describes another group, or a group without the inviter. */
   GROUP_INVALID_WELCOME: 'invalid welcome',
+  /** An inviter asked us for key packages faster than the rate limit allows (a refusal sent to it). */
+  GROUP_RATE_LIMITED: 'too many key-package requests; try again later',
+  /** Too many of our invitations wait for a Welcome, from this inviter or in total (a refusal sent to the inviter). */
+  GROUP_TOO_MANY_INVITATIONS: 'too many invitations wait for a Welcome',
+  /** A key-package request names a group id that does not derive from the requester's key and nonce: only a group's owner invites to it. */
+  GROUP_ID_NOT_OWNED: "the group id is not derived from the inviter's key",
+  /** The group was made before group ids were bound to their owner: nobody can be invited into it (make a new group). */
+  GROUP_ID_UNBOUND: 'this group was made before group ids were bound to their owner; invite into a new group',
   /** The invitee refused to give a key package, or answered with something else. */
   GROUP_KEY_PACKAGE_REFUSED: 'the peer refused to give a key package',
   /** Recorded for an operation whose processing failed in a way that is not one of Burrow's typed errors (a defect in a dependency). */

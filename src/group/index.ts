@@ -1,8 +1,9 @@
 /**
  * Burrow's groups: MLS (RFC 9420) groups carried by the signed logs. A
- * group's 32-byte id is the log id under which every member writes its group
- * operations to its own log; the owner is the only committer and so orders
- * epochs; plaintext lives only in each member's local view.
+ * group's 32-byte id (derived from its owner's key) is the log id under
+ * which every member writes its group operations to its own log; the owner
+ * is the only committer and so orders epochs; plaintext lives only in each
+ * member's local view.
  *
  * - `manager.ts`: `GroupManager`, the face: create, invite, remove, rotate,
  *   leave, send; ingest (`processSoon`); the sync policy's answers. All of it
@@ -12,6 +13,12 @@
  *   transaction, and returns the events it calls for.
  * - `ingest.ts`: stored operations → MLS state changes, in epoch order.
  * - `key-package-exchange.ts`: `/burrow/keypackage/1`, both ends.
+ * - `group-id.ts`: group ids derived from their owner's key, so an invitee
+ *   can tell who may invite it to a group.
+ * - `invitation-limits.ts`: what an inviter may cost us (request rate,
+ *   pending invitations, their lifetime).
+ * - `sharing.ts`: who each group log is shared with, in memory (asked for
+ *   every sync frame).
  * - `payload.ts`: what a group operation carries (always MLS ciphertext).
  * - `roster.ts`: which credentials an MLS call accepts.
  * - `mls/`: the MLS core over ts-mls, pure functions over bytes.
@@ -32,4 +39,7 @@ export {
   encodeKeyPackageRequest,
   fetchKeyPackage,
   type AskPeer,
+  type KeyPackageRequest,
 } from './key-package-exchange.js'
+export { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, groupIdOf, isGroupIdOf } from './group-id.js'
+export { INVITATION_LIMITS, type InvitationLimits } from './invitation-limits.js'

@@ -71,6 +71,7 @@ export class GroupIngest {
   async processAll(): Promise<ProcessSummary> {
     this.#summary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
     const core = this.#core
+    core.dropExpiredInvitations()
     for (const { groupId, inviter } of core.pendingInvitations()) {
       // A Welcome from an earlier inviter of the same group may have joined us meanwhile.
       if (core.info(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)
@@ -174,11 +175,13 @@ export class GroupIngest {
   }
 
   /**
-   * Owner only: applies a member's proposal and commits it at once, with the
-   * proposal bundled for the members who have not synced the proposer's log.
-   * A member may only rotate its own key or leave; a proposal that changes
-   * the member list otherwise is refused (and its effects dropped, since the
-   * state it produced is not kept).
+   * Owner only: commits a member's proposal at once, with the proposal
+   * bundled for the members who have not synced the proposer's log. A member
+   * may only rotate its own key (an update of its own leaf) or leave (a
+   * remove of itself); anything else (adding or removing someone else,
+   * ReInit, ExternalInit, PreSharedKey, GroupContextExtensions, custom types)
+   * is refused from the proposal itself, before any state that holds it is
+   * kept, so the owner's MLS state stays exactly as it was.
    */
   async #commitProposal(group: LiveGroup, op: Operation, proposal: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
@@ -189,13 +192,19 @@ export class GroupIngest {
       const proposed = await group.mls.process(proposal)
       if (proposed.kind !== 'proposal') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'proposal payload holds another message')
       if (!bytesEqual(proposed.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
+      const { type, target } = proposed.proposal
+      const ownLeaf = target !== undefined && bytesEqual(target, proposed.sender)
+      if (!((type === 'update' || type === 'remove') && ownLeaf)) {
+        const what = type === 'update' || type === 'remove' ? `${type} of another leaf` : type
+        throw new GroupError('GROUP_PROPOSAL_REFUSED', `a member may only update its own key or leave (refused: ${what})`)
+      }
       const committed = await proposed.group.commitPending()
+      // The same rule checked on the outcome: nobody joined, and nobody but the proposer left.
       const after = committed.group.members()
-      const leaving = before.filter((m) => !after.some((a) => bytesEqual(a, m)))
-      const allowed =
-        after.every((a) => before.some((m) => bytesEqual(a, m))) &&
-        leaving.every((m) => bytesEqual(m, op.header.author))
-      if (!allowed) throw new GroupError('GROUP_PROPOSAL_REFUSED', 'a member may only update its own key or leave')
+      const expected = type === 'remove' ? before.filter((m) => !bytesEqual(m, proposed.sender)) : before
+      if (after.length !== expected.length || !expected.every((m) => after.some((a) => bytesEqual(a, m)))) {
+        throw new GroupError('GROUP_PROPOSAL_REFUSED', 'the commit would change the member list otherwise')
+      }
       const commit: OwnWrite = { payload: { kind: 'commit', commit: committed.commit, proposals: [proposal] }, epoch: tag }
       change = { next: committed.group, processed: { author: op.header.author, seq: op.header.seq }, append: [commit] }
     } catch (err) {

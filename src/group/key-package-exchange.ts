@@ -1,5 +1,6 @@
 import { decodeCanonical, encodeCanonical } from '../log/cbor.js'
 import { GroupError } from './errors.js'
+import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH } from './group-id.js'
 import type { GroupManager } from './manager.js'
 
 /**
@@ -9,38 +10,53 @@ import type { GroupManager } from './manager.js'
  * framing):
  *
  * ```
- * request   [group id]          81 58 20 <32-byte group id>              array(1), bytes(32): 35 bytes
+ * request   [group id, nonce]   82 58 20 <32-byte group id> 58 20 <32-byte nonce>   array(2), bytes(32), bytes(32): 69 bytes
  * response  [1, key package]    82 01 59 <u16 length> <MLSMessage(KeyPackage)>
  *           [0, refusal code]   82 00 70 50 45 45 52 …                   array(2), 0, text(16) "PEER_NOT_ALLOWED"
  * ```
+ *
+ * The nonce proves that the requester owns the group: the id must be
+ * SHA-256("burrow/v1/group-id" ‖ requester's identity key ‖ nonce)
+ * (group-id.ts), else the answer is the refusal `GROUP_ID_NOT_OWNED`. Other
+ * refusals: `GROUP_RATE_LIMITED`, `GROUP_TOO_MANY_INVITATIONS`,
+ * `GROUP_ALREADY_A_MEMBER`, `GROUP_INACTIVE`, `MALFORMED_REQUEST`.
  *
  * Both ends live here; the network is the caller's (node/ passes the
  * libp2p request function), so this layer stays free of it.
  */
 export const KEY_PACKAGE_PROTOCOL = '/burrow/keypackage/1'
 
-/** Largest request accepted (a 32-byte id needs 35 bytes). */
+/** Largest request accepted (a request is 69 bytes). */
 export const MAX_KEY_PACKAGE_REQUEST_BYTES = 1024
 
 /** Largest response accepted (a key package is about 300 bytes). */
 export const MAX_KEY_PACKAGE_RESPONSE_BYTES = 64 * 1024
 
-const GROUP_ID_LENGTH = 32
 const MAX_REFUSAL_CHARS = 40
 
 /** Sends one request to the invitee and resolves with its response. */
 export type AskPeer = (request: Uint8Array) => Promise<Uint8Array>
 
-/** Encodes the request for a key package for `groupId`. */
-export function encodeKeyPackageRequest(groupId: Uint8Array): Uint8Array {
-  return encodeCanonical([groupId])
+/** What a key-package request asks for: a package for our group `groupId`, with the `nonce` its id derives from. */
+export interface KeyPackageRequest {
+  readonly groupId: Uint8Array
+  readonly nonce: Uint8Array
+}
+
+/** Encodes the request for a key package for `groupId`, proven ours by `nonce`. */
+export function encodeKeyPackageRequest(request: KeyPackageRequest): Uint8Array {
+  return encodeCanonical([request.groupId, request.nonce])
 }
 
 /** Reads a request; undefined when it is not one. */
-export function decodeKeyPackageRequest(bytes: Uint8Array): Uint8Array | undefined {
+export function decodeKeyPackageRequest(bytes: Uint8Array): KeyPackageRequest | undefined {
   try {
     const value = decodeCanonical(bytes)
-    if (Array.isArray(value) && value.length === 1 && value[0] instanceof Uint8Array && value[0].length === GROUP_ID_LENGTH) return value[0]
+    if (!Array.isArray(value) || value.length !== 2) return undefined
+    const [groupId, nonce] = value as unknown[]
+    if (groupId instanceof Uint8Array && groupId.length === GROUP_ID_LENGTH && nonce instanceof Uint8Array && nonce.length === GROUP_ID_NONCE_LENGTH) {
+      return { groupId, nonce }
+    }
   } catch {
     // Not canonical CBOR: not a request.
   }
@@ -69,12 +85,13 @@ function refusal(code: string): Uint8Array {
 }
 
 /**
- * Owner side: asks the invitee for a key package for `groupId`. Throws
- * `GROUP_KEY_PACKAGE_REFUSED` when the answer is a refusal or malformed; what
- * `ask` throws (the peer unreachable) passes through.
+ * Owner side: asks the invitee for a key package for our group (`nonce`
+ * from `GroupManager.ownershipNonce`). Throws `GROUP_KEY_PACKAGE_REFUSED`
+ * when the answer is a refusal or malformed; what `ask` throws (the peer
+ * unreachable) passes through.
  */
-export async function fetchKeyPackage(ask: AskPeer, groupId: Uint8Array): Promise<Uint8Array> {
-  return decodeKeyPackageResponse(await ask(encodeKeyPackageRequest(groupId)))
+export async function fetchKeyPackage(ask: AskPeer, request: KeyPackageRequest): Promise<Uint8Array> {
+  return decodeKeyPackageResponse(await ask(encodeKeyPackageRequest(request)))
 }
 
 /**
@@ -91,15 +108,15 @@ export async function answerKeyPackageRequest(
   onPending?: (groupId: Uint8Array) => void,
 ): Promise<Uint8Array> {
   if (inviter === undefined) return refusal('PEER_NOT_ALLOWED')
-  const groupId = decodeKeyPackageRequest(request)
-  if (groupId === undefined) return refusal('MALFORMED_REQUEST')
+  const asked = decodeKeyPackageRequest(request)
+  if (asked === undefined) return refusal('MALFORMED_REQUEST')
   let keyPackage: Uint8Array
   try {
-    keyPackage = await groups.createKeyPackage(groupId, inviter)
+    keyPackage = await groups.createKeyPackage(asked.groupId, inviter, asked.nonce)
   } catch (err) {
     if (err instanceof GroupError) return refusal(err.code)
     throw err
   }
-  onPending?.(groupId)
+  onPending?.(asked.groupId)
   return encodeCanonical([1, keyPackage])
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Database } from 'better-sqlite3'
 import { BurrowError } from '../errors.js'
@@ -10,7 +9,9 @@ import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
 import type { GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
 import { GroupCore, type LiveGroup } from './core.js'
+import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from './group-id.js'
 import { GroupIngest } from './ingest.js'
+import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitation-limits.js'
 import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
 import { GroupRoster } from './roster.js'
 import type { GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
@@ -26,8 +27,10 @@ export interface GroupManagerOptions {
   /** Signs this node's operations; defaults to a signer over `identity.seed`. Must have `identity.publicKey`. */
   readonly signer?: Signer
   readonly logger?: Logger
-  /** Clock for local-view and rejection timestamps (ms since the Unix epoch). */
+  /** Clock for local-view and rejection timestamps, invitation expiry and the request rate (ms since the Unix epoch). */
   readonly now?: () => number
+  /** Bounds on what inviters may cost us; each defaults to {@link INVITATION_LIMITS}. */
+  readonly limits?: Partial<InvitationLimits>
 }
 
 /** Options of {@link GroupManager.messages}. */
@@ -38,7 +41,6 @@ export interface MessagesQuery {
   readonly limit?: number
 }
 
-const GROUP_ID_LENGTH = 32
 const MAX_NAME_LENGTH = 200
 const MAX_PAGE = 1000
 
@@ -76,6 +78,8 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   readonly #core: GroupCore
   readonly #ingest: GroupIngest
   readonly #log: Logger
+  readonly #limits: InvitationLimits
+  readonly #requests: RequestRate
   #queue: Promise<unknown> = Promise.resolve()
   /** The processing pass queued and not yet started, which absorbs further requests. */
   #queuedPass: Promise<void> | undefined
@@ -88,42 +92,75 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     }
     this.identityKey = signer.publicKey.slice()
     this.#log = options.logger ?? silentLogger
+    const now = options.now ?? Date.now
+    this.#limits = { ...INVITATION_LIMITS, ...options.limits }
+    this.#requests = new RequestRate(this.#limits.requestBurst, this.#limits.requestIntervalMs, now)
     this.#core = new GroupCore({
       db: options.db,
       logs: options.logs,
       identity: options.identity,
       signer,
       logger: this.#log,
-      now: options.now ?? Date.now,
+      now,
+      invitationTtlMs: this.#limits.pendingTtlMs,
     })
     this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
   }
 
-  /** Creates a group owned by this node, with this node as its only member. */
+  /** Creates a group owned by this node, with this node as its only member, under an id derived from our key (group-id.ts). */
   async create(options: { name?: string } = {}): Promise<GroupInfo> {
     const name = options.name ?? null
     assertName(name)
     return this.#exclusive(async () => {
       const roster = new GroupRoster([this.identityKey])
-      const mls = await createGroup(randomBytes(GROUP_ID_LENGTH), this.#core.identity, roster.accepts)
-      const { group } = this.#core.adopt({ mls, roster, owner: this.identityKey, name })
+      const { id, nonce } = newGroupId(this.identityKey)
+      const mls = await createGroup(id, this.#core.identity, roster.accepts)
+      const { group } = this.#core.adopt({ mls, roster, owner: this.identityKey, name, idNonce: nonce })
       return this.#info(group.id)
     })
   }
 
   /**
+   * Owner: the nonce that proves our group's id is ours (group-id.ts), to
+   * send with a key-package request. Throws `GROUP_NOT_OWNER` for a group we
+   * joined and `GROUP_ID_UNBOUND` for one made before ids were derived.
+   */
+  ownershipNonce(groupId: Uint8Array): Uint8Array {
+    const group = this.#info(groupId)
+    if (!group.isOwner) throw new GroupError('GROUP_NOT_OWNER', 'only the group owner can invite members')
+    const nonce = this.#core.idNonce(groupId)
+    if (nonce === null) throw new GroupError('GROUP_ID_UNBOUND')
+    return nonce.slice()
+  }
+
+  /**
    * Invitee side of an invitation: makes a fresh key package for `groupId`,
    * keeps its private part, and records the pending invitation so that the
-   * group log is shared with `inviter` until the Welcome arrives. Returns the
-   * public key package to hand to the inviter (the owner).
+   * group log is shared with `inviter` until the Welcome arrives (or the
+   * invitation expires). Returns the public key package to hand to the
+   * inviter, who must be the group's owner: `groupId` must derive from its
+   * key and `nonce` (`GROUP_ID_NOT_OWNED`). Within the limits of
+   * {@link INVITATION_LIMITS}: `GROUP_RATE_LIMITED` when `inviter` asks too
+   * often, `GROUP_TOO_MANY_INVITATIONS` when too many wait for a Welcome.
    */
-  async createKeyPackage(groupId: Uint8Array, inviter: Uint8Array): Promise<Uint8Array> {
+  async createKeyPackage(groupId: Uint8Array, inviter: Uint8Array, nonce: Uint8Array): Promise<Uint8Array> {
     this.#assertGroupId(groupId)
     assertIdentityKey(inviter, 'inviter')
+    if (!(nonce instanceof Uint8Array) || nonce.length !== GROUP_ID_NONCE_LENGTH) throw new GroupError('GROUP_INVALID_ARGUMENT', `nonce must be ${GROUP_ID_NONCE_LENGTH} bytes`)
+    // Taken before anything queues: a flood costs one map update per request.
+    if (!this.#requests.take(toHex(inviter))) throw new GroupError('GROUP_RATE_LIMITED')
+    if (!isGroupIdOf(groupId, inviter, nonce)) throw new GroupError('GROUP_ID_NOT_OWNED')
     return this.#exclusive(async () => {
       // Rejoining a group this node was removed from is not supported: its row (and cursors) stay.
       const existing = this.#core.info(groupId)
       if (existing !== undefined) throw existing.active ? new GroupError('GROUP_ALREADY_A_MEMBER') : new GroupError('GROUP_INACTIVE')
+      this.#core.dropExpiredInvitations()
+      if (this.#core.pendingInvitationCount(inviter) >= this.#limits.pendingPerInviter) {
+        throw new GroupError('GROUP_TOO_MANY_INVITATIONS', `${this.#limits.pendingPerInviter} invitations from this inviter wait for a Welcome`)
+      }
+      if (this.#core.pendingInvitationCount() >= this.#limits.pendingTotal) {
+        throw new GroupError('GROUP_TOO_MANY_INVITATIONS', `${this.#limits.pendingTotal} invitations wait for a Welcome`)
+      }
       const pair = await createMlsKeyPackage(this.#core.identity)
       this.#core.addInvitation(groupId, inviter, pair)
       return pair.publicPackage.slice()
@@ -312,7 +349,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#core.rejected(groupId)
   }
 
-  /** Key packages of ours still waiting for their Welcome. */
+  /** Key packages of ours still waiting for their Welcome (one entry per group and inviter; expired ones left out). */
   invitations(): PendingInvitation[] {
     return this.#core.pendingInvitations()
   }
@@ -323,19 +360,12 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
    * be welcomed to by it. A removed member is no longer among them.
    */
   sharedLogs(peer: Uint8Array): LogId[] {
-    if (bytesEqual(peer, this.identityKey)) return []
-    const out = this.#core.activeGroupsWith(peer)
-    for (const pending of this.#core.pendingInvitations()) {
-      if (bytesEqual(pending.inviter, peer) && !out.some((id) => bytesEqual(id, pending.groupId))) out.push(pending.groupId)
-    }
-    return out
+    return this.#core.sharedLogs(peer)
   }
 
-  /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. */
+  /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. Asked for every frame: answered from memory. */
   mayShare(peer: Uint8Array, logId: LogId): boolean {
-    if (bytesEqual(peer, this.identityKey)) return false
-    if (this.#core.isActiveMember(logId, peer)) return true
-    return this.#core.pendingInvitations().some((p) => bytesEqual(p.groupId, logId) && bytesEqual(p.inviter, peer))
+    return this.#core.mayShare(peer, logId)
   }
 
   async #propose(group: LiveGroup, kind: 'update' | 'leave'): Promise<void> {

@@ -231,10 +231,11 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    */
   async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
     const group = this.#groups.resolve(groupWhat)
+    const nonce = this.#groups.ownershipNonce(group.id)
     const peer = this.#table.resolve(peerWhat)
     const running = this.#requireRunning()
     await running.connector.connect(peer, { budgetMs: INVITE_CONNECT_BUDGET_MS, ...(signal ? { signal } : {}) })
-    const keyPackage = await requestKeyPackage(running.net.libp2p, peer, group.id, signal)
+    const keyPackage = await requestKeyPackage(running.net.libp2p, peer, { groupId: group.id, nonce }, signal)
     return this.#summary(await this.#groups.invite(group.id, peer.identityKey, keyPackage))
   }
 

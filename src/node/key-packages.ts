@@ -8,6 +8,7 @@ import {
   answerKeyPackageRequest,
   fetchKeyPackage,
   type GroupManager,
+  type KeyPackageRequest,
 } from '../group/index.js'
 import { request, serveRequests, type AddressTable, type PeerRecord } from '../net/index.js'
 
@@ -27,12 +28,12 @@ export async function serveKeyPackages(
   })
 }
 
-/** Owner side: a fresh key package of a connected peer for `groupId`. */
-export function requestKeyPackage(libp2p: Libp2p, peer: PeerRecord, groupId: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+/** Owner side: a fresh key package of a connected peer for our group (`wanted.nonce` from `GroupManager.ownershipNonce`). */
+export function requestKeyPackage(libp2p: Libp2p, peer: PeerRecord, wanted: KeyPackageRequest, signal?: AbortSignal): Promise<Uint8Array> {
   const ask = (body: Uint8Array): Promise<Uint8Array> =>
     request(libp2p, peerIdFromString(peer.peerId), KEY_PACKAGE_PROTOCOL, body, {
       maxResponseBytes: MAX_KEY_PACKAGE_RESPONSE_BYTES,
       ...(signal ? { signal } : {}),
     })
-  return fetchKeyPackage(ask, groupId)
+  return fetchKeyPackage(ask, wanted)
 }

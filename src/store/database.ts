@@ -55,6 +55,11 @@ function ensurePrivateFile(path: string): void {
  *   operation that was already sent to peers gets re-created at the same
  *   seq with other content, and the node has forked its own log.
  * - `foreign_keys=ON`, and a busy timeout of {@link BUSY_TIMEOUT_MS}.
+ * - `secure_delete=ON`: deleted and overwritten content is zeroed in the
+ *   pages SQLite writes, instead of lingering in free space: private key
+ *   packages and superseded MLS states are secrets. Older copies of a page
+ *   stay in the WAL until it is checkpointed and truncated or overwritten
+ *   (the group layer truncates it after deleting key packages; SECURITY.md).
  *
  * Write other rows atomically with an operation through `db.transaction(fn)`
  * (better-sqlite3 turns nested transactions into savepoints).
@@ -71,6 +76,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     db.pragma('foreign_keys = ON')
+    db.pragma('secure_delete = ON')
     const migrations = options.migrations ?? MIGRATIONS
     if (readonly) {
       const version = schemaVersion(db)

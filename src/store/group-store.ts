@@ -13,6 +13,8 @@ export interface GroupRow {
   readonly groupId: Uint8Array
   readonly name: string | null
   readonly owner: Uint8Array
+  /** Owner only: the nonce the group id derives from with the owner's key (null for joined groups and for groups made before ids were derived). */
+  readonly idNonce: Uint8Array | null
   readonly state: Uint8Array
   readonly epoch: number
   readonly joinedEpoch: number
@@ -67,6 +69,7 @@ interface GroupDbRow {
   group_id: Buffer
   name: string | null
   owner: Buffer
+  id_nonce: Buffer | null
   state: Buffer
   epoch: number
   joined_epoch: number
@@ -115,6 +118,7 @@ function toGroupRow(r: GroupDbRow): GroupRow {
     groupId: plain(r.group_id),
     name: r.name,
     owner: plain(r.owner),
+    idNonce: r.id_nonce === null ? null : plain(r.id_nonce),
     state: plain(r.state),
     epoch: r.epoch,
     joinedEpoch: r.joined_epoch,
@@ -160,14 +164,14 @@ function toInvitation(r: InvitationDbRow): InvitationRow {
 }
 
 /**
- * The group tables (migration 3), one statement per question. No MLS and no
+ * The group tables (migrations 3 and 4), one statement per question. No MLS and no
  * transactions here: the manager wraps the writes that belong together (an
  * operation, the state it produced, cursors, local-view rows) in one
  * `db.transaction`.
  */
 export class GroupStore {
   private readonly stmt: {
-    insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array, number, number, number, number]>
+    insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array | null, Uint8Array, number, number, number, number]>
     updateState: Statement<[Uint8Array, number, number, Uint8Array | null, string | null, Uint8Array]>
     rename: Statement<[string | null, Uint8Array]>
     group: Statement<[Uint8Array], GroupDbRow>
@@ -175,26 +179,26 @@ export class GroupStore {
     deleteMembers: Statement<[Uint8Array]>
     insertMember: Statement<[Uint8Array, Uint8Array]>
     members: Statement<[Uint8Array], { identity: Buffer }>
-    isActiveMember: Statement<[Uint8Array, Uint8Array], { one: number }>
-    activeGroupsOf: Statement<[Uint8Array], { group_id: Buffer }>
+    activeMemberships: Statement<[], { group_id: Buffer; identity: Buffer }>
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
     setCursor: Statement<[Uint8Array, Uint8Array, number]>
     insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
     invitations: Statement<[Uint8Array], InvitationDbRow>
-    pendingInvitations: Statement<[], { group_id: Buffer; inviter: Buffer }>
+    invitationTimes: Statement<[], { group_id: Buffer; inviter: Buffer; created_at: number }>
     deleteInvitations: Statement<[Uint8Array]>
+    deleteInvitationsMadeBy: Statement<[number]>
     insertMessage: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array, number]>
     messages: Statement<[Uint8Array, number, number], MessageDbRow>
     insertRejected: Statement<[Uint8Array, Uint8Array, Uint8Array, number, number | null, string, number]>
     rejected: Statement<[Uint8Array], RejectedDbRow>
   }
 
-  /** Wraps an open database migrated to version 3 or later (see `openDatabase`). */
+  /** Wraps an open database migrated to version 4 or later (see `openDatabase`). */
   constructor(db: Database) {
     this.stmt = {
       insertGroup: db.prepare(
-        `INSERT INTO groups (group_id, name, owner, state, epoch, joined_epoch, active, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO groups (group_id, name, owner, id_nonce, state, epoch, joined_epoch, active, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateState: db.prepare(
         `UPDATE groups SET state = ?, epoch = ?, active = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
@@ -205,13 +209,8 @@ export class GroupStore {
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
       insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
       members: db.prepare('SELECT identity FROM group_members WHERE group_id = ? ORDER BY identity'),
-      isActiveMember: db.prepare(
-        `SELECT 1 AS one FROM group_members m JOIN groups g ON g.group_id = m.group_id
-         WHERE m.group_id = ? AND m.identity = ? AND g.active = 1`,
-      ),
-      activeGroupsOf: db.prepare(
-        `SELECT m.group_id FROM group_members m JOIN groups g ON g.group_id = m.group_id
-         WHERE m.identity = ? AND g.active = 1 ORDER BY m.group_id`,
+      activeMemberships: db.prepare(
+        `SELECT m.group_id, m.identity FROM group_members m JOIN groups g ON g.group_id = m.group_id WHERE g.active = 1`,
       ),
       cursor: db.prepare('SELECT seq FROM group_cursors WHERE group_id = ? AND author = ?'),
       setCursor: db.prepare(
@@ -222,11 +221,9 @@ export class GroupStore {
         `INSERT INTO group_invitations (group_id, inviter, public_package, private_package, created_at) VALUES (?, ?, ?, ?, ?)`,
       ),
       invitations: db.prepare('SELECT * FROM group_invitations WHERE group_id = ? ORDER BY id'),
-      pendingInvitations: db.prepare(
-        `SELECT DISTINCT i.group_id, i.inviter FROM group_invitations i
-         WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.group_id = i.group_id) ORDER BY i.group_id, i.inviter`,
-      ),
+      invitationTimes: db.prepare('SELECT group_id, inviter, created_at FROM group_invitations ORDER BY id'),
       deleteInvitations: db.prepare('DELETE FROM group_invitations WHERE group_id = ?'),
+      deleteInvitationsMadeBy: db.prepare('DELETE FROM group_invitations WHERE created_at <= ?'),
       insertMessage: db.prepare(
         `INSERT INTO group_messages (group_id, author, seq, epoch, plaintext, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -241,7 +238,7 @@ export class GroupStore {
   /** Adds a group this node created or joined, with its members. */
   insertGroup(row: GroupRow, members: readonly Uint8Array[]): void {
     this.stmt.insertGroup.run(
-      row.groupId, row.name, row.owner, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt,
+      row.groupId, row.name, row.owner, row.idNonce, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt,
     )
     this.setMembers(row.groupId, members)
   }
@@ -279,14 +276,9 @@ export class GroupStore {
     return this.stmt.members.all(groupId).map((r) => plain(r.identity))
   }
 
-  /** True when the group is active here and `identity` is on its member list. */
-  isActiveMember(groupId: Uint8Array, identity: Uint8Array): boolean {
-    return this.stmt.isActiveMember.get(groupId, identity) !== undefined
-  }
-
-  /** Ids of the active groups whose member list holds `identity`. */
-  activeGroupsWith(identity: Uint8Array): Uint8Array[] {
-    return this.stmt.activeGroupsOf.all(identity).map((r) => plain(r.group_id))
+  /** (group, member) of every active group. */
+  activeMemberships(): { groupId: Uint8Array; identity: Uint8Array }[] {
+    return this.stmt.activeMemberships.all().map((r) => ({ groupId: plain(r.group_id), identity: plain(r.identity) }))
   }
 
   /** Last processed seq of (author, group log), -1 before the first. */
@@ -309,14 +301,19 @@ export class GroupStore {
     return this.stmt.invitations.all(groupId).map(toInvitation)
   }
 
-  /** (group, inviter) pairs with a key package but no joined group yet. */
-  pendingInvitations(): { groupId: Uint8Array; inviter: Uint8Array }[] {
-    return this.stmt.pendingInvitations.all().map((r) => ({ groupId: plain(r.group_id), inviter: plain(r.inviter) }))
+  /** Group, inviter and time of every key package of ours (no key material), oldest first. */
+  invitationTimes(): { groupId: Uint8Array; inviter: Uint8Array; createdAt: number }[] {
+    return this.stmt.invitationTimes.all().map((r) => ({ groupId: plain(r.group_id), inviter: plain(r.inviter), createdAt: r.created_at }))
   }
 
   /** Forgets every key package of a group (once joined: they are single-use). */
   deleteInvitations(groupId: Uint8Array): void {
     this.stmt.deleteInvitations.run(groupId)
+  }
+
+  /** Forgets the key packages made at or before `createdAt` (expired invitations); returns how many. */
+  deleteInvitationsMadeBy(createdAt: number): number {
+    return this.stmt.deleteInvitationsMadeBy.run(createdAt).changes
   }
 
   /** Adds a message to the local view; returns its id. */

@@ -128,6 +128,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 4,
+    name: 'groups: ids bound to their owner',
+    up(db) {
+      // Group ids are now SHA-256("burrow/v1/group-id" ‖ owner key ‖ nonce) and an invitee answers
+      // only requests that prove it. A group made before keeps its random id and stays usable, but
+      // its owner cannot invite into it any more (no nonce can be derived for it). Invitations made
+      // before were never checked against their inviter's key: they are dropped (the owner invites again).
+      db.exec(`
+        ALTER TABLE groups ADD COLUMN id_nonce BLOB;   -- owner only: group_id = SHA-256(label ‖ owner ‖ id_nonce)
+        DELETE FROM group_invitations;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

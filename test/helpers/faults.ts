@@ -252,7 +252,7 @@ async function inviteThrowaway(owner: GroupManager, groupId: Uint8Array, ownerKe
   try {
     const identity = newIdentity()
     const invitee = new GroupManager({ db, logs: new LogStore(db), identity })
-    await owner.invite(groupId, identity.publicKey, await invitee.createKeyPackage(groupId, ownerKey))
+    await owner.invite(groupId, identity.publicKey, await invitee.createKeyPackage(groupId, ownerKey, owner.ownershipNonce(groupId)))
   } finally {
     db.close()
   }

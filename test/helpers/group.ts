@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { GroupManager, type MlsIdentity } from '../../src/group/index.js'
-import { toHex, type LogId, type Operation } from '../../src/log/index.js'
+import { GroupManager, MlsGroup, type GroupManagerOptions, type MlsIdentity } from '../../src/group/index.js'
+import { createOperation, seedSigner, toHex, type LogId, type Operation } from '../../src/log/index.js'
 import { LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -66,6 +66,19 @@ export class Member {
     this.logs = new LogStore(this.db)
     this.manager = new GroupManager({ db: this.db, logs: this.logs, identity: this.identity })
   }
+
+  /** Replaces the manager by a new one over the same database, with other options (a clock, limits). */
+  remanage(options: Partial<GroupManagerOptions>): GroupManager {
+    this.manager.removeAllListeners()
+    this.manager = new GroupManager({ db: this.db, logs: this.logs, identity: this.identity, ...options })
+    return this.manager
+  }
+}
+
+/** A clock the test moves by hand (ms since the Unix epoch). */
+export function manualClock(start = Date.UTC(2026, 11, 1)): { now: () => number; advance: (ms: number) => void } {
+  let t = start
+  return { now: () => t, advance: (ms) => void (t += ms) }
 }
 
 /** Every stored operation of log id `logId` in `store`, per author in seq order. */
@@ -109,8 +122,30 @@ export async function syncAll(members: readonly Member[], logId: LogId, rounds =
 
 /** The key-package exchange done by direct calls: `invitee` makes a package for `owner`, who invites with it. */
 export async function invite(owner: Member, invitee: Member, groupId: Uint8Array): Promise<void> {
-  const pkg = await invitee.manager.createKeyPackage(groupId, owner.key)
+  const pkg = await invitee.manager.createKeyPackage(groupId, owner.key, owner.manager.ownershipNonce(groupId))
   await owner.manager.invite(groupId, invitee.key, pkg)
+}
+
+/** A copy of `m`'s MLS state as stored: what a malicious client holding its own keys can use freely. */
+export function stateCopy(m: Member, groupId: Uint8Array): MlsGroup {
+  const row = m.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }
+  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true)
+}
+
+/** Appends a validly signed operation with arbitrary content to `m`'s own log, as a hostile client can. */
+export function appendRaw(m: Member, groupId: Uint8Array, payload: Uint8Array, extensions: Record<string, number> = {}): Operation {
+  const tip = m.logs.heights(groupId).get(m.hex)
+  const previous = tip === undefined ? undefined : m.logs.operationsAfter(m.key, groupId, tip - 1, 1)[0]
+  const op = createOperation({
+    signer: seedSigner(m.identity.seed),
+    logId: groupId,
+    seq: tip === undefined ? 0 : tip + 1,
+    backlink: previous?.hash ?? null,
+    payload,
+    extensions,
+  })
+  m.logs.append(op)
+  return op
 }
 
 /** A plaintext that cannot occur by chance in any file. */

@@ -3,9 +3,9 @@
 // else's ciphertext, malformed payloads. Each is recorded and skipped, and
 // nothing else is lost.
 import { afterEach, describe, expect, it } from 'vitest'
-import { encodeGroupPayload, MlsGroup, type GroupPayload } from '../../src/group/index.js'
-import { createOperation, seedSigner, toHex, type Operation } from '../../src/log/index.js'
-import { invite, Member, syncAll, text } from '../helpers/group.js'
+import { encodeGroupPayload, type GroupPayload } from '../../src/group/index.js'
+import { toHex } from '../../src/log/index.js'
+import { appendRaw, invite, Member, stateCopy, syncAll, text } from '../helpers/group.js'
 
 const open: Member[] = []
 afterEach(() => {
@@ -20,28 +20,6 @@ async function threeMembers(): Promise<{ a: Member; b: Member; c: Member; groupI
   await invite(a, c, groupId)
   await syncAll([a, b, c], groupId)
   return { a, b, c, groupId }
-}
-
-/** A copy of `m`'s MLS state as stored: what a malicious client holding its own keys can use freely. */
-function stateCopy(m: Member, groupId: Uint8Array): MlsGroup {
-  const row = m.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }
-  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true)
-}
-
-/** Appends a validly signed operation with arbitrary content to `m`'s own log. */
-function appendRaw(m: Member, groupId: Uint8Array, payload: Uint8Array, extensions: Record<string, number> = {}): Operation {
-  const tip = m.logs.heights(groupId).get(m.hex)
-  const previous = tip === undefined ? undefined : m.logs.operationsAfter(m.key, groupId, tip - 1, 1)[0]
-  const op = createOperation({
-    signer: seedSigner(m.identity.seed),
-    logId: groupId,
-    seq: tip === undefined ? 0 : tip + 1,
-    backlink: previous?.hash ?? null,
-    payload,
-    extensions,
-  })
-  m.logs.append(op)
-  return op
 }
 
 const payload = (p: GroupPayload): Uint8Array => encodeGroupPayload(p)

@@ -279,7 +279,7 @@ describe('group manager: API edges', () => {
   it('refuses a key package that is not the invitee\u2019s, and leaves the group as it was', async () => {
     const [a, b, c] = [member('a'), member('b'), member('c')]
     const { id: groupId } = await a.manager.create()
-    const cPackage = await c.manager.createKeyPackage(groupId, a.key)
+    const cPackage = await c.manager.createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
     await expect(a.manager.invite(groupId, b.key, cPackage)).rejects.toMatchObject({ code: 'MLS_UNAUTHORIZED' })
     await expect(a.manager.invite(groupId, b.key, new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: 'MLS_MALFORMED' })
     expect(a.manager.get(groupId)?.epoch).toBe(0)
@@ -302,6 +302,7 @@ describe('group manager: API edges', () => {
     expect(() => a.manager.messages(groupId, { limit: 0 })).toThrow(expect.objectContaining({ code: 'GROUP_INVALID_ARGUMENT' }))
     await expect(a.manager.remove(groupId, new Uint8Array(5))).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
     await expect(a.manager.remove(groupId, new Uint8Array(32))).rejects.toMatchObject({ code: 'GROUP_NOT_A_MEMBER' })
-    await expect(a.manager.createKeyPackage(new Uint8Array(3), a.key)).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    await expect(a.manager.createKeyPackage(new Uint8Array(3), a.key, new Uint8Array(32))).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    await expect(a.manager.createKeyPackage(groupId, a.key, new Uint8Array(31))).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
   })
 })

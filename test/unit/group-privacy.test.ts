@@ -16,7 +16,7 @@ describe('group sync policy', () => {
     const { id: other } = await a.manager.create()
     expect(a.manager.sharedLogs(b.key)).toEqual([])
 
-    const pkg = await b.manager.createKeyPackage(groupId, a.key)
+    const pkg = await b.manager.createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
     expect(b.manager.invitations().map((i) => [toHex(i.groupId), toHex(i.inviter)])).toEqual([[toHex(groupId), a.hex]])
     expect(ids(b.manager.sharedLogs(a.key))).toEqual([toHex(groupId)])
     expect(b.manager.mayShare(a.key, groupId)).toBe(true)

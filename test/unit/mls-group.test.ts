@@ -58,11 +58,11 @@ describe('MLS group: membership and messages', () => {
   })
 
   it('a member self-update proposal committed by the owner advances the epoch; all still talk', async () => {
-    let { alice, bob, carol } = await threeMembers()
+    let { ids, alice, bob, carol } = await threeMembers()
     const proposal = await bob.proposeUpdate()
     bob = proposal.group
     const atAlice = await alice.process(proposal.proposal)
-    expect(atAlice.kind).toBe('proposal')
+    expect(atAlice.kind === 'proposal' && { type: atAlice.proposal.type, target: hex(atAlice.proposal.target!) }).toEqual({ type: 'update', target: hex(ids.bob.publicKey) })
     alice = atAlice.group
     carol = (await carol.process(proposal.proposal)).group
 
@@ -96,7 +96,9 @@ describe('MLS group: membership and messages', () => {
   it('a leave request is committed by the owner and the leaver learns it is out', async () => {
     let { ids, alice, bob, carol } = await threeMembers()
     const leave = await carol.proposeRemoveSelf()
-    alice = (await alice.process(leave.proposal)).group
+    const atAlice = await alice.process(leave.proposal)
+    expect(atAlice.kind === 'proposal' && { type: atAlice.proposal.type, target: hex(atAlice.proposal.target!) }).toEqual({ type: 'remove', target: hex(ids.carol.publicKey) })
+    alice = atAlice.group
     bob = (await bob.process(leave.proposal)).group
     const commit = await alice.commitPending()
     const atCarol = await leave.group.process(commit.commit)

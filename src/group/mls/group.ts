@@ -51,8 +51,26 @@ export type ProcessResult =
       readonly kind: 'proposal'
       /** Identity key of the proposer. */
       readonly sender: Uint8Array
+      /** What the proposal asks for, read from the proposal itself. */
+      readonly proposal: ProposalSummary
+      /** The group with the proposal pending (ts-mls then refuses to encrypt until a commit): keep it only to commit it. */
       readonly group: MlsGroup
     }
+
+/** RFC 9420 proposal types by name; `custom` for any other type number. */
+export type ProposalType = 'add' | 'update' | 'remove' | 'psk' | 'reinit' | 'external_init' | 'group_context_extensions' | 'custom'
+
+/** What a received proposal asks for: enough for the committer to decide whether to commit it. */
+export interface ProposalSummary {
+  readonly type: ProposalType
+  /**
+   * The identity it is about: the one an `add` adds, the one a `remove`
+   * removes, the one named by the new leaf of an `update` (which always
+   * replaces the sender's own leaf). Undefined for the other types, and for
+   * a leaf that is blank or not bound to an identity.
+   */
+  readonly target: Uint8Array | undefined
+}
 
 /** A commit this member created, and the group state after it. */
 export interface CommitResult {
@@ -255,7 +273,11 @@ export class MlsGroup {
     }
     return this.#run('process', async (state, cs) => {
       const sender = await this.#authorizedSender(pm, state, cs)
-      const result = await processPrivateMessage(await this.#stateForMessage(pm, state, cs), pm, emptyPskIndex, cs)
+      let received: Proposal | undefined
+      const result = await processPrivateMessage(await this.#stateForMessage(pm, state, cs), pm, emptyPskIndex, cs, (incoming) => {
+        if (incoming.kind === 'proposal') received = incoming.proposal.proposal
+        return 'accept'
+      })
       if (result.kind === 'applicationMessage') {
         const group = new MlsGroup(result.newState, this.#pendingUpdate, this.#roster)
         return { kind: 'application' as const, plaintext: result.message, sender, group }
@@ -264,7 +286,9 @@ export class MlsGroup {
         const group = new MlsGroup(result.newState, undefined, this.#roster)
         return { kind: 'commit' as const, sender, removedSelf: !group.active, group }
       }
-      return { kind: 'proposal' as const, sender, group: new MlsGroup(result.newState, this.#pendingUpdate, this.#roster) }
+      if (received === undefined) throw new MlsError('MLS_REJECTED', 'proposal message without a proposal')
+      const proposal = summarize(received, state)
+      return { kind: 'proposal' as const, sender, proposal, group: new MlsGroup(result.newState, this.#pendingUpdate, this.#roster) }
     })
   }
 
@@ -388,6 +412,27 @@ export class MlsGroup {
       if (candidate !== undefined && bytesEqual(candidate, identity)) return nodeIndex / 2
     }
     return undefined
+  }
+}
+
+/** Type and target of `proposal`, received by a member whose state (before the proposal) is `state`. */
+function summarize(proposal: Proposal, state: ClientState): ProposalSummary {
+  switch (proposal.proposalType) {
+    case 'add':
+      return { type: 'add', target: leafIdentity(proposal.add.keyPackage.leafNode)?.slice() }
+    case 'update':
+      return { type: 'update', target: leafIdentity(proposal.update.leafNode)?.slice() }
+    case 'remove': {
+      const node = state.ratchetTree[proposal.remove.removed * 2]
+      return { type: 'remove', target: node?.nodeType === 'leaf' ? leafIdentity(node.leaf)?.slice() : undefined }
+    }
+    case 'psk':
+    case 'reinit':
+    case 'external_init':
+    case 'group_context_extensions':
+      return { type: proposal.proposalType, target: undefined }
+    default:
+      return { type: 'custom', target: undefined }
   }
 }
 

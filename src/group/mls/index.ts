@@ -14,6 +14,8 @@ export {
   createGroup,
   joinFromWelcome,
   type ProcessResult,
+  type ProposalSummary,
+  type ProposalType,
   type CommitResult,
   type AddResult,
   type ProposalResult,

@@ -14,9 +14,16 @@ export interface KeyPackagePair {
   readonly privatePackage: Uint8Array
 }
 
-/** How long a key package may be used (clock skew of an hour allowed before it). */
-export const KEY_PACKAGE_LIFETIME_SECONDS = 28n * 24n * 3600n
-const CLOCK_SKEW_SECONDS = 3600n
+const DAY_SECONDS = 24n * 3600n
+
+/**
+ * Length of a key package's validity window, in whole UTC days. The window
+ * opens at the start of the UTC day before the one it was made on (so a clock
+ * up to a day behind still accepts it) and closes this long after: a package
+ * shows only the day it was made, never the second, and can be used 26 to 27
+ * days after it was made.
+ */
+export const KEY_PACKAGE_LIFETIME_SECONDS = 28n * DAY_SECONDS
 
 const PRIVATE_PACKAGE_VERSION = 1
 const HPKE_PRIVATE_KEY_LENGTH = 32
@@ -47,9 +54,11 @@ export function assertIdentity(identity: MlsIdentity): void {
   }
 }
 
+/** The validity window of a package made at `now`: whole UTC days (see {@link KEY_PACKAGE_LIFETIME_SECONDS}). */
 function lifetimeFrom(now: Date): Lifetime {
   const seconds = BigInt(Math.floor(now.getTime() / 1000))
-  return { notBefore: seconds - CLOCK_SKEW_SECONDS, notAfter: seconds + KEY_PACKAGE_LIFETIME_SECONDS }
+  const notBefore = seconds - (seconds % DAY_SECONDS) - DAY_SECONDS
+  return { notBefore, notAfter: notBefore + KEY_PACKAGE_LIFETIME_SECONDS }
 }
 
 function encodePrivatePackage(keys: PrivateKeyPackage): Uint8Array {

@@ -1,0 +1,153 @@
+import { toHex } from '../log/bytes.js'
+
+/** A pending invitation as the index keeps it: no key material, only who and until when. */
+interface Pending {
+  readonly groupId: Uint8Array
+  readonly inviterKey: Uint8Array
+  readonly group: string
+  readonly inviter: string
+  readonly expiresAt: number
+}
+
+/** `outer → inner → value`, with empty inner maps removed. */
+class NestedMap<V> {
+  readonly #map = new Map<string, Map<string, V>>()
+
+  get(outer: string, inner: string): V | undefined {
+    return this.#map.get(outer)?.get(inner)
+  }
+
+  inner(outer: string): ReadonlyMap<string, V> | undefined {
+    return this.#map.get(outer)
+  }
+
+  set(outer: string, inner: string, value: V): void {
+    let map = this.#map.get(outer)
+    if (map === undefined) this.#map.set(outer, (map = new Map()))
+    map.set(inner, value)
+  }
+
+  delete(outer: string, inner: string): void {
+    const map = this.#map.get(outer)
+    if (map?.delete(inner) === true && map.size === 0) this.#map.delete(outer)
+  }
+
+  keys(outer: string): IterableIterator<string> {
+    return (this.#map.get(outer) ?? new Map<string, V>()).keys()
+  }
+}
+
+/**
+ * Who each group log is shared with, in memory: the members of every active
+ * group, and the inviter of every pending invitation until it expires. The
+ * sync policy asks for every received frame, so a question costs a few map
+ * lookups whatever the number of groups and invitations. `GroupCore` updates
+ * it right after each transaction that changes what it mirrors, and builds
+ * it from the database when it opens. Keys are lower-case hex.
+ */
+export class SharingIndex {
+  /** Active groups: group → member. */
+  readonly #members = new NestedMap<true>()
+  /** The same, by member: member → group → group id. */
+  readonly #groupsOf = new NestedMap<Uint8Array>()
+  /** Every pending invitation (one per stored key package), for the counts and expiry. */
+  #pending: Pending[] = []
+  /** Pending invitations: group → inviter → latest expiry of that pair's invitations. */
+  #invited = new NestedMap<number>()
+  /** The same, by inviter: inviter → group → group id. */
+  #invitedBy = new NestedMap<Uint8Array>()
+  readonly #pendingOf = new Map<string, number>()
+  #nextExpiry = Infinity
+
+  /** Sets the members of a group, or forgets them once it is inactive here. */
+  setGroup(groupId: Uint8Array, members: readonly Uint8Array[], active: boolean): void {
+    const group = toHex(groupId)
+    for (const member of [...this.#members.keys(group)]) {
+      this.#members.delete(group, member)
+      this.#groupsOf.delete(member, group)
+    }
+    if (!active) return
+    const id = groupId.slice()
+    for (const m of members) {
+      const member = toHex(m)
+      this.#members.set(group, member, true)
+      this.#groupsOf.set(member, group, id)
+    }
+  }
+
+  /** Records a pending invitation to `groupId` from `inviter`, shared with it until `expiresAt`. */
+  addInvitation(groupId: Uint8Array, inviter: Uint8Array, expiresAt: number): void {
+    this.#add({ groupId: groupId.slice(), inviterKey: inviter.slice(), group: toHex(groupId), inviter: toHex(inviter), expiresAt })
+  }
+
+  /** Forgets the pending invitations to a group (joined: its key packages were deleted). */
+  dropInvitations(groupId: Uint8Array): void {
+    const group = toHex(groupId)
+    this.#keepPending((p) => p.group !== group)
+  }
+
+  /** Forgets the invitations expired at `now`. */
+  dropExpired(now: number): void {
+    this.#keepPending((p) => p.expiresAt > now)
+  }
+
+  /** The earliest expiry of a pending invitation (Infinity when there is none). */
+  get nextExpiry(): number {
+    return this.#nextExpiry
+  }
+
+  /** Pending invitations in total, or from `inviter`. */
+  pendingCount(inviter?: Uint8Array): number {
+    return inviter === undefined ? this.#pending.length : (this.#pendingOf.get(toHex(inviter)) ?? 0)
+  }
+
+  /** Distinct (group, inviter) pairs of the invitations pending at `now`. */
+  pendingPairs(now: number): { groupId: Uint8Array; inviter: Uint8Array }[] {
+    const out: { groupId: Uint8Array; inviter: Uint8Array }[] = []
+    const seen = new Set<string>()
+    for (const p of this.#pending) {
+      const key = `${p.group}:${p.inviter}`
+      if (p.expiresAt <= now || seen.has(key)) continue
+      seen.add(key)
+      out.push({ groupId: p.groupId.slice(), inviter: p.inviterKey.slice() })
+    }
+    return out
+  }
+
+  /** Whether group log `logId` is shared with `peer` at `now`. */
+  mayShare(peer: Uint8Array, logId: Uint8Array, now: number): boolean {
+    const group = toHex(logId)
+    const member = toHex(peer)
+    return this.#members.get(group, member) === true || (this.#invited.get(group, member) ?? -Infinity) > now
+  }
+
+  /** The group logs shared with `peer` at `now`. */
+  sharedLogs(peer: Uint8Array, now: number): Uint8Array[] {
+    const member = toHex(peer)
+    const out = new Map<string, Uint8Array>(this.#groupsOf.inner(member))
+    for (const [group, id] of this.#invitedBy.inner(member) ?? []) {
+      if (!out.has(group) && (this.#invited.get(group, member) ?? -Infinity) > now) out.set(group, id)
+    }
+    return [...out.values()].map((id) => id.slice())
+  }
+
+  #add(p: Pending): void {
+    this.#pending.push(p)
+    this.#pendingOf.set(p.inviter, (this.#pendingOf.get(p.inviter) ?? 0) + 1)
+    this.#invited.set(p.group, p.inviter, Math.max(p.expiresAt, this.#invited.get(p.group, p.inviter) ?? -Infinity))
+    this.#invitedBy.set(p.inviter, p.group, p.groupId)
+    this.#nextExpiry = Math.min(this.#nextExpiry, p.expiresAt)
+  }
+
+  /** Keeps only the invitations `keep` accepts, rebuilding their maps (rare: a join, an expiry; at most the total cap of entries). */
+  #keepPending(keep: (p: Pending) => boolean): void {
+    const kept = this.#pending.filter(keep)
+    if (kept.length === this.#pending.length) return
+    this.#pending = []
+    this.#pendingOf.clear()
+    this.#invited = new NestedMap()
+    this.#invitedBy = new NestedMap()
+    this.#nextExpiry = Infinity
+    for (const p of kept) this.#add(p)
+  }
+}
