@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { API_COMMANDS, printJson } from './api-commands.js'
 import { EXIT, describeError, exitCodeFor } from './errors.js'
+import { printable } from './format.js'
 import { helpJson, helpText } from './help.js'
 import type { CliIo } from './io.js'
 import { NODE_COMMANDS } from './node-commands.js'
@@ -42,7 +43,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Ctrl-C at a prompt: the user knows; nothing to report.
     if (code === 'CLI_CANCELLED') return exitCodeFor(code)
     if (json) printJson(io, { error: { code, message } })
-    else io.stderr.write(`burrow: ${message} (${code})\n`)
+    // Messages can carry what a peer sent (a refusal, a name): never raw to a terminal.
+    else io.stderr.write(`burrow: ${printable(message)} (${printable(code)})\n`)
     return exitCodeFor(code)
   }
 }

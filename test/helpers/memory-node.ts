@@ -30,6 +30,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   readonly #messages: GroupMessage[] = []
   #nextMessageId = 1
   #now: () => number
+  #failNext: Error | undefined
 
   constructor(options: { displayName?: string; now?: () => number } = {}) {
     super()
@@ -111,7 +112,15 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return this.#view(this.#resolveGroup(what))
   }
 
+  /** Makes the next `invite` fail with `error`, as a node would when the invitee refuses. */
+  failNext(error: Error): void {
+    this.#failNext = error
+  }
+
   async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
+    const failure = this.#failNext
+    this.#failNext = undefined
+    if (failure !== undefined) throw failure
     const group = this.#ownedGroup(groupWhat, 'invite')
     const peer = this.#resolvePeer(peerWhat)
     signal?.throwIfAborted()

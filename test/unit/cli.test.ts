@@ -14,6 +14,7 @@ import { COMMANDS, type CommandSpec } from '../../src/cli/spec.js'
 import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
 import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { MemoryNode } from '../helpers/memory-node.js'
+import { GroupError } from '../../src/group/index.js'
 import { createLogger } from '../../src/logging.js'
 
 interface Captured {
@@ -275,6 +276,18 @@ describe('commands against a running (in-memory) node', () => {
     expect(out).not.toContain('\u001b')
     expect(out).not.toContain('\u0007')
     expect(out).toContain('mallory: hi\\u{1b}[2J\\u{1b}]0;owned\\u{7} there')
+  })
+
+  it('an error carrying what a peer sent reaches the terminal harmlessly (issue 19 item 9)', async () => {
+    // A node's error can quote a peer (a key-package refusal, a name): here the node answers with escapes in its message.
+    node.failNext(new GroupError('GROUP_KEY_PACKAGE_REFUSED', 'the peer refused to give a key package (\u001b]0;owned\u0007\u001b[2J)'))
+    await cli('group', 'create', 'g')
+    await cli('peers', 'add', peerCard('bob'))
+    const r = await cli('group', 'invite', 'g', 'bob')
+    expect(r.code).not.toBe(0)
+    expect(r.err).not.toContain('\u001b')
+    expect(r.err).not.toContain('\u0007')
+    expect(r.err).toContain('\\u{1b}]0;owned\\u{7}\\u{1b}[2J')
   })
 
   it('send refuses a file over the size limit, a missing file, and text plus --file', async () => {
