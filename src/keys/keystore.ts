@@ -93,13 +93,18 @@ export interface UnlockedKeystore {
 
 /**
  * Like {@link openKeystore}, and also derives the database key of a sealed
- * keystore: one passphrase opens the keys and the database.
+ * keystore: one passphrase opens the keys and the database. Once the
+ * keystore opened, a staged keystore left by an interrupted passphrase
+ * change is removed: it was never committed, and it holds the seed under a
+ * passphrase that is not in force.
  */
 export async function unlockKeystore(dataDir: string, options: KeystoreOptions = {}): Promise<UnlockedKeystore> {
-  return withKeystoreSeed(dataDir, options.passphrase, (seed, salt) => ({
+  const unlocked = await withKeystoreSeed(dataDir, options.passphrase, (seed, salt) => ({
     keys: deriveNodeKeys(seed),
     databaseKey: salt === undefined ? undefined : deriveDatabaseKey(seed, salt),
   }))
+  await discardStagedKeystore(dataDir)
+  return unlocked
 }
 
 /**
