@@ -110,7 +110,7 @@ function logLevel(run: Run, config: NodeConfig, env: NodeJS.ProcessEnv): string 
  * passphrase typed at the prompt may be retyped: {@link PASSPHRASE_TRIES}
  * tries in all.
  */
-async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
+export async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
   const Burrow = await loadBurrow()
   const dataDir = options.dataDir
   if (!(await keystoreExists(dataDir)) || !(await keystoreIsSealed(dataDir))) return Burrow.open(options)
