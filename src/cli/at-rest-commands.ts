@@ -41,11 +41,11 @@ async function nodeRuns(dataDir: string): Promise<boolean> {
   return socketAnswers(nodePaths(dataDir).socket)
 }
 
-/** The current passphrase of a sealed keystore, from the usual sources; `KEYSTORE_PASSPHRASE_REQUIRED` if none. */
-async function currentPassphrase(run: Run, io: CliIo): Promise<string> {
+/** The passphrase of a sealed keystore (or backup), from the usual sources; `missing()` is thrown if there is none. */
+async function currentPassphrase(run: Run, io: CliIo, missing: () => Error = () => new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')): Promise<string> {
   const file = stringOption(run, 'passphrase-file')
   const p = await readPassphrase(io, { ...(file !== undefined ? { file } : {}), fromStdin: run.options['passphrase-stdin'] === true, confirm: false })
-  if (p === undefined) throw new KeysError('KEYSTORE_PASSPHRASE_REQUIRED')
+  if (p === undefined) throw missing()
   return p.value
 }
 
@@ -162,9 +162,9 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   const file = resolve(run.args[0]!)
   if (!existsSync(file)) throw new CliError('CLI_FILE', `${file} does not exist`)
   if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}; restore into a new data directory`)
-  const { backupIsSealed, openDatabase, readBackup } = await loadStore()
+  const { backupIsSealed, openDatabase, readBackup, StoreError } = await loadStore()
   const sealed = await backupIsSealed(file)
-  const passphrase = sealed ? await currentPassphrase(run, io) : undefined
+  const passphrase = sealed ? await currentPassphrase(run, io, () => new StoreError('STORE_BACKUP_PASSPHRASE_REQUIRED')) : undefined
   const paths = nodePaths(dataDir)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   chmodSync(dataDir, 0o700)
