@@ -9,7 +9,7 @@ import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
-import { withOfflineNode } from './at-rest-commands.js'
+import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -88,14 +88,9 @@ async function status(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-/** True if a node answers on the data directory's socket: then commands go through it, else some work on the data directly. */
-function nodeRuns(run: Run): Promise<boolean> {
-  return socketAnswers(nodePaths(run.globals.dataDir).socket)
-}
-
 /** `burrow card [--qr]`: from the running node, or from the keystore when none runs. */
 async function card(run: Run, io: CliIo): Promise<number> {
-  const c = (await nodeRuns(run))
+  const c = (await nodeRuns(run.globals.dataDir))
     ? await withApi(run, (api) => api.call('card', {}))
     : await withOfflineNode(run, io, (node) => ({ card: node.contactCard(), qr: node.contactCardQr() }))
   const qr = run.options.qr === true
@@ -108,7 +103,7 @@ async function card(run: Run, io: CliIo): Promise<number> {
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
   // Checked first: bad input is reported before a passphrase is asked for.
   decodeContactCard(run.args[0]!)
-  const p = (await nodeRuns(run)) ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! })) : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
+  const p = (await nodeRuns(run.globals.dataDir)) ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! })) : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
   if (run.globals.json) printJson(io, p)
   else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}\n`)
   return EXIT.OK

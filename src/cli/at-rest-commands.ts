@@ -1,5 +1,9 @@
+/**
+ * Commands on a node's data at rest: the passphrase, backups, and what lets
+ * `card` and `peers add` work without a running node.
+ */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, chmodSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { installKeystoreFile, keystoreExists, keystoreIsSealed, readKeystoreFile, unlockKeystore } from '../keys/index.js'
 import { KeysError } from '../keys/errors.js'
@@ -11,33 +15,18 @@ import type { Burrow } from '../node/burrow.js'
 import { printJson, type Run } from './api-commands.js'
 import { CliError, EXIT } from './errors.js'
 import type { CliIo } from './io.js'
-import { openNode } from './node-commands.js'
+import { configPath, openNode, stringOption } from './node-commands.js'
 import { canPrompt, promptPassphrase, readPassphrase, readPassphraseFile } from './passphrase.js'
 
 // SQLite (and for restore, libp2p's peer ids) load only in the commands that use them, so the others start fast.
 const loadStore = (): Promise<typeof import('../store/index.js')> => import('../store/index.js')
 
-/*
- * Commands on a node's data at rest: the passphrase, backups, and the two
- * commands that also work without a running node (card, peers add).
- */
-
-function stringOption(run: Run, name: string): string | undefined {
-  const v = run.options[name]
-  if (typeof v !== 'string') return undefined
-  if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
-  return v
-}
-
-function configPath(run: Run): string {
-  return run.globals.config ?? nodePaths(run.globals.dataDir).config
-}
-
 async function requireNode(dataDir: string): Promise<void> {
   if (!(await keystoreExists(dataDir))) throw new NodeError('NODE_NOT_FOUND', `no node in ${dataDir}; create one with \`burrow init\``)
 }
 
-async function nodeRuns(dataDir: string): Promise<boolean> {
+/** True if a node answers on the data directory's socket: then commands go through it. */
+export async function nodeRuns(dataDir: string): Promise<boolean> {
   return socketAnswers(nodePaths(dataDir).socket)
 }
 
