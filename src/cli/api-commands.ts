@@ -103,7 +103,9 @@ async function card(run: Run, io: CliIo): Promise<number> {
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
   // Checked first: bad input is reported before a passphrase is asked for.
   decodeContactCard(run.args[0]!)
-  const p = (await nodeRuns(run.globals.dataDir)) ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! })) : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
+  const p = (await nodeRuns(run.globals.dataDir))
+    ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+    : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
   if (run.globals.json) printJson(io, p)
   else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}\n`)
   return EXIT.OK

@@ -118,8 +118,6 @@ export interface KeystoreChange {
   readonly currentDatabaseKey: Uint8Array | undefined
   /** The database key that goes with the new keystore (undefined: plain). Secret. */
   readonly nextDatabaseKey: Uint8Array | undefined
-  /** The node's keys (they do not change: the master seed stays). */
-  readonly keys: NodeKeys
   /** Writes the new keystore as `node.key.next` (0600, fsynced), replacing a stale one. */
   stage(): Promise<void>
   /** Renames the staged keystore over the keystore (atomic) and syncs the folder: from here on the new passphrase holds. */
@@ -144,14 +142,12 @@ export async function prepareKeystoreChange(
     const parsed = parseKeystore(bytes)
     return {
       bytes,
-      keys: deriveNodeKeys(seed),
       currentDatabaseKey: salt === undefined ? undefined : deriveDatabaseKey(seed, salt),
       nextDatabaseKey: parsed.kind === 'sealed' ? deriveDatabaseKey(seed, parsed.salt) : undefined,
     }
   })
   const staged = join(dataDir, STAGED_KEYSTORE_FILE_NAME)
   return {
-    keys: prepared.keys,
     currentDatabaseKey: prepared.currentDatabaseKey,
     nextDatabaseKey: prepared.nextDatabaseKey,
     stage: async () => {
