@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { installKeystoreFile, keystoreExists, keystoreIsSealed, readKeystoreFile, unlockKeystore } from '../keys/index.js'
+import { installKeystoreFile, keystoreExists, keystoreFileIdentity, keystoreIsSealed, readKeystoreFile, unlockKeystore } from '../keys/index.js'
 import { KeysError } from '../keys/errors.js'
 import { LocalApiError, socketAnswers } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
@@ -161,13 +161,7 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   rmSync(restoring, { force: true })
   try {
     const parts = await readBackup(file, restoring, passphrase !== undefined ? { passphrase } : {})
-    const origin = resolve(parts.origin)
-    if (origin !== dataDir && run.options.force !== true && (await keystoreExists(origin))) {
-      throw new CliError(
-        'CLI_SECOND_COPY',
-        `the node this backup was taken from still exists in ${origin}${(await nodeRuns(origin)) ? ' and is running' : ''}: a second copy of one identity forks its own logs. Remove the original (or never start it again) and pass --force`,
-      )
-    }
+    if (run.options.force !== true) await refuseSecondCopy(resolve(parts.origin), dataDir, parts.keystore, passphrase)
     // The database first, the keystore last: a data directory is a node only once its keystore is there.
     renameSync(restoring, paths.database)
     if (parts.config !== undefined && !existsSync(paths.config)) writeFileSync(paths.config, parts.config, { mode: 0o600 })
@@ -184,6 +178,31 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   if (run.globals.json) printJson(io, { peerId, onion: keys.onionAddress, dataDir, sealed })
   else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: burrow start (and never run the original again)\n`)
   return EXIT.OK
+}
+
+/**
+ * Throws `CLI_SECOND_COPY` when the data directory a backup came from (on this
+ * machine) still holds the node it holds, or a node whose identity cannot be
+ * told because its passphrase is another one. A different node there, or
+ * none, is no obstacle.
+ */
+async function refuseSecondCopy(origin: string, target: string, keystore: Uint8Array, passphrase: string | undefined): Promise<void> {
+  if (origin === target || !(await keystoreExists(origin))) return
+  const identity = await keystoreFileIdentity(keystore, passphrase)
+  let same: boolean | undefined
+  try {
+    same = Buffer.from(await keystoreFileIdentity(await readKeystoreFile(origin), passphrase)).equals(identity)
+  } catch (err) {
+    if (!(err instanceof KeysError)) throw err
+  }
+  if (same === false) return
+  const running = (await nodeRuns(origin)) ? ' and is running' : ''
+  throw new CliError(
+    'CLI_SECOND_COPY',
+    same === true
+      ? `the node this backup was taken from still exists in ${origin}${running}: a second copy of one identity forks its own logs. Remove the original (or never start it again) and pass --force`
+      : `a node whose keystore this passphrase does not open exists in ${origin}${running}, where this backup was taken: if it is the same identity, a second copy forks its own logs. Make sure it is not, or remove it, and pass --force`,
+  )
 }
 
 /** Commands on data at rest, by command path. */

@@ -310,7 +310,7 @@ export const COMMANDS: CommandSpec[] = [
     path: ['restore'],
     summary: 'restore a node from a backup file into a new data directory',
     description:
-      'Recreates the node of a backup in --data-dir, which must hold no node. A sealed backup asks for its passphrase. The restored node has the same identity and .onion address as the one backed up, so only one of them may ever run again: two nodes with one onion key fight over the onion service, and two nodes writing as one log author fork their own logs (peers then refuse that log as forked). Restore therefore refuses while the node the backup came from still exists in its data directory on this machine, unless --force is given; it cannot see copies on other machines, so make sure the original is gone or never started again.',
+      'Recreates the node of a backup in --data-dir, which must hold no node. A sealed backup asks for its passphrase. The restored node has the same identity and .onion address as the one backed up, so only one of them may ever run again: two nodes with one onion key fight over the onion service, and two nodes writing as one log author fork their own logs (peers then refuse that log as forked). Restore therefore refuses while the data directory the backup came from, on this machine, still holds that identity (or a keystore the passphrase does not open, so it cannot tell), unless --force is given; it cannot see copies on other machines, so make sure the original is gone or never started again.',
     args: [{ name: 'file', required: true }],
     options: [
       PASSPHRASE_FILE,

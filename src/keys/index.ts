@@ -26,6 +26,7 @@ export {
   prepareKeystoreChange,
   discardStagedKeystore,
   readKeystoreFile,
+  keystoreFileIdentity,
   installKeystoreFile,
   keystoreExists,
   keystoreIsSealed,

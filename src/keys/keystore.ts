@@ -192,6 +192,21 @@ export async function installKeystoreFile(dataDir: string, bytes: Uint8Array): P
   await writeNewPrivateFile(keystorePath(dataDir), bytes)
 }
 
+/**
+ * The identity public key of the node a keystore file (its bytes, as
+ * {@link readKeystoreFile} returns them) belongs to; `passphrase` opens a
+ * sealed one. Throws `KEYSTORE_CORRUPT`, `KEYSTORE_PASSPHRASE_REQUIRED` or
+ * `KEYSTORE_WRONG_PASSPHRASE`.
+ */
+export async function keystoreFileIdentity(bytes: Uint8Array, passphrase?: string): Promise<Uint8Array> {
+  const seed = await readKeystoreSeed(bytes, passphrase)
+  try {
+    return deriveNodeKeys(seed).identity.publicKey.slice()
+  } finally {
+    seed.fill(0)
+  }
+}
+
 /** Runs `fn` with the master seed of `dataDir`'s keystore and, if sealed, its scrypt salt; zeroes the seed after. */
 async function withKeystoreSeed<T>(dataDir: string, passphrase: string | undefined, fn: (seed: Uint8Array, salt: Uint8Array | undefined) => T | Promise<T>): Promise<T> {
   const bytes = await readPrivateFile(keystorePath(dataDir))
