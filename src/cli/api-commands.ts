@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { sleep } from '../util/async.js'
-import { keystoreExists } from '../keys/index.js'
+import { decodeContactCard, keystoreExists } from '../keys/index.js'
 import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
 import { nodePaths } from '../node/paths.js'
@@ -9,6 +9,7 @@ import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
+import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -87,17 +88,24 @@ async function status(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-/** `burrow card [--qr]` */
+/** `burrow card [--qr]`: from the running node, or from the keystore when none runs. */
 async function card(run: Run, io: CliIo): Promise<number> {
-  const c = await withApi(run, (api) => api.call('card', {}))
+  const c = (await nodeRuns(run.globals.dataDir))
+    ? await withApi(run, (api) => api.call('card', {}))
+    : await withOfflineNode(run, io, (node) => ({ card: node.contactCard(), qr: node.contactCardQr() }))
   const qr = run.options.qr === true
   if (run.globals.json) printJson(io, qr ? c : { card: c.card })
   else io.stdout.write(qr ? `${c.qr}\n${c.card}\n` : `${c.card}\n`)
   return EXIT.OK
 }
 
+/** `burrow peers add <card>`: through the running node, or into the database when none runs. */
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
-  const p = await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+  // Checked first: bad input is reported before a passphrase is asked for.
+  decodeContactCard(run.args[0]!)
+  const p = (await nodeRuns(run.globals.dataDir))
+    ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+    : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
   if (run.globals.json) printJson(io, p)
   else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}\n`)
   return EXIT.OK

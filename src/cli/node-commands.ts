@@ -26,11 +26,13 @@ const PASSPHRASE_TRIES = 3
 // The node module pulls in libp2p, MLS and SQLite: loaded only by the commands that run a node, so the others start fast.
 const loadBurrow = async (): Promise<typeof Burrow> => (await import('../node/burrow.js')).Burrow
 
-function configPath(run: Run): string {
+/** The config file: `--config`, else `<data dir>/config.json`. */
+export function configPath(run: Run): string {
   return run.globals.config ?? nodePaths(run.globals.dataDir).config
 }
 
-function stringOption(run: Run, name: string): string | undefined {
+/** A string flag's value; `CLI_USAGE` if it was given empty. */
+export function stringOption(run: Run, name: string): string | undefined {
   const v = run.options[name]
   if (typeof v !== 'string') return undefined
   if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
@@ -110,7 +112,7 @@ function logLevel(run: Run, config: NodeConfig, env: NodeJS.ProcessEnv): string 
  * passphrase typed at the prompt may be retyped: {@link PASSPHRASE_TRIES}
  * tries in all.
  */
-async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
+export async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
   const Burrow = await loadBurrow()
   const dataDir = options.dataDir
   if (!(await keystoreExists(dataDir)) || !(await keystoreIsSealed(dataDir))) return Burrow.open(options)

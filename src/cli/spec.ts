@@ -68,9 +68,10 @@ const peers: CommandSpec = {
     {
       path: ['peers', 'add'],
       summary: 'add a peer from its contact card',
-      description: 'Adds the peer to the allow-list: this node authorizes its key on our onion service and starts dialing it.',
+      description:
+        'Adds the peer to the allow-list: a running node authorizes its key on our onion service and starts dialing it. With no node running, the peer is written to the database (which asks for the passphrase of a sealed node) and is reached from the next start.',
       args: [{ name: 'card', required: true }],
-      options: [],
+      options: [PASSPHRASE_FILE, PASSPHRASE_STDIN],
       examples: ['burrow peers add burrow1q…'],
       json: PEER_JSON,
     },
@@ -244,9 +245,10 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['card'],
     summary: 'print this node\'s contact card',
-    description: 'The one line a peer needs to add this node (`burrow peers add <card>`). With --qr, also as a QR code for a phone camera.',
+    description:
+      'The one line a peer needs to add this node (`burrow peers add <card>`). With --qr, also as a QR code for a phone camera. Works with or without a running node; without one, a sealed keystore asks for its passphrase.',
     args: [],
-    options: [{ name: 'qr', type: 'boolean', description: 'also draw the card as a QR code' }],
+    options: [{ name: 'qr', type: 'boolean', description: 'also draw the card as a QR code' }, PASSPHRASE_FILE, PASSPHRASE_STDIN],
     examples: ['burrow card', 'burrow card --qr'],
     json: '{ card, qr? }',
   },
@@ -273,6 +275,50 @@ export const COMMANDS: CommandSpec[] = [
     ],
     examples: ['burrow read friends', 'burrow read friends --after 41 --limit 10', 'burrow read friends --follow --json'],
     json: `{ messages: [${MESSAGE_JSON}], more }; with --follow: one message per line`,
+  },
+  {
+    path: ['passphrase'],
+    summary: 'set, change or remove the passphrase (keystore and database)',
+    description:
+      'Seals the keystore with a new passphrase and re-encrypts the database with a key derived from it, or with --remove unseals both. Asks for the current passphrase first (if there is one), then for the new one twice at a terminal. The node must not be running. Crash-safe: if it is interrupted, either the old or the new passphrase opens everything. The current passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE or a prompt; the new one from --new-passphrase-file, BURROW_NEW_PASSPHRASE or a prompt.',
+    args: [],
+    options: [
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'new-passphrase-file', type: 'string', value: 'PATH', description: 'read the new passphrase from a file (as --passphrase-file reads the current one)' },
+      { name: 'remove', type: 'boolean', description: 'remove the passphrase: keystore and database stored unencrypted (file permissions only)' },
+    ],
+    examples: ['burrow passphrase', 'burrow passphrase --remove', 'burrow passphrase --passphrase-file old.txt --new-passphrase-file new.txt'],
+    json: '{ sealed }',
+  },
+  {
+    path: ['backup'],
+    summary: 'write a backup of this node (keys, config, database) to a file',
+    description:
+      'Writes one file holding the keystore, the config and a consistent snapshot of the database, taken while the node runs or not. The file is sealed with a passphrase (the age format, scrypt): a node with a passphrase uses its own, which is asked for and checked; a node without one asks for a passphrase for the backup (twice at a terminal), or writes the file unsealed with --no-passphrase. Keep backups private: the file holds the node\'s identity. Never replaces an existing file.',
+    args: [],
+    options: [
+      { name: 'out', type: 'string', value: 'FILE', description: 'where to write the backup (required; created 0600)' },
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'no-passphrase', type: 'boolean', description: 'for a node without a passphrase: write the backup unsealed (anyone who reads the file can act as this node)' },
+    ],
+    examples: ['burrow backup --out ~/burrow-backup.age', 'burrow --data-dir /tmp/a backup --out /tmp/a.backup --no-passphrase'],
+    json: '{ out, bytes, sealed }',
+  },
+  {
+    path: ['restore'],
+    summary: 'restore a node from a backup file into a new data directory',
+    description:
+      'Recreates the node of a backup in --data-dir, which must hold no node. A sealed backup asks for its passphrase. The restored node has the same identity and .onion address as the one backed up, so only one of them may ever run again: two nodes with one onion key fight over the onion service, and two nodes writing as one log author fork their own logs (peers then refuse that log as forked). Restore therefore refuses while the data directory the backup came from, on this machine, still holds that identity (or a keystore the passphrase does not open, so it cannot tell), unless --force is given; it cannot see copies on other machines, so make sure the original is gone or never started again.',
+    args: [{ name: 'file', required: true }],
+    options: [
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'force', type: 'boolean', description: 'restore even though the original node still exists on this machine (then never run both)' },
+    ],
+    examples: ['burrow --data-dir ~/.local/share/burrow restore ~/burrow-backup.age', 'burrow --data-dir /tmp/b restore /tmp/a.backup --force'],
+    json: '{ peerId, onion, dataDir, sealed }',
   },
   testnet,
 ]

@@ -8,9 +8,9 @@ import {
   createContactCard,
   decodeContactCard,
   encodeContactCard,
-  initKeystore,
+  createKeystore,
   keystoreExists,
-  openKeystore,
+  unlockKeystore,
   type NodeKeys,
 } from '../keys/index.js'
 import { toHex } from '../log/index.js'
@@ -107,8 +107,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
-    const keys = await initKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    openDatabase(nodePaths(dataDir).database).close()
+    const { keys, databaseKey } = await createKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
+    openDatabase(nodePaths(dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {}).close()
+    databaseKey?.fill(0)
     return { peerId: peerIdOfIdentityKey(keys.identity.publicKey), onion: keys.onionAddress }
   }
 
@@ -117,8 +118,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (!existsSync(options.dataDir) || !(await keystoreExists(options.dataDir))) {
       throw new NodeError('NODE_NOT_FOUND', `no node in ${options.dataDir}; create one with \`burrow init\``)
     }
-    const keys = await openKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    const db = openDatabase(nodePaths(options.dataDir).database)
+    const { keys, databaseKey } = await unlockKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
+    const db = openDatabase(nodePaths(options.dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {})
+    databaseKey?.fill(0)
     return new Burrow(options, keys, db)
   }
 

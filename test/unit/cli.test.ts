@@ -368,7 +368,8 @@ describe('without a running node', () => {
     expect(r.err).toBe(`burrow: no node in ${dir}; create one with \`burrow init\` (NODE_NOT_FOUND)\n`)
   })
 
-  it.each(apiCommands)('%s with a node that is not running exits 3 and says to run burrow start', async (...argv) => {
+  // card and peers add work without a running node (cli-at-rest.test.ts).
+  it.each(apiCommands.filter((c) => c[0] !== 'card'))('%s with a node that is not running exits 3 and says to run burrow start', async (...argv) => {
     expect((await run(['--data-dir', dir, 'init', '--no-passphrase'])).code).toBe(0)
     const r = await run(['--data-dir', dir, ...argv])
     expect(r.code).toBe(EXIT.NOT_RUNNING)
