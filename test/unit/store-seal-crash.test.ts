@@ -49,6 +49,19 @@ async function pristine(name: string, passphrase: string, sealDatabase: boolean)
   }
 }
 
+/**
+ * How long the child's work takes on this machine, from "ready" to "done":
+ * kills drawn over that span land before, inside and after the work however
+ * fast or loaded the machine is.
+ */
+async function measuredSpanMs(args: string[], reset: () => void): Promise<number> {
+  reset()
+  const lines = await runUntilKilled(args, 'done', 120_000)
+  const done = lines.find((l) => l.startsWith('done '))
+  if (done === undefined) throw new Error(`the child printed no duration: ${lines.join(' | ')}`)
+  return Number(done.slice(5))
+}
+
 function copyDir(from: string, to: string): void {
   rmSync(to, { recursive: true, force: true })
   mkdirSync(to, { mode: 0o700 })
@@ -85,10 +98,12 @@ describe('sealing crash safety', () => {
     const rand = prng(24)
     const seen = new Set<string>()
     const work = join(root, 'migrate')
+    const args = ['--import', 'tsx', CHILD, 'migrate', work, JSON.stringify({ passphrase: 'old' })]
+    const span = await measuredSpanMs(args, () => copyDir(plainFixture.dir, work))
     for (let i = 0; i < ITERATIONS; i++) {
       copyDir(plainFixture.dir, work)
-      const out = await runUntilKilled(['--import', 'tsx', CHILD, 'migrate', work, JSON.stringify({ passphrase: 'old' })], Math.floor(rand() * 900), 60_000)
-      seen.add(`${leftBehind(work)}${out.includes('done') ? ' (done)' : ''}`)
+      const out = await runUntilKilled(args, Math.floor(((i + rand()) / ITERATIONS) * span * 1.25), 60_000)
+      seen.add(`${leftBehind(work)}${out.some((l) => l.startsWith('done')) ? ' (done)' : ''}`)
       expect(await recover(work, 'old')).toBe(plainFixture.digest)
       expect(databaseFileState(join(work, 'burrow.db'))).toBe('sealed')
       expect(readdirSync(work).sort()).toEqual(['burrow.db', 'node.key'])
@@ -106,9 +121,11 @@ describe('sealing crash safety', () => {
     const seen = new Set<string>()
     const outcomes = new Set<string>()
     const work = join(root, 'change')
+    const args = ['--import', 'tsx', CHILD, 'passphrase', work, JSON.stringify({ from: 'old', to: 'new' })]
+    const span = await measuredSpanMs(args, () => copyDir(sealedFixture.dir, work))
     for (let i = 0; i < ITERATIONS; i++) {
       copyDir(sealedFixture.dir, work)
-      await runUntilKilled(['--import', 'tsx', CHILD, 'passphrase', work, JSON.stringify({ from: 'old', to: 'new' })], Math.floor(rand() * 900), 60_000)
+      await runUntilKilled(args, Math.floor(((i + rand()) / ITERATIONS) * span * 1.25), 60_000)
       const left = leftBehind(work)
       // Even cut short, a change between two keys writes no plaintext: the copy's rollback journal is encrypted too.
       expect(findSecrets(work, { plaintext: MARKER })).toEqual([])
@@ -120,7 +137,7 @@ describe('sealing crash safety', () => {
       expect(readdirSync(work).sort()).toEqual(['burrow.db', 'node.key'])
       expect(findSecrets(work, { plaintext: MARKER })).toEqual([])
     }
-    if (process.env.BURROW_TEST_VERBOSE) console.log('passphrase change, kills left:', [...seen])
+    if (process.env.BURROW_TEST_VERBOSE) console.log('passphrase change, span', span, 'kills left:', [...seen])
     expect(outcomes).toEqual(new Set(['old', 'new']))
     expect(seen.size).toBeGreaterThanOrEqual(3)
   })
