@@ -431,7 +431,7 @@ export class GroupCore {
         ? []
         : before
             .filter((m) => !members.some((n) => bytesEqual(m, n)) && !bytesEqual(m, this.self))
-            .map((member) => ({ groupId: group.id, member, ownerSeq: commitSeq, epoch: Number(previous.epoch), departedAt: at }))
+            .map((member) => ({ groupId: group.id, member, ownerSeq: commitSeq, departedAt: at }))
     const back = members.filter((m) => !before.some((n) => bytesEqual(m, n)))
     return { gone, back }
   }
@@ -460,7 +460,7 @@ export class GroupCore {
   }
 
   #departedEntry(d: DepartedRow, owner: Uint8Array): DepartedEntry {
-    return { groupId: d.groupId, owner, ownerSeq: d.ownerSeq, epoch: d.epoch, expiresAt: d.departedAt + DEPARTED_SHARE_MS }
+    return { groupId: d.groupId, owner, ownerSeq: d.ownerSeq, expiresAt: d.departedAt + DEPARTED_SHARE_MS }
   }
 
   /**

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logging.js'
 import { bytesEqual, toHex } from '../log/bytes.js'
 import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
-import type { LogId, Operation, Signer } from '../log/types.js'
+import type { LogId, Signer } from '../log/types.js'
 import type { GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
 import { GroupCore, type LiveGroup } from './core.js'
 import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from './group-id.js'
@@ -52,12 +52,6 @@ const ENDED_MESSAGES = {
 
 function assertIdentityKey(key: Uint8Array, what: string): void {
   if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) throw new GroupError('GROUP_INVALID_ARGUMENT', `${what} must be a 32-byte identity key`)
-}
-
-/** The epoch tag of an operation, if it has one. */
-function epochOf(op: Operation): number | undefined {
-  const tag = op.header.extensions.get('epoch')
-  return typeof tag === 'number' ? tag : undefined
 }
 
 /**
@@ -420,11 +414,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   shareLimit(peer: Uint8Array, logId: LogId): PartialShare | undefined {
     const departed = this.#core.departed(peer, logId)
     if (departed === undefined) return undefined
-    const member = peer.slice()
-    return {
-      sendUpTo: new Map([[toHex(departed.owner), departed.ownerSeq]]),
-      accepts: (op) => bytesEqual(op.header.author, member) && (epochOf(op) ?? Infinity) <= departed.epoch,
-    }
+    return { sendUpTo: new Map([[toHex(departed.owner), departed.ownerSeq]]) }
   }
 
   async #propose(group: LiveGroup, kind: 'update' | 'leave'): Promise<void> {

@@ -57,8 +57,6 @@ export interface DepartedEntry {
   readonly owner: Uint8Array
   /** Seq of the owner's commit that removed it: sent up to and including it. */
   readonly ownerSeq: number
-  /** Epoch tag of that commit: its own operations tagged up to it are still taken. */
-  readonly epoch: number
   readonly expiresAt: number
 }
 

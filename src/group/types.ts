@@ -41,18 +41,16 @@ export interface GroupInfo {
 export type RotationOutcome = { readonly state: 'committed'; readonly epoch: number } | { readonly state: 'proposed' }
 
 /**
- * What a member that departed a group (was removed, or left) may still
- * exchange of the group log, so that it learns of its removal: the owner's
- * operations up to and including the commit that removed it, and from it
- * only its own operations of the epochs it was a member in. Nothing else of
- * the log, and no ephemeral messages, either way. Structurally the net
- * layer's `ShareLimit`.
+ * What a member that departed a group (was removed, or left) is still sent
+ * of the group log, so that it learns of its removal: the owner's operations
+ * up to and including the commit that removed it. Nothing else of the log,
+ * nothing taken from it, no ephemeral messages either way. (Its messages
+ * still in flight would be refused anyway: MLS no longer accepts its
+ * credential.) Structurally the net layer's `ShareLimit`.
  */
 export interface PartialShare {
   /** The only authors (hex identity keys) whose operations it is sent, each up to and including a seq. */
   readonly sendUpTo: ReadonlyMap<string, number>
-  /** Whether an operation it sends is taken; the others are dropped unread. */
-  accepts(op: Operation): boolean
 }
 
 /** A key package of ours that waits for the inviter's Welcome. */

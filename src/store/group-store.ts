@@ -43,8 +43,6 @@ export interface DepartedRow {
   readonly member: Uint8Array
   /** Seq of the owner's commit that removed it, in the owner's log. */
   readonly ownerSeq: number
-  /** Epoch tag of that commit. */
-  readonly epoch: number
   readonly departedAt: number
 }
 
@@ -109,7 +107,6 @@ interface DepartedDbRow {
   group_id: Buffer
   member: Buffer
   owner_seq: number
-  epoch: number
   departed_at: number
 }
 
@@ -167,7 +164,7 @@ function toGroupRow(r: GroupDbRow): GroupRow {
 }
 
 function toDeparted(r: DepartedDbRow): DepartedRow {
-  return { groupId: plain(r.group_id), member: plain(r.member), ownerSeq: r.owner_seq, epoch: r.epoch, departedAt: r.departed_at }
+  return { groupId: plain(r.group_id), member: plain(r.member), ownerSeq: r.owner_seq, departedAt: r.departed_at }
 }
 
 function toMessage(r: MessageDbRow): GroupMessage {
@@ -235,7 +232,7 @@ export class GroupStore {
     messages: Statement<[Uint8Array, number, number], MessageDbRow>
     insertRejected: Statement<[Uint8Array, Uint8Array, Uint8Array, number, number | null, string, number]>
     rejected: Statement<[Uint8Array], RejectedDbRow>
-    upsertDeparted: Statement<[Uint8Array, Uint8Array, number, number, number]>
+    upsertDeparted: Statement<[Uint8Array, Uint8Array, number, number]>
     deleteDeparted: Statement<[Uint8Array, Uint8Array]>
     deleteDepartedOf: Statement<[Uint8Array]>
     deleteDepartedBefore: Statement<[number]>
@@ -289,8 +286,8 @@ export class GroupStore {
       ),
       rejected: db.prepare('SELECT * FROM group_rejected WHERE group_id = ? ORDER BY rejected_at, seq'),
       upsertDeparted: db.prepare(
-        `INSERT INTO group_departed (group_id, member, owner_seq, epoch, departed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (group_id, member) DO UPDATE SET owner_seq = excluded.owner_seq, epoch = excluded.epoch, departed_at = excluded.departed_at`,
+        `INSERT INTO group_departed (group_id, member, owner_seq, departed_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (group_id, member) DO UPDATE SET owner_seq = excluded.owner_seq, departed_at = excluded.departed_at`,
       ),
       deleteDeparted: db.prepare('DELETE FROM group_departed WHERE group_id = ? AND member = ?'),
       deleteDepartedOf: db.prepare('DELETE FROM group_departed WHERE group_id = ?'),
@@ -418,7 +415,7 @@ export class GroupStore {
 
   /** Records (or refreshes) a departed member and what is still shared with it. */
   upsertDeparted(r: DepartedRow): void {
-    this.stmt.upsertDeparted.run(r.groupId, r.member, r.ownerSeq, r.epoch, r.departedAt)
+    this.stmt.upsertDeparted.run(r.groupId, r.member, r.ownerSeq, r.departedAt)
   }
 
   /** Forgets a departed member (it is a member again). */

@@ -157,7 +157,6 @@ export const MIGRATIONS: readonly Migration[] = [
           group_id      BLOB    NOT NULL,
           member        BLOB    NOT NULL,                 -- identity key of a member removed (or who left)
           owner_seq     INTEGER NOT NULL,                 -- seq of the owner's commit that removed it: shared up to and including it
-          epoch         INTEGER NOT NULL,                 -- epoch tag of that commit: the member's own operations up to it are still taken
           departed_at   INTEGER NOT NULL,
           PRIMARY KEY (group_id, member)
         ) WITHOUT ROWID;
