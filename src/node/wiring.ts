@@ -73,7 +73,7 @@ export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: Addre
       if (stored > 0) node.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
     }),
     listen(sync, 'caught-up', ({ peer, logId }) => node.emit('sync:caught-up', { peerId: peer, logId: toHex(logId) })),
-    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data })),
+    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), ...named(peer), data })),
   ]
   return () => off.forEach((f) => f())
 }
