@@ -268,6 +268,8 @@ export class LogStore {
       if (bytesEqual(existing.hash, op.hash)) return 'duplicate'
       // Only a validly signed conflicting header proves anything.
       validateOperation(op)
+      // One proof per log suffices (and is reported once): a closed log takes nothing more.
+      if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new StoreError('STORE_LOG_FORKED')
       const stored = this.stmt.hashAt.get(header.logId, header.author, header.seq)!
       const fork = createForkProof(plain(stored.header), op.headerBytes)
       this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork), this.now())
