@@ -165,8 +165,8 @@ describe('the life of a group over Tor, from the command line', () => {
   }, 400_000)
 
   it('a member leaves; the owner removes another, who is told, cannot send, and is invited again', async () => {
-    await burrowJson(dirs.c, ['group', 'leave', 'crew'])
-    expect((await groupOf(dirs.c, groupId))?.status).toBe('leaving')
+    // Leaving until the owner's node commits it (which may take it only a second over Tor).
+    expect((await burrowJson(dirs.c, ['group', 'leave', 'crew'])).status).toBe('leaving')
     await explain(eventually("carol's group to show as left", LONG, async () => ((await groupOf(dirs.c, groupId))?.status === 'left' ? true : undefined)))
     expect((await burrow(dirs.c, ['group', 'list'])).stdout).toMatch(/^[0-9a-f]{12}\s+crew\s+member\s+\d+\s+\d+\s+left$/m)
     expect((await groupOf(dirs.a, groupId))!.members.map((m) => m.identityKey)).not.toContain(keys.c)
@@ -198,8 +198,7 @@ describe('the life of a group over Tor, from the command line', () => {
       const got: ApiEvent[] = []
       await listener.subscribe(['group:ephemeral'], (e) => got.push(e), { group: groupId })
       const typing = await eventually('bob to get the ephemeral message', LONG, async () => {
-        const { peers } = await sender.call('group.ephemeral', { group: groupId, text: 'alice is typing' })
-        expect(peers).toBeGreaterThanOrEqual(0)
+        await sender.call('group.ephemeral', { group: groupId, text: 'alice is typing' })
         return got.find((e) => (e.data as { text?: string }).text === 'alice is typing')
       })
       expect(typing.data).toMatchObject({ group: groupId, name: 'alice', data: Buffer.from('alice is typing').toString('base64') })
