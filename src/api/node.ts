@@ -1,5 +1,5 @@
 import type { RotationOutcome } from '../group/index.js'
-import type { BurrowEvents, ForkView, GroupSummary, InviteOutcome, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { BurrowEvents, ForkView, GroupSummary, InviteOptions, InviteOutcome, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** The node events the local API forwards to subscribers: all of the node's. */
 export type LocalApiNodeEvents = BurrowEvents
@@ -21,7 +21,7 @@ export interface LocalApiNode {
   groups(): GroupSummary[]
   /** A group by id, id prefix or local name. */
   group(what: string): GroupSummary
-  invite(group: string, peer: string, signal?: AbortSignal): Promise<InviteOutcome>
+  invite(group: string, peer: string, options?: InviteOptions): Promise<InviteOutcome>
   cancelInvite(group: string, peer: string): PendingInviteView
   /** Queued invitations (`list(groupId)`: of one group). */
   readonly invites: { list(groupId?: Uint8Array): PendingInviteView[] }

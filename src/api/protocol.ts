@@ -174,7 +174,12 @@ export interface MethodResults {
   'peers.list': { peers: PeerJson[] }
   'group.create': GroupJson
   'group.rename': GroupJson
-  /** `invited` at once, or `queued` until the invitee is reachable (then `invite` is the queued invitation; a `group:invite` event tells the outcome). */
+  /**
+   * `invited`, or `queued` until the invitee is reachable (then `invite` is
+   * the queued invitation; a `group:invite` event tells the outcome). An
+   * invitee that is not connected gets `queued` at once, while it is dialed
+   * in the background.
+   */
   'group.invite': { state: 'invited' | 'queued'; group: GroupJson; invite?: PendingInviteJson }
   'group.invite.cancel': PendingInviteJson
   'group.remove': GroupJson

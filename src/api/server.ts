@@ -152,7 +152,8 @@ class LocalApi implements LocalApiServer {
       'group.rename': async ({ group, name, description }) =>
         groupJson(await node.renameGroup(group, name, description !== undefined ? { description } : {})),
       'group.invite': async ({ group, peer }, { signal }) => {
-        const outcome = await node.invite(group, peer, signal)
+        // An invitee that is not connected: `queued` at once, so that the caller can say it waits (a `group:invite` event follows).
+        const outcome = await node.invite(group, peer, { signal, reachFirst: false })
         return { state: outcome.state, group: groupJson(outcome.group), ...(outcome.invite !== undefined ? { invite: pendingInviteJson(outcome.invite) } : {}) }
       },
       'group.invite.cancel': ({ group, peer }) => pendingInviteJson(node.cancelInvite(group, peer)),

@@ -20,7 +20,7 @@ import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfI
 import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { NodeError } from './errors.js'
 import { ForkLedger, forwardForkEvents } from './forks.js'
-import { InviteQueue, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
+import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
 import { inviteNetwork, serveKeyPackages } from './key-packages.js'
 import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
 import { OnionAccess } from './onion-access.js'
@@ -236,12 +236,12 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return this.#summary(this.#groups.resolve(what))
   }
 
-  /** Invites an allow-listed peer into a group we own: at once if it is connected, else queued until it is (see {@link InviteQueue.invite}). */
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<InviteOutcome> {
+  /** Invites an allow-listed peer into a group we own; one that cannot be reached is queued until it connects (see {@link InviteQueue.invite}). */
+  async invite(groupWhat: string, peerWhat: string, options: InviteOptions = {}): Promise<InviteOutcome> {
     const group = this.#groups.resolve(groupWhat)
     this.#groups.ownershipNonce(group.id) // only the owner of a bound group id invites: refused before anything is queued
     const peer = this.#table.resolve(peerWhat)
-    const state = await this.invites.invite(group.id, peer, signal)
+    const state = await this.invites.invite(group.id, peer, options)
     const queued = this.invites.list(group.id).find((i) => i.identityKey === toHex(peer.identityKey))
     return { state, group: this.#summary(this.#groups.get(group.id) ?? group), ...(state === 'queued' && queued !== undefined ? { invite: queued } : {}) }
   }

@@ -16,7 +16,7 @@
  */
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
 export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
-export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
+export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
 export type { BurrowOptions, BurrowEvents, TorChoice, NodeStatus } from './types.js'
 export type { GroupSummary, MemberView, MessageView, PeerView } from './views.js'
 export * from './errors.js'

@@ -54,6 +54,20 @@ export interface PendingInviteView {
 /** What became of an invitation: done at once, or queued until the invitee can be reached. */
 export type InviteState = 'invited' | 'queued'
 
+/** Options of `Burrow.invite` and {@link InviteQueue.invite}. */
+export interface InviteOptions {
+  /** Ends the wait (never the invitation, which stays queued). */
+  signal?: AbortSignal
+  /**
+   * When the invitee is not connected: try to reach it first (within
+   * {@link INVITE_QUEUE_LIMITS.connectBudgetMs}), and answer `queued` only if
+   * that fails (true, the default); or answer `queued` at once and try in
+   * the background (false: what the local API does, so that the CLI can say
+   * at once that it waits).
+   */
+  reachFirst?: boolean
+}
+
 /** What `Burrow.invite` returns: the state, the group, and the queued invitation when it waits. */
 export interface InviteOutcome {
   state: InviteState
@@ -118,15 +132,16 @@ export class InviteQueue extends EventEmitter<{ invite: [InviteEvent] }> {
   }
 
   /**
-   * Queues the invitation of `peer` into our group and tries it: to the end
-   * when the invitee is connected (`invited`, or `queued` when that attempt
-   * did not complete), else in the background (`queued` at once; a
-   * `group:invite` event tells the outcome). When the node is not running it
-   * is only queued. `signal` ends the wait, never the invitation. Throws the
+   * Queues the invitation of `peer` into our group and tries it: `invited`
+   * when the attempt completes, `queued` when it does not (the invitee is
+   * away: it is tried again whenever it connects, and a `group:invite` event
+   * tells the outcome). An invitee that is not connected is first dialed for
+   * up to a minute, unless `reachFirst` is false (see {@link InviteOptions}).
+   * When the node is not running the invitation is only queued. Throws the
    * error of an attempt that no retry will change (the invitation is then
    * dropped), `GROUP_ALREADY_A_MEMBER`, or `NODE_INVITE_QUEUE_FULL`.
    */
-  async invite(groupId: Uint8Array, peer: PeerRecord, signal?: AbortSignal): Promise<InviteState> {
+  async invite(groupId: Uint8Array, peer: PeerRecord, options: InviteOptions = {}): Promise<InviteState> {
     const group = this.#groups.get(groupId)
     if (group?.members.some((m) => bytesEqual(m, peer.identityKey)) === true) throw new GroupError('GROUP_ALREADY_A_MEMBER')
     if (this.#store.get(groupId, peer.identityKey) === undefined) {
@@ -136,11 +151,11 @@ export class InviteQueue extends EventEmitter<{ invite: [InviteEvent] }> {
     }
     const net = this.#net
     if (net === undefined) return 'queued'
-    if (!net.isConnected(peer.peerId)) {
+    if (options.reachFirst === false && !net.isConnected(peer.peerId)) {
       void this.#attempt(groupId, peer.identityKey, INVITE_QUEUE_LIMITS.connectBudgetMs).catch(() => {})
       return 'queued'
     }
-    return this.#attempt(groupId, peer.identityKey, INVITE_QUEUE_LIMITS.connectBudgetMs, signal)
+    return this.#attempt(groupId, peer.identityKey, INVITE_QUEUE_LIMITS.connectBudgetMs, options.signal)
   }
 
   /** Drops a queued invitation (an attempt under way may still complete). Throws `NODE_INVITE_NOT_QUEUED`. */

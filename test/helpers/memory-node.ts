@@ -188,13 +188,13 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   }
 
   /** Invites at once when the peer is connected; otherwise queues the invitation until {@link setConnected}. */
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<InviteOutcome> {
+  async invite(groupWhat: string, peerWhat: string, options: { signal?: AbortSignal } = {}): Promise<InviteOutcome> {
     const failure = this.#failNext
     this.#failNext = undefined
     if (failure !== undefined) throw failure
     const group = this.#ownedGroup(groupWhat, 'invite')
     const peer = this.#resolvePeer(peerWhat)
-    signal?.throwIfAborted()
+    options.signal?.throwIfAborted()
     if (group.members.some((m) => hex(m) === peer.identityKey)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
     if (!peer.connected) {
       const queued = this.#pending.find((i) => i.peerId === peer.peerId && i.groupId === hex(group.id)) ?? {
