@@ -66,8 +66,9 @@ async function groupInvite(run: Run, io: CliIo): Promise<number> {
     }
     const cancel = `burrow group invite --cancel ${printable(group)} ${printable(peer)}`
     if (!run.globals.json) {
+      const why = first.invite?.lastError === undefined ? `${who} is not reachable now` : `${who} could not be invited yet (${printable(first.invite.lastError.code)})`
       io.stderr.write(
-        `${who} is not reachable now: the invitation is queued (it survives a restart of your node) and goes out when ${who} comes online.\n` +
+        `${why}: the invitation is queued (it survives a restart of your node) and goes out when ${who} comes online.\n` +
           `waiting for ${who}… Ctrl-C stops waiting and leaves the invitation queued; \`${cancel}\` cancels it.\n`,
       )
     }
