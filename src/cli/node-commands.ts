@@ -170,6 +170,17 @@ async function start(run: Run, io: CliIo): Promise<number> {
   node.on('onion:reachable', (e) => (json ? event('onion:reachable', e) : say(`reachable at ${e.address} after ${(e.ms / 1000).toFixed(1)} s`)))
   node.on('peer:connected', (e) => (json ? event('peer:connected', e) : say(`peer connected: ${name(e)}`)))
   node.on('peer:disconnected', (e) => (json ? event('peer:disconnected', e) : say(`peer disconnected: ${name(e)}: ${e.reason}`)))
+  node.on('log:fork', (f) =>
+    json
+      ? event('log:fork', f)
+      : say(`fork detected: ${f.self ? 'your own identity' : (f.authorName ?? shortId(f.authorPeerId))} signed two different operations at seq ${f.seq}; proof ${f.id} (\`burrow forks\`)`),
+  )
+  node.on('group:invite', (e) => {
+    if (json) event('group:invite', e)
+    else if (e.state === 'invited' || e.state === 'failed') {
+      say(`invitation of ${e.name ?? shortId(e.peerId)} to ${e.groupId.slice(0, 12)}: ${e.state === 'invited' ? 'sent' : `dropped (${e.error?.code ?? 'failed'})`}`)
+    }
+  })
 
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {

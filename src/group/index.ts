@@ -18,7 +18,9 @@
  * - `invitation-limits.ts`: what an inviter may cost us (request rate,
  *   pending invitations, their lifetime).
  * - `sharing.ts`: who each group log is shared with, in memory (asked for
- *   every sync frame).
+ *   every sync frame): members, inviters, and in part members that departed.
+ * - `setting.ts`: the owner's name and description of the group, shared
+ *   with the members as an MLS-encrypted setting in its log.
  * - `payload.ts`: what a group operation carries (always MLS ciphertext).
  * - `roster.ts`: which credentials an MLS call accepts.
  * - `mls/`: the MLS core over ts-mls, pure functions over bytes.
@@ -26,7 +28,9 @@
  */export * from './mls/index.js'
 export * from './errors.js'
 export { GroupManager, type GroupManagerOptions, type MessagesQuery } from './manager.js'
-export type { GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
+export type { GroupEvent, GroupInfo, GroupManagerEvents, GroupStatus, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
+export { MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
+export { DEPARTED_SHARE_MS, MAX_DEPARTED } from './sharing.js'
 export type { GroupMessage, RejectedGroupOperation } from '../store/index.js'
 export { encodeGroupPayload, decodeGroupPayload, MAX_BUNDLED_PROPOSALS, type GroupPayload } from './payload.js'
 export {
@@ -36,6 +40,7 @@ export {
   answerKeyPackageRequest,
   decodeKeyPackageRequest,
   decodeKeyPackageResponse,
+  KeyPackageRefusedError,
   encodeKeyPackageRequest,
   fetchKeyPackage,
   type AskPeer,

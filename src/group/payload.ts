@@ -7,7 +7,8 @@ import { GroupError } from './errors.js'
  * encrypted), never plaintext or local labels.
  *
  * Encoded as a canonical CBOR array whose first element is the kind:
- * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`.
+ * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`,
+ * `[5, message]` (the owner's group setting, an MLS application message: setting.ts).
  * An application message of 190 bytes of MLS ciphertext:
  * ```
  * 82             array(2)
@@ -23,8 +24,9 @@ export type GroupPayload =
   | { readonly kind: 'commit'; readonly commit: Uint8Array; readonly proposals: readonly Uint8Array[] }
   | { readonly kind: 'welcome'; readonly welcome: Uint8Array }
   | { readonly kind: 'proposal'; readonly proposal: Uint8Array }
+  | { readonly kind: 'setting'; readonly message: Uint8Array }
 
-const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4 } as const
+const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting: 5 } as const
 
 /** Most proposals one commit may bundle: bounds the work a hostile owner's payload causes. */
 export const MAX_BUNDLED_PROPOSALS = 256
@@ -44,6 +46,9 @@ export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
       break
     case 'proposal':
       value = [KIND_CODES.proposal, payload.proposal]
+      break
+    case 'setting':
+      value = [KIND_CODES.setting, payload.message]
       break
   }
   return encodeCanonical(value)
@@ -88,6 +93,9 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
     case KIND_CODES.proposal:
       arity(2)
       return { kind: 'proposal', proposal: bodyBytes() }
+    case KIND_CODES.setting:
+      arity(2)
+      return { kind: 'setting', message: bodyBytes() }
     default:
       throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'unknown payload kind')
   }

@@ -5,6 +5,9 @@
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
  * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
+ * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.
+ * - `invite-queue.ts`: the owner's invitations, queued until the invitee can be reached.
+ * - `key-packages.ts`: `/burrow/keypackage/1` on libp2p streams, for both ends.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
@@ -12,6 +15,8 @@
  * @module
  */
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
+export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
+export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
 export type { BurrowOptions, BurrowEvents, TorChoice, NodeStatus } from './types.js'
 export type { GroupSummary, MemberView, MessageView, PeerView } from './views.js'
 export * from './errors.js'

@@ -1,5 +1,7 @@
 import type { Logger } from '../logging.js'
 import type { BootstrapProgress, OnionAddress } from '../tor/index.js'
+import type { ForkDetected } from './forks.js'
+import type { InviteEvent } from './invite-queue.js'
 import type { GroupSummary, MessageView } from './views.js'
 
 /** How Burrow gets its tor. */
@@ -41,7 +43,11 @@ export interface BurrowEvents {
   /** A group changed: created, joined, a member added or removed, a new epoch. */
   'group:changed': [GroupSummary]
   /** An ephemeral message (presence, typing) from a group member: never stored. */
-  'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
+  'group:ephemeral': [{ groupId: string; peerId: string; name?: string; data: Uint8Array }]
+  /** A queued invitation changed state: done, queued again after an attempt, failed for good, cancelled. */
+  'group:invite': [InviteEvent]
+  /** A peer sent an operation that conflicts with a stored one: its author signed two at one position. The proof is stored and the author marked. */
+  'log:fork': [ForkDetected]
 }
 
 /** What `status()` reports. */
@@ -51,6 +57,8 @@ export interface NodeStatus {
   onion: OnionAddress
   /** Ed25519 identity public key, hex. */
   identityKey: string
+  /** Its fingerprint (`1a2b 3c4d 5e6f 7a8b 9c0d`): what peers compare over a channel they trust. */
+  fingerprint: string
   tor: { state: string; bootstrap: number; pid?: number }
   reachable: boolean
   peers: { total: number; connected: number }

@@ -3,7 +3,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
 import type { GroupManager } from '../group/index.js'
-import type { AddressTable, SyncManager, SyncPolicy } from '../net/index.js'
+import type { AddressTable, SharePolicy, SyncManager } from '../net/index.js'
 import type { Tor } from '../tor/index.js'
 import type { BurrowEvents } from './types.js'
 import { groupSummary, messageView, type Naming } from './views.js'
@@ -16,8 +16,12 @@ import { groupSummary, messageView, type Naming } from './views.js'
  */
 type NodeEmitter = EventEmitter<BurrowEvents>
 
-/** Which group logs each peer may have, asked by sync for every frame (keyed by PeerId; answered from memory and indexes). */
-export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SyncPolicy {
+/**
+ * Which group logs each peer may have, asked by sync for every frame (keyed
+ * by PeerId; answered from memory and indexes), and the part a departed
+ * member still gets (`GroupManager.shareLimit`).
+ */
+export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SharePolicy {
   return {
     sharedLogs: (peerId) => {
       const identity = table.identityKeyOf(peerId)
@@ -26,6 +30,10 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager): Sync
     mayShare: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity !== undefined && groups.mayShare(identity, logId)
+    },
+    limit: (peerId, logId) => {
+      const identity = table.identityKeyOf(peerId)
+      return identity === undefined ? undefined : groups.shareLimit(identity, logId)
     },
   }
 }
@@ -65,7 +73,7 @@ export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: Addre
       if (stored > 0) node.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
     }),
     listen(sync, 'caught-up', ({ peer, logId }) => node.emit('sync:caught-up', { peerId: peer, logId: toHex(logId) })),
-    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data })),
+    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), ...named(peer), data })),
   ]
   return () => off.forEach((f) => f())
 }

@@ -8,8 +8,10 @@
  *   passphrase change, keystore and database together. `backup.ts`:
  *   backup files (age-sealed container of keystore, config, database snapshot).
  * - `log-store.ts`: operations, validated as they are stored, fork evidence.
- * - `peer-store.ts`: the allow-list's rows. `group-store.ts`: group state,
- *   cursors, invitations, the local view (the only plaintext), rejections.
+ * - `peer-store.ts`: the allow-list's rows and their recent errors.
+ *   `group-store.ts`: group state, cursors, invitations, departed members,
+ *   the local view (the only plaintext), rejections.
+ *   `pending-invite-store.ts`: the owner's invitations queued until the invitee is reachable.
  * - `errors.ts`: `StoreError` and its codes.
  *
  * No transactions span stores here: callers that must write several things
@@ -31,10 +33,13 @@ export {
   type RestoredParts,
 } from './backup.js'
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
-export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation, type WireRow } from './log-store.js'
-export { PeerStore, type PeerRow } from './peer-store.js'
+export { LogStore, type IngestResult, type LogStoreCounts, type LogStoreOptions, type RejectedOperation, type StoredFork, type WireRow } from './log-store.js'
+export { PeerStore, type PeerError, type PeerRow } from './peer-store.js'
+export { PendingInviteStore, type PendingInviteRow } from './pending-invite-store.js'
 export {
   GroupStore,
+  type DepartedRow,
+  type GroupEnd,
   type GroupMessage,
   type GroupRow,
   type GroupStateUpdate,
