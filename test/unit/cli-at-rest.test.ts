@@ -75,9 +75,10 @@ describe('card and peers add without a running node', () => {
     expect(await run(['--data-dir', dir, 'card', '--json'])).toMatchObject({ code: EXIT.KEYSTORE, out: expect.stringContaining('KEYSTORE_PASSPHRASE_REQUIRED') })
     expect(await run(['--data-dir', dir, 'card'], { BURROW_PASSPHRASE: 'no' })).toMatchObject({ code: EXIT.KEYSTORE, err: expect.stringContaining('(KEYSTORE_WRONG_PASSPHRASE)') })
 
-    const added = await run(['--data-dir', dir, 'peers', 'add', peerCard('bob'), '--json'], PW)
+    const added = await run(['--data-dir', dir, 'peers', 'add', peerCard('bob'), '--yes', '--json'], PW)
     expect(added.code).toBe(0)
     expect(JSON.parse(added.out)).toMatchObject({ name: 'bob', connected: false })
+    expect(JSON.parse(added.out).fingerprint).toMatch(/^([0-9a-f]{4} ){4}[0-9a-f]{4}$/)
     // A malformed card is bad input, found before any passphrase is asked for.
     expect(await run(['--data-dir', dir, 'peers', 'add', 'burrow1nope'])).toMatchObject({ code: EXIT.USAGE, err: expect.stringContaining('(INVALID_CONTACT_CARD)') })
     const node = await readNode(dir, 'correct horse')
