@@ -116,6 +116,16 @@ export class PeerConnector {
     this.#tick()
   }
 
+  /**
+   * Forgets every peer's backoff and dials those not connected: after a
+   * sleep or a network outage, whose failures said nothing about the peers
+   * (after 2 minutes of them a peer's next attempt would be up to 2 more away).
+   */
+  redialAll(): void {
+    this.#schedule.clear()
+    this.#tick()
+  }
+
   /** Dials a peer now and resolves with the connection (an open one, if there was one already). Throws what libp2p threw. */
   dial(peer: PeerRecord, signal?: AbortSignal): Promise<Connection> {
     const addr = onionMultiaddr(peer.onion, this.#options.virtualPort, peerIdFromString(peer.peerId))

@@ -20,8 +20,9 @@ import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfI
 import { GroupManager, type GroupInfo } from '../group/index.js'
 import { NodeError } from './errors.js'
 import { requestKeyPackage, serveKeyPackages } from './key-packages.js'
-import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
+import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
 import { OnionAccess } from './onion-access.js'
+import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
@@ -40,6 +41,7 @@ interface Running {
   sync: SyncManager
   connector: PeerConnector
   access: OnionAccess
+  recovery: Recovery
 }
 
 /**
@@ -154,6 +156,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       // reaches us at once must find them (else its sync stream is refused).
       await this.#publish(running, signal)
       running.connector.start()
+      running.recovery = new Recovery(running, recoveryEvents(this, this.onionAddress, (r) => (this.#reachable = r)), this.#log)
+      running.recovery.start()
       this.#state = 'running'
       void this.#groups.processSoon()
     } catch (err) {
@@ -380,6 +384,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#running = undefined
     this.#reachable = false
     if (running === undefined) return
+    await running.recovery?.stop()
     running.connector?.stop()
     await running.sync?.stop().catch(() => {})
     await running.access?.close()

@@ -4,6 +4,16 @@ import type { AddressTable, PeerRecord } from '../net/index.js'
 import { OnionClientAuth, OnionService, type Tor } from '../tor/index.js'
 
 /**
+ * The self-check before deciding to re-publish: two dials within 20 s. On the
+ * live profile a self-dial after NEWNYM (descriptor fetched afresh) takes
+ * 3–10 s; dead introduction points fail it within a second (0xF2), and then
+ * only re-publishing helps, so the check is kept short.
+ */
+const RECHECK = { timeoutMs: 20_000, maxAttempts: 2 }
+/** After re-publishing: a fresh descriptor's first dial is 3–10 s on the live profile, up to 30 s on the live network. */
+const RECHECK_AFTER_REPUBLISH_MS = 60_000
+
+/**
  * Who can reach whom over Tor, kept in step with the allow-list: our onion
  * service carries every allow-listed peer's client-auth key (only they can
  * read our descriptor), and our tor holds our client-auth key for every
@@ -41,6 +51,25 @@ export class OnionAccess {
     await this.#service.publish(signal)
     for (const peer of this.#table.list()) await this.#clientAuth.add(peer.onion, this.#keys.clientAuth.privateKey)
     await this.#service.selfCheck(signal ? { signal } : {})
+  }
+
+  /**
+   * Whether peers can still reach us, after a sleep or an outage: a
+   * self-check on a fresh circuit and, when it fails, the service published
+   * again (fresh introduction points and descriptors) and checked once more.
+   * Resolves with whether it re-published.
+   */
+  async recheck(signal?: AbortSignal): Promise<{ republished: boolean }> {
+    const bound = signal ? { signal } : {}
+    try {
+      await this.#service.selfCheck({ ...RECHECK, ...bound })
+      return { republished: false }
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+    }
+    await this.#service.republish(signal)
+    await this.#service.selfCheck({ timeoutMs: RECHECK_AFTER_REPUBLISH_MS, ...bound })
+    return { republished: true }
   }
 
   /** A peer was added: it may read our descriptor (re-publication, about 2–3 s) and we register our key for its onion. */
