@@ -25,11 +25,13 @@ export class OnionAccess {
   readonly #table: AddressTable
   readonly #clientAuth: OnionClientAuth
   readonly #service: OnionService
+  readonly #log: Logger
 
   constructor(tor: Tor, options: { keys: NodeKeys; table: AddressTable; virtualPort: number; target: { path: string }; logger: Logger }) {
     this.#tor = tor
     this.#keys = options.keys
     this.#table = options.table
+    this.#log = options.logger
     this.#clientAuth = new OnionClientAuth(tor)
     this.#service = new OnionService(tor, {
       seed: options.keys.onionServiceSeed,
@@ -66,6 +68,7 @@ export class OnionAccess {
       return { republished: false }
     } catch (err) {
       if (signal?.aborted === true) throw err
+      this.#log.info({ reason: err instanceof Error ? err.message : String(err) }, 'our onion is not reachable; re-publishing it')
     }
     await this.#service.republish(signal)
     await this.#service.selfCheck({ timeoutMs: RECHECK_AFTER_REPUBLISH_MS, ...bound })

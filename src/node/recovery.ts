@@ -109,6 +109,7 @@ export class Recovery {
         await this.#tor.freshStart()
         this.#connector.redialAll()
         const { republished } = await this.#access.recheck(AbortSignal.any([round.signal, AbortSignal.timeout(ROUND_MS)]))
+        this.#log.info({ ms: Date.now() - started, republished }, 'our onion is reachable again')
         this.#hooks.reachable({ ms: Date.now() - started, republished })
         // Peers that refused us while we were unreachable (our dials do not need our onion, theirs do).
         this.#connector.redialAll()
