@@ -5,8 +5,8 @@
  *
  * - node start → own onion reachable, next to a raw tor's bootstrap + ADD_ONION
  *   (every descriptor upload answered) + its first dial to its own onion;
- * - both cards added → both nodes connected, next to a raw first dial (a tor
- *   that never fetched the onion);
+ * - the second card added → both nodes connected, next to a raw first dial
+ *   (a tor that never fetched the onion);
  * - invite → the member decrypts the next message, next to two raw round
  *   trips (a key package asked for and answered; the Welcome and the message
  *   each one way);
@@ -87,10 +87,14 @@ function decrypted(node: Burrow, text: string): Promise<number> {
 
 const connected = (x: Burrow, y: Burrow): boolean => x.peers().some((p) => p.peerId === y.peerId && p.connected)
 
-/** Both add each other's card at once (cards exchanged in person); resolves when both see the connection. */
+/**
+ * x adds y's card, then y adds x's: from the second card (the first moment
+ * both can connect) until both see the connection.
+ */
 async function cardsToConnected(x: Burrow, y: Burrow): Promise<{ ms: number; addPeerMs: number }> {
+  await x.addPeer(y.contactCard())
   const started = process.hrtime.bigint()
-  await Promise.all([x.addPeer(y.contactCard()), y.addPeer(x.contactCard())])
+  await y.addPeer(x.contactCard())
   const addPeerMs = msSince(started)
   await until(() => connected(x, y) && connected(y, x), STEP_MS, 'both to be connected')
   return { ms: msSince(started), addPeerMs }
@@ -220,7 +224,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw: first dial to its own onion', ...spread(raws.map((r) => r.selfDialMs)), unit: 'ms' },
       { metric: 'node start → own onion reachable (self-check passed)', ...burrowStarts, unit: 'ms', note: ratio(burrowStarts.value, rawStarts.value) },
       { metric: 'raw: bootstrap + ADD_ONION → uploaded + self-dial', ...rawStarts, unit: 'ms', note: 'sum per raw start' },
-      { metric: 'both cards added → both connected', ...connect, unit: 'ms', note: `${ratio(connect.value, firstDial.value)}; addPeer itself (re-publication) ${Math.round(spread(connects.map((c) => c.addPeerMs)).value)} ms` },
+      { metric: 'second card added → both connected', ...connect, unit: 'ms', note: `${ratio(connect.value, firstDial.value)}; addPeer itself (re-publication) ${Math.round(spread(connects.map((c) => c.addPeerMs)).value)} ms` },
       { metric: 'raw: first dial (a tor that never fetched the onion)', ...firstDial, unit: 'ms' },
       { metric: 'invite → member decrypts the next message', ...invite, unit: 'ms', note: `${ratio(invite.value, 2 * rttP50)} of two round trips; invite() itself ${Math.round(spread(invites.map((x) => x.inviteMs)).value)} ms` },
       { metric: 'group message p50 (publish → decrypted at a member)', value: percentile(sortedLatency, 50), unit: 'ms', runs: latency.length, note: `raw round trip + ${(percentile(sortedLatency, 50) - rttP50).toFixed(1)} ms (target ≤ + 10 ms)` },

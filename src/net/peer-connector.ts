@@ -38,8 +38,20 @@ export interface ConnectOptions {
   signal?: AbortSignal
 }
 
-/** Failures that mean our tor may hold a stale descriptor of the peer. */
-const STALE_DESCRIPTOR_SIGNS = new Set(['timeout', 'onion-introduction-failed', 'onion-introduction-timeout', 'onion-rendezvous-failed'])
+/**
+ * Failures that mean our tor may hold a stale descriptor of the peer. The
+ * client-auth ones too: tor keeps a descriptor it could not decrypt, and a
+ * peer that has just added us re-publishes one with our key within seconds
+ * (live profile: retries kept failing with the old one for 20 s and more).
+ */
+const STALE_DESCRIPTOR_SIGNS = new Set([
+  'timeout',
+  'onion-introduction-failed',
+  'onion-introduction-timeout',
+  'onion-rendezvous-failed',
+  'onion-client-auth-missing',
+  'onion-client-auth-wrong',
+])
 
 /**
  * Failures that clear up by themselves within a minute: a peer that has just

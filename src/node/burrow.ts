@@ -189,8 +189,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const record = this.#table.add(decodeContactCard(card))
     const running = this.#live()
     if (running !== undefined) {
-      await running.access.admit(record)
-      running.connector.dialSoon(record.peerId)
+      await running.access.admit(record, () => running.connector.dialSoon(record.peerId))
     }
     return peerView(record, this.#isConnected(record.peerId))
   }
