@@ -342,7 +342,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       libp2p: net.libp2p,
       table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
-      refreshDescriptor: (onion) => tor.refetchDescriptor(onion),
+      // Our key for the peer again and its descriptor afresh (before our onion is published, the descriptor only).
+      refreshDescriptor: (onion) => parts.access?.refresh(onion) ?? tor.refetchDescriptor(onion),
       logger: this.#log,
     })
     this.#detach.push(

@@ -1,15 +1,17 @@
 import type { Logger } from '../logging.js'
 import type { NodeKeys } from '../keys/index.js'
 import type { AddressTable, PeerRecord } from '../net/index.js'
-import { OnionClientAuth, OnionService, type Tor } from '../tor/index.js'
+import { OnionClientAuth, OnionService, type OnionAddress, type Tor } from '../tor/index.js'
 
 /**
- * The self-check before deciding to re-publish: two dials within 20 s. On the
- * live profile a self-dial after NEWNYM (descriptor fetched afresh) takes
- * 3–10 s; dead introduction points fail it within a second (0xF2), and then
- * only re-publishing helps, so the check is kept short.
+ * The self-check before deciding to re-publish: one dial of at most 15 s.
+ * On the live profile a self-dial after NEWNYM (descriptor fetched afresh)
+ * takes 3–10 s. After a wake, the one attempt of a 20-s budget hung for all
+ * of it (the descriptor had aged out) before the re-publication that made us
+ * reachable 10 s later; a failed check costs more than a needless
+ * re-publication (4–6 s), so one attempt decides.
  */
-const RECHECK = { timeoutMs: 20_000, maxAttempts: 2 }
+const RECHECK = { timeoutMs: 15_000, maxAttempts: 1 }
 /** After re-publishing: a fresh descriptor's first dial is 3–10 s on the live profile, up to 30 s on the live network. */
 const RECHECK_AFTER_REPUBLISH_MS = 60_000
 
@@ -90,6 +92,17 @@ export class OnionAccess {
     await this.#clientAuth.add(peer.onion, this.#keys.clientAuth.privateKey)
     reachable()
     await this.#service.setAuthorizedClients(this.#authorizedClients())
+  }
+
+  /**
+   * A dial to the peer at `onion` failed in a way that says our tor may hold a stale view
+   * of it: our key for its onion is registered again (a NEWNYM, ours or
+   * anyone's on a shared tor, drops it) and its descriptor fetched afresh.
+   */
+  async refresh(onion: OnionAddress): Promise<void> {
+    // Only for a peer still on the list: a removed one's key must stay gone.
+    if (this.#table.list().some((p) => p.onion === onion)) await this.#clientAuth.add(onion, this.#keys.clientAuth.privateKey)
+    await this.#tor.refetchDescriptor(onion)
   }
 
   /** A peer was removed: our key for its onion is dropped and our service re-published without its key. */

@@ -106,7 +106,7 @@ export class Recovery {
     for (let attempt = 0; attempt < MAX_ROUNDS; attempt++) {
       if (round.signal.aborted || this.#stopped) return
       try {
-        await this.#tor.freshStart()
+        await this.#tor.freshStart(round.signal)
         this.#connector.redialAll()
         const { republished } = await this.#access.recheck(AbortSignal.any([round.signal, AbortSignal.timeout(ROUND_MS)]))
         this.#log.info({ ms: Date.now() - started, republished }, 'our onion is reachable again')

@@ -79,7 +79,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   #published = false
   /** Set before ADD_ONION goes out: from then on tor may hold the service and our own client-auth key. */
   #onTor = false
-  #removeHook: (() => void) | undefined
+  readonly #removeHooks: (() => void)[] = []
   /** The publication in progress: publications run one after another (two ADD_ONIONs of one key would collide). */
   #queue: Promise<unknown> = Promise.resolve()
 
@@ -109,14 +109,22 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    */
   async publish(signal?: AbortSignal): Promise<void> {
     await this.#serially(() => this.#publishOn(this.#tor.control, signal))
-    this.#removeHook ??= this.#tor.onReady(async (control) => {
-      try {
-        await this.#serially(() => this.#publishOn(control))
-      } catch (err) {
-        this.emit('error', err instanceof Error ? err : new Error(String(err)))
-        throw err
-      }
-    })
+    if (this.#removeHooks.length > 0) return
+    this.#removeHooks.push(
+      this.#tor.onReady(async (control) => {
+        try {
+          await this.#serially(() => this.#publishOn(control))
+        } catch (err) {
+          this.emit('error', err instanceof Error ? err : new Error(String(err)))
+          throw err
+        }
+      }),
+      // NEWNYM drops our own key for our onion too: without it the self-check cannot read our descriptor.
+      this.#tor.onClientAuthPurged(async (control) => {
+        const own = this.#options.ownClientAuth
+        if (own !== undefined && this.#onTor) await control.onionClientAuthAdd(this.serviceId, clientAuthPrivateKeyBase64(own.privateKey))
+      }),
+    )
   }
 
   /**
@@ -185,8 +193,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    * half-way: whatever reached tor is taken back. Idempotent.
    */
   async remove(): Promise<void> {
-    this.#removeHook?.()
-    this.#removeHook = undefined
+    for (const remove of this.#removeHooks.splice(0)) remove()
     this.#published = false
     if (!this.#onTor) return
     this.#onTor = false

@@ -60,6 +60,8 @@ interface Session {
 }
 
 const REFETCH_INTERVAL_MS = 10_000
+/** Tor runs at most one NEWNYM per 10 s (`MAX_SIGNEWNYM_RATE`) and delays the next. */
+const NEWNYM_INTERVAL_MS = 10_000
 
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
@@ -85,6 +87,8 @@ export class Tor extends EventEmitter<TorEvents> {
   readonly #backoffMax: number
   readonly #log: Logger
   readonly #hooks = new Set<ReadyHook>()
+  readonly #purgeHooks = new Set<ReadyHook>()
+  #lastNewnym = 0
   #state: TorState = 'idle'
   #session: Session | undefined
   #lifetime = new AbortController()
@@ -178,13 +182,31 @@ export class Tor extends EventEmitter<TorEvents> {
    * and the introduction points it marked failed. Without the purge, tor
    * keeps refusing a peer's intro points it could not reach during an outage
    * for up to 2 minutes (`HS_CACHE_CLIENT_INTRO_STATE_MAX_AGE`; measured in
-   * docs/testnet.md). Tor rate-limits NEWNYM to one per 10 s and delays a
-   * later one by itself.
+   * docs/testnet.md).
+   *
+   * NEWNYM also drops every client-auth key added without `Permanent`
+   * (tor's `hs_client_purge_state`): the hooks of {@link onClientAuthPurged}
+   * add them again (seen on the live profile: after a wake, every dial to a
+   * peer failed with `onion-client-auth-missing` until they did). Tor runs
+   * at most one NEWNYM per 10 s and would delay a second one, purging the
+   * keys after they were added again; so a second call within 10 s waits.
    */
-  async freshStart(): Promise<void> {
+  async freshStart(signal?: AbortSignal): Promise<void> {
+    const wait = this.#lastNewnym + NEWNYM_INTERVAL_MS - Date.now()
+    if (wait > 0) await sleep(wait, signal)
     const control = this.control
     await control.signal('ACTIVE')
+    this.#lastNewnym = Date.now()
     await control.signal('NEWNYM')
+    const results = await Promise.allSettled([...this.#purgeHooks].map((hook) => hook(control)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
+  /** Registers a hook run after {@link freshStart} made tor drop its client-auth keys (to add them again). Returns its removal. */
+  onClientAuthPurged(hook: ReadyHook): () => void {
+    this.#purgeHooks.add(hook)
+    return () => this.#purgeHooks.delete(hook)
   }
 
   /** Registers a hook run at every later transition to ready (after a restart). Returns its removal. */
