@@ -94,7 +94,8 @@ export class PeerConnector {
   readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'refreshDescriptor'>> & Pick<PeerConnectorOptions, 'refreshDescriptor'>
   readonly #log: Logger
   readonly #schedule = new Map<string, Schedule>()
-  readonly #inFlight = new Set<string>()
+  /** The connector's own dials in progress, by PeerId, each with its abort. */
+  readonly #inFlight = new Map<string, AbortController>()
   #timer: NodeJS.Timeout | undefined
   #stopped = true
 
@@ -120,6 +121,7 @@ export class PeerConnector {
   stop(): void {
     this.#stopped = true
     clearInterval(this.#timer)
+    for (const dial of this.#inFlight.values()) dial.abort()
   }
 
   /** Dials `peerId` at the next opportunity, forgetting its backoff (after an add, or on demand). */
@@ -135,6 +137,10 @@ export class PeerConnector {
    */
   redialAll(): void {
     this.#schedule.clear()
+    // Dials begun before are abandoned: their circuits went with the network
+    // (after a 2-minute drop they hung until their 30-s SOCKS bound and held
+    // back the fresh dial). Each one's end starts its replacement.
+    for (const dial of this.#inFlight.values()) dial.abort()
     this.#tick()
   }
 
@@ -188,20 +194,24 @@ export class PeerConnector {
       if (this.#inFlight.has(peer.peerId) || this.#connected(peer.peerId)) continue
       const schedule = this.#schedule.get(peer.peerId) ?? { attempts: 0, nextAt: 0 }
       if (schedule.nextAt > now) continue
-      this.#inFlight.add(peer.peerId)
-      void this.#attempt(peer, schedule).finally(() => this.#inFlight.delete(peer.peerId))
+      const abort = new AbortController()
+      this.#inFlight.set(peer.peerId, abort)
+      void this.#attempt(peer, schedule, abort.signal).finally(() => {
+        this.#inFlight.delete(peer.peerId)
+        if (abort.signal.aborted) this.#tick()
+      })
     }
   }
 
-  async #attempt(peer: PeerRecord, schedule: Schedule): Promise<void> {
+  async #attempt(peer: PeerRecord, schedule: Schedule, signal: AbortSignal): Promise<void> {
     try {
       this.#log.debug({ peer: peer.peerId, attempt: schedule.attempts + 1 }, 'dialing')
-      await this.dial(peer)
+      await this.dial(peer, signal)
       this.#log.debug({ peer: peer.peerId }, 'connected')
       this.#schedule.set(peer.peerId, { attempts: 0, nextAt: 0 })
       this.#options.table.markSeen(peer.peerId)
     } catch (err) {
-      if (this.#stopped || !this.#options.table.isAllowed(peer.peerId)) return
+      if (this.#stopped || signal.aborted || !this.#options.table.isAllowed(peer.peerId)) return
       const failure = dialFailure(err)
       const delay = backoffDelay(schedule.attempts, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
       this.#schedule.set(peer.peerId, { attempts: schedule.attempts + 1, nextAt: Date.now() + delay })

@@ -58,23 +58,31 @@ export class OnionAccess {
   }
 
   /**
-   * Whether peers can still reach us, after a sleep or an outage: a
-   * self-check on a fresh circuit and, when it fails, the service published
-   * again (fresh introduction points and descriptors) and checked once more.
-   * Resolves with whether it re-published.
+   * Whether peers can still reach us, after a sleep: a self-check on a fresh
+   * circuit and, when it fails, {@link renew}. Resolves with whether it re-published.
    */
   async recheck(signal?: AbortSignal): Promise<{ republished: boolean }> {
-    const bound = signal ? { signal } : {}
     try {
-      await this.#service.selfCheck({ ...RECHECK, ...bound })
+      await this.#service.selfCheck({ ...RECHECK, ...(signal ? { signal } : {}) })
       return { republished: false }
     } catch (err) {
       if (signal?.aborted === true) throw err
       this.#log.info({ reason: err instanceof Error ? err.message : String(err) }, 'our onion is not reachable; re-publishing it')
     }
-    await this.#service.republish(signal)
-    await this.#service.selfCheck({ timeoutMs: RECHECK_AFTER_REPUBLISH_MS, ...bound })
+    await this.renew(signal)
     return { republished: true }
+  }
+
+  /**
+   * Publishes our service again (fresh introduction points and descriptors)
+   * and resolves once it passes a self-check. After a network outage this
+   * comes without a check first: the links that carried our introduction
+   * circuits were gone, and tor alone left the service unreachable for
+   * minutes afterwards (docs/testnet.md).
+   */
+  async renew(signal?: AbortSignal): Promise<void> {
+    await this.#service.republish(signal)
+    await this.#service.selfCheck({ timeoutMs: RECHECK_AFTER_REPUBLISH_MS, ...(signal ? { signal } : {}) })
   }
 
   /**

@@ -36,9 +36,10 @@ const RETRY_MAX_MS = 60_000
  * WakeWatch} sees the clocks jump) or a network outage (tor's `offline` then
  * `online`). Each round tells tor to start afresh (`ACTIVE`, `NEWNYM`: new
  * circuits, and its memory of failed introduction points dropped), dials
- * every peer at once (their backoff grew while nothing could work), checks
- * that our own onion is reachable and re-publishes it if not, then dials
- * again. Peers' own connectors may have backed off for minutes; our dials
+ * every peer at once (their backoff grew while nothing could work, and dials
+ * begun before are abandoned), checks after a sleep that our own onion is
+ * reachable and re-publishes it if not (after an outage, at once), then
+ * dials again. Peers' own connectors may have backed off for minutes; our dials
  * are what reconnects, and sync catches up on the new connections.
  *
  * Measured on the live profile: docs/testnet.md ("Sleep, wake and outages").
@@ -85,7 +86,7 @@ export class Recovery {
     this.#hooks.started({ reason, awayMs })
     this.#round.abort()
     const previous = this.#running ?? Promise.resolve()
-    const run: Promise<void> = previous.then(() => this.#rounds()).finally(() => {
+    const run: Promise<void> = previous.then(() => this.#rounds(reason)).finally(() => {
       if (this.#running === run) this.#running = undefined
     })
     this.#running = run
@@ -99,7 +100,7 @@ export class Recovery {
     await this.#running?.catch(() => {})
   }
 
-  async #rounds(): Promise<void> {
+  async #rounds(reason: RecoveryReason): Promise<void> {
     const round = new AbortController()
     this.#round = round
     const started = Date.now()
@@ -108,7 +109,9 @@ export class Recovery {
       try {
         await this.#tor.freshStart(round.signal)
         this.#connector.redialAll()
-        const { republished } = await this.#access.recheck(AbortSignal.any([round.signal, AbortSignal.timeout(ROUND_MS)]))
+        const bound = AbortSignal.any([round.signal, AbortSignal.timeout(ROUND_MS)])
+        // After a wake the service may still stand; after an outage its introduction circuits are gone.
+        const republished = reason === 'wake' ? (await this.#access.recheck(bound)).republished : (await this.#access.renew(bound), true)
         this.#log.info({ ms: Date.now() - started, republished }, 'our onion is reachable again')
         this.#hooks.reachable({ ms: Date.now() - started, republished })
         // Peers that refused us while we were unreachable (our dials do not need our onion, theirs do).

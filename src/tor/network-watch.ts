@@ -47,6 +47,7 @@ export class NetworkWatch extends EventEmitter<NetworkWatchEvents> {
   readonly #now: () => number
   #failures = 0
   #troubleSince: number | undefined
+  #lastFailure: number | undefined
   #offline = false
   #timer: NodeJS.Timeout | undefined
   readonly #onCirc = (ev: CircEvent): void => {
@@ -83,7 +84,15 @@ export class NetworkWatch extends EventEmitter<NetworkWatchEvents> {
   }
 
   #failure(): void {
-    this.#troubleSince ??= this.#now()
+    const now = this.#now()
+    // Failures count together only when close in time: one before a long pause (a sleep) and two after it are not an outage.
+    if (this.#lastFailure !== undefined && now - this.#lastFailure > this.#offlineAfterMs && !this.#offline) {
+      clearTimeout(this.#timer)
+      this.#failures = 0
+      this.#troubleSince = undefined
+    }
+    this.#lastFailure = now
+    this.#troubleSince ??= now
     if (++this.#failures !== FAILURES_BEFORE_OFFLINE || this.#offline) return
     const wait = Math.max(0, this.#troubleSince + this.#offlineAfterMs - this.#now())
     this.#timer = setTimeout(() => {

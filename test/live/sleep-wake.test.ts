@@ -61,7 +61,7 @@ describe('sleep and wake on the live profile', () => {
           `resume → noticed ${recovering === undefined ? 'never' : `${recovering.at - resumedAt} ms (${JSON.stringify(recovering.detail)})`}, ` +
           `→ own onion reachable ${figures.reachableMs} ms, → caught up with both peers ${figures.caughtUpMs} ms`,
       )
-      console.log(`[sleep] X after the wake:\n  ${xLogSince(trio, resumedAt).slice(0, 40).join('\n  ')}`)
+      console.log(`[sleep] X after the wake:\n  ${xLogSince(trio, resumedAt).slice(0, 60).join('\n  ')}`)
       expect(recovering?.detail).toMatchObject({ reason: 'wake' })
       expect((recovering?.detail as { awayMs: number }).awayMs).toBeGreaterThan(FREEZE_MS - 10_000)
     } finally {

@@ -133,7 +133,7 @@ export function nextTimePeriodStart(afterMs: number, votingIntervalS = 10): numb
   return (Math.floor((afterMs / 1000 - offsetS) / lengthS) + 1) * lengthS * 1000 + offsetS * 1000
 }
 
-/** X's own log from `since` on (info and above), one short line per record, for explaining a figure. */
+/** X's own log from `since` on (debug and above, without control-port chatter), one short line per record, for explaining a figure. */
 export function xLogSince(trio: Trio, since: number): string[] {
   if (!existsSync(trio.xLog)) return []
   return readFileSync(trio.xLog, 'utf8')
@@ -141,8 +141,8 @@ export function xLogSince(trio: Trio, since: number): string[] {
     .flatMap((line) => {
       try {
         const r = JSON.parse(line) as { time: number; level: number; msg: string; reason?: string; ms?: number; peer?: string }
-        if (r.time < since || r.level < 30) return []
-        const extra = [r.reason, r.ms === undefined ? undefined : `${r.ms} ms`].filter((x) => x !== undefined).join(', ')
+        if (r.time < since || r.level < 20 || r.msg.startsWith('tor control')) return []
+        const extra = [r.peer?.slice(-6), r.reason, r.ms === undefined ? undefined : `${r.ms} ms`].filter((x) => x !== undefined).join(', ')
         return [`+${r.time - since} ms ${r.msg}${extra === '' ? '' : ` (${extra.slice(0, 160)})`}`]
       } catch {
         return []

@@ -6,12 +6,12 @@ import { FakeTor } from '../helpers/fake-tor-control.js'
 const OFFLINE_AFTER_MS = 300
 
 /** A control connection to a fake tor, and a way to send it events as tor would. */
-async function watched(): Promise<{ watch: NetworkWatch; emit: (line: string) => void; events: string[]; close: () => Promise<void> }> {
+async function watched(options: { now?: () => number } = {}): Promise<{ watch: NetworkWatch; emit: (line: string) => void; events: string[]; close: () => Promise<void> }> {
   const fake = await FakeTor.start()
   const connected = new Promise<Socket>((resolve) => (fake.onConnection = resolve))
   const control = await TorControl.connect({ host: '127.0.0.1', port: fake.port })
   const conn = await connected
-  const watch = new NetworkWatch(control, { offlineAfterMs: OFFLINE_AFTER_MS })
+  const watch = new NetworkWatch(control, { offlineAfterMs: OFFLINE_AFTER_MS, ...options })
   const events: string[] = []
   watch.on('offline', () => events.push('offline'))
   watch.on('online', ({ offlineMs }) => events.push(`online after ${offlineMs >= OFFLINE_AFTER_MS ? 'the outage' : `${offlineMs} ms`}`))
@@ -75,6 +75,20 @@ describe('NetworkWatch', () => {
     w.emit(`ORCONN ${FP} CLOSED REASON=DONE ID=5`)
     w.emit(`CIRC 9 FAILED ${FP} PURPOSE=GENERAL REASON=TIMEOUT`)
     await pause(OFFLINE_AFTER_MS * 1.5)
+    expect(w.events).toEqual([])
+  })
+
+  it('does not count a failure from before a long pause with new ones', async () => {
+    let now = 1_000_000
+    const w = await watched({ now: () => now })
+    close = w.close
+    w.emit(`CIRC 1 FAILED ${FP} PURPOSE=GENERAL REASON=TIMEOUT`)
+    await pause(50)
+    // A sleep: the clock jumps, then two more failures come at once.
+    now += 300_000
+    w.emit(`CIRC 2 FAILED ${FP} PURPOSE=GENERAL REASON=TIMEOUT`)
+    w.emit(`CIRC 3 FAILED ${FP} PURPOSE=GENERAL REASON=TIMEOUT`)
+    await pause(OFFLINE_AFTER_MS / 3)
     expect(w.events).toEqual([])
   })
 })
