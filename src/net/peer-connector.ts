@@ -134,13 +134,14 @@ export class PeerConnector {
    * Forgets every peer's backoff and dials those not connected: after a
    * sleep or a network outage, whose failures said nothing about the peers
    * (after 2 minutes of them a peer's next attempt would be up to 2 more away).
+   * With `abandonDials`, dials in progress are given up and begun again:
+   * those begun during an outage went with its circuits (after a 2-minute
+   * drop they hung until their 30-s SOCKS bound and held back a fresh dial).
    */
-  redialAll(): void {
+  redialAll(options: { abandonDials?: boolean } = {}): void {
     this.#schedule.clear()
-    // Dials begun before are abandoned: their circuits went with the network
-    // (after a 2-minute drop they hung until their 30-s SOCKS bound and held
-    // back the fresh dial). Each one's end starts its replacement.
-    for (const dial of this.#inFlight.values()) dial.abort()
+    // Each abandoned dial's end starts its replacement.
+    if (options.abandonDials === true) for (const dial of this.#inFlight.values()) dial.abort()
     this.#tick()
   }
 

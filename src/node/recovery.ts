@@ -108,13 +108,13 @@ export class Recovery {
       if (round.signal.aborted || this.#stopped) return
       try {
         await this.#tor.freshStart(round.signal)
-        this.#connector.redialAll()
+        this.#connector.redialAll({ abandonDials: true })
         const bound = AbortSignal.any([round.signal, AbortSignal.timeout(ROUND_MS)])
         // After a wake the service may still stand; after an outage its introduction circuits are gone.
         const republished = reason === 'wake' ? (await this.#access.recheck(bound)).republished : (await this.#access.renew(bound), true)
         this.#log.info({ ms: Date.now() - started, republished }, 'our onion is reachable again')
         this.#hooks.reachable({ ms: Date.now() - started, republished })
-        // Peers that refused us while we were unreachable (our dials do not need our onion, theirs do).
+        // Peers whose dials failed while we checked (the dials this round began are kept).
         this.#connector.redialAll()
         return
       } catch (err) {
