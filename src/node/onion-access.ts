@@ -4,14 +4,16 @@ import type { AddressTable, PeerRecord } from '../net/index.js'
 import { OnionClientAuth, OnionService, type OnionAddress, type Tor } from '../tor/index.js'
 
 /**
- * The self-check before deciding to re-publish: one dial of at most 15 s.
- * On the live profile a self-dial after NEWNYM (descriptor fetched afresh)
- * takes 3–10 s. After a wake, the one attempt of a 20-s budget hung for all
- * of it (the descriptor had aged out) before the re-publication that made us
- * reachable 10 s later; a failed check costs more than a needless
- * re-publication (4–6 s), so one attempt decides.
+ * The self-check before deciding to re-publish: one dial of at most 8 s. On
+ * the live profile a self-dial after NEWNYM (descriptor fetched afresh) took
+ * 3–5 s, 5–10 s with the machine loaded. After a wake across two time
+ * periods (the descriptor peers look up was never uploaded) the dial did not
+ * fail fast: it hung for the whole bound (20 s, then 15 s, in four runs),
+ * and only then came the re-publication, which took 10 s to reachable. A
+ * needless re-publication costs peers about 5 s of reachability; a hung
+ * check costs the whole bound.
  */
-const RECHECK = { timeoutMs: 15_000, maxAttempts: 1 }
+const RECHECK = { timeoutMs: 8_000, maxAttempts: 1 }
 /** After re-publishing: a fresh descriptor's first dial is 3–10 s on the live profile, up to 30 s on the live network. */
 const RECHECK_AFTER_REPUBLISH_MS = 60_000
 
