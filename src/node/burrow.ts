@@ -51,7 +51,8 @@ interface Running {
  *
  * This class only composes: the group layer encrypts and orders
  * (`GroupManager`), sync replicates (`SyncManager`), the connector keeps
- * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s.
+ * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s,
+ * and `Recovery` brings it all back after a sleep or a network outage.
  * The two paths through it:
  * - publish: {@link send} → `groups.send` (MLS encrypt, sign, store in one
  *   transaction) → its `appended` operations → `sync.offer` (pushed live).

@@ -190,12 +190,16 @@ export class Tor extends EventEmitter<TorEvents> {
    * peer failed with `onion-client-auth-missing` until they did). Tor runs
    * at most one NEWNYM per 10 s and would delay a second one, purging the
    * keys after they were added again; so a second call within 10 s waits.
+   *
+   * On a tor the user runs (attach mode), only `ACTIVE` is sent: a NEWNYM
+   * would also drop the client-auth keys of the user's other applications.
    */
   async freshStart(signal?: AbortSignal): Promise<void> {
     const wait = this.#lastNewnym + NEWNYM_INTERVAL_MS - Date.now()
     if (wait > 0) await sleep(wait, signal)
     const control = this.control
     await control.signal('ACTIVE')
+    if (this.#session?.launched.owned !== true) return
     this.#lastNewnym = Date.now()
     await control.signal('NEWNYM')
     const results = await Promise.allSettled([...this.#purgeHooks].map((hook) => hook(control)))
