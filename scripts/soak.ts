@@ -2,11 +2,13 @@
  * `npm run soak [-- <vitest filters>]`
  *
  * Runs the fault tests (`test/unit/faults-*.test.ts`,
- * `test/integration/faults-*.test.ts`) scaled up with `BURROW_SOAK=1`: more
- * SIGKILLs, more tor kills, a longer relay outage, 1,000 messages for the
- * offline peer, 10 minutes of load. Extra arguments go to vitest (e.g. a
- * file filter such as `faults-load`). Exits with vitest's exit code; the run
- * is bounded by SOAK_LIMIT_MS, after which vitest is killed by its PID.
+ * `test/integration/faults-*.test.ts`) and the live profile's sleep and
+ * outage tests (`test/live/sleep-wake.test.ts`, `test/live/network-*.test.ts`)
+ * scaled up with `BURROW_SOAK=1`: more SIGKILLs, more tor kills, a longer
+ * relay outage, 1,000 messages for the offline peer, 10 minutes of load, a
+ * 5-minute freeze. Extra arguments go to vitest (e.g. a file filter such as
+ * `faults-load`). Exits with vitest's exit code; the run is bounded by
+ * SOAK_LIMIT_MS, after which vitest is killed by its PID.
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +17,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url))
 /** The scaled-up tests take about 20 minutes on 2 cores (10 of them the load test); far beyond that, something hangs. */
 const SOAK_LIMIT_MS = 90 * 60_000
-const FAULT_TESTS = ['test/unit/faults-', 'test/integration/faults-']
+const FAULT_TESTS = ['test/unit/faults-', 'test/integration/faults-', 'test/live/sleep-wake', 'test/live/network-']
 
 const filters = process.argv.slice(2)
 const child = spawn(process.execPath, [VITEST, 'run', ...(filters.length > 0 ? filters : FAULT_TESTS)], {

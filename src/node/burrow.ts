@@ -22,8 +22,9 @@ import { NodeError } from './errors.js'
 import { ForkLedger, forwardForkEvents } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
 import { inviteNetwork, serveKeyPackages } from './key-packages.js'
-import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
+import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
 import { OnionAccess } from './onion-access.js'
+import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
@@ -39,6 +40,7 @@ interface Running {
   sync: SyncManager
   connector: PeerConnector
   access: OnionAccess
+  recovery: Recovery
 }
 
 /**
@@ -48,7 +50,8 @@ interface Running {
  *
  * This class only composes: the group layer encrypts and orders
  * (`GroupManager`), sync replicates (`SyncManager`), the connector keeps
- * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s.
+ * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s,
+ * and `Recovery` brings it all back after a sleep or a network outage.
  * The two paths through it:
  * - publish: {@link send} → `groups.send` (MLS encrypt, sign, store in one
  *   transaction) → its `appended` operations → `sync.offer` (pushed live).
@@ -163,6 +166,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       await this.#publish(running, signal)
       running.connector.start()
       this.invites.start(inviteNetwork(running.net.libp2p, running.connector))
+      running.recovery = new Recovery(running, recoveryEvents(this, this.onionAddress, (r) => (this.#reachable = r)), this.#log)
+      running.recovery.start()
       this.#state = 'running'
       void this.#groups.processSoon()
     } catch (err) {
@@ -194,8 +199,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const record = this.#table.add(decodeContactCard(card))
     const running = this.#live()
     if (running !== undefined) {
-      await running.access.admit(record)
-      running.connector.dialSoon(record.peerId)
+      await running.access.admit(record, () => running.connector.dialSoon(record.peerId))
     }
     return this.#peerView(record)
   }
@@ -343,7 +347,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       libp2p: net.libp2p,
       table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
-      refreshDescriptor: (onion) => tor.refetchDescriptor(onion),
+      // Our key for the peer again and its descriptor afresh (before our onion is published, the descriptor only).
+      refreshDescriptor: (onion) => parts.access?.refresh(onion) ?? tor.refetchDescriptor(onion),
       logger: this.#log,
     })
     this.#detach.push(
@@ -387,6 +392,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#running = undefined
     this.#reachable = false
     if (running === undefined) return
+    await running.recovery?.stop()
     running.connector?.stop()
     await running.sync?.stop().catch(() => {})
     await running.access?.close()

@@ -7,6 +7,11 @@
  * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
  * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.
  * - `invite-queue.ts`: the owner's invitations, queued until the invitee can be reached.
+ * - `onion-access.ts`: our onion service and client-auth keys in step with
+ *   the allow-list; the self-check and re-publication after an outage.
+ * - `recovery.ts`, `wake-watch.ts`: back after a sleep (the clocks jump) or
+ *   a network outage (tor offline, then online): fresh circuits, peers
+ *   dialled at once, our onion checked or re-published.
  * - `key-packages.ts`: `/burrow/keypackage/1` on libp2p streams, for both ends.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.

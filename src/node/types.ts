@@ -30,8 +30,19 @@ export interface BurrowEvents {
   'tor:ready': []
   /** Tor died or its control connection broke; it is being restarted. */
   'tor:lost': [{ reason: string }]
-  /** Our onion service passed its self-check: peers can reach us. */
+  /**
+   * Our onion service passed its self-check: peers can reach us. After the
+   * start, and again after every recovery (`ms` from the recovery's start).
+   */
   'onion:reachable': [{ address: OnionAddress; ms: number }]
+  /**
+   * The node was away and is reconnecting: asleep (its clocks jumped) or its
+   * tor offline for `awayMs`. Peers are dialled at once, our onion is checked
+   * (and re-published if it is not reachable); `onion:reachable` follows.
+   */
+  'node:recovering': [{ reason: 'wake' | 'network'; awayMs: number }]
+  /** Tor has been failing to reach the Tor network for a while; a `node:recovering` follows when it is back. */
+  'tor:offline': []
   'peer:connected': [{ peerId: string; name?: string }]
   'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
   /** Operations arrived from a peer and were stored. */

@@ -4,7 +4,8 @@ import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
 import type { GroupManager } from '../group/index.js'
 import type { AddressTable, SharePolicy, SyncManager } from '../net/index.js'
-import type { Tor } from '../tor/index.js'
+import type { OnionAddress, Tor } from '../tor/index.js'
+import type { RecoveryHooks } from './recovery.js'
 import type { BurrowEvents } from './types.js'
 import { groupSummary, messageView, type Naming } from './views.js'
 
@@ -90,4 +91,22 @@ export function forwardGroupEvents(groups: GroupManager, naming: Naming, node: N
     listen(groups, 'joined', (info) => changed(info.id)),
   ]
   return () => off.forEach((f) => f())
+}
+
+/** A recovery's progress (see `recovery.ts`) as the node's events; reachability is unknown from its start until its self-check passes. */
+export function recoveryEvents(node: NodeEmitter, address: OnionAddress, setReachable: (reachable: boolean) => void): RecoveryHooks {
+  return {
+    started: (e) => {
+      setReachable(false)
+      node.emit('node:recovering', e)
+    },
+    reachable: ({ ms }) => {
+      setReachable(true)
+      node.emit('onion:reachable', { address, ms })
+    },
+    offline: () => {
+      setReachable(false)
+      node.emit('tor:offline')
+    },
+  }
 }
