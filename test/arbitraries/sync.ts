@@ -85,7 +85,7 @@ export const hostileStep: fc.Arbitrary<HostileStep> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('synced' as const), log: index }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ephemeral' as const), log: index, bytes: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 300 }) }, { weight: 1, arbitrary: fc.nat({ max: 20_000 }) }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flood' as const), logs: fc.integer({ min: 1, max: 40 }), authors: fc.constantFrom(10, 500, 2_000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flood' as const), logs: fc.integer({ min: 1, max: 16 }), authors: fc.constantFrom(10, 500, 2_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage' as const), bytes: frameBytes }) },
 )
 

@@ -194,7 +194,7 @@ export const socksScript = (method: number): fc.Arbitrary<SocksScript> =>
       usually(5, anyByte),
       fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7) }, { weight: 1, arbitrary: anyByte }),
       usually(0, anyByte),
-      fc.oneof(fc.constantFrom(1, 3, 4), anyByte),
+      fc.oneof({ weight: 5, arbitrary: fc.constantFrom(1, 3, 4) }, { weight: 1, arbitrary: anyByte }),
     ),
     bound: fc.oneof(
       fc.uint8Array({ minLength: 6, maxLength: 6 }),

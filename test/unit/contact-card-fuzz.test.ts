@@ -28,14 +28,14 @@ function decoded(text: string): ContactCard | undefined {
 const space = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r\n', '\u00a0', '\u3000'), maxLength: 3 })
 
 describe('contact cards', () => {
-  fuzz('keys: contact cards round trip', [contactCard, fc.boolean(), space, space], { runs: 250, timeoutMs: 60_000 })(
+  fuzz('keys: contact cards round trip', [contactCard, fc.boolean(), space, space], { runs: 150, timeoutMs: 60_000 })(
     'decode back to the card, in lower or upper case, with white space around',
     ({ card, text }, upper, before, after) => {
       expectSameData(decodeContactCard(`${before}${upper ? text.toUpperCase() : text}${after}`), card)
     },
   )
 
-  fuzz('keys: display names', [nodeKeys, anyDisplayName], { runs: 4000 })(
+  fuzz('keys: display names', [nodeKeys, anyDisplayName], { runs: 3000 })(
     'are taken exactly when they follow the rules (else INVALID_DISPLAY_NAME), and read back from their bytes unchanged',
     (keys, name) => {
       let card: ContactCard | undefined
@@ -45,7 +45,7 @@ describe('contact cards', () => {
     },
   )
 
-  fuzz('keys: contact card text edited', [contactCard, byteEdits(4)], { runs: 3000, timeoutMs: 60_000 })(
+  fuzz('keys: contact card text edited', [contactCard, byteEdits(4)], { runs: 2000, timeoutMs: 60_000 })(
     'refuses edited text with INVALID_CONTACT_CARD, or reads the same card',
     ({ card, text }, edits) => {
       const result = decoded(Buffer.from(applyEdits(Buffer.from(text, 'latin1'), edits)).toString('latin1'))
@@ -53,7 +53,7 @@ describe('contact cards', () => {
     },
   )
 
-  fuzz('keys: contact card body forged', [contactCard, byteEdits(3), fc.constantFrom('burrow', 'burrow', 'burrox', 'bc')], { runs: 800, timeoutMs: 60_000 })(
+  fuzz('keys: contact card body forged', [contactCard, byteEdits(3), fc.constantFrom('burrow', 'burrow', 'burrox', 'bc')], { runs: 400, timeoutMs: 60_000 })(
     'refuses a changed body behind a valid checksum with INVALID_CONTACT_CARD: layout, keys and signature are all checked',
     ({ card, text }, edits, prefix) => {
       const { words } = bech32m.decode(text as `${string}1${string}`, false)

@@ -39,13 +39,13 @@ function isPayload(value: ExtensionValue): boolean {
 }
 
 describe('group payloads', () => {
-  fuzz('group: payloads round trip', [groupPayload], { runs: 4000 })('decode back to what was encoded, canonically', (payload) => {
+  fuzz('group: payloads round trip', [groupPayload], { runs: 2000 })('decode back to what was encoded, canonically', (payload) => {
     const bytes = encodeGroupPayload(payload)
     expectSameData(decodeGroupPayload(bytes), payload)
     expectSameData(decodeCanonical(bytes), decodeCanonical(encodeCanonical(decodeCanonical(bytes))))
   })
 
-  fuzz('group: payloads mutated', [payloadBytes(encodeGroupPayload)], { runs: 10_000 })(
+  fuzz('group: payloads mutated', [payloadBytes(encodeGroupPayload)], { runs: 5000 })(
     'are decoded exactly when they are the canonical encoding of a payload, else GROUP_MALFORMED_PAYLOAD',
     ({ bytes, value }) => {
       let decoded: ReturnType<typeof decodeGroupPayload> | undefined
@@ -62,11 +62,11 @@ describe('group payloads', () => {
 const requestBytes = keyPackageMessage(keyPackageRequest.map(encodeKeyPackageRequest))
 
 describe('key-package requests and responses', () => {
-  fuzz('group: key-package request round trip', [keyPackageRequest], { runs: 3000 })('decode back to what was encoded', (request) => {
+  fuzz('group: key-package request round trip', [keyPackageRequest], { runs: 2000 })('decode back to what was encoded', (request) => {
     expectSameData(decodeKeyPackageRequest(encodeKeyPackageRequest(request)), request)
   })
 
-  fuzz('group: key-package request mutated', [requestBytes], { runs: 8000 })(
+  fuzz('group: key-package request mutated', [requestBytes], { runs: 5000 })(
     'never throw: a request comes out only of the canonical encoding of two 32-byte strings',
     (bytes) => {
       const request = decodeKeyPackageRequest(bytes)
@@ -82,7 +82,7 @@ describe('key-package requests and responses', () => {
     fc.oneof(fc.constantFrom('GROUP_ID_NOT_OWNED', 'GROUP_RATE_LIMITED', 'MALFORMED_REQUEST'), cborText, fc.string({ unit: 'binary', maxLength: 80 })).map((code) => encodeCanonical([0, code])),
   )
 
-  fuzz('group: key-package response', [keyPackageMessage(response)], { runs: 8000 })(
+  fuzz('group: key-package response', [keyPackageMessage(response)], { runs: 5000 })(
     'gives the key package of [1, bytes], and GROUP_KEY_PACKAGE_REFUSED with a short code-like reason for anything else',
     (bytes) => {
       let keyPackage: Uint8Array | undefined
@@ -106,7 +106,7 @@ describe('key-package requests and responses', () => {
   invitee.remanage({ limits: { requestBurst: 1e9, pendingPerInviter: 6 } })
   afterAll(() => invitee.close())
 
-  fuzz('group: key-package request answered', [requestBytes, fc.boolean()], { runs: 400, timeoutMs: 60_000 })(
+  fuzz('group: key-package request answered', [requestBytes, fc.boolean()], { runs: 200, timeoutMs: 60_000 })(
     'answers any request with a key package only for a group the inviter owns, and a refusal otherwise, recording nothing for a refusal',
     async (request, allowed) => {
       const before = invitee.manager.invitations().length

@@ -36,11 +36,11 @@ function readableId(line: Uint8Array): number | null {
 }
 
 describe('request validation', () => {
-  fuzz('api: valid requests', [validRequest], { runs: 5000 })('parse back to the request', (request) => {
+  fuzz('api: valid requests', [validRequest], { runs: 3000 })('parse back to the request', (request) => {
     expectSameData(parseRequestLine(Buffer.from(JSON.stringify(request))), { ok: true, request })
   })
 
-  fuzz('api: request lines', [requestLine], { runs: 15_000, timeoutMs: 60_000 })(
+  fuzz('api: request lines', [requestLine], { runs: 8000, timeoutMs: 60_000 })(
     'never throw: a request that parses is one the validator takes again unchanged, and a refusal is API_BAD_REQUEST or API_UNKNOWN_METHOD with the readable id',
     (line) => {
       const parsed = parseRequestLine(line)
@@ -77,7 +77,7 @@ describe('the server on a unix socket', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  fuzz('api: server sessions', [fc.array(requestLine, { minLength: 1, maxLength: 20 }), chunkSizes], { runs: 150, timeoutMs: 60_000 })(
+  fuzz('api: server sessions', [fc.array(requestLine, { minLength: 1, maxLength: 20 }), chunkSizes], { runs: 100, timeoutMs: 60_000 })(
     'answers every line once, with a result or a typed error other than API_INTERNAL, and stays usable',
     async (lines, sizes) => {
       // A line holds no newline: the client cuts its lines there itself.

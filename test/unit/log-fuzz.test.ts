@@ -36,7 +36,7 @@ const codeOf = (fn: () => unknown): string | undefined => typedErrorOf(fn, LOG_E
 const reached = new Map<string, number>()
 
 describe('the CBOR subset', () => {
-  fuzz('log: canonical CBOR', [cborValue()], { runs: 6000 })(
+  fuzz('log: canonical CBOR', [cborValue()], { runs: 3000 })(
     'encodes every value as the reference encoder does, and decodes it back',
     (value) => {
       const bytes = encodeCanonical(value)
@@ -46,7 +46,7 @@ describe('the CBOR subset', () => {
     },
   )
 
-  fuzz('log: loose CBOR', [cborValue(), looseStyle], { runs: 6000 })(
+  fuzz('log: loose CBOR', [cborValue(), looseStyle], { runs: 3000 })(
     'reads loose encodings as the same value, canonical exactly when the bytes are the canonical ones',
     (value, style) => {
       const bytes = looseEncode(value, style)
@@ -56,7 +56,7 @@ describe('the CBOR subset', () => {
     },
   )
 
-  fuzz('log: CBOR depth', [nested], { runs: 800 })(`accepts nesting up to depth ${MAX_CBOR_DEPTH}, refuses anything deeper as LOG_MALFORMED`, (shape) => {
+  fuzz('log: CBOR depth', [nested], { runs: 500 })(`accepts nesting up to depth ${MAX_CBOR_DEPTH}, refuses anything deeper as LOG_MALFORMED`, (shape) => {
     const bytes = referenceEncode(nestedValue(shape))
     const deepest = shape.depth + 1
     expect(codeOf(() => decodeCanonical(bytes))).toBe(deepest > MAX_CBOR_DEPTH ? 'LOG_MALFORMED' : undefined)
@@ -70,7 +70,7 @@ describe('the CBOR subset', () => {
     mutated(headerSeed, 3),
   )
 
-  fuzz('log: decode arbitrary bytes', [anyInput], { runs: 24_000, timeoutMs: 60_000 })(
+  fuzz('log: decode arbitrary bytes', [anyInput], { runs: 12_000, timeoutMs: 60_000 })(
     'decodes into typed errors only: LOG_MALFORMED for bytes outside the subset, LOG_NON_CANONICAL exactly when re-encoding differs',
     (input) => {
       let subset: CborValue | undefined
@@ -95,7 +95,7 @@ function outcome(header: Uint8Array, payload: Uint8Array | undefined, limits: De
 }
 
 describe('operations', () => {
-  fuzz('log: valid operations', [operation], { runs: 3000 })('decode back to what was signed, validate, and re-encode to the same bytes', (op) => {
+  fuzz('log: valid operations', [operation], { runs: 1500 })('decode back to what was signed, validate, and re-encode to the same bytes', (op) => {
     if (op.headerBytes.length > DEFAULT_LIMITS.maxHeaderBytes) {
       expect(outcome(op.headerBytes, op.payload)).toBe('LOG_OVERSIZE')
       return
@@ -108,7 +108,7 @@ describe('operations', () => {
     expect(hexOf(encodeHeader(decoded.header))).toBe(hexOf(op.headerBytes))
   })
 
-  fuzz('log: changed headers', [operation, byteEdits(4)], { runs: 12_000, timeoutMs: 60_000 })(
+  fuzz('log: changed headers', [operation, byteEdits(4)], { runs: 6000, timeoutMs: 60_000 })(
     'refuses every header with a changed byte, with a LogError',
     (op, edits) => {
       const changed = applyEdits(op.headerBytes, edits)
@@ -120,7 +120,7 @@ describe('operations', () => {
 
   const limits = fc.constantFrom(DEFAULT_LIMITS, { maxHeaderBytes: 4096, maxPayloadBytes: 100 }, { maxHeaderBytes: 300, maxPayloadBytes: 1 })
 
-  fuzz('log: changed payloads', [operation, byteEdits(3), limits], { runs: 4000 })(
+  fuzz('log: changed payloads', [operation, byteEdits(3), limits], { runs: 2000 })(
     'refuses a changed payload as the first rule it breaks: size limit, then declared size, then hash',
     (op, edits, lim) => {
       const original = op.payload ?? new Uint8Array(0)
@@ -134,14 +134,14 @@ describe('operations', () => {
     },
   )
 
-  fuzz('log: rule vectors mutated', [mutated(headerSeed, 4), fc.option(anyBytes(64), { nil: undefined })], { runs: 8000 })(
+  fuzz('log: rule vectors mutated', [mutated(headerSeed, 4), fc.option(anyBytes(64), { nil: undefined })], { runs: 4000 })(
     'gives a LogError for every mutation of a rule vector or valid header',
     (header, payload) => {
       outcome(header, payload)
     },
   )
 
-  fuzz('log: chains', [chain(5), fc.nat(), fc.nat()], { runs: 1500 })(
+  fuzz('log: chains', [chain(5), fc.nat(), fc.nat()], { runs: 800 })(
     'validates each operation against its predecessor only, and the start of a log only at seq 0 or a prune point',
     (ops, i, j) => {
       const op = ops[i % ops.length]!
@@ -176,7 +176,7 @@ function sameProofOrRefused(decode: () => ReturnType<typeof decodeForkProof>, or
 describe('fork proofs', () => {
   const space = fc.string({ unit: fc.constantFrom(' ', '\t', '\r', '\n', '\u00a0', '\ufeff', '\u2028', '\u000b', '\u000c'), maxLength: 4 })
 
-  fuzz('log: fork proofs', [fork, space, space], { runs: 1200 })(
+  fuzz('log: fork proofs', [fork, space, space], { runs: 600 })(
     'prove the fork in one order only, round-trip as bytes and text, and take only ASCII white space around the text',
     ([a, b], before, after) => {
       const proof = createForkProof(a.headerBytes, b.headerBytes)
@@ -190,7 +190,7 @@ describe('fork proofs', () => {
     },
   )
 
-  fuzz('log: fork proofs mutated', [fork, byteEdits(4), fc.boolean()], { runs: 4000 })(
+  fuzz('log: fork proofs mutated', [fork, byteEdits(4), fc.boolean()], { runs: 2000 })(
     'refuse a changed proof, as bytes or as text, with LOG_INVALID_FORK_PROOF',
     ([a, b], edits, asText) => {
       const proof = createForkProof(a.headerBytes, b.headerBytes)
@@ -238,7 +238,7 @@ function junkOf(honest: readonly Operation[], spec: { which: number; inHeader: b
 describe('the store', () => {
   const chains = fc.uniqueArray(chain(4), { minLength: 1, maxLength: 3, selector: (ops) => hexOf(ops[0]!.header.author) + hexOf(ops[0]!.header.logId) })
 
-  fuzz('store: ingest', [chains, fc.array(junkEdit, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 24 }), chunkSizes], { runs: 400, timeoutMs: 60_000 })(
+  fuzz('store: ingest', [chains, fc.array(junkEdit, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 24 }), chunkSizes], { runs: 200, timeoutMs: 60_000 })(
     'stores only valid operations in any order and batching, leaves the store unchanged after a rejected batch, and ends with exactly the valid ones',
     (logs, junkSpecs, order, batchSizes) => {
       const db = openDatabase(':memory:')

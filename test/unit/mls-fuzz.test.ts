@@ -60,7 +60,7 @@ async function carolProposes(spec: ProposalSpec): Promise<Uint8Array> {
 const processed = new Map<string, number>()
 
 describe('MLS messages', () => {
-  fuzz('mls: proposals of every type', [proposalSpec], { runs: 300, timeoutMs: 60_000 })(
+  fuzz('mls: proposals of every type', [proposalSpec], { runs: 150, timeoutMs: 60_000 })(
     "are summarised with their type and sender, or refused with an MlsError, and never change the receiver's group",
     async (spec) => {
       const { bob, ids } = members
@@ -87,7 +87,7 @@ describe('MLS messages', () => {
     }
   })
 
-  fuzz('mls: messages edited', [fc.nat(), byteEdits(4)], { runs: 1500, timeoutMs: 60_000 })(
+  fuzz('mls: messages edited', [fc.nat(), byteEdits(4)], { runs: 600, timeoutMs: 60_000 })(
     'are refused with an MlsError, leave the group as it was, and are never taken for something else',
     async (which, edits) => {
       const { bob } = members
@@ -108,7 +108,7 @@ describe('MLS messages', () => {
     },
   )
 
-  fuzz('mls: states edited', [byteEdits(3)], { runs: 300, timeoutMs: 60_000 })('restore from edited state bytes only as an MlsGroup or an MlsError', (edits) => {
+  fuzz('mls: states edited', [byteEdits(3)], { runs: 200, timeoutMs: 60_000 })('restore from edited state bytes only as an MlsGroup or an MlsError', (edits) => {
     const { bob, ids, roster } = members
     const edited = applyEdits(bob.encodeState(), edits)
     let restored: MlsGroup | undefined

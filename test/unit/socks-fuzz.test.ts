@@ -109,7 +109,7 @@ const dialCase = fc.oneof(
 /** How the dials ended: the generated replies must reach every branch. */
 const outcomes = new Map<string, number>()
 
-fuzz('tor: SOCKS replies', [dialCase, chunkSizes], { runs: 800, timeoutMs: 60_000 })(
+fuzz('tor: SOCKS replies', [dialCase, chunkSizes], { runs: 500, timeoutMs: 60_000 })(
   'give a connected socket with exactly the bytes after the reply, or the TorError of the first wrong field',
   async ({ script, isolation }: { script: SocksScript; isolation: string | undefined }, sizes) => {
     const bytes = socksBytes(script, isolation !== undefined)

@@ -23,7 +23,7 @@ function decodeStream(chunks: readonly Uint8Array[], limits?: FrameLimits): { fr
 }
 
 describe('sync frames', () => {
-  fuzz('sync: frames round trip', [fc.array(syncFrame, { minLength: 1, maxLength: 6 }), chunkSizes], { runs: 5000 })(
+  fuzz('sync: frames round trip', [fc.array(syncFrame, { minLength: 1, maxLength: 6 }), chunkSizes], { runs: 3000 })(
     'decode back to what was encoded, however the stream is cut',
     (frames, sizes) => {
       const stream = Buffer.concat(frames.map(encodeFrame))
@@ -31,7 +31,7 @@ describe('sync frames', () => {
     },
   )
 
-  fuzz('sync: frames mutated', [fc.array(frameBytes, { minLength: 1, maxLength: 4 }), chunkSizes], { runs: 14_000, timeoutMs: 60_000 })(
+  fuzz('sync: frames mutated', [fc.array(frameBytes, { minLength: 1, maxLength: 4 }), chunkSizes], { runs: 8000, timeoutMs: 60_000 })(
     'give frames that re-encode to themselves, or SYNC_PROTOCOL, for edited frames and random bytes',
     (parts, sizes) => {
       const { frames } = decodeStream(splitBytes(Buffer.concat(parts), sizes))
@@ -42,7 +42,7 @@ describe('sync frames', () => {
 
   const small: FrameLimits = { maxFrameBytes: 300, maxOpsPerFrame: 2, maxAuthorsPerFrame: 3, maxEphemeralBytes: 16 }
 
-  fuzz('sync: frame limits', [syncFrame], { runs: 5000 })('take a frame exactly when it is within every limit', (frame) => {
+  fuzz('sync: frame limits', [syncFrame], { runs: 3000 })('take a frame exactly when it is within every limit', (frame) => {
     const bytes = encodeFrame(frame)
     const within =
       bytes.length - 4 <= small.maxFrameBytes &&

@@ -160,7 +160,7 @@ async function settled(session: SyncSession, ours: MemoryChannel, theirs: Memory
 /** How sequences ended, and how many operations they had stored: the generator must reach the session's deep states. */
 const outcomes = new Map<string, number>()
 
-fuzz('sync: hostile session', [hostilePeer], { runs: 60, timeoutMs: 120_000 })(
+fuzz('sync: hostile session', [hostilePeer], { runs: 30, timeoutMs: 180_000 })(
   'a live session stays bounded, stores only honest operations of shared logs, and ends only with typed errors',
   async ({ steps, chunks, reads, held, bigLog: withBigLog }) => {
     const db = openDatabase(':memory:')
