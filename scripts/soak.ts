@@ -23,7 +23,7 @@ const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import
 /** The scaled-up tests take about 30 minutes on 2 cores (10 of them the load test); far beyond that, something hangs. */
 const SOAK_LIMIT_MS = 90 * 60_000
 const FAULT_TESTS = ['test/unit/faults-', 'test/integration/faults-']
-const FUZZ_TESTS = ['-fuzz.test.ts']
+const FUZZ_TESTS = ['fuzz.test.ts']
 const REPORTERS = ['--reporter=default', '--reporter=./test/helpers/fuzz-reporter.ts']
 
 const args = process.argv.slice(2)
