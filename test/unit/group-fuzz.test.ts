@@ -5,7 +5,8 @@
  * Valid values round-trip; everything else is a GroupError of GROUP_ERRORS
  * (or, for a request, a refusal), and a refused request leaves nothing behind.
  */
-import { afterAll, describe, expect } from 'vitest'
+import { createProposal, encodeMlsMessage } from 'ts-mls'
+import { afterAll, beforeAll, describe, expect } from 'vitest'
 import {
   answerKeyPackageRequest,
   decodeGroupPayload,
@@ -19,13 +20,18 @@ import {
   MAX_BUNDLED_PROPOSALS,
 } from '../../src/group/index.js'
 import { isGroupIdOf } from '../../src/group/group-id.js'
+import { createKeyPackage } from '../../src/group/mls/index.js'
+import { RosterAuthService } from '../../src/group/mls/credential.js'
+import { decodeKeyPackage } from '../../src/group/mls/messages.js'
+import { decodeStoredGroup } from '../../src/group/mls/state-codec.js'
+import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
 import { decodeCanonical, encodeCanonical } from '../../src/log/cbor.js'
-import { bytesEqual, type ExtensionValue } from '../../src/log/index.js'
+import { bytesEqual, toHex, type ExtensionValue } from '../../src/log/index.js'
 import { opaqueBytes } from '../arbitraries/bytes.js'
-import { groupPayload, inviterKey, keyPackageMessage, keyPackageRequest, payloadBytes } from '../arbitraries/group.js'
+import { groupPayload, inviterKey, keyPackageMessage, keyPackageRequest, payloadBytes, proposalOf, proposalSpec, type ProposalSpec } from '../arbitraries/group.js'
 import { cborText } from '../arbitraries/log.js'
 import { dataText, expectSameData, fc, fuzz, typedErrorOf, typedRejectionOf } from '../helpers/fuzz.js'
-import { Member } from '../helpers/group.js'
+import { appendRaw, deliver, invite, Member, newIdentity, syncAll } from '../helpers/group.js'
 
 const isBody = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length > 0
 
@@ -126,6 +132,48 @@ describe('key-package requests and responses', () => {
       expect(expected).toContain(refusal)
       expect(invitee.manager.invitations().length).toBe(before)
       expect(pending).toEqual([])
+    },
+  )
+})
+
+describe("a member's proposals of every type, at the owner", () => {
+  const [a, b, c] = [new Member('owner'), new Member('member'), new Member('other')]
+  let groupId: Uint8Array
+  const keyPackages: Parameters<typeof proposalOf>[1][number][] = []
+  afterAll(() => [a, b, c].forEach((m) => m.close()))
+
+  beforeAll(async () => {
+    groupId = (await a.manager.create()).id
+    await invite(a, b, groupId)
+    await invite(a, c, groupId)
+    await syncAll([a, b, c], groupId)
+    for (let i = 0; i < 2; i++) keyPackages.push(decodeKeyPackage((await createKeyPackage(newIdentity())).publicPackage))
+  }, 60_000)
+
+  const ownerState = (): string => toHex((a.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }).state)
+
+  // A member may ask only to update its own key or to leave: everything else it signs is a proposal the owner must not commit.
+  const forbidden = proposalSpec.filter((spec): spec is Exclude<ProposalSpec, { type: 'update' }> => spec.type !== 'update')
+
+  fuzz('group: forbidden proposals at the owner', [forbidden], { runs: 40, timeoutMs: 120_000 })(
+    'are refused and recorded by the owner, whose group state stays byte for byte the same',
+    async (spec) => {
+      // The member's own keys and state, as a hostile client holds them: it can sign any proposal.
+      const row = b.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }
+      const { state } = decodeStoredGroup(new Uint8Array(row.state))
+      const memberState = { ...state, signaturePrivateKey: b.identity.seed.slice(), clientConfig: clientConfig(new RosterAuthService(() => true)) }
+      // A remove of the member's own leaf is a leave, which is allowed: aim removes elsewhere.
+      const own = memberState.privatePath.leafIndex
+      const target = spec.type === 'remove' && spec.leaf === own ? { ...spec, leaf: own + 1 } : spec
+      const { message } = await createProposal(memberState, false, proposalOf(target, keyPackages), await cipherSuite())
+      const before = ownerState()
+      const op = appendRaw(b, groupId, encodeGroupPayload({ kind: 'proposal', proposal: encodeMlsMessage(message) }), { epoch: Number(state.groupContext.epoch) })
+      deliver(b, a, groupId, b)
+      await a.manager.processPending()
+      const refusal = a.manager.rejected(groupId).find((r) => bytesEqual(r.hash, op.hash))
+      expect(refusal, `a ${spec.type} proposal was not refused`).toBeDefined()
+      expect(refusal!.code).toBe('GROUP_PROPOSAL_REFUSED')
+      expect(ownerState()).toBe(before)
     },
   )
 })
