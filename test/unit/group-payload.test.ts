@@ -50,16 +50,4 @@ describe('group payload', () => {
     ]
     for (const input of bad) expect(() => decodeGroupPayload(input)).toThrow(expect.objectContaining({ code: 'GROUP_MALFORMED_PAYLOAD' }))
   })
-
-  it('never throws anything but the typed error on random bytes and mutations', () => {
-    const valid = encodeGroupPayload({ kind: 'commit', commit: bytes(20), proposals: [bytes(10)] })
-    for (let i = 0; i < 2000; i++) {
-      const input = i % 2 === 0 ? bytes(1 + (i % 50)) : valid.map((v, j) => (j === i % valid.length ? v ^ (1 + (i % 255)) : v))
-      try {
-        decodeGroupPayload(input)
-      } catch (err) {
-        expect(err).toMatchObject({ code: 'GROUP_MALFORMED_PAYLOAD' })
-      }
-    }
-  })
 })
