@@ -212,8 +212,13 @@ const testnet: CommandSpec = {
       down: 'Stops every tor of the network by PID.',
     }[name]!,
     args: [],
-    options: [{ name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' }],
-    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`],
+    options: [
+      { name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' },
+      ...(name === 'up'
+        ? [{ name: 'profile', type: 'string' as const, value: 'NAME', description: 'fast (bare loopback, the default) or live (links with live-Tor latency and bandwidth, see docs/testnet.md)' }]
+        : []),
+    ],
+    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`, ...(name === 'up' ? ['burrow testnet up --dir /tmp/burrow-live --profile live'] : [])],
     json: { up: '{ dir, joinFile, tors }', status: '{ running, nodes: [{ nickname, pid, alive }], consensusRelays? }', down: '{ dir, stopped }' }[name]!,
   })),
 }
