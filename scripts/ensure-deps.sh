@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `npm test` and `npm run demo` need when it is missing:
-# Debian's tor (through apt-get, as root) and the npm dependencies.
+# Debian's tor and python3 (through apt-get, as root) and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,18 @@ if ! have_tor; then
   else
     echo "burrow: tor is not installed. Install Debian's tor package, then run this again:" >&2
     echo "    sudo apt-get install -y tor" >&2
+    exit 1
+  fi
+fi
+# The local API's Python example runs in the integration tests (standard library only).
+if ! command -v python3 >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "burrow: installing Debian's python3 package (apt-get install -y python3)…" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+  else
+    echo "burrow: python3 is not installed. Install it, then run this again:" >&2
+    echo "    sudo apt-get install -y python3" >&2
     exit 1
   fi
 fi
