@@ -5,9 +5,9 @@ import { silentLogger } from '../logging.js'
 import { AbortError } from '../errors.js'
 import { sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
-import { ADD_ONION_UNIX_PATH, type HsDescEvent, type TorControl } from './control/index.js'
+import { type HsDescEvent, type TorControl } from './control/index.js'
 import { isTorError, TorCommandError, TorError } from './errors.js'
-import { assertUnixSocketPath } from './socket-path.js'
+import { assertOnionTargetPath } from './socket-path.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import {
   clientAuthPrivateKeyBase64,
@@ -247,16 +247,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
  * @throws TorError `TOR_SOCKET_PATH_UNUSABLE` for a socket path tor cannot take, `ONION_TARGET_NOT_LOOPBACK` for a TCP target off loopback
  */
 function onionTarget(target: OnionServiceOptions['target']): string {
-  if ('path' in target) {
-    const path = assertUnixSocketPath(target.path, 'the onion service socket')
-    if (!ADD_ONION_UNIX_PATH.test(path)) {
-      throw new TorError(
-        'TOR_SOCKET_PATH_UNUSABLE',
-        `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma, backslash or '#', which tor's ADD_ONION cannot take: use a data directory without them`,
-      )
-    }
-    return `unix:${path}`
-  }
+  if ('path' in target) return `unix:${assertOnionTargetPath(target.path)}`
   if (!isLoopbackIp(target.host)) throw new TorError('ONION_TARGET_NOT_LOOPBACK')
   return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
 }
