@@ -16,7 +16,7 @@ const EXAMPLE = resolve(import.meta.dirname, '../../examples/python/burrow_clien
 /** Runs the example with `args`, bounded. */
 function python(args: string[], timeoutMs = 30_000): Promise<Result> {
   return new Promise((done) => {
-    execFile('python3', [EXAMPLE, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile('python3', ['-B', EXAMPLE, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null
       done({ code, stdout, stderr })
     })
@@ -64,7 +64,7 @@ describe('the Python local API example on the private Tor network', () => {
     )
 
     // B follows by group id prefix through its socket; a second message arrives while it follows.
-    const follow = spawn('python3', [EXAMPLE, '--socket', join(b, 'burrow.sock'), 'follow', groupId.slice(0, 8), '--count', '2', '--timeout', '45'], {
+    const follow = spawn('python3', ['-B', EXAMPLE, '--socket', join(b, 'burrow.sock'), 'follow', groupId.slice(0, 8), '--count', '2', '--timeout', '45'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
