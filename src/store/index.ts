@@ -14,7 +14,7 @@
  */export * from './errors.js'
 export { openDatabase, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions } from './database.js'
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
-export { LogStore, type IngestResult, type LogStoreCounts, type RejectedOperation, type WireRow } from './log-store.js'
+export { LogStore, deletionTargets, MAX_DELETE_TARGETS, type IngestResult, type LogStoreCounts, type RejectedOperation, type WireRow } from './log-store.js'
 export { PeerStore, type PeerRow } from './peer-store.js'
 export {
   GroupStore,

@@ -38,6 +38,8 @@ export interface SyncManagerEvents {
   'caught-up': [{ peer: string; logId: LogId }]
   /** Operations from `peer` were validated and stored. */
   ingested: [{ peer: string; logId: LogId; operations: Operation[]; stored: number }]
+  /** The stream to `peer` took our operations of `author`'s log up to `seq`. */
+  sent: [{ peer: string; logId: LogId; author: Uint8Array; seq: number }]
   ephemeral: [{ peer: string; logId: LogId; data: Uint8Array }]
   fork: [{ peer: string; proof: ForkProof }]
   /** A session started (`started`) or ended; `error` when the peer misbehaved or the stream broke. */
@@ -177,6 +179,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
     session.on('ephemeral', ({ logId, data }) => this.emit('ephemeral', { peer, logId, data }))
     session.on('fork', (proof) => this.emit('fork', { peer, proof }))
+    session.on('sent', (sent) => this.emit('sent', { peer, ...sent }))
     session.on('ingested', ({ logId, operations, stored }) => {
       this.#table.markSeen(peer)
       this.emit('ingested', { peer, logId, operations, stored })

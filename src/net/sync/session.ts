@@ -8,6 +8,7 @@ import { decodeOperation } from '../../log/operation.js'
 import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
+import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncError } from './errors.js'
@@ -16,7 +17,8 @@ import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type Auth
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
   heights(logId: LogId): Map<string, number>
-  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): WireRow[]
+  /** At most `limit` rows, and no more than the first row that reaches `maxBytes` (headers and payloads). */
+  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number, maxBytes?: number): WireRow[]
   ingest(ops: readonly Operation[]): IngestResult
 }
 
@@ -24,6 +26,12 @@ export interface SyncStore {
 export interface SyncPolicy {
   sharedLogs(peer: string): LogId[]
   mayShare(peer: string, logId: LogId): boolean
+  /**
+   * Whether an operation of a shared log is wanted at all (a file log takes
+   * only its sender's chunks, and no more than it announced). Operations it
+   * refuses are dropped unread, like those of an unshared log. Default: all.
+   */
+  accepts?(peer: string, header: Header): boolean
 }
 
 /** Events of a {@link SyncSession}. */
@@ -32,6 +40,8 @@ export interface SyncSessionEvents {
   'caught-up': [{ logId: LogId }]
   /** Operations from the peer were validated and stored (`stored` counts the new ones). */
   ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
+  /** The stream took an `ops` frame of ours: the peer now has `author`'s log up to `seq` (once it reads them). */
+  sent: [{ logId: LogId; author: Uint8Array; seq: number }]
   /** Conflicting operations by one author were seen; the proof is stored. */
   fork: [ForkProof]
   /** An ephemeral message from the peer (never stored), within {@link SessionLimits.ephemeralPerSecond}. */
@@ -103,6 +113,11 @@ export interface SyncSessionOptions {
   /** Operations read from the store per batch when catching a peer up. Default 256. */
   batchSize?: number
   /**
+   * Bytes of operations one log may send before the other waiting logs get
+   * their turn. Default {@link SEND_SLICE_BYTES}.
+   */
+  sliceBytes?: number
+  /**
    * Flush an `ops` frame once it holds this many bytes. Default 128 KiB: the
    * receiver validates nothing of a frame before all of it has arrived, so
    * small frames keep validation overlapped with the transfer (with 1 MiB
@@ -139,6 +154,14 @@ const INGEST_SLICE = 128
  */
 const MAX_QUEUED_FRAMES = 8
 const MAX_QUEUED_BYTES = 1024 * 1024
+
+/**
+ * Bytes of operations one log sends per turn; the rest of it waits behind
+ * the other logs that want to send. So a file of gigabytes holds a chat
+ * message back by at most this much (plus what is already queued on the
+ * stream), not by the whole file: about 64 ms at 4 MB/s, 250 ms at 1 MB/s.
+ */
+export const SEND_SLICE_BYTES = 256 * 1024
 
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
@@ -206,6 +229,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #decodeLimits: DecodeLimits
   readonly #limits: SessionLimits
   readonly #batchSize: number
+  readonly #sliceBytes: number
   readonly #frameTargetBytes: number
   readonly #log: Logger
   /**
@@ -241,6 +265,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
     this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
+    this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
     this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
@@ -396,10 +421,24 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
       const authors =
-        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : send.push
-      for (const author of authors) await this.#sendMissing(logId, author, heights)
+        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
+      let budget = this.#sliceBytes
+      for (let i = 0; i < authors.length; i++) {
+        const { bytes, more } = await this.#sendMissing(logId, authors[i]!, heights, budget)
+        budget -= bytes
+        if (more || (budget <= 0 && i + 1 < authors.length)) {
+          // Its turn is over: the rest queues behind the other logs, `synced` with it.
+          this.#requeue(logId, authors.slice(more ? i : i + 1), send.synced)
+          return
+        }
+      }
     }
     if (send.synced) await this.#send({ type: 'synced', logId })
+  }
+
+  /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
+  #requeue(logId: LogId, authors: readonly string[], synced: boolean): void {
+    for (const author of authors.length > MAX_PENDING_AUTHORS ? ['all' as const] : authors) this.#schedule(logId, synced ? { push: author, synced } : { push: author })
   }
 
   /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
@@ -420,27 +459,37 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed, this.#limits.drainTimeoutMs))) throw new SyncError('SYNC_CLOSED')
   }
 
-  /** Streams everything after the peer's known height for one author's log. */
-  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>): Promise<void> {
+  /**
+   * Sends what the peer lacks of one author's log, after its known height,
+   * up to about `budget` bytes (at least one operation). `more` when the
+   * budget ran out before the log did.
+   */
+  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean }> {
     const author = fromHex(authorKey)
+    let sent = 0
     for (;;) {
       const after = heights.get(authorKey) ?? -1
-      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize)
-      if (ops.length === 0) return
+      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
+      if (ops.length === 0) return { bytes: sent, more: false }
       let frame: WireOperation[] = []
       let bytes = 0
+      const flush = async (seq: number): Promise<void> => {
+        await this.#send({ type: 'ops', logId, ops: frame })
+        this.emit('sent', { logId, author, seq })
+        sent += bytes
+        frame = []
+        bytes = 0
+      }
       for (const op of ops) {
         frame.push({ header: op.header, payload: op.payload })
         bytes += op.header.length + (op.payload?.length ?? 0)
-        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
-          await this.#send({ type: 'ops', logId, ops: frame })
-          frame = []
-          bytes = 0
-        }
+        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush(op.seq)
       }
-      if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
+      if (frame.length > 0) await flush(ops.at(-1)!.seq)
       this.#raise(heights, authorKey, ops.at(-1)!.seq)
-      if (ops.length < this.#batchSize) return
+      const exhausted = ops.length < this.#batchSize && sent < budget
+      if (exhausted) return { bytes: sent, more: false }
+      if (sent >= budget) return { bytes: sent, more: true }
     }
   }
 
@@ -555,7 +604,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
-        await this.#ingest(logId, this.#decode(logId, frame.ops))
+        await this.#ingest(logId, this.#wanted(this.#decode(logId, frame.ops)))
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
@@ -595,6 +644,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       if (!bytesEqual(op.header.logId, logId)) throw new SyncError('SYNC_PROTOCOL', 'an operation does not belong to the log of its frame')
       return op
     })
+  }
+
+  /** The operations the policy wants; the others are dropped unread. */
+  #wanted(ops: Operation[]): Operation[] {
+    const accepts = this.#policy.accepts
+    return accepts === undefined ? ops : ops.filter((op) => accepts.call(this.#policy, this.peer, op.header))
   }
 
   /**
