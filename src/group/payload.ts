@@ -7,7 +7,10 @@ import { GroupError } from './errors.js'
  * encrypted), never plaintext or local labels.
  *
  * Encoded as a canonical CBOR array whose first element is the kind:
- * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`.
+ * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`,
+ * `[5, message]`. Kinds 1 and 5 are both MLS application messages: kind 1's
+ * plaintext is the user's message as given, kind 5's a typed body
+ * (app-body.ts: a file announcement, a group setting).
  * An application message of 190 bytes of MLS ciphertext:
  * ```
  * 82             array(2)
@@ -23,8 +26,19 @@ export type GroupPayload =
   | { readonly kind: 'commit'; readonly commit: Uint8Array; readonly proposals: readonly Uint8Array[] }
   | { readonly kind: 'welcome'; readonly welcome: Uint8Array }
   | { readonly kind: 'proposal'; readonly proposal: Uint8Array }
+  | { readonly kind: 'typed'; readonly message: Uint8Array }
 
-const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4 } as const
+const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, typed: 5 } as const
+
+/**
+ * Whether stored payload bytes are an application message (kind 1 or 5),
+ * read from the clear kind alone: what retention may delete without
+ * decrypting (handshake messages stay).
+ */
+export function isApplicationPayload(bytes: Uint8Array): boolean {
+  // `82 01` or `82 05`: an array of 2 items, then the kind.
+  return bytes.length > 2 && bytes[0] === 0x82 && (bytes[1] === KIND_CODES.application || bytes[1] === KIND_CODES.typed)
+}
 
 /** Most proposals one commit may bundle: bounds the work a hostile owner's payload causes. */
 export const MAX_BUNDLED_PROPOSALS = 256
@@ -44,6 +58,9 @@ export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
       break
     case 'proposal':
       value = [KIND_CODES.proposal, payload.proposal]
+      break
+    case 'typed':
+      value = [KIND_CODES.typed, payload.message]
       break
   }
   return encodeCanonical(value)
@@ -88,6 +105,9 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
     case KIND_CODES.proposal:
       arity(2)
       return { kind: 'proposal', proposal: bodyBytes() }
+    case KIND_CODES.typed:
+      arity(2)
+      return { kind: 'typed', message: bodyBytes() }
     default:
       throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'unknown payload kind')
   }

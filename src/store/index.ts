@@ -18,6 +18,7 @@ export { LogStore, deletionTargets, MAX_DELETE_TARGETS, type IngestResult, type 
 export { PeerStore, type PeerRow } from './peer-store.js'
 export {
   GroupStore,
+  type FileRow,
   type GroupMessage,
   type GroupRow,
   type GroupStateUpdate,

@@ -147,6 +147,7 @@ export class LogStore {
     prune: Statement<[Uint8Array, Uint8Array, number]>
     pruneDeleted: Statement<[Uint8Array, Uint8Array, number]>
     dropLog: Statement<[Uint8Array, Uint8Array]>
+    prunePoint: Statement<[Uint8Array, Uint8Array, number], { seq: number | null }>
     dropDeleted: Statement<[Uint8Array, Uint8Array]>
     logIds: Statement<[], { log_id: Buffer }>
     counts: Statement<[], LogStoreCounts>
@@ -205,6 +206,7 @@ export class LogStore {
       prune: db.prepare('DELETE FROM log_operations WHERE log_id = ? AND author = ? AND seq < ?'),
       pruneDeleted: db.prepare('DELETE FROM log_deleted WHERE log_id = ? AND author = ? AND seq < ?'),
       dropLog: db.prepare('DELETE FROM log_operations WHERE log_id = ? AND author = ?'),
+      prunePoint: db.prepare('SELECT MAX(seq) AS seq FROM log_operations WHERE log_id = ? AND author = ? AND prune_point = 1 AND seq <= ?'),
       dropDeleted: db.prepare('DELETE FROM log_deleted WHERE log_id = ? AND author = ?'),
       logIds: db.prepare('SELECT DISTINCT log_id FROM log_operations ORDER BY log_id'),
       counts: db.prepare(
@@ -418,6 +420,11 @@ export class LogStore {
     if (start === undefined || !isPrunePoint(decodeHeader(start.header))) throw new StoreError('STORE_PRUNE_NOT_ALLOWED', `no stored prune point at seq ${belowSeq}`)
     this.stmt.pruneDeleted.run(logId, author, belowSeq)
     return this.stmt.prune.run(logId, author, belowSeq).changes
+  }
+
+  /** The highest stored operation of (author, log) at or below `atOrBelow` that carries the prune flag. */
+  prunePoint(author: Uint8Array, logId: LogId, atOrBelow: number): number | undefined {
+    return this.stmt.prunePoint.get(logId, author, atOrBelow)?.seq ?? undefined
   }
 
   /** Every log id with at least one stored operation. */

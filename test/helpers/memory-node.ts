@@ -99,7 +99,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   }
 
   async createGroup(name?: string): Promise<GroupSummary> {
-    const group: MemoryGroup = { id: randomBytes(32), name: name ?? null, owner: this.keys.identity.publicKey, isOwner: true, epoch: 0, members: [this.keys.identity.publicKey], active: true }
+    const group: MemoryGroup = { id: randomBytes(32), name: name ?? null, owner: this.keys.identity.publicKey, isOwner: true, epoch: 0, members: [this.keys.identity.publicKey], active: true, retentionMs: null }
     this.#groups.push(group)
     return this.#view(group)
   }

@@ -13,6 +13,7 @@ describe('group payload', () => {
       { kind: 'commit', commit: bytes(300), proposals: [bytes(90), bytes(91)] },
       { kind: 'welcome', welcome: bytes(500) },
       { kind: 'proposal', proposal: bytes(120) },
+      { kind: 'typed', message: bytes(60) },
     ]
     for (const p of payloads) expect(decodeGroupPayload(encodeGroupPayload(p))).toEqual(p)
     const m = bytes(3)
@@ -20,6 +21,7 @@ describe('group payload', () => {
     expect(encodeGroupPayload({ kind: 'commit', commit: m, proposals: [m] })).toEqual(encodeCanonical([2, m, [m]]))
     expect(encodeGroupPayload({ kind: 'welcome', welcome: m })).toEqual(encodeCanonical([3, m]))
     expect(encodeGroupPayload({ kind: 'proposal', proposal: m })).toEqual(encodeCanonical([4, m]))
+    expect(encodeGroupPayload({ kind: 'typed', message: m })).toEqual(encodeCanonical([5, m]))
   })
 
   it('refuses malformed payloads with a typed error', () => {
@@ -30,7 +32,8 @@ describe('group payload', () => {
       encodeCanonical(null),
       encodeCanonical([1]),
       encodeCanonical([0, b]),
-      encodeCanonical([5, b]),
+      encodeCanonical([6, b]),
+      encodeCanonical([5, b, b]),
       encodeCanonical(['1', b]),
       encodeCanonical([1, 'text']),
       encodeCanonical([1, new Uint8Array(0)]),
