@@ -1,4 +1,4 @@
-import type { BurrowEvents, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { BurrowEvents, GroupContent, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
 
 /** The node events the local API forwards to subscribers: all of the node's but ephemeral messages. */
 export type LocalApiNodeEvents = Omit<BurrowEvents, 'group:ephemeral'>
@@ -24,6 +24,8 @@ export interface LocalApiNode {
   rotateKeys(group: string): Promise<void>
   send(group: string, data: Uint8Array | string): Promise<MessageView>
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
+  /** Files, deletion and retention (node/content.ts). */
+  readonly content: Pick<GroupContent, 'sendFile' | 'beginFile' | 'files' | 'saveFile' | 'delete' | 'setRetention'>
   stop(): Promise<void>
   // Listener arguments are typed by LocalApiNodeEvents where the server registers them; a generic signature here
   // would not accept EventEmitter's own generic `on`, so `Burrow` could not implement this interface.

@@ -1,6 +1,6 @@
-import type { GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { FileProgress, FileView, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
 import type { LocalApiNodeEvents } from './node.js'
-import type { EventData, EventName, GroupJson, MemberJson, MessageJson, PeerJson, StatusJson } from './protocol.js'
+import type { EventData, EventName, FileJson, FileProgressJson, GroupJson, MemberJson, MessageJson, PeerJson, StatusJson } from './protocol.js'
 
 /**
  * The node's views as they travel. Each function builds a fresh plain object
@@ -42,6 +42,42 @@ export function groupJson(g: GroupSummary): GroupJson {
     epoch: g.epoch,
     members: membersJson(g),
     active: g.active,
+    retentionMs: g.retentionMs,
+  }
+}
+
+/** A file as it travels. */
+export function fileJson(f: FileView): FileJson {
+  return {
+    id: f.id,
+    groupId: f.groupId,
+    name: f.name,
+    mediaType: f.mediaType,
+    size: f.size,
+    sha256: f.sha256,
+    sender: f.sender,
+    senderPeerId: f.senderPeerId,
+    ...(f.senderName !== undefined ? { senderName: f.senderName } : {}),
+    self: f.self,
+    sentAt: f.sentAt,
+    chunks: f.chunks,
+    chunksHeld: f.chunksHeld,
+    complete: f.complete,
+  }
+}
+
+/** A transfer's progress as it travels. */
+export function progressJson(p: FileProgress): FileProgressJson {
+  return {
+    groupId: p.groupId,
+    fileId: p.fileId,
+    name: p.name,
+    direction: p.direction,
+    ...(p.peerId !== undefined ? { peerId: p.peerId } : {}),
+    chunks: p.chunks,
+    totalChunks: p.totalChunks,
+    bytes: p.bytes,
+    size: p.size,
   }
 }
 
@@ -59,6 +95,7 @@ export function messageJson(m: MessageView): MessageJson {
     receivedAt: m.receivedAt,
     ...(m.text !== undefined ? { text: m.text } : {}),
     data: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length).toString('base64'),
+    ...(m.file !== undefined ? { file: fileJson(m.file) } : {}),
   }
 }
 
@@ -89,6 +126,8 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   'sync:caught-up': (e) => ({ peerId: e.peerId, logId: e.logId }),
   'group:message': (m) => messageJson(m),
   'group:changed': (g) => groupJson(g),
+  'file:progress': (p) => progressJson(p),
+  'group:deleted': (e) => ({ groupId: e.groupId, author: e.author, seqs: [...e.seqs] }),
 }
 
 /** The group an event belongs to (hex id), for subscriptions limited to one group. */
@@ -97,4 +136,6 @@ export const EVENT_GROUP: { [E in EventName]?: (...args: LocalApiNodeEvents[E]) 
   'sync:caught-up': (e) => e.logId,
   'group:message': (m) => m.groupId,
   'group:changed': (g) => g.id,
+  'file:progress': (p) => p.groupId,
+  'group:deleted': (e) => e.groupId,
 }

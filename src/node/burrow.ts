@@ -18,6 +18,7 @@ import { LogStore, PeerStore, openDatabase, type Database } from '../store/index
 import type { OnionAddress, Tor } from '../tor/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../net/index.js'
 import { GroupManager, type GroupInfo } from '../group/index.js'
+import { GroupContent } from './content.js'
 import { NodeError } from './errors.js'
 import { requestKeyPackage, serveKeyPackages } from './key-packages.js'
 import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
@@ -67,6 +68,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly keys: NodeKeys
   readonly paths: NodePaths
   readonly peerId: string
+  /** Files, deletion and retention in our groups. */
+  readonly content: GroupContent
   readonly #options: BurrowOptions
   readonly #log: Logger
   readonly #db: Database
@@ -90,13 +93,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
-    this.#naming = namingFrom(this.#table, keys.identity.publicKey)
+    this.#naming = namingFrom(this.#table, keys.identity.publicKey, (logId) => this.#groups.fileByLog(logId))
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
       identity: { seed: keys.identity.seed, publicKey: keys.identity.publicKey },
       logger: this.#log,
     })
+    this.content = new GroupContent(this.#groups, this.#naming, this, this.#log)
   }
 
   /**
@@ -346,6 +350,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#detach.push(
       forwardNetEvents(net.libp2p, sync, this.#table, this),
       forwardGroupEvents(this.#groups, this.#naming, this),
+      this.content.attach(sync),
       // The publish path: what the group layer wrote goes to connected members at once.
       on(this.#groups, 'appended', (ops) => sync.offer(ops)),
       // A group that becomes shared with someone (created, joined, a member added) is announced to them.

@@ -5,6 +5,8 @@
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
  * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
+ * - `content.ts`: files (sent from disk, saved to disk, with progress),
+ *   deletion and retention; `file-names.ts`: safe names for received files.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
@@ -12,8 +14,10 @@
  * @module
  */
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
-export type { BurrowOptions, BurrowEvents, TorChoice, NodeStatus } from './types.js'
-export type { GroupSummary, MemberView, MessageView, PeerView } from './views.js'
+export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus } from './types.js'
+export type { FileView, GroupSummary, MemberView, MessageView, PeerView } from './views.js'
+export { GroupContent, type OutgoingFile, type SaveFileOptions, type SendFileOptions } from './content.js'
+export { safeFileName, mediaTypeOf } from './file-names.js'
 export * from './errors.js'
 export { nodePaths, defaultDataDir, type NodePaths } from './paths.js'
 export { loadConfig, validateConfig, type NodeConfig } from './config.js'

@@ -42,6 +42,29 @@ export interface BurrowEvents {
   'group:changed': [GroupSummary]
   /** An ephemeral message (presence, typing) from a group member: never stored. */
   'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
+  /** A file transfer moved on: our file being stored, its chunks handed to a peer, or a member's chunks arriving. */
+  'file:progress': [FileProgress]
+  /** Entries of `author` (identity key, hex) at `seqs` left the local view: its deletion, or the group's retention period. */
+  'group:deleted': [{ groupId: string; author: string; seqs: number[] }]
+}
+
+/** How far a file transfer is. */
+export interface FileProgress {
+  groupId: string
+  /** The file's id, hex. */
+  fileId: string
+  /** The sender's name for it. */
+  name: string
+  /** `send`: our file, being stored (no `peerId`) or handed to `peerId`; `receive`: a member's, arriving from `peerId` (or being saved). */
+  direction: 'send' | 'receive'
+  peerId?: string
+  /** Chunks done. */
+  chunks: number
+  /** Chunks in all; null while our own file's size is not known yet (a stream). */
+  totalChunks: number | null
+  /** Bytes of content done, and in all (null as above). */
+  bytes: number
+  size: number | null
 }
 
 /** What `status()` reports. */

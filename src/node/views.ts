@@ -1,5 +1,5 @@
 import { toHex } from '../log/index.js'
-import type { GroupInfo, GroupMessage } from '../group/index.js'
+import type { FileInfo, GroupInfo, GroupMessage } from '../group/index.js'
 import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 
 /**
@@ -52,6 +52,35 @@ export interface GroupSummary {
   members: MemberView[]
   /** False once we were removed or left. */
   active: boolean
+  /** The owner's retention period in ms: every member deletes what is older. Null: kept until deleted. */
+  retentionMs: number | null
+}
+
+/** A file of a group, as people and the local API see it. */
+export interface FileView {
+  /** The sender's 16-byte file id, hex: names the file in `get` and `delete` (a unique prefix will do). */
+  id: string
+  groupId: string
+  /** The sender's name for it, as sent: show it (made printable), never use it as a path. */
+  name: string
+  mediaType: string
+  /** Bytes of content. */
+  size: number
+  /** SHA-256 of the content, hex. */
+  sha256: string
+  /** The sender's identity key, hex. */
+  sender: string
+  senderPeerId: string
+  senderName?: string
+  /** True for a file this node sent. */
+  self: boolean
+  /** The sender's clock when it announced the file, ms since the Unix epoch. */
+  sentAt: number
+  /** Chunks of the file, and how many are stored here. */
+  chunks: number
+  chunksHeld: number
+  /** Every chunk is here: it can be saved. */
+  complete: boolean
 }
 
 /** A decrypted group message from the local view. */
@@ -69,20 +98,24 @@ export interface MessageView {
   /** When this node decrypted (or sent) it, ms since the Unix epoch. */
   receivedAt: number
   data: Uint8Array
-  /** The message as text when it is valid UTF-8. */
+  /** The message as text when it is valid UTF-8 (never for a file). */
   text?: string
+  /** When the entry announces a file: the file (`data` is then empty). */
+  file?: FileView
 }
 
-/** Names of peers by identity key (hex), and our own identity key. */
+/** Names of peers by identity key (hex), and our own identity key; the files that entries announce. */
 export interface Naming {
   self: string
   nameOf(identityKeyHex: string): string | undefined
+  fileOf?(logId: Uint8Array): FileInfo | undefined
 }
 
-/** Names members from the allow-list. */
-export function namingFrom(table: AddressTable, selfKey: Uint8Array): Naming {
+/** Names members from the allow-list; `fileOf` finds the file an entry announces. */
+export function namingFrom(table: AddressTable, selfKey: Uint8Array, fileOf?: (logId: Uint8Array) => FileInfo | undefined): Naming {
   return {
     self: toHex(selfKey),
+    ...(fileOf !== undefined ? { fileOf } : {}),
     nameOf: (identityKeyHex) => {
       const peerId = table.peerIdOf(identityKeyHex)
       return peerId === undefined ? undefined : table.get(peerId)?.displayName
@@ -121,14 +154,36 @@ export function groupSummary(info: GroupInfo, naming: Naming): GroupSummary {
     epoch: info.epoch,
     members: info.members.map((m) => member(m, owner, naming)),
     active: info.active,
+    retentionMs: info.retentionMs,
+  }
+}
+
+export function fileView(f: FileInfo, naming: Naming): FileView {
+  const sender = member(f.author, '', naming)
+  return {
+    id: toHex(f.fileId),
+    groupId: toHex(f.groupId),
+    name: f.name,
+    mediaType: f.mediaType,
+    size: f.size,
+    sha256: toHex(f.sha256),
+    sender: sender.identityKey,
+    senderPeerId: sender.peerId,
+    ...(sender.name !== undefined ? { senderName: sender.name } : {}),
+    self: sender.self,
+    sentAt: f.sentAt,
+    chunks: f.chunkCount,
+    chunksHeld: f.chunksHeld,
+    complete: f.chunksHeld >= f.chunkCount,
   }
 }
 
 export function messageView(m: GroupMessage, naming: Naming): MessageView {
   const author = member(m.author, '', naming)
+  const file = m.fileLog === undefined ? undefined : naming.fileOf?.(m.fileLog)
   let text: string | undefined
   try {
-    text = strictUtf8.decode(m.plaintext)
+    text = m.fileLog === undefined ? strictUtf8.decode(m.plaintext) : undefined
   } catch {
     text = undefined
   }
@@ -144,5 +199,6 @@ export function messageView(m: GroupMessage, naming: Naming): MessageView {
     receivedAt: m.receivedAt,
     data: m.plaintext,
     ...(text !== undefined ? { text } : {}),
+    ...(file !== undefined ? { file: fileView(file, naming) } : {}),
   }
 }

@@ -27,6 +27,7 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager): Sync
       const identity = table.identityKeyOf(peerId)
       return identity !== undefined && groups.mayShare(identity, logId)
     },
+    accepts: (_peerId, header) => groups.acceptsOperation(header),
   }
 }
 

@@ -4,6 +4,7 @@ import type { LocalApiNode, LocalApiNodeEvents } from '../../src/api/index.js'
 import { GroupError, type GroupInfo, type GroupMessage } from '../../src/group/index.js'
 import { contactCardQr, createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, type NodeKeys } from '../../src/keys/index.js'
 import { NetError, peerIdOfIdentityKey } from '../../src/net/index.js'
+import { NodeError } from '../../src/node/index.js'
 import type { GroupSummary, MessageView, NodeStatus, PeerView } from '../../src/node/index.js'
 import { groupSummary, messageView, type Naming } from '../../src/node/views.js'
 
@@ -31,6 +32,12 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   #nextMessageId = 1
   #now: () => number
   #failNext: Error | undefined
+  /** Files are not modelled here: the local API's file methods are tested against a real node (local-api-files.test.ts). */
+  readonly content: LocalApiNode['content'] = new Proxy({} as LocalApiNode['content'], {
+    get: () => () => {
+      throw new NodeError('NODE_STATE', 'files are not in the memory node')
+    },
+  })
 
   constructor(options: { displayName?: string; now?: () => number } = {}) {
     super()
