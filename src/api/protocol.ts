@@ -43,7 +43,7 @@ export const READ_DEFAULT_LIMIT = 100
 export const READ_MAX_LIMIT = 1000
 
 /** Largest piece of a stream `file.write` takes, in bytes (decoded): its line stays under the request limit. */
-export const MAX_FILE_WRITE_BYTES = 192 * 1024
+export const MAX_FILE_WRITE_BYTES = 180 * 1024
 
 /** Uploads (`file.upload`) one connection may hold open at once. */
 export const MAX_UPLOADS_PER_CONNECTION = 4
@@ -193,7 +193,8 @@ export interface MethodResults {
   'group.create': GroupJson
   'group.invite': GroupJson
   'group.remove': GroupJson
-  'group.members': { group: string; members: MemberJson[] }
+  /** `retentionMs`: the owner's retention period (null: none). */
+  'group.members': { group: string; members: MemberJson[]; retentionMs: number | null }
   'group.list': { groups: GroupJson[] }
   'group.rotate': GroupJson
   send: MessageJson

@@ -157,7 +157,7 @@ class LocalApi implements LocalApiServer {
       'group.remove': async ({ group, peer }) => groupJson(await node.removeMember(group, peer)),
       'group.members': ({ group }) => {
         const info = node.group(group)
-        return { group: info.id, members: membersJson(info) }
+        return { group: info.id, members: membersJson(info), retentionMs: info.retentionMs }
       },
       'group.list': () => ({ groups: node.groups().map(groupJson) }),
       'group.rotate': async ({ group }) => {

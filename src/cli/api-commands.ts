@@ -1,7 +1,6 @@
-import { readFileSync, statSync } from 'node:fs'
 import { sleep } from '../util/async.js'
 import { keystoreExists } from '../keys/index.js'
-import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
+import { LocalApiClient, LocalApiError, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
 import { nodePaths } from '../node/paths.js'
 import { BurrowError, TimeoutError } from '../errors.js'
@@ -9,6 +8,7 @@ import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
+import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -25,7 +25,7 @@ export function printJson(io: CliIo, value: unknown): void {
  * to run: `burrow init` (exit 4) if there is no node there yet, else
  * `burrow start` (exit 3).
  */
-async function connect(run: Run): Promise<LocalApiClient> {
+export async function connect(run: Run): Promise<LocalApiClient> {
   const dataDir = run.globals.dataDir
   try {
     return await LocalApiClient.connect(nodePaths(dataDir).socket)
@@ -36,7 +36,7 @@ async function connect(run: Run): Promise<LocalApiClient> {
   }
 }
 
-async function withApi<T>(run: Run, fn: (api: LocalApiClient) => Promise<T>): Promise<T> {
+export async function withApi<T>(run: Run, fn: (api: LocalApiClient) => Promise<T>): Promise<T> {
   const api = await connect(run)
   try {
     return await fn(api)
@@ -55,7 +55,8 @@ function authorLabel(m: MessageJson): string {
 }
 
 function messageLine(m: MessageJson): string {
-  const body = m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
+  const body =
+    m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
   return `#${m.id}  ${timestamp(m.receivedAt)}  ${printable(authorLabel(m))}: ${body}\n`
 }
 
@@ -156,6 +157,7 @@ async function groupMembers(run: Run, io: CliIo): Promise<number> {
         result.members.map((m) => [m.self ? 'you' : (m.name ?? '-'), shortId(m.peerId), shortId(m.identityKey), m.owner ? 'owner' : 'member']),
       ),
     )
+    if (result.retentionMs !== null) io.stdout.write(`retention: every member deletes what is older than ${formatPeriod(result.retentionMs)}\n`)
   }
   return EXIT.OK
 }
@@ -167,27 +169,12 @@ async function groupList(run: Run, io: CliIo): Promise<number> {
   else {
     io.stdout.write(
       table(
-        ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'STATE'],
-        result.groups.map((g) => [g.id.slice(0, 12), g.name ?? '-', g.isOwner ? 'owner' : 'member', String(g.epoch), String(g.members.length), g.active ? 'active' : 'left']),
+        ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'RETENTION', 'STATE'],
+        result.groups.map((g) => [g.id.slice(0, 12), g.name ?? '-', g.isOwner ? 'owner' : 'member', String(g.epoch), String(g.members.length), formatPeriod(g.retentionMs), g.active ? 'active' : 'left']),
       ),
     )
   }
   return EXIT.OK
-}
-
-function readFileToSend(path: string): Uint8Array {
-  let size: number
-  try {
-    const st = statSync(path)
-    if (!st.isFile()) throw new CliError('CLI_FILE', `${path} is not a regular file`)
-    size = st.size
-  } catch (err) {
-    if (err instanceof CliError) throw err
-    throw new CliError('CLI_FILE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
-  }
-  if (size > MAX_SEND_BYTES) throw new CliError('CLI_FILE', `${path} is ${size} bytes; a message can carry at most ${MAX_SEND_BYTES} bytes (128 KiB)`)
-  if (size === 0) throw new CliError('CLI_FILE', `${path} is empty`)
-  return readFileSync(path)
 }
 
 async function send(run: Run, io: CliIo): Promise<number> {
@@ -196,8 +183,8 @@ async function send(run: Run, io: CliIo): Promise<number> {
   if ((text === undefined) === (file === undefined)) {
     throw new CliError('CLI_USAGE', 'give either <text> or --file PATH; see `burrow send --help`')
   }
-  const params = typeof file === 'string' ? { group, data: Buffer.from(readFileToSend(file)).toString('base64') } : { group, text: text! }
-  const m = await withApi(run, (api) => api.call('send', params))
+  if (typeof file === 'string') return sendFile(run, io, group, file)
+  const m = await withApi(run, (api) => api.call('send', { group, text: text! }))
   if (run.globals.json) printJson(io, m)
   else io.stdout.write(`sent #${m.id} to ${m.group.slice(0, 12)} (${Buffer.from(m.data, 'base64').length} bytes)\n`)
   return EXIT.OK

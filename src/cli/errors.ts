@@ -23,7 +23,7 @@ export const EXIT_MEANINGS: readonly { code: number; meaning: string }[] = [
   { code: EXIT.FAILURE, meaning: 'runtime failure' },
   { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config)' },
   { code: EXIT.NOT_RUNNING, meaning: 'node not running (no answer on <data dir>/burrow.sock)' },
-  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, or no node in the data directory)' },
+  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, file, message, or no node in the data directory)' },
   { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase, or keystore error' },
   { code: EXIT.CANCELLED, meaning: 'cancelled with Ctrl-C at the passphrase prompt' },
 ]
@@ -57,8 +57,10 @@ const BAD_INPUT_CODES = new Set([
   'GROUP_INVALID_ARGUMENT',
   'GROUP_AMBIGUOUS',
   'PEER_AMBIGUOUS',
+  'GROUP_FILE_AMBIGUOUS',
+  'NODE_FILE_UNREADABLE',
 ])
-const NOT_FOUND_CODES = new Set(['PEER_UNKNOWN', 'GROUP_NOT_FOUND', 'GROUP_NOT_A_MEMBER', 'NODE_NOT_FOUND'])
+const NOT_FOUND_CODES = new Set(['PEER_UNKNOWN', 'GROUP_NOT_FOUND', 'GROUP_NOT_A_MEMBER', 'NODE_NOT_FOUND', 'GROUP_FILE_NOT_FOUND', 'GROUP_ENTRY_NOT_FOUND'])
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: string): number {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { API_COMMANDS, printJson } from './api-commands.js'
+import { FILE_COMMANDS } from './file-commands.js'
 import { EXIT, describeError, exitCodeFor } from './errors.js'
 import { printable } from './format.js'
 import { helpJson, helpText } from './help.js'
@@ -8,7 +9,7 @@ import { NODE_COMMANDS } from './node-commands.js'
 import { parseCommandLine } from './parse.js'
 import { TESTNET_COMMANDS } from './testnet-command.js'
 
-const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...TESTNET_COMMANDS }
+const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...FILE_COMMANDS, ...TESTNET_COMMANDS }
 
 /** Burrow's version, from the package.json next to `src/` (or `dist/`). */
 export function burrowVersion(): string {

@@ -12,7 +12,7 @@ import { bootstrapProgressPrinter, LineOutput, progressLine } from '../../src/cl
 import { runCli } from '../../src/cli/run.js'
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec.js'
 import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
-import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { MemoryNode } from '../helpers/memory-node.js'
 import { GroupError } from '../../src/group/index.js'
 import { createLogger } from '../../src/logging.js'
@@ -242,7 +242,7 @@ describe('commands against a running (in-memory) node', () => {
     )
     expect((await cli('group', 'members', 'friends')).out).toMatch(/^you\s+12D3KooW…\w{4}\s+\w+…\w+\s+owner$/m)
     expect(await cliJson('group', 'list')).toEqual({ groups: [expect.objectContaining({ id: g.id, epoch: 1 })] })
-    expect((await cli('group', 'list')).out).toMatch(/^[0-9a-f]{12}\s+friends\s+owner\s+1\s+2\s+active$/m)
+    expect((await cli('group', 'list')).out).toMatch(/^[0-9a-f]{12}\s+friends\s+owner\s+1\s+2\s+off\s+active$/m)
     expect(await cliJson('group', 'rotate', 'friends')).toMatchObject({ epoch: 2 })
     expect(await cliJson('group', 'remove', 'friends', 'bob')).toMatchObject({ epoch: 3, members: [expect.objectContaining({ self: true })] })
     const missing = await cli('group', 'members', 'enemies')
@@ -250,17 +250,14 @@ describe('commands against a running (in-memory) node', () => {
     expect(missing.err).toContain('(GROUP_NOT_FOUND)')
   })
 
-  it('send text and --file; read with --after and --limit; binary shows as a size', async () => {
+  it('send text; read with --after and --limit; binary shows as a size', async () => {
     const g = await cliJson('group', 'create', 'friends')
     const m1 = await cliJson('send', 'friends', 'hello there')
     expect(m1).toMatchObject({ id: expect.any(Number), group: g.id, self: true, text: 'hello there', data: Buffer.from('hello there').toString('base64') })
-    const file = join(dir, 'blob.bin')
-    writeFileSync(file, Buffer.from([0, 1, 2, 255]))
-    const m2 = await cliJson('send', 'friends', '--file', file)
-    expect(m2.text).toBeUndefined()
-    expect(Buffer.from(m2.data, 'base64')).toEqual(Buffer.from([0, 1, 2, 255]))
-    expect(await cliJson('read', 'friends')).toEqual({ messages: [expect.objectContaining({ id: m1.id }), expect.objectContaining({ id: m2.id })], more: false })
-    expect((await cliJson('read', 'friends', '--after', String(m1.id))).messages.map((m: { id: number }) => m.id)).toEqual([m2.id])
+    const m2 = await cliJson('send', 'friends', 'second')
+    const bin = node.receive('friends', deriveNodeKeys(generateMasterSeed()).identity.publicKey, new Uint8Array([0, 1, 2, 255]))
+    expect(await cliJson('read', 'friends')).toEqual({ messages: [expect.objectContaining({ id: m1.id }), expect.objectContaining({ id: m2.id }), expect.objectContaining({ id: bin.id })], more: false })
+    expect((await cliJson('read', 'friends', '--after', String(m1.id))).messages.map((m: { id: number }) => m.id)).toEqual([m2.id, bin.id])
     expect((await cliJson('read', 'friends', '--limit', '1')).messages).toHaveLength(1)
     const human = (await cli('read', 'friends')).out
     expect(human).toMatch(new RegExp(`^#${m1.id}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  you: hello there$`, 'm'))
@@ -290,15 +287,14 @@ describe('commands against a running (in-memory) node', () => {
     expect(r.err).toContain('\\u{1b}]0;owned\\u{7}\\u{1b}[2J')
   })
 
-  it('send refuses a file over the size limit, a missing file, and text plus --file', async () => {
+  it('send refuses a missing file, a folder, and text plus --file', async () => {
     await cli('group', 'create', 'g')
-    const big = join(dir, 'big.bin')
-    writeFileSync(big, Buffer.alloc(MAX_SEND_BYTES + 1))
-    const r = await cli('send', 'g', '--file', big)
-    expect(r.code).toBe(EXIT.USAGE)
-    expect(r.err).toMatch(/at most 131072 bytes \(128 KiB\) \(CLI_FILE\)/)
-    expect((await cli('send', 'g', '--file', join(dir, 'nope'))).err).toContain('ENOENT')
-    expect((await cli('send', 'g', 'text', '--file', big)).code).toBe(EXIT.USAGE)
+    const missing = await cli('send', 'g', '--file', join(dir, 'nope'))
+    expect(missing.code).toBe(EXIT.USAGE)
+    expect(missing.err).toContain('ENOENT')
+    expect((await cli('send', 'g', '--file', dir)).err).toContain('is not a regular file (CLI_FILE)')
+    writeFileSync(join(dir, 'f'), 'x')
+    expect((await cli('send', 'g', 'text', '--file', join(dir, 'f'))).code).toBe(EXIT.USAGE)
     expect((await cli('send', 'g')).code).toBe(EXIT.USAGE)
     expect(node.messages('g')).toHaveLength(0)
   })

@@ -87,7 +87,7 @@ describe('local API: files', () => {
     const other = await LocalApiClient.connect(join(dir, 'api.sock'))
     const { upload } = await other.call('file.upload', { group, name: 'half' })
     // Enough for a few stored transactions of chunks.
-    for (let i = 0; i < 14; i++) await other.call('file.write', { upload, data: randomBytes(190_000).toString('base64') })
+    for (let i = 0; i < 14; i++) await other.call('file.write', { upload, data: randomBytes(180_000).toString('base64') })
     expect(node.status().operations).toBeGreaterThan(before)
     await other.close()
     for (let i = 0; i < 50 && node.status().operations !== before; i++) await new Promise((r) => setTimeout(r, 20))
