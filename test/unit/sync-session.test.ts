@@ -65,7 +65,9 @@ describe('sync session', () => {
     await pushed
     expect(b.store.heights(log).get(toHex(alice.publicKey))).toBe(604)
 
-    // Offering the same operations again sends nothing: the peer is known to hold them.
+    // Offering the same operations again sends nothing: the peer is known to hold them
+    // (once the confirmations of what was stored, and their answers, have passed).
+    await new Promise((r) => setTimeout(r, 200))
     const before = chA.sent
     sessionA.offer(fresh)
     await new Promise((r) => setTimeout(r, 50))

@@ -13,6 +13,7 @@ import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
+import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
@@ -163,6 +164,19 @@ const MAX_QUEUED_BYTES = 1024 * 1024
  */
 export const SEND_SLICE_BYTES = 256 * 1024
 
+/**
+ * A batch this small goes out even when the send window is full: a chat
+ * message adds nothing to the queue worth holding it back for.
+ */
+const SMALL_BATCH_BYTES = 32 * 1024
+
+/**
+ * How long a session waits for the peer's first confirmation while its
+ * window is full, before taking the peer not to confirm (a node from before
+ * confirmations) and sending without a window.
+ */
+const FIRST_CONFIRMATION_MS = 3_000
+
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
 
@@ -247,6 +261,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #waitingLogs = new Map<string, LogSend>()
   #unsharedAnswers = 0
   #ephemeralBytes = 0
+  /** Our operations in flight to the peer, and how many may be (send-window.ts). */
+  readonly #window = new SendWindow()
+  /** Logs whose turn ended on a full window: sent again once the peer confirms. */
+  readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
+  #parkedSince: NodeJS.Timeout | undefined
+  /** Logs we stored operations of, to confirm to the peer (our `have`) within {@link ACK_DELAY_MS}. */
+  readonly #toConfirm = new Map<string, LogId>()
+  #confirmTimer: NodeJS.Timeout | undefined
   #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
@@ -340,6 +362,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#waitingLogs.clear()
     this.#remote.clear()
     this.#awaiting.clear()
+    this.#parked.clear()
+    this.#toConfirm.clear()
+    clearTimeout(this.#parkedSince)
+    clearTimeout(this.#confirmTimer)
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
       this.#channel.abort(error)
@@ -424,8 +450,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
       let budget = this.#sliceBytes
       for (let i = 0; i < authors.length; i++) {
-        const { bytes, more } = await this.#sendMissing(logId, authors[i]!, heights, budget)
+        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
         budget -= bytes
+        if (blocked) {
+          this.#park(logId, authors.slice(i), send.synced)
+          return
+        }
         if (more || (budget <= 0 && i + 1 < authors.length)) {
           // Its turn is over: the rest queues behind the other logs, `synced` with it.
           this.#requeue(logId, authors.slice(more ? i : i + 1), send.synced)
@@ -439,6 +469,54 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
   #requeue(logId: LogId, authors: readonly string[], synced: boolean): void {
     for (const author of authors.length > MAX_PENDING_AUTHORS ? ['all' as const] : authors) this.#schedule(logId, synced ? { push: author, synced } : { push: author })
+  }
+
+  /**
+   * Sets a log aside until the peer confirms what is in flight (the window
+   * is full): the other logs' turns go on meanwhile. A peer that has never
+   * confirmed anything within {@link FIRST_CONFIRMATION_MS} is taken not to
+   * (an older node): the window is turned off.
+   */
+  #park(logId: LogId, authors: readonly string[], synced: boolean): void {
+    const logKey = key(logId)
+    const parked = this.#parked.get(logKey) ?? { logId, authors: new Set<string>(), synced: false }
+    for (const author of authors) parked.authors.add(author)
+    parked.synced ||= synced
+    this.#parked.set(logKey, parked)
+    if (!this.#window.confirmed && this.#parkedSince === undefined) {
+      this.#parkedSince = setTimeout(() => {
+        if (this.#window.confirmed) return
+        this.#log.info('the peer does not confirm what it stores; sending without a window')
+        this.#window.off()
+        this.#unpark()
+      }, FIRST_CONFIRMATION_MS)
+    }
+  }
+
+  /** Queues the parked logs again, once the window has room. */
+  #unpark(): void {
+    if (!this.#window.open) return
+    clearTimeout(this.#parkedSince)
+    this.#parkedSince = undefined
+    const parked = [...this.#parked.values()]
+    this.#parked.clear()
+    for (const p of parked) this.#requeue(p.logId, [...p.authors], p.synced)
+  }
+
+  /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
+  #confirmSoon(logId: LogId): void {
+    this.#toConfirm.set(key(logId), logId)
+    this.#confirmTimer ??= setTimeout(() => {
+      this.#confirmTimer = undefined
+      const logs = [...this.#toConfirm.values()]
+      this.#toConfirm.clear()
+      for (const log of logs) {
+        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
+        this.#sendHave(log, false).catch((err: unknown) => {
+          if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
+        })
+      }
+    }, ACK_DELAY_MS)
   }
 
   /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
@@ -464,16 +542,20 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * up to about `budget` bytes (at least one operation). `more` when the
    * budget ran out before the log did.
    */
-  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean }> {
+  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
     const author = fromHex(authorKey)
+    const logKey = key(logId)
     let sent = 0
     for (;;) {
       const after = heights.get(authorKey) ?? -1
       const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
       if (ops.length === 0) return { bytes: sent, more: false }
+      const batch = ops.reduce((n, op) => n + op.header.length + (op.payload?.length ?? 0), 0)
+      if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
       let frame: WireOperation[] = []
       let bytes = 0
       const flush = async (seq: number): Promise<void> => {
+        this.#window.sent(logKey, authorKey, seq, bytes, Date.now())
         await this.#send({ type: 'ops', logId, ops: frame })
         this.emit('sent', { logId, author, seq })
         sent += bytes
@@ -537,6 +619,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#remote.delete(logKey)
     }
     this.#awaiting.delete(logKey)
+    this.#parked.delete(logKey)
+    this.#window.forget(logKey)
+    this.#unpark()
   }
 
   /**
@@ -600,6 +685,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     switch (frame.type) {
       case 'have':
+        this.#confirmed(logId, frame.heights)
         this.#learn(logId, frame.heights)
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
@@ -614,6 +700,15 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
         return
     }
+  }
+
+  /** The peer's heights free what they cover of our window; a log set aside may then go on. */
+  #confirmed(logId: LogId, heights: readonly AuthorHeight[]): void {
+    const logKey = key(logId)
+    const now = Date.now()
+    let freed = false
+    for (const { author, seq } of heights) freed = this.#window.confirm(logKey, toHex(author), seq, now) || freed
+    if (freed) this.#unpark()
   }
 
   /** Token bucket of {@link SessionLimits.ephemeralPerSecond}: false when the peer is over its rate. */
@@ -674,6 +769,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
+    if (ops.length > 0) this.#confirmSoon(logId)
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
