@@ -378,6 +378,11 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   // key) and its chunks are a log of the sender's own (file-upload.ts), shared
   // exactly with the members of its group who decrypted the announcement.
 
+  /** Whether `logId` is a file's log known here (its chunks need no group processing). From memory. */
+  isFileLog(logId: LogId): boolean {
+    return this.#core.files.groupOf(logId) !== undefined
+  }
+
   /** Sync policy: whether to take an operation of a shared log (a file log takes only its sender's announced chunks). */
   acceptsOperation(header: Parameters<GroupCore['files']['accepts']>[0]): boolean {
     return this.#core.files.accepts(header)

@@ -357,7 +357,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       on(this.#groups, 'changed', ({ groupId }) => sync.share(groupId)),
       on(this.#groups, 'joined', (info) => sync.share(info.id)),
       // The ingest path: what sync stored is processed into the groups.
-      on(sync, 'ingested', () => void this.#groups.processSoon()),
+      on(sync, 'ingested', ({ logId }) => void (this.#groups.isFileLog(logId) || this.#groups.processSoon())),
     )
     return parts as Running
   }
