@@ -40,6 +40,8 @@ export interface FileParts {
   raw(bytes: number): ReturnType<typeof rawThroughput>
 }
 
+const step = (what: string): void => void process.stderr.write(`[sync file] ${what}\n`)
+
 export async function fileTransfers(p: FileParts): Promise<{ rows: BenchRow[]; extra: Record<string, unknown> }> {
   const { a, b, topics } = p
   const file: number[] = []
@@ -54,8 +56,14 @@ export async function fileTransfers(p: FileParts): Promise<{ rows: BenchRow[]; e
   for (let run = 0; run < FILE_RUNS; run++) {
     const fileTopic = topics.files[run]!
     await p.disconnect()
+    step(`run ${run + 1} of ${FILE_RUNS}: writing the file`)
     const bytes = await a.call<number>({ op: 'append', count: CHUNKS, payloadBytes: CHUNK, topic: fileTopic }, 600_000)
-    if (run % 2 === 0) raw.push((await p.raw(bytes)).bytesPerSecond)
+    const rawRun = async (): Promise<void> => {
+      step(`run ${run + 1}: raw stream`)
+      raw.push((await p.raw(bytes)).bytesPerSecond)
+    }
+    if (run % 2 === 0) await rawRun()
+    step(`run ${run + 1}: file`)
 
     // The file log has one author, A.
     const held = (): number => ([...b.logs.heights(fileTopic).values()][0] ?? -1) + 1
@@ -95,7 +103,8 @@ export async function fileTransfers(p: FileParts): Promise<{ rows: BenchRow[]; e
     cpuMsPerMiB.push((used.user + used.system) / 1000 / (bytes / 1024 ** 2))
     // File data that reached B between a message's append and its arrival, in seconds of this run's average rate.
     aheadS.push(...runAheadBytes.map((x) => x / rate))
-    if (run % 2 === 1) raw.push((await p.raw(bytes)).bytesPerSecond)
+    step(`run ${run + 1}: file at ${(rate / 1e6).toFixed(2)} MB/s`)
+    if (run % 2 === 1) await rawRun()
   }
   const d = [...delays].sort((x, y) => x - y)
   const h = [...aheadS].sort((x, y) => x - y)
