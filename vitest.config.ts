@@ -33,7 +33,8 @@ export default defineConfig({
           globalSetup: ['test/live/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 240_000,
-          maxWorkers: 2,
+          // Three at a time: the sleep and outage files spend minutes waiting (a freeze, a drop), little of it on the CPU.
+          maxWorkers: 3,
           fileParallelism: true,
         },
       },

@@ -30,7 +30,7 @@ step "npm install $(basename "$tarball") into an empty project (node $(node --ve
 app="$work/app"
 mkdir "$app"
 printf '{ "name": "burrow-package-check", "private": true, "type": "module" }\n' > "$app/package.json"
-# JOBS=max: node-gyp compiles better-sqlite3 12 (Node 20's binding) on all cores where no prebuilt binary can be downloaded.
+# JOBS=max: node-gyp compiles better-sqlite3-multiple-ciphers 12 (Node 20's binding) on all cores where no prebuilt binary can be downloaded.
 (cd "$app" && JOBS=max npm install --no-audit --no-fund --loglevel=error "$tarball")
 # The project's own lock must be installable again (npm ci refuses a lock that misses optional platform packages).
 (cd "$app" && npm ls --all >/dev/null && npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null) \

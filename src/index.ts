@@ -18,9 +18,15 @@ export {
   loadConfig,
   nodePaths,
   validateConfig,
+  INVITE_QUEUE_LIMITS,
   type BurrowEvents,
   type BurrowOptions,
+  type ForkDetected,
+  type ForkView,
   type GroupSummary,
+  type InviteEvent,
+  type InviteOutcome,
+  type PendingInviteView,
   type MemberView,
   type MessageView,
   type NodeConfig,
@@ -44,5 +50,7 @@ export {
 export { NetError, NET_ERRORS, type NetErrorCode } from './net/index.js'
 export type { BootstrapProgress, OnionAddress } from './tor/index.js'
 export { parseOnionAddress, isOnionAddress, InvalidOnionAddressError, TorError, TOR_ERRORS, type TorErrorCode } from './tor/index.js'
-export { GroupError, GROUP_ERRORS, KEY_PACKAGE_PROTOCOL, type GroupErrorCode } from './group/index.js'
+export { GroupError, GROUP_ERRORS, KEY_PACKAGE_PROTOCOL, type GroupErrorCode, type GroupStatus, type RotationOutcome } from './group/index.js'
+export { forkProofFromText, forkProofToText, verifyForkProof, type ForkFacts, type ForkProof } from './log/index.js'
+export { StoreError, STORE_ERRORS, type StoreErrorCode } from './store/index.js'
 export { startTestnet, stopTestnet, loadTestnet, testnetStatus, clientTorrcLines, type Testnet, type TestnetOptions } from './testnet/index.js'

@@ -4,7 +4,9 @@
  * operation creation, decoding alone, and realistic ingest (decode from bytes, validate
  * against the stored previous operation, store in batches in a file-backed
  * WAL database). Target: ingest ≥ 70 % of the faster raw verify rate of
- * node:crypto and @noble.
+ * node:crypto and @noble. Ingest is also measured into a sealed database (a
+ * node with a passphrase: ChaCha20-Poly1305 pages), in the same rounds, to
+ * show what sealing costs.
  */
 import { createHash, createPublicKey, verify as opensslVerify } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -44,19 +46,32 @@ function wireOperations(payloadSize: number): WireOperation[] {
   return chains[0]!.flatMap((_, i) => chains.map((c) => ({ header: c[i]!.headerBytes.slice(), payload: c[i]!.payload!.slice() })))
 }
 
-/** Ops/s of decode + validate + store from wire bytes, in batches of BATCH, into a fresh database. */
-function ingestRate(wire: readonly WireOperation[]): number {
+/** The database key of the sealed runs (any 32 bytes: the cost does not depend on the key). */
+const SEAL_KEY = new Uint8Array(32).fill(0x42)
+
+/**
+ * CPU time (user + system, µs) of this process per operation in the last
+ * {@link ingestRate} call of each kind: less disturbed by other load on the
+ * machine than a rate, and what sealing adds (encryption is CPU work on this thread).
+ */
+const ingestCpu = { plain: [] as number[], sealed: [] as number[] }
+
+/** Ops/s of decode + validate + store from wire bytes, in batches of BATCH, into a fresh database, sealed with `key` if given. */
+function ingestRate(wire: readonly WireOperation[], key?: Uint8Array): number {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-'))
   try {
-    const db = openDatabase(join(dir, 'bench.db'))
+    const db = openDatabase(join(dir, 'bench.db'), key !== undefined ? { key } : {})
     const store = new LogStore(db)
     const start = process.hrtime.bigint()
+    const cpuStart = process.cpuUsage()
     for (let i = 0; i < wire.length; i += BATCH) {
       const batch = wire.slice(i, i + BATCH).map((w) => decodeOperation(w.header, w.payload))
       const result = store.ingest(batch)
       if (result.stored !== batch.length) throw new Error(`ingest stored ${result.stored} of ${batch.length}`)
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    const cpu = process.cpuUsage(cpuStart)
+    ingestCpu[key !== undefined ? 'sealed' : 'plain'].push((cpu.user + cpu.system) / wire.length)
     db.close()
     return wire.length / seconds
   } finally {
@@ -94,6 +109,8 @@ export async function run(): Promise<BenchReport> {
   const sodiumRounds: number[] = []
   const ingest100Rounds: number[] = []
   const ingest1kRounds: number[] = []
+  const sealed100Rounds: number[] = []
+  const sealed1kRounds: number[] = []
   const decodeRounds: number[] = []
   let next = 0
   const decodeNext = (): void => {
@@ -105,8 +122,12 @@ export async function run(): Promise<BenchReport> {
     opensslRounds.push(measureRate(() => opensslVerify(null, message, opensslKey, signature), 5000))
     sodiumRounds.push(measureRate(() => verifySignature(signer.publicKey, message, signature), 5000))
     ingest100Rounds.push(ingestRate(wire100))
+    sealed100Rounds.push(ingestRate(wire100, SEAL_KEY))
     ingest1kRounds.push(ingestRate(wire1k))
+    sealed1kRounds.push(ingestRate(wire1k, SEAL_KEY))
   }
+  // ingestCpu holds, per round, 100 B then 1 KiB: split them by size.
+  const cpuOf = (kind: 'plain' | 'sealed', size: 0 | 1): number[] => ingestCpu[kind].filter((_, i) => i % 2 === size)
   const openssl = spread(opensslRounds)
   const sodium = spread(sodiumRounds)
   const noble = spread(repeat(() => measureRate(() => ed25519.verify(signature, message, signer.publicKey), 500, 50)))
@@ -141,6 +162,19 @@ export async function run(): Promise<BenchReport> {
   rows.push({ metric: 'decode only (decodeOperation), 100 B', ...spread(decodeRounds), unit: 'ops/s', note: 'header bytes + payload to an Operation: size limits, CBOR, canonical form, fields, header hash' })
   rows.push({ metric: 'ingest (decode+validate+store), 100 B', ...i100, unit: 'ops/s', note: `${INGEST_OPS} ops, ${AUTHORS} authors, batches of ${BATCH}, WAL, synchronous=FULL` })
   rows.push({ metric: 'ingest (decode+validate+store), 1 KiB', ...i1k, unit: 'ops/s', note: 'as above' })
+  const s100 = spread(sealed100Rounds)
+  const s1k = spread(sealed1kRounds)
+  rows.push({ metric: 'ingest into a sealed database, 100 B', ...s100, unit: 'ops/s', note: 'as above, database sealed (SQLite3 Multiple Ciphers, ChaCha20-Poly1305 pages), same rounds' })
+  rows.push({ metric: 'ingest into a sealed database, 1 KiB', ...s1k, unit: 'ops/s', note: 'as above' })
+  // Each round measures both back to back: the ratio of each round is less exposed to the machine's drifting load than a ratio of medians.
+  const pairedRatio = (sealed: number[], plain: number[]): ReturnType<typeof spread> => spread(sealed.map((v, i) => v / plain[i]!))
+  rows.push({ metric: 'seal cost: sealed / unsealed ingest, 100 B', ...pairedRatio(sealed100Rounds, ingest100Rounds), unit: '', note: 'median of the per-round ratios (1 = free)' })
+  rows.push({ metric: 'seal cost: sealed / unsealed ingest, 1 KiB', ...pairedRatio(sealed1kRounds, ingest1kRounds), unit: '', note: 'as above' })
+  for (const [label, size] of [['100 B', 0], ['1 KiB', 1]] as const) {
+    rows.push({ metric: `ingest CPU per operation, unsealed, ${label}`, ...spread(cpuOf('plain', size)), unit: 'µs/op', note: 'user + system time of this process' })
+    rows.push({ metric: `ingest CPU per operation, sealed, ${label}`, ...spread(cpuOf('sealed', size)), unit: 'µs/op', note: 'as above' })
+    rows.push({ metric: `seal cost in CPU: sealed / unsealed, ${label}`, ...pairedRatio(cpuOf('sealed', size), cpuOf('plain', size)), unit: '', note: 'median of the per-round ratios (1 = free)' })
+  }
   rows.push({ metric: 'ratio ingest 100 B / faster raw verify', value: ratio100, unit: '', note: `target ≥ ${TARGET_RATIO}: ${ratio100 >= TARGET_RATIO ? 'met' : 'MISSED'}` })
   rows.push({ metric: 'ratio ingest 1 KiB / faster raw verify', value: ratio1k, unit: '', note: `target ≥ ${TARGET_RATIO}: ${ratio1k >= TARGET_RATIO ? 'met' : 'MISSED'}` })
   rows.push({ metric: 'ratio ingest 100 B / libsodium raw verify', value: ingest100 / sodium.value, unit: '', note: "against Burrow's own verifier: how much decode and store add" })

@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- sync`: log replication over onion services on a private
- * Tor network, next to raw onion streams over the same tor processes.
+ * `npm run bench -- sync [--profile live]`: log replication over onion
+ * services on a private Tor network, next to raw onion streams over the same
+ * tor processes.
  *
  * Node A (its own process) holds the data and publishes the onion service;
  * node B (this process) dials it, so sync data flows service → client, the
@@ -18,11 +19,16 @@ import { rawRoundTrips, rawThroughput } from './onion-raw.js'
 import { PeerProcess } from './peer-process.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
 import { fileTopics, fileTransfers } from './sync-file.js'
-import { benchTestnet } from './testnet.js'
+import { benchProfile, benchTestnet } from './testnet.js'
 import type { CircuitSummary } from './tor-circuits.js'
 
 const DIAL_RUNS = 5
-const CATCH_UP_RUNS = 15
+/**
+ * Paired rounds (catch-up, raw stream, libp2p stream, raw stream under load).
+ * On the live profile each transfer of ~12 MB takes 20–35 s, so fewer rounds
+ * there (the suite then runs about 12 minutes).
+ */
+const CATCH_UP_RUNS = { fast: 15, live: 6 } as const
 const CATCH_UP_OPS = 10_000
 const PAYLOAD_BYTES = 1024
 /**
@@ -172,7 +178,7 @@ export async function run(): Promise<BenchReport> {
       streamCircuits.push(await circuitOf())
       await disconnect(b!, aInfo.peerId)
     }
-    for (let i = 0; i < CATCH_UP_RUNS; i++) {
+    for (let i = 0; i < CATCH_UP_RUNS[benchProfile()]; i++) {
       await disconnect(b, aInfo.peerId)
       if (i % 2 === 1) await measureStream()
       opBytes.push(await a.call<number>({ op: 'append', count: CATCH_UP_OPS, payloadBytes: PAYLOAD_BYTES }))

@@ -1,7 +1,8 @@
-import type { BurrowEvents, GroupContent, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { RotationOutcome } from '../group/index.js'
+import type { BurrowEvents, ForkView, GroupContent, GroupSummary, InviteOptions, InviteOutcome, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
-/** The node events the local API forwards to subscribers: all of the node's but ephemeral messages. */
-export type LocalApiNodeEvents = Omit<BurrowEvents, 'group:ephemeral'>
+/** The node events the local API forwards to subscribers: all of the node's. */
+export type LocalApiNodeEvents = BurrowEvents
 
 /**
  * The part of a Burrow node the local API uses. `Burrow` implements it (the
@@ -15,17 +16,25 @@ export interface LocalApiNode {
   addPeer(card: string): Promise<PeerView>
   removePeer(what: string): Promise<PeerView>
   peers(): PeerView[]
-  createGroup(name?: string): Promise<GroupSummary>
+  createGroup(name?: string, description?: string): Promise<GroupSummary>
+  renameGroup(group: string, name: string | null, options?: { description?: string | null }): Promise<GroupSummary>
   groups(): GroupSummary[]
   /** A group by id, id prefix or local name. */
   group(what: string): GroupSummary
-  invite(group: string, peer: string, signal?: AbortSignal): Promise<GroupSummary>
+  invite(group: string, peer: string, options?: InviteOptions): Promise<InviteOutcome>
+  cancelInvite(group: string, peer: string): PendingInviteView
+  /** Queued invitations (`list(groupId)`: of one group). */
+  readonly invites: { list(groupId?: Uint8Array): PendingInviteView[] }
   removeMember(group: string, member: string): Promise<GroupSummary>
-  rotateKeys(group: string): Promise<void>
+  leave(group: string): Promise<GroupSummary>
+  rotateKeys(group: string): Promise<RotationOutcome>
   send(group: string, data: Uint8Array | string): Promise<MessageView>
+  sendEphemeral(group: string, data: Uint8Array): Promise<number>
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
   /** Files, deletion and retention (node/content.ts). */
   readonly content: Pick<GroupContent, 'sendFile' | 'beginFile' | 'files' | 'saveFile' | 'delete' | 'setRetention'>
+  /** Fork proofs held: list, export one in text form. */
+  readonly forks: { list(): ForkView[]; export(id: string): { id: string; proof: string } }
   stop(): Promise<void>
   // Listener arguments are typed by LocalApiNodeEvents where the server registers them; a generic signature here
   // would not accept EventEmitter's own generic `on`, so `Burrow` could not implement this interface.

@@ -20,8 +20,16 @@
  * client ends one by closing its connection. With `progress: true`, the
  * connection gets `file:progress` events of that transfer while the call
  * runs, subscribed or not.
+ *
+ * Ephemeral messages (`group.ephemeral`, event `group:ephemeral`): short
+ * messages for presence or typing, sent to the group members connected at
+ * that moment and never stored by anyone. At most
+ * {@link MAX_EPHEMERAL_BYTES} (16 KiB) each; a node hands on at most 32 a
+ * second from one peer (the rest are dropped, not reported); at most 256 KiB
+ * of ours may wait for one peer (beyond: `SYNC_SEND_BACKLOG`). A member that
+ * departed the group gets none and none of its are handed on.
  */
-import type { FileProgress, FileView, GroupSummary, MemberView, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -34,6 +42,9 @@ export const MAX_IN_FLIGHT_PER_CONNECTION = 16
 
 /** Largest message `send` accepts, in bytes (text as UTF-8, or decoded `data`). */
 export const MAX_SEND_BYTES = 128 * 1024
+
+/** Largest ephemeral message, in bytes (text as UTF-8, or decoded `data`): the sync protocol's bound. */
+export const MAX_EPHEMERAL_BYTES = 16 * 1024
 
 /** Budget of encoded message bytes in one `read` result; the rest is left for the next page (`more: true`). */
 export const MAX_READ_RESULT_BYTES = 8 * 1024 * 1024
@@ -59,11 +70,17 @@ export const METHODS = [
   'peers.remove',
   'peers.list',
   'group.create',
+  'group.rename',
   'group.invite',
+  'group.invite.cancel',
   'group.remove',
+  'group.leave',
   'group.members',
   'group.list',
   'group.rotate',
+  'group.ephemeral',
+  'forks.list',
+  'forks.export',
   'send',
   'read',
   'subscribe',
@@ -97,6 +114,9 @@ export const EVENTS = [
   'sync:caught-up',
   'group:message',
   'group:changed',
+  'group:ephemeral',
+  'group:invite',
+  'log:fork',
   'file:progress',
   'group:deleted',
 ] as const
@@ -114,11 +134,23 @@ export type PeerJson = PeerView
 /** A member of a group, named from the allow-list where possible: the node's `MemberView`. */
 export type MemberJson = MemberView
 
-/** A group this node belongs to: the node's `GroupSummary`, with `name` left out when the group has none. */
-export type GroupJson = Omit<GroupSummary, 'name'> & {
-  /** Local label, never sent anywhere. */
+/** A group this node belongs to: the node's `GroupSummary`, with `name`, `sharedName` and `description` left out when the group has none. */
+export type GroupJson = Omit<GroupSummary, 'name' | 'sharedName' | 'description' | 'pendingProposal'> & {
+  /** Local name, unique on this node: chosen here, else the owner's shared name (with a `-2`, … suffix if taken). */
   name?: string
+  /** The owner's name for the group, shared with every member. */
+  sharedName?: string
+  /** The owner's description of the group. */
+  description?: string
+  /** Our key update or leave waiting for the owner's commit. */
+  pendingProposal?: 'update' | 'leave'
 }
+
+/** An invitation queued until its invitee can be reached: the node's `PendingInviteView`. */
+export type PendingInviteJson = PendingInviteView
+
+/** A fork proof this node holds: the node's `ForkView`. */
+export type ForkJson = ForkView
 
 /**
  * A decrypted group message from the node's local view: the node's
@@ -150,12 +182,20 @@ export interface MethodParams {
   'peers.add': { card: string }
   'peers.remove': { peer: string }
   'peers.list': Record<string, never>
-  'group.create': { name?: string }
+  'group.create': { name?: string; description?: string }
+  /** The owner renames (and describes) the group for every member; a member sets its local name (`null`: the owner's again). */
+  'group.rename': { group: string; name: string | null; description?: string | null }
   'group.invite': { group: string; peer: string }
+  'group.invite.cancel': { group: string; peer: string }
   'group.remove': { group: string; peer: string }
+  'group.leave': { group: string }
   'group.members': { group: string }
   'group.list': Record<string, never>
   'group.rotate': { group: string }
+  /** Exactly one of `text` and `data` (base64); at most {@link MAX_EPHEMERAL_BYTES}. */
+  'group.ephemeral': { group: string; text: string } | { group: string; data: string }
+  'forks.list': Record<string, never>
+  'forks.export': { id: string }
   /** Exactly one of `text` and `data` (base64). */
   send: { group: string; text: string } | { group: string; data: string }
   read: { group: string; afterId?: number; limit?: number }
@@ -186,17 +226,33 @@ export interface MethodParams {
 /** Result of every method. */
 export interface MethodResults {
   status: StatusJson
-  card: { card: string; qr: string }
+  /** `fingerprint`: of our identity key, for peers to compare over a channel they trust. */
+  card: { card: string; qr: string; fingerprint: string }
   'peers.add': PeerJson
   'peers.remove': PeerJson
   'peers.list': { peers: PeerJson[] }
   'group.create': GroupJson
-  'group.invite': GroupJson
+  'group.rename': GroupJson
+  /**
+   * `invited`, or `queued` until the invitee is reachable (then `invite` is
+   * the queued invitation; a `group:invite` event tells the outcome). An
+   * invitee that is not connected gets `queued` at once, while it is dialed
+   * in the background.
+   */
+  'group.invite': { state: 'invited' | 'queued'; group: GroupJson; invite?: PendingInviteJson }
+  'group.invite.cancel': PendingInviteJson
   'group.remove': GroupJson
-  /** `retentionMs`: the owner's retention period (null: none). */
-  'group.members': { group: string; members: MemberJson[]; retentionMs: number | null }
+  'group.leave': GroupJson
+  /** `pending`: invitations queued until their invitee is reachable; `retentionMs`: the owner's retention period (null: none). */
+  'group.members': { group: string; members: MemberJson[]; pending: PendingInviteJson[]; retentionMs: number | null }
   'group.list': { groups: GroupJson[] }
-  'group.rotate': GroupJson
+  /** `committed` by the owner at `epoch`, or `proposed` by a member (the owner commits it when it processes it). */
+  'group.rotate': { state: 'committed' | 'proposed'; epoch?: number; group: GroupJson }
+  /** How many connected members it was handed to. */
+  'group.ephemeral': { peers: number }
+  'forks.list': { forks: ForkJson[] }
+  /** `proof`: the text form (`burrow-fork-proof:…`), checkable by anyone with `burrow verify-fork`. */
+  'forks.export': { id: string; proof: string }
   send: MessageJson
   /** `more` is true when the byte budget cut the page short. */
   read: { messages: MessageJson[]; more: boolean }
@@ -226,6 +282,11 @@ export interface EventData {
   'sync:caught-up': { peerId: string; logId: string }
   'group:message': MessageJson
   'group:changed': GroupJson
+  /** An ephemeral message from a member: `data` base64, `text` when it is UTF-8. */
+  'group:ephemeral': { group: string; peerId: string; name?: string; data: string; text?: string }
+  'group:invite': InviteEvent
+  /** A fork just detected; `peerId` sent the conflicting operation. */
+  'log:fork': ForkJson & { peerId: string; peerName?: string }
   'file:progress': FileProgressJson
   'group:deleted': { groupId: string; author: string; seqs: number[] }
 }

@@ -26,7 +26,7 @@ import {
 import { LineSplitter } from './line-splitter.js'
 import { clearStaleSocket } from './socket-file.js'
 import { decodeBase64Strict, parseRequestLine } from './validate.js'
-import { EVENT_DATA, EVENT_GROUP, fileJson, groupJson, membersJson, messageJson, peerJson, progressJson, statusJson } from './wire.js'
+import { EVENT_DATA, EVENT_GROUP, fileJson, forkJson, groupJson, membersJson, messageJson, peerJson, pendingInviteJson, progressJson, statusJson } from './wire.js'
 
 /** Options of {@link startLocalApi}. */
 export interface LocalApiServerOptions {
@@ -145,26 +145,45 @@ class LocalApi implements LocalApiServer {
     const node = this.node
     return {
       status: () => statusJson(node.status()),
-      card: () => ({ card: node.contactCard(), qr: node.contactCardQr() }),
+      card: () => ({ card: node.contactCard(), qr: node.contactCardQr(), fingerprint: node.status().fingerprint }),
       'peers.add': async ({ card }) => {
         const peer = await node.addPeer(card)
         return peerJson(peer)
       },
       'peers.remove': async ({ peer }) => peerJson(await node.removePeer(peer)),
       'peers.list': () => ({ peers: node.peers().map(peerJson) }),
-      'group.create': async ({ name }) => groupJson(await node.createGroup(name)),
-      'group.invite': async ({ group, peer }, { signal }) => groupJson(await node.invite(group, peer, signal)),
+      'group.create': async ({ name, description }) => groupJson(await node.createGroup(name, description)),
+      'group.rename': async ({ group, name, description }) =>
+        groupJson(await node.renameGroup(group, name, description !== undefined ? { description } : {})),
+      'group.invite': async ({ group, peer }, { signal }) => {
+        // An invitee that is not connected: `queued` at once, so that the caller can say it waits (a `group:invite` event follows).
+        const outcome = await node.invite(group, peer, { signal, reachFirst: false })
+        return { state: outcome.state, group: groupJson(outcome.group), ...(outcome.invite !== undefined ? { invite: pendingInviteJson(outcome.invite) } : {}) }
+      },
+      'group.invite.cancel': ({ group, peer }) => pendingInviteJson(node.cancelInvite(group, peer)),
       'group.remove': async ({ group, peer }) => groupJson(await node.removeMember(group, peer)),
+      'group.leave': async ({ group }) => groupJson(await node.leave(group)),
       'group.members': ({ group }) => {
         const info = node.group(group)
-        return { group: info.id, members: membersJson(info), retentionMs: info.retentionMs }
+        return {
+          group: info.id,
+          members: membersJson(info),
+          pending: node.invites.list(Buffer.from(info.id, 'hex')).map(pendingInviteJson),
+          retentionMs: info.retentionMs,
+        }
       },
       'group.list': () => ({ groups: node.groups().map(groupJson) }),
       'group.rotate': async ({ group }) => {
         const id = node.group(group).id
-        await node.rotateKeys(id)
-        return groupJson(node.group(id))
+        const rotation = await node.rotateKeys(id)
+        return { ...rotation, group: groupJson(node.group(id)) }
       },
+      'group.ephemeral': async (params) => {
+        const data = 'text' in params ? new TextEncoder().encode(params.text) : decodeBase64Strict(params.data)
+        return { peers: await node.sendEphemeral(params.group, data) }
+      },
+      'forks.list': () => ({ forks: node.forks.list().map(forkJson) }),
+      'forks.export': ({ id }) => node.forks.export(id),
       send: async (params) => {
         const data = 'text' in params ? params.text : decodeBase64Strict(params.data)
         return messageJson(await node.send(params.group, data))

@@ -2,6 +2,7 @@ import { LocalApiError } from './errors.js'
 import { isMediaType, MAX_FILE_NAME_BYTES, MAX_RETENTION_MS, MIN_RETENTION_MS } from '../group/index.js'
 import {
   EVENTS,
+  MAX_EPHEMERAL_BYTES,
   MAX_FILE_WRITE_BYTES,
   MAX_REQUEST_ID,
   MAX_SEND_BYTES,
@@ -18,9 +19,12 @@ export type ParsedRequest = { ok: true; request: ApiRequest } | { ok: false; id:
 
 const MAX_REF_CHARS = 256
 const MAX_CARD_CHARS = 4096
-const MAX_GROUP_NAME_CHARS = 128
+const MAX_GROUP_NAME_CHARS = 200
+const MAX_DESCRIPTION_CHARS = 1000
+/** A fork id is 16 hex digits; a prefix may be given. */
+const MAX_FORK_ID_CHARS = 16
 const MAX_METHOD_CHARS = 64
-const MAX_BASE64_CHARS = Math.ceil(MAX_SEND_BYTES / 3) * 4
+const base64Chars = (bytes: number): number => Math.ceil(bytes / 3) * 4
 const REQUEST_KEYS = ['id', 'method', 'params'] as const
 const METHOD_SET = new Set<string>(METHODS)
 const EVENT_SET = new Set<string>(EVENTS)
@@ -52,6 +56,13 @@ function optionalString(params: Params, key: string, maxChars: number): string |
   if (value.length > maxChars) throw bad(`"${key}" is longer than ${maxChars} characters`)
   if (LONE_SURROGATE.test(value)) throw bad(`"${key}" is not well-formed Unicode`)
   return value
+}
+
+/** A string, or `null` when the key is given as null (undefined when absent). */
+function nullableString(params: Params, key: string, maxChars: number, allowEmpty = false): string | null | undefined {
+  if (params[key] === null) return null
+  if (allowEmpty && params[key] === '') return ''
+  return optionalString(params, key, maxChars)
 }
 
 function requiredString(params: Params, key: string, maxChars: number): string {
@@ -92,18 +103,19 @@ function groupAndPeer(params: Params): { group: string; peer: string } {
   return { group: requiredString(params, 'group', MAX_REF_CHARS), peer: requiredString(params, 'peer', MAX_REF_CHARS) }
 }
 
-function sendParams(params: Params): MethodParams['send'] {
+/** `{ group, text }` or `{ group, data }` (base64), at most `maxBytes` either way: `send` and `group.ephemeral`. */
+function groupTextOrData(params: Params, maxBytes: number): { group: string; text: string } | { group: string; data: string } {
   onlyKeys(params, ['group', 'text', 'data'])
   const group = requiredString(params, 'group', MAX_REF_CHARS)
-  const text = optionalString(params, 'text', MAX_SEND_BYTES)
-  const data = optionalString(params, 'data', MAX_BASE64_CHARS)
+  const text = optionalString(params, 'text', maxBytes)
+  const data = optionalString(params, 'data', base64Chars(maxBytes))
   if ((text === undefined) === (data === undefined)) throw bad('give exactly one of "text" and "data"')
   if (text !== undefined) {
-    if (Buffer.byteLength(text, 'utf8') > MAX_SEND_BYTES) throw bad(`"text" is longer than ${MAX_SEND_BYTES} bytes`)
+    if (Buffer.byteLength(text, 'utf8') > maxBytes) throw bad(`"text" is longer than ${maxBytes} bytes`)
     return { group, text }
   }
   const bytes = decodeBase64Strict(data!)
-  if (bytes.length > MAX_SEND_BYTES) throw bad(`"data" is longer than ${MAX_SEND_BYTES} bytes`)
+  if (bytes.length > maxBytes) throw bad(`"data" is longer than ${maxBytes} bytes`)
   return { group, data: data! }
 }
 
@@ -216,16 +228,34 @@ const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M]
   },
   'peers.list': noParams,
   'group.create': (p) => {
-    onlyKeys(p, ['name'])
+    onlyKeys(p, ['name', 'description'])
     const name = optionalString(p, 'name', MAX_GROUP_NAME_CHARS)
-    return name === undefined ? {} : { name }
+    const description = optionalString(p, 'description', MAX_DESCRIPTION_CHARS)
+    return { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) }
+  },
+  'group.rename': (p) => {
+    onlyKeys(p, ['group', 'name', 'description'])
+    const group = requiredString(p, 'group', MAX_REF_CHARS)
+    if (!('name' in p)) throw bad('missing parameter "name" (a string, or null for the owner\'s name again)')
+    const name = nullableString(p, 'name', MAX_GROUP_NAME_CHARS)!
+    const description = nullableString(p, 'description', MAX_DESCRIPTION_CHARS, true)
+    // An empty description removes it.
+    return { group, name, ...(description !== undefined ? { description: description === '' ? null : description } : {}) }
   },
   'group.invite': groupAndPeer,
+  'group.invite.cancel': groupAndPeer,
   'group.remove': groupAndPeer,
+  'group.leave': groupOnly,
   'group.members': groupOnly,
   'group.list': noParams,
   'group.rotate': groupOnly,
-  send: sendParams,
+  'group.ephemeral': (p) => groupTextOrData(p, MAX_EPHEMERAL_BYTES),
+  'forks.list': noParams,
+  'forks.export': (p) => {
+    onlyKeys(p, ['id'])
+    return { id: requiredString(p, 'id', MAX_FORK_ID_CHARS) }
+  },
+  send: (p) => groupTextOrData(p, MAX_SEND_BYTES),
   read: (p) => {
     onlyKeys(p, ['group', 'afterId', 'limit'])
     const group = requiredString(p, 'group', MAX_REF_CHARS)

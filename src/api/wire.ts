@@ -1,6 +1,25 @@
-import type { FileProgress, FileView, GroupSummary, MessageView, NodeStatus, PeerView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 import type { LocalApiNodeEvents } from './node.js'
-import type { EventData, EventName, FileJson, FileProgressJson, GroupJson, MemberJson, MessageJson, PeerJson, StatusJson } from './protocol.js'
+import type { EventData, EventName, FileJson, FileProgressJson, ForkJson, GroupJson, MemberJson, MessageJson, PeerJson, PendingInviteJson, StatusJson } from './protocol.js'
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')
+}
+
+/** Bytes as text, when they are valid UTF-8. */
+function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+function errorJson(e: { code: string; message: string; at: number }): { code: string; message: string; at: number } {
+  return { code: e.code, message: e.message, at: e.at }
+}
 
 /**
  * The node's views as they travel. Each function builds a fresh plain object
@@ -14,9 +33,12 @@ export function peerJson(p: PeerView): PeerJson {
     ...(p.name !== undefined ? { name: p.name } : {}),
     onion: p.onion,
     identityKey: p.identityKey,
+    fingerprint: p.fingerprint,
     addedAt: p.addedAt,
     ...(p.lastSeen !== undefined ? { lastSeen: p.lastSeen } : {}),
-    ...(p.lastError !== undefined ? { lastError: { code: p.lastError.code, message: p.lastError.message, at: p.lastError.at } } : {}),
+    ...(p.lastError !== undefined ? { lastError: errorJson(p.lastError) } : {}),
+    errors: p.errors.map(errorJson),
+    forked: p.forked,
     connected: p.connected,
   }
 }
@@ -29,6 +51,7 @@ export function membersJson(g: GroupSummary): MemberJson[] {
     ...(m.name !== undefined ? { name: m.name } : {}),
     owner: m.owner,
     self: m.self,
+    forked: m.forked,
   }))
 }
 
@@ -37,12 +60,56 @@ export function groupJson(g: GroupSummary): GroupJson {
   return {
     id: g.id,
     ...(g.name !== null ? { name: g.name } : {}),
+    ...(g.sharedName !== null ? { sharedName: g.sharedName } : {}),
+    ...(g.description !== null ? { description: g.description } : {}),
     owner: g.owner,
     isOwner: g.isOwner,
     epoch: g.epoch,
     members: membersJson(g),
     active: g.active,
+    status: g.status,
+    ...(g.pendingProposal !== null ? { pendingProposal: g.pendingProposal } : {}),
     retentionMs: g.retentionMs,
+  }
+}
+
+/** A queued invitation as it travels. */
+export function pendingInviteJson(i: PendingInviteView): PendingInviteJson {
+  return {
+    groupId: i.groupId,
+    peerId: i.peerId,
+    ...(i.name !== undefined ? { name: i.name } : {}),
+    identityKey: i.identityKey,
+    fingerprint: i.fingerprint,
+    since: i.since,
+    attempts: i.attempts,
+    ...(i.lastAttemptAt !== undefined ? { lastAttemptAt: i.lastAttemptAt } : {}),
+    ...(i.lastError !== undefined ? { lastError: { code: i.lastError.code, message: i.lastError.message } } : {}),
+  }
+}
+
+/** A fork proof's view as it travels. */
+export function forkJson(f: ForkView): ForkJson {
+  return {
+    id: f.id,
+    author: f.author,
+    authorPeerId: f.authorPeerId,
+    ...(f.authorName !== undefined ? { authorName: f.authorName } : {}),
+    fingerprint: f.fingerprint,
+    self: f.self,
+    logId: f.logId,
+    seq: f.seq,
+    ...(f.detectedAt !== undefined ? { detectedAt: f.detectedAt } : {}),
+  }
+}
+
+function inviteEventJson(e: InviteEvent): InviteEvent {
+  return {
+    groupId: e.groupId,
+    peerId: e.peerId,
+    ...(e.name !== undefined ? { name: e.name } : {}),
+    state: e.state,
+    ...(e.error !== undefined ? { error: { code: e.error.code, message: e.error.message } } : {}),
   }
 }
 
@@ -94,7 +161,7 @@ export function messageJson(m: MessageView): MessageJson {
     epoch: m.epoch,
     receivedAt: m.receivedAt,
     ...(m.text !== undefined ? { text: m.text } : {}),
-    data: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length).toString('base64'),
+    data: base64(m.data),
     ...(m.file !== undefined ? { file: fileJson(m.file) } : {}),
   }
 }
@@ -106,6 +173,7 @@ export function statusJson(s: NodeStatus): StatusJson {
     peerId: s.peerId,
     onion: s.onion,
     identityKey: s.identityKey,
+    fingerprint: s.fingerprint,
     tor: { state: s.tor.state, bootstrap: s.tor.bootstrap, ...(s.tor.pid !== undefined ? { pid: s.tor.pid } : {}) },
     reachable: s.reachable,
     peers: { total: s.peers.total, connected: s.peers.connected },
@@ -128,6 +196,12 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   'group:changed': (g) => groupJson(g),
   'file:progress': (p) => progressJson(p),
   'group:deleted': (e) => ({ groupId: e.groupId, author: e.author, seqs: [...e.seqs] }),
+  'group:ephemeral': (e) => {
+    const text = textOf(e.data)
+    return { group: e.groupId, peerId: e.peerId, ...(e.name !== undefined ? { name: e.name } : {}), data: base64(e.data), ...(text !== undefined ? { text } : {}) }
+  },
+  'group:invite': (e) => inviteEventJson(e),
+  'log:fork': (f) => ({ ...forkJson(f), peerId: f.peerId, ...(f.peerName !== undefined ? { peerName: f.peerName } : {}) }),
 }
 
 /** The group an event belongs to (hex id), for subscriptions limited to one group. */
@@ -138,4 +212,7 @@ export const EVENT_GROUP: { [E in EventName]?: (...args: LocalApiNodeEvents[E]) 
   'group:changed': (g) => g.id,
   'file:progress': (p) => p.groupId,
   'group:deleted': (e) => e.groupId,
+  'group:ephemeral': (e) => e.groupId,
+  'group:invite': (e) => e.groupId,
+  'log:fork': (f) => f.logId,
 }

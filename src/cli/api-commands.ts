@@ -1,14 +1,16 @@
 import { sleep } from '../util/async.js'
-import { keystoreExists } from '../keys/index.js'
-import { LocalApiClient, LocalApiError, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson } from '../api/index.js'
+import { decodeContactCard, identityFingerprint, keystoreExists } from '../keys/index.js'
+import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson, type PendingInviteJson } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
 import { nodePaths } from '../node/paths.js'
 import { BurrowError, TimeoutError } from '../errors.js'
+import { canAsk, confirm } from './confirm.js'
 import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
 import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
+import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -45,7 +47,7 @@ export async function withApi<T>(run: Run, fn: (api: LocalApiClient) => Promise<
   }
 }
 
-function groupLabel(g: GroupJson): string {
+export function groupLabel(g: GroupJson): string {
   return g.name !== undefined ? `${g.name} (${g.id.slice(0, 12)})` : g.id.slice(0, 12)
 }
 
@@ -62,8 +64,16 @@ function messageLine(m: MessageJson): string {
 
 function peerRows(peers: PeerJson[]): string {
   return table(
-    ['NAME', 'PEER ID', 'ONION', 'CONNECTED', 'LAST SEEN', 'LAST ERROR'],
-    peers.map((p) => [p.name ?? '-', shortId(p.peerId), shortOnion(p.onion), p.connected ? 'yes' : 'no', ago(p.lastSeen), p.lastError?.code ?? '-']),
+    ['NAME', 'PEER ID', 'ONION', 'CONNECTED', 'LAST SEEN', 'LAST ERROR', 'FINGERPRINT'],
+    peers.map((p) => [
+      `${p.name ?? '-'}${p.forked ? ' [forked]' : ''}`,
+      shortId(p.peerId),
+      shortOnion(p.onion),
+      p.connected ? 'yes' : 'no',
+      ago(p.lastSeen),
+      p.lastError === undefined ? '-' : `${p.lastError.code} (${ago(p.lastError.at)})`,
+      p.fingerprint,
+    ]),
   )
 }
 
@@ -88,19 +98,54 @@ async function status(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-/** `burrow card [--qr]` */
+/** `burrow card [--qr]`: from the running node, or from the keystore when none runs. */
 async function card(run: Run, io: CliIo): Promise<number> {
-  const c = await withApi(run, (api) => api.call('card', {}))
+  const c = (await nodeRuns(run.globals.dataDir))
+    ? await withApi(run, (api) => api.call('card', {}))
+    : await withOfflineNode(run, io, (node) => ({ card: node.contactCard(), qr: node.contactCardQr(), fingerprint: node.status().fingerprint }))
   const qr = run.options.qr === true
-  if (run.globals.json) printJson(io, qr ? c : { card: c.card })
-  else io.stdout.write(qr ? `${c.qr}\n${c.card}\n` : `${c.card}\n`)
+  if (run.globals.json) printJson(io, qr ? c : { card: c.card, fingerprint: c.fingerprint })
+  else io.stdout.write(`${qr ? `${c.qr}\n` : ''}${c.card}\nfingerprint  ${c.fingerprint}\n`)
   return EXIT.OK
 }
 
+/**
+ * Shows what a card names, its fingerprint first of all, and asks before the
+ * card is stored (see `burrow peers add --help`): on a terminal, a yes/no
+ * question; without one, a refusal unless --yes was given.
+ */
+async function confirmCard(run: Run, io: CliIo, text: string): Promise<boolean> {
+  const card = decodeContactCard(text)
+  const fingerprint = identityFingerprint(card.identityKey)
+  if (run.options.yes === true) return true
+  const name = card.displayName !== undefined ? printable(card.displayName) : '(no name)'
+  if (!canAsk(io)) {
+    throw new CliError(
+      'CLI_USAGE',
+      `not a terminal, so nobody can confirm: compare the fingerprint ${fingerprint} of ${name} with the peer over a channel you trust, then run again with --yes`,
+    )
+  }
+  io.stderr.write(
+    `${keyValues([
+      ['name', name],
+      ['onion', card.onionAddress],
+      ['fingerprint', fingerprint],
+    ])}Compare this fingerprint with the one the peer sees in \`burrow card\`, over a channel you trust (in person, a call).\n`,
+  )
+  return confirm(io, `Add ${name}? [y/N] `)
+}
+
+/** `burrow peers add <card>`: through the running node, or into the database when none runs. */
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
-  const p = await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+  if (!(await confirmCard(run, io, run.args[0]!))) {
+    io.stderr.write('not added\n')
+    return EXIT.FAILURE
+  }
+  const p = (await nodeRuns(run.globals.dataDir))
+    ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
+    : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
   if (run.globals.json) printJson(io, p)
-  else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}\n`)
+  else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`)
   return EXIT.OK
 }
 
@@ -118,7 +163,7 @@ async function peersList(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-function printGroup(run: Run, io: CliIo, g: GroupJson, what: string): number {
+export function printGroup(run: Run, io: CliIo, g: GroupJson, what: string): number {
   if (run.globals.json) printJson(io, g)
   else io.stdout.write(`${what} ${printable(groupLabel(g))}: epoch ${g.epoch}, ${g.members.length} member${g.members.length === 1 ? '' : 's'}\n`)
   return EXIT.OK
@@ -126,15 +171,11 @@ function printGroup(run: Run, io: CliIo, g: GroupJson, what: string): number {
 
 async function groupCreate(run: Run, io: CliIo): Promise<number> {
   const name = run.args[0]
-  const g = await withApi(run, (api) => api.call('group.create', name !== undefined ? { name } : {}))
+  const description = typeof run.options.description === 'string' && run.options.description !== '' ? run.options.description : undefined
+  const g = await withApi(run, (api) => api.call('group.create', { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) }))
   if (!run.globals.json) io.stdout.write(`created group ${g.id}${g.name !== undefined ? ` (${printable(g.name)})` : ''}\n`)
   else printJson(io, g)
   return EXIT.OK
-}
-
-async function groupInvite(run: Run, io: CliIo): Promise<number> {
-  const g = await withApi(run, (api) => api.call('group.invite', { group: run.args[0]!, peer: run.args[1]! }))
-  return printGroup(run, io, g, `invited ${run.args[1]} to`)
 }
 
 async function groupRemove(run: Run, io: CliIo): Promise<number> {
@@ -143,8 +184,27 @@ async function groupRemove(run: Run, io: CliIo): Promise<number> {
 }
 
 async function groupRotate(run: Run, io: CliIo): Promise<number> {
-  const g = await withApi(run, (api) => api.call('group.rotate', { group: run.args[0]! }))
-  return printGroup(run, io, g, 'rotated keys in')
+  const r = await withApi(run, (api) => api.call('group.rotate', { group: run.args[0]! }))
+  if (run.globals.json) printJson(io, r)
+  else if (r.state === 'committed') io.stdout.write(`rotated your keys in ${printable(groupLabel(r.group))}: committed at epoch ${r.epoch}\n`)
+  else {
+    const owner = r.group.members.find((m) => m.owner)
+    io.stdout.write(
+      `proposed a key update in ${printable(groupLabel(r.group))}; it takes effect when the owner (${printable(owner?.name ?? shortId(r.group.owner))}) commits it: \`burrow group list\` shows "update proposed" until then\n`,
+    )
+  }
+  return EXIT.OK
+}
+
+/** Queued invitations, as lines under a member table. */
+export function pendingLines(pending: readonly PendingInviteJson[]): string {
+  return pending
+    .map((i) => {
+      const error = i.lastError === undefined ? '' : `; last attempt: ${i.lastError.code}`
+      return `invitation queued for ${i.name ?? shortId(i.peerId)} since ${ago(i.since)} (${i.attempts} attempt${i.attempts === 1 ? '' : 's'}${error}); sent when the peer comes online\n`
+    })
+    .map(printable)
+    .join('')
 }
 
 async function groupMembers(run: Run, io: CliIo): Promise<number> {
@@ -154,8 +214,8 @@ async function groupMembers(run: Run, io: CliIo): Promise<number> {
     io.stdout.write(
       table(
         ['NAME', 'PEER ID', 'IDENTITY', 'ROLE'],
-        result.members.map((m) => [m.self ? 'you' : (m.name ?? '-'), shortId(m.peerId), shortId(m.identityKey), m.owner ? 'owner' : 'member']),
-      ),
+        result.members.map((m) => [`${m.self ? 'you' : (m.name ?? '-')}${m.forked ? ' [forked]' : ''}`, shortId(m.peerId), shortId(m.identityKey), m.owner ? 'owner' : 'member']),
+      ) + pendingLines(result.pending),
     )
     if (result.retentionMs !== null) io.stdout.write(`retention: every member deletes what is older than ${formatPeriod(result.retentionMs)}\n`)
   }
@@ -170,7 +230,15 @@ async function groupList(run: Run, io: CliIo): Promise<number> {
     io.stdout.write(
       table(
         ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'RETENTION', 'STATE'],
-        result.groups.map((g) => [g.id.slice(0, 12), g.name ?? '-', g.isOwner ? 'owner' : 'member', String(g.epoch), String(g.members.length), formatPeriod(g.retentionMs), g.active ? 'active' : 'left']),
+        result.groups.map((g) => [
+          g.id.slice(0, 12),
+          g.name ?? '-',
+          g.isOwner ? 'owner' : 'member',
+          String(g.epoch),
+          String(g.members.length),
+          formatPeriod(g.retentionMs),
+          g.status === 'removed' ? 'removed by the owner' : g.pendingProposal === 'update' ? 'active, update proposed' : g.status,
+        ]),
       ),
     )
   }
@@ -288,7 +356,6 @@ export const API_COMMANDS: Record<string, (run: Run, io: CliIo) => Promise<numbe
   'peers remove': peersRemove,
   'peers list': peersList,
   'group create': groupCreate,
-  'group invite': groupInvite,
   'group remove': groupRemove,
   'group members': groupMembers,
   'group list': groupList,

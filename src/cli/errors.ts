@@ -21,10 +21,10 @@ export const EXIT = {
 export const EXIT_MEANINGS: readonly { code: number; meaning: string }[] = [
   { code: EXIT.OK, meaning: 'ok (also when you end `read --follow` or `start` with Ctrl-C)' },
   { code: EXIT.FAILURE, meaning: 'runtime failure' },
-  { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config)' },
+  { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config; a fork proof that does not hold)' },
   { code: EXIT.NOT_RUNNING, meaning: 'node not running (no answer on <data dir>/burrow.sock)' },
-  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, file, message, or no node in the data directory)' },
-  { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase, or keystore error' },
+  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, file, message, fork proof, queued invitation, or no node in the data directory)' },
+  { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase (of the keystore or a backup), or keystore error' },
   { code: EXIT.CANCELLED, meaning: 'cancelled with Ctrl-C at the passphrase prompt' },
 ]
 
@@ -34,6 +34,8 @@ export const CLI_ERRORS = {
   CLI_FILE: 'the file cannot be used',
   CLI_PASSPHRASE_FILE: 'the passphrase file cannot be used',
   CLI_CANCELLED: 'cancelled',
+  /** `restore` found the node the backup came from still on this machine: a second copy of one identity forks its own logs. */
+  CLI_SECOND_COPY: 'the node this backup was taken from still exists; a second copy would fork its logs',
 } as const
 export type CliErrorCode = keyof typeof CLI_ERRORS
 
@@ -56,18 +58,32 @@ const BAD_INPUT_CODES = new Set([
   'CONFIG_INVALID',
   'GROUP_INVALID_ARGUMENT',
   'GROUP_AMBIGUOUS',
+  'GROUP_NAME_TAKEN',
   'PEER_AMBIGUOUS',
   'GROUP_FILE_AMBIGUOUS',
   'NODE_FILE_UNREADABLE',
+  'STORE_BACKUP_INVALID',
+  'LOG_INVALID_FORK_PROOF',
 ])
-const NOT_FOUND_CODES = new Set(['PEER_UNKNOWN', 'GROUP_NOT_FOUND', 'GROUP_NOT_A_MEMBER', 'NODE_NOT_FOUND', 'GROUP_FILE_NOT_FOUND', 'GROUP_ENTRY_NOT_FOUND'])
+/** Codes of a wrong or missing passphrase, or a keystore (or sealed database) that cannot be used: exit 5. */
+const KEYSTORE_CODES = new Set(['CLI_PASSPHRASE_FILE', 'STORE_BACKUP_PASSPHRASE_REQUIRED', 'STORE_BACKUP_WRONG_PASSPHRASE', 'STORE_SEALED', 'STORE_WRONG_KEY'])
+const NOT_FOUND_CODES = new Set([
+  'PEER_UNKNOWN',
+  'GROUP_NOT_FOUND',
+  'GROUP_NOT_A_MEMBER',
+  'NODE_NOT_FOUND',
+  'NODE_FORK_NOT_FOUND',
+  'NODE_INVITE_NOT_QUEUED',
+  'GROUP_FILE_NOT_FOUND',
+  'GROUP_ENTRY_NOT_FOUND',
+])
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: string): number {
   if (BAD_INPUT_CODES.has(code)) return EXIT.USAGE
   if (code === 'API_NOT_RUNNING') return EXIT.NOT_RUNNING
   if (NOT_FOUND_CODES.has(code)) return EXIT.NOT_FOUND
-  if (code.startsWith('KEYSTORE_') || code === 'CLI_PASSPHRASE_FILE') return EXIT.KEYSTORE
+  if (code.startsWith('KEYSTORE_') || KEYSTORE_CODES.has(code)) return EXIT.KEYSTORE
   if (code === 'CLI_CANCELLED') return EXIT.CANCELLED
   return EXIT.FAILURE
 }

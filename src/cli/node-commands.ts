@@ -26,11 +26,13 @@ const PASSPHRASE_TRIES = 3
 // The node module pulls in libp2p, MLS and SQLite: loaded only by the commands that run a node, so the others start fast.
 const loadBurrow = async (): Promise<typeof Burrow> => (await import('../node/burrow.js')).Burrow
 
-function configPath(run: Run): string {
+/** The config file: `--config`, else `<data dir>/config.json`. */
+export function configPath(run: Run): string {
   return run.globals.config ?? nodePaths(run.globals.dataDir).config
 }
 
-function stringOption(run: Run, name: string): string | undefined {
+/** A string flag's value; `CLI_USAGE` if it was given empty. */
+export function stringOption(run: Run, name: string): string | undefined {
   const v = run.options[name]
   if (typeof v !== 'string') return undefined
   if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
@@ -110,7 +112,7 @@ function logLevel(run: Run, config: NodeConfig, env: NodeJS.ProcessEnv): string 
  * passphrase typed at the prompt may be retyped: {@link PASSPHRASE_TRIES}
  * tries in all.
  */
-async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
+export async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions, 'passphrase'>): Promise<Burrow> {
   const Burrow = await loadBurrow()
   const dataDir = options.dataDir
   if (!(await keystoreExists(dataDir)) || !(await keystoreIsSealed(dataDir))) return Burrow.open(options)
@@ -168,6 +170,17 @@ async function start(run: Run, io: CliIo): Promise<number> {
   node.on('onion:reachable', (e) => (json ? event('onion:reachable', e) : say(`reachable at ${e.address} after ${(e.ms / 1000).toFixed(1)} s`)))
   node.on('peer:connected', (e) => (json ? event('peer:connected', e) : say(`peer connected: ${name(e)}`)))
   node.on('peer:disconnected', (e) => (json ? event('peer:disconnected', e) : say(`peer disconnected: ${name(e)}: ${e.reason}`)))
+  node.on('log:fork', (f) =>
+    json
+      ? event('log:fork', f)
+      : say(`fork detected: ${f.self ? 'your own identity' : (f.authorName ?? shortId(f.authorPeerId))} signed two different operations at seq ${f.seq}; proof ${f.id} (\`burrow forks\`)`),
+  )
+  node.on('group:invite', (e) => {
+    if (json) event('group:invite', e)
+    else if (e.state === 'invited' || e.state === 'failed') {
+      say(`invitation of ${e.name ?? shortId(e.peerId)} to ${e.groupId.slice(0, 12)}: ${e.state === 'invited' ? 'sent' : `dropped (${e.error?.code ?? 'failed'})`}`)
+    }
+  })
 
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {

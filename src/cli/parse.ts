@@ -68,7 +68,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (depth !== words.length - 1) throw new CliError('CLI_USAGE', `unknown command: ${words.slice(1).join(' ')}`)
     return { kind: 'help', command, json }
   }
-  const { command, depth } = findCommand(words)
+  const found = findCommand(words)
+  const { depth } = found
+  let command = found.command
+  // `burrow forks` alone runs its default subcommand; `burrow forks --help` still shows the group.
+  const wantsHelp = argv.includes('--help') || argv.includes('-h')
+  if (command?.defaultSubcommand !== undefined && words[depth] === undefined && !wantsHelp) {
+    command = command.subcommands?.find((c) => c.path[c.path.length - 1] === command!.defaultSubcommand) ?? command
+  }
   if (command === undefined) {
     if (words.length > 0) throw new CliError('CLI_USAGE', `unknown command: ${words[0]}; see \`burrow --help\``)
     if (argv.includes('--version')) return { kind: 'version', json }

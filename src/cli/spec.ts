@@ -31,6 +31,8 @@ export interface CommandSpec {
   /** What `--json` prints. */
   json?: string
   subcommands?: CommandSpec[]
+  /** For a group of subcommands: the one `burrow <group>` alone runs (`burrow forks` lists). */
+  defaultSubcommand?: string
 }
 
 /** Flags every command accepts. */
@@ -52,9 +54,15 @@ const PASSPHRASE_FILE: OptionSpec = {
   description: 'read the passphrase from a file: all of it but a trailing newline; refused if every user may read it. For systemd\'s LoadCredential=: $CREDENTIALS_DIRECTORY/<name>',
 }
 
-const PEER_JSON = '{ peerId, name?, onion, identityKey, addedAt, lastSeen?, lastError?: { code, message, at }, connected }'
-const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self }'
-const GROUP_JSON = `{ id, name?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, retentionMs }`
+const PEER_JSON =
+  '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), forked, connected }'
+const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self, forked }'
+const GROUP_JSON = `{ id, name?, sharedName?, description?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, status ("active", "leaving", "left" or "removed"), pendingProposal?, retentionMs }`
+const PENDING_INVITE_JSON = '{ groupId, peerId, name?, identityKey, fingerprint, since, attempts, lastAttemptAt?, lastError?: { code, message } }'
+const FORK_JSON = '{ id, author, authorPeerId, authorName?, fingerprint, self, logId, seq, detectedAt? }'
+const DESCRIPTION_OPTION: OptionSpec = { name: 'description', type: 'string', value: 'TEXT', description: 'the group\'s description, shared with its members (at most 1000 characters; "" removes it)' }
+const FINGERPRINT_NOTE =
+  'The fingerprint is the start of the identity key: compare it with the peer over a channel you trust (in person, a call), as SECURITY.md asks, before you rely on the card.'
 const FILE_JSON = '{ id, groupId, name, mediaType, size, sha256, sender, senderPeerId, senderName?, self, sentAt, chunks, chunksHeld, complete }'
 const MESSAGE_JSON = `{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64), file?: ${FILE_JSON} }`
 
@@ -68,11 +76,11 @@ const peers: CommandSpec = {
   subcommands: [
     {
       path: ['peers', 'add'],
-      summary: 'add a peer from its contact card',
-      description: 'Adds the peer to the allow-list: this node authorizes its key on our onion service and starts dialing it.',
+      summary: 'add a peer from its contact card (shows its fingerprint first)',
+      description: `Shows the card's name, peer id, .onion and identity fingerprint, and asks before anything is stored: on a terminal it waits for "y"; without a terminal it refuses (exit 2, the fingerprint in the message) unless --yes is given, so a script never hangs and never adds a card unseen. Then adds the peer to the allow-list: a running node authorizes its key on our onion service and starts dialing it. With no node running, the peer is written to the database (which asks for the passphrase of a sealed node) and is reached from the next start. ${FINGERPRINT_NOTE}`,
       args: [{ name: 'card', required: true }],
-      options: [],
-      examples: ['burrow peers add burrow1q…'],
+      options: [{ name: 'yes', type: 'boolean', short: 'y', description: 'add without asking (you compared the fingerprint already)' }, PASSPHRASE_FILE, PASSPHRASE_STDIN],
+      examples: ['burrow peers add burrow1q…', 'burrow peers add --yes burrow1q…'],
       json: PEER_JSON,
     },
     {
@@ -87,7 +95,8 @@ const peers: CommandSpec = {
     {
       path: ['peers', 'list'],
       summary: 'list peers and their connection state',
-      description: 'Shows every allow-listed peer: name, peer id, .onion, whether it is connected, when it was last seen and why talking to it last failed.',
+      description:
+        'Shows every allow-listed peer: name ([forked] when this node holds a fork proof against it), peer id, .onion, whether it is connected, when it was last seen, why talking to it last failed and when (until it is heard from again; the last 5 errors stay in --json), and its identity fingerprint.',
       args: [],
       options: [],
       examples: ['burrow peers list', 'burrow peers list --json'],
@@ -107,20 +116,35 @@ const group: CommandSpec = {
     {
       path: ['group', 'create'],
       summary: 'create a group owned by this node',
-      description: 'Creates a group. The name is a local label only; it is never sent to anyone.',
+      description:
+        'Creates a group. Its name and description reach every member you invite, encrypted for the group like everything else. Names are unique on this node: a name already in use is refused.',
       args: [{ name: 'name', required: false }],
-      options: [],
-      examples: ['burrow group create friends'],
+      options: [DESCRIPTION_OPTION],
+      examples: ['burrow group create friends', 'burrow group create friends --description "the usual suspects"'],
+      json: GROUP_JSON,
+    },
+    {
+      path: ['group', 'rename'],
+      summary: 'rename a group (for every member when you own it)',
+      description:
+        'The owner renames the group for every member (an owner-signed, encrypted setting; each member takes it as its name unless it chose its own, and adds -2, -3, … when another of its groups has that name) and may describe it. A member renames the group for itself only; the owner\'s later renames then leave its name alone.',
+      args: [{ name: 'group', required: true }, { name: 'name', required: true }],
+      options: [DESCRIPTION_OPTION],
+      examples: ['burrow group rename friends family', 'burrow group rename family family --description "Sunday lunch"'],
       json: GROUP_JSON,
     },
     {
       path: ['group', 'invite'],
       summary: 'invite an allow-listed peer into a group you own',
-      description: 'Fetches a key package from the peer over Tor (it must be reachable), adds it to the group and sends it the Welcome.',
+      description:
+        'Fetches a key package from the peer over Tor, adds it to the group and sends it the Welcome. When the peer is not connected, the invitation is queued (it survives a restart of this node) and sent when the peer comes online; the command says so and waits. Ctrl-C stops waiting and leaves the invitation queued; --no-wait returns at once; --cancel drops a queued invitation. Queued invitations show in `burrow group members`.',
       args: [{ name: 'group', required: true }, { name: 'peer', required: true }],
-      options: [],
-      examples: ['burrow group invite friends alice'],
-      json: GROUP_JSON,
+      options: [
+        { name: 'no-wait', type: 'boolean', description: 'queue the invitation and return without waiting for the peer' },
+        { name: 'cancel', type: 'boolean', description: 'cancel a queued invitation of this peer' },
+      ],
+      examples: ['burrow group invite friends alice', 'burrow group invite --no-wait friends alice', 'burrow group invite --cancel friends alice'],
+      json: `{ state: "invited" or "queued", group: ${GROUP_JSON}, invite?: ${PENDING_INVITE_JSON} } (waiting: the final state); --cancel: ${PENDING_INVITE_JSON}`,
     },
     {
       path: ['group', 'remove'],
@@ -132,18 +156,28 @@ const group: CommandSpec = {
       json: GROUP_JSON,
     },
     {
+      path: ['group', 'leave'],
+      summary: 'leave a group you do not own',
+      description:
+        'Asks the owner to remove you: the group shows as "leaving" until the owner\'s node commits it, then as "left". You keep what you read; you can no longer send. The owner can invite you again.',
+      args: [{ name: 'group', required: true }],
+      options: [],
+      examples: ['burrow group leave friends'],
+      json: GROUP_JSON,
+    },
+    {
       path: ['group', 'members'],
-      summary: 'list the members of a group',
-      description: 'Shows each member with its name and peer id when it is on the allow-list.',
+      summary: 'list the members of a group, and the invitations waiting for a peer',
+      description: 'Shows each member with its name and peer id when it is on the allow-list ([forked] when this node holds a fork proof against it), then the invitations queued until their peer comes online.',
       args: [{ name: 'group', required: true }],
       options: [],
       examples: ['burrow group members friends'],
-      json: `{ group, members: [${MEMBER_JSON}], retentionMs }`,
+      json: `{ group, members: [${MEMBER_JSON}], pending: [${PENDING_INVITE_JSON}], retentionMs }`,
     },
     {
       path: ['group', 'list'],
       summary: 'list groups',
-      description: 'Shows every group this node belongs to.',
+      description: 'Shows every group this node belongs to, and its state: active, leaving (your leave awaits the owner), left, or removed (the owner removed you).',
       args: [],
       options: [],
       examples: ['burrow group list'],
@@ -152,11 +186,11 @@ const group: CommandSpec = {
     {
       path: ['group', 'rotate'],
       summary: 'rotate this node\'s keys in a group',
-      description: 'The owner commits a key update at once; a member proposes one and the owner commits it.',
+      description: 'The owner commits a key update at once (it says at which epoch); a member proposes one, which the owner\'s node commits when it gets it (it says so: "proposed").',
       args: [{ name: 'group', required: true }],
       options: [],
       examples: ['burrow group rotate friends'],
-      json: GROUP_JSON,
+      json: `{ state: "committed" or "proposed", epoch? (committed), group: ${GROUP_JSON} }`,
     },
     {
       path: ['group', 'retention'],
@@ -250,19 +284,59 @@ export const COMMANDS: CommandSpec[] = [
     args: [],
     options: [],
     examples: ['burrow status', 'burrow status --json'],
-    json: '{ state, peerId, onion, identityKey, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations }',
+    json: '{ state, peerId, onion, identityKey, fingerprint, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations }',
   },
   {
     path: ['card'],
-    summary: 'print this node\'s contact card',
-    description: 'The one line a peer needs to add this node (`burrow peers add <card>`). With --qr, also as a QR code for a phone camera.',
+    summary: 'print this node\'s contact card and identity fingerprint',
+    description: `The one line a peer needs to add this node (\`burrow peers add <card>\`), and this node's identity fingerprint, which the peer sees before it adds the card. With --qr, the card also as a QR code for a phone camera. Works with or without a running node; without one, a sealed keystore asks for its passphrase. ${FINGERPRINT_NOTE}`,
     args: [],
-    options: [{ name: 'qr', type: 'boolean', description: 'also draw the card as a QR code' }],
+    options: [{ name: 'qr', type: 'boolean', description: 'also draw the card as a QR code' }, PASSPHRASE_FILE, PASSPHRASE_STDIN],
     examples: ['burrow card', 'burrow card --qr'],
-    json: '{ card, qr? }',
+    json: '{ card, fingerprint, qr? }',
   },
   peers,
   group,
+  {
+    path: ['forks'],
+    summary: 'fork proofs: identities caught signing two different operations at one position',
+    description:
+      'When a peer sends an operation that conflicts with one this node holds (same author, log and position, both validly signed), the author forked its log: two devices share its keys, or it lies to different peers. Both headers are kept as a proof, the author is marked (in `peers list` and `group members`), and its log takes nothing more. `burrow forks` lists the proofs.',
+    args: [],
+    options: [],
+    examples: [],
+    defaultSubcommand: 'list',
+    subcommands: [
+      {
+        path: ['forks', 'list'],
+        summary: 'list the fork proofs this node holds (also: `burrow forks`)',
+        description: 'Shows each proof: its id, the author, the log and position, and when it was detected.',
+        args: [],
+        options: [],
+        examples: ['burrow forks', 'burrow forks --json'],
+        json: `{ forks: [${FORK_JSON}] }`,
+      },
+      {
+        path: ['forks', 'export'],
+        summary: 'print a fork proof in its text form',
+        description: 'Prints the proof (`burrow-fork-proof:…`, docs/log-format.md) to give to anyone: `burrow verify-fork` checks it without a node. The id may be a unique prefix of at least 4 hex digits.',
+        args: [{ name: 'id', required: true }],
+        options: [],
+        examples: ['burrow forks export 3f9a'],
+        json: '{ id, proof }',
+      },
+    ],
+  },
+  {
+    path: ['verify-fork'],
+    summary: 'check a fork proof someone gave you (no node needed)',
+    description:
+      'Checks a proof in its text form (`burrow-fork-proof:…`, or - to read it from stdin) by the rules of docs/log-format.md: two different operations, validly signed by one author, at one position of one log. Prints what it proves; exit 0 when it holds, 2 when it does not (LOG_INVALID_FORK_PROOF). Runs without a node and touches no data directory.',
+    args: [{ name: 'proof', required: true }],
+    options: [],
+    examples: ['burrow verify-fork burrow-fork-proof:gwFZ…', 'burrow verify-fork - < proof.txt'],
+    json: '{ valid: true, id, author, fingerprint, logId, seq }',
+  },
   {
     path: ['send'],
     summary: 'send a message or a file to a group',
@@ -322,6 +396,50 @@ export const COMMANDS: CommandSpec[] = [
     ],
     examples: ['burrow read friends', 'burrow read friends --after 41 --limit 10', 'burrow read friends --follow --json'],
     json: `{ messages: [${MESSAGE_JSON}], more }; with --follow: one message per line`,
+  },
+  {
+    path: ['passphrase'],
+    summary: 'set, change or remove the passphrase (keystore and database)',
+    description:
+      'Seals the keystore with a new passphrase and re-encrypts the database with a key derived from it, or with --remove unseals both. Asks for the current passphrase first (if there is one), then for the new one twice at a terminal. The node must not be running. Crash-safe: if it is interrupted, either the old or the new passphrase opens everything. The current passphrase comes from --passphrase-file, --passphrase-stdin, BURROW_PASSPHRASE or a prompt; the new one from --new-passphrase-file, BURROW_NEW_PASSPHRASE or a prompt.',
+    args: [],
+    options: [
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'new-passphrase-file', type: 'string', value: 'PATH', description: 'read the new passphrase from a file (as --passphrase-file reads the current one)' },
+      { name: 'remove', type: 'boolean', description: 'remove the passphrase: keystore and database stored unencrypted (file permissions only)' },
+    ],
+    examples: ['burrow passphrase', 'burrow passphrase --remove', 'burrow passphrase --passphrase-file old.txt --new-passphrase-file new.txt'],
+    json: '{ sealed }',
+  },
+  {
+    path: ['backup'],
+    summary: 'write a backup of this node (keys, config, database) to a file',
+    description:
+      'Writes one file holding the keystore, the config and a consistent snapshot of the database, taken while the node runs or not. The file is sealed with a passphrase (the age format, scrypt): a node with a passphrase uses its own, which is asked for and checked; a node without one asks for a passphrase for the backup (twice at a terminal), or writes the file unsealed with --no-passphrase. Keep backups private: the file holds the node\'s identity. Never replaces an existing file.',
+    args: [],
+    options: [
+      { name: 'out', type: 'string', value: 'FILE', description: 'where to write the backup (required; created 0600)' },
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'no-passphrase', type: 'boolean', description: 'for a node without a passphrase: write the backup unsealed (anyone who reads the file can act as this node)' },
+    ],
+    examples: ['burrow backup --out ~/burrow-backup.age', 'burrow --data-dir /tmp/a backup --out /tmp/a.backup --no-passphrase'],
+    json: '{ out, bytes, sealed }',
+  },
+  {
+    path: ['restore'],
+    summary: 'restore a node from a backup file into a new data directory',
+    description:
+      'Recreates the node of a backup in --data-dir, which must hold no node. A sealed backup asks for its passphrase. The restored node has the same identity and .onion address as the one backed up, so only one of them may ever run again: two nodes with one onion key fight over the onion service, and two nodes writing as one log author fork their own logs (peers then refuse that log as forked). Restore therefore refuses while the data directory the backup came from, on this machine, still holds that identity (or a keystore the passphrase does not open, so it cannot tell), unless --force is given; it cannot see copies on other machines, so make sure the original is gone or never started again.',
+    args: [{ name: 'file', required: true }],
+    options: [
+      PASSPHRASE_FILE,
+      PASSPHRASE_STDIN,
+      { name: 'force', type: 'boolean', description: 'restore even though the original node still exists on this machine (then never run both)' },
+    ],
+    examples: ['burrow --data-dir ~/.local/share/burrow restore ~/burrow-backup.age', 'burrow --data-dir /tmp/b restore /tmp/a.backup --force'],
+    json: '{ peerId, onion, dataDir, sealed }',
   },
   testnet,
 ]

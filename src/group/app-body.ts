@@ -3,7 +3,7 @@ import { LogError } from '../log/errors.js'
 import { GroupError } from './errors.js'
 
 /**
- * What a typed application message (group payload kind 5) carries, once
+ * What a typed application message (group payload kind 6) carries, once
  * MLS has decrypted it: a canonical CBOR array whose first element is the
  * type.
  *

@@ -5,7 +5,9 @@ import { createOperation } from '../log/operation.js'
 import type { ExtensionValue, Operation, Signer } from '../log/types.js'
 import {
   GroupStore,
+  type DepartedRow,
   type FileRow,
+  type GroupEnd,
   type GroupMessage,
   type InvitationRow,
   type LogStore,
@@ -18,8 +20,9 @@ import { fileContent } from './file-reader.js'
 import { FileUpload } from './file-upload.js'
 import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { GroupRoster } from './roster.js'
-import { SharingIndex } from './sharing.js'
-import type { GroupEvent, GroupInfo } from './types.js'
+import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
+import { DEPARTED_SHARE_MS, MAX_DEPARTED, SharingIndex, type DepartedEntry } from './sharing.js'
+import type { GroupEvent, GroupInfo, GroupStatus } from './types.js'
 
 /** A group this node is in, with its MLS state loaded. Mutated only by {@link GroupCore.apply}. */
 export interface LiveGroup {
@@ -87,6 +90,8 @@ export interface GroupChange {
   readonly removed?: { readonly author: Uint8Array; readonly seqs: readonly number[] }
   /** The owner's new retention period for the group (ms; null: none). */
   readonly retention?: number | null
+  /** The owner's group setting (its name, description): carried by the consumed operation, or by the first appended one (ours, as the owner). */
+  readonly setting?: GroupSetting
 }
 
 /** What {@link GroupCore.apply} wrote, and the events it calls for (the manager emits them). */
@@ -164,6 +169,7 @@ export class GroupCore {
     this.dropExpiredInvitations()
     // No upload outlives the process that made it: what one left behind was never announced.
     for (const { logId } of this.#store.uploads()) this.#discardUpload(logId)
+    this.#trimDeparted(true)
   }
 
   // ---- reading ---------------------------------------------------------------
@@ -193,16 +199,37 @@ export class GroupCore {
   info(groupId: Uint8Array): GroupInfo | undefined {
     const row = this.#store.group(groupId)
     if (row === undefined) return undefined
+    const status: GroupStatus = row.active ? (row.ownProposal?.kind === 'leave' ? 'leaving' : 'active') : (row.ended ?? 'removed')
     return {
       id: row.groupId,
       name: row.name,
+      sharedName: row.sharedName,
+      description: row.description,
       owner: row.owner,
       isOwner: bytesEqual(row.owner, this.self),
       epoch: row.epoch,
       members: this.#store.members(groupId),
       active: row.active,
       retentionMs: row.retentionMs,
+      status,
+      pendingProposal: row.ownProposal?.kind ?? null,
     }
+  }
+
+  /** Why the group is inactive here (`removed` for a group that ended before this was recorded); null while active or unknown. */
+  ended(groupId: Uint8Array): GroupEnd | null {
+    const row = this.#store.group(groupId)
+    return row === undefined || row.active ? null : (row.ended ?? 'removed')
+  }
+
+  /** Whether another group here than `groupId` has the local name `name`. */
+  nameTaken(name: string, groupId?: Uint8Array): boolean {
+    return this.#store.groups().some((g) => g.name === name && (groupId === undefined || !bytesEqual(g.groupId, groupId)))
+  }
+
+  /** What is shared with `peer` of log `logId` as a departed member of the group, if it is one (see `PartialShare`). From memory. */
+  departed(peer: Uint8Array, logId: Uint8Array): DepartedEntry | undefined {
+    return this.#sharing.departed(peer, logId, this.now())
   }
 
   /** Ids of every group here (inactive ones included), oldest first. */
@@ -238,6 +265,11 @@ export class GroupCore {
   /** Whether group log `logId` is shared with `peer`: a member of the active group, or the inviter of a pending invitation. From memory. */
   mayShare(peer: Uint8Array, logId: Uint8Array): boolean {
     return !bytesEqual(peer, this.self) && this.#sharing.mayShare(peer, logId, this.now())
+  }
+
+  /** Whether `peer` (not us) is a current member of group `groupId`: who a file log of the group is shared with. From memory. */
+  isMember(peer: Uint8Array, groupId: Uint8Array): boolean {
+    return !bytesEqual(peer, this.self) && this.#sharing.isMember(peer, groupId)
   }
 
   /** The group logs shared with `peer` (see {@link mayShare}). From memory. */
@@ -357,9 +389,15 @@ export class GroupCore {
     return expired.seqs.length > 0 ? [['deleted', { groupId, author, seqs: [...expired.seqs] }]] : []
   }
 
-  /** Sets a group's local label. */
-  rename(groupId: Uint8Array, name: string | null): void {
-    this.#store.rename(groupId, name)
+  /**
+   * Sets a group's local name as the user chose it; `null` goes back to the
+   * owner's shared name (made unique here).
+   */
+  setLabel(groupId: Uint8Array, name: string | null): void {
+    const row = this.#store.group(groupId)
+    if (row === undefined) return
+    if (name !== null) this.#store.setLabel(groupId, name, true)
+    else this.#store.setLabel(groupId, row.sharedName === null ? null : this.#uniqueName(groupId, row.sharedName), false)
   }
 
   /** Keeps a key package of ours (secret part included) until `inviter`'s Welcome arrives, or the invitation expires. */
@@ -394,13 +432,17 @@ export class GroupCore {
    * Stores a group this node just created or joined from a Welcome. A join
    * also records the Welcome's position in the owner's log (everything before
    * it is unreadable to us), drops our key packages for the group, and calls
-   * for a `joined` event.
+   * for a `joined` event. Joining a group we had left or were removed from
+   * replaces its MLS state and members and keeps the rest: its name, local
+   * view and cursors (operations of the epochs in between are unreadable to
+   * us and skipped).
    */
   adopt(input: {
     readonly mls: MlsGroup
     readonly roster: GroupRoster
     readonly owner: Uint8Array
-    readonly name: string | null
+    /** Creator only: the group's name and description, shared with the members it invites. */
+    readonly setting?: GroupSetting
     /** Creator only: the nonce the group id derives from. */
     readonly idNonce?: Uint8Array
     readonly welcomeSeq?: number
@@ -409,11 +451,20 @@ export class GroupCore {
     const groupId = mls.groupId
     const members = mls.members().sort(compareBytes)
     const epoch = Number(mls.epoch)
+    const existing = this.#store.group(groupId)
     this.#db.transaction(() => {
-      this.#store.insertGroup(
-        { groupId, name: input.name, owner, idNonce: input.idNonce ?? null, state: mls.encodeState(), epoch, joinedEpoch: epoch, active: true, ownProposal: null, createdAt: this.now(), retentionMs: null },
-        members,
-      )
+      if (existing !== undefined) {
+        this.#store.rejoinGroup({ groupId, owner, state: mls.encodeState(), epoch, joinedEpoch: epoch }, members)
+        // The owner sends its retention period again after the Welcome, if it has one.
+        this.#store.setRetention(groupId, null)
+      } else {
+        const name = input.setting?.name ?? null
+        this.#store.insertGroup(
+          { groupId, name, owner, idNonce: input.idNonce ?? null, state: mls.encodeState(), epoch, joinedEpoch: epoch, active: true, createdAt: this.now(), labelSet: name !== null },
+          members,
+        )
+        if (input.setting !== undefined) this.#store.setShared(groupId, input.setting.name, input.setting.description)
+      }
       if (input.welcomeSeq !== undefined) {
         this.#store.setCursor(groupId, owner, input.welcomeSeq)
         this.#store.deleteInvitations(groupId)
@@ -440,14 +491,18 @@ export class GroupCore {
     const operations = this.#sign(group.id, change.append ?? [])
     const members = change.next === undefined ? undefined : next.members().sort(compareBytes)
     const membersChanged = members !== undefined && !sameMembers(members, previous.members())
+    // Asked to leave, or removed: a leave the owner committed (or a removal while our leave waited) is a leave.
+    const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
     const receivedAt = this.now()
     const file = change.file === undefined ? undefined : change.sent === undefined ? change.file : { ...change.file, seq: operations[0]!.header.seq }
+    const turnover = membersChanged && next.active ? this.#turnover(group, previous, members, operations, change, receivedAt) : undefined
+    const naming = change.setting === undefined ? undefined : this.#naming(group, change.setting)
     let message: GroupMessage | undefined
     let removedFiles: FileRow[] = []
     this.#db.transaction(() => {
       for (const op of operations) this.#logs.append(op)
       if (change.next !== undefined || ownProposal !== group.ownProposal) {
-        this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ownProposal })
+        this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ended, ownProposal })
       }
       if (membersChanged) this.#store.setMembers(group.id, members)
       if (change.processed !== undefined) this.#store.setCursor(group.id, change.processed.author, change.processed.seq)
@@ -458,6 +513,13 @@ export class GroupCore {
       if (change.rejected !== undefined) this.#store.insertRejected(this.#rejectedRow(group.id, change.rejected, receivedAt))
       if (change.removed !== undefined) removedFiles = this.#removeEntries(group.id, change.removed.author, change.removed.seqs)
       if (change.retention !== undefined) this.#store.setRetention(group.id, change.retention)
+      for (const d of turnover?.gone ?? []) this.#store.upsertDeparted(d)
+      for (const member of turnover?.back ?? []) this.#store.deleteDeparted(group.id, member)
+      if (ended !== null) this.#store.deleteDepartedOf(group.id)
+      if (naming !== undefined) {
+        this.#store.setShared(group.id, naming.setting.name, naming.setting.description)
+        if (naming.label !== undefined) this.#store.setLabel(group.id, naming.label.name, naming.label.chosen)
+      }
     }).immediate()
     if (file !== undefined) this.files.add(file)
     for (const f of removedFiles) this.files.drop(f.logId)
@@ -470,13 +532,17 @@ export class GroupCore {
     group.ownProposal = ownProposal
     if (members !== undefined) group.roster.reset(members)
     if (members !== undefined && (membersChanged || wasActive !== next.active)) this.#sharing.setGroup(group.id, members, next.active)
+    for (const d of turnover?.gone ?? []) this.#sharing.setDeparted(d.member, this.#departedEntry(d, group.owner))
+    for (const member of turnover?.back ?? []) this.#sharing.dropDeparted(group.id, member)
+    if (ended !== null) this.#sharing.dropAllDeparted(group.id)
+    if ((turnover?.gone.length ?? 0) > 0) this.#trimDeparted(false)
     const events: GroupEvent[] = []
     if (operations.length > 0) events.push(['appended', operations])
     if (message !== undefined) events.push(['message', message])
-    if (epochChanged || membersChanged) {
+    if (epochChanged || membersChanged || naming !== undefined) {
       events.push(['changed', { groupId: group.id, epoch: Number(next.epoch), members: members ?? this.#store.members(group.id) }])
     }
-    if (wasActive && !next.active) events.push(['removed', { groupId: group.id }])
+    if (wasActive && ended !== null) events.push(['removed', { groupId: group.id, how: ended }])
     if (file !== undefined) events.push(['file', { groupId: group.id, logId: file.logId }])
     if (change.removed !== undefined) events.push(['deleted', { groupId: group.id, author: change.removed.author, seqs: [...change.removed.seqs] }])
     return { operations, message, events }
@@ -498,6 +564,75 @@ export class GroupCore {
       files.push(file)
     }
     return files
+  }
+
+  /**
+   * Who a membership change let go and who it took back. Those who left or
+   * were removed are still handed the owner's log up to and including the
+   * commit that removed them (its seq: the commit we appended as the owner,
+   * or the owner's commit we processed), so that they learn of it.
+   */
+  #turnover(
+    group: LiveGroup,
+    previous: MlsGroup,
+    members: readonly Uint8Array[],
+    operations: readonly Operation[],
+    change: GroupChange,
+    at: number,
+  ): { gone: DepartedRow[]; back: Uint8Array[] } {
+    const before = previous.members()
+    const commitSeq = bytesEqual(group.owner, this.self) ? operations[0]?.header.seq : change.processed?.seq
+    const gone =
+      commitSeq === undefined
+        ? []
+        : before
+            .filter((m) => !members.some((n) => bytesEqual(m, n)) && !bytesEqual(m, this.self))
+            .map((member) => ({ groupId: group.id, member, ownerSeq: commitSeq, departedAt: at }))
+    const back = members.filter((m) => !before.some((n) => bytesEqual(m, n)))
+    return { gone, back }
+  }
+
+  /**
+   * What a setting changes here: the shared name and description, and the
+   * local name unless the user chose one (the owner's own rename is its
+   * choice; a member's follows the owner, made unique among its groups).
+   */
+  #naming(group: LiveGroup, setting: GroupSetting): { setting: GroupSetting; label?: { name: string | null; chosen: boolean } } {
+    if (bytesEqual(group.owner, this.self)) return { setting, label: { name: setting.name, chosen: true } }
+    const row = this.#store.group(group.id)
+    if (row === undefined || row.labelSet) return { setting }
+    return { setting, label: { name: setting.name === null ? null : this.#uniqueName(group.id, setting.name), chosen: false } }
+  }
+
+  /** `wanted`, or `wanted-2`, `wanted-3`, … : the first that no other group here is named. */
+  #uniqueName(groupId: Uint8Array, wanted: string): string {
+    const taken = new Set(this.#store.groups().filter((g) => !bytesEqual(g.groupId, groupId) && g.name !== null).map((g) => g.name!))
+    // Ends: among taken.size + 1 candidates at least one is free.
+    for (let n = 1; ; n++) {
+      const suffix = n === 1 ? '' : `-${n}`
+      const candidate = `${wanted.slice(0, MAX_GROUP_NAME_LENGTH - suffix.length)}${suffix}`
+      if (!taken.has(candidate)) return candidate
+    }
+  }
+
+  #departedEntry(d: DepartedRow, owner: Uint8Array): DepartedEntry {
+    return { groupId: d.groupId, owner, ownerSeq: d.ownerSeq, expiresAt: d.departedAt + DEPARTED_SHARE_MS }
+  }
+
+  /**
+   * Drops departures older than {@link DEPARTED_SHARE_MS} and beyond
+   * {@link MAX_DEPARTED}; `reload` (at start) also rebuilds the index, which
+   * otherwise happens only when something was dropped.
+   */
+  #trimDeparted(reload: boolean): void {
+    const dropped = this.#store.trimDeparted(this.now() - DEPARTED_SHARE_MS, MAX_DEPARTED)
+    if (!reload && dropped === 0) return
+    const owners = new Map(this.#store.groups().map((g) => [toHex(g.groupId), g.owner]))
+    const entries = this.#store.departed().flatMap((d) => {
+      const owner = owners.get(toHex(d.groupId))
+      return owner === undefined ? [] : [{ member: d.member, entry: this.#departedEntry(d, owner) }]
+    })
+    this.#sharing.replaceDeparted(entries)
   }
 
   /**

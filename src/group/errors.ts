@@ -25,6 +25,8 @@ export const GROUP_ERRORS = {
   GROUP_PROPOSAL_PENDING: "a proposal of this member awaits the owner's commit",
   /** The owner cannot leave its own group: it is the only committer. */
   GROUP_OWNER_CANNOT_LEAVE: 'the owner cannot leave its own group',
+  /** Another group here already has that local name: names must stay unique, so that a name says which group. */
+  GROUP_NAME_TAKEN: 'another group here already has that name',
   /** A caller-supplied argument is out of range (identity key length, limit, name). */
   GROUP_INVALID_ARGUMENT: 'invalid argument',
   /** An operation's payload is not a well-formed group payload (CBOR array of a known kind). */

@@ -18,7 +18,9 @@
  * - `invitation-limits.ts`: what an inviter may cost us (request rate,
  *   pending invitations, their lifetime).
  * - `sharing.ts`: who each group log is shared with, in memory (asked for
- *   every sync frame).
+ *   every sync frame): members, inviters, and in part members that departed.
+ * - `setting.ts`: the owner's name and description of the group, shared
+ *   with the members as an MLS-encrypted setting in its log.
  * - `payload.ts`: what a group operation carries (always MLS ciphertext);
  *   `app-body.ts`: the typed bodies some application messages carry (a file
  *   announcement, the owner's retention period).
@@ -35,7 +37,9 @@
  */export * from './mls/index.js'
 export * from './errors.js'
 export { GroupManager, type GroupManagerOptions, type MessagesQuery } from './manager.js'
-export type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
+export type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, GroupStatus, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
+export { MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
+export { DEPARTED_SHARE_MS, MAX_DEPARTED } from './sharing.js'
 export { CHUNK_SIZE, FileUpload } from './file-upload.js'
 export { fileLogId, CHUNK_OVERHEAD } from './file-crypto.js'
 export { isMediaType, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MIN_RETENTION_MS, MAX_RETENTION_MS, type FileAnnouncement } from './app-body.js'
@@ -49,6 +53,7 @@ export {
   answerKeyPackageRequest,
   decodeKeyPackageRequest,
   decodeKeyPackageResponse,
+  KeyPackageRefusedError,
   encodeKeyPackageRequest,
   fetchKeyPackage,
   type AskPeer,

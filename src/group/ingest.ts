@@ -10,6 +10,7 @@ import { decodeAppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
 import { decodeGroupPayload, type GroupPayload } from './payload.js'
+import { decodeGroupSetting } from './setting.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
 import type { GroupEvent, ProcessSummary } from './types.js'
 import { MlsError } from './mls/errors.js'
@@ -82,8 +83,8 @@ export class GroupIngest {
     const core = this.#core
     core.dropExpiredInvitations()
     for (const { groupId, inviter } of core.pendingInvitations()) {
-      // A Welcome from an earlier inviter of the same group may have joined us meanwhile.
-      if (core.info(groupId) === undefined) await this.#scanForWelcome(groupId, inviter)
+      // A Welcome from an earlier inviter of the same group may have joined us meanwhile; a group we left may invite us again.
+      if (core.info(groupId)?.active !== true) await this.#scanForWelcome(groupId, inviter)
     }
     for (const groupId of core.groupIds()) {
       const group = core.load(groupId)
@@ -167,7 +168,26 @@ export class GroupIngest {
       case 'welcome':
         // Welcomes are for joiners; members already have the group.
         return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'welcome'} not written by the group owner`), tag)
+      case 'setting':
+        if (!fromOwner) return this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', 'group setting not written by the group owner'), tag)
+        return this.#setting(group, op, payload.message, tag)
     }
+  }
+
+  /** Member: the owner's group setting (its name, description), an MLS application message from the owner. */
+  async #setting(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
+    let change: GroupChange
+    try {
+      checkFraming(group.id, message, 'application', tag)
+      const result = await group.mls.process(message)
+      if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'setting payload holds a handshake message')
+      if (!bytesEqual(result.sender, group.owner)) throw new GroupError('GROUP_SENDER_MISMATCH')
+      change = { next: result.group, processed: { author: op.header.author, seq: op.header.seq }, setting: decodeGroupSetting(result.plaintext) }
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    this.#apply(group, change)
+    return 'done'
   }
 
   async #application(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
@@ -397,7 +417,7 @@ export class GroupIngest {
           ? 'welcome opens a group without its inviter'
           : undefined
       if (problem !== undefined) return { code: new GroupError('GROUP_INVALID_WELCOME', problem).code, epoch: epochTag(op) ?? null }
-      const adopted = core.adopt({ mls: joined, roster, owner: inviter, name: null, welcomeSeq: op.header.seq })
+      const adopted = core.adopt({ mls: joined, roster, owner: inviter, welcomeSeq: op.header.seq })
       this.#summary.joined++
       this.#emit(adopted.events)
       return true

@@ -63,6 +63,22 @@ export function decodeKeyPackageRequest(bytes: Uint8Array): KeyPackageRequest | 
   return undefined
 }
 
+/**
+ * The invitee refused to give a key package: `GROUP_KEY_PACKAGE_REFUSED`,
+ * with the invitee's code (as `[A-Z0-9_]` characters, at most 40), which
+ * callers read to tell a refusal worth retrying (a rate limit, a member who
+ * has not learnt of its removal yet) from one that is not.
+ */
+export class KeyPackageRefusedError extends GroupError {
+  /** The invitee's refusal code, sanitized. */
+  readonly refusal: string
+
+  constructor(refusal: string) {
+    super('GROUP_KEY_PACKAGE_REFUSED', `the peer refused to give a key package (${refusal})`)
+    this.refusal = refusal
+  }
+}
+
 /** Reads a response: the key package, or a typed error saying why there is none. */
 export function decodeKeyPackageResponse(bytes: Uint8Array): Uint8Array {
   let value: unknown
@@ -74,8 +90,7 @@ export function decodeKeyPackageResponse(bytes: Uint8Array): Uint8Array {
   if (Array.isArray(value) && value.length === 2 && value[0] === 1 && value[1] instanceof Uint8Array) return value[1]
   if (Array.isArray(value) && value.length === 2 && value[0] === 0 && typeof value[1] === 'string') {
     // The refusal is the peer's text: shown only as a short code-like word.
-    const reason = value[1].slice(0, MAX_REFUSAL_CHARS).replace(/[^A-Z0-9_]/g, '?')
-    throw new GroupError('GROUP_KEY_PACKAGE_REFUSED', `the peer refused to give a key package (${reason})`)
+    throw new KeyPackageRefusedError(value[1].slice(0, MAX_REFUSAL_CHARS).replace(/[^A-Z0-9_]/g, '?'))
   }
   throw new GroupError('GROUP_KEY_PACKAGE_REFUSED', 'the peer answered the key-package request with an unexpected message')
 }

@@ -14,7 +14,8 @@ import { GroupIngest } from './ingest.js'
 import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitation-limits.js'
 import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
 import { GroupRoster } from './roster.js'
-import type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, PendingInvitation, ProcessSummary } from './types.js'
+import { checkSettingText, encodeGroupSetting, type GroupSetting } from './setting.js'
+import type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
 import { checkRetention, encodeAppBody } from './app-body.js'
 import type { FileUpload } from './file-upload.js'
 import { sweepGroup, type SweepSummary } from './retention.js'
@@ -44,17 +45,16 @@ export interface MessagesQuery {
   readonly limit?: number
 }
 
-const MAX_NAME_LENGTH = 200
 const MAX_PAGE = 1000
+
+/** What `send` says when the group ended here. */
+const ENDED_MESSAGES = {
+  left: 'you left this group: you can no longer send to it',
+  removed: "you were removed from this group by its owner: you can no longer send to it",
+} as const
 
 function assertIdentityKey(key: Uint8Array, what: string): void {
   if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) throw new GroupError('GROUP_INVALID_ARGUMENT', `${what} must be a 32-byte identity key`)
-}
-
-function assertName(name: string | null): void {
-  if (name !== null && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) {
-    throw new GroupError('GROUP_INVALID_ARGUMENT', `group name must be a string of at most ${MAX_NAME_LENGTH} characters`)
-  }
 }
 
 /**
@@ -110,15 +110,22 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
   }
 
-  /** Creates a group owned by this node, with this node as its only member, under an id derived from our key (group-id.ts). */
-  async create(options: { name?: string } = {}): Promise<GroupInfo> {
-    const name = options.name ?? null
-    assertName(name)
+  /**
+   * Creates a group owned by this node, with this node as its only member,
+   * under an id derived from our key (group-id.ts). Its name and description
+   * reach every member we invite; the name must be unique among our groups
+   * (`GROUP_NAME_TAKEN`).
+   */
+  async create(options: { name?: string; description?: string } = {}): Promise<GroupInfo> {
+    const setting: GroupSetting = { name: options.name ?? null, description: options.description ?? null }
+    checkSettingText(setting.name, 'name')
+    checkSettingText(setting.description, 'description')
     return this.#exclusive(async () => {
+      if (setting.name !== null && this.#core.nameTaken(setting.name)) throw new GroupError('GROUP_NAME_TAKEN', `another group here is already named "${setting.name.slice(0, 80)}"`)
       const roster = new GroupRoster([this.identityKey])
       const { id, nonce } = newGroupId(this.identityKey)
       const mls = await createGroup(id, this.#core.identity, roster.accepts)
-      const { group } = this.#core.adopt({ mls, roster, owner: this.identityKey, name, idNonce: nonce })
+      const { group } = this.#core.adopt({ mls, roster, owner: this.identityKey, setting, idNonce: nonce })
       return this.#info(group.id)
     })
   }
@@ -154,9 +161,8 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     if (!this.#requests.take(toHex(inviter))) throw new GroupError('GROUP_RATE_LIMITED')
     if (!isGroupIdOf(groupId, inviter, nonce)) throw new GroupError('GROUP_ID_NOT_OWNED')
     return this.#exclusive(async () => {
-      // Rejoining a group this node was removed from is not supported: its row (and cursors) stay.
-      const existing = this.#core.info(groupId)
-      if (existing !== undefined) throw existing.active ? new GroupError('GROUP_ALREADY_A_MEMBER') : new GroupError('GROUP_INACTIVE')
+      // A group we left or were removed from may invite us again (adopt() keeps its name and local view).
+      if (this.#core.info(groupId)?.active === true) throw new GroupError('GROUP_ALREADY_A_MEMBER')
       this.#core.dropExpiredInvitations()
       if (this.#core.pendingInvitationCount(inviter) >= this.#limits.pendingPerInviter) {
         throw new GroupError('GROUP_TOO_MANY_INVITATIONS', `${this.#limits.pendingPerInviter} invitations from this inviter wait for a Welcome`)
@@ -187,11 +193,18 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
         throw new GroupError('GROUP_INVALID_ARGUMENT', 'key package does not belong to the invitee')
       }
       const epoch = Number(group.mls.epoch)
+      // The joiner reads nothing of earlier epochs: the group's setting and retention period go again, in the new one.
+      const setting = this.#sharedSetting(groupId)
+      const resent = setting === undefined ? undefined : await added.group.encrypt(encodeGroupSetting(setting))
+      const retentionMs = this.#info(groupId).retentionMs
+      const retention = retentionMs === null ? undefined : await (resent?.group ?? added.group).encrypt(encodeAppBody({ type: 'retention', periodMs: retentionMs }))
       this.#apply(group, {
-        next: added.group,
+        next: retention?.group ?? resent?.group ?? added.group,
         append: [
           { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
           { payload: { kind: 'welcome', welcome: added.welcome }, epoch: epoch + 1 },
+          ...(resent === undefined ? [] : [{ payload: { kind: 'setting' as const, message: resent.message }, epoch: epoch + 1 }]),
+          ...(retention === undefined ? [] : [{ payload: { kind: 'typed' as const, message: retention.message }, epoch: epoch + 1 }]),
         ],
       })
       return this.#info(groupId)
@@ -216,10 +229,11 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
 
   /**
    * Rotates this member's key (post-compromise security). The owner commits
-   * a fresh path at once; a member proposes an update that the owner commits
-   * when it processes it (until then this member cannot send).
+   * a fresh path at once (`committed`, at the new epoch); a member proposes an
+   * update (`proposed`) that the owner commits when it processes it (until
+   * then this member cannot send).
    */
-  async rotate(groupId: Uint8Array): Promise<void> {
+  async rotate(groupId: Uint8Array): Promise<RotationOutcome> {
     return this.#exclusive(async () => {
       const group = this.#active(groupId)
       if (bytesEqual(group.owner, this.identityKey)) {
@@ -228,9 +242,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
           next: committed.group,
           append: [{ payload: { kind: 'commit', commit: committed.commit, proposals: [] }, epoch: Number(group.mls.epoch) }],
         })
-        return
+        return { state: 'committed', epoch: Number(group.mls.epoch) }
       }
       await this.#propose(group, 'update')
+      return { state: 'proposed' }
     })
   }
 
@@ -297,11 +312,35 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     await this.#queue
   }
 
-  /** Sets the group's local label (never replicated). */
-  rename(groupId: Uint8Array, name: string | null): void {
-    assertName(name)
-    if (this.#core.info(groupId) === undefined) throw new GroupError('GROUP_NOT_FOUND')
-    this.#core.rename(groupId, name)
+  /**
+   * Names a group. The owner's name (and `description`, when given) is the
+   * group's: an owner-signed, MLS-encrypted setting in its log, which every
+   * member takes as its local name unless it chose one. A member's name is
+   * its local name only (never sent), which the owner's renames no longer
+   * change; `null` goes back to the owner's. Only the owner describes
+   * (`GROUP_NOT_OWNER`). The name must be unique here (`GROUP_NAME_TAKEN`).
+   */
+  async rename(groupId: Uint8Array, name: string | null, options: { description?: string | null } = {}): Promise<GroupInfo> {
+    checkSettingText(name, 'name')
+    if (options.description !== undefined) checkSettingText(options.description, 'description')
+    return this.#exclusive(async () => {
+      const info = this.#info(groupId)
+      if (name !== null && this.#core.nameTaken(name, groupId)) throw new GroupError('GROUP_NAME_TAKEN', `another group here is already named "${name.slice(0, 80)}"`)
+      if (!info.isOwner) {
+        if (options.description !== undefined) throw new GroupError('GROUP_NOT_OWNER', 'only the group owner can describe the group')
+        this.#core.setLabel(groupId, name)
+        return this.#info(groupId)
+      }
+      const group = this.#owned(groupId, 'rename the group for its members')
+      const setting: GroupSetting = { name, description: options.description !== undefined ? options.description : info.description }
+      const encrypted = await group.mls.encrypt(encodeGroupSetting(setting))
+      this.#apply(group, {
+        next: encrypted.group,
+        append: [{ payload: { kind: 'setting', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
+        setting,
+      })
+      return this.#info(groupId)
+    })
   }
 
   /** Every group this node created or joined (inactive ones included). */
@@ -310,8 +349,9 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   }
 
   /**
-   * A group by its hex id, a unique hex prefix (at least 4 characters), or
-   * its unique local name. Throws `GROUP_NOT_FOUND` or `GROUP_AMBIGUOUS`.
+   * A group by its hex id, its local name (unique here: see {@link rename}),
+   * or a unique hex prefix (at least 4 characters). Throws `GROUP_NOT_FOUND`
+   * or `GROUP_AMBIGUOUS`.
    */
   resolve(what: string): GroupInfo {
     const groups = this.list()
@@ -360,17 +400,19 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   /**
    * Sync policy: the group logs to exchange with the peer whose identity key
    * is `peer`: active groups whose members include it, and groups we wait to
-   * be welcomed to by it, then the file logs of those groups known here. A
-   * removed member is no longer among them.
+   * be welcomed to by it (and, in part, groups it departed lately), then the
+   * file logs known here of the groups it is a current member of.
    */
   sharedLogs(peer: Uint8Array): LogId[] {
     const groups = this.#core.sharedLogs(peer)
-    return [...groups, ...this.#core.files.logsOf(groups)]
+    return [...groups, ...this.#core.files.logsOf(groups.filter((g) => this.#core.isMember(peer, g)))]
   }
 
   /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. Asked for every frame: answered from memory. */
   mayShare(peer: Uint8Array, logId: LogId): boolean {
-    return this.#core.mayShare(peer, this.#core.files.groupOf(logId) ?? logId)
+    // A file log goes to current members only: never in part, to a member that departed.
+    const fileGroup = this.#core.files.groupOf(logId)
+    return fileGroup === undefined ? this.#core.mayShare(peer, logId) : this.#core.isMember(peer, fileGroup)
   }
 
   // ---- files, deletion, retention ---------------------------------------------
@@ -534,6 +576,18 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return { ...shown, chunksHeld: this.#core.chunksHeld(row) }
   }
 
+  /**
+   * Sync policy: the part of group log `logId` still exchanged with `peer`
+   * when it departed the group lately (removed, or left) and is not a member
+   * again, so that it learns of its removal; undefined when it has the whole
+   * log or none of it. See {@link PartialShare}. From memory.
+   */
+  shareLimit(peer: Uint8Array, logId: LogId): PartialShare | undefined {
+    const departed = this.#core.departed(peer, logId)
+    if (departed === undefined) return undefined
+    return { sendUpTo: new Map([[toHex(departed.owner), departed.ownerSeq]]) }
+  }
+
   async #propose(group: LiveGroup, kind: 'update' | 'leave'): Promise<void> {
     if (group.ownProposal !== null) throw new GroupError('GROUP_PROPOSAL_PENDING')
     const made = kind === 'update' ? await group.mls.proposeUpdate() : await group.mls.proposeRemoveSelf()
@@ -562,6 +616,12 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     }
   }
 
+  /** The setting our group shares with the members we invite, if it has a name or description. */
+  #sharedSetting(groupId: Uint8Array): GroupSetting | undefined {
+    const info = this.#info(groupId)
+    return info.sharedName === null && info.description === null ? undefined : { name: info.sharedName, description: info.description }
+  }
+
   #info(groupId: Uint8Array): GroupInfo {
     const info = this.#core.info(groupId)
     if (info === undefined) throw new GroupError('GROUP_NOT_FOUND')
@@ -571,7 +631,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   #active(groupId: Uint8Array): LiveGroup {
     const group = this.#core.load(groupId)
     if (group === undefined) throw new GroupError('GROUP_NOT_FOUND')
-    if (!group.active) throw new GroupError('GROUP_INACTIVE')
+    if (!group.active) throw new GroupError('GROUP_INACTIVE', ENDED_MESSAGES[this.#core.ended(groupId) ?? 'removed'])
     return group
   }
 

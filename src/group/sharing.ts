@@ -32,14 +32,38 @@ class NestedMap<V> {
     if (map?.delete(inner) === true && map.size === 0) this.#map.delete(outer)
   }
 
+  outerKeys(): IterableIterator<string> {
+    return this.#map.keys()
+  }
+
   keys(outer: string): IterableIterator<string> {
     return (this.#map.get(outer) ?? new Map<string, V>()).keys()
   }
 }
 
 /**
+ * How long a member that departed (was removed, or left) is still handed the
+ * owner's log up to the commit that removed it, so that it learns of its
+ * removal: long enough for a device that stays off for weeks.
+ */
+export const DEPARTED_SHARE_MS = 30 * 24 * 60 * 60 * 1000
+
+/** Departed members remembered at most, the oldest departures forgotten first: each costs a row and a few map entries. */
+export const MAX_DEPARTED = 4096
+
+/** A departed member's part of a group log: the owner's operations up to its removal, until `expiresAt`. */
+export interface DepartedEntry {
+  readonly groupId: Uint8Array
+  readonly owner: Uint8Array
+  /** Seq of the owner's commit that removed it: sent up to and including it. */
+  readonly ownerSeq: number
+  readonly expiresAt: number
+}
+
+/**
  * Who each group log is shared with, in memory: the members of every active
- * group, and the inviter of every pending invitation until it expires. The
+ * group, the inviter of every pending invitation until it expires, and, in
+ * part, every member that departed lately (until its entry expires). The
  * sync policy asks for every received frame, so a question costs a few map
  * lookups whatever the number of groups and invitations. `GroupCore` updates
  * it right after each transaction that changes what it mirrors, and builds
@@ -58,6 +82,10 @@ export class SharingIndex {
   #invitedBy = new NestedMap<Uint8Array>()
   readonly #pendingOf = new Map<string, number>()
   #nextExpiry = Infinity
+  /** Departed members: group → member → what is still shared with it. */
+  readonly #departed = new NestedMap<DepartedEntry>()
+  /** The same, by member: member → group → group id. */
+  readonly #departedFrom = new NestedMap<Uint8Array>()
 
   /** Sets the members of a group, or forgets them once it is inactive here. */
   setGroup(groupId: Uint8Array, members: readonly Uint8Array[], active: boolean): void {
@@ -114,11 +142,62 @@ export class SharingIndex {
     return out
   }
 
-  /** Whether group log `logId` is shared with `peer` at `now`. */
+  /** Records a member that departed a group: what it may still have, until when. */
+  setDeparted(member: Uint8Array, entry: DepartedEntry): void {
+    const group = toHex(entry.groupId)
+    this.#departed.set(group, toHex(member), { ...entry, groupId: entry.groupId.slice(), owner: entry.owner.slice() })
+    this.#departedFrom.set(toHex(member), group, entry.groupId.slice())
+  }
+
+  /** Forgets a departed member of a group (it is a member again, or its entry expired). */
+  dropDeparted(groupId: Uint8Array, member: Uint8Array): void {
+    this.#forgetDeparted(toHex(groupId), toHex(member))
+  }
+
+  /** Replaces every departed entry (after the store dropped expired or excess ones). */
+  replaceDeparted(entries: readonly { member: Uint8Array; entry: DepartedEntry }[]): void {
+    for (const group of [...this.#departed.outerKeys()]) for (const member of [...this.#departed.keys(group)]) this.#forgetDeparted(group, member)
+    for (const { member, entry } of entries) this.setDeparted(member, entry)
+  }
+
+  /** Forgets every departed member of a group (we left it: we serve it to nobody). */
+  dropAllDeparted(groupId: Uint8Array): void {
+    const group = toHex(groupId)
+    for (const member of [...this.#departed.keys(group)]) this.#forgetDeparted(group, member)
+  }
+
+  #forgetDeparted(group: string, member: string): void {
+    this.#departed.delete(group, member)
+    this.#departedFrom.delete(member, group)
+  }
+
+  /**
+   * What is shared with `peer` of group log `logId` when it departed the
+   * group and is not a member again: its entry, or undefined (a member, an
+   * inviter, a stranger, or an entry expired at `now`).
+   */
+  departed(peer: Uint8Array, logId: Uint8Array, now: number): DepartedEntry | undefined {
+    const group = toHex(logId)
+    const member = toHex(peer)
+    if (this.#members.get(group, member) === true) return undefined
+    const entry = this.#departed.get(group, member)
+    return entry !== undefined && entry.expiresAt > now ? entry : undefined
+  }
+
+  /** Whether `peer` is a current member of group `logId` (by our view of the group). */
+  isMember(peer: Uint8Array, logId: Uint8Array): boolean {
+    return this.#members.get(toHex(logId), toHex(peer)) === true
+  }
+
+  /** Whether group log `logId` is shared with `peer` at `now` (in part only, for a departed member). */
   mayShare(peer: Uint8Array, logId: Uint8Array, now: number): boolean {
     const group = toHex(logId)
     const member = toHex(peer)
-    return this.#members.get(group, member) === true || (this.#invited.get(group, member) ?? -Infinity) > now
+    return (
+      this.#members.get(group, member) === true ||
+      (this.#invited.get(group, member) ?? -Infinity) > now ||
+      (this.#departed.get(group, member)?.expiresAt ?? -Infinity) > now
+    )
   }
 
   /** The group logs shared with `peer` at `now`. */
@@ -127,6 +206,9 @@ export class SharingIndex {
     const out = new Map<string, Uint8Array>(this.#groupsOf.inner(member))
     for (const [group, id] of this.#invitedBy.inner(member) ?? []) {
       if (!out.has(group) && (this.#invited.get(group, member) ?? -Infinity) > now) out.set(group, id)
+    }
+    for (const [group, id] of this.#departedFrom.inner(member) ?? []) {
+      if (!out.has(group) && (this.#departed.get(group, member)?.expiresAt ?? -Infinity) > now) out.set(group, id)
     }
     return [...out.values()].map((id) => id.slice())
   }

@@ -1,12 +1,27 @@
 import type { Operation } from '../log/types.js'
-import type { GroupMessage } from '../store/index.js'
+import type { GroupEnd, GroupMessage } from '../store/index.js'
+
+/**
+ * Where this node stands in a group: `active`; `leaving` (our leave awaits
+ * the owner's commit; we can still read); `left` or `removed` (inactive: we
+ * can no longer send, and read nothing sent since).
+ */
+export type GroupStatus = 'active' | 'leaving' | GroupEnd
 
 /** What `GroupManager.get` and `list` say about a group. */
 export interface GroupInfo {
   /** 32-byte group id: also the log id of every member's group operations. */
   readonly id: Uint8Array
-  /** Local label; never leaves this node. */
+  /**
+   * Local name, unique among this node's groups: the one chosen here, else
+   * the owner's shared name (with a `-2`, `-3`, … suffix when another group
+   * here already has it). Null when there is none.
+   */
   readonly name: string | null
+  /** The owner's name for the group, shared with every member (null until one arrived). */
+  readonly sharedName: string | null
+  /** The owner's description of the group, shared likewise. */
+  readonly description: string | null
   /** Identity key of the owner (the creator, the only committer). */
   readonly owner: Uint8Array
   /** True when this node owns the group. */
@@ -19,6 +34,25 @@ export interface GroupInfo {
   readonly active: boolean
   /** The owner's retention period (ms): every member deletes what is older. Null: kept until deleted. */
   readonly retentionMs: number | null
+  readonly status: GroupStatus
+  /** Our proposal waiting for the owner's commit: a key update or our leave. */
+  readonly pendingProposal: 'update' | 'leave' | null
+}
+
+/** What a key rotation did: the owner committed it (at `epoch`); a member proposed it, and the owner commits it when it processes it. */
+export type RotationOutcome = { readonly state: 'committed'; readonly epoch: number } | { readonly state: 'proposed' }
+
+/**
+ * What a member that departed a group (was removed, or left) is still sent
+ * of the group log, so that it learns of its removal: the owner's operations
+ * up to and including the commit that removed it. Nothing else of the log,
+ * nothing taken from it, no ephemeral messages either way. (Its messages
+ * still in flight would be refused anyway: MLS no longer accepts its
+ * credential.) Structurally the net layer's `ShareLimit`.
+ */
+export interface PartialShare {
+  /** The only authors (hex identity keys) whose operations it is sent, each up to and including a seq. */
+  readonly sendUpTo: ReadonlyMap<string, number>
 }
 
 /** A file of a group, as this node holds it (its key stays inside the group layer). */
@@ -74,8 +108,8 @@ export interface GroupManagerEvents {
   appended: [Operation[]]
   /** This node joined a group from a Welcome. */
   joined: [GroupInfo]
-  /** This node was removed from a group (or its leave was committed). */
-  removed: [{ groupId: Uint8Array }]
+  /** This node was removed from a group (`removed`), or its leave was committed (`left`). */
+  removed: [{ groupId: Uint8Array; how: GroupEnd }]
   /** A file entered the group here (we sent it, or decrypted its announcement): its log is shared with the members from now on. */
   file: [{ groupId: Uint8Array; logId: Uint8Array }]
   /** Entries of `author` left the local view: its deletion, or the group's retention period. */

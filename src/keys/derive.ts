@@ -17,6 +17,7 @@ export const DERIVATION_LABELS = {
   identity: 'burrow/v1/identity-ed25519',
   onionService: 'burrow/v1/onion-service-ed25519',
   onionClientAuth: 'burrow/v1/onion-client-auth-x25519',
+  database: 'burrow/v1/database-key',
 } as const
 
 /** Length in bytes of every derived subkey seed. */
@@ -79,6 +80,28 @@ export function deriveNodeKeys(masterSeed: Uint8Array): NodeKeys {
       },
       `NodeKeys ${identityFingerprint(identity.publicKey)}`,
     )
+  } finally {
+    prk.fill(0)
+  }
+}
+
+/**
+ * The key that seals the node's SQLite database when its keystore is sealed:
+ * HKDF-SHA256 like the other subkeys (extract without salt, then one
+ * expand), with `info` = {@link DERIVATION_LABELS}.database ‖ `keystoreSalt`.
+ * The keystore's scrypt salt is fresh every time the keystore is sealed, so
+ * a new passphrase also gives the database a new key; the key itself is
+ * never written anywhere. Returns 32 bytes the caller should zero when done.
+ */
+export function deriveDatabaseKey(masterSeed: Uint8Array, keystoreSalt: Uint8Array): Uint8Array {
+  assertMasterSeed(masterSeed)
+  const prk = extract(sha256, masterSeed)
+  try {
+    const label = new TextEncoder().encode(DERIVATION_LABELS.database)
+    const info = new Uint8Array(label.length + keystoreSalt.length)
+    info.set(label)
+    info.set(keystoreSalt, label.length)
+    return expand(sha256, prk, info, SUBKEY_LENGTH)
   } finally {
     prk.fill(0)
   }

@@ -1,5 +1,5 @@
 import { base64urlnopad } from '@scure/base'
-import { bytesEqual } from './bytes.js'
+import { bytesEqual, toHex } from './bytes.js'
 import { decodeCanonical, encodeCanonical } from './cbor.js'
 import { LogError } from './errors.js'
 import { hashOf } from './hash.js'
@@ -104,6 +104,18 @@ export function decodeForkProof(bytes: Uint8Array, limits: DecodeLimits = DEFAUL
     throw new LogError('LOG_INVALID_FORK_PROOF', 'fork proof headers must be byte strings')
   }
   return { headerA, headerB }
+}
+
+/** Hex digits of a proof's id. */
+const FORK_ID_HEX_DIGITS = 16
+
+/**
+ * A short name for a proof: the first 16 hex digits of the SHA-256 of its
+ * bytes. One fork has one proof (its headers come in a fixed order), so the
+ * same fork gets the same id on every node that detects it.
+ */
+export function forkProofId(proof: ForkProof): string {
+  return toHex(hashOf(encodeForkProof(proof))).slice(0, FORK_ID_HEX_DIGITS)
 }
 
 /** Text form of a proof: `burrow-fork-proof:` followed by unpadded base64url of its bytes. */

@@ -25,6 +25,7 @@ export {
   decodeForkProof,
   forkProofToText,
   forkProofFromText,
+  forkProofId,
   type ForkProof,
   type ForkFacts,
 } from './fork.js'

@@ -38,8 +38,20 @@ export interface ConnectOptions {
   signal?: AbortSignal
 }
 
-/** Failures that mean our tor may hold a stale descriptor of the peer. */
-const STALE_DESCRIPTOR_SIGNS = new Set(['timeout', 'onion-introduction-failed', 'onion-introduction-timeout', 'onion-rendezvous-failed'])
+/**
+ * Failures that mean our tor may hold a stale descriptor of the peer. The
+ * client-auth ones too: tor keeps a descriptor it could not decrypt, and a
+ * peer that has just added us re-publishes one with our key within seconds
+ * (live profile: retries kept failing with the old one for 20 s and more).
+ */
+const STALE_DESCRIPTOR_SIGNS = new Set([
+  'timeout',
+  'onion-introduction-failed',
+  'onion-introduction-timeout',
+  'onion-rendezvous-failed',
+  'onion-client-auth-missing',
+  'onion-client-auth-wrong',
+])
 
 /**
  * Failures that clear up by themselves within a minute: a peer that has just
@@ -82,7 +94,8 @@ export class PeerConnector {
   readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'refreshDescriptor'>> & Pick<PeerConnectorOptions, 'refreshDescriptor'>
   readonly #log: Logger
   readonly #schedule = new Map<string, Schedule>()
-  readonly #inFlight = new Set<string>()
+  /** The connector's own dials in progress, by PeerId, each with its abort. */
+  readonly #inFlight = new Map<string, AbortController>()
   #timer: NodeJS.Timeout | undefined
   #stopped = true
 
@@ -108,11 +121,27 @@ export class PeerConnector {
   stop(): void {
     this.#stopped = true
     clearInterval(this.#timer)
+    for (const dial of this.#inFlight.values()) dial.abort()
   }
 
   /** Dials `peerId` at the next opportunity, forgetting its backoff (after an add, or on demand). */
   dialSoon(peerId: string): void {
     this.#schedule.set(peerId, { attempts: 0, nextAt: 0 })
+    this.#tick()
+  }
+
+  /**
+   * Forgets every peer's backoff and dials those not connected: after a
+   * sleep or a network outage, whose failures said nothing about the peers
+   * (after 2 minutes of them a peer's next attempt would be up to 2 more away).
+   * With `abandonDials`, dials in progress are given up and begun again:
+   * those begun during an outage went with its circuits (after a 2-minute
+   * drop they hung until their 30-s SOCKS bound and held back a fresh dial).
+   */
+  redialAll(options: { abandonDials?: boolean } = {}): void {
+    this.#schedule.clear()
+    // Each abandoned dial's end starts its replacement.
+    if (options.abandonDials === true) for (const dial of this.#inFlight.values()) dial.abort()
     this.#tick()
   }
 
@@ -166,20 +195,24 @@ export class PeerConnector {
       if (this.#inFlight.has(peer.peerId) || this.#connected(peer.peerId)) continue
       const schedule = this.#schedule.get(peer.peerId) ?? { attempts: 0, nextAt: 0 }
       if (schedule.nextAt > now) continue
-      this.#inFlight.add(peer.peerId)
-      void this.#attempt(peer, schedule).finally(() => this.#inFlight.delete(peer.peerId))
+      const abort = new AbortController()
+      this.#inFlight.set(peer.peerId, abort)
+      void this.#attempt(peer, schedule, abort.signal).finally(() => {
+        this.#inFlight.delete(peer.peerId)
+        if (abort.signal.aborted) this.#tick()
+      })
     }
   }
 
-  async #attempt(peer: PeerRecord, schedule: Schedule): Promise<void> {
+  async #attempt(peer: PeerRecord, schedule: Schedule, signal: AbortSignal): Promise<void> {
     try {
       this.#log.debug({ peer: peer.peerId, attempt: schedule.attempts + 1 }, 'dialing')
-      await this.dial(peer)
+      await this.dial(peer, signal)
       this.#log.debug({ peer: peer.peerId }, 'connected')
       this.#schedule.set(peer.peerId, { attempts: 0, nextAt: 0 })
       this.#options.table.markSeen(peer.peerId)
     } catch (err) {
-      if (this.#stopped || !this.#options.table.isAllowed(peer.peerId)) return
+      if (this.#stopped || signal.aborted || !this.#options.table.isAllowed(peer.peerId)) return
       const failure = dialFailure(err)
       const delay = backoffDelay(schedule.attempts, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
       this.#schedule.set(peer.peerId, { attempts: schedule.attempts + 1, nextAt: Date.now() + delay })

@@ -8,31 +8,31 @@ import {
   createContactCard,
   decodeContactCard,
   encodeContactCard,
-  initKeystore,
+  createKeystore,
   keystoreExists,
-  openKeystore,
+  unlockKeystore,
   type NodeKeys,
 } from '../keys/index.js'
 import { toHex } from '../log/index.js'
-import { LogStore, PeerStore, openDatabase, type Database } from '../store/index.js'
+import { LogStore, PeerStore, PendingInviteStore, openDatabase, type Database } from '../store/index.js'
 import type { OnionAddress, Tor } from '../tor/index.js'
-import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../net/index.js'
-import { GroupManager, type GroupInfo } from '../group/index.js'
+import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
+import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { GroupContent } from './content.js'
 import { NodeError } from './errors.js'
-import { requestKeyPackage, serveKeyPackages } from './key-packages.js'
-import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
+import { ForkLedger, forwardForkEvents } from './forks.js'
+import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
+import { inviteNetwork, serveKeyPackages } from './key-packages.js'
+import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
 import { OnionAccess } from './onion-access.js'
+import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
-import { groupSummary, messageView, namingFrom, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
+import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
-
-/** How long `invite` keeps retrying a peer that cannot be reached yet (it may have just added us). */
-const INVITE_CONNECT_BUDGET_MS = 60_000
 
 /** The parts that exist only while the node runs. */
 interface Running {
@@ -41,6 +41,7 @@ interface Running {
   sync: SyncManager
   connector: PeerConnector
   access: OnionAccess
+  recovery: Recovery
 }
 
 /**
@@ -50,7 +51,8 @@ interface Running {
  *
  * This class only composes: the group layer encrypts and orders
  * (`GroupManager`), sync replicates (`SyncManager`), the connector keeps
- * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s.
+ * peers connected (`PeerConnector`), tor and the onion service are `tor/`'s,
+ * and `Recovery` brings it all back after a sleep or a network outage.
  * The two paths through it:
  * - publish: {@link send} → `groups.send` (MLS encrypt, sign, store in one
  *   transaction) → its `appended` operations → `sync.offer` (pushed live).
@@ -70,6 +72,10 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly peerId: string
   /** Files, deletion and retention in our groups. */
   readonly content: GroupContent
+  /** Fork proofs this node holds: list them, export one to give to others. */
+  readonly forks: ForkLedger
+  /** Our invitations waiting for their invitees: list, cancel. */
+  readonly invites: InviteQueue
   readonly #options: BurrowOptions
   readonly #log: Logger
   readonly #db: Database
@@ -93,7 +99,12 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
-    this.#naming = namingFrom(this.#table, keys.identity.publicKey, (logId) => this.#groups.fileByLog(logId))
+    this.#naming = namingFrom(
+      this.#table,
+      keys.identity.publicKey,
+      () => this.#logs.forkedAuthors(),
+      (logId) => this.#groups.fileByLog(logId),
+    )
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
@@ -101,6 +112,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       logger: this.#log,
     })
     this.content = new GroupContent(this.#groups, this.#naming, this, this.#log)
+    this.forks = new ForkLedger(this.#logs, this.#naming)
+    this.invites = new InviteQueue({ groups: this.#groups, table: this.#table, store: new PendingInviteStore(db), logger: this.#log })
+    this.invites.on('invite', (e) => this.emit('group:invite', e))
   }
 
   /**
@@ -111,8 +125,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
-    const keys = await initKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    openDatabase(nodePaths(dataDir).database).close()
+    const { keys, databaseKey } = await createKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
+    openDatabase(nodePaths(dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {}).close()
+    databaseKey?.fill(0)
     return { peerId: peerIdOfIdentityKey(keys.identity.publicKey), onion: keys.onionAddress }
   }
 
@@ -121,8 +136,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (!existsSync(options.dataDir) || !(await keystoreExists(options.dataDir))) {
       throw new NodeError('NODE_NOT_FOUND', `no node in ${options.dataDir}; create one with \`burrow init\``)
     }
-    const keys = await openKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    const db = openDatabase(nodePaths(options.dataDir).database)
+    const { keys, databaseKey } = await unlockKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
+    const db = openDatabase(nodePaths(options.dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {})
+    databaseKey?.fill(0)
     return new Burrow(options, keys, db)
   }
 
@@ -158,6 +174,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       // reaches us at once must find them (else its sync stream is refused).
       await this.#publish(running, signal)
       running.connector.start()
+      this.invites.start(inviteNetwork(running.net.libp2p, running.connector))
+      running.recovery = new Recovery(running, recoveryEvents(this, this.onionAddress, (r) => (this.#reachable = r)), this.#log)
+      running.recovery.start()
       this.#state = 'running'
       void this.#groups.processSoon()
     } catch (err) {
@@ -189,10 +208,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const record = this.#table.add(decodeContactCard(card))
     const running = this.#live()
     if (running !== undefined) {
-      await running.access.admit(record)
-      running.connector.dialSoon(record.peerId)
+      await running.access.admit(record, () => running.connector.dialSoon(record.peerId))
     }
-    return peerView(record, this.#isConnected(record.peerId))
+    return this.#peerView(record)
   }
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
@@ -203,19 +221,24 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       await Promise.resolve(running.net.libp2p.hangUp(peerIdFromString(record.peerId))).catch(() => {})
       await running.access.revoke(record)
     }
-    return peerView(record, false)
+    return this.#peerView(record)
   }
 
   /** The allow-list, most recently seen first, with connection state. */
   peers(): PeerView[] {
-    return this.#table.list().map((p) => peerView(p, this.#isConnected(p.peerId)))
+    return this.#table.list().map((p) => this.#peerView(p))
   }
 
   // ---- groups ------------------------------------------------------------
 
-  /** Creates a group we own. `name` is a local label, never sent anywhere. */
-  async createGroup(name?: string): Promise<GroupSummary> {
-    return this.#summary(await this.#groups.create(name !== undefined ? { name } : {}))
+  /** Creates a group we own. Its name (unique here) and description reach the members we invite, encrypted for the group. */
+  async createGroup(name?: string, description?: string): Promise<GroupSummary> {
+    return this.#summary(await this.#groups.create({ ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) }))
+  }
+
+  /** Renames a group: for every member when we own it (and describes it, if asked), else our local name only (see `GroupManager.rename`). */
+  async renameGroup(groupWhat: string, name: string | null, options: { description?: string | null } = {}): Promise<GroupSummary> {
+    return this.#summary(await this.#groups.rename(this.#groups.resolve(groupWhat).id, name, options))
   }
 
   /** Our groups, with members named from the allow-list. */
@@ -228,19 +251,19 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return this.#summary(this.#groups.resolve(what))
   }
 
-  /**
-   * Invites an allow-listed peer into a group we own: connects to it (within
-   * a minute: it may have just added us), fetches a fresh key package over
-   * `/burrow/keypackage/1`, commits the add, and the Welcome travels in our log.
-   */
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
+  /** Invites an allow-listed peer into a group we own; one that cannot be reached is queued until it connects (see {@link InviteQueue.invite}). */
+  async invite(groupWhat: string, peerWhat: string, options: InviteOptions = {}): Promise<InviteOutcome> {
     const group = this.#groups.resolve(groupWhat)
-    const nonce = this.#groups.ownershipNonce(group.id)
+    this.#groups.ownershipNonce(group.id) // only the owner of a bound group id invites: refused before anything is queued
     const peer = this.#table.resolve(peerWhat)
-    const running = this.#requireRunning()
-    await running.connector.connect(peer, { budgetMs: INVITE_CONNECT_BUDGET_MS, ...(signal ? { signal } : {}) })
-    const keyPackage = await requestKeyPackage(running.net.libp2p, peer, { groupId: group.id, nonce }, signal)
-    return this.#summary(await this.#groups.invite(group.id, peer.identityKey, keyPackage))
+    const state = await this.invites.invite(group.id, peer, options)
+    const queued = this.invites.list(group.id).find((i) => i.identityKey === toHex(peer.identityKey))
+    return { state, group: this.#summary(this.#groups.get(group.id) ?? group), ...(state === 'queued' && queued !== undefined ? { invite: queued } : {}) }
+  }
+
+  /** Cancels a queued invitation of `peerWhat` into a group we own. */
+  cancelInvite(groupWhat: string, peerWhat: string): PendingInviteView {
+    return this.invites.cancel(this.#groups.resolve(groupWhat).id, this.#table.resolve(peerWhat))
   }
 
   /** Removes a member (peer name, PeerId, .onion or identity key hex) from a group we own: it cannot read anything sent afterwards. */
@@ -251,14 +274,16 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return this.#summary(await this.#groups.remove(group.id, identityKey))
   }
 
-  /** Rotates our key material in a group (the owner commits; a member proposes and the owner commits). */
-  async rotateKeys(groupWhat: string): Promise<void> {
-    await this.#groups.rotate(this.#groups.resolve(groupWhat).id)
+  /** Rotates our key material in a group: the owner commits at once; a member proposes, and the owner commits when it processes it. */
+  async rotateKeys(groupWhat: string): Promise<RotationOutcome> {
+    return this.#groups.rotate(this.#groups.resolve(groupWhat).id)
   }
 
-  /** Leaves a group we do not own (a proposal the owner commits). */
-  async leave(groupWhat: string): Promise<void> {
-    await this.#groups.leave(this.#groups.resolve(groupWhat).id)
+  /** Leaves a group we do not own: a proposal the owner commits (the group is `leaving`, then `left`). */
+  async leave(groupWhat: string): Promise<GroupSummary> {
+    const group = this.#groups.resolve(groupWhat)
+    await this.#groups.leave(group.id)
+    return this.#summary(this.#groups.get(group.id) ?? group)
   }
 
   /** Encrypts and sends a message to a group. Returns it as it appears in our local view. */
@@ -279,25 +304,18 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   status(): NodeStatus {
-    const peers = this.peers()
-    const tor = this.#running?.tor
-    return {
-      state: this.#state,
-      peerId: this.peerId,
-      onion: this.onionAddress,
-      identityKey: toHex(this.keys.identity.publicKey),
-      tor: { state: tor?.state ?? 'idle', bootstrap: tor?.bootstrapProgress.progress ?? 0, ...(tor?.pid !== undefined ? { pid: tor.pid } : {}) },
-      reachable: this.#reachable,
-      peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
-      groups: this.#groups.list().length,
-      operations: this.#logs.counts().operations,
-    }
+    const counts = { groups: this.#groups.list().length, operations: this.#logs.counts().operations }
+    return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts })
   }
 
   // ---- internals ---------------------------------------------------------
 
   #summary(info: GroupInfo): GroupSummary {
     return groupSummary(info, this.#naming)
+  }
+
+  #peerView(record: PeerRecord): PeerView {
+    return peerView(record, this.#isConnected(record.peerId), this.#logs.forkedAuthors().has(toHex(record.identityKey)))
   }
 
   #isConnected(peerId: string): boolean {
@@ -307,12 +325,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   /** The running parts, or undefined unless the node runs. */
   #live(): Running | undefined {
     return this.#state === 'running' ? (this.#running as Running) : undefined
-  }
-
-  #requireRunning(): Running {
-    const running = this.#live()
-    if (running === undefined) throw new NodeError('NODE_STATE', 'the node is not running')
-    return running
   }
 
   /** Starts tor, libp2p, the key-package endpoint, sync and the connector, and connects their events. */
@@ -344,13 +356,16 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       libp2p: net.libp2p,
       table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
-      refreshDescriptor: (onion) => tor.refetchDescriptor(onion),
+      // Our key for the peer again and its descriptor afresh (before our onion is published, the descriptor only).
+      refreshDescriptor: (onion) => parts.access?.refresh(onion) ?? tor.refetchDescriptor(onion),
       logger: this.#log,
     })
     this.#detach.push(
       forwardNetEvents(net.libp2p, sync, this.#table, this),
       forwardGroupEvents(this.#groups, this.#naming, this),
       this.content.attach(sync),
+      forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
+      on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
       // The publish path: what the group layer wrote goes to connected members at once.
       on(this.#groups, 'appended', (ops) => sync.offer(ops)),
       // A group that becomes shared with someone (created, joined, a member added) is announced to them.
@@ -381,11 +396,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   async #shutdown(): Promise<void> {
     // From here on a lost tor is not brought back (a Ctrl-C reaches tor too when it shares our terminal).
     this.#running?.tor?.stopSupervising()
+    this.invites.stop()
     for (const detach of this.#detach.splice(0)) detach()
     const running = this.#running
     this.#running = undefined
     this.#reachable = false
     if (running === undefined) return
+    await running.recovery?.stop()
     running.connector?.stop()
     await running.sync?.stop().catch(() => {})
     await running.access?.close()

@@ -19,6 +19,14 @@ export const NODE_ERRORS = {
   NODE_FILE_UNWRITABLE: 'the node cannot write there',
   /** A transfer was cancelled (its caller went away, or asked). */
   NODE_CANCELLED: 'cancelled',
+  /** No fork proof here has that id (or the prefix matches several). */
+  NODE_FORK_NOT_FOUND: 'no fork proof with that id; see `burrow forks`',
+  /** Too many invitations wait for their invitees, in this group or in all. */
+  NODE_INVITE_QUEUE_FULL: 'too many invitations wait for their invitees',
+  /** No invitation of that peer into that group is queued. */
+  NODE_INVITE_NOT_QUEUED: 'no invitation of that peer into that group is queued',
+  /** A queued invitation waited longer than its lifetime for the invitee and was dropped. */
+  NODE_INVITE_EXPIRED: 'the invitee did not come online in time; the invitation was dropped',
 } as const
 export type NodeErrorCode = keyof typeof NODE_ERRORS
 

@@ -7,6 +7,14 @@
  * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
  * - `content.ts`: files (sent from disk, saved to disk, with progress),
  *   deletion and retention; `file-names.ts`: safe names for received files.
+ * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.
+ * - `invite-queue.ts`: the owner's invitations, queued until the invitee can be reached.
+ * - `onion-access.ts`: our onion service and client-auth keys in step with
+ *   the allow-list; the self-check and re-publication after an outage.
+ * - `recovery.ts`, `wake-watch.ts`: back after a sleep (the clocks jump) or
+ *   a network outage (tor offline, then online): fresh circuits, peers
+ *   dialled at once, our onion checked or re-published.
+ * - `key-packages.ts`: `/burrow/keypackage/1` on libp2p streams, for both ends.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
@@ -14,6 +22,8 @@
  * @module
  */
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
+export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
+export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
 export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus } from './types.js'
 export type { FileView, GroupSummary, MemberView, MessageView, PeerView } from './views.js'
 export { GroupContent, type OutgoingFile, type SaveFileOptions, type SendFileOptions } from './content.js'

@@ -10,7 +10,8 @@ import {
   type GroupManager,
   type KeyPackageRequest,
 } from '../group/index.js'
-import { request, serveRequests, type AddressTable, type PeerRecord } from '../net/index.js'
+import { request, serveRequests, type AddressTable, type PeerConnector, type PeerRecord } from '../net/index.js'
+import type { InviteNetwork } from './invite-queue.js'
 
 /** `/burrow/keypackage/1` over libp2p: the group layer's exchange (group/key-package-exchange.ts) on real streams. */
 
@@ -36,4 +37,15 @@ export function requestKeyPackage(libp2p: Libp2p, peer: PeerRecord, wanted: KeyP
       ...(signal ? { signal } : {}),
     })
   return fetchKeyPackage(ask, wanted)
+}
+
+/** How the invite queue reaches invitees: the connector (within its budget), then a key-package request on the connection. */
+export function inviteNetwork(libp2p: Libp2p, connector: PeerConnector): InviteNetwork {
+  return {
+    isConnected: (peerId) => libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId),
+    fetchKeyPackage: async (peer, wanted, { budgetMs, signal }) => {
+      await connector.connect(peer, { budgetMs, ...(signal !== undefined ? { signal } : {}) })
+      return requestKeyPackage(libp2p, peer, wanted, signal)
+    },
+  }
 }

@@ -1,5 +1,7 @@
 import type { Logger } from '../logging.js'
 import type { BootstrapProgress, OnionAddress } from '../tor/index.js'
+import type { ForkDetected } from './forks.js'
+import type { InviteEvent } from './invite-queue.js'
 import type { GroupSummary, MessageView } from './views.js'
 
 /** How Burrow gets its tor. */
@@ -28,8 +30,19 @@ export interface BurrowEvents {
   'tor:ready': []
   /** Tor died or its control connection broke; it is being restarted. */
   'tor:lost': [{ reason: string }]
-  /** Our onion service passed its self-check: peers can reach us. */
+  /**
+   * Our onion service passed its self-check: peers can reach us. After the
+   * start, and again after every recovery (`ms` from the recovery's start).
+   */
   'onion:reachable': [{ address: OnionAddress; ms: number }]
+  /**
+   * The node was away and is reconnecting: asleep (its clocks jumped) or its
+   * tor offline for `awayMs`. Peers are dialled at once, our onion is checked
+   * (and re-published if it is not reachable); `onion:reachable` follows.
+   */
+  'node:recovering': [{ reason: 'wake' | 'network'; awayMs: number }]
+  /** Tor has been failing to reach the Tor network for a while; a `node:recovering` follows when it is back. */
+  'tor:offline': []
   'peer:connected': [{ peerId: string; name?: string }]
   'peer:disconnected': [{ peerId: string; name?: string; reason: string }]
   /** Operations arrived from a peer and were stored. */
@@ -41,7 +54,11 @@ export interface BurrowEvents {
   /** A group changed: created, joined, a member added or removed, a new epoch. */
   'group:changed': [GroupSummary]
   /** An ephemeral message (presence, typing) from a group member: never stored. */
-  'group:ephemeral': [{ groupId: string; peerId: string; data: Uint8Array }]
+  'group:ephemeral': [{ groupId: string; peerId: string; name?: string; data: Uint8Array }]
+  /** A queued invitation changed state: done, queued again after an attempt, failed for good, cancelled. */
+  'group:invite': [InviteEvent]
+  /** A peer sent an operation that conflicts with a stored one: its author signed two at one position. The proof is stored and the author marked. */
+  'log:fork': [ForkDetected]
   /** A file transfer moved on: our file being stored, its chunks handed to a peer, or a member's chunks arriving. */
   'file:progress': [FileProgress]
   /** Entries of `author` (identity key, hex) at `seqs` left the local view: its deletion, or the group's retention period. */
@@ -74,6 +91,8 @@ export interface NodeStatus {
   onion: OnionAddress
   /** Ed25519 identity public key, hex. */
   identityKey: string
+  /** Its fingerprint (`1a2b 3c4d 5e6f 7a8b 9c0d`): what peers compare over a channel they trust. */
+  fingerprint: string
   tor: { state: string; bootstrap: number; pid?: number }
   reachable: boolean
   peers: { total: number; connected: number }

@@ -3,8 +3,9 @@ import type { Libp2p } from '@libp2p/interface'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
 import type { GroupManager } from '../group/index.js'
-import type { AddressTable, SyncManager, SyncPolicy } from '../net/index.js'
-import type { Tor } from '../tor/index.js'
+import type { AddressTable, SharePolicy, SyncManager } from '../net/index.js'
+import type { OnionAddress, Tor } from '../tor/index.js'
+import type { RecoveryHooks } from './recovery.js'
 import type { BurrowEvents } from './types.js'
 import { groupSummary, messageView, type Naming } from './views.js'
 
@@ -16,8 +17,12 @@ import { groupSummary, messageView, type Naming } from './views.js'
  */
 type NodeEmitter = EventEmitter<BurrowEvents>
 
-/** Which group logs each peer may have, asked by sync for every frame (keyed by PeerId; answered from memory and indexes). */
-export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SyncPolicy {
+/**
+ * Which group logs each peer may have, asked by sync for every frame (keyed
+ * by PeerId; answered from memory and indexes), and the part a departed
+ * member still gets (`GroupManager.shareLimit`).
+ */
+export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SharePolicy {
   return {
     sharedLogs: (peerId) => {
       const identity = table.identityKeyOf(peerId)
@@ -28,6 +33,10 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager): Sync
       return identity !== undefined && groups.mayShare(identity, logId)
     },
     accepts: (_peerId, header) => groups.acceptsOperation(header),
+    limit: (peerId, logId) => {
+      const identity = table.identityKeyOf(peerId)
+      return identity === undefined ? undefined : groups.shareLimit(identity, logId)
+    },
   }
 }
 
@@ -66,7 +75,7 @@ export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: Addre
       if (stored > 0) node.emit('sync:progress', { peerId: peer, logId: toHex(logId), stored })
     }),
     listen(sync, 'caught-up', ({ peer, logId }) => node.emit('sync:caught-up', { peerId: peer, logId: toHex(logId) })),
-    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), peerId: peer, data })),
+    listen(sync, 'ephemeral', ({ peer, logId, data }) => node.emit('group:ephemeral', { groupId: toHex(logId), ...named(peer), data })),
   ]
   return () => off.forEach((f) => f())
 }
@@ -83,4 +92,22 @@ export function forwardGroupEvents(groups: GroupManager, naming: Naming, node: N
     listen(groups, 'joined', (info) => changed(info.id)),
   ]
   return () => off.forEach((f) => f())
+}
+
+/** A recovery's progress (see `recovery.ts`) as the node's events; reachability is unknown from its start until its self-check passes. */
+export function recoveryEvents(node: NodeEmitter, address: OnionAddress, setReachable: (reachable: boolean) => void): RecoveryHooks {
+  return {
+    started: (e) => {
+      setReachable(false)
+      node.emit('node:recovering', e)
+    },
+    reachable: ({ ms }) => {
+      setReachable(true)
+      node.emit('onion:reachable', { address, ms })
+    },
+    offline: () => {
+      setReachable(false)
+      node.emit('tor:offline')
+    },
+  }
 }

@@ -5,19 +5,22 @@ import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { applyMigrations, MIGRATIONS, schemaVersion, type Migration } from './migrations.js'
 import { StoreError } from './errors.js'
+import { applyDatabaseKey, databaseFileState, settleDatabaseFile } from './sealing.js'
 
 export type { Database }
 
 /**
- * The SQLite binding for this Node.js. better-sqlite3 12 aborts the process on
- * Node 24 when a prepared statement is garbage-collected (Node 24's
- * ObjectWrap asserts in `RemoveEnvironmentCleanupHook`; seen here in the Node 24
- * test run, and reported upstream, fixed only by the Node-API rewrite in 13).
+ * The SQLite binding for this Node.js: better-sqlite3-multiple-ciphers, the
+ * better-sqlite3 build with SQLite3 Multiple Ciphers (database encryption,
+ * see sealing.ts), in the major that runs here. 12 (like better-sqlite3 12)
+ * aborts the process on Node 24 when a prepared statement is
+ * garbage-collected (Node 24's ObjectWrap asserts in
+ * `RemoveEnvironmentCleanupHook`; fixed only by the Node-API rewrite in 13).
  * 13 needs Node-API 10 (Node ≥ 22.14) and crashes on Node 20. So: 13 where
- * Node-API 10 exists, 12 otherwise. Both have the same JavaScript API.
+ * Node-API 10 exists, 12 otherwise. Both have better-sqlite3's JavaScript API.
  */
 const BetterSqlite3: typeof BetterSqlite3Type = createRequire(import.meta.url)(
-  Number(process.versions.napi) >= 10 ? 'better-sqlite3-napi' : 'better-sqlite3',
+  Number(process.versions.napi) >= 10 ? 'better-sqlite3-multiple-ciphers-napi' : 'better-sqlite3-multiple-ciphers',
 )
 
 /** Options of {@link openDatabase}. */
@@ -26,6 +29,14 @@ export interface OpenDatabaseOptions {
   readonly readonly?: boolean
   /** Schema history to apply; defaults to {@link MIGRATIONS}. */
   readonly migrations?: readonly Migration[]
+  /**
+   * Seals the database with this 32-byte key (the keystore's database key).
+   * A plain database is sealed on the spot, and a change of key interrupted
+   * by a crash is finished or undone first (see sealing.ts). Without a key, a
+   * sealed database is refused (`STORE_SEALED`); with the wrong one too
+   * (`STORE_WRONG_KEY`), changing nothing.
+   */
+  readonly key?: Uint8Array
 }
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
@@ -71,9 +82,13 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     const dir = dirname(path)
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: DIR_MODE })
     ensurePrivateFile(path)
+    settleDatabaseFile(path, options.key, openConnection)
+  } else if (!inMemory && options.key === undefined && databaseFileState(path) === 'sealed') {
+    throw new StoreError('STORE_SEALED', `the database ${path} is sealed; it needs the keystore's key`)
   }
   const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS })
   try {
+    if (options.key !== undefined) applyDatabaseKey(db, options.key)
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     db.pragma('foreign_keys = ON')
     db.pragma('secure_delete = ON')
@@ -93,4 +108,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     db.close()
     throw err
   }
+}
+
+/** A bare connection to an existing database file: no key, pragma or migration (sealing.ts adds its own). */
+export function openConnection(path: string): Database {
+  return new BetterSqlite3(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS })
 }

@@ -19,14 +19,34 @@ export interface GroupRow {
   readonly epoch: number
   readonly joinedEpoch: number
   readonly active: boolean
+  /** Why an inactive group ended here: this member left, or the owner removed it. Null while active. */
+  readonly ended: GroupEnd | null
   readonly ownProposal: OwnProposal | null
   readonly createdAt: number
+  /** True when the user chose `name`; false when it follows the owner's shared name (or there is none). */
+  readonly labelSet: boolean
+  /** The owner's name for the group, from its latest setting (null before one arrived). */
+  readonly sharedName: string | null
+  /** The owner's description of the group, likewise. */
+  readonly description: string | null
   /** The owner's retention period (ms); null: kept until deleted. */
   readonly retentionMs: number | null
 }
 
+/** Why a group is no longer active here. */
+export type GroupEnd = 'left' | 'removed'
+
 /** The parts of a group row that change with its MLS state. */
-export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ownProposal'>
+export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ended' | 'ownProposal'>
+
+/** A member removed from a group (or who left), with what is still shared with it: the owner's log up to its removal. */
+export interface DepartedRow {
+  readonly groupId: Uint8Array
+  readonly member: Uint8Array
+  /** Seq of the owner's commit that removed it, in the owner's log. */
+  readonly ownerSeq: number
+  readonly departedAt: number
+}
 
 /** A decrypted message in the local view (never replicated). */
 export interface GroupMessage {
@@ -101,10 +121,21 @@ interface GroupDbRow {
   epoch: number
   joined_epoch: number
   active: number
+  ended: GroupEnd | null
   own_proposal: Buffer | null
   own_proposal_kind: 'update' | 'leave' | null
   created_at: number
   retention_ms: number | null
+  label_set: number
+  shared_name: string | null
+  description: string | null
+}
+
+interface DepartedDbRow {
+  group_id: Buffer
+  member: Buffer
+  owner_seq: number
+  departed_at: number
 }
 
 interface MessageDbRow {
@@ -169,8 +200,12 @@ function toGroupRow(r: GroupDbRow): GroupRow {
     epoch: r.epoch,
     joinedEpoch: r.joined_epoch,
     active: r.active === 1,
+    ended: r.ended,
     ownProposal: r.own_proposal === null || r.own_proposal_kind === null ? null : { digest: plain(r.own_proposal), kind: r.own_proposal_kind },
     createdAt: r.created_at,
+    labelSet: r.label_set === 1,
+    sharedName: r.shared_name,
+    description: r.description,
     retentionMs: r.retention_ms,
   }
 }
@@ -191,6 +226,10 @@ function toFile(r: FileDbRow): FileRow {
     key: plain(r.file_key),
     sentAt: r.sent_at,
   }
+}
+
+function toDeparted(r: DepartedDbRow): DepartedRow {
+  return { groupId: plain(r.group_id), member: plain(r.member), ownerSeq: r.owner_seq, departedAt: r.departed_at }
 }
 
 function toMessage(r: MessageDbRow): GroupMessage {
@@ -238,9 +277,11 @@ function toInvitation(r: InvitationDbRow): InvitationRow {
  */
 export class GroupStore {
   private readonly stmt: {
-    insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array | null, Uint8Array, number, number, number, number]>
-    updateState: Statement<[Uint8Array, number, number, Uint8Array | null, string | null, Uint8Array]>
-    rename: Statement<[string | null, Uint8Array]>
+    insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array | null, Uint8Array, number, number, number, number, number]>
+    updateState: Statement<[Uint8Array, number, number, GroupEnd | null, Uint8Array | null, string | null, Uint8Array]>
+    rejoin: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array]>
+    setLabel: Statement<[string | null, number, Uint8Array]>
+    setShared: Statement<[string | null, string | null, Uint8Array]>
     group: Statement<[Uint8Array], GroupDbRow>
     groups: Statement<[], GroupDbRow>
     deleteMembers: Statement<[Uint8Array]>
@@ -272,19 +313,31 @@ export class GroupStore {
     uploads: Statement<[], { log_id: Buffer; group_id: Buffer }>
     insertRejected: Statement<[Uint8Array, Uint8Array, Uint8Array, number, number | null, string, number]>
     rejected: Statement<[Uint8Array], RejectedDbRow>
+    upsertDeparted: Statement<[Uint8Array, Uint8Array, number, number]>
+    deleteDeparted: Statement<[Uint8Array, Uint8Array]>
+    deleteDepartedOf: Statement<[Uint8Array]>
+    deleteDepartedBefore: Statement<[number]>
+    deleteDepartedBeyond: Statement<[number]>
+    departed: Statement<[], DepartedDbRow>
   }
 
-  /** Wraps an open database migrated to version 5 or later (see `openDatabase`). */
+  /** Wraps an open database migrated to version 6 or later (see `openDatabase`). */
   constructor(db: Database) {
     this.stmt = {
       insertGroup: db.prepare(
-        `INSERT INTO groups (group_id, name, owner, id_nonce, state, epoch, joined_epoch, active, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO groups (group_id, name, owner, id_nonce, state, epoch, joined_epoch, active, created_at, label_set)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateState: db.prepare(
-        `UPDATE groups SET state = ?, epoch = ?, active = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
+        `UPDATE groups SET state = ?, epoch = ?, active = ?, ended = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
       ),
-      rename: db.prepare('UPDATE groups SET name = ? WHERE group_id = ?'),
+      // A member welcomed back: new MLS state; its name, local view and cursors stay.
+      rejoin: db.prepare(
+        `UPDATE groups SET owner = ?, state = ?, epoch = ?, joined_epoch = ?, active = 1, ended = NULL, own_proposal = NULL, own_proposal_kind = NULL
+         WHERE group_id = ?`,
+      ),
+      setLabel: db.prepare('UPDATE groups SET name = ?, label_set = ? WHERE group_id = ?'),
+      setShared: db.prepare('UPDATE groups SET shared_name = ?, description = ? WHERE group_id = ?'),
       group: db.prepare('SELECT * FROM groups WHERE group_id = ?'),
       groups: db.prepare('SELECT * FROM groups ORDER BY created_at, group_id'),
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
@@ -333,26 +386,49 @@ export class GroupStore {
         `INSERT OR IGNORE INTO group_rejected (op_hash, group_id, author, seq, epoch, code, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       rejected: db.prepare('SELECT * FROM group_rejected WHERE group_id = ? ORDER BY rejected_at, seq'),
+      upsertDeparted: db.prepare(
+        `INSERT INTO group_departed (group_id, member, owner_seq, departed_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (group_id, member) DO UPDATE SET owner_seq = excluded.owner_seq, departed_at = excluded.departed_at`,
+      ),
+      deleteDeparted: db.prepare('DELETE FROM group_departed WHERE group_id = ? AND member = ?'),
+      deleteDepartedOf: db.prepare('DELETE FROM group_departed WHERE group_id = ?'),
+      deleteDepartedBefore: db.prepare('DELETE FROM group_departed WHERE departed_at <= ?'),
+      deleteDepartedBeyond: db.prepare(
+        `DELETE FROM group_departed WHERE (group_id, member) IN
+           (SELECT group_id, member FROM group_departed ORDER BY departed_at DESC LIMIT -1 OFFSET ?)`,
+      ),
+      departed: db.prepare('SELECT * FROM group_departed ORDER BY departed_at'),
     }
   }
 
   /** Adds a group this node created or joined, with its members. */
-  insertGroup(row: GroupRow, members: readonly Uint8Array[]): void {
+  insertGroup(row: Pick<GroupRow, 'groupId' | 'name' | 'owner' | 'idNonce' | 'state' | 'epoch' | 'joinedEpoch' | 'active' | 'createdAt' | 'labelSet'>, members: readonly Uint8Array[]): void {
     this.stmt.insertGroup.run(
-      row.groupId, row.name, row.owner, row.idNonce, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt,
+      row.groupId, row.name, row.owner, row.idNonce, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt, row.labelSet ? 1 : 0,
     )
+    this.setMembers(row.groupId, members)
+  }
+
+  /** A group this node had left (or was removed from) and joined again: new owner key, MLS state and joining epoch; the rest stays. */
+  rejoinGroup(row: Pick<GroupRow, 'groupId' | 'owner' | 'state' | 'epoch' | 'joinedEpoch'>, members: readonly Uint8Array[]): void {
+    this.stmt.rejoin.run(row.owner, row.state, row.epoch, row.joinedEpoch, row.groupId)
     this.setMembers(row.groupId, members)
   }
 
   /** Replaces the group's MLS state and what follows from it. */
   updateState(groupId: Uint8Array, update: GroupStateUpdate): void {
     const own = update.ownProposal
-    this.stmt.updateState.run(update.state, update.epoch, update.active ? 1 : 0, own?.digest ?? null, own?.kind ?? null, groupId)
+    this.stmt.updateState.run(update.state, update.epoch, update.active ? 1 : 0, update.ended, own?.digest ?? null, own?.kind ?? null, groupId)
   }
 
-  /** Sets the local label. */
-  rename(groupId: Uint8Array, name: string | null): void {
-    this.stmt.rename.run(name, groupId)
+  /** Sets the local name; `chosen` says whether the user chose it (else it follows the owner's shared name). */
+  setLabel(groupId: Uint8Array, name: string | null, chosen: boolean): void {
+    this.stmt.setLabel.run(name, chosen ? 1 : 0, groupId)
+  }
+
+  /** Records the owner's latest shared name and description. */
+  setShared(groupId: Uint8Array, sharedName: string | null, description: string | null): void {
+    this.stmt.setShared.run(sharedName, description, groupId)
   }
 
   /** The group's row, if this node has it. */
@@ -504,5 +580,30 @@ export class GroupStore {
   /** Rejected operations of a group, in the order they were met. */
   rejected(groupId: Uint8Array): RejectedGroupOperation[] {
     return this.stmt.rejected.all(groupId).map(toRejected)
+  }
+
+  /** Records (or refreshes) a departed member and what is still shared with it. */
+  upsertDeparted(r: DepartedRow): void {
+    this.stmt.upsertDeparted.run(r.groupId, r.member, r.ownerSeq, r.departedAt)
+  }
+
+  /** Forgets a departed member (it is a member again). */
+  deleteDeparted(groupId: Uint8Array, member: Uint8Array): void {
+    this.stmt.deleteDeparted.run(groupId, member)
+  }
+
+  /** Forgets every departed member of a group (this node is no longer in it). */
+  deleteDepartedOf(groupId: Uint8Array): void {
+    this.stmt.deleteDepartedOf.run(groupId)
+  }
+
+  /** Forgets departures older than `departedAt` (inclusive), and all but the `keep` newest; returns how many went. */
+  trimDeparted(departedAt: number, keep: number): number {
+    return this.stmt.deleteDepartedBefore.run(departedAt).changes + this.stmt.deleteDepartedBeyond.run(keep).changes
+  }
+
+  /** Every departed member, oldest departure first. */
+  departed(): DepartedRow[] {
+    return this.stmt.departed.all().map(toDeparted)
   }
 }

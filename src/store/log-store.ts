@@ -4,6 +4,7 @@ import {
   createForkProof,
   decodeForkProof,
   encodeForkProof,
+  forkProofId,
   type ForkProof,
 } from '../log/fork.js'
 import { decodeHeader, isPrunePoint } from '../log/header.js'
@@ -99,6 +100,25 @@ export interface LogStoreCounts {
   readonly forks: number
 }
 
+/** A fork proof as stored, with what it names and when it was detected here. */
+export interface StoredFork {
+  /** The proof's short id (`forkProofId`): how `burrow forks export` names it. */
+  readonly id: string
+  /** The author who signed two operations at one position: marked forked. */
+  readonly author: Uint8Array
+  readonly logId: LogId
+  readonly seq: number
+  /** When this node detected it, ms since the Unix epoch (undefined for proofs stored before detection times were kept). */
+  readonly detectedAt?: number
+  readonly proof: ForkProof
+}
+
+/** Options of {@link LogStore}. */
+export interface LogStoreOptions {
+  /** Clock for fork detection times (ms since the Unix epoch). */
+  readonly now?: () => number
+}
+
 interface OperationRow {
   header: Buffer
   payload: Buffer | null
@@ -128,18 +148,21 @@ function rowToOperation(row: OperationRow & { hash: Buffer }): Operation {
  */
 export class LogStore {
   private readonly db: Database
+  private readonly now: () => number
   private readonly stmt: {
     hashAt: Statement<[Uint8Array, Uint8Array, number], { hash: Buffer; header: Buffer }>
     around: Statement<[Uint8Array, Uint8Array, number, number], StoredRow>
     minSeq: Statement<[Uint8Array, Uint8Array], { seq: number | null }>
     isForked: Statement<[Uint8Array, Uint8Array], { one: number }>
     insert: Statement<[Uint8Array, Uint8Array, Uint8Array, number, Uint8Array, number, Uint8Array | null, number]>
-    insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array]>
+    insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array, number]>
     heights: Statement<[{ log: Uint8Array }], { author: Buffer; seq: number }>
     after: Statement<[Uint8Array, Uint8Array, number, number], OperationRow & { hash: Buffer }>
     wireAfter: Statement<[Uint8Array, Uint8Array, number, number], WireRow>
     byHash: Statement<[Uint8Array], OperationRow & { hash: Buffer }>
     forks: Statement<[], { proof: Buffer }>
+    storedForks: Statement<[], { log_id: Buffer; author: Buffer; seq: number; proof: Buffer; detected_at: number | null }>
+    forkedAuthors: Statement<[], { author: Buffer }>
     deletePayload: Statement<[Uint8Array]>
     deletePayloadAt: Statement<[Uint8Array, Uint8Array, number]>
     markDeleted: Statement<[Uint8Array, Uint8Array, number]>
@@ -158,8 +181,9 @@ export class LogStore {
   private readonly pruneTx: Transaction<(author: Uint8Array, logId: LogId, belowSeq: number) => number>
 
   /** Wraps an open, migrated database (see `openDatabase`). */
-  constructor(db: Database) {
+  constructor(db: Database, options: LogStoreOptions = {}) {
     this.db = db
+    this.now = options.now ?? Date.now
     // IMMEDIATE: take the write lock up front, so a batch never fails halfway
     // on a lock upgrade. Inside a caller's transaction these become savepoints.
     this.appendTx = db.transaction((op: Operation) => this.appendOne(op))
@@ -175,7 +199,7 @@ export class LogStore {
         `INSERT INTO log_operations (hash, log_id, author, seq, header, payload_size, payload, prune_point)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertFork: db.prepare('INSERT OR IGNORE INTO log_forks (log_id, author, seq, proof) VALUES (?, ?, ?, ?)'),
+      insertFork: db.prepare('INSERT OR IGNORE INTO log_forks (log_id, author, seq, proof, detected_at) VALUES (?, ?, ?, ?, ?)'),
       // GROUP BY would read every row of the log (65 ms at 150,000 operations,
       // on every connection): this skips from author to author through the
       // (log_id, author, seq) index instead, a few lookups per author.
@@ -199,6 +223,8 @@ export class LogStore {
       ),
       byHash: db.prepare('SELECT hash, header, payload FROM log_operations WHERE hash = ?'),
       forks: db.prepare('SELECT proof FROM log_forks ORDER BY log_id, author'),
+      storedForks: db.prepare('SELECT log_id, author, seq, proof, detected_at FROM log_forks ORDER BY detected_at IS NULL, detected_at, log_id, author'),
+      forkedAuthors: db.prepare('SELECT DISTINCT author FROM log_forks'),
       deletePayload: db.prepare('UPDATE log_operations SET payload = NULL WHERE hash = ? AND payload IS NOT NULL'),
       deletePayloadAt: db.prepare('UPDATE log_operations SET payload = NULL WHERE log_id = ? AND author = ? AND seq = ? AND payload IS NOT NULL'),
       markDeleted: db.prepare('INSERT OR IGNORE INTO log_deleted (log_id, author, seq) VALUES (?, ?, ?)'),
@@ -280,9 +306,11 @@ export class LogStore {
       if (bytesEqual(existing.hash, op.hash)) return 'duplicate'
       // Only a validly signed conflicting header proves anything.
       validateOperation(op)
+      // One proof per log suffices (and is reported once): a closed log takes nothing more.
+      if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new StoreError('STORE_LOG_FORKED')
       const stored = this.stmt.hashAt.get(header.logId, header.author, header.seq)!
       const fork = createForkProof(plain(stored.header), op.headerBytes)
-      this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork))
+      this.stmt.insertFork.run(header.logId, header.author, header.seq, encodeForkProof(fork), this.now())
       return { fork }
     }
     if (this.stmt.isForked.get(header.logId, header.author) !== undefined) throw new StoreError('STORE_LOG_FORKED')
@@ -371,6 +399,26 @@ export class LogStore {
         return (filter.author === undefined || bytesEqual(header.author, filter.author)) &&
           (filter.logId === undefined || bytesEqual(header.logId, filter.logId))
       })
+  }
+
+  /** Every stored fork proof with what it names, oldest detection first. */
+  forks(): StoredFork[] {
+    return this.stmt.storedForks.all().map((r) => {
+      const proof = decodeForkProof(r.proof)
+      return {
+        id: forkProofId(proof),
+        author: plain(r.author),
+        logId: plain(r.log_id),
+        seq: r.seq,
+        ...(r.detected_at !== null ? { detectedAt: r.detected_at } : {}),
+        proof,
+      }
+    })
+  }
+
+  /** Authors (hex identity keys) with at least one stored fork proof: the marked ones. */
+  forkedAuthors(): Set<string> {
+    return new Set(this.stmt.forkedAuthors.all().map((r) => toHex(r.author)))
   }
 
   /** True when (author, log) is forked and closed. */

@@ -144,6 +144,51 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    name: 'the life of a group: how it ended, shared names, departed members, queued invites; fork times; peer errors',
+    up(db) {
+      db.exec(`
+        ALTER TABLE groups ADD COLUMN ended TEXT CHECK (ended IN ('left', 'removed'));  -- why the group is inactive here
+        ALTER TABLE groups ADD COLUMN label_set INTEGER NOT NULL DEFAULT 0 CHECK (label_set IN (0, 1)); -- 1: the user chose the local name
+        ALTER TABLE groups ADD COLUMN shared_name TEXT;       -- the owner's name for the group (an owner-signed, MLS-encrypted setting)
+        ALTER TABLE groups ADD COLUMN description TEXT;       -- the owner's description, likewise
+        UPDATE groups SET label_set = 1 WHERE name IS NOT NULL;
+        UPDATE groups SET ended = 'removed' WHERE active = 0;
+        CREATE TABLE group_departed (
+          group_id      BLOB    NOT NULL,
+          member        BLOB    NOT NULL,                 -- identity key of a member removed (or who left)
+          owner_seq     INTEGER NOT NULL,                 -- seq of the owner's commit that removed it: shared up to and including it
+          departed_at   INTEGER NOT NULL,
+          PRIMARY KEY (group_id, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX group_departed_by_time ON group_departed (departed_at);
+        CREATE TABLE group_pending_invites (
+          group_id        BLOB    NOT NULL,
+          peer            BLOB    NOT NULL,               -- identity key of the invitee
+          created_at      INTEGER NOT NULL,
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          last_attempt_at INTEGER,
+          last_error_code TEXT,
+          last_error      TEXT,
+          PRIMARY KEY (group_id, peer)
+        ) WITHOUT ROWID;
+        ALTER TABLE log_forks ADD COLUMN detected_at INTEGER;   -- ms since the Unix epoch (NULL: detected before this column)
+        CREATE INDEX log_forks_by_author ON log_forks (author);
+        CREATE TABLE peer_errors (
+          id        INTEGER PRIMARY KEY,
+          peer_id   TEXT    NOT NULL REFERENCES peers (peer_id) ON DELETE CASCADE,
+          code      TEXT    NOT NULL,
+          message   TEXT    NOT NULL,
+          at        INTEGER NOT NULL
+        );
+        CREATE INDEX peer_errors_by_peer ON peer_errors (peer_id, id);
+        INSERT INTO peer_errors (peer_id, code, message, at)
+          SELECT peer_id, last_error_code, COALESCE(last_error, ''), last_error_at FROM peers
+          WHERE last_error_code IS NOT NULL AND last_error_at IS NOT NULL;
+      `)
+    },
+  },
+  {
+    version: 6,
     name: 'files, deletion and retention',
     up(db) {
       db.exec(`

@@ -1,4 +1,14 @@
-import type { Database, Statement } from 'better-sqlite3'
+import type { Database, Statement, Transaction } from 'better-sqlite3'
+
+/** Why talking to a peer failed once, and when (ms since the Unix epoch). */
+export interface PeerError {
+  readonly code: string
+  readonly message: string
+  readonly at: number
+}
+
+/** Errors kept per peer, newest first: enough to see a pattern, bounded whatever the peer does. */
+export const PEER_ERROR_HISTORY = 5
 
 /** A row of the allow-list: one peer we exchanged contact cards with. */
 export interface PeerRow {
@@ -13,7 +23,16 @@ export interface PeerRow {
   /** When the peer was added, ms since the Unix epoch. */
   readonly addedAt: number
   readonly lastSeen?: number
-  readonly lastError?: { readonly code: string; readonly message: string; readonly at: number }
+  /** The latest error (kept after a success: whether it is still current is for the reader to tell from `lastSeen`). */
+  readonly lastError?: PeerError
+  /** The last {@link PEER_ERROR_HISTORY} errors, newest first. */
+  readonly recentErrors: readonly PeerError[]
+}
+
+interface ErrorRow {
+  code: string
+  message: string
+  at: number
 }
 
 interface Row {
@@ -29,7 +48,7 @@ interface Row {
   last_error_at: number | null
 }
 
-function toPeer(row: Row): PeerRow {
+function toPeer(row: Row, recentErrors: readonly PeerError[]): PeerRow {
   return {
     peerId: row.peer_id,
     identityKey: new Uint8Array(row.identity_key),
@@ -41,11 +60,13 @@ function toPeer(row: Row): PeerRow {
     ...(row.last_error_code !== null && row.last_error_at !== null
       ? { lastError: { code: row.last_error_code, message: row.last_error ?? '', at: row.last_error_at } }
       : {}),
+    recentErrors,
   }
 }
 
-/** SQL of the `peers` table (migration 2). Plain rows; the rules live in `net/AddressTable`. */
+/** SQL of the `peers` and `peer_errors` tables (migrations 2 and 5). Plain rows; the rules live in `net/AddressTable`. */
 export class PeerStore {
+  readonly #recordError: Transaction<(peerId: string, code: string, message: string, at: number) => void>
   readonly #stmt: {
     upsert: Statement<[string, Uint8Array, string, Uint8Array, string | null, number]>
     remove: Statement<[string]>
@@ -53,6 +74,10 @@ export class PeerStore {
     list: Statement<[], Row>
     seen: Statement<[number, string]>
     error: Statement<[string, string, number, string]>
+    insertError: Statement<[string, string, string, number]>
+    trimErrors: Statement<[string, string, number]>
+    errorsOf: Statement<[string, number], ErrorRow>
+    allErrors: Statement<[], ErrorRow & { peer_id: string }>
   }
 
   constructor(db: Database) {
@@ -69,7 +94,18 @@ export class PeerStore {
       list: db.prepare('SELECT * FROM peers ORDER BY last_seen IS NULL, last_seen DESC, added_at DESC'),
       seen: db.prepare('UPDATE peers SET last_seen = ? WHERE peer_id = ?'),
       error: db.prepare('UPDATE peers SET last_error_code = ?, last_error = ?, last_error_at = ? WHERE peer_id = ?'),
+      insertError: db.prepare('INSERT INTO peer_errors (peer_id, code, message, at) VALUES (?, ?, ?, ?)'),
+      trimErrors: db.prepare(
+        `DELETE FROM peer_errors WHERE peer_id = ? AND id NOT IN (SELECT id FROM peer_errors WHERE peer_id = ? ORDER BY id DESC LIMIT ?)`,
+      ),
+      errorsOf: db.prepare('SELECT code, message, at FROM peer_errors WHERE peer_id = ? ORDER BY id DESC LIMIT ?'),
+      allErrors: db.prepare('SELECT peer_id, code, message, at FROM peer_errors ORDER BY id DESC'),
     }
+    this.#recordError = db.transaction((peerId: string, code: string, message: string, at: number) => {
+      if (this.#stmt.error.run(code, message, at, peerId).changes === 0) return
+      this.#stmt.insertError.run(peerId, code, message, at)
+      this.#stmt.trimErrors.run(peerId, peerId, PEER_ERROR_HISTORY)
+    })
   }
 
   /** Inserts or updates a peer. Throws SQLite's constraint error when its onion belongs to another peer. */
@@ -84,19 +120,26 @@ export class PeerStore {
 
   get(peerId: string): PeerRow | undefined {
     const row = this.#stmt.get.get(peerId)
-    return row === undefined ? undefined : toPeer(row)
+    return row === undefined ? undefined : toPeer(row, this.#stmt.errorsOf.all(peerId, PEER_ERROR_HISTORY))
   }
 
   /** Every peer, most recently seen first, then never-seen ones newest first. */
   list(): PeerRow[] {
-    return this.#stmt.list.all().map(toPeer)
+    const errors = new Map<string, PeerError[]>()
+    for (const { peer_id: peerId, code, message, at } of this.#stmt.allErrors.all()) {
+      const list = errors.get(peerId) ?? []
+      if (list.length < PEER_ERROR_HISTORY) list.push({ code, message, at })
+      errors.set(peerId, list)
+    }
+    return this.#stmt.list.all().map((row) => toPeer(row, errors.get(row.peer_id) ?? []))
   }
 
   markSeen(peerId: string, at: number): void {
     this.#stmt.seen.run(at, peerId)
   }
 
+  /** Records an error as the peer's latest and in its history (the last {@link PEER_ERROR_HISTORY} are kept). */
   recordError(peerId: string, code: string, message: string, at: number): void {
-    this.#stmt.error.run(code, message, at, peerId)
+    this.#recordError.immediate(peerId, code, message, at)
   }
 }

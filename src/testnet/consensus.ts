@@ -4,7 +4,7 @@ import { base64 } from '@scure/base'
 /** One router entry of a microdescriptor-flavoured consensus. */
 export interface ConsensusRouter {
   nickname: string
-  /** Relay identity fingerprint, 40 upper-case hex digits. */
+  /** Relay identity fingerprint, 40 upper-case hex digits; empty when the entry's identity is malformed. */
   fingerprint: string
   /** Flags from the `s` line, e.g. `HSDir`, `Guard`, `Running`. */
   flags: string[]
@@ -48,11 +48,15 @@ export function parseMicrodescConsensus(text: string): ConsensusRouter[] {
   return routers
 }
 
-// The r line carries the 20-byte identity digest as unpadded base64.
+/** Length of a relay identity digest (SHA-1). */
+const IDENTITY_BYTES = 20
+
+// The r line carries the 20-byte identity digest as unpadded base64; anything else names no relay.
 function identityToHex(identity: string): string {
   const padded = identity + '='.repeat((4 - (identity.length % 4)) % 4)
   try {
-    return Buffer.from(base64.decode(padded)).toString('hex').toUpperCase()
+    const digest = base64.decode(padded)
+    return digest.length === IDENTITY_BYTES ? Buffer.from(digest).toString('hex').toUpperCase() : ''
   } catch {
     return ''
   }

@@ -1,3 +1,4 @@
+import type { TorControl } from './control/index.js'
 import { TorCommandError } from './errors.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { clientAuthPrivateKeyBase64 } from './onion-keys.js'
@@ -8,20 +9,23 @@ import type { Tor } from './tor.js'
  * key registered, tor cannot even decrypt a peer's descriptor.
  *
  * Registrations live in tor's memory only (no key file on disk beyond
- * Burrow's own keystore), so they are replayed after every tor restart. They
+ * Burrow's own keystore), so they are replayed after every tor restart and
+ * after every `Tor.freshStart()` (NEWNYM drops them). They
  * outlive our control connection, so {@link close} takes every one of them
  * back: on a tor the user runs, none of our private keys stays behind.
  */
 export class OnionClientAuth {
   readonly #tor: Tor
   readonly #keys = new Map<string, Uint8Array>()
-  readonly #removeHook: () => void
+  readonly #removeHooks: (() => void)[]
 
   constructor(tor: Tor) {
     this.#tor = tor
-    this.#removeHook = tor.onReady(async (control) => {
+    const replay = async (control: TorControl): Promise<void> => {
       for (const [serviceId, key] of this.#keys) await control.onionClientAuthAdd(serviceId, clientAuthPrivateKeyBase64(key))
-    })
+    }
+    // A restarted tor has none of them, and NEWNYM drops them all.
+    this.#removeHooks = [tor.onReady(replay), tor.onClientAuthPurged(replay)]
   }
 
   /** Registers our x25519 private key for `onion` (now if tor is ready, and after every restart). */
@@ -45,7 +49,7 @@ export class OnionClientAuth {
    * Tries every key even when one removal fails; rejects with the first failure.
    */
   async close(): Promise<void> {
-    this.#removeHook()
+    for (const remove of this.#removeHooks) remove()
     const serviceIds = [...this.#keys.keys()]
     this.#keys.clear()
     if (!this.#tor.isReady) return

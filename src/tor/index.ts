@@ -13,7 +13,10 @@
  * The daemon
  * - `tor.ts`: {@link Tor}, the supervisor: launch, authenticate, bootstrap
  *   (with a watchdog), restart with backoff after a loss, ready hooks that
- *   re-create onion services; `stopSupervising()` before a shutdown.
+ *   re-create onion services; `stopSupervising()` before a shutdown;
+ *   `freshStart()` after a sleep or an outage.
+ * - `network-watch.ts`: {@link NetworkWatch}, whether tor reaches the Tor
+ *   network, from its circuit and relay-connection events.
  * - `launcher.ts`: what a launcher hands the supervisor ({@link LaunchedTor}).
  * - `managed.ts`: Burrow's own tor: generated torrc, its own process group, an
  *   environment of HOME only, control and SOCKS on unix sockets in its 0700 folder.
@@ -49,6 +52,7 @@ export { Tor, type TorState, type TorEvents, type ReadyHook, type SupervisionOpt
 export type { ManagedTorOptions } from './managed.js'
 export type { AttachedTorOptions } from './attached.js'
 export type { TorLauncher, LaunchedTor, TorExit } from './launcher.js'
+export { NetworkWatch, OFFLINE_AFTER_MS, type NetworkWatchEvents } from './network-watch.js'
 export { OnionService, type OnionServiceOptions, type OnionServiceEvents, type SelfCheckResult } from './onion-service.js'
 export { OnionClientAuth } from './client-auth.js'
 export * from './onion-address.js'

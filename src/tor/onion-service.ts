@@ -79,7 +79,9 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
   #published = false
   /** Set before ADD_ONION goes out: from then on tor may hold the service and our own client-auth key. */
   #onTor = false
-  #removeHook: (() => void) | undefined
+  readonly #removeHooks: (() => void)[] = []
+  /** The publication in progress: publications run one after another (two ADD_ONIONs of one key would collide). */
+  #queue: Promise<unknown> = Promise.resolve()
 
   constructor(tor: Tor, options: OnionServiceOptions) {
     super()
@@ -106,15 +108,23 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    * re-published automatically whenever tor restarts.
    */
   async publish(signal?: AbortSignal): Promise<void> {
-    await this.#publishOn(this.#tor.control, signal)
-    this.#removeHook ??= this.#tor.onReady(async (control) => {
-      try {
-        await this.#publishOn(control)
-      } catch (err) {
-        this.emit('error', err instanceof Error ? err : new Error(String(err)))
-        throw err
-      }
-    })
+    await this.#serially(() => this.#publishOn(this.#tor.control, signal))
+    if (this.#removeHooks.length > 0) return
+    this.#removeHooks.push(
+      this.#tor.onReady(async (control) => {
+        try {
+          await this.#serially(() => this.#publishOn(control))
+        } catch (err) {
+          this.emit('error', err instanceof Error ? err : new Error(String(err)))
+          throw err
+        }
+      }),
+      // NEWNYM drops our own key for our onion too: without it the self-check cannot read our descriptor.
+      this.#tor.onClientAuthPurged(async (control) => {
+        const own = this.#options.ownClientAuth
+        if (own !== undefined && this.#onTor) await control.onionClientAuthAdd(this.serviceId, clientAuthPrivateKeyBase64(own.privateKey))
+      }),
+    )
   }
 
   /**
@@ -124,20 +134,33 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    */
   async setAuthorizedClients(keys: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
     this.#authorized = [...keys]
-    if (this.#published) await this.#publishOn(this.#tor.control, signal)
+    if (this.#published) await this.#serially(() => this.#publishOn(this.#tor.control, signal))
+  }
+
+  /**
+   * Publishes a published service again (DEL_ONION + ADD_ONION): fresh
+   * introduction points and descriptors, and tor's per-service limits on
+   * rebuilding introduction circuits start over. What brings a service back
+   * after an outage: tor on its own left one unreachable for more than 2
+   * minutes after its links came back (docs/testnet.md).
+   */
+  async republish(signal?: AbortSignal): Promise<void> {
+    if (this.#published) await this.#serially(() => this.#publishOn(this.#tor.control, signal))
   }
 
   /**
    * Dials our own `.onion` through our own tor, as a peer would, and succeeds
    * only when the connection opens. Retries failures tor calls transient
-   * (descriptor not found yet, introduction or rendezvous failure), bounded by `timeoutMs`.
+   * (descriptor not found yet, introduction or rendezvous failure), bounded by
+   * `timeoutMs` and `maxAttempts`.
    */
-  async selfCheck(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
+  async selfCheck(options: { timeoutMs?: number; maxAttempts?: number; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
     const timeoutMs = options.timeoutMs ?? 120_000
+    const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY
     const started = Date.now()
     const deadline = started + timeoutMs
     let lastError: unknown
-    for (let attempt = 1; Date.now() < deadline; attempt++) {
+    for (let attempt = 1; Date.now() < deadline && attempt <= maxAttempts; attempt++) {
       if (options.signal?.aborted) throw new AbortError('onion self-check')
       try {
         const socket = await dialOnion({
@@ -156,7 +179,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
       } catch (err) {
         if (options.signal?.aborted) throw new AbortError('onion self-check')
         lastError = err
-        if (!(err instanceof SocksReplyError && err.retryable)) break
+        if (!(err instanceof SocksReplyError && err.retryable) || attempt >= maxAttempts) break
         this.#log.debug({ attempt, reason: err.reason }, 'self-check dial failed; retrying')
         await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
       }
@@ -170,8 +193,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    * half-way: whatever reached tor is taken back. Idempotent.
    */
   async remove(): Promise<void> {
-    this.#removeHook?.()
-    this.#removeHook = undefined
+    for (const remove of this.#removeHooks.splice(0)) remove()
     this.#published = false
     if (!this.#onTor) return
     this.#onTor = false
@@ -179,6 +201,12 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     const control = this.#tor.control
     await control.delOnion(this.serviceId).catch(ignoreUnknownService)
     if (this.#options.ownClientAuth) await control.onionClientAuthRemove(this.serviceId).catch(ignoreUnknownService)
+  }
+
+  #serially(publication: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(publication, publication)
+    this.#queue = next.catch(() => {})
+    return next
   }
 
   async #publishOn(control: TorControl, signal?: AbortSignal): Promise<void> {

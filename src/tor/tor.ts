@@ -12,6 +12,7 @@ import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
 import { ManagedTorLauncher, type ManagedTorOptions } from './managed.js'
 import { AttachedTorLauncher, type AttachedTorOptions } from './attached.js'
+import { NetworkWatch } from './network-watch.js'
 
 /** Lifecycle of a {@link Tor}. */
 export type TorState = 'idle' | 'starting' | 'ready' | 'recovering' | 'stopping' | 'stopped' | 'failed'
@@ -30,6 +31,10 @@ export interface TorEvents {
   restarting: [{ attempt: number; delayMs: number; reason: string }]
   /** Supervision gave up; the Tor object is unusable. */
   failed: [Error]
+  /** Tor's circuits and relay connections have been failing for a while, none succeeding (see {@link NetworkWatch}). */
+  offline: []
+  /** Tor reaches the network again after `offline`. */
+  online: [{ offlineMs: number }]
 }
 
 /** Runs on every transition to ready, with the new control connection: how onion services are re-created after a restart. */
@@ -51,9 +56,12 @@ interface Session {
   launched: LaunchedTor
   control?: TorControl
   socks?: SocksEndpoint
+  network?: NetworkWatch
 }
 
 const REFETCH_INTERVAL_MS = 10_000
+/** Tor runs at most one NEWNYM per 10 s (`MAX_SIGNEWNYM_RATE`) and delays the next. */
+const NEWNYM_INTERVAL_MS = 10_000
 
 // Errors that another attempt cannot fix.
 function isFatal(err: unknown): boolean {
@@ -79,6 +87,8 @@ export class Tor extends EventEmitter<TorEvents> {
   readonly #backoffMax: number
   readonly #log: Logger
   readonly #hooks = new Set<ReadyHook>()
+  readonly #purgeHooks = new Set<ReadyHook>()
+  #lastNewnym = 0
   #state: TorState = 'idle'
   #session: Session | undefined
   #lifetime = new AbortController()
@@ -160,6 +170,49 @@ export class Tor extends EventEmitter<TorEvents> {
     await this.control.command(`HSFETCH ${serviceIdOf(address)}`)
   }
 
+  /** True while tor fails to reach the Tor network (between `offline` and `online`). */
+  get offline(): boolean {
+    return this.#session?.network?.offline ?? false
+  }
+
+  /**
+   * After a sleep or a network outage: wakes tor if it went dormant (`SIGNAL
+   * ACTIVE`) and makes it start afresh (`SIGNAL NEWNYM`): new circuits for new
+   * streams, and its onion-service client state purged — cached descriptors
+   * and the introduction points it marked failed. Without the purge, tor
+   * keeps refusing a peer's intro points it could not reach during an outage
+   * for up to 2 minutes (`HS_CACHE_CLIENT_INTRO_STATE_MAX_AGE`; measured in
+   * docs/testnet.md).
+   *
+   * NEWNYM also drops every client-auth key added without `Permanent`
+   * (tor's `hs_client_purge_state`): the hooks of {@link onClientAuthPurged}
+   * add them again (seen on the live profile: after a wake, every dial to a
+   * peer failed with `onion-client-auth-missing` until they did). Tor runs
+   * at most one NEWNYM per 10 s and would delay a second one, purging the
+   * keys after they were added again; so a second call within 10 s waits.
+   *
+   * On a tor the user runs (attach mode), only `ACTIVE` is sent: a NEWNYM
+   * would also drop the client-auth keys of the user's other applications.
+   */
+  async freshStart(signal?: AbortSignal): Promise<void> {
+    const wait = this.#lastNewnym + NEWNYM_INTERVAL_MS - Date.now()
+    if (wait > 0) await sleep(wait, signal)
+    const control = this.control
+    await control.signal('ACTIVE')
+    if (this.#session?.launched.owned !== true) return
+    this.#lastNewnym = Date.now()
+    await control.signal('NEWNYM')
+    const results = await Promise.allSettled([...this.#purgeHooks].map((hook) => hook(control)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
+  /** Registers a hook run after {@link freshStart} made tor drop its client-auth keys (to add them again). Returns its removal. */
+  onClientAuthPurged(hook: ReadyHook): () => void {
+    this.#purgeHooks.add(hook)
+    return () => this.#purgeHooks.delete(hook)
+  }
+
   /** Registers a hook run at every later transition to ready (after a restart). Returns its removal. */
   onReady(hook: ReadyHook): () => void {
     this.#hooks.add(hook)
@@ -237,7 +290,8 @@ export class Tor extends EventEmitter<TorEvents> {
     session.control = control
     await control.authenticate(launched.auth)
     if (launched.owned) await control.takeOwnership()
-    await control.setEvents(['STATUS_CLIENT', 'HS_DESC'])
+    // CIRC and ORCONN feed the NetworkWatch: a few lines per circuit, which tor builds a handful of a minute.
+    await control.setEvents(['STATUS_CLIENT', 'HS_DESC', 'CIRC', 'ORCONN'])
     session.socks = launched.socks ?? (await socksListener(control))
 
     await waitForBootstrap(
@@ -264,6 +318,18 @@ export class Tor extends EventEmitter<TorEvents> {
   }
 
   #watch(session: Session): void {
+    if (session.control !== undefined) {
+      const network = new NetworkWatch(session.control)
+      session.network = network
+      network.on('offline', () => {
+        this.#log.warn('tor has been failing to reach the Tor network')
+        this.emit('offline')
+      })
+      network.on('online', (e) => {
+        this.#log.info(e, 'tor reaches the Tor network again')
+        this.emit('online', e)
+      })
+    }
     const lost = (reason: string, exit?: TorExit): void => {
       if (this.#session !== session || this.#state !== 'ready') return
       if (this.#retiring) {
@@ -292,6 +358,7 @@ export class Tor extends EventEmitter<TorEvents> {
     const session = this.#session
     this.#session = undefined
     if (session === undefined) return
+    session.network?.close()
     await session.control?.close().catch(() => {})
     await session.launched.kill()
   }

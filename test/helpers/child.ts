@@ -5,11 +5,13 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /**
  * Runs `node <nodeArgs>` from the repository root, SIGKILLs it `delayMs`
- * after it printed a line "ready", and resolves with the non-empty lines it
- * printed. Rejects when it exits by itself or never gets ready within
- * `guardMs`. The PID is our own child's: nothing else is signalled.
+ * after it printed a line "ready" (or, with `delayMs` = 'done', as soon as it
+ * printed "done": a run that measures how long the work takes), and resolves
+ * with the non-empty lines it printed. Rejects when it exits by itself or
+ * never gets ready within `guardMs`. The PID is our own child's: nothing else
+ * is signalled.
  */
-export function runUntilKilled(nodeArgs: readonly string[], delayMs: number, guardMs = 60_000): Promise<string[]> {
+export function runUntilKilled(nodeArgs: readonly string[], delayMs: number | 'done', guardMs = 60_000): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -18,7 +20,8 @@ export function runUntilKilled(nodeArgs: readonly string[], delayMs: number, gua
     const guard = setTimeout(() => child.kill('SIGKILL'), guardMs)
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString()
-      if (killTimer === undefined && out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs)
+      if (killTimer !== undefined) return
+      if (delayMs === 'done' ? /^done\b/m.test(out) : out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), delayMs === 'done' ? 0 : delayMs)
     })
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
     child.on('error', reject)

@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { LocalApiNode, LocalApiNodeEvents } from '../../src/api/index.js'
-import { GroupError, type GroupInfo, type GroupMessage } from '../../src/group/index.js'
-import { contactCardQr, createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, type NodeKeys } from '../../src/keys/index.js'
+import { GroupError, type GroupInfo, type GroupMessage, type RotationOutcome } from '../../src/group/index.js'
+import {
+  contactCardQr,
+  createContactCard,
+  decodeContactCard,
+  deriveNodeKeys,
+  encodeContactCard,
+  generateMasterSeed,
+  identityFingerprint,
+  type NodeKeys,
+} from '../../src/keys/index.js'
 import { NetError, peerIdOfIdentityKey } from '../../src/net/index.js'
-import { NodeError } from '../../src/node/index.js'
-import type { GroupSummary, MessageView, NodeStatus, PeerView } from '../../src/node/index.js'
+import { NodeError, type ForkView, type GroupSummary, type InviteOutcome, type MessageView, type NodeStatus, type PeerView, type PendingInviteView } from '../../src/node/index.js'
 import { groupSummary, messageView, type Naming } from '../../src/node/views.js'
 
 type MemoryGroup = { -readonly [K in keyof GroupInfo]: GroupInfo[K] }
@@ -29,6 +37,8 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   readonly #peers = new Map<string, PeerView>()
   readonly #groups: MemoryGroup[] = []
   readonly #messages: GroupMessage[] = []
+  readonly #pending: PendingInviteView[] = []
+  readonly #forks: { view: ForkView; proof: string }[] = []
   #nextMessageId = 1
   #now: () => number
   #failNext: Error | undefined
@@ -54,6 +64,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       peerId: this.peerId,
       onion: this.keys.onionAddress,
       identityKey: hex(this.keys.identity.publicKey),
+      fingerprint: identityFingerprint(this.keys.identity.publicKey),
       tor: { state: 'ready', bootstrap: 100 },
       reachable: this.#state === 'running',
       peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
@@ -78,8 +89,11 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       peerId,
       identityKey: hex(decoded.identityKey),
       onion: decoded.onionAddress,
+      fingerprint: identityFingerprint(decoded.identityKey),
       ...(decoded.displayName !== undefined ? { name: decoded.displayName } : {}),
       addedAt: this.#now(),
+      errors: [],
+      forked: false,
       connected: false,
     }
     this.#peers.set(peerId, peer)
@@ -96,18 +110,75 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return [...this.#peers.values()].map((p) => ({ ...p }))
   }
 
-  /** Marks a peer connected or not and emits the matching event, as a real connection would. */
+  /**
+   * Marks a peer connected or not and emits the matching event, as a real
+   * connection would; a connection sends the invitations queued for it.
+   */
   setConnected(what: string, connected: boolean, reason = 'connection closed'): void {
     const peer = this.#resolvePeer(what)
     this.#peers.set(peer.peerId, { ...peer, connected, ...(connected ? { lastSeen: this.#now() } : {}) })
     const name = peer.name !== undefined ? { name: peer.name } : {}
     if (connected) this.emit('peer:connected', { peerId: peer.peerId, ...name })
     else this.emit('peer:disconnected', { peerId: peer.peerId, ...name, reason })
+    if (!connected) return
+    for (const invite of this.#pending.filter((i) => i.peerId === peer.peerId)) {
+      this.#pending.splice(this.#pending.indexOf(invite), 1)
+      const group = this.#resolveGroup(invite.groupId)
+      group.members.push(Buffer.from(peer.identityKey, 'hex'))
+      this.#changed(group)
+      this.emit('group:invite', { groupId: invite.groupId, peerId: peer.peerId, ...name, state: 'invited' })
+    }
   }
 
-  async createGroup(name?: string): Promise<GroupSummary> {
-    const group: MemoryGroup = { id: randomBytes(32), name: name ?? null, owner: this.keys.identity.publicKey, isOwner: true, epoch: 0, members: [this.keys.identity.publicKey], active: true, retentionMs: null }
+  async createGroup(name?: string, description?: string): Promise<GroupSummary> {
+    if (name !== undefined && this.#groups.some((g) => g.name === name)) throw new GroupError('GROUP_NAME_TAKEN')
+    const group: MemoryGroup = {
+      id: randomBytes(32),
+      name: name ?? null,
+      sharedName: name ?? null,
+      description: description ?? null,
+      owner: this.keys.identity.publicKey,
+      isOwner: true,
+      epoch: 0,
+      members: [this.keys.identity.publicKey],
+      active: true,
+      status: 'active',
+      pendingProposal: null,
+      retentionMs: null,
+    }
     this.#groups.push(group)
+    return this.#view(group)
+  }
+
+  /** A group owned by `owner` that this node is a member of, as if a Welcome had arrived. */
+  joined(name: string, owner: Uint8Array): GroupSummary {
+    const group: MemoryGroup = {
+      id: randomBytes(32),
+      name,
+      sharedName: name,
+      description: null,
+      owner,
+      isOwner: false,
+      epoch: 1,
+      members: [owner, this.keys.identity.publicKey],
+      active: true,
+      status: 'active',
+      pendingProposal: null,
+      retentionMs: null,
+    }
+    this.#groups.push(group)
+    return this.#view(group)
+  }
+
+  async renameGroup(groupWhat: string, name: string | null, options: { description?: string | null } = {}): Promise<GroupSummary> {
+    const group = this.#resolveGroup(groupWhat)
+    if (name !== null && this.#groups.some((g) => g !== group && g.name === name)) throw new GroupError('GROUP_NAME_TAKEN')
+    if (!group.isOwner && options.description !== undefined) throw new GroupError('GROUP_NOT_OWNER')
+    group.name = name
+    if (group.isOwner) {
+      group.sharedName = name
+      if (options.description !== undefined) group.description = options.description
+    }
     return this.#view(group)
   }
 
@@ -124,16 +195,74 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     this.#failNext = error
   }
 
-  async invite(groupWhat: string, peerWhat: string, signal?: AbortSignal): Promise<GroupSummary> {
+  /** Invites at once when the peer is connected; otherwise queues the invitation until {@link setConnected}. */
+  async invite(groupWhat: string, peerWhat: string, options: { signal?: AbortSignal } = {}): Promise<InviteOutcome> {
     const failure = this.#failNext
     this.#failNext = undefined
     if (failure !== undefined) throw failure
     const group = this.#ownedGroup(groupWhat, 'invite')
     const peer = this.#resolvePeer(peerWhat)
-    signal?.throwIfAborted()
+    options.signal?.throwIfAborted()
     if (group.members.some((m) => hex(m) === peer.identityKey)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
+    if (!peer.connected) {
+      const queued = this.#pending.find((i) => i.peerId === peer.peerId && i.groupId === hex(group.id)) ?? {
+        groupId: hex(group.id),
+        peerId: peer.peerId,
+        ...(peer.name !== undefined ? { name: peer.name } : {}),
+        identityKey: peer.identityKey,
+        fingerprint: peer.fingerprint,
+        since: this.#now(),
+        attempts: 0,
+      }
+      if (!this.#pending.includes(queued)) this.#pending.push(queued)
+      return { state: 'queued', group: this.#view(group), invite: { ...queued } }
+    }
     group.members.push(Buffer.from(peer.identityKey, 'hex'))
-    return this.#changed(group)
+    return { state: 'invited', group: this.#changed(group) }
+  }
+
+  cancelInvite(groupWhat: string, peerWhat: string): PendingInviteView {
+    const group = this.#resolveGroup(groupWhat)
+    const peer = this.#resolvePeer(peerWhat)
+    const index = this.#pending.findIndex((i) => i.peerId === peer.peerId && i.groupId === hex(group.id))
+    if (index === -1) throw new NodeError('NODE_INVITE_NOT_QUEUED')
+    const [cancelled] = this.#pending.splice(index, 1)
+    this.emit('group:invite', { groupId: cancelled!.groupId, peerId: cancelled!.peerId, state: 'cancelled' })
+    return cancelled!
+  }
+
+  readonly invites = {
+    list: (groupId?: Uint8Array): PendingInviteView[] => this.#pending.filter((i) => groupId === undefined || i.groupId === hex(groupId)).map((i) => ({ ...i })),
+  }
+
+  readonly forks = {
+    list: (): ForkView[] => this.#forks.map((f) => ({ ...f.view })),
+    export: (id: string): { id: string; proof: string } => {
+      const found = this.#forks.find((f) => id.length >= 4 && f.view.id.startsWith(id))
+      if (found === undefined) throw new NodeError('NODE_FORK_NOT_FOUND')
+      return { id: found.view.id, proof: found.proof }
+    },
+  }
+
+  /** Holds a fork proof (its view and text form) as if sync had detected it, and emits `log:fork` from `peerId`. */
+  addFork(view: ForkView, proof: string, peerId: string): void {
+    this.#forks.push({ view, proof })
+    this.emit('log:fork', { ...view, peerId })
+  }
+
+  async leave(groupWhat: string): Promise<GroupSummary> {
+    const group = this.#resolveGroup(groupWhat)
+    if (group.isOwner) throw new GroupError('GROUP_OWNER_CANNOT_LEAVE')
+    if (!group.active) throw new GroupError('GROUP_INACTIVE')
+    group.status = 'leaving'
+    group.pendingProposal = 'leave'
+    return this.#view(group)
+  }
+
+  async sendEphemeral(groupWhat: string, data: Uint8Array): Promise<number> {
+    this.#resolveGroup(groupWhat)
+    if (data.length > 16 * 1024) throw new NetError('PEER_REJECTED', 'too large')
+    return [...this.#peers.values()].filter((p) => p.connected).length
   }
 
   async removeMember(groupWhat: string, peerWhat: string): Promise<GroupSummary> {
@@ -145,8 +274,13 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     return this.#changed(group)
   }
 
-  async rotateKeys(groupWhat: string): Promise<void> {
-    this.#changed(this.#resolveGroup(groupWhat))
+  async rotateKeys(groupWhat: string): Promise<RotationOutcome> {
+    const group = this.#resolveGroup(groupWhat)
+    if (!group.isOwner) {
+      group.pendingProposal = 'update'
+      return { state: 'proposed' }
+    }
+    return { state: 'committed', epoch: this.#changed(group).epoch }
   }
 
   async send(groupWhat: string, data: Uint8Array | string): Promise<MessageView> {
@@ -192,7 +326,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
 
   #naming(): Naming {
     const names = new Map([...this.#peers.values()].map((p) => [p.identityKey, p.name]))
-    return { self: hex(this.keys.identity.publicKey), nameOf: (key) => names.get(key) }
+    return { self: hex(this.keys.identity.publicKey), nameOf: (key) => names.get(key), forkedAuthors: () => new Set(this.#forks.map((f) => f.view.author)) }
   }
 
   #view(g: MemoryGroup): GroupSummary {

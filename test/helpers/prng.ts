@@ -1,4 +1,9 @@
-/** Mulberry32: a tiny, fast, seeded PRNG, so every fuzz case and split pattern can be replayed. Returns floats in [0, 1). */
+/**
+ * Mulberry32: a tiny, fast, seeded PRNG, so that a run can be replayed: the
+ * fault tests' kill points and split patterns, and the content of opaque
+ * bytes in the fuzz arbitraries (test/arbitraries/bytes.ts). Fuzzing itself
+ * is fast-check's. Returns floats in [0, 1).
+ */
 export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {

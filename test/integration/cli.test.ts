@@ -2,88 +2,19 @@
  * Two nodes on the private Tor network, driven only through `burrow`
  * commands run as child processes (`node bin/burrow.js …`).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { findSecrets } from '../helpers/at-rest.js'
+import { decodeContactCard } from '../../src/keys/index.js'
+import { BIN, COMMAND_TIMEOUT_MS, RunningNode, burrow, burrowJson, eventually, withBound, type Result } from '../helpers/cli.js'
 
-const BIN = resolve(import.meta.dirname, '../../bin/burrow.js')
-const COMMAND_TIMEOUT_MS = 60_000
 const INVITE_TIMEOUT_MS = 220_000
 
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs one `burrow` command against a data dir; bounded by a timeout. */
-function burrow(dataDir: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<Result> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [BIN, '--data-dir', dataDir, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null
-      resolvePromise({ code, stdout, stderr })
-    })
-  })
-}
-
-async function burrowJson<T = any>(dataDir: string, args: string[], timeoutMs?: number): Promise<T> {
-  const r = await burrow(dataDir, [...args, '--json'], timeoutMs)
-  if (r.code !== 0) throw new Error(`burrow ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
-
-/** Polls `check` every 500 ms until it returns a value, bounded by `ms`. */
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
-}
-
-/** A `burrow start` running in the background, with everything it printed. */
-class RunningNode {
-  readonly child: ChildProcess
-  stdout = ''
-  stderr = ''
-  readonly exited: Promise<number | null>
-  exitedAt: number | undefined
-
-  constructor(readonly dataDir: string, testnetDir: string) {
-    this.child = spawn(process.execPath, [BIN, '--data-dir', dataDir, '--testnet', testnetDir, 'start'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Info logs land in `stderr`, printed only when a step fails.
-      env: { ...process.env, BURROW_LOG_LEVEL: 'info' },
-    })
-    this.child.stdout!.setEncoding('utf8').on('data', (t: string) => (this.stdout += t))
-    this.child.stderr!.setEncoding('utf8').on('data', (t: string) => (this.stderr += t))
-    this.exited = new Promise((r) =>
-      this.child.once('exit', (code) => {
-        this.exitedAt = Date.now()
-        r(code)
-      }),
-    )
-  }
-
-  async waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
-    return eventually(`${pattern} from burrow start`, ms, async () => {
-      if (this.child.exitCode !== null) throw new Error(`burrow start exited ${this.child.exitCode}:\n${this.stdout}\n${this.stderr}`)
-      return this.stdout.match(pattern) ?? undefined
-    })
-  }
-
-  /** SIGKILL if still running: only this test's own child, by its PID. */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      const cmdline = readFileSync(`/proc/${this.child.pid}/cmdline`, 'utf8')
-      if (cmdline.includes(BIN)) process.kill(this.child.pid, 'SIGKILL')
-    }
-  }
-}
+/** B's keystore and database are sealed with this passphrase. */
+const PASSPHRASE_B = { BURROW_PASSPHRASE: 'bob at rest' }
 
 describe('burrow CLI on the private Tor network', () => {
   let root: string
@@ -91,7 +22,10 @@ describe('burrow CLI on the private Tor network', () => {
   let b: string
   let nodeA: RunningNode | undefined
   let nodeB: RunningNode | undefined
+  let nodeC: RunningNode | undefined
   let groupId: string
+  /** Plaintexts that must never be found in B's sealed data directory. */
+  const secretsOfB = { 'message of A': 'hello from alice', 'message of B': 'hello from bob' }
 
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'burrow-cli-it-'))
@@ -102,6 +36,7 @@ describe('burrow CLI on the private Tor network', () => {
   afterAll(() => {
     nodeA?.kill()
     nodeB?.kill()
+    nodeC?.kill()
     rmSync(root, { recursive: true, force: true })
   })
 
@@ -110,11 +45,11 @@ describe('burrow CLI on the private Tor network', () => {
     const initB = await burrow(b, ['init', '--name', 'bob'], COMMAND_TIMEOUT_MS)
     // Not a terminal and no passphrase source: a usage error, nothing created.
     expect(initB.code).toBe(2)
-    expect((await burrowJson(b, ['init', '--name', 'bob', '--no-passphrase'])).peerId).toMatch(/^12D3KooW/)
+    expect(await burrowJson(b, ['init', '--name', 'bob'], COMMAND_TIMEOUT_MS, PASSPHRASE_B)).toMatchObject({ peerId: expect.stringMatching(/^12D3KooW/), sealed: true })
 
     const testnet = inject('testnetDir')
     nodeA = new RunningNode(a, testnet)
-    nodeB = new RunningNode(b, testnet)
+    nodeB = new RunningNode(b, testnet, PASSPHRASE_B)
     const [reachA, reachB] = await Promise.all([nodeA.waitFor(/reachable at ([a-z2-7]{56}\.onion)/, 150_000), nodeB.waitFor(/reachable at ([a-z2-7]{56}\.onion)/, 150_000)])
     const statusA = await burrowJson(a, ['status'])
     expect(statusA).toMatchObject({ state: 'running', reachable: true, onion: reachA[1] })
@@ -128,8 +63,8 @@ describe('burrow CLI on the private Tor network', () => {
   it('exchange cards, add each other, and connect', async () => {
     const cardA = (await burrowJson(a, ['card'])).card as string
     const cardB = (await burrowJson(b, ['card'])).card as string
-    expect((await burrowJson(a, ['peers', 'add', cardB])).name).toBe('bob')
-    expect((await burrowJson(b, ['peers', 'add', cardA])).name).toBe('alice')
+    expect((await burrowJson(a, ['peers', 'add', '--yes', cardB])).name).toBe('bob')
+    expect((await burrowJson(b, ['peers', 'add', '--yes', cardA])).name).toBe('alice')
     await eventually('A to list B as connected', 120_000, async () => {
       const { peers } = await burrowJson(a, ['peers', 'list'])
       return peers[0]?.connected === true ? peers : undefined
@@ -143,7 +78,7 @@ describe('burrow CLI on the private Tor network', () => {
     const group = await burrowJson(a, ['group', 'create', 'team'])
     groupId = group.id
     const invited = await burrowJson(a, ['group', 'invite', 'team', 'bob'], INVITE_TIMEOUT_MS)
-    expect(invited.members).toHaveLength(2)
+    expect(invited).toMatchObject({ state: 'invited', group: { members: [expect.anything(), expect.anything()] } })
 
     await burrowJson(a, ['send', 'team', 'hello from alice'])
     let lastRead: Result | undefined
@@ -184,9 +119,13 @@ describe('burrow CLI on the private Tor network', () => {
     expect(human.stdout).toMatch(/you: hello from alice/)
     expect(human.stdout).toMatch(/bob: hello from bob/)
     expect((await burrowJson(b, ['group', 'members', groupId])).members).toHaveLength(2)
+    // B runs with a sealed database: none of it is readable in any file of its data directory (database, WAL, -shm, tor's files).
+    expect(findSecrets(b, secretsOfB)).toEqual([])
   }, 400_000)
 
-  it('status and peers list while connected; stop A with `burrow stop` and B with SIGTERM', async () => {
+  it('status and peers list while connected; a backup of A while it runs; stop A with `burrow stop` and B with SIGTERM', async () => {
+    const backup = await burrowJson(a, ['backup', '--out', join(root, 'a.backup')], COMMAND_TIMEOUT_MS, { BURROW_PASSPHRASE: 'for the backup' })
+    expect(backup).toMatchObject({ sealed: true })
     const status = await burrowJson(a, ['status'])
     expect(status).toMatchObject({ state: 'running', reachable: true, groups: 1, peers: { total: 1, connected: 1 } })
     expect(status.operations).toBeGreaterThan(0)
@@ -216,12 +155,31 @@ describe('burrow CLI on the private Tor network', () => {
       expect(lines).toContainEqual(expect.stringMatching(/^info: /))
       expect(node.stderr).not.toContain('\r')
     }
+    expect(findSecrets(b, secretsOfB)).toEqual([])
   }, 260_000)
+
+  it('restore A\'s backup into a new data directory (refused while A exists, unless --force) and run it: its group is there', async () => {
+    const c = join(root, 'c')
+    const file = join(root, 'a.backup')
+    const refused = await burrow(c, ['restore', file], COMMAND_TIMEOUT_MS, { BURROW_PASSPHRASE: 'for the backup' })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('(CLI_SECOND_COPY)')
+    // A stays stopped from here on: the restored copy is the only one that runs.
+    const restored = await burrowJson(c, ['restore', file, '--force'], COMMAND_TIMEOUT_MS, { BURROW_PASSPHRASE: 'for the backup' })
+    const onionA = (await burrowJson(a, ['card'])).card as string
+    expect(restored.onion).toBe(decodeOnion(onionA))
+    nodeC = new RunningNode(c, inject('testnetDir'))
+    const reach = await nodeC.waitFor(/reachable at ([a-z2-7]{56}\.onion)/, 150_000)
+    expect(reach[1]).toBe(restored.onion)
+    expect((await burrowJson(c, ['group', 'list'])).groups.map((g: { name?: string }) => g.name)).toEqual(['team'])
+    const { messages } = await burrowJson(c, ['read', 'team'])
+    expect((messages as { text?: string }[]).map((m) => m.text)).toEqual(['hello from alice', 'hello from bob'])
+    expect(await burrowJson(c, ['stop'])).toEqual({ stopped: true })
+    expect(await withBound(nodeC.exited, 10_000, 'C to exit')).toBe(0)
+  }, 240_000)
 })
 
-function withBound<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  )
+/** The .onion address a contact card carries. */
+function decodeOnion(card: string): string {
+  return decodeContactCard(card).onionAddress
 }

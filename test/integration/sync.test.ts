@@ -82,6 +82,9 @@ describe('sync over onion services', () => {
   it('cuts off a peer that sends malformed frames or forged operations, keeping the good data', async () => {
     const count = a.logs.counts().operations
     await until(() => connected(b, a), 60_000, 'B connected to A')
+    // A peer holds at most two sync sessions: B's own end their sessions first, so that its raw stream is one A accepts.
+    await b.sync.stop()
+    await until(() => a.sync.sessionsWith(b.peerId) === 0, 30_000, "A's sessions with B to end")
     const toA = b.net.libp2p.getConnections().find((x) => x.remotePeer.toString() === a.peerId)!
     const stream = await toA.newStream(SYNC_PROTOCOL)
     // A validly framed `ops` frame whose operation (by an author nobody has
@@ -95,6 +98,7 @@ describe('sync over onion services', () => {
     expect(a.logs.heights(topic).has(toHex(forger.publicKey))).toBe(false)
     expect(a.logs.counts().operations).toBeGreaterThanOrEqual(count)
     expect(hashes(a, topic)).toContain(hashes(b, topic)[0])
+    await b.sync.start()
   })
 
   it('a removed peer can no longer connect', async () => {

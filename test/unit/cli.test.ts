@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EventEmitter } from 'node:events'
@@ -11,11 +12,13 @@ import { parseCommandLine } from '../../src/cli/parse.js'
 import { bootstrapProgressPrinter, LineOutput, progressLine } from '../../src/cli/progress.js'
 import { runCli } from '../../src/cli/run.js'
 import { COMMANDS, type CommandSpec } from '../../src/cli/spec.js'
-import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
-import { startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { createContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed, identityFingerprint } from '../../src/keys/index.js'
+import { MAX_SEND_BYTES, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { MemoryNode } from '../helpers/memory-node.js'
 import { GroupError } from '../../src/group/index.js'
 import { createLogger } from '../../src/logging.js'
+import { createForkProof, forkProofId, forkProofToText } from '../../src/log/index.js'
+import { TestAuthor } from '../helpers/logs.js'
 
 interface Captured {
   io: CliIo
@@ -180,6 +183,7 @@ describe('commands against a running (in-memory) node', () => {
       peerId: node.peerId,
       onion: node.keys.onionAddress,
       identityKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      fingerprint: expect.stringMatching(/^([0-9a-f]{4} ){4}[0-9a-f]{4}$/),
       tor: { state: 'ready', bootstrap: 100 },
       reachable: true,
       peers: { total: 0, connected: 0 },
@@ -192,22 +196,48 @@ describe('commands against a running (in-memory) node', () => {
     expect(human.out).toMatch(/^reachable\s+yes$/m)
   })
 
-  it('card and card --qr', async () => {
-    expect(await cliJson('card')).toEqual({ card: node.contactCard() })
-    expect(await cliJson('card', '--qr')).toEqual({ card: node.contactCard(), qr: node.contactCardQr() })
-    expect((await cli('card')).out).toBe(`${node.contactCard()}\n`)
+  it('card and card --qr, with the identity fingerprint', async () => {
+    const fingerprint = node.status().fingerprint
+    expect(await cliJson('card')).toEqual({ card: node.contactCard(), fingerprint })
+    expect(await cliJson('card', '--qr')).toEqual({ card: node.contactCard(), qr: node.contactCardQr(), fingerprint })
+    expect((await cli('card')).out).toBe(`${node.contactCard()}\nfingerprint  ${fingerprint}\n`)
     expect((await cli('card', '--qr')).out).toContain(node.contactCardQr())
   })
 
+  it('peers add shows the fingerprint and asks first: y adds, anything else adds nothing; without a terminal it needs --yes', async () => {
+    const bobKeys = deriveNodeKeys(generateMasterSeed())
+    const card = encodeContactCard(createContactCard(bobKeys, 'bob'), bobKeys)
+    const fingerprint = identityFingerprint(bobKeys.identity.publicKey)
+    // Not a terminal, no --yes: refused at once (it must not hang), with the fingerprint to compare.
+    const refused = await cli('peers', 'add', card)
+    expect(refused.code).toBe(EXIT.USAGE)
+    expect(refused.err).toContain(fingerprint)
+    expect(refused.err).toContain('--yes')
+    expect(node.peers()).toEqual([])
+    // On a terminal: the card's fingerprint, then the question.
+    for (const [answer, added] of [['n\n', false], ['\n', false], ['yes\n', true]] as const) {
+      const c = capture()
+      Object.assign(c.stdin, { isTTY: true })
+      const done = runCli(['--data-dir', dir, 'peers', 'add', card], c.io)
+      await vi.waitFor(() => expect(c.err()).toContain('Add bob? [y/N] '), { timeout: 3000 })
+      expect(c.err()).toMatch(new RegExp(`^fingerprint\\s+${fingerprint}$`, 'm'))
+      expect(c.out()).toBe('')
+      c.stdin.write(answer)
+      expect(await done).toBe(added ? EXIT.OK : EXIT.FAILURE)
+      expect(node.peers().length).toBe(added ? 1 : 0)
+      if (added) expect(c.out()).toContain(`fingerprint ${fingerprint}`)
+    }
+  })
+
   it('peers add, list (table and JSON), remove; unknown peer exits 4', async () => {
-    const added = await cliJson('peers', 'add', peerCard('bob'))
-    expect(added).toMatchObject({ name: 'bob', connected: false, peerId: expect.any(String), onion: expect.stringMatching(/\.onion$/) })
+    const added = await cliJson('peers', 'add', '--yes', peerCard('bob'))
+    expect(added).toMatchObject({ name: 'bob', connected: false, peerId: expect.any(String), onion: expect.stringMatching(/\.onion$/), fingerprint: expect.any(String) })
     node.setConnected('bob', true)
     const list = await cliJson('peers', 'list')
-    expect(list).toEqual({ peers: [expect.objectContaining({ peerId: added.peerId, connected: true, lastSeen: expect.any(Number) })] })
+    expect(list).toEqual({ peers: [expect.objectContaining({ peerId: added.peerId, connected: true, lastSeen: expect.any(Number), errors: [], forked: false })] })
     const table = (await cli('peers', 'list')).out.split('\n')
-    expect(table[0]).toMatch(/^NAME\s+PEER ID\s+ONION\s+CONNECTED\s+LAST SEEN\s+LAST ERROR$/)
-    expect(table[1]).toMatch(/^bob\s+12D3KooW…\w{4}\s+[a-z2-7]{10}….onion\s+yes\s+\d+ s ago\s+-$/)
+    expect(table[0]).toMatch(/^NAME\s+PEER ID\s+ONION\s+CONNECTED\s+LAST SEEN\s+LAST ERROR\s+FINGERPRINT$/)
+    expect(table[1]).toMatch(new RegExp(`^bob\\s+12D3KooW…\\w{4}\\s+[a-z2-7]{10}….onion\\s+yes\\s+\\d+ s ago\\s+-\\s+${added.fingerprint}$`))
     // Columns line up: every row starts its second column at the same place.
     expect(table[1]!.indexOf('12D3')).toBe(table[0]!.indexOf('PEER ID'))
     expect(await cliJson('peers', 'remove', 'bob')).toMatchObject({ peerId: added.peerId })
@@ -220,7 +250,7 @@ describe('commands against a running (in-memory) node', () => {
     const card = peerCard('bob')
     const flipped = card.slice(0, 20) + (card[20] === 'q' ? 'p' : 'q') + card.slice(21)
     for (const bad of [flipped, card.slice(0, -3), 'burrow1qqqq', 'not a card']) {
-      const r = await cli('peers', 'add', bad)
+      const r = await cli('peers', 'add', '--yes', bad)
       expect(r.code, bad).toBe(EXIT.USAGE)
       expect(r.err).toMatch(/\(INVALID_CONTACT_CARD\)\n$/)
       const j = await cli('peers', 'add', bad, '--json')
@@ -231,10 +261,11 @@ describe('commands against a running (in-memory) node', () => {
   })
 
   it('groups: create, invite, members, list, rotate, remove; unknown group exits 4', async () => {
-    await cli('peers', 'add', peerCard('bob'))
+    await cli('peers', 'add', '--yes', peerCard('bob'))
+    node.setConnected('bob', true)
     const g = await cliJson('group', 'create', 'friends')
     expect(g).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'friends', isOwner: true, epoch: 0, members: [expect.objectContaining({ self: true, owner: true })], active: true })
-    expect(await cliJson('group', 'invite', 'friends', 'bob')).toMatchObject({ id: g.id, epoch: 1, members: [expect.anything(), expect.anything()] })
+    expect(await cliJson('group', 'invite', 'friends', 'bob')).toMatchObject({ state: 'invited', group: { id: g.id, epoch: 1, members: [expect.anything(), expect.anything()] } })
     const members = await cliJson('group', 'members', 'friends')
     expect(members.group).toBe(g.id)
     expect(members.members).toEqual(
@@ -243,8 +274,9 @@ describe('commands against a running (in-memory) node', () => {
     expect((await cli('group', 'members', 'friends')).out).toMatch(/^you\s+12D3KooW…\w{4}\s+\w+…\w+\s+owner$/m)
     expect(await cliJson('group', 'list')).toEqual({ groups: [expect.objectContaining({ id: g.id, epoch: 1 })] })
     expect((await cli('group', 'list')).out).toMatch(/^[0-9a-f]{12}\s+friends\s+owner\s+1\s+2\s+off\s+active$/m)
-    expect(await cliJson('group', 'rotate', 'friends')).toMatchObject({ epoch: 2 })
-    expect(await cliJson('group', 'remove', 'friends', 'bob')).toMatchObject({ epoch: 3, members: [expect.objectContaining({ self: true })] })
+    expect(await cliJson('group', 'rotate', 'friends')).toMatchObject({ state: 'committed', epoch: 2 })
+    expect((await cli('group', 'rotate', 'friends')).out).toMatch(/^rotated your keys in friends \([0-9a-f]{12}\): committed at epoch 3$/m)
+    expect(await cliJson('group', 'remove', 'friends', 'bob')).toMatchObject({ epoch: 4, members: [expect.objectContaining({ self: true })] })
     const missing = await cli('group', 'members', 'enemies')
     expect(missing.code).toBe(EXIT.NOT_FOUND)
     expect(missing.err).toContain('(GROUP_NOT_FOUND)')
@@ -266,7 +298,7 @@ describe('commands against a running (in-memory) node', () => {
 
   it('read prints terminal escape sequences from peers harmlessly', async () => {
     const keys = deriveNodeKeys(generateMasterSeed())
-    await cli('peers', 'add', encodeContactCard(createContactCard(keys, 'mallory'), keys))
+    await cli('peers', 'add', '--yes', encodeContactCard(createContactCard(keys, 'mallory'), keys))
     await cli('group', 'create', 'g')
     node.receive('g', keys.identity.publicKey, 'hi\u001b[2J\u001b]0;owned\u0007 there')
     const out = (await cli('read', 'g')).out
@@ -279,7 +311,7 @@ describe('commands against a running (in-memory) node', () => {
     // A node's error can quote a peer (a key-package refusal, a name): here the node answers with escapes in its message.
     node.failNext(new GroupError('GROUP_KEY_PACKAGE_REFUSED', 'the peer refused to give a key package (\u001b]0;owned\u0007\u001b[2J)'))
     await cli('group', 'create', 'g')
-    await cli('peers', 'add', peerCard('bob'))
+    await cli('peers', 'add', '--yes', peerCard('bob'))
     const r = await cli('group', 'invite', 'g', 'bob')
     expect(r.code).not.toBe(0)
     expect(r.err).not.toContain('\u001b')
@@ -335,6 +367,74 @@ describe('commands against a running (in-memory) node', () => {
     }
   })
 
+  it('group invite to a peer that is away: says it waits, completes when the peer connects', async () => {
+    await cli('peers', 'add', '--yes', peerCard('bob'))
+    await cli('group', 'create', 'team')
+    const c = capture()
+    const inviting = runCli(['--data-dir', dir, 'group', 'invite', 'team', 'bob'], c.io)
+    await vi.waitFor(() => expect(c.err()).toContain('waiting for bob'), { timeout: 3000 })
+    expect(c.err()).toMatch(/bob is not reachable now: the invitation is queued \(it survives a restart of your node\)/)
+    expect(c.err()).toContain('Ctrl-C stops waiting and leaves the invitation queued; `burrow group invite --cancel team bob` cancels it')
+    expect((await cli('group', 'members', 'team')).out).toMatch(/^invitation queued for bob since \d+ s ago \(0 attempts\); sent when the peer comes online$/m)
+    node.setConnected('bob', true)
+    expect(await inviting).toBe(EXIT.OK)
+    expect(c.out()).toMatch(/^invited bob to team \([0-9a-f]{12}\): epoch 1, 2 members$/m)
+    expect((await cliJson('group', 'members', 'team')).pending).toEqual([])
+  })
+
+  it('group invite: Ctrl-C stops waiting and leaves the invitation queued; --no-wait; --cancel', async () => {
+    await cli('peers', 'add', '--yes', peerCard('bob'))
+    await cli('group', 'create', 'team')
+    const c = capture()
+    const inviting = runCli(['--data-dir', dir, 'group', 'invite', 'team', 'bob'], c.io)
+    await vi.waitFor(() => expect(c.err()).toContain('waiting for bob'), { timeout: 3000 })
+    process.emit('SIGINT', 'SIGINT')
+    expect(await inviting).toBe(EXIT.OK)
+    expect(c.err()).toMatch(/stopped waiting; the invitation of bob stays queued and goes out when bob comes online/)
+    expect((await cliJson('group', 'members', 'team')).pending).toEqual([expect.objectContaining({ name: 'bob', attempts: 0 })])
+    // Asking again is the same invitation; --no-wait returns at once.
+    expect(await cliJson('group', 'invite', '--no-wait', 'team', 'bob')).toMatchObject({ state: 'queued', invite: { name: 'bob' } })
+    expect((await cliJson('group', 'members', 'team')).pending).toHaveLength(1)
+    expect(await cliJson('group', 'invite', '--cancel', 'team', 'bob')).toMatchObject({ name: 'bob' })
+    expect((await cliJson('group', 'members', 'team')).pending).toEqual([])
+    const again = await cli('group', 'invite', '--cancel', 'team', 'bob')
+    expect(again.code).toBe(EXIT.NOT_FOUND)
+    expect(again.err).toContain('(NODE_INVITE_NOT_QUEUED)')
+  })
+
+  it("group leave, rename, and a member's rotation tell what happened", async () => {
+    const owner = deriveNodeKeys(generateMasterSeed())
+    await cli('peers', 'add', '--yes', encodeContactCard(createContactCard(owner, 'alice'), owner))
+    node.joined('club', owner.identity.publicKey)
+    expect((await cli('group', 'rotate', 'club')).out).toMatch(/^proposed a key update in club \([0-9a-f]{12}\); it takes effect when the owner \(alice\) commits it/m)
+    expect((await cli('group', 'list')).out).toMatch(/^[0-9a-f]{12}\s+club\s+member\s+1\s+2\s+off\s+active, update proposed$/m)
+    const left = await cli('group', 'leave', 'club')
+    expect(left.out).toMatch(/^asked to leave club \([0-9a-f]{12}\): it shows as "leaving" until the owner \(alice\) commits it, then as "left"/m)
+    expect((await cli('group', 'list')).out).toMatch(/^[0-9a-f]{12}\s+club\s+member\s+1\s+2\s+off\s+leaving$/m)
+    expect((await cli('group', 'rename', 'club', 'my club')).out).toMatch(/renamed [0-9a-f]{12} to my club on this node only \(the owner's name for it: club\)/)
+    await cli('group', 'create', 'mine')
+    expect((await cli('group', 'rename', 'mine', 'ours', '--description', 'we')).out).toMatch(/renamed [0-9a-f]{12} to ours for every member \(described: we\)/)
+    const taken = await cli('group', 'rename', 'ours', 'my club')
+    expect(taken.code).toBe(EXIT.USAGE)
+    expect(taken.err).toContain('(GROUP_NAME_TAKEN)')
+  })
+
+  it('forks lists and exports the proofs the node holds', async () => {
+    expect((await cli('forks')).out).toMatch(/^no fork proofs/)
+    const seed = randomBytes(32)
+    const author = new TestAuthor(seed)
+    const log = new Uint8Array(32).fill(5)
+    const proof = createForkProof(author.next(log).headerBytes, new TestAuthor(seed).next(log).headerBytes)
+    const view = { id: forkProofId(proof), author: Buffer.from(author.publicKey).toString('hex'), authorPeerId: 'p', authorName: 'bob', fingerprint: identityFingerprint(author.publicKey), self: false, logId: '05'.repeat(32), seq: 0, detectedAt: Date.now() }
+    node.addFork(view, forkProofToText(proof), 'p')
+    expect(await cliJson('forks')).toEqual({ forks: [view] })
+    expect(await cliJson('forks', 'list')).toEqual({ forks: [view] })
+    expect((await cli('forks')).out).toMatch(new RegExp(`^${view.id}\\s+bob\\s+${view.fingerprint}\\s+050505050505\\s+0\\s+\\d+ s ago$`, 'm'))
+    expect((await cli('forks', 'export', view.id.slice(0, 6))).out).toBe(`${forkProofToText(proof)}\n`)
+    const unknown = await cli('forks', 'export', 'ffffff')
+    expect(unknown.code).toBe(EXIT.NOT_FOUND)
+  })
+
   it('stop asks the node to stop and waits until its socket is gone', async () => {
     // As in `burrow start`, stopping the node also closes its API, which removes the socket.
     const stop = node.stop.bind(node)
@@ -364,11 +464,38 @@ describe('without a running node', () => {
     expect(r.err).toBe(`burrow: no node in ${dir}; create one with \`burrow init\` (NODE_NOT_FOUND)\n`)
   })
 
-  it.each(apiCommands)('%s with a node that is not running exits 3 and says to run burrow start', async (...argv) => {
+  // card and peers add work without a running node (cli-at-rest.test.ts).
+  it.each(apiCommands.filter((c) => c[0] !== 'card'))('%s with a node that is not running exits 3 and says to run burrow start', async (...argv) => {
     expect((await run(['--data-dir', dir, 'init', '--no-passphrase'])).code).toBe(0)
     const r = await run(['--data-dir', dir, ...argv])
     expect(r.code).toBe(EXIT.NOT_RUNNING)
     expect(r.err).toBe(`burrow: the node in ${dir} is not running; start it with \`burrow start\` (API_NOT_RUNNING)\n`)
+  })
+
+  it('verify-fork checks a proof with no node: from the argument or stdin; a broken one exits 2', async () => {
+    const seed = randomBytes(32)
+    const author = new TestAuthor(seed)
+    const log = new Uint8Array(32).fill(9)
+    const first = author.next(log)
+    const proof = createForkProof(first.headerBytes, new TestAuthor(seed).next(log).headerBytes)
+    const text = forkProofToText(proof)
+    const r = await run(['--data-dir', dir, 'verify-fork', text, '--json'])
+    expect(r.code).toBe(EXIT.OK)
+    expect(JSON.parse(r.out)).toEqual({ valid: true, id: forkProofId(proof), author: Buffer.from(author.publicKey).toString('hex'), fingerprint: identityFingerprint(author.publicKey), logId: '09'.repeat(32), seq: 0 })
+    expect(readdirSync(dir)).toEqual([])
+    const c = capture()
+    const fromStdin = runCli(['verify-fork', '-'], c.io)
+    c.stdin.end(`\n  ${text}\r\n`)
+    expect(await fromStdin).toBe(EXIT.OK)
+    expect(c.out()).toMatch(new RegExp(`^valid fork proof: the author signed two different operations at one position\\nid\\s+${forkProofId(proof)}\\n`))
+    // The same header twice proves nothing; a flipped character breaks the signature or the encoding.
+    const same = forkProofToText({ headerA: first.headerBytes, headerB: first.headerBytes })
+    const flipped = text.slice(0, 60) + (text[60] === 'A' ? 'B' : 'A') + text.slice(61)
+    for (const bad of [same, flipped, 'burrow-fork-proof:', 'not a proof']) {
+      const b = await run(['verify-fork', bad])
+      expect(b.code, bad.slice(0, 30)).toBe(EXIT.USAGE)
+      expect(b.err).toMatch(/\(LOG_INVALID_FORK_PROOF\)\n$/)
+    }
   })
 
   it('init: passphrase from BURROW_PASSPHRASE, name into config.json, JSON shape; a second init fails', async () => {

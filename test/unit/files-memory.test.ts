@@ -30,7 +30,7 @@ const work = mkdtempSync(join(tmpdir(), 'burrow-files-memory-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 function content(m: Member): GroupContent {
-  const naming: Naming = { self: m.hex, nameOf: () => undefined, fileOf: (logId) => m.manager.fileByLog(logId) }
+  const naming: Naming = { self: m.hex, nameOf: () => undefined, forkedAuthors: () => new Set(), fileOf: (logId) => m.manager.fileByLog(logId) }
   return new GroupContent(m.manager, naming, new EventEmitter<BurrowEvents>(), silentLogger)
 }
 

@@ -167,6 +167,24 @@ describe('the owner’s retention period', () => {
     expect(b!.texts(groupId)).toContain('still here')
   })
 
+  it('reaches a member invited later: the owner writes the period again in the new epoch, and a rejoiner forgets the old one', async () => {
+    const { members: [a, b], groupId } = await group(['a', 'b'])
+    await a!.manager.setRetention(groupId, 2 * HOUR)
+    const c = member('c')
+    await invite(a!, c, groupId)
+    await syncAll([a!, b!, c], groupId)
+    expect(c.manager.get(groupId)?.retentionMs).toBe(2 * HOUR)
+    expect(b!.manager.get(groupId)?.retentionMs).toBe(2 * HOUR)
+
+    await a!.manager.remove(groupId, c.key)
+    await a!.manager.setRetention(groupId, null)
+    await syncAll([a!, b!, c], groupId)
+    expect(c.manager.get(groupId)?.retentionMs).toBe(2 * HOUR)
+    await invite(a!, c, groupId)
+    await syncAll([a!, b!, c], groupId)
+    expect(c.manager.get(groupId)).toMatchObject({ active: true, retentionMs: null })
+  })
+
   it('never touches what this node has not processed yet', async () => {
     const clock = manualClock()
     const { members: [a, b], groupId } = await group(['a', 'b'], clock)

@@ -170,10 +170,16 @@ describe('group ids bound to their owner', () => {
     expect(() => b.manager.ownershipNonce(groupId)).toThrow(expect.objectContaining({ code: 'GROUP_NOT_OWNER' }))
     expect(toHex(groupIdOf(a.key, a.manager.ownershipNonce(groupId)))).toBe(toHex(groupId))
 
-    // The database as version 3 left it: no nonce column (nor what later versions added), and a pending invitation nobody checked.
-    a.db.exec('ALTER TABLE groups DROP COLUMN id_nonce')
-    a.db.exec(`DROP TABLE log_deleted; DROP TABLE group_files; DROP TABLE group_file_uploads; ALTER TABLE groups DROP COLUMN retention_ms;
-      ALTER TABLE group_cursors DROP COLUMN swept; ALTER TABLE group_messages DROP COLUMN sent_at; ALTER TABLE group_messages DROP COLUMN file_log`)
+    // The database as version 3 left it: no nonce column (nor what versions 5 and 6 added), and a pending invitation nobody checked.
+    a.db.exec(`
+      ALTER TABLE groups DROP COLUMN id_nonce;
+      ALTER TABLE groups DROP COLUMN ended; ALTER TABLE groups DROP COLUMN label_set;
+      ALTER TABLE groups DROP COLUMN shared_name; ALTER TABLE groups DROP COLUMN description;
+      DROP TABLE group_departed; DROP TABLE group_pending_invites; DROP TABLE peer_errors;
+      DROP INDEX log_forks_by_author; ALTER TABLE log_forks DROP COLUMN detected_at;
+      DROP TABLE log_deleted; DROP TABLE group_files; DROP TABLE group_file_uploads; ALTER TABLE groups DROP COLUMN retention_ms;
+      ALTER TABLE group_cursors DROP COLUMN swept; ALTER TABLE group_messages DROP COLUMN sent_at; ALTER TABLE group_messages DROP COLUMN file_log;
+    `)
     a.db.prepare('INSERT INTO group_invitations (group_id, inviter, public_package, private_package, created_at) VALUES (?, ?, ?, ?, ?)').run(
       randomBytes(32), b.key, randomBytes(300), randomBytes(65), Date.now(),
     )
@@ -209,7 +215,10 @@ describe('group ids bound to their owner', () => {
     expect(await ask(v.manager, b.key, pending.request)).toBe('key package')
     for (const m of [a, v]) m.restart()
     expect(a.manager.mayShare(b.key, groupId)).toBe(true)
-    expect(a.manager.mayShare(c.key, groupId)).toBe(false)
+    expect(a.manager.shareLimit(b.key, groupId)).toBeUndefined()
+    // C departed: it still gets A's log up to its removal (the rest of the departed rule is in group-life.test.ts).
+    expect(a.manager.mayShare(c.key, groupId)).toBe(true)
+    expect(a.manager.shareLimit(c.key, groupId)?.sendUpTo.get(a.hex)).toBe(a.logs.heights(groupId).get(a.hex))
     expect(a.manager.sharedLogs(b.key).map(toHex)).toEqual([toHex(groupId)])
     expect(v.manager.sharedLogs(b.key).map(toHex)).toEqual([toHex(pending.groupId)])
     expect(v.manager.mayShare(b.key, pending.groupId)).toBe(true)

@@ -32,7 +32,8 @@ describe('group manager: three members', () => {
       expect(info!.isOwner).toBe(m === a)
     }
     expect(a.manager.get(groupId)?.name).toBe('friends')
-    expect(b.manager.get(groupId)?.name).toBeNull()
+    // The owner's name for the group reaches the members (an MLS-encrypted setting in its log).
+    expect(b.manager.get(groupId)).toMatchObject({ name: 'friends', sharedName: 'friends', status: 'active' })
 
     const seen: GroupMessage[] = []
     c.manager.on('message', (m) => seen.push(m))
@@ -73,24 +74,33 @@ describe('group manager: three members', () => {
 })
 
 describe('group manager: removal and late joiners', () => {
-  it('a removed member cannot read later messages and stops being shared with', async () => {
+  it('a removed member cannot read later messages, learns of its removal, then stops being shared with', async () => {
     const { a, b, c, groupId } = await threeMembers()
-    const removed: Uint8Array[] = []
-    c.manager.on('removed', (e) => removed.push(e.groupId))
+    const removed: { groupId: Uint8Array; how: string }[] = []
+    c.manager.on('removed', (e) => removed.push(e))
     await a.manager.remove(groupId, c.key)
     await a.manager.send(groupId, text('after removal'))
     // C still gets everything (as an eavesdropper would), but cannot read it.
     await syncAll([a, b, c], groupId)
-    expect(removed.map(toHex)).toEqual([toHex(groupId)])
-    expect(c.manager.get(groupId)?.active).toBe(false)
+    expect(removed.map((e) => [toHex(e.groupId), e.how])).toEqual([[toHex(groupId), 'removed']])
+    expect(c.manager.get(groupId)).toMatchObject({ active: false, status: 'removed' })
     expect(c.texts(groupId)).not.toContain('after removal')
     expect(b.texts(groupId)).toContain('after removal')
     expect(hexes(b.manager.members(groupId))).toEqual(hexes([a.key, b.key]))
-    await expect(c.manager.send(groupId, text('still here?'))).rejects.toMatchObject({ code: 'GROUP_INACTIVE' })
-    expect(a.manager.mayShare(c.key, groupId)).toBe(false)
-    expect(a.manager.sharedLogs(c.key)).toEqual([])
-    expect(b.manager.mayShare(c.key, groupId)).toBe(false)
+    await expect(c.manager.send(groupId, text('still here?'))).rejects.toMatchObject({ code: 'GROUP_INACTIVE', message: expect.stringContaining('removed') })
+    // A and B still hand C the owner's log up to the commit that removed it, and nothing else.
+    // A's last two operations: the commit that removed C, then 'after removal'.
+    const removal = a.logs.operationsAfter(a.key, groupId, -1, 100).at(-2)!
+    for (const m of [a, b]) {
+      expect(m.manager.mayShare(c.key, groupId)).toBe(true)
+      expect(m.manager.sharedLogs(c.key).map(toHex)).toEqual([toHex(groupId)])
+      const limit = m.manager.shareLimit(c.key, groupId)!
+      expect([...limit.sendUpTo]).toEqual([[a.hex, removal.header.seq]])
+    }
+    expect(a.manager.shareLimit(b.key, groupId)).toBeUndefined()
+    // C, removed, shares the log with nobody.
     expect(c.manager.mayShare(a.key, groupId)).toBe(false)
+    expect(c.manager.sharedLogs(a.key)).toEqual([])
   })
 
   it('a late joiner cannot read earlier messages but reads everything after it joined', async () => {
@@ -289,10 +299,10 @@ describe('group manager: API edges', () => {
     expect(a.manager.get(groupId)?.epoch).toBe(1)
   })
 
-  it('renames locally, and reports unknown groups and bad arguments with typed errors', async () => {
+  it('renames, and reports unknown groups and bad arguments with typed errors', async () => {
     const a = member('a')
     const { id: groupId } = await a.manager.create({ name: 'old' })
-    a.manager.rename(groupId, 'new')
+    await a.manager.rename(groupId, 'new')
     expect(a.manager.get(groupId)?.name).toBe('new')
     expect(a.manager.list().map((g) => g.name)).toEqual(['new'])
     const unknown = new Uint8Array(32)

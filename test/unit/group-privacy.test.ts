@@ -106,8 +106,12 @@ describe('no plaintext outside the local view', () => {
       }
       expect([...found]).toEqual(['group_messages.plaintext'])
     }
-    // The local label stays in the owner's groups row.
-    const label = Buffer.from(a.manager.get(groupId)!.name!)
-    for (const m of [b, c, outsider]) for (const file of databaseFiles(m)) expect(file.includes(label)).toBe(false)
+    // The group's name reaches the members only encrypted: in clear, only in their groups rows, never at the outsider.
+    const name = Buffer.from(a.manager.get(groupId)!.name!)
+    for (const m of [a, b, c]) {
+      const found = new Set(allCells(m).filter(({ value }) => Buffer.from(value).includes(name)).map(({ table, column }) => `${table}.${column}`))
+      expect([...found].sort()).toEqual(['groups.name', 'groups.shared_name'])
+    }
+    for (const file of databaseFiles(outsider)) expect(file.includes(name)).toBe(false)
   })
 })

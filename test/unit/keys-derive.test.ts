@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { inspect } from 'node:util'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DERIVATION_LABELS, deriveNodeKeys, generateMasterSeed, identityFingerprint, MASTER_SEED_LENGTH } from '../../src/keys/index.js'
+import { DERIVATION_LABELS, deriveDatabaseKey, deriveNodeKeys, generateMasterSeed, identityFingerprint, MASTER_SEED_LENGTH } from '../../src/keys/index.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const KAT_SEED = Uint8Array.from({ length: 32 }, (_, i) => i)
@@ -77,7 +77,19 @@ describe('deriveNodeKeys', () => {
       identity: 'burrow/v1/identity-ed25519',
       onionService: 'burrow/v1/onion-service-ed25519',
       onionClientAuth: 'burrow/v1/onion-client-auth-x25519',
+      database: 'burrow/v1/database-key',
     })
+  })
+
+  it('derives the database key from the seed and the keystore salt (HKDF info = label ‖ salt), as node:crypto does', () => {
+    const salt = new Uint8Array(16).fill(0x5a)
+    const key = deriveDatabaseKey(KAT_SEED, salt)
+    const expected = hkdfSync('sha256', KAT_SEED, new Uint8Array(0), Buffer.concat([Buffer.from('burrow/v1/database-key'), salt]), 32)
+    expect(hex(key)).toBe(hex(new Uint8Array(expected)))
+    // Another salt (a new passphrase) gives another key; no other subkey equals it.
+    expect(hex(deriveDatabaseKey(KAT_SEED, new Uint8Array(16)))).not.toBe(hex(key))
+    const keys = deriveNodeKeys(KAT_SEED)
+    expect([keys.identity.seed, keys.onionServiceSeed, keys.clientAuth.privateKey].map(hex)).not.toContain(hex(key))
   })
 
   it('is deterministic and its subkeys are independent of each other and of the master seed', () => {

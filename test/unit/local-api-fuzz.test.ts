@@ -1,134 +1,118 @@
+/**
+ * Fuzzing the local API with fast-check: request lines through the
+ * validator, and whole sessions of lines, cut anywhere, through the server
+ * on a real unix socket in front of the in-memory node double. Every line
+ * gets one answer: a result, or an error whose code is one of the layers'
+ * tables (never API_INTERNAL), with the request's id when it was readable.
+ */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { LocalApiClient, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { API_ERRORS, LocalApiClient, MAX_REQUEST_ID, METHODS, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { parseRequestLine } from '../../src/api/validate.js'
+import { GROUP_ERRORS } from '../../src/group/index.js'
+import { KEYS_ERRORS } from '../../src/keys/index.js'
+import { NET_ERRORS } from '../../src/net/index.js'
+import { NODE_ERRORS } from '../../src/node/index.js'
+import { chunkSizes, splitBytes } from '../arbitraries/bytes.js'
+import { requestLine, validRequest } from '../arbitraries/api.js'
+import { expectSameData, expectTypedError, fc, fuzz } from '../helpers/fuzz.js'
 import { MemoryNode } from '../helpers/memory-node.js'
-import { prng } from '../helpers/prng.js'
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
-const SEED = 0xb0220
-const ROUNDS = 1500
-
-let dir: string
-let node: MemoryNode
-let api: LocalApiServer
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'burrow-api-fuzz-'))
-  node = new MemoryNode()
-  api = await startLocalApi(node, join(dir, 'burrow.sock'), { onStop: () => {} })
-})
-
-afterAll(async () => {
-  await api.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-it(`answers ${ROUNDS} mutated requests with typed errors or results only, and stays usable`, async () => {
-  const group = await node.createGroup('g')
-  const gid = group.id
-  const seeds: unknown[] = [
-    { id: 1, method: 'status' },
-    { id: 2, method: 'card', params: {} },
-    { id: 3, method: 'peers.add', params: { card: node.contactCard() } },
-    { id: 4, method: 'peers.remove', params: { peer: 'bob' } },
-    { id: 5, method: 'group.create', params: { name: 'x' } },
-    { id: 6, method: 'group.invite', params: { group: gid, peer: 'bob' } },
-    { id: 7, method: 'group.members', params: { group: 'g' } },
-    { id: 8, method: 'send', params: { group: gid, text: 'hello' } },
-    { id: 9, method: 'send', params: { group: 'g', data: 'AAEC' } },
-    { id: 10, method: 'read', params: { group: 'g', afterId: 0, limit: 5 } },
-    { id: 11, method: 'subscribe', params: { events: ['group:message', 'tor:ready'] } },
-    { id: 12, method: 'group.rotate', params: { group: 'g' } },
-    { id: 13, method: 'stop', params: {} },
-  ]
-  const junk: unknown[] = [null, true, -1, 1e308, 2 ** 53 + 1, '', 'x'.repeat(300), [], {}, [[[[[]]]]], { a: { b: { c: {} } } }, '\u0000', '\ud800', 'AAE=', NaN]
-  const random = prng(SEED)
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T
-
-  const mutateValue = (value: unknown, depth = 0): unknown => {
-    if (depth < 3 && value !== null && typeof value === 'object' && !Array.isArray(value) && random() < 0.7) {
-      const obj = { ...(value as Record<string, unknown>) }
-      const keys = Object.keys(obj)
-      const r = random()
-      if (r < 0.3 && keys.length > 0) delete obj[pick(keys)]
-      else if (r < 0.5) obj[pick(['extra', 'id', 'method', 'params', 'group', 'text', 'data', '__proto__', 'constructor'])] = pick(junk)
-      else if (keys.length > 0) {
-        const k = pick(keys)
-        obj[k] = mutateValue(obj[k], depth + 1)
-      }
-      return obj
-    }
-    return pick(junk)
+/** The id an error answer must carry: the request's, when the line is a JSON object with a valid id. */
+function readableId(line: Uint8Array): number | null {
+  try {
+    const value = JSON.parse(strictUtf8.decode(line)) as unknown
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null
+    const id = (value as { id?: unknown }).id
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID ? id : null
+  } catch {
+    return null
   }
+}
 
-  const mutateText = (text: string): string => {
-    const chars = [...text]
-    const n = 1 + Math.floor(random() * 4)
-    for (let i = 0; i < n; i++) {
-      const at = Math.floor(random() * (chars.length + 1))
-      const r = random()
-      if (r < 0.4) chars.splice(at, 1)
-      else if (r < 0.8) chars.splice(at, 0, pick(['{', '}', '[', ']', '"', ',', ':', '\\', '0', 'e', '-', ' ', '\u00e9', '\t']))
-      else chars[at] = String.fromCharCode(Math.floor(random() * 128))
-    }
-    return chars.join('').replace(/[\n\r]/g, ' ')
-  }
-
-  const lines: string[] = []
-  for (let i = 0; i < ROUNDS; i++) {
-    const base = pick(seeds)
-    const line = random() < 0.5 ? JSON.stringify(mutateValue(base)) : mutateText(JSON.stringify(base))
-    if (line !== undefined && line.length > 0) lines.push(line)
-  }
-
-  const socket = createConnection({ path: join(dir, 'burrow.sock') })
-  socket.setEncoding('utf8')
-  let buffer = ''
-  const responses: Record<string, unknown>[] = []
-  socket.on('data', (chunk: string) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) !== -1) {
-      responses.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>)
-      buffer = buffer.slice(nl + 1)
-    }
+describe('request validation', () => {
+  fuzz('api: valid requests', [validRequest], { runs: 3000 })('parse back to the request', (request) => {
+    expectSameData(parseRequestLine(Buffer.from(JSON.stringify(request))), { ok: true, request })
   })
-  // Sent in small batches so the in-flight bound is not what answers them.
-  const deadline = Date.now() + 60_000
-  for (let i = 0; i < lines.length; i += 8) {
-    const batch = lines.slice(i, i + 8)
-    const want = responses.filter((r) => !('event' in r)).length + batch.length
-    socket.write(batch.map((l) => `${l}\n`).join(''))
-    while (responses.filter((r) => !('event' in r)).length < want) {
-      if (Date.now() > deadline) throw new Error(`no answer after ${responses.length} responses`)
-      await new Promise((resolve) => setTimeout(resolve, 2))
-    }
-  }
-  socket.destroy()
 
-  const answers = responses.filter((r) => !('event' in r))
-  expect(answers).toHaveLength(lines.length)
-  const codes = new Map<string, number>()
-  for (const r of answers) {
-    if ('error' in r) {
-      const error = r.error as { code: unknown; message: unknown }
-      expect(typeof error.code).toBe('string')
-      expect(typeof error.message).toBe('string')
-      expect(error.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
-      expect(error.code).not.toBe('API_INTERNAL')
-      codes.set(error.code as string, (codes.get(error.code as string) ?? 0) + 1)
-    } else {
-      expect(r).toHaveProperty('result')
-    }
-  }
-  // The mutations exercised more than one kind of refusal.
-  expect(codes.get('API_BAD_REQUEST') ?? 0).toBeGreaterThan(100)
-  expect(codes.size).toBeGreaterThan(2)
+  fuzz('api: request lines', [requestLine], { runs: 8000, timeoutMs: 60_000 })(
+    'never throw: a request that parses is one the validator takes again unchanged, and a refusal is API_BAD_REQUEST or API_UNKNOWN_METHOD with the readable id',
+    (line) => {
+      const parsed = parseRequestLine(line)
+      if (parsed.ok) {
+        expect(METHODS).toContain(parsed.request.method)
+        expectSameData(parseRequestLine(Buffer.from(JSON.stringify(parsed.request))), parsed)
+        return
+      }
+      expectTypedError(parsed.error, API_ERRORS, ['API_BAD_REQUEST', 'API_UNKNOWN_METHOD'])
+      expect(parsed.id).toBe(readableId(line))
+    },
+  )
+})
 
-  const client = await LocalApiClient.connect(join(dir, 'burrow.sock'))
-  expect((await client.call('status', {})).peerId).toBe(node.peerId)
-  await client.close()
+/** Every code a call may answer with: the API's own and those of the layers behind the node. */
+const NODE_CALL_ERRORS = { ...API_ERRORS, ...GROUP_ERRORS, ...KEYS_ERRORS, ...NET_ERRORS, ...NODE_ERRORS }
+
+describe('the server on a unix socket', () => {
+  let dir: string
+  let node: MemoryNode
+  let api: LocalApiServer
+  let socketPath: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'burrow-api-fuzz-'))
+    socketPath = join(dir, 'burrow.sock')
+    node = new MemoryNode()
+    await node.createGroup('g')
+    api = await startLocalApi(node, socketPath, { onStop: () => {} })
+  })
+
+  afterAll(async () => {
+    await api.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  fuzz('api: server sessions', [fc.array(requestLine, { minLength: 1, maxLength: 20 }), chunkSizes], { runs: 100, timeoutMs: 60_000 })(
+    'answers every line once, with a result or a typed error other than API_INTERNAL, and stays usable',
+    async (lines, sizes) => {
+      // A line holds no newline: the client cuts its lines there itself.
+      const sent = lines.map((l) => Buffer.from(l.filter((b) => b !== 0x0a))).filter((l) => l.length > 0)
+      const socket = createConnection({ path: socketPath })
+      socket.setEncoding('utf8')
+      const answers: Record<string, unknown>[] = []
+      let buffer = ''
+      socket.on('data', (chunk: string) => {
+        buffer += chunk
+        for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+          const answer = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>
+          if (!('event' in answer)) answers.push(answer)
+          buffer = buffer.slice(nl + 1)
+        }
+      })
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+      for (const chunk of splitBytes(Buffer.concat(sent.map((l) => Buffer.concat([l, Buffer.from('\n')]))), sizes)) socket.write(chunk)
+      const deadline = Date.now() + 20_000
+      while (answers.length < sent.length) {
+        if (Date.now() > deadline) throw new Error(`${answers.length} answers to ${sent.length} lines`)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+      socket.destroy()
+      expect(answers).toHaveLength(sent.length)
+      for (const answer of answers) {
+        if ('result' in answer) continue
+        const error = answer.error as { code: string; message: unknown }
+        expect(typeof error.message).toBe('string')
+        expect(error.code).not.toBe('API_INTERNAL')
+        expect(Object.keys(NODE_CALL_ERRORS)).toContain(error.code)
+      }
+      const client = await LocalApiClient.connect(socketPath)
+      expect((await client.call('status', {})).peerId).toBe(node.peerId)
+      await client.close()
+    },
+  )
 })

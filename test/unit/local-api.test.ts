@@ -112,6 +112,9 @@ describe('local API round trips against an in-memory node', () => {
     const card = await client.call('card', {})
     expect(card.card).toBe(node.contactCard())
     expect(card.qr).toBe(node.contactCardQr())
+    expect(card.fingerprint).toMatch(/^([0-9a-f]{4} ){4}[0-9a-f]{4}$/)
+    expect(card.fingerprint.replace(/ /g, '')).toBe(status.identityKey.slice(0, 20))
+    expect(status.fingerprint).toBe(card.fingerprint)
   })
 
   it('peers.add, peers.list, peers.remove', async () => {
@@ -132,21 +135,79 @@ describe('local API round trips against an in-memory node', () => {
   it('groups: create, invite, members, list, rotate, remove', async () => {
     const bob = peerCard('bob')
     await client.call('peers.add', { card: bob.card })
-    const created = await client.call('group.create', { name: 'friends' })
-    expect(created).toMatchObject({ name: 'friends', isOwner: true, epoch: 0, active: true })
+    node.setConnected('bob', true)
+    const created = await client.call('group.create', { name: 'friends', description: 'the usual' })
+    expect(created).toMatchObject({ name: 'friends', sharedName: 'friends', description: 'the usual', isOwner: true, epoch: 0, active: true, status: 'active' })
     expect(created.id).toMatch(/^[0-9a-f]{64}$/)
     const invited = await client.call('group.invite', { group: 'friends', peer: 'bob' })
-    expect(invited.members.map((m) => m.identityKey)).toContain(Buffer.from(bob.identityKey).toString('hex'))
-    const { group, members } = await client.call('group.members', { group: created.id.slice(0, 8) })
+    expect(invited.state).toBe('invited')
+    expect(invited.group.members.map((m) => m.identityKey)).toContain(Buffer.from(bob.identityKey).toString('hex'))
+    const { group, members, pending } = await client.call('group.members', { group: created.id.slice(0, 8) })
     expect(group).toBe(created.id)
     expect(members).toHaveLength(2)
-    expect(members.find((m) => m.self)).toMatchObject({ owner: true })
+    expect(pending).toEqual([])
+    expect(members.find((m) => m.self)).toMatchObject({ owner: true, forked: false })
     expect(members.find((m) => !m.self)).toMatchObject({ name: 'bob', owner: false })
     const rotated = await client.call('group.rotate', { group: 'friends' })
-    expect(rotated.epoch).toBe(invited.epoch + 1)
+    expect(rotated).toMatchObject({ state: 'committed', epoch: invited.group.epoch + 1, group: { epoch: invited.group.epoch + 1 } })
     const after = await client.call('group.remove', { group: 'friends', peer: 'bob' })
     expect(after.members).toHaveLength(1)
     expect((await client.call('group.list', {})).groups.map((g) => g.id)).toEqual([created.id])
+    await expect(client.call('group.create', { name: 'friends' })).rejects.toMatchObject({ code: 'GROUP_NAME_TAKEN' })
+  })
+
+  it('an invitation to a peer that is away is queued, shown in members, completed when it connects, or cancelled', async () => {
+    const [bob, carol] = [peerCard('bob'), peerCard('carol')]
+    await client.call('peers.add', { card: bob.card })
+    await client.call('peers.add', { card: carol.card })
+    const g = await client.call('group.create', { name: 'team' })
+    const events: ApiEvent[] = []
+    await client.subscribe(['group:invite'], (e) => events.push(e), { group: 'team' })
+    const queued = await client.call('group.invite', { group: 'team', peer: 'bob' })
+    expect(queued).toMatchObject({ state: 'queued', invite: { name: 'bob', groupId: g.id, attempts: 0 } })
+    await client.call('group.invite', { group: 'team', peer: 'carol' })
+    expect((await client.call('group.members', { group: 'team' })).pending.map((p) => p.name)).toEqual(['bob', 'carol'])
+    expect(await client.call('group.invite.cancel', { group: 'team', peer: 'carol' })).toMatchObject({ name: 'carol' })
+    await expect(client.call('group.invite.cancel', { group: 'team', peer: 'carol' })).rejects.toMatchObject({ code: 'NODE_INVITE_NOT_QUEUED' })
+    node.setConnected('bob', true)
+    await vi.waitFor(() => expect(events.map((e) => (e.data as { state: string }).state)).toEqual(['cancelled', 'invited']), { timeout: 2000 })
+    const after = await client.call('group.members', { group: 'team' })
+    expect(after.pending).toEqual([])
+    expect(after.members.map((m) => m.name ?? 'me')).toContain('bob')
+  })
+
+  it('rename, leave, a member\'s rotation is proposed', async () => {
+    const owned = await client.call('group.create', { name: 'mine' })
+    const renamed = await client.call('group.rename', { group: 'mine', name: 'ours', description: 'shared' })
+    expect(renamed).toMatchObject({ id: owned.id, name: 'ours', sharedName: 'ours', description: 'shared' })
+    expect(await client.call('group.rename', { group: 'ours', name: 'ours', description: '' })).not.toHaveProperty('description')
+    await expect(client.call('group.leave', { group: 'ours' })).rejects.toMatchObject({ code: 'GROUP_OWNER_CANNOT_LEAVE' })
+    node.joined('theirs', peerCard().identityKey)
+    expect(await client.call('group.rotate', { group: 'theirs' })).toMatchObject({ state: 'proposed', group: { pendingProposal: 'update' } })
+    expect(await client.call('group.leave', { group: 'theirs' })).toMatchObject({ status: 'leaving', active: true })
+    await expect(client.call('group.rename', { group: 'theirs', name: 'x', description: 'no' })).rejects.toMatchObject({ code: 'GROUP_NOT_OWNER' })
+  })
+
+  it('ephemeral messages through the API, and fork proofs', async () => {
+    const bob = peerCard('bob')
+    await client.call('peers.add', { card: bob.card })
+    node.setConnected('bob', true)
+    await client.call('group.create', { name: 'g' })
+    expect(await client.call('group.ephemeral', { group: 'g', text: 'typing…' })).toEqual({ peers: 1 })
+    expect(await client.call('group.ephemeral', { group: 'g', data: Buffer.from([1, 2]).toString('base64') })).toEqual({ peers: 1 })
+    await expect(client.call('group.ephemeral', { group: 'g', text: 'x'.repeat(16 * 1024 + 1) })).rejects.toMatchObject({ code: 'API_BAD_REQUEST' })
+    const events: ApiEvent[] = []
+    await client.subscribe(['group:ephemeral', 'log:fork'], (e) => events.push(e))
+    const groupId = (await client.call('group.list', {})).groups[0]!.id
+    node.emit('group:ephemeral', { groupId, peerId: 'p', name: 'bob', data: new TextEncoder().encode('here') })
+    const view = { id: '0123456789abcdef', author: 'aa'.repeat(32), authorPeerId: 'x', fingerprint: 'aaaa aaaa aaaa aaaa aaaa', self: false, logId: groupId, seq: 3 }
+    node.addFork(view, 'burrow-fork-proof:AAAA', 'p')
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 2000 })
+    expect(events[0]).toEqual({ event: 'group:ephemeral', data: { group: groupId, peerId: 'p', name: 'bob', data: Buffer.from('here').toString('base64'), text: 'here' } })
+    expect(events[1]).toMatchObject({ event: 'log:fork', data: { id: view.id, seq: 3, peerId: 'p' } })
+    expect((await client.call('forks.list', {})).forks).toEqual([view])
+    expect(await client.call('forks.export', { id: '0123' })).toEqual({ id: view.id, proof: 'burrow-fork-proof:AAAA' })
+    await expect(client.call('forks.export', { id: 'ffff' })).rejects.toMatchObject({ code: 'NODE_FORK_NOT_FOUND' })
   })
 
   it('send text and data, read with afterId and limit', async () => {
@@ -237,7 +298,11 @@ describe('malformed requests', () => {
     ['nested junk', '{"id":1,"method":"group.create","params":{"name":{"a":[{"b":{}}]}}}', 'API_BAD_REQUEST'],
     ['empty string', '{"id":1,"method":"group.create","params":{"name":""}}', 'API_BAD_REQUEST'],
     ['lone surrogate', '{"id":1,"method":"group.create","params":{"name":"\\ud800"}}', 'API_BAD_REQUEST'],
-    ['too long a name', `{"id":1,"method":"group.create","params":{"name":"${'x'.repeat(200)}"}}`, 'API_BAD_REQUEST'],
+    ['too long a name', `{"id":1,"method":"group.create","params":{"name":"${'x'.repeat(201)}"}}`, 'API_BAD_REQUEST'],
+    ['rename without a name', '{"id":1,"method":"group.rename","params":{"group":"g"}}', 'API_BAD_REQUEST'],
+    ['rename to a number', '{"id":1,"method":"group.rename","params":{"group":"g","name":5}}', 'API_BAD_REQUEST'],
+    ['ephemeral with neither text nor data', '{"id":1,"method":"group.ephemeral","params":{"group":"g"}}', 'API_BAD_REQUEST'],
+    ['fork id too long', `{"id":1,"method":"forks.export","params":{"id":"${'a'.repeat(17)}"}}`, 'API_BAD_REQUEST'],
     ['send with both text and data', '{"id":1,"method":"send","params":{"group":"g","text":"a","data":"YQ=="}}', 'API_BAD_REQUEST'],
     ['send with neither', '{"id":1,"method":"send","params":{"group":"g"}}', 'API_BAD_REQUEST'],
     ['bad base64', '{"id":1,"method":"send","params":{"group":"g","data":"!!!!"}}', 'API_BAD_REQUEST'],

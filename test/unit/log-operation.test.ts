@@ -15,7 +15,7 @@ import {
   verifySignature,
   type UnsignedHeader,
 } from '../../src/log/index.js'
-import { makeChain, prng, randomValue, referenceEncode, signRaw, testLogId, testSigner } from '../fixtures/log-fixtures.js'
+import { makeChain, prng, referenceEncode, signRaw, testLogId, testSigner } from '../fixtures/log-fixtures.js'
 import { LogError } from '../../src/log/errors.js'
 
 const alice = testSigner(1)
@@ -284,16 +284,6 @@ describe('validation errors', () => {
 })
 
 describe('canonical encoder', () => {
-  it('cbor-x output equals an independent RFC 8949 reference encoder on random values', () => {
-    const rand = prng(42)
-    for (let i = 0; i < 2000; i++) {
-      const v = randomValue(rand)
-      const ref = referenceEncode(v)
-      expect(encodeCanonical(v)).toEqual(ref)
-      expect(encodeCanonical(decodeCanonical(ref))).toEqual(ref)
-    }
-  })
-
   it('shortest integer heads at every boundary', () => {
     for (const n of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, -1, -24, -25, -(2 ** 32), -(2 ** 32) - 1]) {
       expect(Buffer.from(encodeCanonical(n)).toString('hex')).toBe(Buffer.from(referenceEncode(n)).toString('hex'))

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createOperation, decodeOperation, type ExtensionValue, type Operation, type Signer } from '../../src/log/index.js'
-import { deletionTargets, LogStore, openDatabase, type Database } from '../../src/store/index.js'
+import { databaseFileState, deletionTargets, LogStore, MIGRATIONS, openDatabase, schemaVersion, type Database } from '../../src/store/index.js'
 import { makeChain, testLogId, testSigner } from '../fixtures/log-fixtures.js'
 
 const alice = testSigner(1)
@@ -122,4 +122,34 @@ describe('reading a log of large payloads', () => {
     expect(store.wireOperationsAfter(alice.publicKey, log, 4, 100, 1).map((r) => r.seq)).toEqual([5])
     expect(store.wireOperationsAfter(alice.publicKey, log, 4, 2, 10_000_000).map((r) => r.seq)).toEqual([5, 6])
   })
+})
+
+describe('migration 6 (files, deletion, retention)', () => {
+  // A node's database at version 5 (group-life) gains the tables and columns of version 6 when it opens, sealed or not.
+  for (const sealed of [false, true]) {
+    it(`applies to a ${sealed ? 'sealed' : 'plain'} database at version 5 and keeps its rows`, () => {
+      const path = join(dir, `v5-${sealed ? 'sealed' : 'plain'}.db`)
+      const key = sealed ? new Uint8Array(32).fill(7) : undefined
+      const old = openDatabase(path, { migrations: MIGRATIONS.slice(0, 5), ...(key !== undefined ? { key } : {}) })
+      expect(schemaVersion(old)).toBe(5)
+      old
+        .prepare('INSERT INTO groups (group_id, name, owner, state, epoch, joined_epoch, active, created_at) VALUES (?, ?, ?, ?, 0, 0, 1, 0)')
+        .run(Buffer.alloc(32, 1), 'friends', Buffer.alloc(32, 2), Buffer.alloc(8))
+      old.close()
+      if (sealed) expect(databaseFileState(path)).toBe('sealed')
+
+      const now = openDatabase(path, key !== undefined ? { key } : {})
+      try {
+        expect(schemaVersion(now)).toBe(6)
+        expect(now.prepare('SELECT name, retention_ms, label_set FROM groups').all()).toEqual([{ name: 'friends', retention_ms: null, label_set: 0 }])
+        const tables = (now.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name)
+        expect(tables).toEqual(expect.arrayContaining(['log_deleted', 'group_files', 'group_file_uploads', 'group_departed', 'group_pending_invites']))
+        const columns = (table: string) => (now.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name)
+        expect(columns('group_messages')).toEqual(expect.arrayContaining(['sent_at', 'file_log']))
+        expect(columns('group_cursors')).toContain('swept')
+      } finally {
+        now.close()
+      }
+    })
+  }
 })

@@ -185,6 +185,9 @@ describe('LogStore', () => {
     // An invalid conflicting header proves nothing and is just rejected.
     const junk = signRaw(bob, { ...a[0]!.header, payloadHash: null, payloadSize: 0 })
     expect(store.ingest([junk]).rejected[0]!.error.code).toBe('LOG_INVALID_SIGNATURE')
+    // A second conflicting operation of the closed log is refused, not reported as another fork.
+    const again = createOperation({ signer: alice, logId: logA, seq: 0, backlink: null, payload: new Uint8Array([9]) })
+    expect(store.ingest([again])).toMatchObject({ forks: [], rejected: [{ error: { code: 'STORE_LOG_FORKED' } }] })
   })
 
   it('deleting a payload keeps the header verifiable', () => {

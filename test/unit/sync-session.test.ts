@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { toHex, type LogId, type Operation } from '../../src/log/index.js'
+import { createOperation, toHex, verifyForkProof, type LogId, type Operation } from '../../src/log/index.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
 import type { LogStore } from '../../src/store/index.js'
 import { channelPair } from '../helpers/channel.js'
@@ -124,6 +124,34 @@ describe('sync session', () => {
     expect(b.store.counts().operations).toBe(300)
     // 10 operations of ~100 B payload and ~200 B header, plus small frames: far below what 300 would cost.
     expect(chA.sent).toBeLessThan(10 * 400 + 1_000)
+  })
+
+  it('two peers holding different operations at the same position both detect the fork (two devices, one identity)', async () => {
+    const log = randomBytes(32)
+    const device1 = new TestAuthor()
+    const { a, b, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    const common = device1.many(log, 3)
+    a.store.ingest(common)
+    b.store.ingest(common)
+    // Device 2 holds the same keys and history, and writes its own operation at seq 3.
+    const device2 = createOperation({ signer: device1.signer, logId: log, seq: 3, backlink: common[2]!.hash, payload: randomBytes(50) })
+    expect(a.store.ingest([device1.next(log)]).stored).toBe(1)
+    expect(b.store.ingest([device2]).stored).toBe(1)
+    // Equal heights (3 each): without the anchor headers nothing would pass.
+    const forks: string[] = []
+    sessionA.on('fork', () => forks.push('A'))
+    sessionB.on('fork', () => forks.push('B'))
+    const caughtUp = Promise.all([waitFor(sessionA, 'caught-up'), waitFor(sessionB, 'caught-up')])
+    void sessionA.start()
+    void sessionB.start()
+    await caughtUp
+    expect(forks.sort()).toEqual(['A', 'B'])
+    for (const store of [a.store, b.store]) {
+      expect(store.isForked(device1.publicKey, log)).toBe(true)
+      expect(verifyForkProof(store.getForkProofs()[0]!).seq).toBe(3)
+    }
+    expect(sessionA.closed || sessionB.closed).toBe(false)
+    await sessionA.close()
   })
 
   it('never names a log the peer does not share, and drops data for it unstored', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ReplyParser, type ControlReply } from '../../src/tor/control/index.js'
-import { prng } from '../helpers/prng.js'
-
+import { chunkSizes, splitBytes } from '../arbitraries/bytes.js'
+import { expectSameData, fuzz } from '../helpers/fuzz.js'
 
 const PRIVATE_KEY = `ED25519-V3:${Buffer.alloc(64, 9).toString('base64')}`
 const SERVICE_ID = 'z3eg73s63ledjjmmma2wceunr7cefwy2lvznwsuqvnuqg5foduzaefid'
@@ -44,16 +44,6 @@ function parseAll(chunks: (Buffer | string)[]): ControlReply[] {
   return chunks.flatMap((c) => parser.push(c))
 }
 
-function randomSplit(data: Buffer, rand: () => number, maxChunk: number): Buffer[] {
-  const chunks: Buffer[] = []
-  for (let i = 0; i < data.length; ) {
-    const n = 1 + Math.floor(rand() * maxChunk)
-    chunks.push(data.subarray(i, i + n))
-    i += n
-  }
-  return chunks
-}
-
 describe('ReplyParser', () => {
   const whole = parseAll([CORPUS])
 
@@ -86,13 +76,8 @@ describe('ReplyParser', () => {
     expect(whole[11]?.lines[0]?.text).toBe('closing connection')
   })
 
-  it('gives identical parses for hundreds of random chunk splits, including 1-byte chunks', () => {
-    const data = Buffer.from(CORPUS, 'utf8')
-    const rand = prng(0xb0220)
-    for (let round = 0; round < 300; round++) {
-      const maxChunk = round % 3 === 0 ? 1 : round % 3 === 1 ? 8 : 200
-      expect(parseAll(randomSplit(data, rand, maxChunk))).toEqual(whole)
-    }
+  fuzz('tor: control corpus cut anywhere', [chunkSizes], { runs: 200 })('gives identical parses however the corpus is cut, 1-byte chunks included', (sizes) => {
+    expectSameData(parseAll(splitBytes(Buffer.from(CORPUS, 'utf8'), sizes).map((c) => Buffer.from(c))), whole)
   })
 
   it('accepts strings as well as buffers, and multi-byte UTF-8 split across chunks', () => {
@@ -146,19 +131,6 @@ describe('ReplyParser', () => {
       expect(() => new ReplyParser().push(input)).toThrow(expect.objectContaining({ code: 'TOR_CONTROL_PROTOCOL' }))
     })
   }
-
-  it('rejects random binary garbage only ever with TOR_CONTROL_PROTOCOL', () => {
-    const rand = prng(42)
-    for (let round = 0; round < 200; round++) {
-      const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 300) }, () => Math.floor(rand() * 256)))
-      const parser = new ReplyParser({ maxLineBytes: 64 })
-      try {
-        for (const chunk of randomSplit(Buffer.concat([bytes, Buffer.from('\n')]), rand, 16)) parser.push(chunk)
-      } catch (err) {
-        expect(err).toMatchObject({ code: 'TOR_CONTROL_PROTOCOL' })
-      }
-    }
-  })
 
   it('rejects an over-long line, even before its newline arrives', () => {
     const parser = new ReplyParser({ maxLineBytes: 100 })

@@ -6,10 +6,12 @@
  * - `session.ts`: one peer's end of the protocol: what to offer, what to
  *   accept (through a `SyncPolicy`), backpressure both ways.
  * - `manager.ts`: a session on every connection, live push to all of them.
+ * - `share-limit.ts`: logs shared with a peer in part only (a departed group member).
  * - `channel.ts`: the byte channel a session runs on.
  * @module
  */export * from './channel.js'
 export * from './errors.js'
 export * from './frames.js'
 export * from './session.js'
+export { storeForPeer, type ShareLimit, type SharePolicy } from './share-limit.js'
 export { SyncManager, type SyncManagerEvents, type SyncManagerOptions } from './manager.js'

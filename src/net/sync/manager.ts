@@ -8,7 +8,8 @@ import { sleep } from '../../util/async.js'
 import type { LogId, Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import { SYNC_PROTOCOL } from './frames.js'
-import { SyncSession, type SyncPolicy, type SyncStore } from './session.js'
+import { SyncSession, type SyncStore } from './session.js'
+import { storeForPeer, type SharePolicy } from './share-limit.js'
 import type { AddressTable } from '../address-table.js'
 import { NetError } from '../errors.js'
 import { SyncError } from './errors.js'
@@ -40,7 +41,9 @@ export interface SyncManagerEvents {
   ingested: [{ peer: string; logId: LogId; operations: Operation[]; stored: number }]
   /** The stream to `peer` took our operations of `author`'s log up to `seq`. */
   sent: [{ peer: string; logId: LogId; author: Uint8Array; seq: number }]
+  /** An ephemeral message from a peer that shares the log in full (never from one that shares it in part). */
   ephemeral: [{ peer: string; logId: LogId; data: Uint8Array }]
+  /** `peer` sent an operation that conflicts with a stored one of the same author and position: the proof is stored, the author's log closed. */
   fork: [{ peer: string; proof: ForkProof }]
   /** A session started (`started`) or ended; `error` when the peer misbehaved or the stream broke. */
   session: [{ peer: string; state: 'started' | 'ended'; error?: Error }]
@@ -50,8 +53,8 @@ export interface SyncManagerEvents {
 export interface SyncManagerOptions {
   libp2p: Libp2p
   store: SyncStore
-  /** Entitlements by PeerId string. */
-  policy: SyncPolicy
+  /** Entitlements by PeerId string; a log may be shared with a peer in part only (share-limit.ts). */
+  policy: SharePolicy
   table: AddressTable
   logger?: Logger
 }
@@ -66,7 +69,7 @@ export interface SyncManagerOptions {
 export class SyncManager extends EventEmitter<SyncManagerEvents> {
   readonly #libp2p: Libp2p
   readonly #store: SyncStore
-  readonly #policy: SyncPolicy
+  readonly #policy: SharePolicy
   readonly #table: AddressTable
   readonly #log: Logger
   /**
@@ -129,12 +132,16 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     for (const session of this.#sessions) session.share(logId)
   }
 
-  /** Sends an ephemeral message to the connected peers sharing `logId`. Returns how many got it. */
+  /** Sends an ephemeral message to the connected peers sharing `logId` in full. Returns how many got it. */
   async sendEphemeral(logId: LogId, data: Uint8Array): Promise<number> {
     // One message per peer, even with two sessions to it.
-    const targets = new Map([...this.#sessions].filter((s) => this.#policy.mayShare(s.peer, logId)).map((s) => [s.peer, s]))
+    const targets = new Map([...this.#sessions].filter((s) => this.#sharesInFull(s.peer, logId)).map((s) => [s.peer, s]))
     const results = await Promise.allSettled([...targets.values()].map((s) => s.sendEphemeral(logId, data)))
     return results.filter((r) => r.status === 'fulfilled').length
+  }
+
+  #sharesInFull(peer: string, logId: LogId): boolean {
+    return this.#policy.mayShare(peer, logId) && this.#policy.limit?.(peer, logId) === undefined
   }
 
   /**
@@ -174,10 +181,13 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       stream.abort(new SyncError('SYNC_LIMIT', `a peer may hold at most ${MAX_SESSIONS_PER_PEER} sync sessions`))
       return
     }
-    const session = new SyncSession({ peer, channel: streamChannel(stream), store: this.#store, policy: this.#policy, logger: this.#log })
+    const store = storeForPeer(this.#store, this.#policy, peer)
+    const session = new SyncSession({ peer, channel: streamChannel(stream), store, policy: this.#policy, logger: this.#log })
     this.#sessions.add(session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
-    session.on('ephemeral', ({ logId, data }) => this.emit('ephemeral', { peer, logId, data }))
+    session.on('ephemeral', ({ logId, data }) => {
+      if (this.#sharesInFull(peer, logId)) this.emit('ephemeral', { peer, logId, data })
+    })
     session.on('fork', (proof) => this.emit('fork', { peer, proof }))
     session.on('sent', (sent) => this.emit('sent', { peer, ...sent }))
     session.on('ingested', ({ logId, operations, stored }) => {

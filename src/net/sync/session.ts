@@ -256,6 +256,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   #remembered = 0
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
   readonly #awaiting = new Set<string>()
+  /**
+   * Per log, authors whose operation at the height the peer announced we
+   * also hold, and that height: answered with that operation's header (see
+   * {@link SyncSession.#sendAnchors}). Bounded like #remote: one entry per
+   * author we hold.
+   */
+  readonly #anchors = new Map<string, Map<string, number>>()
   /** What waits to be sent, in order; a log appears at most once (in #waitingLogs too). */
   readonly #queue: (LogSend | EphemeralSend)[] = []
   readonly #waitingLogs = new Map<string, LogSend>()
@@ -366,6 +373,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#toConfirm.clear()
     clearTimeout(this.#parkedSince)
     clearTimeout(this.#confirmTimer)
+    this.#anchors.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
       this.#channel.abort(error)
@@ -446,6 +454,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
+      await this.#sendAnchors(logId)
       const authors =
         send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
       let budget = this.#sliceBytes
@@ -519,6 +528,38 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }, ACK_DELAY_MS)
   }
 
+  /**
+   * Sends, for each author whose height the peer announced and whose
+   * operation at that height we hold, that operation's signed header without
+   * its payload. The same operation is a no-op for the peer; a different one
+   * is a fork, which the peer's store records with both headers as proof.
+   * Without it, two nodes holding different operations at the same position
+   * (two devices sharing one identity, an author telling peers different
+   * things) would compare equal heights and never notice; and the
+   * operations after that position would fail the peer's backlink check as
+   * if we had sent garbage. About 250 bytes per author and `have`.
+   */
+  async #sendAnchors(logId: LogId): Promise<void> {
+    const logKey = key(logId)
+    const anchors = this.#anchors.get(logKey)
+    if (anchors === undefined) return
+    this.#anchors.delete(logKey)
+    let frame: WireOperation[] = []
+    let bytes = 0
+    for (const [authorKey, seq] of anchors) {
+      const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
+      if (row === undefined || row.seq !== seq) continue
+      frame.push({ header: row.header, payload: null })
+      bytes += row.header.length
+      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
+        await this.#send({ type: 'ops', logId, ops: frame })
+        frame = []
+        bytes = 0
+      }
+    }
+    if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
+  }
+
   /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
   async #sendHave(logId: LogId, ask: boolean): Promise<void> {
     const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
@@ -590,9 +631,18 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#remote.set(logKey, heights)
     }
     const ours = this.#store.heights(logId)
+    let anchors = this.#anchors.get(logKey)
     for (const { author, seq } of announced) {
       const authorKey = toHex(author)
-      if (ours.has(authorKey)) this.#raise(heights, authorKey, seq)
+      const height = ours.get(authorKey)
+      if (height === undefined) continue
+      // A height we knew already (we sent up to it, or the peer said so) needs no anchor: it would be
+      // one more header per confirmation (send-window.ts), and the peer's confirmation of it one more `have`.
+      const known = heights.get(authorKey)
+      this.#raise(heights, authorKey, seq)
+      if (seq > height || (known !== undefined && seq <= known)) continue
+      if (anchors === undefined) this.#anchors.set(logKey, (anchors = new Map()))
+      anchors.set(authorKey, seq)
     }
   }
 
@@ -622,6 +672,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#parked.delete(logKey)
     this.#window.forget(logKey)
     this.#unpark()
+    this.#anchors.delete(logKey)
   }
 
   /**
