@@ -154,6 +154,23 @@ describe('sync session', () => {
     await sessionA.close()
   })
 
+  it('falls quiet once both sides hold the same: a confirmation brings no anchor back, so no confirmation answers it', async () => {
+    const log = randomBytes(32)
+    const alice = new TestAuthor()
+    const { a, chA, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    a.store.ingest(alice.many(log, 50))
+    const caughtUp = waitFor(sessionB, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await caughtUp
+    // Confirmations go within 50 ms; give the exchange time to settle, then watch it.
+    await new Promise((r) => setTimeout(r, 300))
+    const before = chA.sent + chB.sent
+    await new Promise((r) => setTimeout(r, 500))
+    expect(chA.sent + chB.sent - before).toBe(0)
+    await sessionA.close()
+  })
+
   it('never names a log the peer does not share, and drops data for it unstored', async () => {
     const shared = randomBytes(32)
     const secret = randomBytes(32)
