@@ -7,6 +7,8 @@
 export interface OptionSpec {
   name: string
   type: 'string' | 'boolean'
+  /** A string flag that may be given more than once (its value is then a list). */
+  multiple?: boolean
   short?: string
   /** Shown in help for string flags, e.g. `DIR`. */
   value?: string
@@ -221,8 +223,13 @@ const testnet: CommandSpec = {
       down: 'Stops every tor of the network by PID.',
     }[name]!,
     args: [],
-    options: [{ name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' }],
-    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`],
+    options: [
+      { name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' },
+      ...(name === 'up'
+        ? [{ name: 'profile', type: 'string' as const, value: 'NAME', description: 'fast (bare loopback, the default) or live (links with live-Tor latency and bandwidth, see docs/testnet.md)' }]
+        : []),
+    ],
+    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`, ...(name === 'up' ? ['burrow testnet up --dir /tmp/burrow-live --profile live'] : [])],
     json: { up: '{ dir, joinFile, tors }', status: '{ running, nodes: [{ nickname, pid, alive }], consensusRelays? }', down: '{ dir, stopped }' }[name]!,
   })),
 }
@@ -260,9 +267,17 @@ export const COMMANDS: CommandSpec[] = [
       PASSPHRASE_STDIN,
       { name: 'log-level', type: 'string', value: 'LEVEL', description: 'fatal, error, warn, info, debug, trace or silent (default: the config\'s logLevel, else BURROW_LOG_LEVEL, else warn)' },
       { name: 'log-file', type: 'string', value: 'PATH', description: 'append the log to PATH as JSON lines (created 0600) instead of printing it' },
+      {
+        name: 'bridge',
+        type: 'string',
+        multiple: true,
+        value: 'LINE',
+        description: 'reach Tor only through this bridge: a plain one (IP:port [fingerprint]) or obfs4 (needs obfs4proxy); repeat for more; replaces the config\'s bridges',
+      },
     ],
     examples: [
       'burrow start',
+      "burrow start --bridge 'obfs4 192.0.2.7:443 4352E58420E68F5E40BF7C74FADDCCD9D1349413 cert=… iat-mode=0'",
       'burrow --data-dir /tmp/a --testnet /tmp/burrow-testnet start',
       'burrow start --passphrase-file "$CREDENTIALS_DIRECTORY/passphrase" --log-file /var/log/burrow/burrow.log --log-level info',
     ],
@@ -396,6 +411,16 @@ export const COMMANDS: CommandSpec[] = [
     ],
     examples: ['burrow read friends', 'burrow read friends --after 41 --limit 10', 'burrow read friends --follow --json'],
     json: `{ messages: [${MESSAGE_JSON}], more }; with --follow: one message per line`,
+  },
+  {
+    path: ['chat'],
+    summary: 'chat in a group in the terminal',
+    description:
+      'A terminal chat on the running node: the last messages of the group, new ones as they arrive, and an input line (Enter sends; /quit, Ctrl-C or Ctrl-D on an empty line leaves). The status line shows who else has the chat open and who is typing, from ephemeral messages that only members connected at that moment see and nobody stores, and how many members are connected. Messages are ordinary group messages, as `burrow send` sends them. Needs a terminal; scripts use `read --follow` and `send`.',
+    args: [{ name: 'group', required: true }],
+    options: [],
+    examples: ['burrow chat friends'],
+    json: 'not available: the chat is a screen for people (scripts use `read --follow --json` and `send`)',
   },
   {
     path: ['passphrase'],
