@@ -8,6 +8,8 @@
  *   minutes of load;
  * - the live profile's sleep and outage tests (`test/live/sleep-wake.test.ts`,
  *   `test/live/network-*.test.ts`) with a 5-minute freeze;
+ * - a 1 GiB file disk to disk with resident memory sampled
+ *   (`test/unit/files-memory.test.ts`; npm test moves 128 MiB);
  * - the fuzz properties (`test/unit/*-fuzz.test.ts`) with 10 times their
  *   inputs (test/helpers/fuzz.ts), over 1,000,000 in all, each target's count
  *   printed at the end (test/helpers/fuzz-reporter.ts).
@@ -24,7 +26,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url))
 /** The scaled-up tests take about 30 minutes on 2 cores (10 of them the load test); far beyond that, something hangs. */
 const SOAK_LIMIT_MS = 90 * 60_000
-const FAULT_TESTS = ['test/unit/faults-', 'test/integration/faults-', 'test/live/sleep-wake', 'test/live/network-']
+const FAULT_TESTS = ['test/unit/faults-', 'test/integration/faults-', 'test/live/sleep-wake', 'test/live/network-', 'test/unit/files-memory']
 const FUZZ_TESTS = ['fuzz.test.ts']
 const REPORTERS = ['--reporter=default', '--reporter=./test/helpers/fuzz-reporter.ts']
 

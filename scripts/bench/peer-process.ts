@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url'
 import type { ContactCard } from '../../src/keys/index.js'
 
 type Request =
-  | { op: 'start'; name: string; topic: Uint8Array; torLines: string[] }
+  | { op: 'start'; name: string; topic: Uint8Array; torLines: string[]; moreTopics?: Uint8Array[] }
   | { op: 'allow'; card: ContactCard }
-  | { op: 'append'; count: number; payloadBytes: number }
+  | { op: 'append'; count: number; payloadBytes: number; topic?: Uint8Array }
   | { op: 'raw'; mode: 'echo' | 'source'; bytes: number }
   | { op: 'stream-source'; bytes: number }
   | { op: 'circuits'; action: 'mark' | 'busiest' }
@@ -92,7 +92,7 @@ async function child(): Promise<void> {
     switch (m.op) {
       case 'start':
         topic = m.topic
-        stack = await startNetStack(m.name, [m.topic], { torLines: m.torLines })
+        stack = await startNetStack(m.name, [m.topic, ...(m.moreTopics ?? [])], { torLines: m.torLines })
         stack.connector.stop()
         circuits = await CircuitWatch.start(stack.tor)
         return { card: stack.card, peerId: stack.peerId }
@@ -101,7 +101,7 @@ async function child(): Promise<void> {
         return null
       case 'append':
         // The operations' encoded size (signed header and payload): what a catch-up of them carries.
-        return stack!.append(topic!, m.count, m.payloadBytes).reduce((sum, op) => sum + op.headerBytes.length + (op.payload?.length ?? 0), 0)
+        return stack!.append(m.topic ?? topic!, m.count, m.payloadBytes).reduce((sum, op) => sum + op.headerBytes.length + (op.payload?.length ?? 0), 0)
       case 'raw':
         return (await rawOnion(stack!.tor, m.mode, m.bytes)).address
       case 'stream-source':

@@ -5,7 +5,8 @@
  *
  * Node A (its own process) holds the data and publishes the onion service;
  * node B (this process) dials it, so sync data flows service → client, the
- * same direction as the raw baseline.
+ * same direction as the raw baseline. The last part moves a 100 MB file
+ * (sync-file.ts).
  */
 import { randomBytes } from 'node:crypto'
 import type { ContactCard } from '../../src/keys/index.js'
@@ -17,6 +18,7 @@ import { streamThroughput } from './libp2p-raw.js'
 import { rawRoundTrips, rawThroughput } from './onion-raw.js'
 import { PeerProcess } from './peer-process.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
+import { fileTopics, fileTransfers } from './sync-file.js'
 import { benchProfile, benchTestnet } from './testnet.js'
 import type { CircuitSummary } from './tor-circuits.js'
 
@@ -88,12 +90,13 @@ export async function run(): Promise<BenchReport> {
   const { testnet } = await benchTestnet()
   const torLines = clientTorrcLines(testnet.state)
   const topic = randomBytes(32)
+  const files = fileTopics()
   const a = PeerProcess.spawn()
   let b: NetStack | undefined
   try {
     const [aInfo, bStack] = await Promise.all([
-      a.call<{ card: ContactCard; peerId: string }>({ op: 'start', name: 'bench-a', topic, torLines }),
-      startNetStack('bench-b', [topic], { torLines }),
+      a.call<{ card: ContactCard; peerId: string }>({ op: 'start', name: 'bench-a', topic, torLines, moreTopics: [...files.files, files.chat] }),
+      startNetStack('bench-b', [topic, ...files.files, files.chat], { torLines }),
     ])
     b = bStack
     b.connector.stop()
@@ -243,6 +246,18 @@ export async function run(): Promise<BenchReport> {
     const rtt = [...rttMs].sort((x, y) => x - y)
     const perCircuit = (xs: number[]): string => `p50 per circuit: ${xs.map((x) => x.toFixed(1)).join(', ')} ms`
 
+    // A 100 MB file next to a raw stream of the same bytes, with chat messages meanwhile.
+    let fileSource: Promise<string> | undefined
+    const filePart = await fileTransfers({
+      a,
+      aPeerId: aInfo.peerId,
+      b,
+      topics: files,
+      dial: async () => void (await b!.connector.dial(aPeer)),
+      disconnect: () => disconnect(b!, aInfo.peerId),
+      raw: async (bytes) => rawThroughput(b!.tor, await (fileSource ??= a.call<string>({ op: 'raw', mode: 'source', bytes })), bytes),
+    })
+
     const push = [...pushMs].sort((x, y) => x - y)
     const seen = (xs: (CircuitSummary | null)[], pick: (c: CircuitSummary) => number): number[] => xs.flatMap((c) => (c === null ? [] : [pick(c)]))
     const sync = spread(catchUp)
@@ -275,8 +290,9 @@ export async function run(): Promise<BenchReport> {
       { metric: 'live push p95', value: percentile(push, 95), unit: 'ms', runs: push.length },
       { metric: 'raw onion round trip p50', value: percentile(rtt, 50), unit: 'ms', runs: rtt.length, note: `${LATENCY_CIRCUITS} circuits; ${perCircuit(rttCircuitP50)}` },
       { metric: 'raw onion round trip p95', value: percentile(rtt, 95), unit: 'ms', runs: rtt.length },
+      ...filePart.rows,
     ]
-    return { name: 'sync', rows, extra: { dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, streamBytesPerSecond: stream, streamFirstByteMs, streamCircuits, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, rawFirstByteMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs, pushCircuitP50, rttCircuitP50 } }
+    return { name: 'sync', rows, extra: { ...filePart.extra, dialMs, catchUpBytesPerSecond: catchUp, rawBytesPerSecond: raw, streamBytesPerSecond: stream, streamFirstByteMs, streamCircuits, rawUnderLoadBytesPerSecond: rawUnderLoad, replayedCpuShare: replayedShare, firstOpsMs, rawFirstByteMs, receiverCpuUsPerOp, senderCpuUsPerOp, catchUpBusy, rawMachineBusy, catchUpCircuits, rawCircuits, pushMs, rttMs, pushCircuitP50, rttCircuitP50 } }
   } finally {
     await Promise.allSettled([a.stop(), b?.stop()])
   }

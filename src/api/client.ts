@@ -6,6 +6,7 @@ import {
   MAX_REQUEST_ID,
   MAX_REQUEST_LINE_BYTES,
   MAX_RESPONSE_LINE_BYTES,
+  TRANSFER_METHODS,
   type ApiEvent,
   type EventName,
   type MethodName,
@@ -17,7 +18,7 @@ import {
 export interface LocalApiClientOptions {
   /** Bound on connecting. Default 5 s. */
   connectTimeoutMs?: number
-  /** Default bound on one call. Default 30 s; `group.invite` gets 200 s (it dials over Tor). */
+  /** Default bound on one call. Default 30 s; `group.invite` gets 200 s (it dials over Tor); `file.send` and `file.save` none (see protocol.ts). */
   callTimeoutMs?: number
 }
 
@@ -30,7 +31,7 @@ interface Pending {
   method: string
   resolve: (value: unknown) => void
   reject: (err: Error) => void
-  timer: NodeJS.Timeout
+  timer: NodeJS.Timeout | undefined
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000
@@ -105,12 +106,16 @@ export class LocalApiClient {
     if (this.#closedError !== undefined) return Promise.reject(this.#closedError)
     const id = this.#nextId
     this.#nextId = this.#nextId >= MAX_REQUEST_ID ? 1 : this.#nextId + 1
-    const timeoutMs = options.timeoutMs ?? (SLOW_METHODS.has(method) ? Math.max(SLOW_CALL_TIMEOUT_MS, this.#callTimeoutMs) : this.#callTimeoutMs)
+    // A transfer lasts as long as its file takes: by default it is not timed out (closing the connection ends it).
+    const timeoutMs = options.timeoutMs ?? (TRANSFER_METHODS.has(method) ? undefined : SLOW_METHODS.has(method) ? Math.max(SLOW_CALL_TIMEOUT_MS, this.#callTimeoutMs) : this.#callTimeoutMs)
     return new Promise<MethodResults[M]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id)
-        reject(new LocalApiError('API_TIMEOUT', `the node did not answer ${method} within ${timeoutMs} ms`))
-      }, timeoutMs)
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.#pending.delete(id)
+              reject(new LocalApiError('API_TIMEOUT', `the node did not answer ${method} within ${timeoutMs} ms`))
+            }, timeoutMs)
       const line = JSON.stringify({ id, method, params })
       if (Buffer.byteLength(line) > MAX_REQUEST_LINE_BYTES) {
         clearTimeout(timer)
@@ -130,6 +135,11 @@ export class LocalApiClient {
   async subscribe(events: readonly EventName[], onEvent: (event: ApiEvent) => void, options: { group?: string } = {}): Promise<void> {
     this.#onEvent = onEvent
     await this.call('subscribe', { events: [...events], ...(options.group !== undefined ? { group: options.group } : {}) })
+  }
+
+  /** Sets what receives pushed events without subscribing: the progress of this connection's own transfers (`progress: true`). */
+  onEvent(onEvent: (event: ApiEvent) => void): void {
+    this.#onEvent = onEvent
   }
 
   /** Registers `listener` for the end of the connection (the node stopped, or {@link close}). */

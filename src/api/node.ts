@@ -1,5 +1,5 @@
 import type { RotationOutcome } from '../group/index.js'
-import type { BurrowEvents, ForkView, GroupSummary, InviteOptions, InviteOutcome, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { BurrowEvents, ForkView, GroupContent, GroupSummary, InviteOptions, InviteOutcome, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** The node events the local API forwards to subscribers: all of the node's. */
 export type LocalApiNodeEvents = BurrowEvents
@@ -31,6 +31,8 @@ export interface LocalApiNode {
   send(group: string, data: Uint8Array | string): Promise<MessageView>
   sendEphemeral(group: string, data: Uint8Array): Promise<number>
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
+  /** Files, deletion and retention (node/content.ts). */
+  readonly content: Pick<GroupContent, 'sendFile' | 'beginFile' | 'files' | 'saveFile' | 'delete' | 'setRetention'>
   /** Fork proofs held: list, export one in text form. */
   readonly forks: { list(): ForkView[]; export(id: string): { id: string; proof: string } }
   stop(): Promise<void>

@@ -9,6 +9,18 @@
  *
  * Binary data travels as standard base64 with padding.
  *
+ * Files (`file.*`): the node reads the file to send by path and writes the
+ * file to save by path, as the node's user, so whoever may use this socket
+ * (the node's user: it is 0600) can make the node read any file that user
+ * can read and write where that user can write. Paths must be absolute. A
+ * stream of unknown size (stdin) goes in with `file.upload`, `file.write`
+ * (base64 pieces of at most {@link MAX_FILE_WRITE_BYTES}) and `file.finish`;
+ * an upload belongs to its connection, which discards it if it closes
+ * first. These calls take as long as the transfer (no call timeout); a
+ * client ends one by closing its connection. With `progress: true`, the
+ * connection gets `file:progress` events of that transfer while the call
+ * runs, subscribed or not.
+ *
  * Ephemeral messages (`group.ephemeral`, event `group:ephemeral`): short
  * messages for presence or typing, sent to the group members connected at
  * that moment and never stored by anyone. At most
@@ -17,7 +29,7 @@
  * of ours may wait for one peer (beyond: `SYNC_SEND_BACKLOG`). A member that
  * departed the group gets none and none of its are handed on.
  */
-import type { ForkView, GroupSummary, InviteEvent, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -40,6 +52,12 @@ export const MAX_READ_RESULT_BYTES = 8 * 1024 * 1024
 /** Default and largest `limit` of `read`. */
 export const READ_DEFAULT_LIMIT = 100
 export const READ_MAX_LIMIT = 1000
+
+/** Largest piece of a stream `file.write` takes, in bytes (decoded): its line stays under the request limit. */
+export const MAX_FILE_WRITE_BYTES = 180 * 1024
+
+/** Uploads (`file.upload`) one connection may hold open at once. */
+export const MAX_UPLOADS_PER_CONNECTION = 4
 
 /** Largest request id (ids are chosen by the client; 31 bits keep them exact everywhere). */
 export const MAX_REQUEST_ID = 0x7fff_ffff
@@ -67,7 +85,19 @@ export const METHODS = [
   'read',
   'subscribe',
   'stop',
+  // Files, deletion, retention.
+  'file.send',
+  'file.upload',
+  'file.write',
+  'file.finish',
+  'file.list',
+  'file.save',
+  'delete',
+  'group.retention',
 ] as const
+
+/** Methods that last as long as a transfer: no call timeout (closing the connection ends them). */
+export const TRANSFER_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['file.send', 'file.save'])
 
 /** A method name. */
 export type MethodName = (typeof METHODS)[number]
@@ -87,6 +117,8 @@ export const EVENTS = [
   'group:ephemeral',
   'group:invite',
   'log:fork',
+  'file:progress',
+  'group:deleted',
 ] as const
 
 /** An event name. */
@@ -123,14 +155,22 @@ export type ForkJson = ForkView
 /**
  * A decrypted group message from the node's local view: the node's
  * `MessageView` with the group id as `group` and the bytes as base64 `data`
- * (`text` is present when they are valid UTF-8).
+ * (`text` is present when they are valid UTF-8; `file` when the entry
+ * announces a file, whose `data` is then empty).
  */
-export type MessageJson = Omit<MessageView, 'groupId' | 'data'> & {
+export type MessageJson = Omit<MessageView, 'groupId' | 'data' | 'file'> & {
   /** Group id, hex. */
   group: string
   /** The message bytes, base64. */
   data: string
+  file?: FileJson
 }
+
+/** A file of a group: the node's `FileView` (its `name` is the sender's, unsanitised: show it made printable). */
+export type FileJson = FileView
+
+/** How far a transfer is: the node's `FileProgress`. */
+export type FileProgressJson = FileProgress
 
 /** What `status` returns: the node's status. */
 export type StatusJson = NodeStatus
@@ -162,6 +202,25 @@ export interface MethodParams {
   /** Replaces the connection's subscription; `group` limits group events to one group. An empty list unsubscribes. */
   subscribe: { events: EventName[]; group?: string }
   stop: Record<string, never>
+  /** `path`: absolute, a regular file the node's user can read. `name` defaults to its base name. */
+  'file.send': { group: string; path: string; name?: string; mediaType?: string; progress?: boolean }
+  /** Starts a stream upload (stdin); `name` defaults to `stdin`. */
+  'file.upload': { group: string; name?: string; mediaType?: string }
+  /** The next piece of an upload's content, base64. */
+  'file.write': { upload: number; data: string }
+  /** Announces the upload to the group. */
+  'file.finish': { upload: number }
+  'file.list': { group: string }
+  /**
+   * `file`: its id, a unique id prefix or its unique name. `out`: absolute; a
+   * folder (the file goes in it under a safe version of its name) or a file
+   * path. `force` replaces an existing file; `wait` waits for a file still arriving.
+   */
+  'file.save': { group: string; file: string; out: string; force?: boolean; wait?: boolean; progress?: boolean }
+  /** `entry`: a message's local id (`12` or `#12`), or a file's id or name. Only our own. */
+  delete: { group: string; entry: string }
+  /** Owner: the retention period in ms (60,000 to 100 years), or null for none. */
+  'group.retention': { group: string; periodMs: number | null }
 }
 
 /** Result of every method. */
@@ -184,8 +243,8 @@ export interface MethodResults {
   'group.invite.cancel': PendingInviteJson
   'group.remove': GroupJson
   'group.leave': GroupJson
-  /** `pending`: invitations queued until their invitee is reachable. */
-  'group.members': { group: string; members: MemberJson[]; pending: PendingInviteJson[] }
+  /** `pending`: invitations queued until their invitee is reachable; `retentionMs`: the owner's retention period (null: none). */
+  'group.members': { group: string; members: MemberJson[]; pending: PendingInviteJson[]; retentionMs: number | null }
   'group.list': { groups: GroupJson[] }
   /** `committed` by the owner at `epoch`, or `proposed` by a member (the owner commits it when it processes it). */
   'group.rotate': { state: 'committed' | 'proposed'; epoch?: number; group: GroupJson }
@@ -199,6 +258,16 @@ export interface MethodResults {
   read: { messages: MessageJson[]; more: boolean }
   subscribe: { events: EventName[] }
   stop: { stopping: true }
+  'file.send': MessageJson
+  'file.upload': { upload: number }
+  'file.write': { bytes: number }
+  'file.finish': MessageJson
+  'file.list': { files: FileJson[] }
+  /** `path`: where the file was written. */
+  'file.save': { file: FileJson; path: string }
+  /** The entry as it was: a message or a file. */
+  delete: { message?: MessageJson; file?: FileJson }
+  'group.retention': GroupJson
 }
 
 /** Data of every event. */
@@ -218,6 +287,8 @@ export interface EventData {
   'group:invite': InviteEvent
   /** A fork just detected; `peerId` sent the conflicting operation. */
   'log:fork': ForkJson & { peerId: string; peerName?: string }
+  'file:progress': FileProgressJson
+  'group:deleted': { groupId: string; author: string; seqs: number[] }
 }
 
 // ---- lines -----------------------------------------------------------------

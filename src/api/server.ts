@@ -6,13 +6,17 @@ import { silentLogger, type Logger } from '../logging.js'
 import { withTimeout } from '../util/async.js'
 import { API_ERRORS, LocalApiError } from './errors.js'
 import type { LocalApiNode, LocalApiNodeEvents } from './node.js'
+import type { FileProgress, OutgoingFile } from '../node/index.js'
 import {
   MAX_IN_FLIGHT_PER_CONNECTION,
   MAX_READ_RESULT_BYTES,
   MAX_REQUEST_LINE_BYTES,
+  MAX_UPLOADS_PER_CONNECTION,
   READ_DEFAULT_LIMIT,
+  TRANSFER_METHODS,
   type ApiErrorJson,
   type ApiRequest,
+  type EventData,
   type EventName,
   type MessageJson,
   type MethodName,
@@ -22,7 +26,7 @@ import {
 import { LineSplitter } from './line-splitter.js'
 import { clearStaleSocket } from './socket-file.js'
 import { decodeBase64Strict, parseRequestLine } from './validate.js'
-import { EVENT_DATA, EVENT_GROUP, forkJson, groupJson, membersJson, messageJson, peerJson, pendingInviteJson, statusJson } from './wire.js'
+import { EVENT_DATA, EVENT_GROUP, fileJson, forkJson, groupJson, membersJson, messageJson, peerJson, pendingInviteJson, progressJson, statusJson } from './wire.js'
 
 /** Options of {@link startLocalApi}. */
 export interface LocalApiServerOptions {
@@ -161,7 +165,12 @@ class LocalApi implements LocalApiServer {
       'group.leave': async ({ group }) => groupJson(await node.leave(group)),
       'group.members': ({ group }) => {
         const info = node.group(group)
-        return { group: info.id, members: membersJson(info), pending: node.invites.list(Buffer.from(info.id, 'hex')).map(pendingInviteJson) }
+        return {
+          group: info.id,
+          members: membersJson(info),
+          pending: node.invites.list(Buffer.from(info.id, 'hex')).map(pendingInviteJson),
+          retentionMs: info.retentionMs,
+        }
       },
       'group.list': () => ({ groups: node.groups().map(groupJson) }),
       'group.rotate': async ({ group }) => {
@@ -197,6 +206,34 @@ class LocalApi implements LocalApiServer {
         return { events }
       },
       stop: () => ({ stopping: true }),
+      ...this.#fileHandlers(),
+    }
+  }
+
+  /** Files, deletion and retention (node/content.ts). */
+  #fileHandlers(): Pick<Handlers, 'file.send' | 'file.upload' | 'file.write' | 'file.finish' | 'file.list' | 'file.save' | 'delete' | 'group.retention'> {
+    const content = this.node.content
+    const progressTo = (conn: Connection, wanted: boolean | undefined): { onProgress?: (p: FileProgress) => void } =>
+      wanted === true ? { onProgress: (p) => conn.push('file:progress', progressJson(p)) } : {}
+    return {
+      'file.send': async ({ group, path, progress, ...meta }, { conn, signal }) => messageJson(await content.sendFile(group, path, { ...meta, signal, ...progressTo(conn, progress) })),
+      'file.upload': ({ group, ...meta }, { conn }) => ({ upload: conn.addUpload(content.beginFile(group, meta)) }),
+      'file.write': ({ upload, data }, { conn }) => {
+        const outgoing = conn.upload(upload)
+        outgoing.write(decodeBase64Strict(data))
+        return { bytes: outgoing.bytes }
+      },
+      'file.finish': async ({ upload }, { conn }) => messageJson(await conn.takeUpload(upload).finish()),
+      'file.list': ({ group }) => ({ files: content.files(group).map(fileJson) }),
+      'file.save': async ({ group, file, out, force, wait, progress }, { conn, signal }) => {
+        const saved = await content.saveFile(group, file, { out, force, wait, signal, ...progressTo(conn, progress) })
+        return { file: fileJson(saved.file), path: saved.path }
+      },
+      delete: async ({ group, entry }) => {
+        const removed = await content.delete(group, entry)
+        return { ...(removed.message !== undefined ? { message: messageJson(removed.message) } : {}), ...(removed.file !== undefined ? { file: fileJson(removed.file) } : {}) }
+      },
+      'group.retention': async ({ group, periodMs }) => groupJson(await content.setRetention(group, periodMs)),
     }
   }
 }
@@ -210,6 +247,9 @@ class Connection {
   #inFlight = 0
   #unsubscribe: (() => void)[] = []
   #closed = false
+  /** Stream uploads of this connection (`file.upload`), discarded if it closes first. */
+  readonly #uploads = new Map<number, OutgoingFile>()
+  #nextUpload = 1
 
   constructor(api: LocalApi, socket: Socket) {
     this.#api = api
@@ -230,6 +270,35 @@ class Connection {
   subscribe(events: readonly EventName[], groupId: string | undefined): void {
     for (const off of this.#unsubscribe.splice(0)) off()
     for (const event of events) this.#unsubscribe.push(this.#listen(event, groupId))
+  }
+
+  /** Pushes an event to this client outside its subscription (the progress of its own transfer). */
+  push<E extends EventName>(event: E, data: EventData[E]): void {
+    this.#write({ event, data })
+  }
+
+  /** Keeps an upload for this connection's later `file.write` and `file.finish`; returns its id. */
+  addUpload(upload: OutgoingFile): number {
+    if (this.#uploads.size >= MAX_UPLOADS_PER_CONNECTION) {
+      upload.abort()
+      throw new LocalApiError('API_TOO_MANY_REQUESTS', `a connection may hold ${MAX_UPLOADS_PER_CONNECTION} uploads at once`)
+    }
+    const id = this.#nextUpload++
+    this.#uploads.set(id, upload)
+    return id
+  }
+
+  upload(id: number): OutgoingFile {
+    const upload = this.#uploads.get(id)
+    if (upload === undefined) throw new LocalApiError('API_BAD_REQUEST', `no upload ${id} on this connection`)
+    return upload
+  }
+
+  /** The upload, no longer this connection's to discard. */
+  takeUpload(id: number): OutgoingFile {
+    const upload = this.upload(id)
+    this.#uploads.delete(id)
+    return upload
   }
 
   #listen<E extends EventName>(event: E, groupId: string | undefined): () => void {
@@ -280,7 +349,8 @@ class Connection {
     this.#aborter.signal.addEventListener('abort', onClose, { once: true })
     try {
       const result = Promise.resolve().then(() => handler(request.params, { conn: this, signal: call.signal }))
-      return await withTimeout(result, this.#api.callTimeoutMs, `the local API call ${request.method}`)
+      // A transfer takes as long as its file: its bound is the client, who ends it by closing the connection.
+      return TRANSFER_METHODS.has(request.method) ? await result : await withTimeout(result, this.#api.callTimeoutMs, `the local API call ${request.method}`)
     } finally {
       // Also ends work a timed-out call left running (an invitation still dialing).
       call.abort()
@@ -315,6 +385,8 @@ class Connection {
 
   #cleanup(): void {
     for (const off of this.#unsubscribe.splice(0)) off()
+    for (const upload of this.#uploads.values()) upload.abort()
+    this.#uploads.clear()
     this.#aborter.abort()
   }
 }

@@ -1,7 +1,9 @@
 import { LocalApiError } from './errors.js'
+import { isMediaType, MAX_FILE_NAME_BYTES, MAX_RETENTION_MS, MIN_RETENTION_MS } from '../group/index.js'
 import {
   EVENTS,
   MAX_EPHEMERAL_BYTES,
+  MAX_FILE_WRITE_BYTES,
   MAX_REQUEST_ID,
   MAX_SEND_BYTES,
   METHODS,
@@ -132,7 +134,88 @@ function subscribeParams(params: Params): MethodParams['subscribe'] {
   return group === undefined ? { events: events as EventName[] } : { events: events as EventName[], group }
 }
 
+// ---- files, deletion, retention ------------------------------------------------
+
+const MAX_PATH_CHARS = 4096
+const MAX_WRITE_BASE64_CHARS = Math.ceil(MAX_FILE_WRITE_BYTES / 3) * 4
+
+function optionalBoolean(params: Params, key: string): boolean | undefined {
+  const value = params[key]
+  if (value !== undefined && typeof value !== 'boolean') throw bad(`"${key}" must be true or false`)
+  return value
+}
+
+/** An absolute path: the node runs elsewhere than its client, so a relative one would name another file. */
+function absolutePath(params: Params, key: string): string {
+  const path = requiredString(params, key, MAX_PATH_CHARS)
+  if (!path.startsWith('/')) throw bad(`"${key}" must be an absolute path`)
+  if (path.includes('\0')) throw bad(`"${key}" must not contain NUL`)
+  return path
+}
+
+/** The optional `name` and `mediaType` of a file to send. */
+function fileMeta(params: Params): { name?: string; mediaType?: string } {
+  const name = optionalString(params, 'name', MAX_FILE_NAME_BYTES)
+  if (name !== undefined && Buffer.byteLength(name, 'utf8') > MAX_FILE_NAME_BYTES) throw bad(`"name" is longer than ${MAX_FILE_NAME_BYTES} bytes`)
+  const mediaType = optionalString(params, 'mediaType', 127)
+  if (mediaType !== undefined && !isMediaType(mediaType)) throw bad('"mediaType" must be a lower-case type/subtype')
+  return { ...(name !== undefined ? { name } : {}), ...(mediaType !== undefined ? { mediaType } : {}) }
+}
+
+/** Keeps only the flags that are set. */
+function flags<K extends string>(params: Params, keys: readonly K[]): { [P in K]?: boolean } {
+  const out: { [P in K]?: boolean } = {}
+  for (const key of keys) {
+    const value = optionalBoolean(params, key)
+    if (value !== undefined) out[key] = value
+  }
+  return out
+}
+
+function uploadId(params: Params): number {
+  const upload = optionalInteger(params, 'upload', 1, MAX_REQUEST_ID)
+  if (upload === undefined) throw bad('missing parameter "upload"')
+  return upload
+}
+
+const FILE_VALIDATORS = {
+  'file.send': (p: Params): MethodParams['file.send'] => {
+    onlyKeys(p, ['group', 'path', 'name', 'mediaType', 'progress'])
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), path: absolutePath(p, 'path'), ...fileMeta(p), ...flags(p, ['progress']) }
+  },
+  'file.upload': (p: Params): MethodParams['file.upload'] => {
+    onlyKeys(p, ['group', 'name', 'mediaType'])
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), ...fileMeta(p) }
+  },
+  'file.write': (p: Params): MethodParams['file.write'] => {
+    onlyKeys(p, ['upload', 'data'])
+    const data = requiredString(p, 'data', MAX_WRITE_BASE64_CHARS)
+    if (decodeBase64Strict(data).length > MAX_FILE_WRITE_BYTES) throw bad(`"data" is longer than ${MAX_FILE_WRITE_BYTES} bytes`)
+    return { upload: uploadId(p), data }
+  },
+  'file.finish': (p: Params): MethodParams['file.finish'] => {
+    onlyKeys(p, ['upload'])
+    return { upload: uploadId(p) }
+  },
+  'file.list': groupOnly,
+  'file.save': (p: Params): MethodParams['file.save'] => {
+    onlyKeys(p, ['group', 'file', 'out', 'force', 'wait', 'progress'])
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), file: requiredString(p, 'file', MAX_REF_CHARS), out: absolutePath(p, 'out'), ...flags(p, ['force', 'wait', 'progress']) }
+  },
+  delete: (p: Params): MethodParams['delete'] => {
+    onlyKeys(p, ['group', 'entry'])
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), entry: requiredString(p, 'entry', MAX_REF_CHARS) }
+  },
+  'group.retention': (p: Params): MethodParams['group.retention'] => {
+    onlyKeys(p, ['group', 'periodMs'])
+    if (!('periodMs' in p)) throw bad('missing parameter "periodMs" (null for none)')
+    const periodMs = p.periodMs === null ? null : optionalInteger(p, 'periodMs', MIN_RETENTION_MS, MAX_RETENTION_MS)!
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), periodMs }
+  },
+}
+
 const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M] } = {
+  ...FILE_VALIDATORS,
   status: noParams,
   card: noParams,
   'peers.add': (p) => {

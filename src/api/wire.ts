@@ -1,6 +1,6 @@
-import type { ForkView, GroupSummary, InviteEvent, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 import type { LocalApiNodeEvents } from './node.js'
-import type { EventData, EventName, ForkJson, GroupJson, MemberJson, MessageJson, PeerJson, PendingInviteJson, StatusJson } from './protocol.js'
+import type { EventData, EventName, FileJson, FileProgressJson, ForkJson, GroupJson, MemberJson, MessageJson, PeerJson, PendingInviteJson, StatusJson } from './protocol.js'
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -69,6 +69,7 @@ export function groupJson(g: GroupSummary): GroupJson {
     active: g.active,
     status: g.status,
     ...(g.pendingProposal !== null ? { pendingProposal: g.pendingProposal } : {}),
+    retentionMs: g.retentionMs,
   }
 }
 
@@ -112,6 +113,41 @@ function inviteEventJson(e: InviteEvent): InviteEvent {
   }
 }
 
+/** A file as it travels. */
+export function fileJson(f: FileView): FileJson {
+  return {
+    id: f.id,
+    groupId: f.groupId,
+    name: f.name,
+    mediaType: f.mediaType,
+    size: f.size,
+    sha256: f.sha256,
+    sender: f.sender,
+    senderPeerId: f.senderPeerId,
+    ...(f.senderName !== undefined ? { senderName: f.senderName } : {}),
+    self: f.self,
+    sentAt: f.sentAt,
+    chunks: f.chunks,
+    chunksHeld: f.chunksHeld,
+    complete: f.complete,
+  }
+}
+
+/** A transfer's progress as it travels. */
+export function progressJson(p: FileProgress): FileProgressJson {
+  return {
+    groupId: p.groupId,
+    fileId: p.fileId,
+    name: p.name,
+    direction: p.direction,
+    ...(p.peerId !== undefined ? { peerId: p.peerId } : {}),
+    chunks: p.chunks,
+    totalChunks: p.totalChunks,
+    bytes: p.bytes,
+    size: p.size,
+  }
+}
+
 /** A decrypted message as it travels: always base64 `data`, plus `text` when the bytes are UTF-8. */
 export function messageJson(m: MessageView): MessageJson {
   return {
@@ -126,6 +162,7 @@ export function messageJson(m: MessageView): MessageJson {
     receivedAt: m.receivedAt,
     ...(m.text !== undefined ? { text: m.text } : {}),
     data: base64(m.data),
+    ...(m.file !== undefined ? { file: fileJson(m.file) } : {}),
   }
 }
 
@@ -157,6 +194,8 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   'sync:caught-up': (e) => ({ peerId: e.peerId, logId: e.logId }),
   'group:message': (m) => messageJson(m),
   'group:changed': (g) => groupJson(g),
+  'file:progress': (p) => progressJson(p),
+  'group:deleted': (e) => ({ groupId: e.groupId, author: e.author, seqs: [...e.seqs] }),
   'group:ephemeral': (e) => {
     const text = textOf(e.data)
     return { group: e.groupId, peerId: e.peerId, ...(e.name !== undefined ? { name: e.name } : {}), data: base64(e.data), ...(text !== undefined ? { text } : {}) }
@@ -171,6 +210,8 @@ export const EVENT_GROUP: { [E in EventName]?: (...args: LocalApiNodeEvents[E]) 
   'sync:caught-up': (e) => e.logId,
   'group:message': (m) => m.groupId,
   'group:changed': (g) => g.id,
+  'file:progress': (p) => p.groupId,
+  'group:deleted': (e) => e.groupId,
   'group:ephemeral': (e) => e.groupId,
   'group:invite': (e) => e.groupId,
   'log:fork': (f) => f.logId,

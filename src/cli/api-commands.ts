@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs'
 import { sleep } from '../util/async.js'
 import { decodeContactCard, identityFingerprint, keystoreExists } from '../keys/index.js'
 import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson, type PendingInviteJson } from '../api/index.js'
@@ -10,6 +9,7 @@ import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
+import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
 import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
 
 /** A parsed command ready to run. */
@@ -57,7 +57,8 @@ function authorLabel(m: MessageJson): string {
 }
 
 function messageLine(m: MessageJson): string {
-  const body = m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
+  const body =
+    m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
   return `#${m.id}  ${timestamp(m.receivedAt)}  ${printable(authorLabel(m))}: ${body}\n`
 }
 
@@ -216,6 +217,7 @@ async function groupMembers(run: Run, io: CliIo): Promise<number> {
         result.members.map((m) => [`${m.self ? 'you' : (m.name ?? '-')}${m.forked ? ' [forked]' : ''}`, shortId(m.peerId), shortId(m.identityKey), m.owner ? 'owner' : 'member']),
       ) + pendingLines(result.pending),
     )
+    if (result.retentionMs !== null) io.stdout.write(`retention: every member deletes what is older than ${formatPeriod(result.retentionMs)}\n`)
   }
   return EXIT.OK
 }
@@ -227,13 +229,14 @@ async function groupList(run: Run, io: CliIo): Promise<number> {
   else {
     io.stdout.write(
       table(
-        ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'STATE'],
+        ['ID', 'NAME', 'ROLE', 'EPOCH', 'MEMBERS', 'RETENTION', 'STATE'],
         result.groups.map((g) => [
           g.id.slice(0, 12),
           g.name ?? '-',
           g.isOwner ? 'owner' : 'member',
           String(g.epoch),
           String(g.members.length),
+          formatPeriod(g.retentionMs),
           g.status === 'removed' ? 'removed by the owner' : g.pendingProposal === 'update' ? 'active, update proposed' : g.status,
         ]),
       ),
@@ -242,29 +245,14 @@ async function groupList(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-function readFileToSend(path: string): Uint8Array {
-  let size: number
-  try {
-    const st = statSync(path)
-    if (!st.isFile()) throw new CliError('CLI_FILE', `${path} is not a regular file`)
-    size = st.size
-  } catch (err) {
-    if (err instanceof CliError) throw err
-    throw new CliError('CLI_FILE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
-  }
-  if (size > MAX_SEND_BYTES) throw new CliError('CLI_FILE', `${path} is ${size} bytes; a message can carry at most ${MAX_SEND_BYTES} bytes (128 KiB)`)
-  if (size === 0) throw new CliError('CLI_FILE', `${path} is empty`)
-  return readFileSync(path)
-}
-
 async function send(run: Run, io: CliIo): Promise<number> {
   const [group, text] = run.args as [string, string | undefined]
   const file = run.options.file
   if ((text === undefined) === (file === undefined)) {
     throw new CliError('CLI_USAGE', 'give either <text> or --file PATH; see `burrow send --help`')
   }
-  const params = typeof file === 'string' ? { group, data: Buffer.from(readFileToSend(file)).toString('base64') } : { group, text: text! }
-  const m = await withApi(run, (api) => api.call('send', params))
+  if (typeof file === 'string') return sendFile(run, io, group, file)
+  const m = await withApi(run, (api) => api.call('send', { group, text: text! }))
   if (run.globals.json) printJson(io, m)
   else io.stdout.write(`sent #${m.id} to ${m.group.slice(0, 12)} (${Buffer.from(m.data, 'base64').length} bytes)\n`)
   return EXIT.OK

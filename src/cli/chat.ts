@@ -2,6 +2,7 @@ import { MAX_SEND_BYTES, READ_MAX_LIMIT, type ApiEvent, type LocalApiClient, typ
 import { connect, type Run } from './api-commands.js'
 import { ChatPresence, HERE_EVERY_MS, TYPING_EVERY_MS, chatSignalText, editInput, parseChatSignal, statusLine, type ChatSignal } from './chat-state.js'
 import { CliError, EXIT } from './errors.js'
+import { fileEntry } from './file-commands.js'
 import { printable, shortId } from './format.js'
 import type { CliIo } from './io.js'
 
@@ -22,7 +23,7 @@ function clock(ms: number): string {
 
 function messageText(m: MessageJson): string {
   const who = m.self ? 'you' : (m.authorName ?? shortId(m.authorPeerId))
-  const body = m.text !== undefined ? m.text : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
+  const body = m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? m.text : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
   return printable(`${clock(m.receivedAt)} ${who}: ${body}`)
 }
 

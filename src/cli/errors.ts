@@ -23,7 +23,7 @@ export const EXIT_MEANINGS: readonly { code: number; meaning: string }[] = [
   { code: EXIT.FAILURE, meaning: 'runtime failure' },
   { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config; a fork proof that does not hold)' },
   { code: EXIT.NOT_RUNNING, meaning: 'node not running (no answer on <data dir>/burrow.sock)' },
-  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, fork proof, queued invitation, or no node in the data directory)' },
+  { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, file, message, fork proof, queued invitation, or no node in the data directory)' },
   { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase (of the keystore or a backup), or keystore error' },
   { code: EXIT.CANCELLED, meaning: 'cancelled with Ctrl-C at the passphrase prompt' },
 ]
@@ -60,6 +60,8 @@ const BAD_INPUT_CODES = new Set([
   'GROUP_AMBIGUOUS',
   'GROUP_NAME_TAKEN',
   'PEER_AMBIGUOUS',
+  'GROUP_FILE_AMBIGUOUS',
+  'NODE_FILE_UNREADABLE',
   'STORE_BACKUP_INVALID',
   'LOG_INVALID_FORK_PROOF',
   'TOR_SOCKET_PATH_UNUSABLE',
@@ -68,7 +70,16 @@ const BAD_INPUT_CODES = new Set([
 ])
 /** Codes of a wrong or missing passphrase, or a keystore (or sealed database) that cannot be used: exit 5. */
 const KEYSTORE_CODES = new Set(['CLI_PASSPHRASE_FILE', 'STORE_BACKUP_PASSPHRASE_REQUIRED', 'STORE_BACKUP_WRONG_PASSPHRASE', 'STORE_SEALED', 'STORE_WRONG_KEY'])
-const NOT_FOUND_CODES = new Set(['PEER_UNKNOWN', 'GROUP_NOT_FOUND', 'GROUP_NOT_A_MEMBER', 'NODE_NOT_FOUND', 'NODE_FORK_NOT_FOUND', 'NODE_INVITE_NOT_QUEUED'])
+const NOT_FOUND_CODES = new Set([
+  'PEER_UNKNOWN',
+  'GROUP_NOT_FOUND',
+  'GROUP_NOT_A_MEMBER',
+  'NODE_NOT_FOUND',
+  'NODE_FORK_NOT_FOUND',
+  'NODE_INVITE_NOT_QUEUED',
+  'GROUP_FILE_NOT_FOUND',
+  'GROUP_ENTRY_NOT_FOUND',
+])
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: string): number {

@@ -82,11 +82,11 @@ export class LineOutput {
 }
 
 /**
- * tor's bootstrap progress as one line of at most `columns - 1` characters
+ * Progress (tor's bootstrap, a file transfer) as one line of at most `columns - 1` characters
  * (the last column would wrap on some terminals): the label, a bar of 10-30
  * cells, the percentage, and as much of tor's summary as fits.
  */
-export function progressLine(label: string, p: BootstrapProgress, columns: number): string {
+export function progressLine(label: string, p: Pick<BootstrapProgress, 'progress' | 'summary'>, columns: number): string {
   const pct = Math.max(0, Math.min(100, Math.round(p.progress)))
   const percent = `${String(pct).padStart(3)}%`
   const room = columns - 1

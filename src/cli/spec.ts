@@ -59,13 +59,14 @@ const PASSPHRASE_FILE: OptionSpec = {
 const PEER_JSON =
   '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), forked, connected }'
 const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self, forked }'
-const GROUP_JSON = `{ id, name?, sharedName?, description?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, status ("active", "leaving", "left" or "removed"), pendingProposal? }`
+const GROUP_JSON = `{ id, name?, sharedName?, description?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, status ("active", "leaving", "left" or "removed"), pendingProposal?, retentionMs }`
 const PENDING_INVITE_JSON = '{ groupId, peerId, name?, identityKey, fingerprint, since, attempts, lastAttemptAt?, lastError?: { code, message } }'
 const FORK_JSON = '{ id, author, authorPeerId, authorName?, fingerprint, self, logId, seq, detectedAt? }'
 const DESCRIPTION_OPTION: OptionSpec = { name: 'description', type: 'string', value: 'TEXT', description: 'the group\'s description, shared with its members (at most 1000 characters; "" removes it)' }
 const FINGERPRINT_NOTE =
   'The fingerprint is the start of the identity key: compare it with the peer over a channel you trust (in person, a call), as SECURITY.md asks, before you rely on the card.'
-const MESSAGE_JSON = '{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64) }'
+const FILE_JSON = '{ id, groupId, name, mediaType, size, sha256, sender, senderPeerId, senderName?, self, sentAt, chunks, chunksHeld, complete }'
+const MESSAGE_JSON = `{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64), file?: ${FILE_JSON} }`
 
 const peers: CommandSpec = {
   path: ['peers'],
@@ -173,7 +174,7 @@ const group: CommandSpec = {
       args: [{ name: 'group', required: true }],
       options: [],
       examples: ['burrow group members friends'],
-      json: `{ group, members: [${MEMBER_JSON}], pending: [${PENDING_INVITE_JSON}] }`,
+      json: `{ group, members: [${MEMBER_JSON}], pending: [${PENDING_INVITE_JSON}], retentionMs }`,
     },
     {
       path: ['group', 'list'],
@@ -192,6 +193,16 @@ const group: CommandSpec = {
       options: [],
       examples: ['burrow group rotate friends'],
       json: `{ state: "committed" or "proposed", epoch? (committed), group: ${GROUP_JSON} }`,
+    },
+    {
+      path: ['group', 'retention'],
+      summary: 'set how long the members of a group you own keep what is sent',
+      description:
+        'Every member then deletes what is older than the period: messages and files leave every local view, their encrypted payloads every store, and members\' logs are pruned (the owner\'s commits stay, so a member that was away can still catch up). The period is a number and a unit (m, h, d, w), from 1m; `off` keeps everything until its author deletes it. Shown by `group list` and `group members`.',
+      args: [{ name: 'group', required: true }, { name: 'period', required: true }],
+      options: [],
+      examples: ['burrow group retention friends 30d', 'burrow group retention friends off'],
+      json: GROUP_JSON,
     },
   ],
 }
@@ -343,12 +354,50 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['send'],
-    summary: 'send a message (or a file\'s bytes) to a group',
-    description: 'Encrypts and sends to the group; members receive it when they are connected or as soon as they sync. Messages are limited to 128 KiB.',
+    summary: 'send a message or a file to a group',
+    description:
+      'Encrypts and sends to the group; members receive it when they are connected or as soon as they sync. A message is limited to 128 KiB. A file (--file) may be of any size up to 64 GiB: the node seals it in chunks as it reads it (a progress bar shows how far), then announces it, and members fetch it in the background (`burrow files`, `burrow get`). With `--file -` it reads stdin to its end.',
     args: [{ name: 'group', required: true }, { name: 'text', required: false }],
-    options: [{ name: 'file', type: 'string', value: 'PATH', description: 'send the bytes of this file instead of text' }],
-    examples: ['burrow send friends "hello there"', 'burrow send friends --file ./photo.jpg', 'burrow send friends -- "-starts with a dash"'],
+    options: [
+      { name: 'file', type: 'string', value: 'PATH', description: 'send this file (or - for stdin) instead of text' },
+      { name: 'name', type: 'string', value: 'NAME', description: 'the file name members see (default: the file\'s own, or stdin)' },
+      { name: 'type', type: 'string', value: 'MEDIA', description: 'its media type, e.g. image/jpeg (default: from the name\'s extension)' },
+    ],
+    examples: ['burrow send friends "hello there"', 'burrow send friends --file ./photo.jpg', 'tar c notes | burrow send friends --file - --name notes.tar', 'burrow send friends -- "-starts with a dash"'],
     json: MESSAGE_JSON,
+  },
+  {
+    path: ['files'],
+    summary: 'list a group\'s files',
+    description: 'Every file sent to the group since this node joined it: name, size, sender, and whether all of it has arrived (or how many chunks have).',
+    args: [{ name: 'group', required: true }],
+    options: [],
+    examples: ['burrow files friends', 'burrow files friends --json'],
+    json: `{ files: [${FILE_JSON}] }`,
+  },
+  {
+    path: ['get'],
+    summary: 'save a file of a group',
+    description:
+      'Decrypts a file into a temporary file beside the target and gives it its name only once its SHA-256 matches what the sender announced. The file is named by its id (a unique prefix will do) or its name. --out is a folder (the file goes in it, under its name made safe: no path, no hidden name, no control characters) or a file path; default: the current folder. An existing file is never replaced without --force. A file still arriving is refused unless --wait, which waits for the rest.',
+    args: [{ name: 'group', required: true }, { name: 'file', required: true }],
+    options: [
+      { name: 'out', type: 'string', value: 'PATH', description: 'folder or file to save to (default: the current folder)' },
+      { name: 'force', type: 'boolean', description: 'replace an existing file' },
+      { name: 'wait', type: 'boolean', description: 'wait for a file that has not fully arrived yet' },
+    ],
+    examples: ['burrow get friends photo.jpg', 'burrow get friends 3fa4c1 --out ~/Downloads', 'burrow get friends big.iso --wait --out /tmp/big.iso'],
+    json: `{ file: ${FILE_JSON}, path }`,
+  },
+  {
+    path: ['delete'],
+    summary: 'delete one of your messages or files, for every member',
+    description:
+      'Names a message by its id (as `read` shows it, e.g. 12 or #12) or a file by its id or name. Only your own. Every member\'s node deletes its encrypted payload (nobody serves it any more) and drops it from its local view; a file\'s chunks and key go too. Copies someone already saved stay theirs.',
+    args: [{ name: 'group', required: true }, { name: 'entry', required: true }],
+    options: [],
+    examples: ['burrow delete friends 12', 'burrow delete friends photo.jpg'],
+    json: `{ message?: ${MESSAGE_JSON}, file?: ${FILE_JSON} }`,
   },
   {
     path: ['read'],

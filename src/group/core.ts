@@ -2,10 +2,11 @@ import type { Database } from 'better-sqlite3'
 import type { Logger } from '../logging.js'
 import { bytesEqual, toHex } from '../log/bytes.js'
 import { createOperation } from '../log/operation.js'
-import type { Operation, Signer } from '../log/types.js'
+import type { ExtensionValue, Operation, Signer } from '../log/types.js'
 import {
   GroupStore,
   type DepartedRow,
+  type FileRow,
   type GroupEnd,
   type GroupMessage,
   type InvitationRow,
@@ -14,6 +15,9 @@ import {
   type RejectedGroupOperation,
 } from '../store/index.js'
 import { MlsGroup, type KeyPackagePair, type MlsIdentity } from './mls/index.js'
+import { FileIndex } from './file-index.js'
+import { fileContent } from './file-reader.js'
+import { FileUpload } from './file-upload.js'
 import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { GroupRoster } from './roster.js'
 import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
@@ -32,10 +36,17 @@ export interface LiveGroup {
   ownProposal: OwnProposal | null
 }
 
-/** An operation for this node's own log: a payload and the epoch it belongs to. */
+/**
+ * An operation for this node's own log: a payload and the epoch it belongs
+ * to; or, without a payload, a clear control operation: `delete` names
+ * earlier operations of our log whose payloads every store deletes
+ * (store/log-store.ts), `prune` lets every node drop our operations below it.
+ */
 export interface OwnWrite {
-  readonly payload: GroupPayload
+  readonly payload?: GroupPayload
   readonly epoch: number
+  readonly delete?: readonly number[]
+  readonly prune?: true
 }
 
 /** An operation that could not be used, and the stable code of why. */
@@ -67,6 +78,18 @@ export interface GroupChange {
   readonly sent?: Uint8Array
   /** The consumed operation could not be used: record it. */
   readonly rejected?: Rejection
+  /**
+   * A file the `received` or `sent` entry announces: kept with its key, and
+   * the entry refers to it. For a sent one, `seq` is filled in with the
+   * announcement's.
+   */
+  readonly file?: FileRow
+  /** The file log of ours this announcement ends (its upload record goes). */
+  readonly uploaded?: Uint8Array
+  /** Entries of `author` that leave the local view (its deletion): their files and file logs go too. */
+  readonly removed?: { readonly author: Uint8Array; readonly seqs: readonly number[] }
+  /** The owner's new retention period for the group (ms; null: none). */
+  readonly retention?: number | null
   /** The owner's group setting (its name, description): carried by the consumed operation, or by the first appended one (ours, as the owner). */
   readonly setting?: GroupSetting
 }
@@ -120,6 +143,8 @@ export class GroupCore {
   readonly #signer: Signer
   readonly #live = new Map<string, LiveGroup>()
   readonly #sharing = new SharingIndex()
+  /** The file logs known here: shared with their group's members. */
+  readonly files = new FileIndex()
   readonly #invitationTtlMs: number
 
   constructor(options: GroupCoreOptions) {
@@ -140,7 +165,10 @@ export class GroupCore {
     }
     for (const group of members.values()) this.#sharing.setGroup(group.groupId, group.members, true)
     for (const i of this.#store.invitationTimes()) this.#sharing.addInvitation(i.groupId, i.inviter, i.createdAt + this.#invitationTtlMs)
+    for (const file of this.#store.files()) this.files.add(file)
     this.dropExpiredInvitations()
+    // No upload outlives the process that made it: what one left behind was never announced.
+    for (const { logId } of this.#store.uploads()) this.#discardUpload(logId)
     this.#trimDeparted(true)
   }
 
@@ -182,6 +210,7 @@ export class GroupCore {
       epoch: row.epoch,
       members: this.#store.members(groupId),
       active: row.active,
+      retentionMs: row.retentionMs,
       status,
       pendingProposal: row.ownProposal?.kind ?? null,
     }
@@ -213,6 +242,11 @@ export class GroupCore {
     return [...this.#logs.heights(groupId).keys()]
   }
 
+  /** Highest stored seq of `author` in the group's log. */
+  heightOf(groupId: Uint8Array, author: Uint8Array): number | undefined {
+    return this.#logs.heights(groupId).get(toHex(author))
+  }
+
   /** Up to `limit` stored operations of `author` in the group's log after `afterSeq`. */
   operationsAfter(author: Uint8Array, groupId: Uint8Array, afterSeq: number, limit: number): Operation[] {
     return this.#logs.operationsAfter(author, groupId, afterSeq, limit)
@@ -223,9 +257,19 @@ export class GroupCore {
     return this.#store.cursor(groupId, author)
   }
 
+  /** Whether the author of (author, group log) deleted the payload at `seq`. */
+  isDeleted(author: Uint8Array, groupId: Uint8Array, seq: number): boolean {
+    return this.#logs.isDeleted(author, groupId, seq)
+  }
+
   /** Whether group log `logId` is shared with `peer`: a member of the active group, or the inviter of a pending invitation. From memory. */
   mayShare(peer: Uint8Array, logId: Uint8Array): boolean {
     return !bytesEqual(peer, this.self) && this.#sharing.mayShare(peer, logId, this.now())
+  }
+
+  /** Whether `peer` (not us) is a current member of group `groupId`: who a file log of the group is shared with. From memory. */
+  isMember(peer: Uint8Array, groupId: Uint8Array): boolean {
+    return !bytesEqual(peer, this.self) && this.#sharing.isMember(peer, groupId)
   }
 
   /** The group logs shared with `peer` (see {@link mayShare}). From memory. */
@@ -263,7 +307,87 @@ export class GroupCore {
     return this.#sharing.pendingCount(inviter)
   }
 
+  /** A local-view entry by its id. */
+  message(groupId: Uint8Array, id: number): GroupMessage | undefined {
+    return this.#store.message(groupId, id)
+  }
+
+  /** The files of a group known here, oldest first, with their keys. */
+  fileRows(groupId: Uint8Array): FileRow[] {
+    return this.#store.files(groupId)
+  }
+
+  /** A file by its log id. */
+  fileRow(logId: Uint8Array): FileRow | undefined {
+    return this.#store.file(logId)
+  }
+
+  /** How many of a file's chunks are stored here (they arrive in order). */
+  chunksHeld(file: Pick<FileRow, 'author' | 'logId'>): number {
+    return (this.#logs.heights(file.logId).get(toHex(file.author)) ?? -1) + 1
+  }
+
+  /** The file's content, chunk by chunk (see file-reader.ts). */
+  fileContent(file: FileRow): Generator<Uint8Array, void, undefined> {
+    return fileContent(this.#logs, file)
+  }
+
+  /** Last seq of (author, group log) the retention sweep passed. */
+  swept(groupId: Uint8Array, author: Uint8Array): number {
+    return this.#store.swept(groupId, author)
+  }
+
+  /** The highest prune point of (author, group log) at or below `atOrBelow`. */
+  prunePoint(groupId: Uint8Array, author: Uint8Array, atOrBelow: number): number | undefined {
+    return this.#logs.prunePoint(author, groupId, atOrBelow)
+  }
+
   // ---- changing --------------------------------------------------------------
+
+  /**
+   * Starts a file upload into our file log for the group (file-upload.ts).
+   * It is recorded, so that a crash before its announcement leaves nothing
+   * behind after the next start.
+   */
+  beginUpload(groupId: Uint8Array, chunkSize?: number): FileUpload {
+    const upload = new FileUpload(
+      groupId,
+      this.#signer,
+      {
+        append: (ops) => this.#db.transaction(() => ops.forEach((op) => this.#logs.append(op))).immediate(),
+        discard: (logId) => this.#discardUpload(logId),
+      },
+      chunkSize,
+    )
+    this.#store.insertUpload(upload.logId, groupId, this.now())
+    return upload
+  }
+
+  #discardUpload(logId: Uint8Array): void {
+    this.#db.transaction(() => {
+      this.#logs.dropLog(this.self, logId)
+      this.#store.deleteUpload(logId)
+    }).immediate()
+  }
+
+  /**
+   * Retention (retention.ts): in one transaction, deletes the payloads
+   * `hashes` of `author`'s log, removes its entries at `seqs` from the local
+   * view (their files with them), records how far the sweep went, and
+   * prunes the log below `pruneBelow`. Returns the events it calls for.
+   */
+  expire(groupId: Uint8Array, author: Uint8Array, expired: { hashes: readonly Uint8Array[]; seqs: readonly number[]; swept: number; pruneBelow?: number }): GroupEvent[] {
+    let files: FileRow[] = []
+    this.#db.transaction(() => {
+      for (const hash of expired.hashes) this.#logs.deletePayload(hash)
+      files = this.#removeEntries(groupId, author, expired.seqs)
+      this.#store.setSwept(groupId, author, expired.swept)
+      if (expired.pruneBelow !== undefined) this.#logs.prune(author, groupId, expired.pruneBelow)
+    }).immediate()
+    for (const f of files) this.files.drop(f.logId)
+    this.#scrubDeleted()
+    return expired.seqs.length > 0 ? [['deleted', { groupId, author, seqs: [...expired.seqs] }]] : []
+  }
 
   /**
    * Sets a group's local name as the user chose it; `null` goes back to the
@@ -331,6 +455,8 @@ export class GroupCore {
     this.#db.transaction(() => {
       if (existing !== undefined) {
         this.#store.rejoinGroup({ groupId, owner, state: mls.encodeState(), epoch, joinedEpoch: epoch }, members)
+        // The owner sends its retention period again after the Welcome, if it has one.
+        this.#store.setRetention(groupId, null)
       } else {
         const name = input.setting?.name ?? null
         this.#store.insertGroup(
@@ -368,9 +494,11 @@ export class GroupCore {
     // Asked to leave, or removed: a leave the owner committed (or a removal while our leave waited) is a leave.
     const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
     const receivedAt = this.now()
+    const file = change.file === undefined ? undefined : change.sent === undefined ? change.file : { ...change.file, seq: operations[0]!.header.seq }
     const turnover = membersChanged && next.active ? this.#turnover(group, previous, members, operations, change, receivedAt) : undefined
     const naming = change.setting === undefined ? undefined : this.#naming(group, change.setting)
     let message: GroupMessage | undefined
+    let removedFiles: FileRow[] = []
     this.#db.transaction(() => {
       for (const op of operations) this.#logs.append(op)
       if (change.next !== undefined || ownProposal !== group.ownProposal) {
@@ -378,9 +506,13 @@ export class GroupCore {
       }
       if (membersChanged) this.#store.setMembers(group.id, members)
       if (change.processed !== undefined) this.#store.setCursor(group.id, change.processed.author, change.processed.seq)
-      const row = this.#messageRow(group, change, operations, receivedAt)
+      if (file !== undefined) this.#store.insertFile(file)
+      if (change.uploaded !== undefined) this.#store.deleteUpload(change.uploaded)
+      const row = this.#messageRow(group, change, operations, receivedAt, file)
       if (row !== undefined) message = { id: this.#store.insertMessage(row), ...row }
       if (change.rejected !== undefined) this.#store.insertRejected(this.#rejectedRow(group.id, change.rejected, receivedAt))
+      if (change.removed !== undefined) removedFiles = this.#removeEntries(group.id, change.removed.author, change.removed.seqs)
+      if (change.retention !== undefined) this.#store.setRetention(group.id, change.retention)
       for (const d of turnover?.gone ?? []) this.#store.upsertDeparted(d)
       for (const member of turnover?.back ?? []) this.#store.deleteDeparted(group.id, member)
       if (ended !== null) this.#store.deleteDepartedOf(group.id)
@@ -389,6 +521,10 @@ export class GroupCore {
         if (naming.label !== undefined) this.#store.setLabel(group.id, naming.label.name, naming.label.chosen)
       }
     }).immediate()
+    if (file !== undefined) this.files.add(file)
+    for (const f of removedFiles) this.files.drop(f.logId)
+    // A deletion left the payloads and plaintext it removed in older WAL pages.
+    if (change.removed !== undefined) this.#scrubDeleted()
 
     const wasActive = group.active
     group.mls = next
@@ -407,7 +543,27 @@ export class GroupCore {
       events.push(['changed', { groupId: group.id, epoch: Number(next.epoch), members: members ?? this.#store.members(group.id) }])
     }
     if (wasActive && ended !== null) events.push(['removed', { groupId: group.id, how: ended }])
+    if (file !== undefined) events.push(['file', { groupId: group.id, logId: file.logId }])
+    if (change.removed !== undefined) events.push(['deleted', { groupId: group.id, author: change.removed.author, seqs: [...change.removed.seqs] }])
     return { operations, message, events }
+  }
+
+  /**
+   * Inside a transaction: removes `author`'s local-view entries at `seqs`,
+   * and the files they announced with their keys and file logs. Returns the
+   * files removed.
+   */
+  #removeEntries(groupId: Uint8Array, author: Uint8Array, seqs: readonly number[]): FileRow[] {
+    const files: FileRow[] = []
+    for (const seq of seqs) {
+      this.#store.deleteMessage(groupId, author, seq)
+      const file = this.#store.fileAt(groupId, author, seq)
+      if (file === undefined) continue
+      this.#store.deleteFile(file.logId)
+      this.#logs.dropLog(file.author, file.logId)
+      files.push(file)
+    }
+    return files
   }
 
   /**
@@ -491,8 +647,9 @@ export class GroupCore {
     this.#db.pragma('wal_checkpoint(TRUNCATE)')
   }
 
-  #messageRow(group: LiveGroup, change: GroupChange, operations: readonly Operation[], receivedAt: number): Omit<GroupMessage, 'id'> | undefined {
-    if (change.received !== undefined) return { groupId: group.id, receivedAt, ...change.received }
+  #messageRow(group: LiveGroup, change: GroupChange, operations: readonly Operation[], receivedAt: number, file: FileRow | undefined): Omit<GroupMessage, 'id'> | undefined {
+    const fileLog = file === undefined ? {} : { fileLog: file.logId }
+    if (change.received !== undefined) return { groupId: group.id, receivedAt, ...change.received, ...fileLog }
     const carrier = operations[0]
     if (change.sent === undefined || carrier === undefined) return undefined
     return {
@@ -502,6 +659,8 @@ export class GroupCore {
       epoch: Number(carrier.header.extensions.get('epoch')),
       plaintext: change.sent,
       receivedAt,
+      sentAt: Number(carrier.header.extensions.get('ts')),
+      ...fileLog,
     }
   }
 
@@ -516,14 +675,19 @@ export class GroupCore {
     const tip = this.#logs.heights(groupId).get(toHex(this.self))
     let seq = tip === undefined ? 0 : tip + 1
     let backlink = tip === undefined ? null : (this.#logs.operationsAfter(this.self, groupId, tip - 1, 1)[0]?.hash ?? null)
+    const ts = this.now()
     return writes.map((w) => {
+      // `ts` dates every operation for the retention rules of the group (retention.ts).
+      const extensions: Record<string, ExtensionValue> = { epoch: w.epoch, ts }
+      if (w.delete !== undefined) extensions.delete = [...w.delete]
+      if (w.prune === true) extensions.prune = true
       const op = createOperation({
         signer: this.#signer,
         logId: groupId,
         seq,
         backlink,
-        payload: encodeGroupPayload(w.payload),
-        extensions: { epoch: w.epoch },
+        ...(w.payload !== undefined ? { payload: encodeGroupPayload(w.payload) } : {}),
+        extensions,
       })
       seq += 1
       backlink = op.hash

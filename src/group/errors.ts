@@ -55,6 +55,21 @@ export const GROUP_ERRORS = {
   GROUP_KEY_PACKAGE_REFUSED: 'the peer refused to give a key package',
   /** Recorded for an operation whose processing failed in a way that is not one of Burrow's typed errors (a defect in a dependency). */
   GROUP_PROCESSING_FAILED: 'group processing failed unexpectedly',
+  // Files, deletion and retention.
+  /** No file of the group has this id, id prefix or name (or it was deleted). */
+  GROUP_FILE_NOT_FOUND: 'no such file in the group',
+  /** The name matches several files of the group. */
+  GROUP_FILE_AMBIGUOUS: 'the name matches several files; use its id',
+  /** Some of the file's chunks have not arrived yet. */
+  GROUP_FILE_INCOMPLETE: 'the file has not fully arrived yet',
+  /** A chunk does not open with the file's key, or the content differs from the announced size or hash. */
+  GROUP_FILE_CORRUPT: 'the file does not match what its sender announced',
+  /** A file upload was given more bytes than a file may hold, or used after it ended. */
+  GROUP_FILE_UPLOAD: 'the file upload cannot take this',
+  /** The local view of the group has no message or file with this id. */
+  GROUP_ENTRY_NOT_FOUND: 'no such message or file in the group',
+  /** Only its author deletes an entry. */
+  GROUP_NOT_DELETABLE: 'only your own messages and files can be deleted',
 } as const
 export type GroupErrorCode = keyof typeof GROUP_ERRORS
 

@@ -21,17 +21,30 @@
  *   every sync frame): members, inviters, and in part members that departed.
  * - `setting.ts`: the owner's name and description of the group, shared
  *   with the members as an MLS-encrypted setting in its log.
- * - `payload.ts`: what a group operation carries (always MLS ciphertext).
+ * - `payload.ts`: what a group operation carries (always MLS ciphertext);
+ *   `app-body.ts`: the typed bodies some application messages carry (a file
+ *   announcement, the owner's retention period).
+ * - Files: `file-upload.ts` (a file's content sealed chunk by chunk into a
+ *   log of the sender's own), `file-crypto.ts` (that log's id, the chunks'
+ *   AEAD), `file-reader.ts` (the content back, checked), `file-index.ts`
+ *   (which group each file log is shared with, in memory).
+ * - `retention.ts`: the owner's retention period, applied by every member.
+ *   Deletion by an author is a clear `delete` extension the store applies
+ *   (store/log-store.ts) and the ingest path reflects in the local view.
  * - `roster.ts`: which credentials an MLS call accepts.
  * - `mls/`: the MLS core over ts-mls, pure functions over bytes.
  * @module
  */export * from './mls/index.js'
 export * from './errors.js'
 export { GroupManager, type GroupManagerOptions, type MessagesQuery } from './manager.js'
-export type { GroupEvent, GroupInfo, GroupManagerEvents, GroupStatus, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
+export type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, GroupStatus, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
 export { MAX_GROUP_DESCRIPTION_LENGTH, MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
 export { DEPARTED_SHARE_MS, MAX_DEPARTED } from './sharing.js'
-export type { GroupMessage, RejectedGroupOperation } from '../store/index.js'
+export { CHUNK_SIZE, FileUpload } from './file-upload.js'
+export { fileLogId, CHUNK_OVERHEAD } from './file-crypto.js'
+export { isMediaType, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MIN_RETENTION_MS, MAX_RETENTION_MS, type FileAnnouncement } from './app-body.js'
+export type { SweepSummary } from './retention.js'
+export type { FileRow, GroupMessage, RejectedGroupOperation } from '../store/index.js'
 export { encodeGroupPayload, decodeGroupPayload, MAX_BUNDLED_PROPOSALS, type GroupPayload } from './payload.js'
 export {
   KEY_PACKAGE_PROTOCOL,

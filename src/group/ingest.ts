@@ -6,6 +6,9 @@ import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { OwnProposal } from '../store/index.js'
 import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup } from './mls/index.js'
+import { decodeAppBody } from './app-body.js'
+import { fileLogId } from './file-crypto.js'
+import { deletionTargets } from '../store/index.js'
 import { decodeGroupPayload, type GroupPayload } from './payload.js'
 import { decodeGroupSetting } from './setting.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
@@ -42,6 +45,12 @@ function checkFraming(groupId: Uint8Array, message: Uint8Array, contentType: 'ap
 function epochTag(op: Operation): number | undefined {
   const tag = op.header.extensions.get('epoch')
   return typeof tag === 'number' ? tag : undefined
+}
+
+/** The author's clock when it wrote `op` (its `ts`), if it said. */
+function sentAt(op: Operation): { sentAt?: number } {
+  const ts = op.header.extensions.get('ts')
+  return typeof ts === 'number' ? { sentAt: ts } : {}
 }
 
 /**
@@ -131,7 +140,10 @@ export class GroupIngest {
     if (tag === undefined) return this.#reject(group, op, new GroupError('GROUP_EPOCH_MISMATCH', 'operation has no epoch tag'), null)
     // Sent before we joined: MLS gives a joiner no keys for it.
     if (tag < group.joinedEpoch) return this.#skip(group, op)
-    if (tag > Number(group.mls.epoch) || op.payload === undefined) return 'wait'
+    if (tag > Number(group.mls.epoch)) return 'wait'
+    if (op.header.payloadSize === 0) return this.#control(group, op)
+    // A payload its author deleted is never coming: go on without it.
+    if (op.payload === undefined) return this.#core.isDeleted(op.header.author, group.id, op.header.seq) ? this.#skip(group, op) : 'wait'
     let payload: GroupPayload
     try {
       payload = decodeGroupPayload(op.payload)
@@ -143,6 +155,8 @@ export class GroupIngest {
     switch (payload.kind) {
       case 'application':
         return this.#application(group, op, payload.message, tag)
+      case 'typed':
+        return this.#typed(group, op, payload.message, tag)
       case 'proposal':
         if (fromOwner) return this.#reject(group, op, new GroupError('GROUP_PROPOSAL_REFUSED', 'the owner commits; it does not propose'), tag)
         // Members apply proposals only from the owner's commit bundle: a pending
@@ -179,18 +193,71 @@ export class GroupIngest {
   async #application(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
     try {
-      checkFraming(group.id, message, 'application', tag)
-      const result = await group.mls.process(message)
-      if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'application payload holds a handshake message')
-      // A valid ciphertext replayed into another member's log: keep the key for the real one.
-      if (!bytesEqual(result.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
+      const { next, plaintext } = await this.#decrypt(group, op, message, tag)
       const { author, seq } = op.header
-      change = { next: result.group, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext: result.plaintext } }
+      change = { next, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext, ...sentAt(op) } }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
     this.#apply(group, change)
     this.#summary.messages++
+    return 'done'
+  }
+
+  /** Decrypts an application message of `op`'s author. */
+  async #decrypt(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<{ next: MlsGroup; plaintext: Uint8Array }> {
+    checkFraming(group.id, message, 'application', tag)
+    const result = await group.mls.process(message)
+    if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'application payload holds a handshake message')
+    // A valid ciphertext replayed into another member's log: keep the key for the real one.
+    if (!bytesEqual(result.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
+    return { next: result.group, plaintext: result.plaintext }
+  }
+
+  /**
+   * A typed body (app-body.ts): a file announcement enters the local view
+   * with its file, whose log is shared with the members from then on; a
+   * retention setting counts only from the owner.
+   */
+  async #typed(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
+    let change: GroupChange
+    try {
+      const { next, plaintext } = await this.#decrypt(group, op, message, tag)
+      const body = decodeAppBody(plaintext)
+      const { author, seq } = op.header
+      const processed = { author, seq }
+      if (body.type === 'retention') {
+        if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'retention set by someone other than the group owner')
+        change = { next, processed, retention: body.periodMs }
+      } else {
+        const { fileId, ...rest } = body.file
+        const logId = fileLogId(group.id, fileId)
+        if (this.#core.files.groupOf(logId) !== undefined) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'a file with this id was already announced')
+        const when = sentAt(op)
+        change = {
+          next,
+          processed,
+          received: { author, seq, epoch: tag, plaintext: new Uint8Array(0), ...when },
+          file: { logId, groupId: group.id, fileId, author, seq, ...rest, sentAt: when.sentAt ?? this.#core.now() },
+        }
+      }
+    } catch (err) {
+      return this.#reject(group, op, err, tag)
+    }
+    this.#apply(group, change)
+    this.#summary.messages++
+    return 'done'
+  }
+
+  /**
+   * A clear operation without payload: a deletion removes its author's
+   * entries from the local view (the store already deleted their payloads);
+   * a prune point matters only to retention (retention.ts).
+   */
+  #control(group: LiveGroup, op: Operation): Outcome {
+    const { author, seq } = op.header
+    const seqs = deletionTargets(op.header)
+    this.#apply(group, seqs.length > 0 ? { processed: { author, seq }, removed: { author, seqs } } : { processed: { author, seq } })
     return 'done'
   }
 

@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from '../log/bytes.js'
 import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
-import type { GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
+import type { FileRow, GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
 import { GroupCore, type LiveGroup } from './core.js'
 import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from './group-id.js'
 import { GroupIngest } from './ingest.js'
@@ -15,7 +15,10 @@ import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitat
 import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
 import { GroupRoster } from './roster.js'
 import { checkSettingText, encodeGroupSetting, type GroupSetting } from './setting.js'
-import type { GroupEvent, GroupInfo, GroupManagerEvents, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
+import type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
+import { checkRetention, encodeAppBody } from './app-body.js'
+import type { FileUpload } from './file-upload.js'
+import { sweepGroup, type SweepSummary } from './retention.js'
 
 /** Options of {@link GroupManager}. */
 export interface GroupManagerOptions {
@@ -190,15 +193,18 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
         throw new GroupError('GROUP_INVALID_ARGUMENT', 'key package does not belong to the invitee')
       }
       const epoch = Number(group.mls.epoch)
-      // The joiner reads nothing of earlier epochs: the group's setting goes again, in the new one.
+      // The joiner reads nothing of earlier epochs: the group's setting and retention period go again, in the new one.
       const setting = this.#sharedSetting(groupId)
       const resent = setting === undefined ? undefined : await added.group.encrypt(encodeGroupSetting(setting))
+      const retentionMs = this.#info(groupId).retentionMs
+      const retention = retentionMs === null ? undefined : await (resent?.group ?? added.group).encrypt(encodeAppBody({ type: 'retention', periodMs: retentionMs }))
       this.#apply(group, {
-        next: resent?.group ?? added.group,
+        next: retention?.group ?? resent?.group ?? added.group,
         append: [
           { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
           { payload: { kind: 'welcome', welcome: added.welcome }, epoch: epoch + 1 },
           ...(resent === undefined ? [] : [{ payload: { kind: 'setting' as const, message: resent.message }, epoch: epoch + 1 }]),
+          ...(retention === undefined ? [] : [{ payload: { kind: 'typed' as const, message: retention.message }, epoch: epoch + 1 }]),
         ],
       })
       return this.#info(groupId)
@@ -394,15 +400,180 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   /**
    * Sync policy: the group logs to exchange with the peer whose identity key
    * is `peer`: active groups whose members include it, and groups we wait to
-   * be welcomed to by it. A removed member is no longer among them.
+   * be welcomed to by it (and, in part, groups it departed lately), then the
+   * file logs known here of the groups it is a current member of.
    */
   sharedLogs(peer: Uint8Array): LogId[] {
-    return this.#core.sharedLogs(peer)
+    const groups = this.#core.sharedLogs(peer)
+    return [...groups, ...this.#core.files.logsOf(groups.filter((g) => this.#core.isMember(peer, g)))]
   }
 
   /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. Asked for every frame: answered from memory. */
   mayShare(peer: Uint8Array, logId: LogId): boolean {
-    return this.#core.mayShare(peer, logId)
+    // A file log goes to current members only: never in part, to a member that departed.
+    const fileGroup = this.#core.files.groupOf(logId)
+    return fileGroup === undefined ? this.#core.mayShare(peer, logId) : this.#core.isMember(peer, fileGroup)
+  }
+
+  // ---- files, deletion, retention ---------------------------------------------
+  // A file is announced in the group (an MLS-encrypted typed body with its
+  // key) and its chunks are a log of the sender's own (file-upload.ts), shared
+  // exactly with the members of its group who decrypted the announcement.
+
+  /** Whether `logId` is a file's log known here (its chunks need no group processing). From memory. */
+  isFileLog(logId: LogId): boolean {
+    return this.#core.files.groupOf(logId) !== undefined
+  }
+
+  /** Sync policy: whether to take an operation of a shared log (a file log takes only its sender's announced chunks). */
+  acceptsOperation(header: Parameters<GroupCore['files']['accepts']>[0]): boolean {
+    return this.#core.files.accepts(header)
+  }
+
+  /**
+   * Starts sending a file to an active group: write its content into the
+   * returned upload as it is read, then {@link sendFile}, or `discard()` it.
+   * Nobody receives anything before {@link sendFile}.
+   */
+  beginFile(groupId: Uint8Array, options: { chunkSize?: number } = {}): FileUpload {
+    this.#active(groupId)
+    return this.#core.beginUpload(groupId, options.chunkSize)
+  }
+
+  /**
+   * Announces the file written into `upload`: its name, media type, size,
+   * hash and key, encrypted for the group's current members like a message,
+   * in one transaction with the file's local-view entry. From then on the
+   * members fetch its chunks. On failure the upload is discarded.
+   */
+  async sendFile(upload: FileUpload, meta: { name: string; mediaType: string }): Promise<GroupMessage> {
+    return this.#exclusive(async () => {
+      try {
+        const group = this.#active(upload.groupId)
+        if (group.ownProposal !== null) throw new GroupError('GROUP_PROPOSAL_PENDING')
+        const { fileId, ...file } = upload.finish(meta.name, meta.mediaType)
+        const encrypted = await group.mls.encrypt(encodeAppBody({ type: 'file', file: { fileId, ...file } }))
+        const { message } = this.#apply(group, {
+          next: encrypted.group,
+          append: [{ payload: { kind: 'typed', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
+          sent: new Uint8Array(0),
+          // Its seq is the announcement's, filled in when it is signed.
+          file: { logId: upload.logId, groupId: group.id, fileId, author: this.identityKey, seq: -1, ...file, sentAt: this.#core.now() },
+          uploaded: upload.logId,
+        })
+        return message!
+      } catch (err) {
+        upload.discard()
+        throw err
+      }
+    })
+  }
+
+  /** The files of a group known here (announced to us, or sent), oldest first. */
+  files(groupId: Uint8Array): FileInfo[] {
+    this.#info(groupId)
+    return this.#core.fileRows(groupId).map((f) => this.#fileInfo(f))
+  }
+
+  /** A file by the log id of its chunks (any group); undefined for any other log. */
+  fileByLog(logId: Uint8Array): FileInfo | undefined {
+    if (this.#core.files.groupOf(logId) === undefined) return undefined
+    const row = this.#core.fileRow(logId)
+    return row === undefined ? undefined : this.#fileInfo(row)
+  }
+
+  /**
+   * A file of the group by its file id (hex, or a unique prefix of at least
+   * 4 characters) or its unique name. Throws `GROUP_FILE_NOT_FOUND` or
+   * `GROUP_FILE_AMBIGUOUS`.
+   */
+  resolveFile(groupId: Uint8Array, what: string): FileInfo {
+    const files = this.files(groupId)
+    const needle = what.trim()
+    const lower = needle.toLowerCase()
+    const byId = /^[0-9a-f]{4,32}$/.test(lower) ? files.filter((f) => toHex(f.fileId).startsWith(lower)) : []
+    const matches = byId.length > 0 ? byId : files.filter((f) => f.name === needle)
+    if (matches.length > 1) throw new GroupError('GROUP_FILE_AMBIGUOUS', `"${needle.slice(0, 80)}" matches ${matches.length} files; use more of the id`)
+    if (matches[0] === undefined) throw new GroupError('GROUP_FILE_NOT_FOUND')
+    return matches[0]
+  }
+
+  /**
+   * The content of a file, chunk by chunk (one in memory at a time),
+   * checked against what its sender announced: `GROUP_FILE_INCOMPLETE` at a
+   * chunk that has not arrived, `GROUP_FILE_CORRUPT` at one that does not
+   * open, and at the end if the SHA-256 differs. Only an iteration that ends
+   * without throwing read the whole file.
+   */
+  fileContent(logId: Uint8Array): Generator<Uint8Array, void, undefined> {
+    const row = this.#core.fileRow(logId)
+    if (row === undefined) throw new GroupError('GROUP_FILE_NOT_FOUND')
+    return this.#core.fileContent(row)
+  }
+
+  /**
+   * Deletes one of our own messages or files, for every member: a signed
+   * operation in our group log names it (a clear `delete` extension, so
+   * every node that holds the log, members or not, deletes the payload and
+   * never serves it again), and every member drops its local-view entry,
+   * and a file's chunks and key. `target` is the local-view id, or a file's
+   * log id. Throws `GROUP_ENTRY_NOT_FOUND`, `GROUP_NOT_DELETABLE` (someone
+   * else's).
+   */
+  async deleteEntry(groupId: Uint8Array, target: { messageId: number } | { logId: Uint8Array }): Promise<GroupMessage | FileInfo> {
+    return this.#exclusive(async () => {
+      const group = this.#active(groupId)
+      const entry = 'messageId' in target ? this.#core.message(groupId, target.messageId) : this.#core.fileRow(target.logId)
+      if (entry === undefined || !bytesEqual(entry.groupId, groupId)) throw new GroupError('GROUP_ENTRY_NOT_FOUND')
+      if (!bytesEqual(entry.author, this.identityKey)) throw new GroupError('GROUP_NOT_DELETABLE')
+      const shown = 'logId' in entry ? this.#fileInfo(entry) : entry
+      this.#apply(group, {
+        append: [{ epoch: Number(group.mls.epoch), delete: [entry.seq] }],
+        removed: { author: this.identityKey, seqs: [entry.seq] },
+      })
+      return shown
+    })
+  }
+
+  /**
+   * Owner: sets the group's retention period (ms; null: none), encrypted for
+   * the members like a message. Every member then deletes what is older
+   * (retention.ts), from the next {@link sweepRetention} on.
+   */
+  async setRetention(groupId: Uint8Array, periodMs: number | null): Promise<GroupInfo> {
+    checkRetention(periodMs, 'GROUP_INVALID_ARGUMENT')
+    return this.#exclusive(async () => {
+      const group = this.#owned(groupId, 'set the retention period')
+      const encrypted = await group.mls.encrypt(encodeAppBody({ type: 'retention', periodMs }))
+      this.#apply(group, {
+        next: encrypted.group,
+        append: [{ payload: { kind: 'typed', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
+        retention: periodMs,
+      })
+      return this.#info(groupId)
+    })
+  }
+
+  /** Applies every group's retention period to what this node holds (call it now and then: the node does every minute). */
+  async sweepRetention(): Promise<SweepSummary> {
+    return this.#exclusive(async () => {
+      const total: SweepSummary = { expired: 0, pruned: 0, marked: false }
+      for (const groupId of this.#core.groupIds()) {
+        const periodMs = this.#core.info(groupId)?.retentionMs ?? null
+        const group = this.#core.load(groupId)
+        if (periodMs === null || group === undefined) continue
+        const done = sweepGroup(this.#core, group, periodMs, this.#core.now(), (events) => this.#emitAll(events))
+        total.expired += done.expired
+        total.pruned += done.pruned
+        total.marked ||= done.marked
+      }
+      return total
+    })
+  }
+
+  #fileInfo(row: FileRow): FileInfo {
+    const { key: _key, ...shown } = row
+    return { ...shown, chunksHeld: this.#core.chunksHeld(row) }
   }
 
   /**

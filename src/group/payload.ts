@@ -8,7 +8,10 @@ import { GroupError } from './errors.js'
  *
  * Encoded as a canonical CBOR array whose first element is the kind:
  * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`,
- * `[5, message]` (the owner's group setting, an MLS application message: setting.ts).
+ * `[5, message]`, `[6, message]`. Kinds 1, 5 and 6 are all MLS application
+ * messages: kind 1's plaintext is the user's message as given, kind 5's the
+ * owner's group setting (setting.ts), kind 6's a typed body (app-body.ts: a
+ * file announcement, the owner's retention period).
  * An application message of 190 bytes of MLS ciphertext:
  * ```
  * 82             array(2)
@@ -25,8 +28,20 @@ export type GroupPayload =
   | { readonly kind: 'welcome'; readonly welcome: Uint8Array }
   | { readonly kind: 'proposal'; readonly proposal: Uint8Array }
   | { readonly kind: 'setting'; readonly message: Uint8Array }
+  | { readonly kind: 'typed'; readonly message: Uint8Array }
 
-const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting: 5 } as const
+const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting: 5, typed: 6 } as const
+
+/**
+ * Whether stored payload bytes are a user's application message (kind 1 or
+ * 6), read from the clear kind alone: what retention may delete without
+ * decrypting. Handshake messages stay, and so do the owner's settings
+ * (kind 5): the latest one is the group's current name.
+ */
+export function isApplicationPayload(bytes: Uint8Array): boolean {
+  // `82 01` or `82 06`: an array of 2 items, then the kind.
+  return bytes.length > 2 && bytes[0] === 0x82 && (bytes[1] === KIND_CODES.application || bytes[1] === KIND_CODES.typed)
+}
 
 /** Most proposals one commit may bundle: bounds the work a hostile owner's payload causes. */
 export const MAX_BUNDLED_PROPOSALS = 256
@@ -49,6 +64,9 @@ export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
       break
     case 'setting':
       value = [KIND_CODES.setting, payload.message]
+      break
+    case 'typed':
+      value = [KIND_CODES.typed, payload.message]
       break
   }
   return encodeCanonical(value)
@@ -96,6 +114,9 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
     case KIND_CODES.setting:
       arity(2)
       return { kind: 'setting', message: bodyBytes() }
+    case KIND_CODES.typed:
+      arity(2)
+      return { kind: 'typed', message: bodyBytes() }
     default:
       throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'unknown payload kind')
   }

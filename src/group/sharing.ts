@@ -184,6 +184,11 @@ export class SharingIndex {
     return entry !== undefined && entry.expiresAt > now ? entry : undefined
   }
 
+  /** Whether `peer` is a current member of group `logId` (by our view of the group). */
+  isMember(peer: Uint8Array, logId: Uint8Array): boolean {
+    return this.#members.get(toHex(logId), toHex(peer)) === true
+  }
+
   /** Whether group log `logId` is shared with `peer` at `now` (in part only, for a departed member). */
   mayShare(peer: Uint8Array, logId: Uint8Array, now: number): boolean {
     const group = toHex(logId)

@@ -32,6 +32,8 @@ export interface GroupInfo {
   readonly members: Uint8Array[]
   /** False once this member was removed (or left). */
   readonly active: boolean
+  /** The owner's retention period (ms): every member deletes what is older. Null: kept until deleted. */
+  readonly retentionMs: number | null
   readonly status: GroupStatus
   /** Our proposal waiting for the owner's commit: a key update or our leave. */
   readonly pendingProposal: 'update' | 'leave' | null
@@ -51,6 +53,30 @@ export type RotationOutcome = { readonly state: 'committed'; readonly epoch: num
 export interface PartialShare {
   /** The only authors (hex identity keys) whose operations it is sent, each up to and including a seq. */
   readonly sendUpTo: ReadonlyMap<string, number>
+}
+
+/** A file of a group, as this node holds it (its key stays inside the group layer). */
+export interface FileInfo {
+  readonly groupId: Uint8Array
+  /** Log id of its chunks. */
+  readonly logId: Uint8Array
+  /** 16 bytes chosen by the sender. */
+  readonly fileId: Uint8Array
+  /** The sender's identity key. */
+  readonly author: Uint8Array
+  /** Seq of its announcement in the sender's group log. */
+  readonly seq: number
+  /** The sender's name for it: show it, never use it as a path as it is. */
+  readonly name: string
+  readonly mediaType: string
+  readonly size: number
+  readonly sha256: Uint8Array
+  readonly chunkSize: number
+  readonly chunkCount: number
+  /** The sender's clock when it announced it (ms since the Unix epoch). */
+  readonly sentAt: number
+  /** Chunks stored here: complete when it equals `chunkCount`. */
+  readonly chunksHeld: number
 }
 
 /** A key package of ours that waits for the inviter's Welcome. */
@@ -84,6 +110,10 @@ export interface GroupManagerEvents {
   joined: [GroupInfo]
   /** This node was removed from a group (`removed`), or its leave was committed (`left`). */
   removed: [{ groupId: Uint8Array; how: GroupEnd }]
+  /** A file entered the group here (we sent it, or decrypted its announcement): its log is shared with the members from now on. */
+  file: [{ groupId: Uint8Array; logId: Uint8Array }]
+  /** Entries of `author` left the local view: its deletion, or the group's retention period. */
+  deleted: [{ groupId: Uint8Array; author: Uint8Array; seqs: number[] }]
 }
 
 /** One event of {@link GroupManagerEvents} with its arguments: what a change calls for, emitted by the manager. */

@@ -19,6 +19,7 @@ import { LogStore, PeerStore, PendingInviteStore, openDatabase, type Database } 
 import { assertOnionTargetPath, nodeTorPaths, type OnionAddress, type Tor } from '../tor/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
 import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
+import { GroupContent } from './content.js'
 import { NodeError } from './errors.js'
 import { ForkLedger, forwardForkEvents } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
@@ -77,6 +78,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly keys: NodeKeys
   readonly paths: NodePaths
   readonly peerId: string
+  /** Files, deletion and retention in our groups. */
+  readonly content: GroupContent
   /** Fork proofs this node holds: list them, export one to give to others. */
   readonly forks: ForkLedger
   /** Our invitations waiting for their invitees: list, cancel. */
@@ -104,13 +107,19 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
-    this.#naming = namingFrom(this.#table, keys.identity.publicKey, () => this.#logs.forkedAuthors())
+    this.#naming = namingFrom(
+      this.#table,
+      keys.identity.publicKey,
+      () => this.#logs.forkedAuthors(),
+      (logId) => this.#groups.fileByLog(logId),
+    )
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
       identity: { seed: keys.identity.seed, publicKey: keys.identity.publicKey },
       logger: this.#log,
     })
+    this.content = new GroupContent(this.#groups, this.#naming, this, this.#log)
     this.forks = new ForkLedger(this.#logs, this.#naming)
     this.invites = new InviteQueue({ groups: this.#groups, table: this.#table, store: new PendingInviteStore(db), logger: this.#log })
     this.invites.on('invite', (e) => this.emit('group:invite', e))
@@ -363,6 +372,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#detach.push(
       forwardNetEvents(net.libp2p, sync, this.#table, this),
       forwardGroupEvents(this.#groups, this.#naming, this),
+      this.content.attach(sync),
       forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
       on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
       // The publish path: what the group layer wrote goes to connected members at once.
@@ -371,7 +381,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       on(this.#groups, 'changed', ({ groupId }) => sync.share(groupId)),
       on(this.#groups, 'joined', (info) => sync.share(info.id)),
       // The ingest path: what sync stored is processed into the groups.
-      on(sync, 'ingested', () => void this.#groups.processSoon()),
+      on(sync, 'ingested', ({ logId }) => void (this.#groups.isFileLog(logId) || this.#groups.processSoon())),
     )
     return parts as Running
   }

@@ -10,6 +10,15 @@ export const NODE_ERRORS = {
   NODE_NOT_FOUND: 'no node in this data directory; create one with `burrow init`',
   /** The node's configuration file or options are invalid. */
   CONFIG_INVALID: 'invalid configuration',
+  // Files.
+  /** The file to send is not a regular file the node's user can read. */
+  NODE_FILE_UNREADABLE: 'the node cannot read that file',
+  /** Saving a file would overwrite an existing one (allow it with `force`). */
+  NODE_FILE_EXISTS: 'a file already exists there',
+  /** The folder to save a file in does not exist or cannot be written by the node's user. */
+  NODE_FILE_UNWRITABLE: 'the node cannot write there',
+  /** A transfer was cancelled (its caller went away, or asked). */
+  NODE_CANCELLED: 'cancelled',
   /** No fork proof here has that id (or the prefix matches several). */
   NODE_FORK_NOT_FOUND: 'no fork proof with that id; see `burrow forks`',
   /** Too many invitations wait for their invitees, in this group or in all. */

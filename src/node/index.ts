@@ -5,6 +5,8 @@
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
  * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
+ * - `content.ts`: files (sent from disk, saved to disk, with progress),
+ *   deletion and retention; `file-names.ts`: safe names for received files.
  * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.
  * - `invite-queue.ts`: the owner's invitations, queued until the invitee can be reached.
  * - `onion-access.ts`: our onion service and client-auth keys in step with
@@ -22,8 +24,10 @@
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
 export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
 export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
-export type { BurrowOptions, BurrowEvents, TorChoice, NodeStatus } from './types.js'
-export type { GroupSummary, MemberView, MessageView, PeerView } from './views.js'
+export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus } from './types.js'
+export type { FileView, GroupSummary, MemberView, MessageView, PeerView } from './views.js'
+export { GroupContent, type OutgoingFile, type SaveFileOptions, type SendFileOptions } from './content.js'
+export { safeFileName, mediaTypeOf } from './file-names.js'
 export * from './errors.js'
 export { nodePaths, defaultDataDir, type NodePaths } from './paths.js'
 export { loadConfig, validateConfig, type NodeConfig } from './config.js'

@@ -68,6 +68,29 @@ export interface BurrowEvents {
   'group:invite': [InviteEvent]
   /** A peer sent an operation that conflicts with a stored one: its author signed two at one position. The proof is stored and the author marked. */
   'log:fork': [ForkDetected]
+  /** A file transfer moved on: our file being stored, its chunks handed to a peer, or a member's chunks arriving. */
+  'file:progress': [FileProgress]
+  /** Entries of `author` (identity key, hex) at `seqs` left the local view: its deletion, or the group's retention period. */
+  'group:deleted': [{ groupId: string; author: string; seqs: number[] }]
+}
+
+/** How far a file transfer is. */
+export interface FileProgress {
+  groupId: string
+  /** The file's id, hex. */
+  fileId: string
+  /** The sender's name for it. */
+  name: string
+  /** `send`: our file, being stored (no `peerId`) or handed to `peerId`; `receive`: a member's, arriving from `peerId` (or being saved). */
+  direction: 'send' | 'receive'
+  peerId?: string
+  /** Chunks done. */
+  chunks: number
+  /** Chunks in all; null while our own file's size is not known yet (a stream). */
+  totalChunks: number | null
+  /** Bytes of content done, and in all (null as above). */
+  bytes: number
+  size: number | null
 }
 
 /** What `status()` reports. */

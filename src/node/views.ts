@@ -1,6 +1,6 @@
 import { identityFingerprint, type NodeKeys } from '../keys/index.js'
 import { toHex } from '../log/index.js'
-import type { GroupInfo, GroupMessage, GroupStatus } from '../group/index.js'
+import type { FileInfo, GroupInfo, GroupMessage, GroupStatus } from '../group/index.js'
 import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 import type { Tor } from '../tor/index.js'
 import type { NodeStatus } from './types.js'
@@ -75,6 +75,35 @@ export interface GroupSummary {
   status: GroupStatus
   /** Our key update or leave, proposed and waiting for the owner's commit. */
   pendingProposal: 'update' | 'leave' | null
+  /** The owner's retention period in ms: every member deletes what is older. Null: kept until deleted. */
+  retentionMs: number | null
+}
+
+/** A file of a group, as people and the local API see it. */
+export interface FileView {
+  /** The sender's 16-byte file id, hex: names the file in `get` and `delete` (a unique prefix will do). */
+  id: string
+  groupId: string
+  /** The sender's name for it, as sent: show it (made printable), never use it as a path. */
+  name: string
+  mediaType: string
+  /** Bytes of content. */
+  size: number
+  /** SHA-256 of the content, hex. */
+  sha256: string
+  /** The sender's identity key, hex. */
+  sender: string
+  senderPeerId: string
+  senderName?: string
+  /** True for a file this node sent. */
+  self: boolean
+  /** The sender's clock when it announced the file, ms since the Unix epoch. */
+  sentAt: number
+  /** Chunks of the file, and how many are stored here. */
+  chunks: number
+  chunksHeld: number
+  /** Every chunk is here: it can be saved. */
+  complete: boolean
 }
 
 /** A decrypted group message from the local view. */
@@ -92,22 +121,31 @@ export interface MessageView {
   /** When this node decrypted (or sent) it, ms since the Unix epoch. */
   receivedAt: number
   data: Uint8Array
-  /** The message as text when it is valid UTF-8. */
+  /** The message as text when it is valid UTF-8 (never for a file). */
   text?: string
+  /** When the entry announces a file: the file (`data` is then empty). */
+  file?: FileView
 }
 
-/** Names of peers by identity key (hex), our own identity key, and the identities marked forked. */
+/** Names of peers by identity key (hex), our own identity key, the identities marked forked, and the files that entries announce. */
 export interface Naming {
   self: string
   nameOf(identityKeyHex: string): string | undefined
   /** Identity keys (hex) with a stored fork proof, read afresh. */
   forkedAuthors(): Set<string>
+  fileOf?(logId: Uint8Array): FileInfo | undefined
 }
 
-/** Names members from the allow-list; `forkedAuthors` reads the log store's marks. */
-export function namingFrom(table: AddressTable, selfKey: Uint8Array, forkedAuthors: () => Set<string>): Naming {
+/** Names members from the allow-list; `forkedAuthors` reads the log store's marks; `fileOf` finds the file an entry announces. */
+export function namingFrom(
+  table: AddressTable,
+  selfKey: Uint8Array,
+  forkedAuthors: () => Set<string>,
+  fileOf?: (logId: Uint8Array) => FileInfo | undefined,
+): Naming {
   return {
     self: toHex(selfKey),
+    ...(fileOf !== undefined ? { fileOf } : {}),
     nameOf: (identityKeyHex) => {
       const peerId = table.peerIdOf(identityKeyHex)
       return peerId === undefined ? undefined : table.get(peerId)?.displayName
@@ -166,15 +204,38 @@ export function groupSummary(info: GroupInfo, naming: Naming): GroupSummary {
     active: info.active,
     status: info.status,
     pendingProposal: info.pendingProposal,
+    retentionMs: info.retentionMs,
+  }
+}
+
+export function fileView(f: FileInfo, naming: Naming): FileView {
+  const sender = toHex(f.author)
+  const senderName = naming.nameOf(sender)
+  return {
+    id: toHex(f.fileId),
+    groupId: toHex(f.groupId),
+    name: f.name,
+    mediaType: f.mediaType,
+    size: f.size,
+    sha256: toHex(f.sha256),
+    sender,
+    senderPeerId: peerIdOfIdentityKey(f.author),
+    ...(senderName !== undefined ? { senderName } : {}),
+    self: sender === naming.self,
+    sentAt: f.sentAt,
+    chunks: f.chunkCount,
+    chunksHeld: f.chunksHeld,
+    complete: f.chunksHeld >= f.chunkCount,
   }
 }
 
 export function messageView(m: GroupMessage, naming: Naming): MessageView {
   const author = toHex(m.author)
   const authorName = naming.nameOf(author)
+  const file = m.fileLog === undefined ? undefined : naming.fileOf?.(m.fileLog)
   let text: string | undefined
   try {
-    text = strictUtf8.decode(m.plaintext)
+    text = m.fileLog === undefined ? strictUtf8.decode(m.plaintext) : undefined
   } catch {
     text = undefined
   }
@@ -190,6 +251,7 @@ export function messageView(m: GroupMessage, naming: Naming): MessageView {
     receivedAt: m.receivedAt,
     data: m.plaintext,
     ...(text !== undefined ? { text } : {}),
+    ...(file !== undefined ? { file: fileView(file, naming) } : {}),
   }
 }
 

@@ -32,6 +32,7 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager): Shar
       const identity = table.identityKeyOf(peerId)
       return identity !== undefined && groups.mayShare(identity, logId)
     },
+    accepts: (_peerId, header) => groups.acceptsOperation(header),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)

@@ -29,6 +29,8 @@ export interface GroupRow {
   readonly sharedName: string | null
   /** The owner's description of the group, likewise. */
   readonly description: string | null
+  /** The owner's retention period (ms); null: kept until deleted. */
+  readonly retentionMs: number | null
 }
 
 /** Why a group is no longer active here. */
@@ -60,6 +62,31 @@ export interface GroupMessage {
   readonly plaintext: Uint8Array
   /** When this node decrypted (or sent) it, in ms since the Unix epoch. */
   readonly receivedAt: number
+  /** When its author sent it, by the author's clock (the operation's `ts`), if it said. */
+  readonly sentAt?: number
+  /** A file entry: the file's log id (see {@link FileRow}); its plaintext is empty. */
+  readonly fileLog?: Uint8Array
+}
+
+/** A file announced in a group, as this node keeps it. `key` is secret. */
+export interface FileRow {
+  /** Log id of the file's chunks (the primary key). */
+  readonly logId: Uint8Array
+  readonly groupId: Uint8Array
+  readonly fileId: Uint8Array
+  /** The sender: the only author of the file log. */
+  readonly author: Uint8Array
+  /** Seq of the announcement in the sender's group log. */
+  readonly seq: number
+  readonly name: string
+  readonly mediaType: string
+  readonly size: number
+  readonly sha256: Uint8Array
+  readonly chunkSize: number
+  readonly chunkCount: number
+  readonly key: Uint8Array
+  /** The sender's clock when it announced the file. */
+  readonly sentAt: number
 }
 
 /** An operation the group layer could not use, and why (its error code). */
@@ -98,6 +125,7 @@ interface GroupDbRow {
   own_proposal: Buffer | null
   own_proposal_kind: 'update' | 'leave' | null
   created_at: number
+  retention_ms: number | null
   label_set: number
   shared_name: string | null
   description: string | null
@@ -118,6 +146,24 @@ interface MessageDbRow {
   epoch: number
   plaintext: Buffer
   received_at: number
+  sent_at: number | null
+  file_log: Buffer | null
+}
+
+interface FileDbRow {
+  log_id: Buffer
+  group_id: Buffer
+  file_id: Buffer
+  author: Buffer
+  seq: number
+  name: string
+  media_type: string
+  size: number
+  sha256: Buffer
+  chunk_size: number
+  chunk_count: number
+  file_key: Buffer
+  sent_at: number
 }
 
 interface RejectedDbRow {
@@ -160,6 +206,25 @@ function toGroupRow(r: GroupDbRow): GroupRow {
     labelSet: r.label_set === 1,
     sharedName: r.shared_name,
     description: r.description,
+    retentionMs: r.retention_ms,
+  }
+}
+
+function toFile(r: FileDbRow): FileRow {
+  return {
+    logId: plain(r.log_id),
+    groupId: plain(r.group_id),
+    fileId: plain(r.file_id),
+    author: plain(r.author),
+    seq: r.seq,
+    name: r.name,
+    mediaType: r.media_type,
+    size: r.size,
+    sha256: plain(r.sha256),
+    chunkSize: r.chunk_size,
+    chunkCount: r.chunk_count,
+    key: plain(r.file_key),
+    sentAt: r.sent_at,
   }
 }
 
@@ -176,6 +241,8 @@ function toMessage(r: MessageDbRow): GroupMessage {
     epoch: r.epoch,
     plaintext: plain(r.plaintext),
     receivedAt: r.received_at,
+    ...(r.sent_at !== null ? { sentAt: r.sent_at } : {}),
+    ...(r.file_log !== null ? { fileLog: plain(r.file_log) } : {}),
   }
 }
 
@@ -228,8 +295,22 @@ export class GroupStore {
     invitationTimes: Statement<[], { group_id: Buffer; inviter: Buffer; created_at: number }>
     deleteInvitations: Statement<[Uint8Array]>
     deleteInvitationsMadeBy: Statement<[number]>
-    insertMessage: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array, number]>
+    insertMessage: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array, number, number | null, Uint8Array | null]>
     messages: Statement<[Uint8Array, number, number], MessageDbRow>
+    message: Statement<[Uint8Array, number], MessageDbRow>
+    deleteMessage: Statement<[Uint8Array, Uint8Array, number]>
+    setRetention: Statement<[number | null, Uint8Array]>
+    swept: Statement<[Uint8Array, Uint8Array], { swept: number }>
+    setSwept: Statement<[Uint8Array, Uint8Array, number]>
+    insertFile: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number, string, string, number, Uint8Array, number, number, Uint8Array, number]>
+    file: Statement<[Uint8Array], FileDbRow>
+    fileAt: Statement<[Uint8Array, Uint8Array, number], FileDbRow>
+    files: Statement<[Uint8Array], FileDbRow>
+    allFiles: Statement<[], FileDbRow>
+    deleteFile: Statement<[Uint8Array]>
+    insertUpload: Statement<[Uint8Array, Uint8Array, number]>
+    deleteUpload: Statement<[Uint8Array]>
+    uploads: Statement<[], { log_id: Buffer; group_id: Buffer }>
     insertRejected: Statement<[Uint8Array, Uint8Array, Uint8Array, number, number | null, string, number]>
     rejected: Statement<[Uint8Array], RejectedDbRow>
     upsertDeparted: Statement<[Uint8Array, Uint8Array, number, number]>
@@ -240,7 +321,7 @@ export class GroupStore {
     departed: Statement<[], DepartedDbRow>
   }
 
-  /** Wraps an open database migrated to version 4 or later (see `openDatabase`). */
+  /** Wraps an open database migrated to version 6 or later (see `openDatabase`). */
   constructor(db: Database) {
     this.stmt = {
       insertGroup: db.prepare(
@@ -278,9 +359,29 @@ export class GroupStore {
       deleteInvitations: db.prepare('DELETE FROM group_invitations WHERE group_id = ?'),
       deleteInvitationsMadeBy: db.prepare('DELETE FROM group_invitations WHERE created_at <= ?'),
       insertMessage: db.prepare(
-        `INSERT INTO group_messages (group_id, author, seq, epoch, plaintext, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO group_messages (group_id, author, seq, epoch, plaintext, received_at, sent_at, file_log) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       messages: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      message: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND id = ?'),
+      deleteMessage: db.prepare('DELETE FROM group_messages WHERE group_id = ? AND author = ? AND seq = ?'),
+      setRetention: db.prepare('UPDATE groups SET retention_ms = ? WHERE group_id = ?'),
+      swept: db.prepare('SELECT swept FROM group_cursors WHERE group_id = ? AND author = ?'),
+      setSwept: db.prepare(
+        `INSERT INTO group_cursors (group_id, author, seq, swept) VALUES (?, ?, -1, ?)
+         ON CONFLICT (group_id, author) DO UPDATE SET swept = excluded.swept`,
+      ),
+      insertFile: db.prepare(
+        `INSERT INTO group_files (log_id, group_id, file_id, author, seq, name, media_type, size, sha256, chunk_size, chunk_count, file_key, sent_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      file: db.prepare('SELECT * FROM group_files WHERE log_id = ?'),
+      fileAt: db.prepare('SELECT * FROM group_files WHERE group_id = ? AND author = ? AND seq = ?'),
+      files: db.prepare('SELECT * FROM group_files WHERE group_id = ? ORDER BY sent_at, log_id'),
+      allFiles: db.prepare('SELECT * FROM group_files'),
+      deleteFile: db.prepare('DELETE FROM group_files WHERE log_id = ?'),
+      insertUpload: db.prepare('INSERT INTO group_file_uploads (log_id, group_id, started_at) VALUES (?, ?, ?)'),
+      deleteUpload: db.prepare('DELETE FROM group_file_uploads WHERE log_id = ?'),
+      uploads: db.prepare('SELECT log_id, group_id FROM group_file_uploads'),
       insertRejected: db.prepare(
         `INSERT OR IGNORE INTO group_rejected (op_hash, group_id, author, seq, epoch, code, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -394,8 +495,76 @@ export class GroupStore {
 
   /** Adds a message to the local view; returns its id. */
   insertMessage(m: Omit<GroupMessage, 'id'>): number {
-    const result = this.stmt.insertMessage.run(m.groupId, m.author, m.seq, m.epoch, m.plaintext, m.receivedAt)
+    const result = this.stmt.insertMessage.run(m.groupId, m.author, m.seq, m.epoch, m.plaintext, m.receivedAt, m.sentAt ?? null, m.fileLog ?? null)
     return Number(result.lastInsertRowid)
+  }
+
+  /** The local-view entry with this id, if the group has it. */
+  message(groupId: Uint8Array, id: number): GroupMessage | undefined {
+    const row = this.stmt.message.get(groupId, id)
+    return row === undefined ? undefined : toMessage(row)
+  }
+
+  /** Removes the local-view entry of (author, seq), if any. */
+  deleteMessage(groupId: Uint8Array, author: Uint8Array, seq: number): void {
+    this.stmt.deleteMessage.run(groupId, author, seq)
+  }
+
+  /** Sets the group's retention period (ms; null: none). */
+  setRetention(groupId: Uint8Array, retentionMs: number | null): void {
+    this.stmt.setRetention.run(retentionMs, groupId)
+  }
+
+  /** Last seq of (author, group log) the retention sweep passed, -1 before the first. */
+  swept(groupId: Uint8Array, author: Uint8Array): number {
+    return this.stmt.swept.get(groupId, author)?.swept ?? -1
+  }
+
+  /** Records how far the retention sweep went in (author, group log). */
+  setSwept(groupId: Uint8Array, author: Uint8Array, seq: number): void {
+    this.stmt.setSwept.run(groupId, author, seq)
+  }
+
+  /** Adds an announced file. */
+  insertFile(f: FileRow): void {
+    this.stmt.insertFile.run(f.logId, f.groupId, f.fileId, f.author, f.seq, f.name, f.mediaType, f.size, f.sha256, f.chunkSize, f.chunkCount, f.key, f.sentAt)
+  }
+
+  /** The file whose chunks are log `logId`. */
+  file(logId: Uint8Array): FileRow | undefined {
+    const row = this.stmt.file.get(logId)
+    return row === undefined ? undefined : toFile(row)
+  }
+
+  /** The file announced by (author, seq) of the group log. */
+  fileAt(groupId: Uint8Array, author: Uint8Array, seq: number): FileRow | undefined {
+    const row = this.stmt.fileAt.get(groupId, author, seq)
+    return row === undefined ? undefined : toFile(row)
+  }
+
+  /** The group's files, oldest first; every group's without `groupId`. */
+  files(groupId?: Uint8Array): FileRow[] {
+    return (groupId === undefined ? this.stmt.allFiles.all() : this.stmt.files.all(groupId)).map(toFile)
+  }
+
+  /** Forgets a file (its key included). */
+  deleteFile(logId: Uint8Array): void {
+    this.stmt.deleteFile.run(logId)
+  }
+
+  /** Records a file log of ours being written, before its announcement. */
+  insertUpload(logId: Uint8Array, groupId: Uint8Array, startedAt: number): void {
+    this.stmt.insertUpload.run(logId, groupId, startedAt)
+  }
+
+  /** The upload was announced, or given up. */
+  deleteUpload(logId: Uint8Array): void {
+    this.stmt.deleteUpload.run(logId)
+  }
+
+  /** File logs of ours written and never announced (a crash or a cancel interrupted them). */
+  uploads(): { logId: Uint8Array; groupId: Uint8Array }[] {
+    return this.stmt.uploads.all().map((r) => ({ logId: plain(r.log_id), groupId: plain(r.group_id) }))
   }
 
   /** Up to `limit` local-view messages with id above `afterId`, oldest first. */

@@ -33,12 +33,13 @@ export {
   type RestoredParts,
 } from './backup.js'
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
-export { LogStore, type IngestResult, type LogStoreCounts, type LogStoreOptions, type RejectedOperation, type StoredFork, type WireRow } from './log-store.js'
+export { LogStore, deletionTargets, MAX_DELETE_TARGETS, type IngestResult, type LogStoreCounts, type LogStoreOptions, type RejectedOperation, type StoredFork, type WireRow } from './log-store.js'
 export { PeerStore, type PeerError, type PeerRow } from './peer-store.js'
 export { PendingInviteStore, type PendingInviteRow } from './pending-invite-store.js'
 export {
   GroupStore,
   type DepartedRow,
+  type FileRow,
   type GroupEnd,
   type GroupMessage,
   type GroupRow,

@@ -10,8 +10,32 @@ import {
 import { decodeHeader, isPrunePoint } from '../log/header.js'
 import { LogError } from '../log/errors.js'
 import { validateOperation, type ChainLink } from '../log/validate.js'
-import type { Hash, LogId, Operation } from '../log/types.js'
+import type { Hash, Header, LogId, Operation } from '../log/types.js'
 import { StoreError } from './errors.js'
+
+/** Most earlier operations one `delete` extension may name. */
+export const MAX_DELETE_TARGETS = 256
+
+/**
+ * The earlier operations of its own log whose payloads `header` asks every
+ * store to delete: its `delete` extension, when that is an array of 1 to
+ * {@link MAX_DELETE_TARGETS} unsigned integers, strictly ascending, each
+ * below the header's seq. Any other value asks for nothing: the extension is
+ * read by stores, not by the validation rules, so the operation stays valid.
+ * Only an operation's own author can name its operations this way: the
+ * targets are in the same (author, log id).
+ */
+export function deletionTargets(header: Pick<Header, 'seq' | 'extensions'>): number[] {
+  const value = header.extensions.get('delete')
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_DELETE_TARGETS) return []
+  const seqs = value as readonly unknown[]
+  let previous = -1
+  for (const s of seqs) {
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s <= previous || s >= header.seq) return []
+    previous = s
+  }
+  return seqs as number[]
+}
 
 /** An operation the store refused, and why. */
 export interface RejectedOperation {
@@ -140,7 +164,14 @@ export class LogStore {
     storedForks: Statement<[], { log_id: Buffer; author: Buffer; seq: number; proof: Buffer; detected_at: number | null }>
     forkedAuthors: Statement<[], { author: Buffer }>
     deletePayload: Statement<[Uint8Array]>
+    deletePayloadAt: Statement<[Uint8Array, Uint8Array, number]>
+    markDeleted: Statement<[Uint8Array, Uint8Array, number]>
+    isDeleted: Statement<[Uint8Array, Uint8Array, number], { one: number }>
     prune: Statement<[Uint8Array, Uint8Array, number]>
+    pruneDeleted: Statement<[Uint8Array, Uint8Array, number]>
+    dropLog: Statement<[Uint8Array, Uint8Array]>
+    prunePoint: Statement<[Uint8Array, Uint8Array, number], { seq: number | null }>
+    dropDeleted: Statement<[Uint8Array, Uint8Array]>
     logIds: Statement<[], { log_id: Buffer }>
     counts: Statement<[], LogStoreCounts>
   }
@@ -195,7 +226,14 @@ export class LogStore {
       storedForks: db.prepare('SELECT log_id, author, seq, proof, detected_at FROM log_forks ORDER BY detected_at IS NULL, detected_at, log_id, author'),
       forkedAuthors: db.prepare('SELECT DISTINCT author FROM log_forks'),
       deletePayload: db.prepare('UPDATE log_operations SET payload = NULL WHERE hash = ? AND payload IS NOT NULL'),
+      deletePayloadAt: db.prepare('UPDATE log_operations SET payload = NULL WHERE log_id = ? AND author = ? AND seq = ? AND payload IS NOT NULL'),
+      markDeleted: db.prepare('INSERT OR IGNORE INTO log_deleted (log_id, author, seq) VALUES (?, ?, ?)'),
+      isDeleted: db.prepare('SELECT 1 AS one FROM log_deleted WHERE log_id = ? AND author = ? AND seq = ?'),
       prune: db.prepare('DELETE FROM log_operations WHERE log_id = ? AND author = ? AND seq < ?'),
+      pruneDeleted: db.prepare('DELETE FROM log_deleted WHERE log_id = ? AND author = ? AND seq < ?'),
+      dropLog: db.prepare('DELETE FROM log_operations WHERE log_id = ? AND author = ?'),
+      prunePoint: db.prepare('SELECT MAX(seq) AS seq FROM log_operations WHERE log_id = ? AND author = ? AND prune_point = 1 AND seq <= ?'),
+      dropDeleted: db.prepare('DELETE FROM log_deleted WHERE log_id = ? AND author = ?'),
       logIds: db.prepare('SELECT DISTINCT log_id FROM log_operations ORDER BY log_id'),
       counts: db.prepare(
         `SELECT (SELECT COUNT(*) FROM log_operations) AS operations,
@@ -298,11 +336,20 @@ export class LogStore {
     return around
   }
 
+  /**
+   * Stores `op`, without the payload its author already asked to delete, and
+   * deletes the payloads it asks to delete (see {@link deletionTargets}).
+   */
   private insert(op: Operation): void {
     const h = op.header
+    const deleted = op.payload !== undefined && this.stmt.isDeleted.get(h.logId, h.author, h.seq) !== undefined
     this.stmt.insert.run(
-      op.hash, h.logId, h.author, h.seq, op.headerBytes, h.payloadSize, op.payload ?? null, isPrunePoint(h) ? 1 : 0,
+      op.hash, h.logId, h.author, h.seq, op.headerBytes, h.payloadSize, deleted ? null : (op.payload ?? null), isPrunePoint(h) ? 1 : 0,
     )
+    for (const seq of deletionTargets(h)) {
+      this.stmt.markDeleted.run(h.logId, h.author, seq)
+      this.stmt.deletePayloadAt.run(h.logId, h.author, seq)
+    }
   }
 
   /** Highest stored seq per author in a log id, keyed by the author's hex public key. */
@@ -318,9 +365,21 @@ export class LogStore {
   /**
    * Like {@link operationsAfter} but as stored bytes, without decoding the
    * headers: what replication sends (the receiver validates everything anyway).
+   * With `maxBytes`, stops after the row that reaches that many bytes
+   * (headers and payloads), so at least one row comes back.
    */
-  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): WireRow[] {
-    return this.stmt.wireAfter.all(logId, author, afterSeq, limit)
+  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): WireRow[] {
+    if (maxBytes === Number.POSITIVE_INFINITY) return this.stmt.wireAfter.all(logId, author, afterSeq, limit)
+    // Rows are read one by one and the statement reset early: a log of large
+    // payloads (a file's chunks) costs at most `maxBytes` and one row of memory.
+    const rows: WireRow[] = []
+    let bytes = 0
+    for (const row of this.stmt.wireAfter.iterate(logId, author, afterSeq, limit)) {
+      rows.push(row)
+      bytes += row.header.length + (row.payload?.length ?? 0)
+      if (bytes >= maxBytes) break
+    }
+    return rows
   }
 
   /** The stored operation with this hash. */
@@ -376,6 +435,25 @@ export class LogStore {
   }
 
   /**
+   * Whether the author of (author, log) asked to delete the payload at
+   * `seq` (a stored operation's `delete` extension named it): the payload is
+   * gone, and stays gone if the operation arrives again.
+   */
+  isDeleted(author: Uint8Array, logId: LogId, seq: number): boolean {
+    return this.stmt.isDeleted.get(logId, author, seq) !== undefined
+  }
+
+  /**
+   * Deletes every stored operation of (author, log), headers included: the
+   * log is no longer kept here at all (a file that was deleted or expired).
+   * Fork proofs stay. Returns the number of operations deleted.
+   */
+  dropLog(author: Uint8Array, logId: LogId): number {
+    this.stmt.dropDeleted.run(logId, author)
+    return this.stmt.dropLog.run(logId, author).changes
+  }
+
+  /**
    * Deletes (author, log)'s operations below `belowSeq`. The operation at
    * `belowSeq` must be stored and carry the prune flag, so the log stays
    * verifiable from its new start; otherwise `STORE_PRUNE_NOT_ALLOWED`.
@@ -388,7 +466,13 @@ export class LogStore {
   private pruneBelow(author: Uint8Array, logId: LogId, belowSeq: number): number {
     const start = this.stmt.hashAt.get(logId, author, belowSeq)
     if (start === undefined || !isPrunePoint(decodeHeader(start.header))) throw new StoreError('STORE_PRUNE_NOT_ALLOWED', `no stored prune point at seq ${belowSeq}`)
+    this.stmt.pruneDeleted.run(logId, author, belowSeq)
     return this.stmt.prune.run(logId, author, belowSeq).changes
+  }
+
+  /** The highest stored operation of (author, log) at or below `atOrBelow` that carries the prune flag. */
+  prunePoint(author: Uint8Array, logId: LogId, atOrBelow: number): number | undefined {
+    return this.stmt.prunePoint.get(logId, author, atOrBelow)?.seq ?? undefined
   }
 
   /** Every log id with at least one stored operation. */

@@ -187,6 +187,45 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 6,
+    name: 'files, deletion and retention',
+    up(db) {
+      db.exec(`
+        CREATE TABLE log_deleted (                     -- payloads their author asked to delete (a signed \`delete\` extension)
+          log_id  BLOB    NOT NULL,
+          author  BLOB    NOT NULL,
+          seq     INTEGER NOT NULL,
+          PRIMARY KEY (log_id, author, seq)
+        ) WITHOUT ROWID;
+        ALTER TABLE groups ADD COLUMN retention_ms INTEGER;        -- the owner's retention period; NULL: kept until deleted
+        ALTER TABLE group_cursors ADD COLUMN swept INTEGER NOT NULL DEFAULT -1;  -- last seq the retention sweep passed
+        ALTER TABLE group_messages ADD COLUMN sent_at INTEGER;     -- the author's clock (\`ts\`), when the operation carries it
+        ALTER TABLE group_messages ADD COLUMN file_log BLOB;       -- a file entry: its file log id (group_files); plaintext is empty
+        CREATE TABLE group_files (
+          log_id       BLOB    PRIMARY KEY,          -- SHA-256(label ‖ group id ‖ file id): the log of the file's chunks
+          group_id     BLOB    NOT NULL,
+          file_id      BLOB    NOT NULL,
+          author       BLOB    NOT NULL,             -- the sender; the only author accepted in the file log
+          seq          INTEGER NOT NULL,             -- the announcement's seq in the sender's group log
+          name         TEXT    NOT NULL,             -- as the sender named it (never used as a path unsanitised)
+          media_type   TEXT    NOT NULL,
+          size         INTEGER NOT NULL,
+          sha256       BLOB    NOT NULL,             -- of the content
+          chunk_size   INTEGER NOT NULL,
+          chunk_count  INTEGER NOT NULL,
+          file_key     BLOB    NOT NULL,             -- SECRET: the key every chunk is sealed with
+          sent_at      INTEGER NOT NULL,             -- the sender's clock
+          UNIQUE (group_id, file_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE group_file_uploads (            -- our file logs written but not announced yet (dropped after a crash)
+          log_id      BLOB    PRIMARY KEY,
+          group_id    BLOB    NOT NULL,
+          started_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

@@ -1,16 +1,25 @@
 /**
- * Arbitraries of the local API: valid requests of every method (within
+ * Arbitraries of the local API: valid requests of every method, files,
+ * deletion and retention included (within
  * every documented bound), requests changed as JSON values (keys dropped,
  * added or given values of any type) or as bytes (invalid UTF-8, broken
  * JSON), and request lines as a local client may send them.
  */
 import fc from 'fast-check'
 import { EVENTS, MAX_REQUEST_ID, READ_MAX_LIMIT, type ApiRequest } from '../../src/api/index.js'
+import { MAX_FILE_NAME_BYTES, MAX_RETENTION_MS, MIN_RETENTION_MS } from '../../src/group/index.js'
 import { applyEdits, byteEdits, opaqueBytes } from './bytes.js'
 
 /** A reference to a group or peer: 1 to 256 characters of well-formed text. */
 const ref = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 24 }), fc.string({ minLength: 250, maxLength: 256 }))
 const id = fc.oneof(fc.nat({ max: 100 }), fc.constant(MAX_REQUEST_ID), fc.nat({ max: MAX_REQUEST_ID }))
+
+/** An absolute path without NUL. */
+const absolutePath = fc.string({ unit: 'binary', maxLength: 60 }).filter((p) => !p.includes('\0')).map((p) => `/${p}`)
+/** A file name a sender may give: 1 to 255 bytes of UTF-8. */
+const fileName = fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }).filter((n) => Buffer.byteLength(n) <= MAX_FILE_NAME_BYTES)
+const mediaType = fc.constantFrom('application/octet-stream', 'image/jpeg', 'text/plain', 'application/vnd.a+b')
+const uploadId = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(MAX_REQUEST_ID))
 
 /** A valid request of every method. */
 export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
@@ -34,6 +43,23 @@ export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
     params: fc.record({ group: ref, afterId: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)), limit: fc.integer({ min: 1, max: READ_MAX_LIMIT }) }, { requiredKeys: ['group'] }),
   }),
   fc.record({ id, method: fc.constant('subscribe' as const), params: fc.record({ events: fc.subarray([...EVENTS]), group: ref }, { requiredKeys: ['events'] }) }),
+  // Files, deletion, retention. Against a node without files (the memory node) each gets a typed refusal: nothing is read or written.
+  fc.record({ id, method: fc.constant('file.send' as const), params: fc.record({ group: ref, path: absolutePath, name: fileName, mediaType, progress: fc.boolean() }, { requiredKeys: ['group', 'path'] }) }),
+  fc.record({ id, method: fc.constant('file.upload' as const), params: fc.record({ group: ref, name: fileName, mediaType }, { requiredKeys: ['group'] }) }),
+  fc.record({ id, method: fc.constant('file.write' as const), params: fc.record({ upload: uploadId, data: opaqueBytes(1, 300).map((b) => Buffer.from(b).toString('base64')) }) }),
+  fc.record({ id, method: fc.constant('file.finish' as const), params: fc.record({ upload: uploadId }) }),
+  fc.record({ id, method: fc.constant('file.list' as const), params: fc.record({ group: ref }) }),
+  fc.record({
+    id,
+    method: fc.constant('file.save' as const),
+    params: fc.record({ group: ref, file: ref, out: absolutePath, force: fc.boolean(), wait: fc.boolean(), progress: fc.boolean() }, { requiredKeys: ['group', 'file', 'out'] }),
+  }),
+  fc.record({ id, method: fc.constant('delete' as const), params: fc.record({ group: ref, entry: ref }) }),
+  fc.record({
+    id,
+    method: fc.constant('group.retention' as const),
+    params: fc.record({ group: ref, periodMs: fc.option(fc.oneof(fc.integer({ min: MIN_RETENTION_MS, max: MAX_RETENTION_MS }), fc.constantFrom(MIN_RETENTION_MS, MAX_RETENTION_MS)), { nil: null }) }),
+  }),
 ) as fc.Arbitrary<ApiRequest>
 
 /** JSON values of every type, including the ones a validator must refuse (floats, huge numbers, lone surrogates, deep nesting). */
@@ -44,7 +70,7 @@ export const junkJson: fc.Arbitrary<unknown> = fc.oneof(
 )
 
 /** One change of a request as a JSON value. */
-const valueEdit = fc.record({ path: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), kind: fc.constantFrom('drop', 'set', 'add'), key: fc.oneof(fc.constantFrom('id', 'method', 'params', 'group', 'text', 'data', 'events', '__proto__', 'constructor', 'limit'), fc.string({ maxLength: 6 })), value: junkJson })
+const valueEdit = fc.record({ path: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), kind: fc.constantFrom('drop', 'set', 'add'), key: fc.oneof(fc.constantFrom('id', 'method', 'params', 'group', 'text', 'data', 'events', '__proto__', 'constructor', 'limit', 'path', 'out', 'upload', 'periodMs', 'entry'), fc.string({ maxLength: 6 })), value: junkJson })
 
 /** `request` with a key dropped, added or given another value, somewhere in its tree. */
 function editValue(request: unknown, edit: { path: readonly number[]; kind: string; key: string; value: unknown }): unknown {

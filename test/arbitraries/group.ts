@@ -1,5 +1,6 @@
 /**
- * Arbitraries of the group layer: group payloads of every kind, key-package
+ * Arbitraries of the group layer: group payloads of every kind, typed bodies
+ * (file announcements, retention periods), key-package
  * requests and responses (valid, refusals, and anything else a peer could
  * send), and MLS proposals of every RFC 9420 type. What the MLS ones carry
  * inside (keys, ids, extension data) is opaque bytes: ts-mls encodes it and
@@ -8,8 +9,21 @@
 import fc from 'fast-check'
 import type { Proposal } from 'ts-mls'
 import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, MAX_BUNDLED_PROPOSALS, type GroupPayload } from '../../src/group/index.js'
+import {
+  encodeAppBody,
+  FILE_ID_LENGTH,
+  FILE_KEY_LENGTH,
+  MAX_CHUNK_BYTES,
+  MAX_FILE_BYTES,
+  MAX_FILE_NAME_BYTES,
+  MAX_RETENTION_MS,
+  MIN_CHUNK_BYTES,
+  MIN_RETENTION_MS,
+  type AppBody,
+  type FileAnnouncement,
+} from '../../src/group/app-body.js'
 import { groupIdOf } from '../../src/group/group-id.js'
-import { encodeCanonical } from '../../src/log/cbor.js'
+import { decodeCanonical, encodeCanonical } from '../../src/log/cbor.js'
 import type { ExtensionValue } from '../../src/log/index.js'
 import { anyBytes, mutated, opaqueBytes } from './bytes.js'
 import { cborText, cborValue, looseEncode, looseStyle } from './log.js'
@@ -23,7 +37,49 @@ export const groupPayload: fc.Arbitrary<GroupPayload> = fc.oneof(
   body.map((welcome): GroupPayload => ({ kind: 'welcome', welcome })),
   body.map((proposal): GroupPayload => ({ kind: 'proposal', proposal })),
   body.map((message): GroupPayload => ({ kind: 'setting', message })),
+  body.map((message): GroupPayload => ({ kind: 'typed', message })),
 )
+
+/** A file announcement within the bounds a member accepts (app-body.ts). */
+export const fileAnnouncement: fc.Arbitrary<FileAnnouncement> = fc
+  .record({
+    fileId: opaqueBytes(FILE_ID_LENGTH, FILE_ID_LENGTH),
+    name: fc.string({ minLength: 1, maxLength: 60 }).filter((n) => Buffer.byteLength(n) <= MAX_FILE_NAME_BYTES),
+    mediaType: fc.constantFrom('application/octet-stream', 'image/jpeg', 'text/plain', 'video/mp4', 'application/vnd.a+b'),
+    size: fc.oneof(fc.nat({ max: 10_000_000 }), fc.constantFrom(0, 1, MAX_FILE_BYTES)),
+    sha256: opaqueBytes(32, 32),
+    chunkSize: fc.oneof(fc.constantFrom(MIN_CHUNK_BYTES, 256 * 1024, MAX_CHUNK_BYTES), fc.integer({ min: MIN_CHUNK_BYTES, max: MAX_CHUNK_BYTES })),
+    key: opaqueBytes(FILE_KEY_LENGTH, FILE_KEY_LENGTH),
+  })
+  .map((f) => ({ ...f, chunkCount: Math.ceil(f.size / f.chunkSize) }))
+
+/** A typed body (payload kind 6, once decrypted): a file announcement or the owner's retention period. */
+export const appBody: fc.Arbitrary<AppBody> = fc.oneof(
+  fileAnnouncement.map((file): AppBody => ({ type: 'file', file })),
+  fc
+    .option(fc.oneof(fc.integer({ min: MIN_RETENTION_MS, max: MAX_RETENTION_MS }), fc.constantFrom(MIN_RETENTION_MS, MAX_RETENTION_MS)), { nil: null })
+    .map((periodMs): AppBody => ({ type: 'retention', periodMs })),
+)
+
+/** Values shaped like a typed body but possibly wrong in one place: a type code, an item, the arity, a bound. */
+export const nearAppBodyValue: fc.Arbitrary<ExtensionValue> = fc
+  .tuple(
+    appBody.map((b) => decodeCanonical(encodeAppBody(b)) as ExtensionValue[]),
+    fc.nat({ max: 9 }),
+    fc.oneof(
+      cborValue(2),
+      fc.constantFrom(MIN_RETENTION_MS - 1, MAX_RETENTION_MS + 1, MAX_FILE_BYTES + 1, MIN_CHUNK_BYTES - 1, MAX_CHUNK_BYTES + 1, 0, -1, 3),
+      opaqueBytes(0, 40),
+    ),
+    fc.constantFrom('replace', 'append', 'drop'),
+  )
+  .map(([items, at, value, how]) => {
+    const out = [...items]
+    if (how === 'append') out.push(value)
+    else if (how === 'drop') out.splice(at % out.length, 1)
+    else out[at % out.length] = value
+    return out
+  })
 
 /** Values shaped like a payload but possibly wrong in one place: a kind code, an arity, a body type, a bundle entry. */
 const nearPayloadValue: fc.Arbitrary<ExtensionValue> = fc

@@ -42,6 +42,12 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   #nextMessageId = 1
   #now: () => number
   #failNext: Error | undefined
+  /** Files are not modelled here: the local API's file methods are tested against a real node (local-api-files.test.ts). */
+  readonly content: LocalApiNode['content'] = new Proxy({} as LocalApiNode['content'], {
+    get: () => () => {
+      throw new NodeError('NODE_STATE', 'files are not in the memory node')
+    },
+  })
 
   constructor(options: { displayName?: string; now?: () => number } = {}) {
     super()
@@ -138,6 +144,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       active: true,
       status: 'active',
       pendingProposal: null,
+      retentionMs: null,
     }
     this.#groups.push(group)
     return this.#view(group)
@@ -157,6 +164,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       active: true,
       status: 'active',
       pendingProposal: null,
+      retentionMs: null,
     }
     this.#groups.push(group)
     return this.#view(group)

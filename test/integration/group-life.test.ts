@@ -169,7 +169,7 @@ describe('the life of a group over Tor, from the command line', () => {
     // Leaving until the owner's node commits it (which may take it only a second over Tor).
     expect((await burrowJson(dirs.c, ['group', 'leave', 'crew'])).status).toBe('leaving')
     await explain(eventually("carol's group to show as left", LONG, async () => ((await groupOf(dirs.c, groupId))?.status === 'left' ? true : undefined)))
-    expect((await burrow(dirs.c, ['group', 'list'])).stdout).toMatch(/^[0-9a-f]{12}\s+crew\s+member\s+\d+\s+\d+\s+left$/m)
+    expect((await burrow(dirs.c, ['group', 'list'])).stdout).toMatch(/^[0-9a-f]{12}\s+crew\s+member\s+\d+\s+\d+\s+off\s+left$/m)
     expect((await groupOf(dirs.a, groupId))!.members.map((m) => m.identityKey)).not.toContain(keys.c)
 
     await burrowJson(dirs.b, ['send', 'crew', 'bob before removal'])
@@ -177,7 +177,7 @@ describe('the life of a group over Tor, from the command line', () => {
     await burrowJson(dirs.a, ['group', 'remove', 'crew', 'bob'])
     await burrowJson(dirs.a, ['send', 'crew', 'after bob left'])
     await explain(eventually('bob to learn of his removal', LONG, async () => ((await groupOf(dirs.b, groupId))?.status === 'removed' ? true : undefined)))
-    expect((await burrow(dirs.b, ['group', 'list'])).stdout).toMatch(/^[0-9a-f]{12}\s+crew\s+member\s+\d+\s+\d+\s+removed by the owner$/m)
+    expect((await burrow(dirs.b, ['group', 'list'])).stdout).toMatch(/^[0-9a-f]{12}\s+crew\s+member\s+\d+\s+\d+\s+off\s+removed by the owner$/m)
     const refused = await burrow(dirs.b, ['send', 'crew', 'still here?'])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/you were removed from this group by its owner.*\(GROUP_INACTIVE\)/)

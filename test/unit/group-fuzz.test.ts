@@ -1,6 +1,8 @@
 /**
  * Fuzzing what the group layer reads from others, with fast-check: group
- * payloads (from any member's log) and both sides of `/burrow/keypackage/1`
+ * payloads (from any member's log), what their application messages carry
+ * once decrypted (typed bodies: file announcements, retention periods; the
+ * owner's group setting), and both sides of `/burrow/keypackage/1`
  * (a request from any allow-listed peer, a response from an invitee).
  * Valid values round-trip; everything else is a GroupError of GROUP_ERRORS
  * (or, for a request, a refusal), and a refused request leaves nothing behind.
@@ -27,9 +29,11 @@ import { decodeStoredGroup } from '../../src/group/mls/state-codec.js'
 import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
 import { decodeCanonical, encodeCanonical } from '../../src/log/cbor.js'
 import { bytesEqual, toHex, type ExtensionValue } from '../../src/log/index.js'
-import { opaqueBytes } from '../arbitraries/bytes.js'
-import { groupPayload, inviterKey, keyPackageMessage, keyPackageRequest, payloadBytes, proposalOf, proposalSpec, type ProposalSpec } from '../arbitraries/group.js'
-import { cborText } from '../arbitraries/log.js'
+import { anyBytes, mutated, opaqueBytes } from '../arbitraries/bytes.js'
+import { checkAnnouncement, decodeAppBody, encodeAppBody } from '../../src/group/app-body.js'
+import { decodeGroupSetting, encodeGroupSetting } from '../../src/group/setting.js'
+import { appBody, groupPayload, inviterKey, nearAppBodyValue, keyPackageMessage, keyPackageRequest, payloadBytes, proposalOf, proposalSpec, type ProposalSpec } from '../arbitraries/group.js'
+import { cborText, cborValue } from '../arbitraries/log.js'
 import { dataText, expectSameData, fc, fuzz, typedErrorOf, typedRejectionOf } from '../helpers/fuzz.js'
 import { appendRaw, deliver, invite, Member, newIdentity, syncAll } from '../helpers/group.js'
 
@@ -39,7 +43,7 @@ const isBody = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.len
 function isPayload(value: ExtensionValue): boolean {
   if (!Array.isArray(value)) return false
   const [kind, body, bundle] = value as readonly ExtensionValue[]
-  if (kind === 1 || kind === 3 || kind === 4 || kind === 5) return value.length === 2 && isBody(body)
+  if (kind === 1 || kind === 3 || kind === 4 || kind === 5 || kind === 6) return value.length === 2 && isBody(body)
   if (kind === 2) return value.length === 3 && isBody(body) && Array.isArray(bundle) && bundle.length <= MAX_BUNDLED_PROPOSALS && bundle.every(isBody)
   return false
 }
@@ -63,6 +67,40 @@ describe('group payloads', () => {
       }
     },
   )
+})
+
+describe('typed bodies and group settings (decrypted application messages)', () => {
+  fuzz('group: typed bodies round trip', [appBody], { runs: 2000 })('decode back to what was encoded', (body) => {
+    expectSameData(decodeAppBody(encodeAppBody(body)), body)
+  })
+
+  const bodyBytes = fc.oneof(
+    nearAppBodyValue.map((value) => encodeCanonical(value)),
+    mutated(appBody.map(encodeAppBody)),
+    cborValue().map((value) => encodeCanonical(value)),
+    anyBytes(200),
+  )
+  fuzz('group: typed bodies mutated', [bodyBytes], { runs: 4000 })(
+    'are a body within the bounds a member accepts, re-encoding to the same bytes, else GROUP_MALFORMED_PAYLOAD',
+    (bytes) => {
+      let decoded: ReturnType<typeof decodeAppBody> | undefined
+      typedErrorOf(() => (decoded = decodeAppBody(bytes)), GROUP_ERRORS, ['GROUP_MALFORMED_PAYLOAD'])
+      if (decoded === undefined) return
+      expect(Buffer.from(encodeAppBody(decoded)).equals(bytes), 'a decoded body re-encodes to its bytes').toBe(true)
+      if (decoded.type === 'file') checkAnnouncement(decoded.file)
+    },
+  )
+
+  const settingBytes = fc.oneof(
+    mutated(fc.record({ name: fc.option(fc.string({ minLength: 1, maxLength: 30 }).filter((n) => n.trim().length > 0 && !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(n)), { nil: null }), description: fc.constant(null) }).map(encodeGroupSetting)),
+    fc.tuple(fc.oneof(fc.constant(1), cborValue(2)), fc.oneof(cborText, cborValue(2)), fc.oneof(cborText, cborValue(2))).map((v) => encodeCanonical(v)),
+    anyBytes(120),
+  )
+  fuzz('group: settings mutated', [settingBytes], { runs: 3000 })('are a setting that re-encodes to the same bytes, else GROUP_MALFORMED_PAYLOAD', (bytes) => {
+    let decoded: ReturnType<typeof decodeGroupSetting> | undefined
+    typedErrorOf(() => (decoded = decodeGroupSetting(bytes)), GROUP_ERRORS, ['GROUP_MALFORMED_PAYLOAD'])
+    if (decoded !== undefined) expect(Buffer.from(encodeGroupSetting(decoded)).equals(bytes)).toBe(true)
+  })
 })
 
 const requestBytes = keyPackageMessage(keyPackageRequest.map(encodeKeyPackageRequest))

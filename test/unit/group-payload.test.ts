@@ -14,6 +14,7 @@ describe('group payload', () => {
       { kind: 'welcome', welcome: bytes(500) },
       { kind: 'proposal', proposal: bytes(120) },
       { kind: 'setting', message: bytes(60) },
+      { kind: 'typed', message: bytes(60) },
     ]
     for (const p of payloads) expect(decodeGroupPayload(encodeGroupPayload(p))).toEqual(p)
     const m = bytes(3)
@@ -22,6 +23,7 @@ describe('group payload', () => {
     expect(encodeGroupPayload({ kind: 'welcome', welcome: m })).toEqual(encodeCanonical([3, m]))
     expect(encodeGroupPayload({ kind: 'proposal', proposal: m })).toEqual(encodeCanonical([4, m]))
     expect(encodeGroupPayload({ kind: 'setting', message: m })).toEqual(encodeCanonical([5, m]))
+    expect(encodeGroupPayload({ kind: 'typed', message: m })).toEqual(encodeCanonical([6, m]))
   })
 
   it('refuses malformed payloads with a typed error', () => {
@@ -32,7 +34,8 @@ describe('group payload', () => {
       encodeCanonical(null),
       encodeCanonical([1]),
       encodeCanonical([0, b]),
-      encodeCanonical([6, b]),
+      encodeCanonical([7, b]),
+      encodeCanonical([6, b, b]),
       encodeCanonical([5, b, b]),
       encodeCanonical(['1', b]),
       encodeCanonical([1, 'text']),

@@ -65,7 +65,9 @@ describe('sync session', () => {
     await pushed
     expect(b.store.heights(log).get(toHex(alice.publicKey))).toBe(604)
 
-    // Offering the same operations again sends nothing: the peer is known to hold them.
+    // Offering the same operations again sends nothing: the peer is known to hold them
+    // (once the confirmations of what was stored, and their answers, have passed).
+    await new Promise((r) => setTimeout(r, 200))
     const before = chA.sent
     sessionA.offer(fresh)
     await new Promise((r) => setTimeout(r, 50))
@@ -149,6 +151,23 @@ describe('sync session', () => {
       expect(verifyForkProof(store.getForkProofs()[0]!).seq).toBe(3)
     }
     expect(sessionA.closed || sessionB.closed).toBe(false)
+    await sessionA.close()
+  })
+
+  it('falls quiet once both sides hold the same: a confirmation brings no anchor back, so no confirmation answers it', async () => {
+    const log = randomBytes(32)
+    const alice = new TestAuthor()
+    const { a, chA, chB, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    a.store.ingest(alice.many(log, 50))
+    const caughtUp = waitFor(sessionB, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await caughtUp
+    // Confirmations go within 50 ms; give the exchange time to settle, then watch it.
+    await new Promise((r) => setTimeout(r, 300))
+    const before = chA.sent + chB.sent
+    await new Promise((r) => setTimeout(r, 500))
+    expect(chA.sent + chB.sent - before).toBe(0)
     await sessionA.close()
   })
 

@@ -39,6 +39,8 @@ export interface SyncManagerEvents {
   'caught-up': [{ peer: string; logId: LogId }]
   /** Operations from `peer` were validated and stored. */
   ingested: [{ peer: string; logId: LogId; operations: Operation[]; stored: number }]
+  /** The stream to `peer` took our operations of `author`'s log up to `seq`. */
+  sent: [{ peer: string; logId: LogId; author: Uint8Array; seq: number }]
   /** An ephemeral message from a peer that shares the log in full (never from one that shares it in part). */
   ephemeral: [{ peer: string; logId: LogId; data: Uint8Array }]
   /** `peer` sent an operation that conflicts with a stored one of the same author and position: the proof is stored, the author's log closed. */
@@ -187,6 +189,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       if (this.#sharesInFull(peer, logId)) this.emit('ephemeral', { peer, logId, data })
     })
     session.on('fork', (proof) => this.emit('fork', { peer, proof }))
+    session.on('sent', (sent) => this.emit('sent', { peer, ...sent }))
     session.on('ingested', ({ logId, operations, stored }) => {
       this.#table.markSeen(peer)
       this.emit('ingested', { peer, logId, operations, stored })

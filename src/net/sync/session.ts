@@ -8,15 +8,18 @@ import { decodeOperation } from '../../log/operation.js'
 import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
+import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
+import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
   heights(logId: LogId): Map<string, number>
-  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): WireRow[]
+  /** At most `limit` rows, and no more than the first row that reaches `maxBytes` (headers and payloads). */
+  wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number, maxBytes?: number): WireRow[]
   ingest(ops: readonly Operation[]): IngestResult
 }
 
@@ -24,6 +27,12 @@ export interface SyncStore {
 export interface SyncPolicy {
   sharedLogs(peer: string): LogId[]
   mayShare(peer: string, logId: LogId): boolean
+  /**
+   * Whether an operation of a shared log is wanted at all (a file log takes
+   * only its sender's chunks, and no more than it announced). Operations it
+   * refuses are dropped unread, like those of an unshared log. Default: all.
+   */
+  accepts?(peer: string, header: Header): boolean
 }
 
 /** Events of a {@link SyncSession}. */
@@ -32,6 +41,8 @@ export interface SyncSessionEvents {
   'caught-up': [{ logId: LogId }]
   /** Operations from the peer were validated and stored (`stored` counts the new ones). */
   ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
+  /** The stream took an `ops` frame of ours: the peer now has `author`'s log up to `seq` (once it reads them). */
+  sent: [{ logId: LogId; author: Uint8Array; seq: number }]
   /** Conflicting operations by one author were seen; the proof is stored. */
   fork: [ForkProof]
   /** An ephemeral message from the peer (never stored), within {@link SessionLimits.ephemeralPerSecond}. */
@@ -103,6 +114,11 @@ export interface SyncSessionOptions {
   /** Operations read from the store per batch when catching a peer up. Default 256. */
   batchSize?: number
   /**
+   * Bytes of operations one log may send before the other waiting logs get
+   * their turn. Default {@link SEND_SLICE_BYTES}.
+   */
+  sliceBytes?: number
+  /**
    * Flush an `ops` frame once it holds this many bytes. Default 128 KiB: the
    * receiver validates nothing of a frame before all of it has arrived, so
    * small frames keep validation overlapped with the transfer (with 1 MiB
@@ -139,6 +155,27 @@ const INGEST_SLICE = 128
  */
 const MAX_QUEUED_FRAMES = 8
 const MAX_QUEUED_BYTES = 1024 * 1024
+
+/**
+ * Bytes of operations one log sends per turn; the rest of it waits behind
+ * the other logs that want to send. So a file of gigabytes holds a chat
+ * message back by at most this much (plus what is already queued on the
+ * stream), not by the whole file: about 64 ms at 4 MB/s, 250 ms at 1 MB/s.
+ */
+export const SEND_SLICE_BYTES = 256 * 1024
+
+/**
+ * A batch this small goes out even when the send window is full: a chat
+ * message adds nothing to the queue worth holding it back for.
+ */
+const SMALL_BATCH_BYTES = 32 * 1024
+
+/**
+ * How long a session waits for the peer's first confirmation while its
+ * window is full, before taking the peer not to confirm (a node from before
+ * confirmations) and sending without a window.
+ */
+const FIRST_CONFIRMATION_MS = 3_000
 
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
@@ -206,6 +243,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #decodeLimits: DecodeLimits
   readonly #limits: SessionLimits
   readonly #batchSize: number
+  readonly #sliceBytes: number
   readonly #frameTargetBytes: number
   readonly #log: Logger
   /**
@@ -230,6 +268,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #waitingLogs = new Map<string, LogSend>()
   #unsharedAnswers = 0
   #ephemeralBytes = 0
+  /** Our operations in flight to the peer, and how many may be (send-window.ts). */
+  readonly #window = new SendWindow()
+  /** Logs whose turn ended on a full window: sent again once the peer confirms. */
+  readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
+  #parkedSince: NodeJS.Timeout | undefined
+  /** Logs we stored operations of, to confirm to the peer (our `have`) within {@link ACK_DELAY_MS}. */
+  readonly #toConfirm = new Map<string, LogId>()
+  #confirmTimer: NodeJS.Timeout | undefined
   #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
@@ -248,6 +294,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
     this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
+    this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
     this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
@@ -322,6 +369,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#waitingLogs.clear()
     this.#remote.clear()
     this.#awaiting.clear()
+    this.#parked.clear()
+    this.#toConfirm.clear()
+    clearTimeout(this.#parkedSince)
+    clearTimeout(this.#confirmTimer)
     this.#anchors.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
@@ -405,10 +456,76 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (heights !== undefined) {
       await this.#sendAnchors(logId)
       const authors =
-        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : send.push
-      for (const author of authors) await this.#sendMissing(logId, author, heights)
+        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
+      let budget = this.#sliceBytes
+      for (let i = 0; i < authors.length; i++) {
+        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
+        budget -= bytes
+        if (blocked) {
+          this.#park(logId, authors.slice(i), send.synced)
+          return
+        }
+        if (more || (budget <= 0 && i + 1 < authors.length)) {
+          // Its turn is over: the rest queues behind the other logs, `synced` with it.
+          this.#requeue(logId, authors.slice(more ? i : i + 1), send.synced)
+          return
+        }
+      }
     }
     if (send.synced) await this.#send({ type: 'synced', logId })
+  }
+
+  /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
+  #requeue(logId: LogId, authors: readonly string[], synced: boolean): void {
+    for (const author of authors.length > MAX_PENDING_AUTHORS ? ['all' as const] : authors) this.#schedule(logId, synced ? { push: author, synced } : { push: author })
+  }
+
+  /**
+   * Sets a log aside until the peer confirms what is in flight (the window
+   * is full): the other logs' turns go on meanwhile. A peer that has never
+   * confirmed anything within {@link FIRST_CONFIRMATION_MS} is taken not to
+   * (an older node): the window is turned off.
+   */
+  #park(logId: LogId, authors: readonly string[], synced: boolean): void {
+    const logKey = key(logId)
+    const parked = this.#parked.get(logKey) ?? { logId, authors: new Set<string>(), synced: false }
+    for (const author of authors) parked.authors.add(author)
+    parked.synced ||= synced
+    this.#parked.set(logKey, parked)
+    if (!this.#window.confirmed && this.#parkedSince === undefined) {
+      this.#parkedSince = setTimeout(() => {
+        if (this.#window.confirmed) return
+        this.#log.info('the peer does not confirm what it stores; sending without a window')
+        this.#window.off()
+        this.#unpark()
+      }, FIRST_CONFIRMATION_MS)
+    }
+  }
+
+  /** Queues the parked logs again, once the window has room. */
+  #unpark(): void {
+    if (!this.#window.open) return
+    clearTimeout(this.#parkedSince)
+    this.#parkedSince = undefined
+    const parked = [...this.#parked.values()]
+    this.#parked.clear()
+    for (const p of parked) this.#requeue(p.logId, [...p.authors], p.synced)
+  }
+
+  /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
+  #confirmSoon(logId: LogId): void {
+    this.#toConfirm.set(key(logId), logId)
+    this.#confirmTimer ??= setTimeout(() => {
+      this.#confirmTimer = undefined
+      const logs = [...this.#toConfirm.values()]
+      this.#toConfirm.clear()
+      for (const log of logs) {
+        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
+        this.#sendHave(log, false).catch((err: unknown) => {
+          if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
+        })
+      }
+    }, ACK_DELAY_MS)
   }
 
   /**
@@ -461,27 +578,41 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed, this.#limits.drainTimeoutMs))) throw new SyncError('SYNC_CLOSED')
   }
 
-  /** Streams everything after the peer's known height for one author's log. */
-  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>): Promise<void> {
+  /**
+   * Sends what the peer lacks of one author's log, after its known height,
+   * up to about `budget` bytes (at least one operation). `more` when the
+   * budget ran out before the log did.
+   */
+  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
     const author = fromHex(authorKey)
+    const logKey = key(logId)
+    let sent = 0
     for (;;) {
       const after = heights.get(authorKey) ?? -1
-      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize)
-      if (ops.length === 0) return
+      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
+      if (ops.length === 0) return { bytes: sent, more: false }
+      const batch = ops.reduce((n, op) => n + op.header.length + (op.payload?.length ?? 0), 0)
+      if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
       let frame: WireOperation[] = []
       let bytes = 0
+      const flush = async (seq: number): Promise<void> => {
+        this.#window.sent(logKey, authorKey, seq, bytes, Date.now())
+        await this.#send({ type: 'ops', logId, ops: frame })
+        this.emit('sent', { logId, author, seq })
+        sent += bytes
+        frame = []
+        bytes = 0
+      }
       for (const op of ops) {
         frame.push({ header: op.header, payload: op.payload })
         bytes += op.header.length + (op.payload?.length ?? 0)
-        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
-          await this.#send({ type: 'ops', logId, ops: frame })
-          frame = []
-          bytes = 0
-        }
+        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush(op.seq)
       }
-      if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
+      if (frame.length > 0) await flush(ops.at(-1)!.seq)
       this.#raise(heights, authorKey, ops.at(-1)!.seq)
-      if (ops.length < this.#batchSize) return
+      const exhausted = ops.length < this.#batchSize && sent < budget
+      if (exhausted) return { bytes: sent, more: false }
+      if (sent >= budget) return { bytes: sent, more: true }
     }
   }
 
@@ -505,8 +636,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       const authorKey = toHex(author)
       const height = ours.get(authorKey)
       if (height === undefined) continue
+      // A height we knew already (we sent up to it, or the peer said so) needs no anchor: it would be
+      // one more header per confirmation (send-window.ts), and the peer's confirmation of it one more `have`.
+      const known = heights.get(authorKey)
       this.#raise(heights, authorKey, seq)
-      if (seq > height) continue
+      if (seq > height || (known !== undefined && seq <= known)) continue
       if (anchors === undefined) this.#anchors.set(logKey, (anchors = new Map()))
       anchors.set(authorKey, seq)
     }
@@ -535,6 +669,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#remote.delete(logKey)
     }
     this.#awaiting.delete(logKey)
+    this.#parked.delete(logKey)
+    this.#window.forget(logKey)
+    this.#unpark()
     this.#anchors.delete(logKey)
   }
 
@@ -599,11 +736,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     switch (frame.type) {
       case 'have':
+        this.#confirmed(logId, frame.heights)
         this.#learn(logId, frame.heights)
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
-        await this.#ingest(logId, this.#decode(logId, frame.ops))
+        await this.#ingest(logId, this.#wanted(this.#decode(logId, frame.ops)))
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
@@ -613,6 +751,15 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
         return
     }
+  }
+
+  /** The peer's heights free what they cover of our window; a log set aside may then go on. */
+  #confirmed(logId: LogId, heights: readonly AuthorHeight[]): void {
+    const logKey = key(logId)
+    const now = Date.now()
+    let freed = false
+    for (const { author, seq } of heights) freed = this.#window.confirm(logKey, toHex(author), seq, now) || freed
+    if (freed) this.#unpark()
   }
 
   /** Token bucket of {@link SessionLimits.ephemeralPerSecond}: false when the peer is over its rate. */
@@ -645,6 +792,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     })
   }
 
+  /** The operations the policy wants; the others are dropped unread. */
+  #wanted(ops: Operation[]): Operation[] {
+    const accepts = this.#policy.accepts
+    return accepts === undefined ? ops : ops.filter((op) => accepts.call(this.#policy, this.peer, op.header))
+  }
+
   /**
    * Validates and stores a frame's operations in slices, yielding the event
    * loop between them, so that reads and window updates keep flowing (and the
@@ -667,6 +820,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
+    if (ops.length > 0) this.#confirmSoon(logId)
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
