@@ -13,7 +13,7 @@ import {
   type OwnProposal,
   type RejectedGroupOperation,
 } from '../store/index.js'
-import { MlsGroup, type KeyPackagePair, type MlsIdentity } from './mls/index.js'
+import { MlsGroup, type KeyPackagePair, type MlsIdentity, type RatchetStep } from './mls/index.js'
 import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { GroupRoster } from './roster.js'
 import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
@@ -55,6 +55,13 @@ export interface Rejection {
 export interface GroupChange {
   /** The new MLS state; omitted when the step leaves it as it is. */
   readonly next?: MlsGroup
+  /**
+   * All that changed from the group's state to `next`, when an application
+   * message was sent or received: stored instead of the whole state, whose
+   * size grows with the group (the whole state is stored again at the next
+   * epoch change).
+   */
+  readonly step?: RatchetStep
   /** Our pending proposal after the step; by default kept within an epoch and cleared by a new one. */
   readonly ownProposal?: OwnProposal | null
   /** The operation this step consumed: its author's cursor moves to it. */
@@ -159,7 +166,7 @@ export class GroupCore {
       owner: row.owner.slice(),
       joinedEpoch: row.joinedEpoch,
       roster,
-      mls: MlsGroup.decodeState(row.state, this.identity, roster.accepts),
+      mls: MlsGroup.decodeState(row.state, this.identity, roster.accepts, this.#store.ratchets(groupId)),
       active: row.active,
       ownProposal: row.ownProposal,
     }
@@ -363,7 +370,8 @@ export class GroupCore {
     const epochChanged = next.epoch !== previous.epoch
     const ownProposal = change.ownProposal !== undefined ? change.ownProposal : epochChanged ? null : group.ownProposal
     const operations = this.#sign(group.id, change.append ?? [])
-    const members = change.next === undefined ? undefined : next.members().sort(compareBytes)
+    // Members change only with the epoch (or when a commit removes us): an application message skips the walk over the tree.
+    const members = change.next === undefined || (!epochChanged && next.active === previous.active) ? undefined : next.members().sort(compareBytes)
     const membersChanged = members !== undefined && !sameMembers(members, previous.members())
     // Asked to leave, or removed: a leave the owner committed (or a removal while our leave waited) is a leave.
     const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
@@ -373,7 +381,9 @@ export class GroupCore {
     let message: GroupMessage | undefined
     this.#db.transaction(() => {
       for (const op of operations) this.#logs.append(op)
-      if (change.next !== undefined || ownProposal !== group.ownProposal) {
+      if (change.step !== undefined && !epochChanged && ownProposal === group.ownProposal) {
+        this.#store.setRatchet(group.id, change.step)
+      } else if (change.next !== undefined || ownProposal !== group.ownProposal) {
         this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ended, ownProposal })
       }
       if (membersChanged) this.#store.setMembers(group.id, members)

@@ -168,7 +168,7 @@ export class GroupIngest {
       const result = await group.mls.process(message)
       if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'setting payload holds a handshake message')
       if (!bytesEqual(result.sender, group.owner)) throw new GroupError('GROUP_SENDER_MISMATCH')
-      change = { next: result.group, processed: { author: op.header.author, seq: op.header.seq }, setting: decodeGroupSetting(result.plaintext) }
+      change = { next: result.group, step: result.step, processed: { author: op.header.author, seq: op.header.seq }, setting: decodeGroupSetting(result.plaintext) }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
@@ -185,7 +185,7 @@ export class GroupIngest {
       // A valid ciphertext replayed into another member's log: keep the key for the real one.
       if (!bytesEqual(result.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
       const { author, seq } = op.header
-      change = { next: result.group, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext: result.plaintext } }
+      change = { next: result.group, step: result.step, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext: result.plaintext } }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }

@@ -37,6 +37,17 @@ export type GroupEnd = 'left' | 'removed'
 /** The parts of a group row that change with its MLS state. */
 export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ended' | 'ownProposal'>
 
+/**
+ * The application ratchet of one sender in one epoch, as an application
+ * message left it; applied over the group's stored state when it is loaded.
+ * `ratchet` is secret.
+ */
+export interface RatchetRow {
+  readonly epoch: bigint
+  readonly leafIndex: number
+  readonly ratchet: Uint8Array
+}
+
 /** A member removed from a group (or who left), with what is still shared with it: the owner's log up to its removal. */
 export interface DepartedRow {
   readonly groupId: Uint8Array
@@ -203,7 +214,7 @@ function toInvitation(r: InvitationDbRow): InvitationRow {
 }
 
 /**
- * The group tables (migrations 3 to 5), one statement per question. No MLS and no
+ * The group tables (migrations 3 to 6), one statement per question. No MLS and no
  * transactions here: the manager wraps the writes that belong together (an
  * operation, the state it produced, cursors, local-view rows) in one
  * `db.transaction`.
@@ -212,6 +223,9 @@ export class GroupStore {
   private readonly stmt: {
     insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array | null, Uint8Array, number, number, number, number, number]>
     updateState: Statement<[Uint8Array, number, number, GroupEnd | null, Uint8Array | null, string | null, Uint8Array]>
+    setRatchet: Statement<[Uint8Array, bigint, number, Uint8Array]>
+    ratchets: Statement<[Uint8Array], { epoch: bigint; leaf_index: bigint; ratchet: Buffer }>
+    deleteRatchets: Statement<[Uint8Array]>
     rejoin: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array]>
     setLabel: Statement<[string | null, number, Uint8Array]>
     setShared: Statement<[string | null, string | null, Uint8Array]>
@@ -250,6 +264,15 @@ export class GroupStore {
       updateState: db.prepare(
         `UPDATE groups SET state = ?, epoch = ?, active = ?, ended = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
       ),
+      setRatchet: db.prepare(
+        `INSERT INTO group_ratchets (group_id, epoch, leaf_index, ratchet) VALUES (?, ?, ?, ?)
+         ON CONFLICT (group_id, epoch, leaf_index) DO UPDATE SET ratchet = excluded.ratchet`,
+      ),
+      // Epochs are bigints in MLS: read them as such.
+      ratchets: db.prepare<[Uint8Array], { epoch: bigint; leaf_index: bigint; ratchet: Buffer }>(
+        'SELECT epoch, leaf_index, ratchet FROM group_ratchets WHERE group_id = ? ORDER BY epoch, leaf_index',
+      ).safeIntegers(),
+      deleteRatchets: db.prepare('DELETE FROM group_ratchets WHERE group_id = ?'),
       // A member welcomed back: new MLS state; its name, local view and cursors stay.
       rejoin: db.prepare(
         `UPDATE groups SET owner = ?, state = ?, epoch = ?, joined_epoch = ?, active = 1, ended = NULL, own_proposal = NULL, own_proposal_kind = NULL
@@ -311,13 +334,25 @@ export class GroupStore {
   /** A group this node had left (or was removed from) and joined again: new owner key, MLS state and joining epoch; the rest stays. */
   rejoinGroup(row: Pick<GroupRow, 'groupId' | 'owner' | 'state' | 'epoch' | 'joinedEpoch'>, members: readonly Uint8Array[]): void {
     this.stmt.rejoin.run(row.owner, row.state, row.epoch, row.joinedEpoch, row.groupId)
+    this.stmt.deleteRatchets.run(row.groupId)
     this.setMembers(row.groupId, members)
   }
 
-  /** Replaces the group's MLS state and what follows from it. */
+  /** Replaces the group's MLS state and what follows from it; the state holds every ratchet, so the ratchet rows go. */
   updateState(groupId: Uint8Array, update: GroupStateUpdate): void {
     const own = update.ownProposal
     this.stmt.updateState.run(update.state, update.epoch, update.active ? 1 : 0, update.ended, own?.digest ?? null, own?.kind ?? null, groupId)
+    this.stmt.deleteRatchets.run(groupId)
+  }
+
+  /** Records where one ratchet of the group's MLS state stands now (replacing its earlier row). */
+  setRatchet(groupId: Uint8Array, row: RatchetRow): void {
+    this.stmt.setRatchet.run(groupId, row.epoch, row.leafIndex, row.ratchet)
+  }
+
+  /** The ratchet rows recorded since the group's state was last stored, by epoch and leaf. */
+  ratchets(groupId: Uint8Array): RatchetRow[] {
+    return this.stmt.ratchets.all(groupId).map((r) => ({ epoch: r.epoch, leafIndex: Number(r.leaf_index), ratchet: plain(r.ratchet) }))
   }
 
   /** Sets the local name; `chosen` says whether the user chose it (else it follows the owner's shared name). */

@@ -45,5 +45,6 @@ export {
   type GroupStateUpdate,
   type InvitationRow,
   type OwnProposal,
+  type RatchetRow,
   type RejectedGroupOperation,
 } from './group-store.js'

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { GroupManager, MlsGroup, type GroupManagerOptions, type MlsIdentity } from '../../src/group/index.js'
 import { createOperation, seedSigner, toHex, type LogId, type Operation } from '../../src/log/index.js'
-import { LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
+import { GroupStore, LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b)
@@ -129,7 +129,7 @@ export async function invite(owner: Member, invitee: Member, groupId: Uint8Array
 /** A copy of `m`'s MLS state as stored: what a malicious client holding its own keys can use freely. */
 export function stateCopy(m: Member, groupId: Uint8Array): MlsGroup {
   const row = m.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }
-  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true)
+  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true, new GroupStore(m.db).ratchets(groupId))
 }
 
 /** Appends a validly signed operation with arbitrary content to `m`'s own log, as a hostile client can. */
