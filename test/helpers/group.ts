@@ -184,3 +184,27 @@ export async function runSender(configPath: string): Promise<void> {
   }
   db.close()
 }
+
+/** Settings of the receiving crash-test child, read from a JSON file. */
+export interface ReceiverConfig {
+  readonly dbPath: string
+  readonly seed: string
+}
+
+/**
+ * Entry point of the receiver crash test's child process: opens the
+ * member's database and processes every stored operation once, printing
+ * `ready` before and `done <decrypted>` after; then waits (at most a minute)
+ * for the parent's SIGKILL, which it expects in any case.
+ */
+export async function runReceiver(configPath: string): Promise<void> {
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as ReceiverConfig
+  const seed = new Uint8Array(Buffer.from(config.seed, 'hex'))
+  const db = openDatabase(config.dbPath)
+  const manager = new GroupManager({ db, logs: new LogStore(db), identity: { seed, publicKey: ed25519.getPublicKey(seed) } })
+  process.stdout.write('ready\n')
+  const summary = await manager.processPending()
+  process.stdout.write(`done ${summary.messages}\n`)
+  db.close()
+  await new Promise((resolve) => setTimeout(resolve, 60_000))
+}
