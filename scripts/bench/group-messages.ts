@@ -11,7 +11,8 @@
  * A group of N members is one owner's state after one add-commit of N-1
  * members and three key rotations (so the retained past epochs are all
  * there), and the state of one member joined from its Welcome that
- * processed them; the other members exist only as leaves. Building the 1,000-member one costs ~20 s of
+ * processed them; the other members exist as leaves, and as authors of one
+ * operation each in the group's log. Building the 1,000-member one costs ~20 s of
  * CPU, so the two states are cached in bench-results/fixtures/ (0600, random
  * identities made for the bench only).
  */
@@ -29,7 +30,7 @@ import { RosterAuthService } from '../../src/group/mls/credential.js'
 import { createGroup, createKeyPackage, joinFromWelcome, KEY_RETENTION, MlsGroup, type MlsIdentity } from '../../src/group/mls/index.js'
 import { GroupRoster } from '../../src/group/roster.js'
 import { silentLogger } from '../../src/logging.js'
-import { fromHex, seedSigner, toHex } from '../../src/log/index.js'
+import { createOperation, fromHex, seedSigner, toHex, type Operation } from '../../src/log/index.js'
 import { LogStore, openDatabase, type Database } from '../../src/store/index.js'
 import { type BenchReport, type BenchRow } from './report.js'
 
@@ -40,6 +41,8 @@ const MAX_MESSAGES = 1000
 const BUDGET_CPU_MS = 8000
 const MIN_MESSAGES = 5
 const WARMUP = 5
+/** Messages received one pass each (live traffic), at most. */
+const SINGLE_PASSES = 200
 const FIXTURE_DIR = join('bench-results', 'fixtures')
 const FIXTURE_VERSION = 2
 /** Owner's key rotations after the add, so the retained past epochs are all present. */
@@ -140,6 +143,18 @@ function nodeWith(dir: string, name: string, identity: MlsIdentity, state: Uint8
   return { db, logs, manager: new GroupManager({ db, logs, identity }) }
 }
 
+/**
+ * One operation by each of `count` other authors in the group's log, as a
+ * group where everyone spoke once has: per-message work that walks the
+ * log's authors shows up. Tagged with epoch 0, before either node joined,
+ * so the receiver passes over them without decrypting.
+ */
+function otherAuthorsOps(groupId: Uint8Array, count: number): Operation[] {
+  return Array.from({ length: count }, () =>
+    createOperation({ signer: seedSigner(ed25519.utils.randomSecretKey()), logId: groupId, seq: 0, backlink: null, payload: PAYLOAD, extensions: { epoch: 0 } }),
+  )
+}
+
 interface Sample {
   readonly messages: number
   readonly cpuMs: number
@@ -147,11 +162,14 @@ interface Sample {
 }
 
 /** Burrow's group layer: the owner sends, the member receives (processPending over the stored operations). */
-async function burrowPerMessage(fx: Fixture, groupId: Uint8Array): Promise<{ send: Sample; receive: Sample }> {
+async function burrowPerMessage(fx: Fixture, groupId: Uint8Array, members: number): Promise<{ send: Sample; receive: Sample; receiveAlone: Sample }> {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-messages-'))
   const sender = nodeWith(dir, 'owner', fx.owner.identity, fx.owner.state, fx.owner.identity.publicKey)
   const receiver = nodeWith(dir, 'member', fx.member.identity, fx.member.state, fx.owner.identity.publicKey)
   try {
+    const others = otherAuthorsOps(groupId, members - 2)
+    sender.logs.ingest(others)
+    receiver.logs.ingest(others)
     const deliver = (afterSeq: number): number => {
       const ops = sender.logs.operationsAfter(fx.owner.identity.publicKey, groupId, afterSeq, 100_000)
       receiver.logs.ingest(ops)
@@ -169,7 +187,21 @@ async function burrowPerMessage(fx: Fixture, groupId: Uint8Array): Promise<{ sen
       const summary = await receiver.manager.processPending()
       if (summary.messages !== messages || receiver.manager.rejected(groupId).length > 0) throw new Error(`receiver decrypted ${summary.messages} of ${messages}`)
     })
-    return { send: { messages, ...send }, receive: { messages, ...receive } }
+    // As in live traffic: each message arrives by itself and is processed in a pass of its own.
+    let seq = deliver(-1)
+    const passes = Math.min(messages, SINGLE_PASSES)
+    const single = { cpuMs: 0, wallMs: 0 }
+    for (let i = 0; i < passes; i++) {
+      await sender.manager.send(groupId, PAYLOAD)
+      seq = deliver(seq)
+      const pass = await cpuOf(async () => {
+        const summary = await receiver.manager.processPending()
+        if (summary.messages !== 1) throw new Error(`receiver decrypted ${summary.messages} messages in a pass, expected 1`)
+      })
+      single.cpuMs += pass.cpuMs
+      single.wallMs += pass.wallMs
+    }
+    return { send: { messages, ...send }, receive: { messages, ...receive }, receiveAlone: { messages: passes, ...single } }
   } finally {
     sender.db.close()
     receiver.db.close()
@@ -234,13 +266,16 @@ async function tsMlsPerMessage(fx: Fixture): Promise<{ send: Sample; receive: Sa
   return { send: { messages, ...send }, receive: { messages, ...receive } }
 }
 
-function rows(layer: string, members: number, result: { send: Sample; receive: Sample }): BenchRow[] {
-  return (['send', 'receive'] as const).flatMap((way) => {
-    const s = result[way]
+const WAY_NAMES = { send: 'send', receive: 'receive', receiveAlone: 'receive one per pass' } as const
+
+function rows(layer: string, members: number, result: { send: Sample; receive: Sample; receiveAlone?: Sample }): BenchRow[] {
+  const ways = result.receiveAlone === undefined ? (['send', 'receive'] as const) : (['send', 'receive', 'receiveAlone'] as const)
+  return ways.flatMap((way) => {
+    const s = result[way]!
     const cpuMs = s.cpuMs / s.messages
     return [
-      { metric: `${layer}: ${way} CPU per message at ${members} members`, value: cpuMs, unit: 'ms', note: `${s.messages} messages of 100 B; wall ${(s.wallMs / s.messages).toFixed(2)} ms each` },
-      { metric: `${layer}: ${way} rate at ${members} members`, value: 1000 / cpuMs, unit: 'msgs per CPU-s', note: `wall ${(s.messages / (s.wallMs / 1000)).toFixed(0)} msgs/s` },
+      { metric: `${layer}: ${WAY_NAMES[way]} CPU per message at ${members} members`, value: cpuMs, unit: 'ms', note: `${s.messages} messages of 100 B; wall ${(s.wallMs / s.messages).toFixed(2)} ms each` },
+      { metric: `${layer}: ${WAY_NAMES[way]} rate at ${members} members`, value: 1000 / cpuMs, unit: 'msgs per CPU-s', note: `wall ${(s.messages / (s.wallMs / 1000)).toFixed(0)} msgs/s` },
     ]
   })
 }
@@ -248,19 +283,19 @@ function rows(layer: string, members: number, result: { send: Sample; receive: S
 /** Runs the suite and returns its figures (the dispatcher prints and stores them). */
 export async function runGroupMessagesBench(): Promise<BenchReport> {
   const out: BenchRow[] = []
-  const burrow: Record<number, { send: Sample; receive: Sample }> = {}
+  const burrow: Record<number, { send: Sample; receive: Sample; receiveAlone: Sample }> = {}
   for (const members of SIZES) {
     const fx = await fixture(members)
     const groupId = MlsGroup.decodeState(fx.owner.state, fx.owner.identity, accept).groupId
     out.push(...rows('ts-mls alone', members, await tsMlsPerMessage(fx)))
     out.push(...rows('MlsGroup in memory', members, await wrapperPerMessage(fx)))
-    burrow[members] = await burrowPerMessage(fx, groupId)
+    burrow[members] = await burrowPerMessage(fx, groupId, members)
     out.push(...rows('Burrow GroupManager', members, burrow[members]))
   }
   const perMessage = (s: Sample): number => s.cpuMs / s.messages
   const verdict = {
     sendAt1000: perMessage(burrow[1000]!.send) <= TARGETS.cpuMsAt1000,
-    receiveAt1000: perMessage(burrow[1000]!.receive) <= TARGETS.cpuMsAt1000,
+    receiveAt1000: Math.max(perMessage(burrow[1000]!.receive), perMessage(burrow[1000]!.receiveAlone)) <= TARGETS.cpuMsAt1000,
     encryptAt2: 1000 / perMessage(burrow[2]!.send) >= TARGETS.encryptPerSecondAt2,
     decryptAt2: 1000 / perMessage(burrow[2]!.receive) >= TARGETS.decryptPerSecondAt2,
   }

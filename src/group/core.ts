@@ -212,12 +212,17 @@ export class GroupCore {
 
   /** Ids of every group here (inactive ones included), oldest first. */
   groupIds(): Uint8Array[] {
-    return this.#store.groups().map((row) => row.groupId)
+    return this.#store.groupIds()
   }
 
-  /** Authors (hex identity keys) with operations stored in the group's log. */
-  authors(groupId: Uint8Array): string[] {
-    return [...this.#logs.heights(groupId).keys()]
+  /**
+   * Authors (hex identity keys) with operations stored in the group's log
+   * after their cursor: two queries, so that a pass over a group of many
+   * authors reads the logs of only those with something new.
+   */
+  pendingAuthors(groupId: Uint8Array): string[] {
+    const cursors = this.#store.cursors(groupId)
+    return [...this.#logs.heights(groupId)].filter(([author, height]) => height > (cursors.get(author) ?? -1)).map(([author]) => author)
   }
 
   /** Up to `limit` stored operations of `author` in the group's log after `afterSeq`. */
@@ -523,9 +528,9 @@ export class GroupCore {
   /** Signs `writes` as the next operations of our log for `groupId`. */
   #sign(groupId: Uint8Array, writes: readonly OwnWrite[]): Operation[] {
     if (writes.length === 0) return []
-    const tip = this.#logs.heights(groupId).get(toHex(this.self))
-    let seq = tip === undefined ? 0 : tip + 1
-    let backlink = tip === undefined ? null : (this.#logs.operationsAfter(this.self, groupId, tip - 1, 1)[0]?.hash ?? null)
+    const last = this.#logs.lastOperation(this.self, groupId)
+    let seq = last === undefined ? 0 : last.header.seq + 1
+    let backlink = last?.hash ?? null
     return writes.map((w) => {
       const op = createOperation({
         signer: this.#signer,

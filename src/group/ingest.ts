@@ -96,11 +96,12 @@ export class GroupIngest {
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const others = this.#core.authors(group.id).filter((a) => a !== self && a !== owner).sort()
+      const pending = this.#core.pendingAuthors(group.id)
+      const others = pending.filter((a) => a !== self && a !== owner).sort()
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true
       }
-      if (!weOwn && group.active && (await this.#drain(group, group.owner, true))) progressed = true
+      if (!weOwn && group.active && pending.includes(owner) && (await this.#drain(group, group.owner, true))) progressed = true
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3'
+import { toHex } from '../log/bytes.js'
 
 /** A proposal this member sent that waits for the owner's commit. */
 export interface OwnProposal {
@@ -231,11 +232,13 @@ export class GroupStore {
     setShared: Statement<[string | null, string | null, Uint8Array]>
     group: Statement<[Uint8Array], GroupDbRow>
     groups: Statement<[], GroupDbRow>
+    groupIds: Statement<[], { group_id: Buffer }>
     deleteMembers: Statement<[Uint8Array]>
     insertMember: Statement<[Uint8Array, Uint8Array]>
     members: Statement<[Uint8Array], { identity: Buffer }>
     activeMemberships: Statement<[], { group_id: Buffer; identity: Buffer }>
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
+    cursors: Statement<[Uint8Array], { author: Buffer; seq: number }>
     setCursor: Statement<[Uint8Array, Uint8Array, number]>
     insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
     invitations: Statement<[Uint8Array], InvitationDbRow>
@@ -282,6 +285,7 @@ export class GroupStore {
       setShared: db.prepare('UPDATE groups SET shared_name = ?, description = ? WHERE group_id = ?'),
       group: db.prepare('SELECT * FROM groups WHERE group_id = ?'),
       groups: db.prepare('SELECT * FROM groups ORDER BY created_at, group_id'),
+      groupIds: db.prepare('SELECT group_id FROM groups ORDER BY created_at, group_id'),
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
       insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
       members: db.prepare('SELECT identity FROM group_members WHERE group_id = ? ORDER BY identity'),
@@ -289,6 +293,7 @@ export class GroupStore {
         `SELECT m.group_id, m.identity FROM group_members m JOIN groups g ON g.group_id = m.group_id WHERE g.active = 1`,
       ),
       cursor: db.prepare('SELECT seq FROM group_cursors WHERE group_id = ? AND author = ?'),
+      cursors: db.prepare('SELECT author, seq FROM group_cursors WHERE group_id = ?'),
       setCursor: db.prepare(
         `INSERT INTO group_cursors (group_id, author, seq) VALUES (?, ?, ?)
          ON CONFLICT (group_id, author) DO UPDATE SET seq = excluded.seq`,
@@ -376,6 +381,11 @@ export class GroupStore {
     return this.stmt.groups.all().map(toGroupRow)
   }
 
+  /** Every group's id, oldest first, without reading the rows' MLS states. */
+  groupIds(): Uint8Array[] {
+    return this.stmt.groupIds.all().map((r) => plain(r.group_id))
+  }
+
   /** Replaces the group's member list (identity keys). */
   setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
     this.stmt.deleteMembers.run(groupId)
@@ -395,6 +405,11 @@ export class GroupStore {
   /** Last processed seq of (author, group log), -1 before the first. */
   cursor(groupId: Uint8Array, author: Uint8Array): number {
     return this.stmt.cursor.get(groupId, author)?.seq ?? -1
+  }
+
+  /** Last processed seq of every author of the group log with one, keyed by the author's hex key. */
+  cursors(groupId: Uint8Array): Map<string, number> {
+    return new Map(this.stmt.cursors.all(groupId).map((r) => [toHex(r.author), r.seq]))
   }
 
   /** Records the last processed seq of (author, group log). */
