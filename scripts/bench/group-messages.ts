@@ -5,8 +5,10 @@
  * the local view and the ratchet state persisted in one transaction per
  * message) at 2, 100 and 1,000 members, against ts-mls alone
  * (createApplicationMessage / processPrivateMessage on an in-memory state,
- * no encoding, no persistence: the strongest baseline) and Burrow's
- * in-memory MlsGroup wrapper, at the same sizes and in the same run.
+ * no encoding, no persistence: the strongest baseline), with ts-mls's
+ * default crypto provider and with Burrow's ciphersuite (its Ed25519
+ * replaced, suite.ts), and Burrow's in-memory MlsGroup wrapper, at the same
+ * sizes and in the same run.
  *
  * A group of N members is one owner's state after one add-commit of N-1
  * members and three key rotations (so the retained past epochs are all
@@ -20,12 +22,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { createApplicationMessage, processPrivateMessage, emptyPskIndex } from 'ts-mls'
-import type { ClientState, PrivateMessage } from 'ts-mls'
+import { createApplicationMessage, defaultCryptoProvider, emptyPskIndex, getCiphersuiteFromName, getCiphersuiteImpl, processPrivateMessage } from 'ts-mls'
+import type { CiphersuiteImpl, ClientState, PrivateMessage } from 'ts-mls'
 import { GroupCore } from '../../src/group/core.js'
 import { GroupManager } from '../../src/group/manager.js'
 import { decodeStoredGroup } from '../../src/group/mls/state-codec.js'
-import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
+import { cipherSuite, clientConfig, MLS_CIPHERSUITE } from '../../src/group/mls/suite.js'
 import { RosterAuthService } from '../../src/group/mls/credential.js'
 import { createGroup, createKeyPackage, joinFromWelcome, KEY_RETENTION, MlsGroup, type MlsIdentity } from '../../src/group/mls/index.js'
 import { GroupRoster } from '../../src/group/roster.js'
@@ -239,9 +241,8 @@ function clientStateOf(state: Uint8Array, identity: MlsIdentity): ClientState {
   return { ...stored.state, signaturePrivateKey: identity.seed.slice(), clientConfig: clientConfig(new RosterAuthService(accept)) }
 }
 
-/** ts-mls alone: createApplicationMessage, then processPrivateMessage in order, on in-memory states. */
-async function tsMlsPerMessage(fx: Fixture): Promise<{ send: Sample; receive: Sample }> {
-  const cs = await cipherSuite()
+/** ts-mls alone: createApplicationMessage, then processPrivateMessage in order, on in-memory states, with the ciphersuite implementation `cs`. */
+async function tsMlsPerMessage(fx: Fixture, cs: CiphersuiteImpl): Promise<{ send: Sample; receive: Sample }> {
   let sender = clientStateOf(fx.owner.state, fx.owner.identity)
   let receiver = clientStateOf(fx.member.state, fx.member.identity)
   const wire: PrivateMessage[] = []
@@ -284,10 +285,12 @@ function rows(layer: string, members: number, result: { send: Sample; receive: S
 export async function runGroupMessagesBench(): Promise<BenchReport> {
   const out: BenchRow[] = []
   const burrow: Record<number, { send: Sample; receive: Sample; receiveAlone: Sample }> = {}
+  const defaultSuite = await getCiphersuiteImpl(getCiphersuiteFromName(MLS_CIPHERSUITE), defaultCryptoProvider)
   for (const members of SIZES) {
     const fx = await fixture(members)
     const groupId = MlsGroup.decodeState(fx.owner.state, fx.owner.identity, accept).groupId
-    out.push(...rows('ts-mls alone', members, await tsMlsPerMessage(fx)))
+    out.push(...rows('ts-mls alone, its default provider', members, await tsMlsPerMessage(fx, defaultSuite)))
+    out.push(...rows("ts-mls alone, Burrow's suite (native Ed25519)", members, await tsMlsPerMessage(fx, await cipherSuite())))
     out.push(...rows('MlsGroup in memory', members, await wrapperPerMessage(fx)))
     burrow[members] = await burrowPerMessage(fx, groupId, members)
     out.push(...rows('Burrow GroupManager', members, burrow[members]))

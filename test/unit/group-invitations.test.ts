@@ -170,13 +170,14 @@ describe('group ids bound to their owner', () => {
     expect(() => b.manager.ownershipNonce(groupId)).toThrow(expect.objectContaining({ code: 'GROUP_NOT_OWNER' }))
     expect(toHex(groupIdOf(a.key, a.manager.ownershipNonce(groupId)))).toBe(toHex(groupId))
 
-    // The database as version 3 left it: no nonce column (nor what version 5 added), and a pending invitation nobody checked.
+    // The database as version 3 left it: no nonce column (nor what versions 5 and 6 added), and a pending invitation nobody checked.
     a.db.exec(`
       ALTER TABLE groups DROP COLUMN id_nonce;
       ALTER TABLE groups DROP COLUMN ended; ALTER TABLE groups DROP COLUMN label_set;
       ALTER TABLE groups DROP COLUMN shared_name; ALTER TABLE groups DROP COLUMN description;
       DROP TABLE group_departed; DROP TABLE group_pending_invites; DROP TABLE peer_errors;
       DROP INDEX log_forks_by_author; ALTER TABLE log_forks DROP COLUMN detected_at;
+      DROP TABLE group_ratchets;
     `)
     a.db.prepare('INSERT INTO group_invitations (group_id, inviter, public_package, private_package, created_at) VALUES (?, ?, ?, ?, ?)').run(
       randomBytes(32), b.key, randomBytes(300), randomBytes(65), Date.now(),
