@@ -217,12 +217,11 @@ export class GroupCore {
 
   /**
    * Authors (hex identity keys) with operations stored in the group's log
-   * after their cursor: two queries, so that a pass over a group of many
-   * authors reads the logs of only those with something new.
+   * after their cursor, so that a pass over a group of many authors reads
+   * the logs of only those with something new.
    */
   pendingAuthors(groupId: Uint8Array): string[] {
-    const cursors = this.#store.cursors(groupId)
-    return [...this.#logs.heights(groupId)].filter(([author, height]) => height > (cursors.get(author) ?? -1)).map(([author]) => author)
+    return this.#store.pendingAuthors(groupId)
   }
 
   /** Up to `limit` stored operations of `author` in the group's log after `afterSeq`. */

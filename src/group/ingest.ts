@@ -93,10 +93,11 @@ export class GroupIngest {
     const owner = toHex(group.owner)
     const weOwn = owner === self
     let progressed = true
+    // Read once: an operation stored during the pass calls for a pass of its own (processSoon).
+    const pending = this.#core.pendingAuthors(group.id)
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const pending = this.#core.pendingAuthors(group.id)
       const others = pending.filter((a) => a !== self && a !== owner).sort()
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true

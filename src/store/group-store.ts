@@ -238,7 +238,7 @@ export class GroupStore {
     members: Statement<[Uint8Array], { identity: Buffer }>
     activeMemberships: Statement<[], { group_id: Buffer; identity: Buffer }>
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
-    cursors: Statement<[Uint8Array], { author: Buffer; seq: number }>
+    pendingAuthors: Statement<{ log: Uint8Array }, { author: Buffer }>
     setCursor: Statement<[Uint8Array, Uint8Array, number]>
     insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
     invitations: Statement<[Uint8Array], InvitationDbRow>
@@ -293,7 +293,19 @@ export class GroupStore {
         `SELECT m.group_id, m.identity FROM group_members m JOIN groups g ON g.group_id = m.group_id WHERE g.active = 1`,
       ),
       cursor: db.prepare('SELECT seq FROM group_cursors WHERE group_id = ? AND author = ?'),
-      cursors: db.prepare('SELECT author, seq FROM group_cursors WHERE group_id = ?'),
+      // Skips from author to author through the (log_id, author, seq) index like LogStore.heights, and
+      // compares in SQL: a processing pass learns what is new without reading every author into JS.
+      pendingAuthors: db.prepare(
+        `WITH RECURSIVE authors(author) AS (
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log ORDER BY author LIMIT 1)
+           UNION ALL
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log AND author > authors.author ORDER BY author LIMIT 1)
+           FROM authors WHERE authors.author IS NOT NULL
+         )
+         SELECT author FROM authors WHERE author IS NOT NULL
+           AND (SELECT MAX(seq) FROM log_operations WHERE log_id = @log AND author = authors.author)
+               > COALESCE((SELECT seq FROM group_cursors WHERE group_id = @log AND author = authors.author), -1)`,
+      ),
       setCursor: db.prepare(
         `INSERT INTO group_cursors (group_id, author, seq) VALUES (?, ?, ?)
          ON CONFLICT (group_id, author) DO UPDATE SET seq = excluded.seq`,
@@ -407,9 +419,9 @@ export class GroupStore {
     return this.stmt.cursor.get(groupId, author)?.seq ?? -1
   }
 
-  /** Last processed seq of every author of the group log with one, keyed by the author's hex key. */
-  cursors(groupId: Uint8Array): Map<string, number> {
-    return new Map(this.stmt.cursors.all(groupId).map((r) => [toHex(r.author), r.seq]))
+  /** Authors with operations stored in the group's log (table `log_operations`) past their cursor, as hex keys. */
+  pendingAuthors(groupId: Uint8Array): string[] {
+    return this.stmt.pendingAuthors.all({ log: groupId }).map((r) => toHex(r.author))
   }
 
   /** Records the last processed seq of (author, group log). */
