@@ -13,6 +13,7 @@ import { benchProfile, releaseBenchTestnet, setBenchProfile } from './bench/test
 const SUITES: Readonly<Record<string, () => Promise<{ run(): Promise<BenchReport> }>>> = {
   log: () => import('./bench/log.js'),
   group: () => import('./bench/group.js'),
+  'group-messages': () => import('./bench/group-messages.js'),
   sync: () => import('./bench/sync.js'),
   node: () => import('./bench/node.js'),
 }

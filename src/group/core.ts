@@ -14,7 +14,7 @@ import {
   type OwnProposal,
   type RejectedGroupOperation,
 } from '../store/index.js'
-import { MlsGroup, type KeyPackagePair, type MlsIdentity } from './mls/index.js'
+import { MlsGroup, type KeyPackagePair, type MlsIdentity, type RatchetStep } from './mls/index.js'
 import { FileIndex } from './file-index.js'
 import { fileContent } from './file-reader.js'
 import { FileUpload } from './file-upload.js'
@@ -66,6 +66,13 @@ export interface Rejection {
 export interface GroupChange {
   /** The new MLS state; omitted when the step leaves it as it is. */
   readonly next?: MlsGroup
+  /**
+   * All that changed from the group's state to `next`, when an application
+   * message was sent or received: stored instead of the whole state, whose
+   * size grows with the group (the whole state is stored again at the next
+   * epoch change).
+   */
+  readonly step?: RatchetStep
   /** Our pending proposal after the step; by default kept within an epoch and cleared by a new one. */
   readonly ownProposal?: OwnProposal | null
   /** The operation this step consumed: its author's cursor moves to it. */
@@ -187,7 +194,7 @@ export class GroupCore {
       owner: row.owner.slice(),
       joinedEpoch: row.joinedEpoch,
       roster,
-      mls: MlsGroup.decodeState(row.state, this.identity, roster.accepts),
+      mls: MlsGroup.decodeState(row.state, this.identity, roster.accepts, this.#store.ratchets(groupId)),
       active: row.active,
       ownProposal: row.ownProposal,
     }
@@ -234,10 +241,19 @@ export class GroupCore {
 
   /** Ids of every group here (inactive ones included), oldest first. */
   groupIds(): Uint8Array[] {
-    return this.#store.groups().map((row) => row.groupId)
+    return this.#store.groupIds()
   }
 
-  /** Authors (hex identity keys) with operations stored in the group's log. */
+  /**
+   * Authors (hex identity keys) with operations stored in the group's log
+   * after their cursor, so that a pass over a group of many authors reads
+   * the logs of only those with something new.
+   */
+  pendingAuthors(groupId: Uint8Array): string[] {
+    return this.#store.pendingAuthors(groupId)
+  }
+
+  /** Every author (hex identity key) with operations stored in the group's log: for the retention sweep, which runs now and then. */
   authors(groupId: Uint8Array): string[] {
     return [...this.#logs.heights(groupId).keys()]
   }
@@ -489,7 +505,8 @@ export class GroupCore {
     const epochChanged = next.epoch !== previous.epoch
     const ownProposal = change.ownProposal !== undefined ? change.ownProposal : epochChanged ? null : group.ownProposal
     const operations = this.#sign(group.id, change.append ?? [])
-    const members = change.next === undefined ? undefined : next.members().sort(compareBytes)
+    // Members change only with the epoch (or when a commit removes us): an application message skips the walk over the tree.
+    const members = change.next === undefined || (!epochChanged && next.active === previous.active) ? undefined : next.members().sort(compareBytes)
     const membersChanged = members !== undefined && !sameMembers(members, previous.members())
     // Asked to leave, or removed: a leave the owner committed (or a removal while our leave waited) is a leave.
     const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
@@ -501,7 +518,9 @@ export class GroupCore {
     let removedFiles: FileRow[] = []
     this.#db.transaction(() => {
       for (const op of operations) this.#logs.append(op)
-      if (change.next !== undefined || ownProposal !== group.ownProposal) {
+      if (change.step !== undefined && !epochChanged && ownProposal === group.ownProposal) {
+        this.#store.setRatchet(group.id, change.step)
+      } else if (change.next !== undefined || ownProposal !== group.ownProposal) {
         this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ended, ownProposal })
       }
       if (membersChanged) this.#store.setMembers(group.id, members)
@@ -672,9 +691,9 @@ export class GroupCore {
   /** Signs `writes` as the next operations of our log for `groupId`. */
   #sign(groupId: Uint8Array, writes: readonly OwnWrite[]): Operation[] {
     if (writes.length === 0) return []
-    const tip = this.#logs.heights(groupId).get(toHex(this.self))
-    let seq = tip === undefined ? 0 : tip + 1
-    let backlink = tip === undefined ? null : (this.#logs.operationsAfter(this.self, groupId, tip - 1, 1)[0]?.hash ?? null)
+    const last = this.#logs.lastOperation(this.self, groupId)
+    let seq = last === undefined ? 0 : last.header.seq + 1
+    let backlink = last?.hash ?? null
     const ts = this.now()
     return writes.map((w) => {
       // `ts` dates every operation for the retention rules of the group (retention.ts).

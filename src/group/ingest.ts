@@ -5,7 +5,7 @@ import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { OwnProposal } from '../store/index.js'
-import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup } from './mls/index.js'
+import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
 import { decodeAppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
@@ -102,14 +102,16 @@ export class GroupIngest {
     const owner = toHex(group.owner)
     const weOwn = owner === self
     let progressed = true
+    // Read once: an operation stored during the pass calls for a pass of its own (processSoon).
+    const pending = this.#core.pendingAuthors(group.id)
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const others = this.#core.authors(group.id).filter((a) => a !== self && a !== owner).sort()
+      const others = pending.filter((a) => a !== self && a !== owner).sort()
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true
       }
-      if (!weOwn && group.active && (await this.#drain(group, group.owner, true))) progressed = true
+      if (!weOwn && group.active && pending.includes(owner) && (await this.#drain(group, group.owner, true))) progressed = true
     }
   }
 
@@ -182,7 +184,7 @@ export class GroupIngest {
       const result = await group.mls.process(message)
       if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'setting payload holds a handshake message')
       if (!bytesEqual(result.sender, group.owner)) throw new GroupError('GROUP_SENDER_MISMATCH')
-      change = { next: result.group, processed: { author: op.header.author, seq: op.header.seq }, setting: decodeGroupSetting(result.plaintext) }
+      change = { next: result.group, step: result.step, processed: { author: op.header.author, seq: op.header.seq }, setting: decodeGroupSetting(result.plaintext) }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
@@ -193,9 +195,9 @@ export class GroupIngest {
   async #application(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
     try {
-      const { next, plaintext } = await this.#decrypt(group, op, message, tag)
+      const { next, step, plaintext } = await this.#decrypt(group, op, message, tag)
       const { author, seq } = op.header
-      change = { next, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext, ...sentAt(op) } }
+      change = { next, step, processed: { author, seq }, received: { author, seq, epoch: tag, plaintext, ...sentAt(op) } }
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
@@ -205,13 +207,13 @@ export class GroupIngest {
   }
 
   /** Decrypts an application message of `op`'s author. */
-  async #decrypt(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<{ next: MlsGroup; plaintext: Uint8Array }> {
+  async #decrypt(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<{ next: MlsGroup; step: RatchetStep; plaintext: Uint8Array }> {
     checkFraming(group.id, message, 'application', tag)
     const result = await group.mls.process(message)
     if (result.kind !== 'application') throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'application payload holds a handshake message')
     // A valid ciphertext replayed into another member's log: keep the key for the real one.
     if (!bytesEqual(result.sender, op.header.author)) throw new GroupError('GROUP_SENDER_MISMATCH')
-    return { next: result.group, plaintext: result.plaintext }
+    return { next: result.group, step: result.step, plaintext: result.plaintext }
   }
 
   /**
@@ -222,13 +224,13 @@ export class GroupIngest {
   async #typed(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
     try {
-      const { next, plaintext } = await this.#decrypt(group, op, message, tag)
+      const { next, step, plaintext } = await this.#decrypt(group, op, message, tag)
       const body = decodeAppBody(plaintext)
       const { author, seq } = op.header
       const processed = { author, seq }
       if (body.type === 'retention') {
         if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'retention set by someone other than the group owner')
-        change = { next, processed, retention: body.periodMs }
+        change = { next, step, processed, retention: body.periodMs }
       } else {
         const { fileId, ...rest } = body.file
         const logId = fileLogId(group.id, fileId)
@@ -236,6 +238,7 @@ export class GroupIngest {
         const when = sentAt(op)
         change = {
           next,
+          step,
           processed,
           received: { author, seq, epoch: tag, plaintext: new Uint8Array(0), ...when },
           file: { logId, groupId: group.id, fileId, author, seq, ...rest, sentAt: when.sentAt ?? this.#core.now() },

@@ -272,6 +272,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       const encrypted = await group.mls.encrypt(copy)
       const { message } = this.#apply(group, {
         next: encrypted.group,
+        step: encrypted.step,
         append: [{ payload: { kind: 'application', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
         sent: copy,
       })
@@ -336,6 +337,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       const encrypted = await group.mls.encrypt(encodeGroupSetting(setting))
       this.#apply(group, {
         next: encrypted.group,
+        step: encrypted.step,
         append: [{ payload: { kind: 'setting', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
         setting,
       })

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3'
+import { toHex } from '../log/bytes.js'
 
 /** A proposal this member sent that waits for the owner's commit. */
 export interface OwnProposal {
@@ -38,6 +39,17 @@ export type GroupEnd = 'left' | 'removed'
 
 /** The parts of a group row that change with its MLS state. */
 export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ended' | 'ownProposal'>
+
+/**
+ * The application ratchet of one sender in one epoch, as an application
+ * message left it; applied over the group's stored state when it is loaded.
+ * `ratchet` is secret.
+ */
+export interface RatchetRow {
+  readonly epoch: bigint
+  readonly leafIndex: number
+  readonly ratchet: Uint8Array
+}
 
 /** A member removed from a group (or who left), with what is still shared with it: the owner's log up to its removal. */
 export interface DepartedRow {
@@ -270,7 +282,7 @@ function toInvitation(r: InvitationDbRow): InvitationRow {
 }
 
 /**
- * The group tables (migrations 3 to 5), one statement per question. No MLS and no
+ * The group tables (migrations 3 to 6), one statement per question. No MLS and no
  * transactions here: the manager wraps the writes that belong together (an
  * operation, the state it produced, cursors, local-view rows) in one
  * `db.transaction`.
@@ -279,16 +291,21 @@ export class GroupStore {
   private readonly stmt: {
     insertGroup: Statement<[Uint8Array, string | null, Uint8Array, Uint8Array | null, Uint8Array, number, number, number, number, number]>
     updateState: Statement<[Uint8Array, number, number, GroupEnd | null, Uint8Array | null, string | null, Uint8Array]>
+    setRatchet: Statement<[Uint8Array, bigint, number, Uint8Array]>
+    ratchets: Statement<[Uint8Array], { epoch: bigint; leaf_index: bigint; ratchet: Buffer }>
+    deleteRatchets: Statement<[Uint8Array]>
     rejoin: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array]>
     setLabel: Statement<[string | null, number, Uint8Array]>
     setShared: Statement<[string | null, string | null, Uint8Array]>
     group: Statement<[Uint8Array], GroupDbRow>
     groups: Statement<[], GroupDbRow>
+    groupIds: Statement<[], { group_id: Buffer }>
     deleteMembers: Statement<[Uint8Array]>
     insertMember: Statement<[Uint8Array, Uint8Array]>
     members: Statement<[Uint8Array], { identity: Buffer }>
     activeMemberships: Statement<[], { group_id: Buffer; identity: Buffer }>
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
+    pendingAuthors: Statement<{ log: Uint8Array }, { author: Buffer }>
     setCursor: Statement<[Uint8Array, Uint8Array, number]>
     insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
     invitations: Statement<[Uint8Array], InvitationDbRow>
@@ -321,7 +338,7 @@ export class GroupStore {
     departed: Statement<[], DepartedDbRow>
   }
 
-  /** Wraps an open database migrated to version 6 or later (see `openDatabase`). */
+  /** Wraps an open database migrated to version 7 or later (see `openDatabase`). */
   constructor(db: Database) {
     this.stmt = {
       insertGroup: db.prepare(
@@ -331,6 +348,15 @@ export class GroupStore {
       updateState: db.prepare(
         `UPDATE groups SET state = ?, epoch = ?, active = ?, ended = ?, own_proposal = ?, own_proposal_kind = ? WHERE group_id = ?`,
       ),
+      setRatchet: db.prepare(
+        `INSERT INTO group_ratchets (group_id, epoch, leaf_index, ratchet) VALUES (?, ?, ?, ?)
+         ON CONFLICT (group_id, epoch, leaf_index) DO UPDATE SET ratchet = excluded.ratchet`,
+      ),
+      // Epochs are bigints in MLS: read them as such.
+      ratchets: db.prepare<[Uint8Array], { epoch: bigint; leaf_index: bigint; ratchet: Buffer }>(
+        'SELECT epoch, leaf_index, ratchet FROM group_ratchets WHERE group_id = ? ORDER BY epoch, leaf_index',
+      ).safeIntegers(),
+      deleteRatchets: db.prepare('DELETE FROM group_ratchets WHERE group_id = ?'),
       // A member welcomed back: new MLS state; its name, local view and cursors stay.
       rejoin: db.prepare(
         `UPDATE groups SET owner = ?, state = ?, epoch = ?, joined_epoch = ?, active = 1, ended = NULL, own_proposal = NULL, own_proposal_kind = NULL
@@ -340,6 +366,7 @@ export class GroupStore {
       setShared: db.prepare('UPDATE groups SET shared_name = ?, description = ? WHERE group_id = ?'),
       group: db.prepare('SELECT * FROM groups WHERE group_id = ?'),
       groups: db.prepare('SELECT * FROM groups ORDER BY created_at, group_id'),
+      groupIds: db.prepare('SELECT group_id FROM groups ORDER BY created_at, group_id'),
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
       insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
       members: db.prepare('SELECT identity FROM group_members WHERE group_id = ? ORDER BY identity'),
@@ -347,6 +374,19 @@ export class GroupStore {
         `SELECT m.group_id, m.identity FROM group_members m JOIN groups g ON g.group_id = m.group_id WHERE g.active = 1`,
       ),
       cursor: db.prepare('SELECT seq FROM group_cursors WHERE group_id = ? AND author = ?'),
+      // Skips from author to author through the (log_id, author, seq) index like LogStore.heights, and
+      // compares in SQL: a processing pass learns what is new without reading every author into JS.
+      pendingAuthors: db.prepare(
+        `WITH RECURSIVE authors(author) AS (
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log ORDER BY author LIMIT 1)
+           UNION ALL
+           SELECT (SELECT author FROM log_operations WHERE log_id = @log AND author > authors.author ORDER BY author LIMIT 1)
+           FROM authors WHERE authors.author IS NOT NULL
+         )
+         SELECT author FROM authors WHERE author IS NOT NULL
+           AND (SELECT MAX(seq) FROM log_operations WHERE log_id = @log AND author = authors.author)
+               > COALESCE((SELECT seq FROM group_cursors WHERE group_id = @log AND author = authors.author), -1)`,
+      ),
       setCursor: db.prepare(
         `INSERT INTO group_cursors (group_id, author, seq) VALUES (?, ?, ?)
          ON CONFLICT (group_id, author) DO UPDATE SET seq = excluded.seq`,
@@ -412,13 +452,25 @@ export class GroupStore {
   /** A group this node had left (or was removed from) and joined again: new owner key, MLS state and joining epoch; the rest stays. */
   rejoinGroup(row: Pick<GroupRow, 'groupId' | 'owner' | 'state' | 'epoch' | 'joinedEpoch'>, members: readonly Uint8Array[]): void {
     this.stmt.rejoin.run(row.owner, row.state, row.epoch, row.joinedEpoch, row.groupId)
+    this.stmt.deleteRatchets.run(row.groupId)
     this.setMembers(row.groupId, members)
   }
 
-  /** Replaces the group's MLS state and what follows from it. */
+  /** Replaces the group's MLS state and what follows from it; the state holds every ratchet, so the ratchet rows go. */
   updateState(groupId: Uint8Array, update: GroupStateUpdate): void {
     const own = update.ownProposal
     this.stmt.updateState.run(update.state, update.epoch, update.active ? 1 : 0, update.ended, own?.digest ?? null, own?.kind ?? null, groupId)
+    this.stmt.deleteRatchets.run(groupId)
+  }
+
+  /** Records where one ratchet of the group's MLS state stands now (replacing its earlier row). */
+  setRatchet(groupId: Uint8Array, row: RatchetRow): void {
+    this.stmt.setRatchet.run(groupId, row.epoch, row.leafIndex, row.ratchet)
+  }
+
+  /** The ratchet rows recorded since the group's state was last stored, by epoch and leaf. */
+  ratchets(groupId: Uint8Array): RatchetRow[] {
+    return this.stmt.ratchets.all(groupId).map((r) => ({ epoch: r.epoch, leafIndex: Number(r.leaf_index), ratchet: plain(r.ratchet) }))
   }
 
   /** Sets the local name; `chosen` says whether the user chose it (else it follows the owner's shared name). */
@@ -442,6 +494,11 @@ export class GroupStore {
     return this.stmt.groups.all().map(toGroupRow)
   }
 
+  /** Every group's id, oldest first, without reading the rows' MLS states. */
+  groupIds(): Uint8Array[] {
+    return this.stmt.groupIds.all().map((r) => plain(r.group_id))
+  }
+
   /** Replaces the group's member list (identity keys). */
   setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
     this.stmt.deleteMembers.run(groupId)
@@ -461,6 +518,11 @@ export class GroupStore {
   /** Last processed seq of (author, group log), -1 before the first. */
   cursor(groupId: Uint8Array, author: Uint8Array): number {
     return this.stmt.cursor.get(groupId, author)?.seq ?? -1
+  }
+
+  /** Authors with operations stored in the group's log (table `log_operations`) past their cursor, as hex keys. */
+  pendingAuthors(groupId: Uint8Array): string[] {
+    return this.stmt.pendingAuthors.all({ log: groupId }).map((r) => toHex(r.author))
   }
 
   /** Records the last processed seq of (author, group log). */

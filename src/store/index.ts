@@ -46,5 +46,6 @@ export {
   type GroupStateUpdate,
   type InvitationRow,
   type OwnProposal,
+  type RatchetRow,
   type RejectedGroupOperation,
 } from './group-store.js'

@@ -158,6 +158,7 @@ export class LogStore {
     insertFork: Statement<[Uint8Array, Uint8Array, number, Uint8Array, number]>
     heights: Statement<[{ log: Uint8Array }], { author: Buffer; seq: number }>
     after: Statement<[Uint8Array, Uint8Array, number, number], OperationRow & { hash: Buffer }>
+    last: Statement<[Uint8Array, Uint8Array], OperationRow & { hash: Buffer }>
     wireAfter: Statement<[Uint8Array, Uint8Array, number, number], WireRow>
     byHash: Statement<[Uint8Array], OperationRow & { hash: Buffer }>
     forks: Statement<[], { proof: Buffer }>
@@ -217,6 +218,7 @@ export class LogStore {
         `SELECT hash, header, payload FROM log_operations
          WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
+      last: db.prepare('SELECT hash, header, payload FROM log_operations WHERE log_id = ? AND author = ? ORDER BY seq DESC LIMIT 1'),
       wireAfter: db.prepare(
         `SELECT seq, header, payload FROM log_operations
          WHERE log_id = ? AND author = ? AND seq > ? ORDER BY seq LIMIT ?`,
@@ -360,6 +362,12 @@ export class LogStore {
   /** Up to `limit` operations of (author, log) with seq above `afterSeq`, in order (-1 for the start). */
   operationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number): Operation[] {
     return this.stmt.after.all(logId, author, afterSeq, limit).map(rowToOperation)
+  }
+
+  /** The stored operation of (author, log) with the highest seq; one index lookup, however many authors the log has. */
+  lastOperation(author: Uint8Array, logId: LogId): Operation | undefined {
+    const row = this.stmt.last.get(logId, author)
+    return row === undefined ? undefined : rowToOperation(row)
   }
 
   /**

@@ -226,6 +226,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 7,
+    name: 'groups: ratchet positions persisted per application message',
+    up(db) {
+      // An application message moves one ratchet of the MLS state: that ratchet is stored here instead of the
+      // whole state (which grows with the group); a full state written at the next epoch change replaces the rows.
+      db.exec(`
+        CREATE TABLE group_ratchets (
+          group_id   BLOB    NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+          epoch      INTEGER NOT NULL CHECK (epoch >= 0),
+          leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),  -- the sender whose application ratchet moved
+          ratchet    BLOB    NOT NULL,                           -- SECRET: next ratchet secret, generation, unused generations
+          PRIMARY KEY (group_id, epoch, leaf_index)
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { GroupManager, MlsGroup, type GroupManagerOptions, type MlsIdentity } from '../../src/group/index.js'
 import { createOperation, seedSigner, toHex, type LogId, type Operation } from '../../src/log/index.js'
-import { LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
+import { GroupStore, LogStore, openDatabase, type Database, type IngestResult } from '../../src/store/index.js'
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b)
@@ -129,7 +129,7 @@ export async function invite(owner: Member, invitee: Member, groupId: Uint8Array
 /** A copy of `m`'s MLS state as stored: what a malicious client holding its own keys can use freely. */
 export function stateCopy(m: Member, groupId: Uint8Array): MlsGroup {
   const row = m.db.prepare('SELECT state FROM groups WHERE group_id = ?').get(groupId) as { state: Buffer }
-  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true)
+  return MlsGroup.decodeState(new Uint8Array(row.state), m.identity, () => true, new GroupStore(m.db).ratchets(groupId))
 }
 
 /** Appends a validly signed operation with arbitrary content to `m`'s own log, as a hostile client can. */
@@ -183,4 +183,28 @@ export async function runSender(configPath: string): Promise<void> {
     process.stdout.write(`sent ${n}\n`)
   }
   db.close()
+}
+
+/** Settings of the receiving crash-test child, read from a JSON file. */
+export interface ReceiverConfig {
+  readonly dbPath: string
+  readonly seed: string
+}
+
+/**
+ * Entry point of the receiver crash test's child process: opens the
+ * member's database and processes every stored operation once, printing
+ * `ready` before and `done <decrypted>` after; then waits (at most a minute)
+ * for the parent's SIGKILL, which it expects in any case.
+ */
+export async function runReceiver(configPath: string): Promise<void> {
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as ReceiverConfig
+  const seed = new Uint8Array(Buffer.from(config.seed, 'hex'))
+  const db = openDatabase(config.dbPath)
+  const manager = new GroupManager({ db, logs: new LogStore(db), identity: { seed, publicKey: ed25519.getPublicKey(seed) } })
+  process.stdout.write('ready\n')
+  const summary = await manager.processPending()
+  process.stdout.write(`done ${summary.messages}\n`)
+  db.close()
+  await new Promise((resolve) => setTimeout(resolve, 60_000))
 }

@@ -2,15 +2,20 @@
 // crash its MLS state and its log must agree: every message it appended
 // decrypts at the receivers (a state older than the log would reuse a
 // ratchet generation, which receivers see as a decrypt failure), and it
-// can go on sending.
+// can go on sending. A member decrypting a long backlog (current and past
+// epochs) is SIGKILLed likewise: every message enters its view exactly once,
+// none is lost, and none is decrypted twice (a second decryption would fail:
+// its key was consumed).
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { decodeGroupPayload } from '../../src/group/index.js'
 import { toHex } from '../../src/log/index.js'
 import { moduleEntry, runUntilKilled } from '../helpers/child.js'
-import { deliver, invite, Member, str, syncAll, text, type SenderConfig } from '../helpers/group.js'
+import { GroupStore } from '../../src/store/index.js'
+import { deliver, invite, Member, stateCopy, str, syncAll, text, type ReceiverConfig, type SenderConfig } from '../helpers/group.js'
 
 const HELPER = fileURLToPath(new URL('../helpers/group.ts', import.meta.url))
 const KILLS = 6
@@ -78,5 +83,97 @@ describe('group crash safety', () => {
     for (const m of [a, b, c]) expect(m.manager.rejected(groupId)).toEqual([])
     const bSent = a.manager.messages(groupId, { limit: 1000 }).filter((m) => toHex(m.author) === b.hex).length
     expect(bSent).toBeGreaterThanOrEqual(reportedSends + 1)
+  })
+})
+
+/** Texts in `m`'s local view, oldest first, every page. */
+function allTexts(m: Member, groupId: Uint8Array): string[] {
+  const out: string[] = []
+  for (let afterId = 0; ; ) {
+    const page = m.manager.messages(groupId, { afterId, limit: 1000 })
+    out.push(...page.map((p) => str(p.plaintext)))
+    if (page.length < 1000) return out
+    afterId = page.at(-1)!.id
+  }
+}
+
+describe('group crash safety while receiving', () => {
+  const PER_STEP = 70
+  const MAX_RUNS = 40
+
+  it('a member SIGKILLed while decrypting a backlog of current and past epochs gets every message exactly once', { timeout: 170_000 }, async () => {
+    const [a, b, c] = [new Member('owner'), new Member('reader'), new Member('late')]
+    members.push(a, b, c)
+    const { id: groupId } = await a.manager.create()
+    await invite(a, b, groupId)
+    await invite(a, c, groupId)
+    await syncAll([a, b, c], groupId)
+    const expected: string[] = []
+    // c writes in the first epoch; b will read these only after the owner's two rotations (a retained past epoch).
+    for (let i = 0; i < PER_STEP; i++) {
+      expected.push(`late-${i}`)
+      await c.manager.send(groupId, text(`late-${i}`))
+    }
+    for (let epoch = 0; epoch < 3; epoch++) {
+      if (epoch > 0) await a.manager.rotate(groupId)
+      for (let i = 0; i < PER_STEP; i++) {
+        expected.push(`owner-${epoch}-${i}`)
+        await a.manager.send(groupId, text(`owner-${epoch}-${i}`))
+      }
+    }
+
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-group-receive-crash-'))
+    const configPath = join(dir, 'receiver.json')
+    const config: ReceiverConfig = { dbPath: b.path, seed: toHex(b.identity.seed) }
+    writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 })
+    const before = allTexts(b, groupId).length
+    let interrupted = 0
+    let ratchetRowsSeen = false
+
+    /** Runs the receiving child, killed at random moments, until one finishes its pass; checks b after every kill. */
+    const receiveUntilDone = async (phaseTexts: readonly string[]): Promise<void> => {
+      let seen = allTexts(b, groupId).length
+      for (let run = 0; ; run++) {
+        expect(run).toBeLessThan(MAX_RUNS)
+        b.close()
+        const lines = await runUntilKilled(moduleEntry(HELPER, 'runReceiver', configPath), Math.floor(Math.random() * 250), 30_000)
+        b.open()
+        expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok')
+        expect(b.manager.rejected(groupId)).toEqual([])
+        const texts = allTexts(b, groupId)
+        expect(new Set(texts).size).toBe(texts.length)
+        expect(texts.slice(before).every((t) => expected.includes(t))).toBe(true)
+        if (new GroupStore(b.db).ratchets(groupId).length > 0) ratchetRowsSeen = true
+        // What is stored no longer holds the key of the last message decrypted: it cannot be decrypted twice.
+        const last = b.manager.messages(groupId, { afterId: 0, limit: 1000 }).filter((m) => toHex(m.author) !== b.hex).at(-1)
+        if (last !== undefined) {
+          const op = b.logs.operationsAfter(last.author, groupId, last.seq - 1, 1)[0]!
+          const payload = decodeGroupPayload(op.payload!)
+          if (payload.kind !== 'application') throw new Error('expected an application payload')
+          await expect(stateCopy(b, groupId).process(payload.message)).rejects.toMatchObject({ code: 'MLS_DECRYPT_FAILED' })
+        }
+        const done = lines.some((l) => l.startsWith('done '))
+        if (!done && texts.length > seen) interrupted++
+        seen = texts.length
+        if (done) break
+      }
+      const texts = allTexts(b, groupId)
+      for (const t of phaseTexts) expect(texts.filter((x) => x === t)).toHaveLength(1)
+    }
+
+    // The owner's three epochs first, then the late member's messages of the first epoch.
+    deliver(a, b, groupId, a)
+    await receiveUntilDone(expected.filter((t) => t.startsWith('owner-')))
+    deliver(c, b, groupId, c)
+    await receiveUntilDone(expected)
+    // Kills must have landed in the middle of passes, and the per-message rows must have been in use.
+    expect(interrupted).toBeGreaterThan(0)
+    expect(ratchetRowsSeen).toBe(true)
+
+    await b.manager.send(groupId, text('reader after the crashes'))
+    await syncAll([a, b, c], groupId)
+    for (const m of [a, b, c]) expect(m.manager.rejected(groupId)).toEqual([])
+    expect(a.texts(groupId)).toContain('reader after the crashes')
+    expect(c.texts(groupId)).toContain('reader after the crashes')
   })
 })

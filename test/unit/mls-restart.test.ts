@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { MlsGroup } from '../../src/group/mls/index.js'
-import { hex, str, text, threeMembers } from './mls-helpers.js'
+import { MlsGroup, type ProcessResult, type RatchetStep } from '../../src/group/mls/index.js'
+import { hex, mlsErrorOf, str, text, threeMembers } from './mls-helpers.js'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'burrow-mls-restart-'))
@@ -61,4 +61,81 @@ describe('MLS state across a process restart', () => {
     const got = await bob.process(next.message)
     expect(got.kind === 'application' && str(got.plaintext)).toBe('after restart')
   }, 90_000)
+})
+
+/** The latest step per epoch and leaf, as the group store keeps them. */
+class Steps {
+  readonly #latest = new Map<string, RatchetStep>()
+  add(step: RatchetStep): void {
+    this.#latest.set(`${step.epoch}:${step.leafIndex}`, step)
+  }
+  get list(): RatchetStep[] {
+    return [...this.#latest.values()]
+  }
+}
+
+function application(result: ProcessResult): Extract<ProcessResult, { kind: 'application' }> {
+  if (result.kind !== 'application') throw new Error(`expected an application message, got ${result.kind}`)
+  return result
+}
+
+describe('MLS state restored from a stored state and the ratchet steps since', () => {
+  it('equals the live state after messages sent, received in and out of order, and received late from a past epoch', async () => {
+    let { ids, roster, alice, bob } = await threeMembers()
+    const storedAlice = alice.encodeState()
+    const storedBob = bob.encodeState()
+    const aliceSteps = new Steps()
+    const bobSteps = new Steps()
+    const sent = []
+    for (let i = 0; i < 3; i++) {
+      const out = await alice.encrypt(text(`m${i}`))
+      alice = out.group
+      aliceSteps.add(out.step)
+      sent.push(out.message)
+    }
+    for (const message of [sent[0]!, sent[2]!]) {
+      const got = application(await bob.process(message))
+      bob = got.group
+      bobSteps.add(got.step)
+    }
+    const reply = await bob.encrypt(text('reply'))
+    bob = reply.group
+    bobSteps.add(reply.step)
+    expect(hex(MlsGroup.decodeState(storedAlice, ids.alice, roster.roster, aliceSteps.list).encodeState())).toBe(hex(alice.encodeState()))
+    expect(hex(MlsGroup.decodeState(storedBob, ids.bob, roster.roster, bobSteps.list).encodeState())).toBe(hex(bob.encodeState()))
+
+    // The skipped message, out of order: its kept key is used and gone from what is restored.
+    const skipped = application(await bob.process(sent[1]!))
+    bob = skipped.group
+    bobSteps.add(skipped.step)
+    const restored = MlsGroup.decodeState(storedBob, ids.bob, roster.roster, bobSteps.list)
+    expect(hex(restored.encodeState())).toBe(hex(bob.encodeState()))
+    for (const message of sent) expect((await mlsErrorOf(() => restored.process(message))).code).toBe('MLS_DECRYPT_FAILED')
+
+    // A message of the previous epoch read after the commit moves that epoch's retained ratchet.
+    const late = await alice.encrypt(text('late'))
+    const rotated = await late.group.commitPending()
+    bob = (await bob.process(rotated.commit)).group
+    const storedAfterCommit = bob.encodeState()
+    const got = application(await bob.process(late.message))
+    expect(got.step.epoch).toBe(bob.epoch - 1n)
+    const restoredLate = MlsGroup.decodeState(storedAfterCommit, ids.bob, roster.roster, [got.step])
+    expect(hex(restoredLate.encodeState())).toBe(hex(got.group.encodeState()))
+    expect((await mlsErrorOf(() => restoredLate.process(late.message))).code).toBe('MLS_DECRYPT_FAILED')
+  }, 60_000)
+
+  it('refuses a step for an epoch or leaf the state lacks, a step behind the state, and malformed bytes', async () => {
+    const { ids, roster, alice } = await threeMembers()
+    const { step, group } = await alice.encrypt(text('x'))
+    const stored = alice.encodeState()
+    const malformed = async (steps: RatchetStep[], bytes = stored): Promise<string> =>
+      (await mlsErrorOf(() => MlsGroup.decodeState(bytes, ids.alice, roster.roster, steps))).code
+    expect(await malformed([{ ...step, epoch: step.epoch + 5n }])).toBe('MLS_MALFORMED')
+    expect(await malformed([{ ...step, leafIndex: 1000 }])).toBe('MLS_MALFORMED')
+    expect(await malformed([{ ...step, ratchet: step.ratchet.subarray(1) }])).toBe('MLS_MALFORMED')
+    expect(await malformed([{ ...step, ratchet: new Uint8Array([...step.ratchet, 0]) }])).toBe('MLS_MALFORMED')
+    // The step of the first message applied over the state after the second: ratchets never go back.
+    const second = await group.encrypt(text('y'))
+    expect(await malformed([step], second.group.encodeState())).toBe('MLS_MALFORMED')
+  }, 60_000)
 })

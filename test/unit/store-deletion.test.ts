@@ -124,8 +124,8 @@ describe('reading a log of large payloads', () => {
   })
 })
 
-describe('migration 6 (files, deletion, retention)', () => {
-  // A node's database at version 5 (group-life) gains the tables and columns of version 6 when it opens, sealed or not.
+describe('migration 6 (files, deletion, retention) and 7 (ratchet rows)', () => {
+  // A node's database at version 5 (group-life) gains the tables and columns of versions 6 and 7 when it opens, sealed or not.
   for (const sealed of [false, true]) {
     it(`applies to a ${sealed ? 'sealed' : 'plain'} database at version 5 and keeps its rows`, () => {
       const path = join(dir, `v5-${sealed ? 'sealed' : 'plain'}.db`)
@@ -140,10 +140,10 @@ describe('migration 6 (files, deletion, retention)', () => {
 
       const now = openDatabase(path, key !== undefined ? { key } : {})
       try {
-        expect(schemaVersion(now)).toBe(6)
+        expect(schemaVersion(now)).toBe(7)
         expect(now.prepare('SELECT name, retention_ms, label_set FROM groups').all()).toEqual([{ name: 'friends', retention_ms: null, label_set: 0 }])
         const tables = (now.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name)
-        expect(tables).toEqual(expect.arrayContaining(['log_deleted', 'group_files', 'group_file_uploads', 'group_departed', 'group_pending_invites']))
+        expect(tables).toEqual(expect.arrayContaining(['log_deleted', 'group_files', 'group_file_uploads', 'group_departed', 'group_pending_invites', 'group_ratchets']))
         const columns = (table: string) => (now.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name)
         expect(columns('group_messages')).toEqual(expect.arrayContaining(['sent_at', 'file_log']))
         expect(columns('group_cursors')).toContain('swept')

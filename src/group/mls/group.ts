@@ -24,7 +24,7 @@ import { leafIdentity, onRoster, RosterAuthService, type MlsIdentity, type Roste
 import { MlsError, wrongEpoch } from './errors.js'
 import { assertIdentity, createKeyPackage, decodePrivatePackage, keyPackageBelongsTo, type KeyPackagePair } from './key-package.js'
 import { decodeGroupMessage, decodeKeyPackage, decodeWelcome, encodePrivateMessage, encodeWelcome } from './messages.js'
-import { decodeStoredGroup, encodeStoredGroup } from './state-codec.js'
+import { applyRatchetSteps, decodeStoredGroup, encodeStoredGroup, ratchetStepOf, type RatchetStep } from './state-codec.js'
 import { cipherSuite, clientConfig, MLS_CIPHERSUITE } from './suite.js'
 import { translateError } from './translate.js'
 import { commitAppliesUpdate, createUpdateProposal, withUpdatedLeafKey, type PendingUpdate } from './update.js'
@@ -38,6 +38,8 @@ export type ProcessResult =
       /** Identity key of the authenticated sender. */
       readonly sender: Uint8Array
       readonly group: MlsGroup
+      /** All that changed from this group to `group`: persisting it is enough (see {@link MlsGroup.decodeState}). */
+      readonly step: RatchetStep
     }
   | {
       readonly kind: 'commit'
@@ -98,6 +100,8 @@ export interface EncryptResult {
   /** Encoded MLSMessage (PrivateMessage). */
   readonly message: Uint8Array
   readonly group: MlsGroup
+  /** All that changed from this group to `group`: persisting it is enough (see {@link MlsGroup.decodeState}). */
+  readonly step: RatchetStep
 }
 
 /**
@@ -241,7 +245,8 @@ export class MlsGroup {
     if (this.hasPendingProposals) throw new MlsError('MLS_USAGE', 'cannot send application messages while proposals await a commit')
     return this.#run('encrypt', async (state, cs) => {
       const { newState, privateMessage } = await createApplicationMessage(state, plaintext, cs)
-      return { message: encodePrivateMessage(privateMessage), group: new MlsGroup(newState, this.#pendingUpdate, this.#roster) }
+      const step = ratchetStepOf(newState, newState.groupContext.epoch, newState.privatePath.leafIndex)
+      return { message: encodePrivateMessage(privateMessage), group: new MlsGroup(newState, this.#pendingUpdate, this.#roster), step }
     })
   }
 
@@ -272,7 +277,7 @@ export class MlsGroup {
       throw wrongEpoch(pm.epoch, current)
     }
     return this.#run('process', async (state, cs) => {
-      const sender = await this.#authorizedSender(pm, state, cs)
+      const { sender, leafIndex } = await this.#authorizedSender(pm, state, cs)
       let received: Proposal | undefined
       const result = await processPrivateMessage(await this.#stateForMessage(pm, state, cs), pm, emptyPskIndex, cs, (incoming) => {
         if (incoming.kind === 'proposal') received = incoming.proposal.proposal
@@ -280,7 +285,8 @@ export class MlsGroup {
       })
       if (result.kind === 'applicationMessage') {
         const group = new MlsGroup(result.newState, this.#pendingUpdate, this.#roster)
-        return { kind: 'application' as const, plaintext: result.message, sender, group }
+        const step = ratchetStepOf(result.newState, pm.epoch, leafIndex)
+        return { kind: 'application' as const, plaintext: result.message, sender, group, step }
       }
       if (pm.contentType === 'commit') {
         const group = new MlsGroup(result.newState, undefined, this.#roster)
@@ -307,13 +313,18 @@ export class MlsGroup {
   }
 
   /**
-   * Restores a group from {@link MlsGroup.encodeState}. `identity` must be the
-   * member the state belongs to (MLS_USAGE otherwise); `roster` is the
-   * current roster. Throws MLS_MALFORMED for malformed bytes.
+   * Restores a group from {@link MlsGroup.encodeState} and the ratchet steps
+   * of the application messages sent and received since that state (the
+   * `step` of each {@link EncryptResult} and application {@link ProcessResult},
+   * the latest per epoch and leaf). `identity` must be the member the state
+   * belongs to (MLS_USAGE otherwise); `roster` is the current roster. Throws
+   * MLS_MALFORMED for malformed bytes or a step the state cannot take.
    */
-  static decodeState(bytes: Uint8Array, identity: MlsIdentity, roster: Roster): MlsGroup {
+  static decodeState(bytes: Uint8Array, identity: MlsIdentity, roster: Roster, steps: readonly RatchetStep[] = []): MlsGroup {
     assertIdentity(identity)
-    const { state, pendingUpdate } = decodeStoredGroup(bytes)
+    const stored = decodeStoredGroup(bytes)
+    const pendingUpdate = stored.pendingUpdate
+    const state = applyRatchetSteps(stored.state, steps)
     if (state.groupContext.cipherSuite !== MLS_CIPHERSUITE) throw new MlsError('MLS_USAGE', 'group uses an unsupported ciphersuite')
     const restored = new MlsGroup(
       { ...state, signaturePrivateKey: identity.seed.slice(), clientConfig: clientConfig(new RosterAuthService(roster)) },
@@ -366,11 +377,11 @@ export class MlsGroup {
 
   /**
    * Decrypts the sender data (ts-mls does not report the sender) and returns
-   * the sender's identity if it is a bound credential on the roster. The
+   * the sender's identity, if it is a bound credential on the roster, and leaf. The
    * signature check that proves this sender wrote the message follows in
    * ts-mls's processing.
    */
-  async #authorizedSender(pm: PrivateMessage, state: ClientState, cs: CiphersuiteImpl): Promise<Uint8Array> {
+  async #authorizedSender(pm: PrivateMessage, state: ClientState, cs: CiphersuiteImpl): Promise<{ sender: Uint8Array; leafIndex: number }> {
     const past = state.historicalReceiverData.get(pm.epoch)
     const epochData =
       pm.epoch === state.groupContext.epoch || past === undefined
@@ -382,7 +393,7 @@ export class MlsGroup {
     if (node?.nodeType !== 'leaf') throw new MlsError('MLS_REJECTED', 'sender is not a member')
     const identity = leafIdentity(node.leaf)
     if (identity === undefined || !onRoster(this.#roster, identity)) throw new MlsError('MLS_UNAUTHORIZED', 'sender is not on the roster')
-    return identity.slice()
+    return { sender: identity.slice(), leafIndex: senderData.leafIndex }
   }
 
   /**

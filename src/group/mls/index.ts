@@ -9,6 +9,7 @@ export { MLS_CIPHERSUITE, KEY_RETENTION, PADDING } from './suite.js'
 export { IDENTITY_KEY_LENGTH, type MlsIdentity, type Roster } from './credential.js'
 export { createKeyPackage, KEY_PACKAGE_LIFETIME_SECONDS, type KeyPackagePair } from './key-package.js'
 export { messageEpoch, type MessageEpoch } from './messages.js'
+export type { RatchetStep } from './state-codec.js'
 export {
   MlsGroup,
   createGroup,

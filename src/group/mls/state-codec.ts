@@ -1,5 +1,7 @@
 import { decodeGroupState, encodeGroupState } from 'ts-mls'
-import type { GroupState } from 'ts-mls'
+import type { GroupState, SecretTree } from 'ts-mls'
+import { decodeGenerationSecret, generationSecretEncoder, type GenerationSecret } from 'ts-mls/secretTree.js'
+import { encode } from 'ts-mls/codec/tlsEncoder.js'
 import type { PendingUpdate } from './update.js'
 import { MlsError } from './errors.js'
 
@@ -65,4 +67,71 @@ export function decodeStoredGroup(bytes: Uint8Array): StoredGroup {
   const [state] = decoded
   if (state.signaturePrivateKey.length !== 0) throw new MlsError('MLS_MALFORMED', 'MLS group state must not carry a signature key')
   return { state, pendingUpdate }
+}
+
+/**
+ * The one ratchet an application message moves: the application ratchet of
+ * one sender's leaf in one epoch (the current one, or a retained past one
+ * for a late message). Everything else in the state stays as it was, so a
+ * group persists this instead of its whole state after each application
+ * message sent or received (see {@link applyRatchetSteps}).
+ */
+export interface RatchetStep {
+  /** Epoch of the secret tree the ratchet belongs to. */
+  readonly epoch: bigint
+  /** Leaf index of the sender the ratchet belongs to. */
+  readonly leafIndex: number
+  /** The ratchet after the message (ts-mls GenerationSecret: next secret and generation, retained unused generations). SECRET. */
+  readonly ratchet: Uint8Array
+}
+
+/** The step that moved leaf `leafIndex`'s application ratchet in epoch `epoch` of `state` (which has the moved ratchet). */
+export function ratchetStepOf(state: GroupState, epoch: bigint, leafIndex: number): RatchetStep {
+  const tree = secretTreeOf(state, epoch)
+  const node = tree?.[leafIndex * 2]
+  if (node === undefined) throw new MlsError('MLS_USAGE', 'no ratchet for this epoch and leaf')
+  return { epoch, leafIndex, ratchet: encode(generationSecretEncoder)(node.application) }
+}
+
+/**
+ * `state` with `steps` (each a later position of one ratchet than the one in
+ * `state`, in any order, at most one per epoch and leaf) put in place. A
+ * step for an epoch the state does not hold, a leaf it has no ratchet for, or
+ * an earlier generation than the state's is MLS_MALFORMED: steps are only
+ * kept until the next full state is stored, which holds them all.
+ */
+export function applyRatchetSteps(state: GroupState, steps: readonly RatchetStep[]): GroupState {
+  if (steps.length === 0) return state
+  const trees = new Map<bigint, SecretTree>()
+  for (const step of steps) {
+    const tree = trees.get(step.epoch) ?? secretTreeOf(state, step.epoch)?.slice()
+    const node = tree?.[step.leafIndex * 2]
+    if (tree === undefined || node === undefined) throw new MlsError('MLS_MALFORMED', 'stored ratchet for an epoch or leaf the group state does not hold')
+    const ratchet = decodeRatchet(step.ratchet)
+    if (ratchet.generation < node.application.generation) throw new MlsError('MLS_MALFORMED', 'stored ratchet is behind the group state')
+    tree[step.leafIndex * 2] = { ...node, application: ratchet }
+    trees.set(step.epoch, tree)
+  }
+  let historical = state.historicalReceiverData
+  for (const [epoch, tree] of trees) {
+    if (epoch === state.groupContext.epoch) continue
+    historical = new Map(historical)
+    historical.set(epoch, { ...historical.get(epoch)!, secretTree: tree })
+  }
+  return { ...state, secretTree: trees.get(state.groupContext.epoch) ?? state.secretTree, historicalReceiverData: historical }
+}
+
+function secretTreeOf(state: GroupState, epoch: bigint): SecretTree | undefined {
+  return epoch === state.groupContext.epoch ? state.secretTree : state.historicalReceiverData.get(epoch)?.secretTree
+}
+
+function decodeRatchet(bytes: Uint8Array): GenerationSecret {
+  let decoded: [GenerationSecret, number] | undefined
+  try {
+    decoded = decodeGenerationSecret(bytes, 0)
+  } catch (err) {
+    throw new MlsError('MLS_MALFORMED', 'malformed stored ratchet', { cause: err })
+  }
+  if (decoded === undefined || decoded[1] !== bytes.length) throw new MlsError('MLS_MALFORMED', 'malformed stored ratchet')
+  return decoded[0]
 }
