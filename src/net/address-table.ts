@@ -56,22 +56,40 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
 
   /** Adds a peer from its (already decoded and verified) contact card, or replaces its card. */
   add(card: ContactCard): PeerRecord {
-    const peerId = peerIdOfIdentityKey(card.identityKey)
-    if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
-    const clash = [...this.#allowed.values()].find((p) => p.onion === card.onionAddress && p.peerId !== peerId)
-    if (clash !== undefined) throw new NetError('PEER_REJECTED', 'another peer already uses that .onion address')
-    const row = this.#store.upsert({
-      peerId,
-      identityKey: card.identityKey,
-      onion: card.onionAddress,
-      clientAuthKey: card.clientAuthKey,
-      ...(card.displayName !== undefined ? { displayName: card.displayName } : {}),
-      addedAt: this.#now(),
+    return this.addAll([card])[0] as PeerRecord
+  }
+
+  /**
+   * Adds peers from their (already decoded and verified) contact cards, or
+   * replaces their cards, in one transaction: when one card is refused
+   * (our own, or an onion another peer uses), none is stored.
+   */
+  addAll(cards: readonly ContactCard[]): PeerRecord[] {
+    const onionOwner = new Map([...this.#allowed.values()].map((p) => [p.onion as string, p.peerId]))
+    const rows = cards.map((card) => {
+      const peerId = peerIdOfIdentityKey(card.identityKey)
+      if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
+      const owner = onionOwner.get(card.onionAddress)
+      if (owner !== undefined && owner !== peerId) throw new NetError('PEER_REJECTED', 'another peer already uses that .onion address')
+      onionOwner.set(card.onionAddress, peerId)
+      return {
+        peerId,
+        identityKey: card.identityKey,
+        onion: card.onionAddress,
+        clientAuthKey: card.clientAuthKey,
+        ...(card.displayName !== undefined ? { displayName: card.displayName } : {}),
+        addedAt: this.#now(),
+      }
     })
-    const record = toRecord(row)
-    this.#remember(record)
-    this.emit('added', record)
-    return record
+    const records = this.#store.upsertAll(rows).map(toRecord)
+    for (const record of records) this.#remember(record)
+    for (const record of records) this.emit('added', record)
+    return records
+  }
+
+  /** How many peers are on the list. */
+  get size(): number {
+    return this.#allowed.size
   }
 
   /** Removes a peer named by PeerId, `.onion` address or unique display name. */

@@ -10,6 +10,8 @@ export const NODE_ERRORS = {
   NODE_NOT_FOUND: 'no node in this data directory; create one with `burrow init`',
   /** The node's configuration file or options are invalid. */
   CONFIG_INVALID: 'invalid configuration',
+  /** The allow-list would hold more peers than our onion services can carry client keys for (`MAX_PEERS`). */
+  NODE_PEER_LIMIT: 'a node allows at most 1196 peers (4 onion services of 299 client keys each)',
   /** No fork proof here has that id (or the prefix matches several). */
   NODE_FORK_NOT_FOUND: 'no fork proof with that id; see `burrow forks`',
   /** Too many invitations wait for their invitees, in this group or in all. */
