@@ -27,8 +27,8 @@ export default defineConfig({
       {
         test: {
           name: 'live',
-          // Beside the integration files, on a private network of the live profile (test/live/global-setup.ts).
-          sequence: { groupOrder: 1 },
+          // After the integration files (vitest runs one worker limit per group), on a private network of the live profile (test/live/global-setup.ts).
+          sequence: { groupOrder: 2 },
           include: ['test/live/**/*.test.ts'],
           globalSetup: ['test/live/global-setup.ts'],
           testTimeout: 180_000,

@@ -62,6 +62,8 @@ const BAD_INPUT_CODES = new Set([
   'PEER_AMBIGUOUS',
   'STORE_BACKUP_INVALID',
   'LOG_INVALID_FORK_PROOF',
+  'TOR_BRIDGE_INVALID',
+  'TOR_BRIDGE_TRANSPORT_UNSUPPORTED',
 ])
 /** Codes of a wrong or missing passphrase, or a keystore (or sealed database) that cannot be used: exit 5. */
 const KEYSTORE_CODES = new Set(['CLI_PASSPHRASE_FILE', 'STORE_BACKUP_PASSPHRASE_REQUIRED', 'STORE_BACKUP_WRONG_PASSPHRASE', 'STORE_SEALED', 'STORE_WRONG_KEY'])

@@ -18,6 +18,7 @@ import { humanLogDestination, logFileDestination } from './log-output.js'
 import { promptPassphrase, readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
+import { parseBridgeLine } from '../tor/bridges.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
 /** Tries at the passphrase prompt of `burrow start`. */
@@ -91,10 +92,15 @@ function torChoice(run: Run, config: NodeConfig): TorChoice {
       ...(a.cookieFile !== undefined ? { cookieFile: a.cookieFile } : {}),
     }
   }
+  const flagged = run.options.bridge
+  const bridges = Array.isArray(flagged) && flagged.length > 0 ? flagged : config.bridges
+  // Checked here, before a passphrase is asked for: a bad line is bad input (exit 2).
+  for (const line of bridges ?? []) parseBridgeLine(line)
   return {
     mode: 'managed',
     ...(torPath !== undefined ? { torPath } : {}),
     ...(config.torrcLines !== undefined ? { extraTorrcLines: config.torrcLines } : {}),
+    ...(bridges !== undefined && bridges.length > 0 ? { bridges } : {}),
     ...(testnet !== undefined ? { testnet } : {}),
   }
 }

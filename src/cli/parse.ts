@@ -15,7 +15,7 @@ export interface GlobalOptions {
 
 /** What the command line asks for. */
 export type Invocation =
-  | { kind: 'run'; command: CommandSpec; globals: GlobalOptions; options: Record<string, string | boolean | undefined>; args: string[] }
+  | { kind: 'run'; command: CommandSpec; globals: GlobalOptions; options: Record<string, string | boolean | string[] | undefined>; args: string[] }
   | { kind: 'help'; command: CommandSpec | undefined; json: boolean }
   | { kind: 'version'; json: boolean }
 
@@ -88,12 +88,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(allOptions(command).map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
+      options: Object.fromEntries(allOptions(command).map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple === true ? { multiple: true } : {}) }])),
     })
   } catch (err) {
     throw new CliError('CLI_USAGE', `${(err as Error).message.split('\n')[0]}; see \`burrow ${command.path.join(' ')} --help\``)
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>
   if (values.help === true) return { kind: 'help', command, json }
   if (values.version === true) return { kind: 'version', json }
   if (command.subcommands !== undefined) {
@@ -116,14 +116,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   return { kind: 'run', command, globals: globalsOf(values, env), options: values, args }
 }
 
-function nonEmpty(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
+function nonEmpty(values: Record<string, string | boolean | string[] | undefined>, name: string): string | undefined {
   const v = values[name]
   if (typeof v !== 'string') return undefined
   if (v.length === 0) throw new CliError('CLI_USAGE', `--${name} needs a value`)
   return v
 }
 
-function globalsOf(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): GlobalOptions {
+function globalsOf(values: Record<string, string | boolean | string[] | undefined>, env: NodeJS.ProcessEnv): GlobalOptions {
   const dataDir = nonEmpty(values, 'data-dir')
   const config = nonEmpty(values, 'config')
   const torPath = nonEmpty(values, 'tor-path')
@@ -138,7 +138,7 @@ function globalsOf(values: Record<string, string | boolean | undefined>, env: No
 }
 
 /** Reads a whole number flag within bounds. */
-export function integerOption(values: Record<string, string | boolean | undefined>, name: string, min: number, max: number): number | undefined {
+export function integerOption(values: Record<string, string | boolean | string[] | undefined>, name: string, min: number, max: number): number | undefined {
   const v = values[name]
   if (v === undefined) return undefined
   if (typeof v !== 'string' || !/^\d{1,16}$/.test(v) || Number(v) < min || Number(v) > max) {

@@ -7,6 +7,8 @@
 export interface OptionSpec {
   name: string
   type: 'string' | 'boolean'
+  /** A string flag that may be given more than once (its value is then a list). */
+  multiple?: boolean
   short?: string
   /** Shown in help for string flags, e.g. `DIR`. */
   value?: string
@@ -210,8 +212,13 @@ const testnet: CommandSpec = {
       down: 'Stops every tor of the network by PID.',
     }[name]!,
     args: [],
-    options: [{ name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' }],
-    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`],
+    options: [
+      { name: 'dir', type: 'string' as const, value: 'DIR', description: 'directory of the network (default: .burrow-testnet)' },
+      ...(name === 'up'
+        ? [{ name: 'profile', type: 'string' as const, value: 'NAME', description: 'fast (bare loopback, the default) or live (links with live-Tor latency and bandwidth, see docs/testnet.md)' }]
+        : []),
+    ],
+    examples: [`burrow testnet ${name} --dir /tmp/burrow-testnet`, ...(name === 'up' ? ['burrow testnet up --dir /tmp/burrow-live --profile live'] : [])],
     json: { up: '{ dir, joinFile, tors }', status: '{ running, nodes: [{ nickname, pid, alive }], consensusRelays? }', down: '{ dir, stopped }' }[name]!,
   })),
 }
@@ -249,9 +256,17 @@ export const COMMANDS: CommandSpec[] = [
       PASSPHRASE_STDIN,
       { name: 'log-level', type: 'string', value: 'LEVEL', description: 'fatal, error, warn, info, debug, trace or silent (default: the config\'s logLevel, else BURROW_LOG_LEVEL, else warn)' },
       { name: 'log-file', type: 'string', value: 'PATH', description: 'append the log to PATH as JSON lines (created 0600) instead of printing it' },
+      {
+        name: 'bridge',
+        type: 'string',
+        multiple: true,
+        value: 'LINE',
+        description: 'reach Tor only through this bridge: a plain one (IP:port [fingerprint]) or obfs4 (needs obfs4proxy); repeat for more; replaces the config\'s bridges',
+      },
     ],
     examples: [
       'burrow start',
+      "burrow start --bridge 'obfs4 192.0.2.7:443 4352E58420E68F5E40BF7C74FADDCCD9D1349413 cert=… iat-mode=0'",
       'burrow --data-dir /tmp/a --testnet /tmp/burrow-testnet start',
       'burrow start --passphrase-file "$CREDENTIALS_DIRECTORY/passphrase" --log-file /var/log/burrow/burrow.log --log-level info',
     ],

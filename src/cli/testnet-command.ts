@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
-import { startTestnet, stopTestnet, testnetStatus } from '../testnet/index.js'
+import { TESTNET_PROFILES, startTestnet, stopTestnet, testnetStatus, type TestnetProfileName } from '../testnet/index.js'
 import { printJson, type Run } from './api-commands.js'
-import { EXIT } from './errors.js'
+import { CliError, EXIT } from './errors.js'
 import type { CliIo } from './io.js'
 
 const DEFAULT_DIR = '.burrow-testnet'
@@ -12,6 +12,8 @@ function dirOf(run: Run): string {
 
 async function up(run: Run, io: CliIo): Promise<number> {
   const dir = dirOf(run)
+  const profile = (typeof run.options.profile === 'string' ? run.options.profile : 'fast') as TestnetProfileName
+  if (!TESTNET_PROFILES.includes(profile)) throw new CliError('CLI_USAGE', `--profile must be one of ${TESTNET_PROFILES.join(', ')}`)
   const before = await testnetStatus(dir)
   if (before.running) {
     if (run.globals.json) printJson(io, { dir, joinFile: `${dir}/join.torrc`, tors: before.nodes.length })
@@ -20,9 +22,9 @@ async function up(run: Run, io: CliIo): Promise<number> {
   }
   if (before.nodes.length > 0) await stopTestnet(dir)
   const started = Date.now()
-  const net = await startTestnet({ dir, onProgress: (msg) => void (run.globals.json ? undefined : io.stderr.write(`${msg}\n`)) })
+  const net = await startTestnet({ dir, profile, onProgress: (msg) => void (run.globals.json ? undefined : io.stderr.write(`${msg}\n`)) })
   if (run.globals.json) printJson(io, { dir: net.dir, joinFile: net.joinFile, tors: net.state.nodes.length })
-  else io.stdout.write(`test network up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${net.state.nodes.length} tors in ${net.dir}\njoin it with: burrow --testnet ${net.dir} start\n`)
+  else io.stdout.write(`test network up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${net.state.nodes.length} tors in ${net.dir} (${net.profile} profile)\njoin it with: burrow --testnet ${net.dir} start\n`)
   return EXIT.OK
 }
 

@@ -14,8 +14,10 @@ export interface NodeConfig {
   torPath?: string
   /** Directory of a private test network (`burrow testnet up`) to join instead of the real Tor network. */
   testnet?: string
-  /** Extra torrc lines for our managed tor (bridges, for example). */
+  /** Extra torrc lines for our managed tor. */
   torrcLines?: string[]
+  /** Bridge lines for our managed tor (plain or obfs4): it then reaches the Tor network only through them. */
+  bridges?: string[]
   /** Use a tor the user already runs instead of starting one. */
   attach?: { controlHost?: string; controlPort?: number; controlSocket?: string; cookieFile?: string }
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
@@ -24,7 +26,7 @@ export interface NodeConfig {
   logFile?: string
 }
 
-const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'attach', 'logLevel', 'logFile'])
+const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'bridges', 'attach', 'logLevel', 'logFile'])
 /** The log levels a config or `--log-level` may name. */
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const LEVELS = new Set(LOG_LEVELS)
@@ -64,6 +66,12 @@ export function validateConfig(value: unknown): NodeConfig {
   if (obj.torrcLines !== undefined) {
     if (!Array.isArray(obj.torrcLines) || !obj.torrcLines.every((l) => typeof l === 'string')) throw new NodeError('CONFIG_INVALID', 'torrcLines must be an array of strings')
     config.torrcLines = obj.torrcLines as string[]
+  }
+  if (obj.bridges !== undefined) {
+    if (!Array.isArray(obj.bridges) || !obj.bridges.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 4096)) {
+      throw new NodeError('CONFIG_INVALID', 'bridges must be an array of bridge lines (strings)')
+    }
+    config.bridges = obj.bridges as string[]
   }
   if (obj.attach !== undefined) {
     const a = obj.attach

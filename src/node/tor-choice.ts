@@ -18,6 +18,8 @@ export function torFor(choice: TorChoice, torDir: string, supervision: { bootstr
   return Tor.managed({
     dataDir: torDir,
     extraTorrcLines: [...testnetLines, ...(choice.extraTorrcLines ?? [])],
+    ...(choice.bridges !== undefined ? { bridges: choice.bridges } : {}),
+    ...(choice.obfs4proxyPath !== undefined ? { obfs4proxyPath: choice.obfs4proxyPath } : {}),
     ...(choice.torPath !== undefined ? { torPath: choice.torPath } : {}),
     ...common,
   })

@@ -6,7 +6,16 @@ import type { GroupSummary, MessageView } from './views.js'
 
 /** How Burrow gets its tor. */
 export type TorChoice =
-  | { mode: 'managed'; torPath?: string; extraTorrcLines?: string[]; testnet?: string }
+  | {
+      mode: 'managed'
+      torPath?: string
+      extraTorrcLines?: string[]
+      testnet?: string
+      /** Bridge lines (plain or obfs4): tor reaches the Tor network only through these. */
+      bridges?: string[]
+      /** Path of obfs4proxy (default: searched on the PATH, then /usr/bin). */
+      obfs4proxyPath?: string
+    }
   | { mode: 'attach'; control: { host: string; port: number } | { path: string }; cookieFile?: string; password?: string }
 
 /** Options of `Burrow.open`. */

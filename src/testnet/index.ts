@@ -8,7 +8,8 @@
  * directory connection passes a user-space link emulator (a detached process
  * owning each relay's advertised port) that adds latency with jitter, caps
  * bandwidth, and drops or stalls links on command ({@link LinkControl}).
- * {@link measureOnions} takes the raw onion figures of either with plain tors.
+ * {@link measureOnions} takes the raw onion figures of either with plain tors;
+ * {@link startObfs4Bridge} adds an obfs4 bridge known only by its bridge line.
  * @module
  */
 export {
@@ -30,4 +31,5 @@ export { LIVE_LINKS, TESTNET_PROFILES, type LinkProfile, type TestnetProfileName
 export { LinkControl, type LinkEmulatorStats, type LinkTarget } from './link-control.js'
 export type { LinkFault, LinkShape, RelayLinkStats } from './link-emulator.js'
 export { startClientTor, type ClientTor, type ClientTorOptions } from './client-tor.js'
+export { startObfs4Bridge, type Obfs4Bridge, type Obfs4BridgeOptions } from './bridge.js'
 export { measureOnions, percentile, publishOnion, type MeasureOptions, type OnionFigures, type TransferFigures } from './measure.js'

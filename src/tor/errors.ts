@@ -17,6 +17,9 @@ export const TOR_ERRORS = {
   TOR_NOT_RUNNING: 'tor is not running',
   TOR_ALREADY_STARTED: 'this tor was already started',
   TORRC_INVALID: 'the torrc could not be built',
+  TOR_BRIDGE_INVALID: 'not a usable bridge line',
+  TOR_BRIDGE_TRANSPORT_UNSUPPORTED: 'this bridge transport is not supported; use obfs4 or a plain bridge',
+  TOR_OBFS4PROXY_NOT_FOUND: "obfs4 bridges need Debian's obfs4proxy (as root: apt-get install -y obfs4proxy)",
   TOR_SOCKET_PATH_UNUSABLE: 'a unix socket path is too long (at most 107 bytes) or has characters tor cannot take; use a shorter, plainer data directory',
   // Onion services, keys and addresses
   ONION_PUBLISH_FAILED: 'the onion service could not be published',

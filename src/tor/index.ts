@@ -21,6 +21,8 @@
  * - `managed.ts`: Burrow's own tor: generated torrc, its own process group, an
  *   environment of HOME only, control and SOCKS on unix sockets in its 0700 folder.
  * - `attached.ts`: the user's tor, reached with the credential the user configured.
+ * - `bridges.ts`: bridge lines (plain and obfs4 through obfs4proxy) checked
+ *   and turned into the managed tor's `UseBridges` / `Bridge` lines.
  * - `torrc.ts`: torrc templates (`tor/*.torrc`) and quoting; `binary.ts`
  *   finds the tor executable; `bootstrap.ts` waits for 100 % and a circuit;
  *   `socket-path.ts` checks unix socket paths (107 bytes at most).
@@ -53,6 +55,7 @@ export { findTorBinary } from './binary.js'
 export type { BootstrapProgress, BootstrapLimits } from './bootstrap.js'
 export { Tor, type TorState, type TorEvents, type ReadyHook, type SupervisionOptions } from './tor.js'
 export type { ManagedTorOptions } from './managed.js'
+export { parseBridgeLine, bridgeTorrcLines, findObfs4proxy, type BridgeLine } from './bridges.js'
 export type { AttachedTorOptions } from './attached.js'
 export type { TorLauncher, LaunchedTor, TorExit } from './launcher.js'
 export { NetworkWatch, OFFLINE_AFTER_MS, type NetworkWatchEvents } from './network-watch.js'

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { sleep, withTimeout } from '../util/async.js'
 import { AbortError } from '../errors.js'
 import { findTorBinary } from './binary.js'
+import { bridgeTorrcLines } from './bridges.js'
 import { TorError } from './errors.js'
 import type { LaunchedTor, TorExit, TorLauncher } from './launcher.js'
 import { buildNodeTorrc, nodeTorPaths, type NodeTorPaths } from './torrc.js'
@@ -13,8 +14,12 @@ export interface ManagedTorOptions {
   dataDir: string
   /** Absolute path of the tor binary; searched for when omitted. */
   torPath?: string
-  /** Extra torrc lines: a private network's DirAuthority lines, bridges. */
+  /** Extra torrc lines: a private network's DirAuthority lines. */
   extraTorrcLines?: readonly string[]
+  /** Bridge lines (plain or obfs4): tor then reaches the network only through them (see bridges.ts). */
+  bridges?: readonly string[]
+  /** Path of obfs4proxy; searched for when an obfs4 bridge is given and this is omitted. */
+  obfs4proxyPath?: string
   /** How long tor may take to open its control socket. Default 30 s. */
   controlPortTimeoutMs?: number
 }
@@ -44,19 +49,25 @@ export class ManagedTorLauncher implements TorLauncher {
   readonly #options: ManagedTorOptions
   readonly #torPath: string
   readonly #paths: NodeTorPaths
+  readonly #extraLines: readonly string[]
 
-  /** @throws TorError `TOR_NOT_FOUND` without a tor binary, `TOR_SOCKET_PATH_UNUSABLE` when `dataDir` is too long for its sockets */
+  /**
+   * @throws TorError `TOR_NOT_FOUND` without a tor binary, `TOR_SOCKET_PATH_UNUSABLE` when `dataDir` is too long for its sockets,
+   *   `TOR_BRIDGE_INVALID` / `TOR_BRIDGE_TRANSPORT_UNSUPPORTED` / `TOR_OBFS4PROXY_NOT_FOUND` for bridges it cannot use
+   */
   constructor(options: ManagedTorOptions) {
     this.#options = options
     this.#torPath = findTorBinary(options.torPath)
     this.#paths = nodeTorPaths(options.dataDir)
+    const bridgeLines = bridgeTorrcLines(options.bridges ?? [], options.obfs4proxyPath !== undefined ? { obfs4proxyPath: options.obfs4proxyPath } : {})
+    this.#extraLines = [...(options.extraTorrcLines ?? []), ...bridgeLines]
   }
 
   async launch(signal: AbortSignal): Promise<LaunchedTor> {
     const paths = this.#paths
     mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 })
     chmodSync(paths.dataDir, 0o700)
-    writeFileSync(paths.torrcFile, buildNodeTorrc(paths, process.pid, this.#options.extraTorrcLines), { mode: 0o600 })
+    writeFileSync(paths.torrcFile, buildNodeTorrc(paths, process.pid, this.#extraLines), { mode: 0o600 })
     // A stale file from a previous run would announce a socket before tor listens on it.
     rmSync(paths.controlPortFile, { force: true })
 

@@ -1,15 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/cli/errors.js'
-import { runCli } from '../../src/cli/run.js'
 import { startLocalApi } from '../../src/api/index.js'
 import { createContactCard, decodeContactCard, deriveNodeKeys, encodeContactCard, generateMasterSeed } from '../../src/keys/index.js'
 import { Burrow } from '../../src/node/burrow.js'
 import { databaseFileState } from '../../src/store/index.js'
 import { findSecrets, snapshotDir } from '../helpers/at-rest.js'
+import { runCli } from '../helpers/cli-run.js'
 import { MemoryNode } from '../helpers/memory-node.js'
 
 const root = mkdtempSync(join(tmpdir(), 'burrow-cli-at-rest-'))
@@ -17,14 +16,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 let n = 0
 const fresh = (): string => join(root, `d${n++}`)
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const stdin = new PassThrough()
-  stdin.end()
-  const code = await runCli(argv, { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) }, stdin, env })
-  return { code, out, err }
-}
+const run = runCli
 
 function peerCard(name: string): string {
   const keys = deriveNodeKeys(generateMasterSeed())
