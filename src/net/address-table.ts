@@ -28,10 +28,6 @@ export function peerIdOfIdentityKey(identityKey: Uint8Array): string {
   return peerIdFromPublicKey(publicKeyFromRaw(identityKey)).toString()
 }
 
-function toRecord(row: PeerRow): PeerRecord {
-  return { ...row, onion: parseOnionAddress(row.onion) }
-}
-
 /**
  * The allow-list address table: the only peers Burrow dials or accepts,
  * filled from contact cards. Membership is answered from memory because the
@@ -51,7 +47,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     this.#store = store
     this.#ownPeerId = ownPeerId
     this.#now = now
-    for (const row of store.list()) this.#remember(toRecord(row))
+    for (const row of store.list()) this.#remember(this.#toRecord(row))
   }
 
   /** Adds a peer from its (already decoded and verified) contact card, or replaces its card. */
@@ -81,7 +77,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
         addedAt: this.#now(),
       }
     })
-    const records = this.#store.upsertAll(rows).map(toRecord)
+    const records = this.#store.upsertAll(rows).map((row) => this.#toRecord(row))
     for (const record of records) this.#remember(record)
     for (const record of records) this.emit('added', record)
     return records
@@ -125,7 +121,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   get(peerId: string): PeerRecord | undefined {
     if (!this.#allowed.has(peerId)) return undefined
     const row = this.#store.get(peerId)
-    return row === undefined ? undefined : toRecord(row)
+    return row === undefined ? undefined : this.#toRecord(row)
   }
 
   /** The identity key of an allow-listed PeerId, from memory (the sync policy asks for every frame). */
@@ -140,7 +136,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
 
   /** Every peer, most recently seen first (the order to reconnect in). */
   list(): PeerRecord[] {
-    return this.#store.list().map(toRecord)
+    return this.#store.list().map((row) => this.#toRecord(row))
   }
 
   /**
@@ -159,6 +155,18 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   /** Records why talking to a peer failed (a Tor reason such as `onion-client-auth-missing`, or a protocol error). */
   recordError(peerId: string, code: string, message: string): void {
     if (this.#allowed.has(peerId)) this.#store.recordError(peerId, code, message.slice(0, 500), this.#now())
+  }
+
+  /**
+   * A stored row as a record. A peer's onion was checked when its card was
+   * added (or when the table was opened), so a known one is not checked
+   * again: the check costs about 2 ms (the key's subgroup test), and the
+   * connector lists every peer every second: with 1,000 peers that alone
+   * kept a core busy and blocked the event loop for minutes after a batch add.
+   */
+  #toRecord(row: PeerRow): PeerRecord {
+    const known = this.#allowed.get(row.peerId)
+    return { ...row, onion: known !== undefined && known.onion === row.onion ? known.onion : parseOnionAddress(row.onion) }
   }
 
   #remember(record: PeerRecord): void {

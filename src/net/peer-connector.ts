@@ -109,6 +109,7 @@ export class PeerConnector {
   /** The shard of each peer that last let us in, tried first next time (absent: its own address). */
   readonly #shardOf = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
+  #tickQueued = false
   #stopped = true
 
   constructor(options: PeerConnectorOptions) {
@@ -139,7 +140,7 @@ export class PeerConnector {
   /** Dials `peerId` at the next opportunity, forgetting its backoff (after an add, or on demand). */
   dialSoon(peerId: string): void {
     this.#schedule.set(peerId, { attempts: 0, nextAt: 0 })
-    this.#tick()
+    this.#tickSoon()
   }
 
   /**
@@ -170,8 +171,12 @@ export class PeerConnector {
     const remembered = this.#shardOf.get(peer.peerId) ?? 0
     const order = [remembered, ...Array.from({ length: MAX_ONION_SHARDS }, (_, i) => i).filter((i) => i !== remembered)]
     const errors = new Map<number, unknown>()
+    // A node fills its shards in order, so none past one that is not published is (an ordinary node has shard 0 only).
+    let unpublishedFrom: number = MAX_ONION_SHARDS
     for (const shard of order) {
+      if (shard >= unpublishedFrom) continue
       const onion = shard === 0 ? peer.onion : (onionShardAddresses(peer.onion)[shard] as OnionAddress)
+      const started = Date.now()
       try {
         if (shard !== 0) await this.#options.authorizeShard?.(onion, peer)
         const connection = await this.#options.libp2p.dial(onionMultiaddr(onion, this.#options.virtualPort, peerIdFromString(peer.peerId)), signal ? { signal } : {})
@@ -181,10 +186,12 @@ export class PeerConnector {
       } catch (err) {
         errors.set(shard, err)
         const code = dialFailure(err).code
+        this.#log.debug({ peer: peer.peerId, shard, reason: code, ms: Date.now() - started }, 'dial at one onion address failed')
         this.#afterFailure(peer, onion, code)
+        if (signal?.aborted === true) break
+        if (shard !== 0 && code === 'onion-descriptor-not-found') unpublishedFrom = shard
         // The peer's own address not found means it is offline: its shards live on the same tor.
-        const next = SHARD_MISSES.has(code) || (shard !== 0 && code === 'onion-descriptor-not-found')
-        if (!next || signal?.aborted === true) break
+        else if (!SHARD_MISSES.has(code)) break
       }
     }
     throw errors.has(0) ? errors.get(0) : errors.values().next().value
@@ -220,19 +227,36 @@ export class PeerConnector {
     })
   }
 
-  #connected(peerId: string): boolean {
-    return this.#options.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+  /** One look at the schedule for a burst of calls (a batch add asks for hundreds of dials at once). */
+  #tickSoon(): void {
+    if (this.#tickQueued) return
+    this.#tickQueued = true
+    setImmediate(() => {
+      this.#tickQueued = false
+      this.#tick()
+    })
   }
 
   #tick(): void {
-    if (this.#stopped) return
+    if (this.#stopped || this.#inFlight.size >= this.#options.concurrency) return
     const now = Date.now()
+    const connected = new Set(
+      this.#options.libp2p
+        .getConnections()
+        .filter((c) => c.status === 'open')
+        .map((c) => c.remotePeer.toString()),
+    )
+    const due: { peer: PeerRecord; schedule: Schedule }[] = []
     // list() is ordered most recently seen first.
     for (const peer of this.#options.table.list()) {
-      if (this.#inFlight.size >= this.#options.concurrency) return
-      if (this.#inFlight.has(peer.peerId) || this.#connected(peer.peerId)) continue
+      if (this.#inFlight.has(peer.peerId) || connected.has(peer.peerId)) continue
       const schedule = this.#schedule.get(peer.peerId) ?? { attempts: 0, nextAt: 0 }
-      if (schedule.nextAt > now) continue
+      if (schedule.nextAt <= now) due.push({ peer, schedule })
+    }
+    // Fewest failures first (the sort is stable): otherwise the first few of many offline peers, due again after a short backoff, would take every dial slot and the others would wait for them to reach the backoff's cap.
+    due.sort((a, b) => a.schedule.attempts - b.schedule.attempts)
+    for (const { peer, schedule } of due) {
+      if (this.#inFlight.size >= this.#options.concurrency) return
       const abort = new AbortController()
       this.#inFlight.set(peer.peerId, abort)
       void this.#attempt(peer, schedule, abort.signal).finally(() => {
