@@ -77,7 +77,8 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
         addedAt: this.#now(),
       }
     })
-    const records = this.#store.upsertAll(rows).map((row) => this.#toRecord(row))
+    // The cards' onions were checked when they were decoded.
+    const records = this.#store.upsertAll(rows).map((row, i) => ({ ...row, onion: rows[i]!.onion }))
     for (const record of records) this.#remember(record)
     for (const record of records) this.emit('added', record)
     return records
