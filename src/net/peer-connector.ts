@@ -77,7 +77,8 @@ const DEFAULT_CONNECT_BUDGET_MS = 60_000
 /**
  * Failures at one of a peer's onion addresses after which its next one is
  * tried: that service does not carry our key (a peer with many peers puts
- * ours on one of its shards), or a shard is not published.
+ * ours on one of its shards). A shard not published also moves on, but
+ * only to lower shards (`dial`).
  */
 const SHARD_MISSES = new Set(['onion-client-auth-missing', 'onion-client-auth-wrong'])
 
@@ -171,7 +172,7 @@ export class PeerConnector {
     const remembered = this.#shardOf.get(peer.peerId) ?? 0
     const order = [remembered, ...Array.from({ length: MAX_ONION_SHARDS }, (_, i) => i).filter((i) => i !== remembered)]
     const errors = new Map<number, unknown>()
-    // A node fills its shards in order, so none past one that is not published is (an ordinary node has shard 0 only).
+    // A node fills its shards in order: past a shard that is not published, none is (an ordinary node publishes shard 0 only).
     let unpublishedFrom: number = MAX_ONION_SHARDS
     for (const shard of order) {
       if (shard >= unpublishedFrom) continue
