@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
+import { onionMultiaddr } from '../../src/net/index.js'
 import { streamChannel } from '../../src/net/stream-channel.js'
 import { SYNC_PROTOCOL, drainedTo } from '../../src/net/sync/index.js'
 import { haveFlood } from '../helpers/have-flood.js'
-import { startNetStack, until, type NetStack } from '../helpers/net-stack.js'
+import { startNetStack, TEST_PORT, until, type NetStack } from '../helpers/net-stack.js'
 import { startVictim, type Victim } from '../helpers/sync-victim.js'
 import { testnetLines } from '../helpers/tor.js'
 
@@ -104,12 +105,12 @@ describe('a hostile allow-listed peer', () => {
   })
 
   it('cannot hold more than two sync sessions, however many connections and streams it opens', { timeout: 180_000 }, async () => {
-    const victimAddr = attacker.net.libp2p.getConnections().find((c) => c.remotePeer.toString() === victim.peerId)?.remoteAddr
-    expect(victimAddr).toBeDefined()
+    // The victim's onion, not a connection's remote address: the connection may be the one the victim dialed.
+    const victimAddr = onionMultiaddr(victim.card.onionAddress, TEST_PORT, victim.peerId)
     const opened = []
     for (let i = 0; i < 3; i++) {
       // A new connection each time (force), with as many sync streams as libp2p lets it open.
-      const connection = await attacker.net.libp2p.dial(victimAddr!, { force: true })
+      const connection = await attacker.net.libp2p.dial(victimAddr, { force: true })
       for (let j = 0; j < 2; j++) {
         const stream = await connection.newStream(SYNC_PROTOCOL).catch(() => undefined)
         if (stream !== undefined) opened.push(stream)
