@@ -21,9 +21,10 @@ npm pack --silent --pack-destination "$work" >/dev/null
 tarball="$(ls "$work"/*.tgz)"
 name="$(node -p 'require("./package.json").name')"
 files="$(tar tzf "$tarball")"
-unexpected="$(grep -Ev '^package/(package\.json|README\.md|SECURITY\.md|bin/|dist/|tor/|docs/)' <<<"$files" || true)"
+unexpected="$(grep -Ev '^package/(package\.json|README\.md|SECURITY\.md|bin/|dist/|tor/|docs/|examples/python/)' <<<"$files" || true)"
 [ -z "$unexpected" ] || fail "unexpected files in the tarball: $unexpected"
 grep -qx 'package/dist/index.d.ts' <<<"$files" || fail "the tarball has no dist/index.d.ts"
+grep -qx 'package/examples/python/burrow_client.py' <<<"$files" || fail "the tarball has no Python client (docs/local-api.md links to it)"
 echo "$(basename "$tarball"): $(wc -l <<<"$files") files, $(du -k "$tarball" | cut -f1) KiB"
 
 step "npm install $(basename "$tarball") into an empty project (node $(node --version))"

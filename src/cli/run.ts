@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { API_COMMANDS, printJson } from './api-commands.js'
 import { AT_REST_COMMANDS } from './at-rest-commands.js'
+import { CHAT_COMMANDS } from './chat.js'
 import { EXIT, describeError, exitCodeFor } from './errors.js'
 import { FORK_COMMANDS } from './fork-commands.js'
 import { GROUP_LIFE_COMMANDS } from './group-life-commands.js'
@@ -11,7 +12,7 @@ import { NODE_COMMANDS } from './node-commands.js'
 import { parseCommandLine } from './parse.js'
 import { TESTNET_COMMANDS } from './testnet-command.js'
 
-const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...GROUP_LIFE_COMMANDS, ...FORK_COMMANDS, ...AT_REST_COMMANDS, ...TESTNET_COMMANDS }
+const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...GROUP_LIFE_COMMANDS, ...FORK_COMMANDS, ...AT_REST_COMMANDS, ...CHAT_COMMANDS, ...TESTNET_COMMANDS }
 
 /** Burrow's version, from the package.json next to `src/` (or `dist/`). */
 export function burrowVersion(): string {

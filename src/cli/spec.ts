@@ -366,6 +366,16 @@ export const COMMANDS: CommandSpec[] = [
     json: `{ messages: [${MESSAGE_JSON}], more }; with --follow: one message per line`,
   },
   {
+    path: ['chat'],
+    summary: 'chat in a group in the terminal',
+    description:
+      'A terminal chat on the running node: the last messages of the group, new ones as they arrive, and an input line (Enter sends; /quit, Ctrl-C or Ctrl-D on an empty line leaves). The status line shows who else has the chat open and who is typing, from ephemeral messages that only members connected at that moment see and nobody stores, and how many members are connected. Messages are ordinary group messages, as `burrow send` sends them. Needs a terminal; scripts use `read --follow` and `send`.',
+    args: [{ name: 'group', required: true }],
+    options: [],
+    examples: ['burrow chat friends'],
+    json: 'not available: the chat is a screen for people (scripts use `read --follow --json` and `send`)',
+  },
+  {
     path: ['passphrase'],
     summary: 'set, change or remove the passphrase (keystore and database)',
     description:

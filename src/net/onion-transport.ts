@@ -51,7 +51,7 @@ export interface OnionTransportComponents {
  * the peer re-publishes its service, tor can leave an attempt unanswered for
  * its whole timeout; a fresh attempt then connects within seconds (measured in
  * the fault tests: attempts hung for the full 90 s of the former default). So
- * fail fast and let the caller retry, as the architecture notes advise.
+ * fail fast and let the caller retry.
  */
 export const DEFAULT_SOCKS_TIMEOUT_MS = 30_000
 
@@ -64,8 +64,10 @@ export const DEFAULT_SOCKS_TIMEOUT_MS = 30_000
  *   lets libp2p upgrade it (Noise, gater, yamux). Each dial gets its own
  *   circuit: the SOCKS username is derived from the peer's onion plus a fresh
  *   nonce, so different peers never share circuits, and a reconnection never
- *   reuses a rendezvous circuit that may have died silently (Tor closes them
- *   at MaxCircuitDirtiness; see the architecture notes). Connections are
+ *   reuses a rendezvous circuit that may have died silently (the service
+ *   closes its half at MaxCircuitDirtiness, about 10 minutes; a new stream on
+ *   it then hangs and fails with SOCKS 0x01, seen in 16-minute soaks on the
+ *   private network). Connections are
  *   long-lived and multiplexed, so the extra circuit per connection is rare.
  * - A failed dial rejects with {@link OnionDialError}, whose `reason` is tor's
  *   (e.g. `onion-descriptor-not-found`, `onion-client-auth-missing`).

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { silentLogger, type Logger } from '../logging.js'
 import { listen as on } from '../util/events.js'
@@ -15,7 +16,7 @@ import {
 } from '../keys/index.js'
 import { toHex } from '../log/index.js'
 import { LogStore, PeerStore, PendingInviteStore, openDatabase, type Database } from '../store/index.js'
-import type { OnionAddress, Tor } from '../tor/index.js'
+import { assertOnionTargetPath, nodeTorPaths, type OnionAddress, type Tor } from '../tor/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
 import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { NodeError } from './errors.js'
@@ -32,6 +33,13 @@ import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type Group
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
+
+/** Refuses, before anything is created, a data directory whose sockets tor could not use (`TOR_SOCKET_PATH_UNUSABLE`). */
+function assertUsableDataDir(dataDir: string): void {
+  const paths = nodePaths(resolve(dataDir))
+  nodeTorPaths(paths.torDir)
+  assertOnionTargetPath(paths.onionSocket)
+}
 
 /** The parts that exist only while the node runs. */
 interface Running {
@@ -114,6 +122,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    */
   static async init(dataDir: string, options: { passphrase?: string } = {}): Promise<{ peerId: string; onion: OnionAddress }> {
     if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
+    assertUsableDataDir(dataDir)
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
     const { keys, databaseKey } = await createKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})

@@ -1,3 +1,4 @@
+import { ADD_ONION_UNIX_PATH } from './control/index.js'
 import { TorError } from './errors.js'
 
 /**
@@ -22,6 +23,23 @@ export function assertUnixSocketPath(path: string, what: string): string {
     throw new TorError(
       'TOR_SOCKET_PATH_UNUSABLE',
       `${what} would be ${path} (${bytes} bytes), longer than the ${MAX_UNIX_SOCKET_PATH_BYTES} bytes a unix socket path may have: use a data directory with a shorter path`,
+    )
+  }
+  return path
+}
+
+/**
+ * Returns `path` if it can be an onion service's unix socket target: a unix
+ * socket path ({@link assertUnixSocketPath}) that tor's ADD_ONION can carry.
+ *
+ * @throws TorError `TOR_SOCKET_PATH_UNUSABLE` otherwise
+ */
+export function assertOnionTargetPath(path: string): string {
+  assertUnixSocketPath(path, 'the onion service socket')
+  if (!ADD_ONION_UNIX_PATH.test(path)) {
+    throw new TorError(
+      'TOR_SOCKET_PATH_UNUSABLE',
+      `the onion service socket ${JSON.stringify(path)} has a blank, quote, comma, backslash or '#', which tor's ADD_ONION cannot take: use a data directory without them`,
     )
   }
   return path

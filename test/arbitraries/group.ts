@@ -22,12 +22,13 @@ export const groupPayload: fc.Arbitrary<GroupPayload> = fc.oneof(
   fc.record({ commit: body, proposals: fc.array(opaqueBytes(1, 120), { maxLength: 5 }) }).map((c): GroupPayload => ({ kind: 'commit', ...c })),
   body.map((welcome): GroupPayload => ({ kind: 'welcome', welcome })),
   body.map((proposal): GroupPayload => ({ kind: 'proposal', proposal })),
+  body.map((message): GroupPayload => ({ kind: 'setting', message })),
 )
 
 /** Values shaped like a payload but possibly wrong in one place: a kind code, an arity, a body type, a bundle entry. */
 const nearPayloadValue: fc.Arbitrary<ExtensionValue> = fc
   .record({
-    kind: fc.oneof(fc.integer({ min: -1, max: 6 }), cborText, fc.constant(null)),
+    kind: fc.oneof(fc.integer({ min: -1, max: 7 }), cborText, fc.constant(null)),
     body: fc.oneof({ weight: 4, arbitrary: opaqueBytes(0, 60) }, { weight: 1, arbitrary: cborValue(2) }),
     bundle: fc.oneof(
       fc.array(fc.oneof({ weight: 4, arbitrary: opaqueBytes(0, 20) }, { weight: 1, arbitrary: cborValue(3) }), { maxLength: 4 }),

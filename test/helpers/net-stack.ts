@@ -146,9 +146,9 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
 }
 
 /** Polls `check` every 100 ms until it is true; throws after `ms`. */
-export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
   }

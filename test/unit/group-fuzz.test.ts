@@ -39,7 +39,7 @@ const isBody = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.len
 function isPayload(value: ExtensionValue): boolean {
   if (!Array.isArray(value)) return false
   const [kind, body, bundle] = value as readonly ExtensionValue[]
-  if (kind === 1 || kind === 3 || kind === 4) return value.length === 2 && isBody(body)
+  if (kind === 1 || kind === 3 || kind === 4 || kind === 5) return value.length === 2 && isBody(body)
   if (kind === 2) return value.length === 3 && isBody(body) && Array.isArray(bundle) && bundle.length <= MAX_BUNDLED_PROPOSALS && bundle.every(isBody)
   return false
 }

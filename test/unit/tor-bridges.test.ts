@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -18,6 +18,22 @@ function codeOf(fn: () => unknown): string | undefined {
   }
   return undefined
 }
+
+describe('a data directory tor could not use', () => {
+  it('is refused by init, as bad input, before anything is created', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'burrow-dir-'))
+    try {
+      for (const dir of [join(root, 'with blank'), join(root, 'a#b'), join(root, 'x'.repeat(100))]) {
+        const r = await runCli(['--data-dir', dir, 'init', '--no-passphrase'])
+        expect(r.code, dir).toBe(2)
+        expect(r.err).toContain('(TOR_SOCKET_PATH_UNUSABLE)')
+        expect(existsSync(dir)).toBe(false)
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('bridge lines', () => {
   it('takes obfs4 and plain bridges, with or without the Bridge keyword', () => {

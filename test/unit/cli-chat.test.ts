@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { ChatPresence, HERE_TTL_MS, TYPING_TTL_MS, chatSignalText, editInput, parseChatSignal, statusLine } from '../../src/cli/chat-state.js'
+
+describe('burrow chat: signals, presence and the input line', () => {
+  it('reads only its own signals', () => {
+    for (const kind of ['here', 'gone', 'typing'] as const) expect(parseChatSignal(chatSignalText({ kind }))).toEqual({ kind })
+    for (const other of [undefined, '', 'hello', '{"burrowChat":2,"here":true}', '{"here":true}', 'null', '[1]', `{"burrowChat":1,"here":true,"x":"${'y'.repeat(300)}"}`]) {
+      expect(parseChatSignal(other), String(other)).toBeUndefined()
+    }
+  })
+
+  it('shows who is here and typing, and lets both expire', () => {
+    const p = new ChatPresence()
+    p.apply('b', 'bob', { kind: 'here' }, 0)
+    p.apply('c', 'carol', { kind: 'typing' }, 1_000)
+    expect(p.at(1_000)).toEqual({ here: ['bob', 'carol'], typing: ['carol'] })
+    expect(p.at(1_000 + TYPING_TTL_MS + 1)).toEqual({ here: ['bob', 'carol'], typing: [] })
+    p.apply('c', 'carol', { kind: 'typing' }, 2_000)
+    p.messageFrom('c')
+    expect(p.at(2_000).typing).toEqual([])
+    expect(p.at(HERE_TTL_MS + 1).here).toEqual(['carol'])
+    p.apply('c', 'carol', { kind: 'gone' }, 3_000)
+    expect(p.at(3_000)).toEqual({ here: ['bob'], typing: [] })
+    expect(statusLine({ here: ['bob'], typing: ['bob'] }, 2)).toBe('in the chat: bob · bob is typing… · 2 members connected')
+    expect(statusLine({ here: [], typing: [] }, 1)).toBe('nobody else in the chat · 1 member connected')
+  })
+
+  it('edits the input line from raw keystrokes', () => {
+    expect(editInput('', 'héllo')).toEqual({ line: 'héllo', submitted: [], quit: false })
+    expect(editInput('héllo', '\x7f\x7fp!\r')).toEqual({ line: '', submitted: ['hélp!'], quit: false })
+    expect(editInput('', 'a\rb\rc')).toEqual({ line: 'c', submitted: ['a', 'b'], quit: false })
+    expect(editInput('abc', '\x1b[D\x1b[1;5C\x1bOAd')).toEqual({ line: 'abcd', submitted: [], quit: false })
+    expect(editInput('abc', '\x15x')).toEqual({ line: 'x', submitted: [], quit: false })
+    expect(editInput('abc', '\x04').quit).toBe(false)
+    expect(editInput('', '\x04').quit).toBe(true)
+    expect(editInput('abc', 'd\x03e')).toEqual({ line: 'abcd', submitted: [], quit: true })
+  })
+})
