@@ -12,6 +12,7 @@ import {
   type MethodName,
   type MethodParams,
   type MethodResults,
+  type PeerJson,
 } from './protocol.js'
 
 /** Options of {@link LocalApiClient.connect}. */
@@ -38,7 +39,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000
 const DEFAULT_CALL_TIMEOUT_MS = 30_000
 /** Slightly above the server's own 180 s bound, so the server's answer (with its code) normally wins. */
 const SLOW_CALL_TIMEOUT_MS = 200_000
-const SLOW_METHODS = new Set<MethodName>(['group.invite'])
+/** An invitation may wait for a peer; an add may publish a new onion service (uploads are awaited up to 120 s). */
+const SLOW_METHODS = new Set<MethodName>(['group.invite', 'peers.add'])
 const EVENT_SET = new Set<string>(EVENTS)
 
 /**
@@ -102,6 +104,9 @@ export class LocalApiClient {
    * (the node's own code) or {@link LocalApiError} (`API_TIMEOUT`,
    * `API_CONNECTION_CLOSED`, `API_PROTOCOL`, …).
    */
+  call(method: 'peers.add', params: { card: string }, options?: CallOptions): Promise<PeerJson>
+  call(method: 'peers.add', params: { cards: string[] }, options?: CallOptions): Promise<{ peers: PeerJson[] }>
+  call<M extends MethodName>(method: M, params: MethodParams[M], options?: CallOptions): Promise<MethodResults[M]>
   call<M extends MethodName>(method: M, params: MethodParams[M], options: CallOptions = {}): Promise<MethodResults[M]> {
     if (this.#closedError !== undefined) return Promise.reject(this.#closedError)
     const id = this.#nextId

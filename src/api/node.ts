@@ -14,6 +14,8 @@ export interface LocalApiNode {
   contactCard(): string
   contactCardQr(): string
   addPeer(card: string): Promise<PeerView>
+  /** Several cards at once: all checked first, one re-publication. */
+  addPeers(cards: readonly string[]): Promise<PeerView[]>
   removePeer(what: string): Promise<PeerView>
   peers(): PeerView[]
   createGroup(name?: string, description?: string): Promise<GroupSummary>

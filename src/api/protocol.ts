@@ -58,6 +58,8 @@ export const MAX_FILE_WRITE_BYTES = 180 * 1024
 
 /** Uploads (`file.upload`) one connection may hold open at once. */
 export const MAX_UPLOADS_PER_CONNECTION = 4
+/** Most cards one `peers.add` takes (`cards`); the request line's {@link MAX_REQUEST_LINE_BYTES} also bounds them. */
+export const MAX_CARDS_PER_ADD = 1_000
 
 /** Largest request id (ids are chosen by the client; 31 bits keep them exact everywhere). */
 export const MAX_REQUEST_ID = 0x7fff_ffff
@@ -179,7 +181,12 @@ export type StatusJson = NodeStatus
 export interface MethodParams {
   status: Record<string, never>
   card: Record<string, never>
-  'peers.add': { card: string }
+  /**
+   * One card, or several at once (an import, at most {@link MAX_CARDS_PER_ADD}):
+   * every card is checked first and one bad card adds none; a running node
+   * re-publishes its onion services once for the whole batch.
+   */
+  'peers.add': { card: string } | { cards: string[] }
   'peers.remove': { peer: string }
   'peers.list': Record<string, never>
   'group.create': { name?: string; description?: string }
@@ -228,7 +235,8 @@ export interface MethodResults {
   status: StatusJson
   /** `fingerprint`: of our identity key, for peers to compare over a channel they trust. */
   card: { card: string; qr: string; fingerprint: string }
-  'peers.add': PeerJson
+  /** With `card`, the peer; with `cards`, `{ peers }` in the cards' order. */
+  'peers.add': PeerJson | { peers: PeerJson[] }
   'peers.remove': PeerJson
   'peers.list': { peers: PeerJson[] }
   'group.create': GroupJson

@@ -146,10 +146,7 @@ class LocalApi implements LocalApiServer {
     return {
       status: () => statusJson(node.status()),
       card: () => ({ card: node.contactCard(), qr: node.contactCardQr(), fingerprint: node.status().fingerprint }),
-      'peers.add': async ({ card }) => {
-        const peer = await node.addPeer(card)
-        return peerJson(peer)
-      },
+      'peers.add': async (params) => ('card' in params ? peerJson(await node.addPeer(params.card)) : { peers: (await node.addPeers(params.cards)).map(peerJson) }),
       'peers.remove': async ({ peer }) => peerJson(await node.removePeer(peer)),
       'peers.list': () => ({ peers: node.peers().map(peerJson) }),
       'group.create': async ({ name, description }) => groupJson(await node.createGroup(name, description)),

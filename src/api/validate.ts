@@ -2,6 +2,7 @@ import { LocalApiError } from './errors.js'
 import { isMediaType, MAX_FILE_NAME_BYTES, MAX_RETENTION_MS, MIN_RETENTION_MS } from '../group/index.js'
 import {
   EVENTS,
+  MAX_CARDS_PER_ADD,
   MAX_EPHEMERAL_BYTES,
   MAX_FILE_WRITE_BYTES,
   MAX_REQUEST_ID,
@@ -219,8 +220,14 @@ const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M]
   status: noParams,
   card: noParams,
   'peers.add': (p) => {
-    onlyKeys(p, ['card'])
-    return { card: requiredString(p, 'card', MAX_CARD_CHARS) }
+    onlyKeys(p, ['card', 'cards'])
+    if ((p.card === undefined) === (p.cards === undefined)) throw bad('give exactly one of "card" and "cards"')
+    if (p.card !== undefined) return { card: requiredString(p, 'card', MAX_CARD_CHARS) }
+    const cards = p.cards
+    if (!Array.isArray(cards) || cards.length === 0 || cards.length > MAX_CARDS_PER_ADD) {
+      throw bad(`"cards" must be a list of 1 to ${MAX_CARDS_PER_ADD} contact cards`)
+    }
+    return { cards: cards.map((card: unknown, i) => requiredString({ [`cards[${i}]`]: card }, `cards[${i}]`, MAX_CARD_CHARS)) }
   },
   'peers.remove': (p) => {
     onlyKeys(p, ['peer'])

@@ -135,18 +135,37 @@ async function confirmCard(run: Run, io: CliIo, text: string): Promise<boolean> 
   return confirm(io, `Add ${name}? [y/N] `)
 }
 
-/** `burrow peers add <card>`: through the running node, or into the database when none runs. */
+/**
+ * `burrow peers add <card>…`: through the running node, or into the database
+ * when none runs. Several cards go in one call (one re-publication); each is
+ * confirmed first, and one refused adds none.
+ */
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
-  if (!(await confirmCard(run, io, run.args[0]!))) {
-    io.stderr.write('not added\n')
-    return EXIT.FAILURE
+  const cards = run.args
+  for (const card of cards) {
+    if (!(await confirmCard(run, io, card))) {
+      io.stderr.write(cards.length > 1 ? 'none added\n' : 'not added\n')
+      return EXIT.FAILURE
+    }
   }
-  const p = (await nodeRuns(run.globals.dataDir))
-    ? await withApi(run, (api) => api.call('peers.add', { card: run.args[0]! }))
-    : await withOfflineNode(run, io, (node) => node.addPeer(run.args[0]!))
-  if (run.globals.json) printJson(io, p)
-  else io.stdout.write(`added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`)
+  const one = cards.length === 1 ? cards[0] : undefined
+  const running = await nodeRuns(run.globals.dataDir)
+  if (one !== undefined) {
+    const p = running ? await withApi(run, (api) => api.call('peers.add', { card: one })) : await withOfflineNode(run, io, (node) => node.addPeer(one))
+    if (run.globals.json) printJson(io, p)
+    else io.stdout.write(addedLine(p))
+    return EXIT.OK
+  }
+  const peers = running
+    ? (await withApi(run, (api) => api.call('peers.add', { cards }))).peers
+    : await withOfflineNode(run, io, (node) => node.addPeers(cards))
+  if (run.globals.json) printJson(io, { peers })
+  else io.stdout.write(peers.map(addedLine).join(''))
   return EXIT.OK
+}
+
+function addedLine(p: { name?: string; peerId: string; onion: string; fingerprint: string }): string {
+  return `added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`
 }
 
 async function peersRemove(run: Run, io: CliIo): Promise<number> {

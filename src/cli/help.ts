@@ -15,7 +15,7 @@ function commandLines(commands: CommandSpec[]): string[] {
 
 function usageOf(spec: CommandSpec): string {
   if (spec.subcommands !== undefined) return `burrow ${spec.path.join(' ')} <${spec.subcommands.map((s) => s.path[s.path.length - 1]).join('|')}> [options]`
-  const args = spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`))
+  const args = spec.args.map((a) => `${a.required ? `<${a.name}>` : `[${a.name}]`}${a.repeatable === true ? '…' : ''}`)
   return ['burrow', ...spec.path, ...(spec.options.length > 0 ? ['[options]'] : []), ...args].join(' ')
 }
 

@@ -112,7 +112,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     const missing = command.args.slice(args.length).filter((a) => a.required).map((a) => `<${a.name}>`)
     throw new CliError('CLI_USAGE', `missing ${missing.join(' ')}; see \`burrow ${command.path.join(' ')} --help\``)
   }
-  if (args.length > command.args.length) throw new CliError('CLI_USAGE', `unexpected argument: ${args[command.args.length]}; see \`burrow ${command.path.join(' ')} --help\``)
+  if (args.length > command.args.length && command.args.at(-1)?.repeatable !== true) throw new CliError('CLI_USAGE', `unexpected argument: ${args[command.args.length]}; see \`burrow ${command.path.join(' ')} --help\``)
   return { kind: 'run', command, globals: globalsOf(values, env), options: values, args }
 }
 

@@ -19,6 +19,8 @@ export interface OptionSpec {
 export interface ArgSpec {
   name: string
   required: boolean
+  /** The last argument only: takes every remaining word. */
+  repeatable?: boolean
 }
 
 /** A command or a group of subcommands. */
@@ -78,11 +80,11 @@ const peers: CommandSpec = {
   subcommands: [
     {
       path: ['peers', 'add'],
-      summary: 'add a peer from its contact card (shows its fingerprint first)',
-      description: `Shows the card's name, peer id, .onion and identity fingerprint, and asks before anything is stored: on a terminal it waits for "y"; without a terminal it refuses (exit 2, the fingerprint in the message) unless --yes is given, so a script never hangs and never adds a card unseen. Then adds the peer to the allow-list: a running node authorizes its key on our onion service and starts dialing it. With no node running, the peer is written to the database (which asks for the passphrase of a sealed node) and is reached from the next start. ${FINGERPRINT_NOTE}`,
-      args: [{ name: 'card', required: true }],
-      options: [{ name: 'yes', type: 'boolean', short: 'y', description: 'add without asking (you compared the fingerprint already)' }, PASSPHRASE_FILE, PASSPHRASE_STDIN],
-      examples: ['burrow peers add burrow1q…', 'burrow peers add --yes burrow1q…'],
+      summary: 'add peers from their contact cards (shows each fingerprint first)',
+      description: `Shows the card's name, peer id, .onion and identity fingerprint, and asks before anything is stored: on a terminal it waits for "y"; without a terminal it refuses (exit 2, the fingerprint in the message) unless --yes is given, so a script never hangs and never adds a card unseen. Then adds the peer to the allow-list: a running node authorizes its key on our onion service and starts dialing it. Several cards are added together (an import): all are checked first, one bad card adds none, and the node re-publishes its onion services once for all of them. A node allows at most 1,196 peers (NODE_PEER_LIMIT). With several cards, --json prints \`{"peers": [...]}\`. With no node running, the peer is written to the database (which asks for the passphrase of a sealed node) and is reached from the next start. ${FINGERPRINT_NOTE}`,
+      args: [{ name: 'card', required: true, repeatable: true }],
+      options: [{ name: 'yes', type: 'boolean', short: 'y', description: 'add without asking (you compared the fingerprints already)' }, PASSPHRASE_FILE, PASSPHRASE_STDIN],
+      examples: ['burrow peers add burrow1q…', 'burrow peers add --yes burrow1q…', 'burrow peers add --yes burrow1q… burrow1q… burrow1q…'],
       json: PEER_JSON,
     },
     {

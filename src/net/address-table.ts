@@ -28,10 +28,6 @@ export function peerIdOfIdentityKey(identityKey: Uint8Array): string {
   return peerIdFromPublicKey(publicKeyFromRaw(identityKey)).toString()
 }
 
-function toRecord(row: PeerRow): PeerRecord {
-  return { ...row, onion: parseOnionAddress(row.onion) }
-}
-
 /**
  * The allow-list address table: the only peers Burrow dials or accepts,
  * filled from contact cards. Membership is answered from memory because the
@@ -51,27 +47,46 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
     this.#store = store
     this.#ownPeerId = ownPeerId
     this.#now = now
-    for (const row of store.list()) this.#remember(toRecord(row))
+    for (const row of store.list()) this.#remember(this.#toRecord(row))
   }
 
   /** Adds a peer from its (already decoded and verified) contact card, or replaces its card. */
   add(card: ContactCard): PeerRecord {
-    const peerId = peerIdOfIdentityKey(card.identityKey)
-    if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
-    const clash = [...this.#allowed.values()].find((p) => p.onion === card.onionAddress && p.peerId !== peerId)
-    if (clash !== undefined) throw new NetError('PEER_REJECTED', 'another peer already uses that .onion address')
-    const row = this.#store.upsert({
-      peerId,
-      identityKey: card.identityKey,
-      onion: card.onionAddress,
-      clientAuthKey: card.clientAuthKey,
-      ...(card.displayName !== undefined ? { displayName: card.displayName } : {}),
-      addedAt: this.#now(),
+    return this.addAll([card])[0] as PeerRecord
+  }
+
+  /**
+   * Adds peers from their (already decoded and verified) contact cards, or
+   * replaces their cards, in one transaction: when one card is refused
+   * (our own, or an onion another peer uses), none is stored.
+   */
+  addAll(cards: readonly ContactCard[]): PeerRecord[] {
+    const onionOwner = new Map([...this.#allowed.values()].map((p) => [p.onion as string, p.peerId]))
+    const rows = cards.map((card) => {
+      const peerId = peerIdOfIdentityKey(card.identityKey)
+      if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
+      const owner = onionOwner.get(card.onionAddress)
+      if (owner !== undefined && owner !== peerId) throw new NetError('PEER_REJECTED', 'another peer already uses that .onion address')
+      onionOwner.set(card.onionAddress, peerId)
+      return {
+        peerId,
+        identityKey: card.identityKey,
+        onion: card.onionAddress,
+        clientAuthKey: card.clientAuthKey,
+        ...(card.displayName !== undefined ? { displayName: card.displayName } : {}),
+        addedAt: this.#now(),
+      }
     })
-    const record = toRecord(row)
-    this.#remember(record)
-    this.emit('added', record)
-    return record
+    // The cards' onions were checked when they were decoded.
+    const records = this.#store.upsertAll(rows).map((row, i) => ({ ...row, onion: rows[i]!.onion }))
+    for (const record of records) this.#remember(record)
+    for (const record of records) this.emit('added', record)
+    return records
+  }
+
+  /** How many peers are on the list. */
+  get size(): number {
+    return this.#allowed.size
   }
 
   /** Removes a peer named by PeerId, `.onion` address or unique display name. */
@@ -107,7 +122,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   get(peerId: string): PeerRecord | undefined {
     if (!this.#allowed.has(peerId)) return undefined
     const row = this.#store.get(peerId)
-    return row === undefined ? undefined : toRecord(row)
+    return row === undefined ? undefined : this.#toRecord(row)
   }
 
   /** The identity key of an allow-listed PeerId, from memory (the sync policy asks for every frame). */
@@ -122,7 +137,7 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
 
   /** Every peer, most recently seen first (the order to reconnect in). */
   list(): PeerRecord[] {
-    return this.#store.list().map(toRecord)
+    return this.#store.list().map((row) => this.#toRecord(row))
   }
 
   /**
@@ -141,6 +156,18 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
   /** Records why talking to a peer failed (a Tor reason such as `onion-client-auth-missing`, or a protocol error). */
   recordError(peerId: string, code: string, message: string): void {
     if (this.#allowed.has(peerId)) this.#store.recordError(peerId, code, message.slice(0, 500), this.#now())
+  }
+
+  /**
+   * A stored row as a record. A peer's onion was checked when its card was
+   * added (or when the table was opened), so a known one is not checked
+   * again: the check costs about 2 ms (the key's subgroup test), and the
+   * connector lists every peer every second: with 1,000 peers that alone
+   * kept a core busy and blocked the event loop for minutes after a batch add.
+   */
+  #toRecord(row: PeerRow): PeerRecord {
+    const known = this.#allowed.get(row.peerId)
+    return { ...row, onion: known !== undefined && known.onion === row.onion ? known.onion : parseOnionAddress(row.onion) }
   }
 
   #remember(record: PeerRecord): void {

@@ -4,7 +4,7 @@ import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
 import { BurrowError } from '../errors.js'
 import { backoffDelay, sleep } from '../util/async.js'
-import type { OnionAddress } from '../tor/index.js'
+import { MAX_ONION_SHARDS, onionShardAddresses, type OnionAddress } from '../tor/index.js'
 import type { AddressTable, PeerRecord } from './address-table.js'
 import { findOnionDialError, NetError } from './errors.js'
 import { onionMultiaddr } from './onion-multiaddr.js'
@@ -27,7 +27,9 @@ export interface PeerConnectorOptions {
    * that hung or could not introduce itself: our tor may hold a descriptor
    * from before the peer re-published (a restart, a new allow-list).
    */
-  refreshDescriptor?: (onion: OnionAddress) => Promise<void>
+  refreshDescriptor?: (onion: OnionAddress, peer: PeerRecord) => Promise<void>
+  /** Registers our client-auth key for one of a peer's shard addresses, before it is dialed. */
+  authorizeShard?: (onion: OnionAddress, peer: PeerRecord) => Promise<void>
   logger?: Logger
 }
 
@@ -72,6 +74,14 @@ const TRANSIENT_DIAL_FAILURES = new Set([
 
 const DEFAULT_CONNECT_BUDGET_MS = 60_000
 
+/**
+ * Failures at one of a peer's onion addresses after which its next one is
+ * tried: that service does not carry our key (a peer with many peers puts
+ * ours on one of its shards). A shard not published also moves on, but
+ * only to lower shards (`dial`).
+ */
+const SHARD_MISSES = new Set(['onion-client-auth-missing', 'onion-client-auth-wrong'])
+
 interface Schedule {
   attempts: number
   nextAt: number
@@ -91,12 +101,16 @@ export function dialFailure(err: unknown): { code: string; message: string } {
  * Tor's reason for every failure in the address table.
  */
 export class PeerConnector {
-  readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'refreshDescriptor'>> & Pick<PeerConnectorOptions, 'refreshDescriptor'>
+  readonly #options: Required<Omit<PeerConnectorOptions, 'logger' | 'refreshDescriptor' | 'authorizeShard'>> &
+    Pick<PeerConnectorOptions, 'refreshDescriptor' | 'authorizeShard'>
   readonly #log: Logger
   readonly #schedule = new Map<string, Schedule>()
   /** The connector's own dials in progress, by PeerId, each with its abort. */
   readonly #inFlight = new Map<string, AbortController>()
+  /** The shard of each peer that last let us in, tried first next time (absent: its own address). */
+  readonly #shardOf = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
+  #tickQueued = false
   #stopped = true
 
   constructor(options: PeerConnectorOptions) {
@@ -127,7 +141,7 @@ export class PeerConnector {
   /** Dials `peerId` at the next opportunity, forgetting its backoff (after an add, or on demand). */
   dialSoon(peerId: string): void {
     this.#schedule.set(peerId, { attempts: 0, nextAt: 0 })
-    this.#tick()
+    this.#tickSoon()
   }
 
   /**
@@ -145,10 +159,43 @@ export class PeerConnector {
     this.#tick()
   }
 
-  /** Dials a peer now and resolves with the connection (an open one, if there was one already). Throws what libp2p threw. */
-  dial(peer: PeerRecord, signal?: AbortSignal): Promise<Connection> {
-    const addr = onionMultiaddr(peer.onion, this.#options.virtualPort, peerIdFromString(peer.peerId))
-    return this.#options.libp2p.dial(addr, signal ? { signal } : {})
+  /**
+   * Dials a peer now and resolves with the connection (an open one, if there
+   * was one already). A peer with more peers than one onion descriptor holds
+   * carries our key on one of its shards (`tor/onion-shards.ts`), which we
+   * compute from its address: the shard that let us in last time is tried
+   * first, then its own address and the other shards, moving on only when a
+   * service does not carry our key or is not published. Throws what libp2p
+   * threw at the peer's own address (or, if that was not tried, first).
+   */
+  async dial(peer: PeerRecord, signal?: AbortSignal): Promise<Connection> {
+    const remembered = this.#shardOf.get(peer.peerId) ?? 0
+    const order = [remembered, ...Array.from({ length: MAX_ONION_SHARDS }, (_, i) => i).filter((i) => i !== remembered)]
+    const errors = new Map<number, unknown>()
+    // A node fills its shards in order: past a shard that is not published, none is (an ordinary node publishes shard 0 only).
+    let unpublishedFrom: number = MAX_ONION_SHARDS
+    for (const shard of order) {
+      if (shard >= unpublishedFrom) continue
+      const onion = shard === 0 ? peer.onion : (onionShardAddresses(peer.onion)[shard] as OnionAddress)
+      const started = Date.now()
+      try {
+        if (shard !== 0) await this.#options.authorizeShard?.(onion, peer)
+        const connection = await this.#options.libp2p.dial(onionMultiaddr(onion, this.#options.virtualPort, peerIdFromString(peer.peerId)), signal ? { signal } : {})
+        if (shard === 0) this.#shardOf.delete(peer.peerId)
+        else this.#shardOf.set(peer.peerId, shard)
+        return connection
+      } catch (err) {
+        errors.set(shard, err)
+        const code = dialFailure(err).code
+        this.#log.debug({ peer: peer.peerId, shard, reason: code, ms: Date.now() - started }, 'dial at one onion address failed')
+        this.#afterFailure(peer, onion, code)
+        if (signal?.aborted === true) break
+        if (shard !== 0 && code === 'onion-descriptor-not-found') unpublishedFrom = shard
+        // The peer's own address not found means it is offline: its shards live on the same tor.
+        else if (!SHARD_MISSES.has(code)) break
+      }
+    }
+    throw errors.has(0) ? errors.get(0) : errors.values().next().value
   }
 
   /**
@@ -165,7 +212,6 @@ export class PeerConnector {
         return await this.dial(peer, signal)
       } catch (err) {
         const failure = dialFailure(err)
-        this.#afterFailure(peer, failure.code)
         if (!TRANSIENT_DIAL_FAILURES.has(failure.code) || Date.now() > deadline || signal?.aborted === true) {
           const hint = failure.code.startsWith('onion-client-auth') ? ' (has this peer added our contact card?)' : ''
           throw new NetError('PEER_UNAVAILABLE', `cannot reach ${peer.displayName ?? peer.peerId}: ${failure.message}${hint}`, { cause: err })
@@ -175,26 +221,43 @@ export class PeerConnector {
     }
   }
 
-  #afterFailure(peer: PeerRecord, code: string): void {
+  #afterFailure(peer: PeerRecord, onion: OnionAddress, code: string): void {
     if (!STALE_DESCRIPTOR_SIGNS.has(code) || this.#options.refreshDescriptor === undefined) return
-    this.#options.refreshDescriptor(peer.onion).catch((err: unknown) => {
+    this.#options.refreshDescriptor(onion, peer).catch((err: unknown) => {
       this.#log.debug({ peer: peer.peerId, reason: err instanceof Error ? err.message : String(err) }, 'descriptor refetch failed')
     })
   }
 
-  #connected(peerId: string): boolean {
-    return this.#options.libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+  /** One look at the schedule for a burst of calls (a batch add asks for hundreds of dials at once). */
+  #tickSoon(): void {
+    if (this.#tickQueued) return
+    this.#tickQueued = true
+    setImmediate(() => {
+      this.#tickQueued = false
+      this.#tick()
+    })
   }
 
   #tick(): void {
-    if (this.#stopped) return
+    if (this.#stopped || this.#inFlight.size >= this.#options.concurrency) return
     const now = Date.now()
+    const connected = new Set(
+      this.#options.libp2p
+        .getConnections()
+        .filter((c) => c.status === 'open')
+        .map((c) => c.remotePeer.toString()),
+    )
+    const due: { peer: PeerRecord; schedule: Schedule }[] = []
     // list() is ordered most recently seen first.
     for (const peer of this.#options.table.list()) {
-      if (this.#inFlight.size >= this.#options.concurrency) return
-      if (this.#inFlight.has(peer.peerId) || this.#connected(peer.peerId)) continue
+      if (this.#inFlight.has(peer.peerId) || connected.has(peer.peerId)) continue
       const schedule = this.#schedule.get(peer.peerId) ?? { attempts: 0, nextAt: 0 }
-      if (schedule.nextAt > now) continue
+      if (schedule.nextAt <= now) due.push({ peer, schedule })
+    }
+    // Fewest failures first (the sort is stable): otherwise the first few of many offline peers, due again after a short backoff, would take every dial slot and the others would wait for them to reach the backoff's cap.
+    due.sort((a, b) => a.schedule.attempts - b.schedule.attempts)
+    for (const { peer, schedule } of due) {
+      if (this.#inFlight.size >= this.#options.concurrency) return
       const abort = new AbortController()
       this.#inFlight.set(peer.peerId, abort)
       void this.#attempt(peer, schedule, abort.signal).finally(() => {
@@ -217,7 +280,6 @@ export class PeerConnector {
       const delay = backoffDelay(schedule.attempts, this.#options.backoffBaseMs, this.#options.backoffMaxMs)
       this.#schedule.set(peer.peerId, { attempts: schedule.attempts + 1, nextAt: Date.now() + delay })
       this.#options.table.recordError(peer.peerId, failure.code, failure.message)
-      this.#afterFailure(peer, failure.code)
       this.#log.info({ peer: peer.peerId, reason: failure.code, retryInMs: delay }, 'dial failed')
     }
   }

@@ -25,7 +25,7 @@ import { ForkLedger, forwardForkEvents } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
 import { inviteNetwork, serveKeyPackages } from './key-packages.js'
 import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
-import { OnionAccess } from './onion-access.js'
+import { assertPeerLimit, OnionAccess } from './onion-access.js'
 import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
@@ -214,12 +214,29 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * it has added us too).
    */
   async addPeer(card: string): Promise<PeerView> {
-    const record = this.#table.add(decodeContactCard(card))
+    const [view] = await this.addPeers([card])
+    return view as PeerView
+  }
+
+  /**
+   * Adds peers from their contact cards at once (an import): every card is
+   * checked first, and one bad card, or an allow-list that would grow past
+   * `MAX_PEERS`, adds none of them. When the node runs, our onion services
+   * are re-published once for the whole batch, not once per card (each
+   * re-publication makes every peer holding our old descriptor redial).
+   *
+   * @throws KeysError `INVALID_CONTACT_CARD`, NodeError `NODE_PEER_LIMIT`, NetError `PEER_REJECTED`
+   */
+  async addPeers(cards: readonly string[]): Promise<PeerView[]> {
+    const decoded = cards.map((card) => decodeContactCard(card))
+    const newcomers = new Set(decoded.map((c) => peerIdOfIdentityKey(c.identityKey)).filter((id) => !this.#table.isAllowed(id)))
+    assertPeerLimit(this.#table.size + newcomers.size)
+    const records = this.#table.addAll(decoded)
     const running = this.#live()
     if (running !== undefined) {
-      await running.access.admit(record, () => running.connector.dialSoon(record.peerId))
+      await running.access.admit(records, () => records.forEach((r) => running.connector.dialSoon(r.peerId)))
     }
-    return this.#peerView(record)
+    return records.map((r) => this.#peerView(r))
   }
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
@@ -366,7 +383,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       table: this.#table,
       virtualPort: BURROW_VIRTUAL_PORT,
       // Our key for the peer again and its descriptor afresh (before our onion is published, the descriptor only).
-      refreshDescriptor: (onion) => parts.access?.refresh(onion) ?? tor.refetchDescriptor(onion),
+      refreshDescriptor: (onion, peer) => parts.access?.refresh(onion, peer) ?? tor.refetchDescriptor(onion),
+      authorizeShard: async (onion, peer) => parts.access?.authorizeShard(onion, peer),
       logger: this.#log,
     })
     this.#detach.push(

@@ -19,6 +19,8 @@ export const NODE_ERRORS = {
   NODE_FILE_UNWRITABLE: 'the node cannot write there',
   /** A transfer was cancelled (its caller went away, or asked). */
   NODE_CANCELLED: 'cancelled',
+  /** The allow-list would hold more peers than our onion services can carry client keys for (`MAX_PEERS`). */
+  NODE_PEER_LIMIT: 'a node allows at most 1196 peers (4 onion services of 299 client keys each)',
   /** No fork proof here has that id (or the prefix matches several). */
   NODE_FORK_NOT_FOUND: 'no fork proof with that id; see `burrow forks`',
   /** Too many invitations wait for their invitees, in this group or in all. */

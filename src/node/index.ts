@@ -9,8 +9,9 @@
  *   deletion and retention; `file-names.ts`: safe names for received files.
  * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.
  * - `invite-queue.ts`: the owner's invitations, queued until the invitee can be reached.
- * - `onion-access.ts`: our onion service and client-auth keys in step with
- *   the allow-list; the self-check and re-publication after an outage.
+ * - `onion-access.ts`: our onion services and client-auth keys in step with
+ *   the allow-list (299 peers to a service, up to 4 services: `MAX_PEERS`);
+ *   the self-check and re-publication after an outage.
  * - `recovery.ts`, `wake-watch.ts`: back after a sleep (the clocks jump) or
  *   a network outage (tor offline, then online): fresh circuits, peers
  *   dialled at once, our onion checked or re-published.
@@ -22,6 +23,7 @@
  * @module
  */
 export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
+export { MAX_PEERS, PEERS_PER_SHARD, assertPeerLimit, assignShards } from './onion-access.js'
 export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
 export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
 export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus } from './types.js'

@@ -66,6 +66,7 @@ function toPeer(row: Row, recentErrors: readonly PeerError[]): PeerRow {
 
 /** SQL of the `peers` and `peer_errors` tables (migrations 2 and 5). Plain rows; the rules live in `net/AddressTable`. */
 export class PeerStore {
+  readonly #upsertAll: Transaction<(peers: readonly Parameters<PeerStore['upsert']>[0][]) => PeerRow[]>
   readonly #recordError: Transaction<(peerId: string, code: string, message: string, at: number) => void>
   readonly #stmt: {
     upsert: Statement<[string, Uint8Array, string, Uint8Array, string | null, number]>
@@ -101,11 +102,17 @@ export class PeerStore {
       errorsOf: db.prepare('SELECT code, message, at FROM peer_errors WHERE peer_id = ? ORDER BY id DESC LIMIT ?'),
       allErrors: db.prepare('SELECT peer_id, code, message, at FROM peer_errors ORDER BY id DESC'),
     }
+    this.#upsertAll = db.transaction((peers: readonly Parameters<PeerStore['upsert']>[0][]) => peers.map((p) => this.upsert(p)))
     this.#recordError = db.transaction((peerId: string, code: string, message: string, at: number) => {
       if (this.#stmt.error.run(code, message, at, peerId).changes === 0) return
       this.#stmt.insertError.run(peerId, code, message, at)
       this.#stmt.trimErrors.run(peerId, peerId, PEER_ERROR_HISTORY)
     })
+  }
+
+  /** {@link upsert} for several peers in one transaction: all of them are stored, or none. */
+  upsertAll(peers: readonly Parameters<PeerStore['upsert']>[0][]): PeerRow[] {
+    return this.#upsertAll(peers)
   }
 
   /** Inserts or updates a peer. Throws SQLite's constraint error when its onion belongs to another peer. */

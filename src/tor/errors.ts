@@ -28,6 +28,7 @@ export const TOR_ERRORS = {
   INVALID_ONION_ADDRESS: 'not a valid v3 onion address',
   INVALID_ONION_KEY: 'onion key material has the wrong size',
   INVALID_CLIENT_AUTH_KEY: 'not a valid client authorization public key',
+  ONION_TOO_MANY_CLIENTS: 'an onion service can carry at most 300 client authorization keys (tor refuses a descriptor over 50,000 bytes)',
   // The control connection
   TOR_CONTROL: "cannot connect to tor's control port",
   TOR_CONTROL_PROTOCOL: 'tor sent something that does not follow the control protocol',

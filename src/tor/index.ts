@@ -35,6 +35,9 @@
  *   replayed after restarts, all removed from tor on `close()`.
  * - `onion-keys.ts`, `onion-address.ts`: seeds to tor's key blobs and
  *   `.onion` addresses; parsing and checking addresses.
+ * - `onion-shards.ts`: a node's extra onion services (shards), whose keys
+ *   are blinded from its own so that a peer computes their addresses from
+ *   its card; the per-descriptor client limit.
  *
  * Reaching peers
  * - `socks.ts`: {@link dialOnion}, a SOCKS5 client that sends only `.onion`
@@ -60,6 +63,7 @@ export { OnionService, type OnionServiceOptions, type OnionServiceEvents, type S
 export { OnionClientAuth } from './client-auth.js'
 export * from './onion-address.js'
 export * from './onion-keys.js'
+export { MAX_CLIENTS_PER_ONION, MAX_ONION_SHARDS, onionShardAddress, onionShardAddresses, onionShardKeyBlob } from './onion-shards.js'
 export * from './socks.js'
 export * from './socks-errors.js'
 export { assertOnionTargetPath, assertUnixSocketPath, MAX_UNIX_SOCKET_PATH_BYTES } from './socket-path.js'

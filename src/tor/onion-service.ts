@@ -9,13 +9,8 @@ import { type HsDescEvent, type TorControl } from './control/index.js'
 import { isTorError, TorCommandError, TorError } from './errors.js'
 import { assertOnionTargetPath } from './socket-path.js'
 import { serviceIdOf, type OnionAddress } from './onion-address.js'
-import {
-  clientAuthPrivateKeyBase64,
-  clientAuthPublicKeyBase32,
-  onionAddressFromSeed,
-  onionServiceKeyBlob,
-  type ClientAuthKeyPair,
-} from './onion-keys.js'
+import { clientAuthPrivateKeyBase64, clientAuthPublicKeyBase32, onionAddressFromSeed, type ClientAuthKeyPair } from './onion-keys.js'
+import { MAX_CLIENTS_PER_ONION, onionShardAddress, onionShardKeyBlob } from './onion-shards.js'
 import { dialOnion } from './socks.js'
 import { SocksReplyError } from './socks-errors.js'
 import type { Tor } from './tor.js'
@@ -24,6 +19,12 @@ import type { Tor } from './tor.js'
 export interface OnionServiceOptions {
   /** 32-byte Ed25519 seed: the same seed always gives the same `.onion`. Kept in memory only. */
   seed: Uint8Array
+  /**
+   * Which of the seed's onion services this is: 0 (default) the seed's own
+   * address, 1 to 3 the shards derived from it (`onion-shards.ts`), which
+   * carry more clients than one descriptor holds.
+   */
+  shard?: number
   /** The port peers dial on the `.onion`. */
   virtualPort: number
   /**
@@ -39,7 +40,7 @@ export interface OnionServiceOptions {
    * can even fetch the descriptor.
    */
   ownClientAuth?: ClientAuthKeyPair
-  /** X25519 public keys of the clients allowed in (ClientAuthV3). */
+  /** X25519 public keys of the clients allowed in (ClientAuthV3); with `ownClientAuth`, at most {@link MAX_CLIENTS_PER_ONION} in all. */
   authorizedClients?: readonly Uint8Array[]
   /** Tor's proof-of-work defence against introduction floods. Default on. */
   powDefenses?: boolean
@@ -89,8 +90,8 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     this.#tor = tor
     this.#options = options
     this.#log = options.logger ?? silentLogger
-    this.#authorized = [...(options.authorizedClients ?? [])]
-    this.address = onionAddressFromSeed(options.seed)
+    this.#authorized = this.#checkedClients(options.authorizedClients ?? [])
+    this.address = onionShardAddress(onionAddressFromSeed(options.seed), options.shard ?? 0)
   }
 
   /** The ServiceID tor uses for this service (the address without `.onion`). */
@@ -133,7 +134,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
    * (a gap of about a second in reachability).
    */
   async setAuthorizedClients(keys: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
-    this.#authorized = [...keys]
+    this.#authorized = this.#checkedClients(keys)
     if (this.#published) await this.#serially(() => this.#publishOn(this.#tor.control, signal))
   }
 
@@ -203,6 +204,24 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     if (this.#options.ownClientAuth) await control.onionClientAuthRemove(this.serviceId).catch(ignoreUnknownService)
   }
 
+  /**
+   * A copy of `keys`, refused up front when they would not fit in one
+   * descriptor: tor would fail the publication only in its log, and the
+   * service would be unreachable after a 2-minute wait for uploads.
+   *
+   * @throws TorError `ONION_TOO_MANY_CLIENTS`
+   */
+  #checkedClients(keys: readonly Uint8Array[]): Uint8Array[] {
+    const total = keys.length + (this.#options.ownClientAuth !== undefined ? 1 : 0)
+    if (total > MAX_CLIENTS_PER_ONION) {
+      throw new TorError(
+        'ONION_TOO_MANY_CLIENTS',
+        `an onion service can carry at most ${MAX_CLIENTS_PER_ONION} client authorization keys (ours included), ${total} were given: tor refuses a descriptor over 50,000 bytes`,
+      )
+    }
+    return [...keys]
+  }
+
   #serially(publication: () => Promise<void>): Promise<void> {
     const next = this.#queue.then(publication, publication)
     this.#queue = next.catch(() => {})
@@ -220,7 +239,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
     this.#onTor = true
     try {
       const reply = await control.addOnion({
-        key: onionServiceKeyBlob(this.#options.seed),
+        key: onionShardKeyBlob(this.#options.seed, this.#options.shard ?? 0),
         ports: [{ virtualPort: this.#options.virtualPort, target: this.#target }],
         clientAuthV3: clients.map(clientAuthPublicKeyBase32),
         powDefenses: { enabled: this.#options.powDefenses ?? true },

@@ -82,6 +82,18 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   }
 
   async addPeer(card: string): Promise<PeerView> {
+    const [peer] = await this.addPeers([card])
+    return peer as PeerView
+  }
+
+  /** Like the node's: every card checked before any is stored. */
+  async addPeers(cards: readonly string[]): Promise<PeerView[]> {
+    const peers = cards.map((card) => this.#peerOfCard(card))
+    for (const peer of peers) this.#peers.set(peer.peerId, peer)
+    return peers
+  }
+
+  #peerOfCard(card: string): PeerView {
     const decoded = decodeContactCard(card)
     const peerId = peerIdOfIdentityKey(decoded.identityKey)
     if (peerId === this.peerId) throw new NetError('PEER_REJECTED', "that is this node's own contact card")
@@ -96,7 +108,6 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       forked: false,
       connected: false,
     }
-    this.#peers.set(peerId, peer)
     return peer
   }
 

@@ -246,6 +246,17 @@ describe('commands against a running (in-memory) node', () => {
     expect(missing.err).toMatch(/\(PEER_UNKNOWN\)\n$/)
   })
 
+  it('peers add takes several cards in one call; one bad card adds none', async () => {
+    const [bob, carol] = [peerCard('bob'), peerCard('carol')]
+    const bad = await cli('peers', 'add', '--yes', bob, 'burrow1garbage')
+    expect(bad.code).toBe(EXIT.USAGE)
+    expect(node.peers()).toEqual([])
+    expect(await cliJson('peers', 'add', '--yes', bob, carol)).toEqual({ peers: [expect.objectContaining({ name: 'bob' }), expect.objectContaining({ name: 'carol' })] })
+    expect(node.peers().map((p) => p.name)).toEqual(['bob', 'carol'])
+    const human = await cli('peers', 'add', '--yes', peerCard('dave'), peerCard('erin'))
+    expect(human.out).toMatch(/^added dave: .*\nadded erin: .*\n$/)
+  })
+
   it('a corrupted or malformed card is bad input: exit 2, nothing added', async () => {
     const card = peerCard('bob')
     const flipped = card.slice(0, 20) + (card[20] === 'q' ? 'p' : 'q') + card.slice(21)

@@ -132,6 +132,15 @@ describe('local API round trips against an in-memory node', () => {
     expect((await client.call('peers.list', {})).peers).toEqual([])
   })
 
+  it('peers.add with cards adds them together, in order, or none when one is bad', async () => {
+    const [bob, carol] = [peerCard('bob'), peerCard('carol')]
+    await expect(client.call('peers.add', { cards: [bob.card, 'burrow1garbage'] })).rejects.toMatchObject({ code: 'INVALID_CONTACT_CARD' })
+    expect(node.peers()).toEqual([])
+    const { peers } = await client.call('peers.add', { cards: [bob.card, carol.card] })
+    expect(peers.map((p) => p.name)).toEqual(['bob', 'carol'])
+    expect((await client.call('peers.list', {})).peers).toHaveLength(2)
+  })
+
   it('groups: create, invite, members, list, rotate, remove', async () => {
     const bob = peerCard('bob')
     await client.call('peers.add', { card: bob.card })
@@ -295,6 +304,11 @@ describe('malformed requests', () => {
     ['unknown param', '{"id":1,"method":"status","params":{"verbose":true}}', 'API_BAD_REQUEST'],
     ['missing param', '{"id":1,"method":"peers.add","params":{}}', 'API_BAD_REQUEST'],
     ['wrong type', '{"id":1,"method":"peers.add","params":{"card":42}}', 'API_BAD_REQUEST'],
+    ['card and cards', '{"id":1,"method":"peers.add","params":{"card":"a","cards":["b"]}}', 'API_BAD_REQUEST'],
+    ['cards empty', '{"id":1,"method":"peers.add","params":{"cards":[]}}', 'API_BAD_REQUEST'],
+    ['cards not a list', '{"id":1,"method":"peers.add","params":{"cards":"a"}}', 'API_BAD_REQUEST'],
+    ['a card not a string', '{"id":1,"method":"peers.add","params":{"cards":["a",7]}}', 'API_BAD_REQUEST'],
+    ['too many cards', `{"id":1,"method":"peers.add","params":{"cards":${JSON.stringify(Array.from({ length: 1_001 }, () => 'c'))}}}`, 'API_BAD_REQUEST'],
     ['nested junk', '{"id":1,"method":"group.create","params":{"name":{"a":[{"b":{}}]}}}', 'API_BAD_REQUEST'],
     ['empty string', '{"id":1,"method":"group.create","params":{"name":""}}', 'API_BAD_REQUEST'],
     ['lone surrogate', '{"id":1,"method":"group.create","params":{"name":"\\ud800"}}', 'API_BAD_REQUEST'],
