@@ -1,30 +1,20 @@
 import { EventEmitter } from 'node:events'
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { silentLogger, type Logger } from '../logging.js'
 import { listen as on } from '../util/events.js'
-import {
-  contactCardQr,
-  createContactCard,
-  decodeContactCard,
-  encodeContactCard,
-  createKeystore,
-  keystoreExists,
-  unlockKeystore,
-  type NodeKeys,
-} from '../keys/index.js'
+import { contactCardQr, createContactCard, decodeContactCard, encodeContactCard, type NodeKeys } from '../keys/index.js'
 import { toHex } from '../log/index.js'
-import { LogStore, PeerStore, PendingInviteStore, openDatabase, type Database } from '../store/index.js'
-import { assertOnionTargetPath, nodeTorPaths, type OnionAddress, type Tor } from '../tor/index.js'
+import { LogStore, PeerStore, PendingInviteStore, type Database } from '../store/index.js'
+import type { OnionAddress, Tor } from '../tor/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
 import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { GroupContent } from './content.js'
+import { createNodeData, openNodeData } from './data-dir.js'
 import { NodeError } from './errors.js'
 import { ForkLedger, forwardForkEvents } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
 import { inviteNetwork, serveKeyPackages } from './key-packages.js'
-import { forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
+import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
 import { assertPeerLimit, OnionAccess } from './onion-access.js'
 import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
@@ -34,13 +24,6 @@ import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type Group
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
-
-/** Refuses, before anything is created, a data directory whose sockets tor could not use (`TOR_SOCKET_PATH_UNUSABLE`). */
-function assertUsableDataDir(dataDir: string): void {
-  const paths = nodePaths(resolve(dataDir))
-  nodeTorPaths(paths.torDir)
-  assertOnionTargetPath(paths.onionSocket)
-}
 
 /** The parts that exist only while the node runs. */
 interface Running {
@@ -107,12 +90,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#db = db
     this.#logs = new LogStore(db)
     this.#table = new AddressTable(new PeerStore(db), this.peerId)
-    this.#naming = namingFrom(
-      this.#table,
-      keys.identity.publicKey,
-      () => this.#logs.forkedAuthors(),
-      (logId) => this.#groups.fileByLog(logId),
-    )
+    this.#naming = namingFrom(this.#table, keys.identity.publicKey, () => this.#logs.forkedAuthors(), (logId) => this.#groups.fileByLog(logId))
     this.#groups = new GroupManager({
       db,
       logs: this.#logs,
@@ -130,24 +108,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * passphrase) and an empty database. Refuses to overwrite an existing node.
    */
   static async init(dataDir: string, options: { passphrase?: string } = {}): Promise<{ peerId: string; onion: OnionAddress }> {
-    if (await keystoreExists(dataDir)) throw new NodeError('NODE_EXISTS', `a node already exists in ${dataDir}`)
-    assertUsableDataDir(dataDir)
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-    chmodSync(dataDir, 0o700)
-    const { keys, databaseKey } = await createKeystore(dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    openDatabase(nodePaths(dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {}).close()
-    databaseKey?.fill(0)
+    const keys = await createNodeData(dataDir, options.passphrase)
     return { peerId: peerIdOfIdentityKey(keys.identity.publicKey), onion: keys.onionAddress }
   }
 
   /** Opens an existing node (keys and database) without starting anything. */
   static async open(options: BurrowOptions): Promise<Burrow> {
-    if (!existsSync(options.dataDir) || !(await keystoreExists(options.dataDir))) {
-      throw new NodeError('NODE_NOT_FOUND', `no node in ${options.dataDir}; create one with \`burrow init\``)
-    }
-    const { keys, databaseKey } = await unlockKeystore(options.dataDir, options.passphrase !== undefined ? { passphrase: options.passphrase } : {})
-    const db = openDatabase(nodePaths(options.dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {})
-    databaseKey?.fill(0)
+    const { keys, db } = await openNodeData(options.dataDir, options.passphrase)
     return new Burrow(options, keys, db)
   }
 
@@ -393,26 +360,15 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       this.content.attach(sync),
       forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
       on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
-      // The publish path: what the group layer wrote goes to connected members at once.
-      on(this.#groups, 'appended', (ops) => sync.offer(ops)),
-      // A group that becomes shared with someone (created, joined, a member added) is announced to them.
-      on(this.#groups, 'changed', ({ groupId }) => sync.share(groupId)),
-      on(this.#groups, 'joined', (info) => sync.share(info.id)),
-      // The ingest path: what sync stored is processed into the groups.
-      on(sync, 'ingested', ({ logId }) => void (this.#groups.isFileLog(logId) || this.#groups.processSoon())),
+      connectPublishAndIngest(this.#groups, sync),
     )
     return parts as Running
   }
 
   /** Publishes our onion service and resolves once we reach ourselves through Tor. */
   async #publish(running: Running, signal?: AbortSignal): Promise<void> {
-    running.access = new OnionAccess(running.tor, {
-      keys: this.keys,
-      table: this.#table,
-      virtualPort: BURROW_VIRTUAL_PORT,
-      target: { path: running.net.listenPath },
-      logger: this.#log,
-    })
+    const target = { path: running.net.listenPath }
+    running.access = new OnionAccess(running.tor, { keys: this.keys, table: this.#table, virtualPort: BURROW_VIRTUAL_PORT, target, logger: this.#log })
     const started = Date.now()
     await running.access.publish(signal)
     this.#reachable = true

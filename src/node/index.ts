@@ -4,7 +4,9 @@
  *
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
- * - `wiring.ts`: the parts' events as the node's public events, and the sync policy.
+ * - `wiring.ts`: the publish and ingest paths between groups and sync, the
+ *   parts' events as the node's public events, and the sync policy.
+ * - `data-dir.ts`: a node's data directory created (identity, database) and opened.
  * - `content.ts`: files (sent from disk, saved to disk, with progress),
  *   deletion and retention; `file-names.ts`: safe names for received files.
  * - `forks.ts`: fork proofs held (list, export) and the `log:fork` event.

@@ -18,6 +18,24 @@ import { groupSummary, messageView, type Naming } from './views.js'
 type NodeEmitter = EventEmitter<BurrowEvents>
 
 /**
+ * The two paths between the group layer and sync:
+ * - publish: what the group layer wrote goes to connected members at once;
+ *   a group that becomes shared with someone (created, joined, a member
+ *   added) is announced to them;
+ * - ingest: what sync stored is processed into the groups (a file's chunks
+ *   need no group pass: they are read when the file is saved).
+ */
+export function connectPublishAndIngest(groups: GroupManager, sync: SyncManager): () => void {
+  const detach = [
+    listen(groups, 'appended', (ops) => sync.offer(ops)),
+    listen(groups, 'changed', ({ groupId }) => sync.share(groupId)),
+    listen(groups, 'joined', (info) => sync.share(info.id)),
+    listen(sync, 'ingested', ({ logId }) => void (groups.isFileLog(logId) || groups.processSoon())),
+  ]
+  return () => detach.forEach((d) => d())
+}
+
+/**
  * Which group logs each peer may have, asked by sync for every frame (keyed
  * by PeerId; answered from memory and indexes), and the part a departed
  * member still gets (`GroupManager.shareLimit`).
