@@ -86,6 +86,8 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   #queue: Promise<unknown> = Promise.resolve()
   /** The processing pass queued and not yet started, which absorbs further requests. */
   #queuedPass: Promise<void> | undefined
+  /** Owners (hex) of groups by group id (hex), for {@link committerOf}. */
+  readonly #owners = new Map<string, string>()
 
   constructor(options: GroupManagerOptions) {
     super()
@@ -408,6 +410,21 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   sharedLogs(peer: Uint8Array): LogId[] {
     const groups = this.#core.sharedLogs(peer)
     return [...groups, ...this.#core.files.logsOf(groups.filter((g) => this.#core.isMember(peer, g)))]
+  }
+
+  /**
+   * Sync policy: the author (hex) of group log `logId` whose operations a
+   * catch-up sends last: the owner, the only one who commits. From memory.
+   */
+  committerOf(logId: LogId): string | undefined {
+    const key = toHex(logId)
+    const known = this.#owners.get(key)
+    if (known !== undefined || this.isFileLog(logId)) return known
+    // A group's owner never changes: read once (the row holds the whole MLS state), then from memory.
+    const owner = this.#core.info(logId)?.owner
+    if (owner === undefined) return undefined
+    this.#owners.set(key, toHex(owner))
+    return toHex(owner)
   }
 
   /** Sync policy: whether group log `logId` may be exchanged with the peer whose identity key is `peer`. Asked for every frame: answered from memory. */

@@ -55,6 +55,7 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager): Shar
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)
     },
+    lastAuthor: (logId) => groups.committerOf(logId),
   }
 }
 

@@ -217,3 +217,19 @@ describe("the owner's name for the group", () => {
     expect(c.manager.rejected(groupId).map((r) => r.code).sort()).toEqual(['GROUP_MALFORMED_PAYLOAD', 'GROUP_NOT_FROM_OWNER'])
   })
 })
+
+describe('a catch-up sends the owner last', () => {
+  it("puts the owner's operations after every other author's, so commits never overtake the messages of the epochs they end", async () => {
+    const { a, b, c, groupId } = await threeMembers('order')
+    await b.manager.send(groupId, text('from b'))
+    await c.manager.send(groupId, text('from c'))
+    await syncAll([a, b, c], groupId)
+    await a.manager.rotate(groupId)
+    const policy: SharePolicy = { ...policyOf(a.manager), lastAuthor: (logId) => a.manager.committerOf(logId) }
+    const seen = [...storeForPeer(a.logs, policy, c.hex).heights(groupId).keys()]
+    expect(seen).toHaveLength(3)
+    expect(seen.at(-1)).toBe(a.hex)
+    expect(a.manager.committerOf(groupId)).toBe(a.hex)
+    expect(a.manager.committerOf(new Uint8Array(32).fill(9))).toBeUndefined()
+  })
+})

@@ -25,21 +25,40 @@ export interface SharePolicy extends SyncPolicy {
    * of the latter are sent to it.
    */
   limit?(peer: string, logId: LogId): ShareLimit | undefined
+  /**
+   * The author (hex) whose operations of `logId` a catch-up sends after
+   * everyone else's. Burrow's groups name the owner: its log holds the
+   * commits, and a member keeps only the last few epochs' keys, so a commit
+   * must not reach a member that catches up before the messages of the epoch
+   * it ends (they would arrive too late to be read). From memory.
+   */
+  lastAuthor?(logId: LogId): string | undefined
+}
+
+/** `heights` with `last` (when present) moved to the end: the session sends authors in this order. */
+function withLast(heights: Map<string, number>, last: string | undefined): Map<string, number> {
+  const height = last === undefined ? undefined : heights.get(last)
+  if (height === undefined) return heights
+  const ordered = new Map([...heights].filter(([author]) => author !== last))
+  ordered.set(last!, height)
+  return ordered
 }
 
 /**
  * The log store as one peer's session sees it. A log shared with the peer in
  * part shows only the limited authors, up to their bound, in the heights we
  * announce and in what we send; what the peer sends of it never reaches the
- * store (counted as duplicates: dropped, never held against the peer). Other
- * logs pass through untouched, so the session itself knows nothing of limits.
+ * store (counted as duplicates: dropped, never held against the peer). The
+ * policy's `lastAuthor` of a log comes last in its heights, so last in a
+ * catch-up. Other logs pass through untouched, so the session itself knows
+ * nothing of limits.
  */
 export function storeForPeer(store: SyncStore, policy: SharePolicy, peer: string): SyncStore {
-  if (policy.limit === undefined) return store
-  const limitOf = (logId: LogId): ShareLimit | undefined => policy.limit!(peer, logId)
+  if (policy.limit === undefined && policy.lastAuthor === undefined) return store
+  const limitOf = (logId: LogId): ShareLimit | undefined => policy.limit?.(peer, logId)
   return {
     heights(logId) {
-      const heights = store.heights(logId)
+      const heights = withLast(store.heights(logId), policy.lastAuthor?.(logId))
       const limit = limitOf(logId)
       if (limit === undefined) return heights
       const shown = new Map<string, number>()
