@@ -1,10 +1,10 @@
 import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
- * Live-profile tests that take minutes of waiting (a 250-s freeze, a 120-s outage of the whole network): they run
+ * Live-profile tests that take minutes of waiting (a 250-s freeze, a 120-s outage of a node's links or of the whole network): they run
  * in `npm run soak` (BURROW_SOAK=1), not in `npm test`, which CI must finish in well under 30 minutes on 2 cores.
  */
-const SOAK_ONLY = ['test/live/sleep-wake.test.ts', 'test/live/network-gone.test.ts']
+const SOAK_ONLY = ['test/live/sleep-wake.test.ts', 'test/live/network-loss.test.ts', 'test/live/network-gone.test.ts']
 
 export default defineConfig({
   test: {
