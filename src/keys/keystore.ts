@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, link, lstat, mkdir, open, rename, rm } from 'node:fs/promises'
+import { chmod, link, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { deriveDatabaseKey, deriveNodeKeys, type NodeKeys } from './derive.js'
 import {
@@ -166,9 +166,18 @@ export async function prepareKeystoreChange(
   }
 }
 
-/** Removes a staged keystore left by an interrupted passphrase change (it was never committed). */
+/** A keystore write's temporary file (see `writeNewPrivateFile`): renamed or linked into place, or left by a crash. */
+const KEYSTORE_TEMP_FILE = /^\.node\.key(\.next)?\.[0-9a-f]{16}\.tmp$/
+
+/**
+ * Removes a staged keystore left by an interrupted passphrase change (it was
+ * never committed: the rename to `node.key` is the commit), and the
+ * temporary file of a keystore write that a crash cut short.
+ */
 export async function discardStagedKeystore(dataDir: string): Promise<void> {
   await rm(join(dataDir, STAGED_KEYSTORE_FILE_NAME), { force: true })
+  const names = await readdir(dataDir).catch(() => [] as string[])
+  for (const name of names) if (KEYSTORE_TEMP_FILE.test(name)) await rm(join(dataDir, name), { force: true })
 }
 
 /**

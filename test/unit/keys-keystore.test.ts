@@ -10,6 +10,7 @@ import {
   keystoreIsSealed,
   keystorePath,
   openKeystore,
+  unlockKeystore,
   type NodeKeys,
 } from '../../src/keys/index.js'
 import { encodePlainKeystore, encodeSealedKeystore, parseKeystore, readKeystoreSeed } from '../../src/keys/keystore-format.js'
@@ -79,6 +80,18 @@ describe('plain keystore', () => {
     const a = await initKeystore(join(root, 'a'))
     const b = await initKeystore(join(root, 'b'))
     expect(hex(a.identity.publicKey)).not.toBe(hex(b.identity.publicKey))
+  })
+})
+
+describe('what a crash leaves', () => {
+  it('opening a node removes an uncommitted staged keystore and the temporary files of cut-short writes, and nothing else', async () => {
+    const dataDir = join(root, 'node')
+    const created = await initKeystore(dataDir)
+    const left = ['node.key.next', '.node.key.next.0e324a8965d82173.tmp', '.node.key.a1b2c3d4e5f60718.tmp']
+    for (const name of left) await writeFile(join(dataDir, name), 'stale', { mode: 0o600 })
+    await writeFile(join(dataDir, 'burrow.db.tmp-not-ours'), 'x')
+    sameNode(created, (await unlockKeystore(dataDir)).keys)
+    expect((await readdir(dataDir)).sort()).toEqual(['burrow.db.tmp-not-ours', KEYSTORE_FILE_NAME])
   })
 })
 
