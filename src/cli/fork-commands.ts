@@ -1,16 +1,14 @@
 import { identityFingerprint } from '../keys/fingerprint.js'
 import { forkProofFromText, forkProofId, toHex, verifyForkProof } from '../log/index.js'
-import { TimeoutError } from '../errors.js'
 import { printJson, withApi, type Run } from './api-commands.js'
 import { CliError, EXIT } from './errors.js'
 import { ago, keyValues, shortId, table } from './format.js'
-import type { CliIo } from './io.js'
+import { readStdinText, type CliIo } from './io.js'
 
 /** Fork proofs from the command line: the node's list and export, and `verify-fork`, which needs no node. */
 
 /** A proof's text form is about 5.5 KB at most (two 4 KiB headers in base64url): more on stdin is not a proof. */
 const MAX_PROOF_TEXT_BYTES = 16 * 1024
-const STDIN_TIMEOUT_MS = 30_000
 
 /** `burrow forks` / `burrow forks list` */
 async function forksList(run: Run, io: CliIo): Promise<number> {
@@ -36,43 +34,13 @@ async function forksExport(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-/** All of stdin as text, bounded in size and time. */
-function readStdin(io: CliIo): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let bytes = 0
-    const finish = (err?: Error): void => {
-      clearTimeout(timer)
-      io.stdin.off('data', onData)
-      io.stdin.off('end', onEnd)
-      io.stdin.off('error', onError)
-      io.stdin.pause()
-      if (err !== undefined) reject(err)
-      else resolve(Buffer.concat(chunks).toString('utf8'))
-    }
-    const onData = (chunk: Buffer | string): void => {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      chunks.push(b)
-      bytes += b.length
-      if (bytes > MAX_PROOF_TEXT_BYTES) finish(new CliError('CLI_USAGE', `stdin holds more than ${MAX_PROOF_TEXT_BYTES} bytes: not a fork proof`))
-    }
-    const onEnd = (): void => finish()
-    const onError = (err: Error): void => finish(err)
-    const timer = setTimeout(() => finish(new TimeoutError('reading the proof from stdin', STDIN_TIMEOUT_MS)), STDIN_TIMEOUT_MS)
-    io.stdin.on('data', onData)
-    io.stdin.once('end', onEnd)
-    io.stdin.once('error', onError)
-    io.stdin.resume()
-  })
-}
-
 /**
  * `burrow verify-fork <proof | ->`: checks a proof by the rules of
  * docs/log-format.md with the log layer alone, without a node or a data
  * directory. A proof that does not hold is `LOG_INVALID_FORK_PROOF` (exit 2).
  */
 async function verifyFork(run: Run, io: CliIo): Promise<number> {
-  const text = run.args[0] === '-' ? await readStdin(io) : run.args[0]!
+  const text = run.args[0] === '-' ? await readStdinText(io, { what: 'the proof', maxBytes: MAX_PROOF_TEXT_BYTES, tooLong: `stdin holds more than ${MAX_PROOF_TEXT_BYTES} bytes: not a fork proof` }) : run.args[0]!
   const proof = forkProofFromText(text)
   const facts = verifyForkProof(proof)
   const result = {

@@ -1,11 +1,10 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { TimeoutError } from '../errors.js'
 import { CliError } from './errors.js'
-import type { CliIo } from './io.js'
+import { readStdinText, type CliIo } from './io.js'
 
 /** Longest passphrase read from stdin or a file. */
 const MAX_PASSPHRASE_BYTES = 4096
-const STDIN_TIMEOUT_MS = 30_000
 const PROMPT_TIMEOUT_MS = 5 * 60_000
 
 /** Where the passphrase may come from, in order of preference. */
@@ -83,37 +82,15 @@ export function readPassphraseFile(path: string): string {
   }
 }
 
-function firstStdinLine(io: CliIo): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let bytes = 0
-    const finish = (err?: Error): void => {
-      clearTimeout(timer)
-      io.stdin.off('data', onData)
-      io.stdin.off('end', onEnd)
-      io.stdin.off('error', onError)
-      io.stdin.pause()
-      if (err) return reject(err)
-      const text = Buffer.concat(chunks).toString('utf8')
-      const line = text.split(/\r?\n/)[0] ?? ''
-      if (line.length === 0) return reject(new CliError('CLI_USAGE', '--passphrase-stdin: stdin held no passphrase'))
-      resolve(line)
-    }
-    const onData = (chunk: Buffer | string): void => {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      chunks.push(b)
-      bytes += b.length
-      if (b.includes(0x0a)) finish()
-      else if (bytes > MAX_PASSPHRASE_BYTES) finish(new CliError('CLI_USAGE', `--passphrase-stdin: the first line is longer than ${MAX_PASSPHRASE_BYTES} bytes`))
-    }
-    const onEnd = (): void => finish()
-    const onError = (err: Error): void => finish(err)
-    const timer = setTimeout(() => finish(new TimeoutError('reading the passphrase from stdin', STDIN_TIMEOUT_MS)), STDIN_TIMEOUT_MS)
-    io.stdin.on('data', onData)
-    io.stdin.once('end', onEnd)
-    io.stdin.once('error', onError)
-    io.stdin.resume()
+async function firstStdinLine(io: CliIo): Promise<string> {
+  const line = await readStdinText(io, {
+    what: 'the passphrase',
+    maxBytes: MAX_PASSPHRASE_BYTES,
+    tooLong: `--passphrase-stdin: the first line is longer than ${MAX_PASSPHRASE_BYTES} bytes`,
+    firstLine: true,
   })
+  if (line.length === 0) throw new CliError('CLI_USAGE', '--passphrase-stdin: stdin held no passphrase')
+  return line
 }
 
 /** Asks on the terminal without echo. Ctrl-C there throws `CLI_CANCELLED`. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { findObfs4proxy } from '../tor/bridges.js'
@@ -6,7 +5,7 @@ import { loadTorrcTemplate, renderTorrc } from '../tor/torrc.js'
 import { sleep } from '../util/async.js'
 import { freeLoopbackPort } from '../util/net.js'
 import { TestnetError } from './errors.js'
-import { findExecutable, isAlive, torLogTail } from './process.js'
+import { findExecutable, isAlive, spawnOwnedTor, torLogTail } from './process.js'
 import type { TestnetState } from './state.js'
 import { TESTNET_ADDRESS } from './torrc.js'
 
@@ -76,16 +75,7 @@ export async function startObfs4Bridge(state: TestnetState, opts: Obfs4BridgeOpt
     { mode: 0o600 },
   )
   const torPath = findExecutable('tor', state.torPath, ['/usr/sbin/tor'])
-  const child = spawn(torPath, ['-f', torrc], { stdio: 'ignore' })
-  child.on('error', () => {})
-  const pid = child.pid
-  if (pid === undefined) throw new TestnetError('TESTNET_START_FAILED', `could not start a bridge tor in ${dataDir}`)
-  const stop = async (): Promise<void> => {
-    if (!isAlive(pid)) return
-    child.kill('SIGTERM')
-    for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 100) await sleep(100)
-    if (isAlive(pid)) child.kill('SIGKILL')
-  }
+  const { pid, stop } = spawnOwnedTor(torPath, torrc, `a bridge tor in ${dataDir}`)
   try {
     const certFile = join(dataDir, 'pt_state', 'obfs4_bridgeline.txt')
     const fingerprintFile = join(dataDir, 'fingerprint')

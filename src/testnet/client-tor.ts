@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TorControl, type StatusClientEvent } from '../tor/control/index.js'
 import { sleep, withTimeout } from '../util/async.js'
 import { TestnetError } from './errors.js'
-import { findExecutable, isAlive, torLogTail } from './process.js'
+import { findExecutable, isAlive, spawnOwnedTor, torLogTail } from './process.js'
 import type { TestnetState } from './state.js'
 import { clientTorrcLines } from './torrc.js'
 
@@ -60,16 +59,7 @@ export async function startClientTor(state: TestnetState, opts: ClientTorOptions
     { mode: 0o600 },
   )
   const torPath = findExecutable('tor', state.torPath, ['/usr/sbin/tor'])
-  const child = spawn(torPath, ['-f', torrc], { stdio: 'ignore' })
-  child.on('error', () => {})
-  const pid = child.pid
-  if (pid === undefined) throw new TestnetError('TESTNET_START_FAILED', `could not start a client tor in ${dataDir}`)
-  const stopTor = async (): Promise<void> => {
-    if (!isAlive(pid)) return
-    child.kill('SIGTERM')
-    for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 100) await sleep(100)
-    if (isAlive(pid)) child.kill('SIGKILL')
-  }
+  const { pid, stop: stopTor } = spawnOwnedTor(torPath, torrc, `a client tor in ${dataDir}`)
   let control: TorControl | undefined
   try {
     const controlPort = await waitForControlPort(portFile, pid, deadline)

@@ -101,6 +101,37 @@ export function isTorOf(pid: number, dir: string): boolean {
 /** File name of the link emulator's entry script, without extension (`.ts` from source, `.js` when built). */
 export const LINK_EMULATOR_ENTRY = 'link-emulator-main'
 
+/** A tor started by {@link spawnOwnedTor}: a child of this process. */
+export interface OwnedTor {
+  pid: number
+  /** SIGTERM, then SIGKILL after 5 s; resolves once it is gone (or at once if it already is). */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `tor -f torrcPath` as a child of this process (its torrc says
+ * `__OwningControllerProcess`, so it also exits with us). For the client
+ * tors and bridges that tests and measurements start beside a network.
+ *
+ * @throws TestnetError `TESTNET_START_FAILED` when no process could be started
+ */
+export function spawnOwnedTor(torPath: string, torrcPath: string, what: string): OwnedTor {
+  const child = spawn(torPath, ['-f', torrcPath], { stdio: 'ignore' })
+  // A spawn failure such as EACCES arrives as an event; the caller sees it as a dead PID.
+  child.on('error', () => {})
+  const pid = child.pid
+  if (pid === undefined) throw new TestnetError('TESTNET_START_FAILED', `could not start ${what}`)
+  return {
+    pid,
+    async stop() {
+      if (!isAlive(pid)) return
+      child.kill('SIGTERM')
+      for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 100) await sleep(100)
+      if (isAlive(pid)) child.kill('SIGKILL')
+    },
+  }
+}
+
 /** True when `pid` is the link emulator of the network in `dir` (checked like {@link isTorOf}). */
 export function isLinkEmulatorOf(pid: number, dir: string): boolean {
   const argv = commandLine(pid)
