@@ -10,6 +10,9 @@
  * chat" for HERE_TTL_MS after its last `here` or `typing`, and "typing" for
  * TYPING_TTL_MS after its last `typing`: a client that vanishes without
  * saying goodbye drops out by itself.
+ *
+ * File transfers of the group show in the status line from the node's
+ * `file:progress` events ({@link ChatTransfers}).
  */
 
 export const HERE_EVERY_MS = 15_000
@@ -77,11 +80,67 @@ export class ChatPresence {
   }
 }
 
-/** The status line: who else is here and who is typing. */
-export function statusLine(state: { here: string[]; typing: string[] }, connected: number): string {
+/** A file transfer as the chat shows it: a `file:progress` event's fields it needs. */
+export interface TransferProgress {
+  fileId: string
+  name: string
+  direction: 'send' | 'receive'
+  peerId?: string
+  chunks: number
+  totalChunks: number | null
+  bytes: number
+  size: number | null
+}
+
+/** How long a finished transfer stays on the status line. */
+export const TRANSFER_DONE_TTL_MS = 5_000
+/** A transfer with no progress for this long leaves the status line (its peer went away; it resumes later). */
+export const TRANSFER_STALLED_TTL_MS = 60_000
+/** Transfers remembered at most (the oldest forgotten first); two are shown. */
+const MAX_TRANSFERS = 32
+const SHOWN_TRANSFERS = 2
+
+/**
+ * The group's file transfers in progress: ours being stored or handed to a
+ * peer (`↑`), members' arriving (`↓`), one entry per file, direction and peer.
+ */
+export class ChatTransfers {
+  readonly #transfers = new Map<string, { p: TransferProgress; at: number }>()
+
+  /** Records a progress event received at `now`. */
+  apply(p: TransferProgress, now: number): void {
+    const key = `${p.direction}:${p.fileId}:${p.peerId ?? ''}`
+    this.#transfers.delete(key)
+    this.#transfers.set(key, { p, at: now })
+    if (this.#transfers.size > MAX_TRANSFERS) this.#transfers.delete(this.#transfers.keys().next().value!)
+  }
+
+  /** `↓ photo.jpg 45%, ↑ notes.txt 100%, +1 more` at `now`; empty when nothing moves. */
+  at(now: number): string {
+    const live: string[] = []
+    for (const [key, { p, at }] of this.#transfers) {
+      const done = p.totalChunks !== null && p.chunks >= p.totalChunks
+      if (now - at > (done ? TRANSFER_DONE_TTL_MS : TRANSFER_STALLED_TTL_MS)) this.#transfers.delete(key)
+      else live.push(`${p.direction === 'send' ? '↑' : '↓'} ${p.name} ${transferPercent(p)}`)
+    }
+    // Newest first: the map keeps the order of the last update.
+    live.reverse()
+    const more = live.length - SHOWN_TRANSFERS
+    return [...live.slice(0, SHOWN_TRANSFERS), ...(more > 0 ? [`+${more} more`] : [])].join(', ')
+  }
+}
+
+function transferPercent(p: TransferProgress): string {
+  if (p.size === null || p.totalChunks === null) return `${p.bytes} bytes`
+  if (p.totalChunks === 0) return '100%'
+  return `${Math.floor((100 * p.chunks) / p.totalChunks)}%`
+}
+
+/** The status line: who else is here, who is typing, the transfers moving. */
+export function statusLine(state: { here: string[]; typing: string[] }, connected: number, transfers = ''): string {
   const here = state.here.length === 0 ? 'nobody else in the chat' : `in the chat: ${state.here.join(', ')}`
   const typing = state.typing.length === 0 ? '' : ` · ${state.typing.join(', ')} ${state.typing.length === 1 ? 'is' : 'are'} typing…`
-  return `${here}${typing} · ${connected} member${connected === 1 ? '' : 's'} connected`
+  return `${here}${typing} · ${connected} member${connected === 1 ? '' : 's'} connected${transfers === '' ? '' : ` · ${transfers}`}`
 }
 
 /**

@@ -1,9 +1,11 @@
 import { MAX_SEND_BYTES, READ_MAX_LIMIT, type ApiEvent, type LocalApiClient, type MessageJson } from '../api/index.js'
 import { connect, type Run } from './api-commands.js'
-import { ChatPresence, HERE_EVERY_MS, TYPING_EVERY_MS, chatSignalText, editInput, parseChatSignal, statusLine, type ChatSignal } from './chat-state.js'
+import { resolve } from 'node:path'
+import { ChatPresence, ChatTransfers, HERE_EVERY_MS, TYPING_EVERY_MS, chatSignalText, editInput, parseChatSignal, statusLine, type ChatSignal } from './chat-state.js'
 import { CliError, EXIT } from './errors.js'
-import { fileEntry } from './file-commands.js'
+import { fileEntry, formatBytes } from './file-commands.js'
 import { printable, shortId } from './format.js'
+import type { FileProgressJson } from '../api/index.js'
 import type { CliIo } from './io.js'
 
 /** `burrow chat`, by command path. */
@@ -11,8 +13,15 @@ export const CHAT_COMMANDS: Record<string, (run: Run, io: CliIo) => Promise<numb
 
 /** Messages of the backlog shown when the chat opens. */
 const BACKLOG = 20
-/** How often the status line is redrawn, so that typing and presence expire on screen. */
+/** How often the status line is redrawn, so that typing, presence and finished transfers expire on screen. */
 const REDRAW_MS = 1_000
+/** Message ids remembered to show each message once (backlog, live events and our own sends overlap); the oldest are forgotten first. */
+const SHOWN_IDS = 1_000
+
+const HELP = [
+  'Enter sends a message to the group; Ctrl-U clears the line; /quit or Ctrl-C leaves.',
+  '/send PATH sends a file; /files lists the group\'s files; /get FILE [PATH] saves one (FILE: its id or name; PATH: a folder or file, default here).',
+]
 
 const ESC = '\x1b['
 
@@ -77,6 +86,32 @@ class ChatScreen {
 }
 
 /**
+ * `/send PATH`, `/files`, `/get FILE [PATH]`: the group's files from the
+ * chat, through the same local API calls as `burrow send --file`, `files`
+ * and `get`. Progress shows in the status line (file:progress events); the
+ * input stays live while a transfer runs.
+ */
+async function fileCommand(api: LocalApiClient, group: string, text: string, screen: ChatScreen): Promise<void> {
+  const [command, ...rest] = text.split(/\s+/)
+  try {
+    if (command === '/send' && rest.length > 0) {
+      // A path may hold spaces: everything after the command.
+      const m = await api.call('file.send', { group, path: resolve(text.slice(command.length).trim()) })
+      screen.print(printable(`sent ${m.file?.name ?? 'the file'} (${formatBytes(m.file?.size ?? 0)}); members fetch it when they sync`))
+    } else if (command === '/files' && rest.length === 0) {
+      const { files } = await api.call('file.list', { group })
+      if (files.length === 0) screen.print('no files in this group yet; send one with /send PATH')
+      for (const f of files) screen.print(printable(`${f.id.slice(0, 12)}  ${fileEntry(f)}`))
+    } else if (command === '/get' && (rest.length === 1 || rest.length === 2)) {
+      const saved = await api.call('file.save', { group, file: rest[0]!, out: resolve(rest[1] ?? '.') })
+      screen.print(printable(`saved ${saved.file.name} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${saved.path}`))
+    } else screen.print(printable(`unknown command ${text.slice(0, 40)}; /help lists them`))
+  } catch (err) {
+    screen.print(printable(`${command?.slice(1)} failed: ${(err as Error).message}`))
+  }
+}
+
+/**
  * `burrow chat <group>`: a terminal chat on the local API. Messages are the
  * group's ordinary messages (stored and replicated like `burrow send`);
  * presence and typing travel as ephemeral messages (chat-state.ts), which
@@ -102,6 +137,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   const memberPeers = new Set(members.filter((m) => !m.self).map((m) => m.peerId))
   const connected = new Set((await api.call('peers.list', {})).peers.filter((p) => p.connected && memberPeers.has(p.peerId)).map((p) => p.peerId))
   const presence = new ChatPresence()
+  const transfers = new ChatTransfers()
   const screen = new ChatScreen(io.stdout)
   const shown = new Set<number>()
 
@@ -115,12 +151,13 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   }
 
   const refresh = (): void => {
-    screen.status = statusLine(presence.at(Date.now()), connected.size)
+    screen.status = statusLine(presence.at(Date.now()), connected.size, transfers.at(Date.now()))
     screen.draw()
   }
   const show = (m: MessageJson): void => {
     if (shown.has(m.id)) return
     shown.add(m.id)
+    if (shown.size > SHOWN_IDS) shown.delete(shown.values().next().value!)
     if (!m.self) presence.messageFrom(m.authorPeerId)
     screen.print(messageText(m))
   }
@@ -131,7 +168,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   // Subscribe before reading the backlog and hold live messages until it is shown, so none falls in between.
   let held: MessageJson[] | undefined = []
   await api.subscribe(
-    ['group:message', 'group:ephemeral', 'peer:connected', 'peer:disconnected'],
+    ['group:message', 'group:ephemeral', 'file:progress', 'peer:connected', 'peer:disconnected'],
     (e: ApiEvent) => {
       if (e.event === 'group:message') {
         const m = e.data as MessageJson
@@ -141,6 +178,11 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
         const d = e.data as { peerId: string; name?: string; text?: string }
         const s = parseChatSignal(d.text)
         if (s !== undefined) presence.apply(d.peerId, printable(d.name ?? shortId(d.peerId)), s, Date.now())
+        refresh()
+      } else if (e.event === 'file:progress') {
+        const p = e.data as FileProgressJson
+        // The name is the sender's choice: made printable and cut short before it reaches the terminal.
+        transfers.apply({ ...p, name: printable(p.name).slice(0, 40) }, Date.now())
         refresh()
       } else {
         const { peerId } = e.data as { peerId: string }
@@ -184,7 +226,8 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
     const text = line.trim()
     if (text === '') return
     if (text === '/quit' || text === '/exit') return end(EXIT.OK)
-    if (text === '/help') return screen.print('Enter sends a message to the group; /quit or Ctrl-C leaves; Ctrl-U clears the line.')
+    if (text === '/help') return HELP.forEach((line) => screen.print(line))
+    if (text.startsWith('/')) return fileCommand(api, groupWhat, text, screen)
     if (Buffer.byteLength(text) > MAX_SEND_BYTES) return screen.print(`not sent: a message holds at most ${MAX_SEND_BYTES} bytes`)
     try {
       show(await api.call('send', { group: groupWhat, text }))

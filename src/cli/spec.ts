@@ -418,10 +418,10 @@ export const COMMANDS: CommandSpec[] = [
     path: ['chat'],
     summary: 'chat in a group in the terminal',
     description:
-      'A terminal chat on the running node: the last messages of the group, new ones as they arrive, and an input line (Enter sends; /quit, Ctrl-C or Ctrl-D on an empty line leaves). The status line shows who else has the chat open and who is typing, from ephemeral messages that only members connected at that moment see and nobody stores, and how many members are connected. Messages are ordinary group messages, as `burrow send` sends them. Needs a terminal; scripts use `read --follow` and `send`.',
+      'A terminal chat on the running node: the last messages of the group, new ones as they arrive, and an input line (Enter sends; /quit, Ctrl-C or Ctrl-D on an empty line leaves). The status line shows who else has the chat open and who is typing, from ephemeral messages that only members connected at that moment see and nobody stores, how many members are connected, and the group\'s file transfers with their progress. Files: `/send PATH` sends one, `/files` lists them, `/get FILE [PATH]` saves one (as `burrow send --file`, `files` and `get` do); `/help` lists the commands. Messages are ordinary group messages, as `burrow send` sends them. Needs a terminal; scripts use `read --follow` and `send`.',
     args: [{ name: 'group', required: true }],
     options: [],
-    examples: ['burrow chat friends'],
+    examples: ['burrow chat friends', '(in the chat) /send ~/notes.pdf', '(in the chat) /get notes.pdf ~/Downloads'],
     json: 'not available: the chat is a screen for people (scripts use `read --follow --json` and `send`)',
   },
   {

@@ -3,10 +3,12 @@
  * network share a group; each runs `burrow chat` in its own tmux pane (a
  * private tmux server on a socket in a temp folder, stopped at the end).
  * Typing shows on the other side, messages cross both ways and land in the
- * group's log, and Ctrl-C leaves the chat.
+ * group's log, a file sent from one chat is saved from the other with its
+ * progress shown on both, and Ctrl-C leaves the chat.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -62,7 +64,7 @@ describe('burrow chat in a terminal', () => {
     rmSync(root, { recursive: true, force: true })
   })
 
-  it('shows typing, sends and receives both ways, and leaves on Ctrl-C', { timeout: 240_000 }, async () => {
+  it('shows typing, sends and receives both ways, moves a file, and leaves on Ctrl-C', { timeout: 240_000 }, async () => {
     for (const [session, dir] of [['a', a], ['b', b]] as const) {
       expect((await tmux(['new-session', '-d', '-s', session, '-x', '100', '-y', '20', `${process.execPath} ${BIN} --data-dir ${dir} chat team`])).code).toBe(0)
     }
@@ -83,6 +85,24 @@ describe('burrow chat in a terminal', () => {
     // Chat messages are the group's ordinary messages.
     const { messages } = await burrowJson(b, ['read', 'team'])
     expect(messages.map((m: { text?: string }) => m.text)).toEqual(['before the chat', 'hello from the chat', 'hi bob'])
+
+    // A file from the chat: its progress in the status line on both sides, then saved from the other chat.
+    const file = join(root, 'notes.bin')
+    const content = randomBytes(1024 * 1024 + 17)
+    writeFileSync(file, content)
+    const saved = join(root, 'saved')
+    mkdirSync(saved)
+    await tmux(['send-keys', '-t', 'b', '-l', `/send ${file}`])
+    await tmux(['send-keys', '-t', 'b', 'Enter'])
+    await paneShows('b', /sent notes\.bin \(1\.0 MiB\); members fetch it when they sync/)
+    await paneShows('b', /↑ notes\.bin \d+%/)
+    await paneShows('a', /bob: \[file\] notes\.bin, 1\.0 MiB/, 120_000)
+    await paneShows('a', /↓ notes\.bin \d+%/, 120_000)
+    await eventually('the file to arrive at A', 120_000, async () => ((await burrowJson(a, ['files', 'team'])).files[0]?.complete === true ? true : undefined))
+    await tmux(['send-keys', '-t', 'a', '-l', `/get notes.bin ${saved}`])
+    await tmux(['send-keys', '-t', 'a', 'Enter'])
+    await paneShows('a', /saved notes\.bin \(1\.0 MiB, SHA-256 checked\)/)
+    expect(readFileSync(join(saved, 'notes.bin')).equals(content)).toBe(true)
 
     await tmux(['send-keys', '-t', 'a', 'C-c'])
     await eventually('the chat in pane a to end', 30_000, async () => ((await tmux(['has-session', '-t', 'a'])).code !== 0 ? true : undefined))

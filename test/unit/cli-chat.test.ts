@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ChatPresence, HERE_TTL_MS, TYPING_TTL_MS, chatSignalText, editInput, parseChatSignal, statusLine } from '../../src/cli/chat-state.js'
+import { ChatPresence, ChatTransfers, HERE_TTL_MS, TRANSFER_DONE_TTL_MS, TRANSFER_STALLED_TTL_MS, TYPING_TTL_MS, chatSignalText, editInput, parseChatSignal, statusLine } from '../../src/cli/chat-state.js'
 
 describe('burrow chat: signals, presence and the input line', () => {
   it('reads only its own signals', () => {
@@ -23,6 +23,27 @@ describe('burrow chat: signals, presence and the input line', () => {
     expect(p.at(3_000)).toEqual({ here: ['bob'], typing: [] })
     expect(statusLine({ here: ['bob'], typing: ['bob'] }, 2)).toBe('in the chat: bob · bob is typing… · 2 members connected')
     expect(statusLine({ here: [], typing: [] }, 1)).toBe('nobody else in the chat · 1 member connected')
+  })
+
+  it('shows file transfers newest first, and lets finished and stalled ones go', () => {
+    const t = new ChatTransfers()
+    const progress = { size: 1000, bytes: 0, totalChunks: 4 }
+    t.apply({ ...progress, fileId: 'f1', name: 'photo.jpg', direction: 'receive', peerId: 'b', chunks: 1 }, 0)
+    t.apply({ ...progress, fileId: 'f2', name: 'notes.txt', direction: 'send', chunks: 4 }, 100)
+    expect(t.at(100)).toBe('↑ notes.txt 100%, ↓ photo.jpg 25%')
+    t.apply({ ...progress, fileId: 'f1', name: 'photo.jpg', direction: 'receive', peerId: 'b', chunks: 3 }, 200)
+    t.apply({ fileId: 'f3', name: 'stdin', direction: 'send', chunks: 2, totalChunks: null, bytes: 524288, size: null }, 300)
+    expect(t.at(300)).toBe('↑ stdin 524288 bytes, ↓ photo.jpg 75%, +1 more')
+    // Done: shown a few seconds more; stalled: dropped after a minute without progress.
+    expect(t.at(100 + TRANSFER_DONE_TTL_MS + 1)).toBe('↑ stdin 524288 bytes, ↓ photo.jpg 75%')
+    expect(t.at(300 + TRANSFER_STALLED_TTL_MS + 1)).toBe('')
+    expect(statusLine({ here: [], typing: [] }, 1, '↓ photo.jpg 75%')).toBe('nobody else in the chat · 1 member connected · ↓ photo.jpg 75%')
+  })
+
+  it('remembers a bounded number of transfers', () => {
+    const t = new ChatTransfers()
+    for (let i = 0; i < 1000; i++) t.apply({ fileId: `f${i}`, name: `n${i}`, direction: 'receive', chunks: 0, totalChunks: 1, bytes: 0, size: 1 }, i)
+    expect(t.at(1000)).toBe('↓ n999 0%, ↓ n998 0%, +30 more')
   })
 
   it('edits the input line from raw keystrokes', () => {
