@@ -300,7 +300,9 @@ export function parseRequestLine(line: Uint8Array): ParsedRequest {
   const id = readId(value.id)
   if (id === null) return { ok: false, id: null, error: bad(`"id" must be a whole number from 0 to ${MAX_REQUEST_ID}`) }
   try {
-    onlyKeys(value, REQUEST_KEYS)
+    const stray = Object.keys(value).find((key) => !(REQUEST_KEYS as readonly string[]).includes(key))
+    // Parameters go inside "params": say so to a client that put one beside "method".
+    if (stray !== undefined) throw bad(`unknown key "${stray.slice(0, 40)}" in the request: it holds only "id", "method" and "params" (parameters go inside "params")`)
     const method = value.method
     if (typeof method !== 'string') throw bad('"method" must be a string')
     if (!METHOD_SET.has(method)) {

@@ -350,6 +350,12 @@ describe('malformed requests', () => {
     expect(await raw.request('{"id":99,"method":"status"}')).toMatchObject({ id: 99, result: { state: 'running' } })
   })
 
+  it('says where a parameter put beside "method" belongs', async () => {
+    const response = await raw.request('{"id":1,"method":"group.create","name":"x"}')
+    expect(response).toMatchObject({ id: 1, error: { code: 'API_BAD_REQUEST' } })
+    expect((response.error as { message: string }).message).toMatch(/unknown key "name" in the request.*parameters go inside "params"/)
+  })
+
   it('echoes the id when it could be read', async () => {
     expect(await raw.request('{"id":5,"method":"nope"}')).toMatchObject({ id: 5, error: { code: 'API_UNKNOWN_METHOD' } })
     expect(await raw.request('{"id":"x","method":"status"}')).toMatchObject({ id: null, error: { code: 'API_BAD_REQUEST' } })

@@ -132,12 +132,20 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     for (const session of this.#sessions) session.share(logId)
   }
 
-  /** Sends an ephemeral message to the connected peers sharing `logId` in full. Returns how many got it. */
+  /**
+   * Sends an ephemeral message to the connected peers sharing `logId` in
+   * full. Returns how many got it.
+   *
+   * @throws SyncError `SYNC_SEND_BACKLOG` when peers were connected but every one of them already had too much of ours waiting
+   */
   async sendEphemeral(logId: LogId, data: Uint8Array): Promise<number> {
     // One message per peer, even with two sessions to it.
     const targets = new Map([...this.#sessions].filter((s) => this.#sharesInFull(s.peer, logId)).map((s) => [s.peer, s]))
     const results = await Promise.allSettled([...targets.values()].map((s) => s.sendEphemeral(logId, data)))
-    return results.filter((r) => r.status === 'fulfilled').length
+    const sent = results.filter((r) => r.status === 'fulfilled').length
+    const backlogged = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof SyncError && r.reason.code === 'SYNC_SEND_BACKLOG')
+    if (sent === 0 && backlogged !== undefined) throw backlogged.reason
+    return sent
   }
 
   #sharesInFull(peer: string, logId: LogId): boolean {
