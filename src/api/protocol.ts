@@ -109,6 +109,8 @@ export const EVENTS = [
   'tor:bootstrap',
   'tor:ready',
   'tor:lost',
+  'tor:offline',
+  'node:recovering',
   'onion:reachable',
   'peer:connected',
   'peer:disconnected',
@@ -283,6 +285,10 @@ export interface EventData {
   'tor:bootstrap': { progress: number; tag: string; summary: string }
   'tor:ready': Record<string, never>
   'tor:lost': { reason: string }
+  /** Tor has failed to reach the Tor network for a while; a `node:recovering` follows when it is back. */
+  'tor:offline': Record<string, never>
+  /** The node woke from a sleep (`wake`) or the network came back (`network`): it re-checks its onion, reconnects and catches up. */
+  'node:recovering': { reason: 'wake' | 'network'; awayMs: number }
   'onion:reachable': { address: string; ms: number }
   'peer:connected': { peerId: string; name?: string }
   'peer:disconnected': { peerId: string; name?: string; reason: string }

@@ -187,6 +187,8 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   'tor:bootstrap': (p) => ({ progress: p.progress, tag: p.tag, summary: p.summary }),
   'tor:ready': () => ({}),
   'tor:lost': (e) => ({ reason: e.reason }),
+  'tor:offline': () => ({}),
+  'node:recovering': (e) => ({ reason: e.reason, awayMs: e.awayMs }),
   'onion:reachable': (e) => ({ address: e.address, ms: e.ms }),
   'peer:connected': (e) => ({ peerId: e.peerId, ...(e.name !== undefined ? { name: e.name } : {}) }),
   'peer:disconnected': (e) => ({ peerId: e.peerId, ...(e.name !== undefined ? { name: e.name } : {}), reason: e.reason }),

@@ -219,6 +219,20 @@ describe('local API round trips against an in-memory node', () => {
     await expect(client.call('forks.export', { id: 'ffff' })).rejects.toMatchObject({ code: 'NODE_FORK_NOT_FOUND' })
   })
 
+  it('forwards tor going offline and the recovery that follows', async () => {
+    const events: ApiEvent[] = []
+    await client.call('group.create', { name: 'g' })
+    // Not events of a group: sent whatever group the subscription names.
+    await client.subscribe(['tor:offline', 'node:recovering'], (e) => events.push(e), { group: 'g' })
+    node.emit('tor:offline')
+    node.emit('node:recovering', { reason: 'network', awayMs: 120_000 })
+    await vi.waitFor(() => expect(events).toHaveLength(2), { timeout: 2000 })
+    expect(events).toEqual([
+      { event: 'tor:offline', data: {} },
+      { event: 'node:recovering', data: { reason: 'network', awayMs: 120_000 } },
+    ])
+  })
+
   it('send text and data, read with afterId and limit', async () => {
     const g = await client.call('group.create', {})
     const first = await client.call('send', { group: g.id, text: 'hello' })
