@@ -21,6 +21,12 @@ const fileName = fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }).filt
 const mediaType = fc.constantFrom('application/octet-stream', 'image/jpeg', 'text/plain', 'application/vnd.a+b')
 const uploadId = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(MAX_REQUEST_ID))
 
+/** `send` and `group.ephemeral`: text or base64 data, well within both bounds. */
+const textOrData = fc.oneof(
+  fc.record({ group: ref, text: fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }) }),
+  fc.record({ group: ref, data: opaqueBytes(1, 300).map((b) => Buffer.from(b).toString('base64')) }),
+)
+
 /** A valid request of every method. */
 export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
   fc.record({ id, method: fc.constantFrom('status' as const, 'card' as const, 'peers.list' as const, 'group.list' as const, 'stop' as const), params: fc.constant({}) }),
@@ -28,15 +34,21 @@ export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
   fc.record({ id, method: fc.constant('peers.remove' as const), params: fc.record({ peer: ref }) }),
   fc.record({ id, method: fc.constant('group.create' as const), params: fc.record({ name: fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }) }, { requiredKeys: [] }) }),
   fc.record({ id, method: fc.constantFrom('group.invite' as const, 'group.remove' as const), params: fc.record({ group: ref, peer: ref }) }),
-  fc.record({ id, method: fc.constantFrom('group.members' as const, 'group.rotate' as const), params: fc.record({ group: ref }) }),
+  fc.record({ id, method: fc.constant('peers.add' as const), params: fc.record({ cards: fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), { minLength: 1, maxLength: 5 }) }) }),
+  fc.record({ id, method: fc.constant('group.invite.cancel' as const), params: fc.record({ group: ref, peer: ref }) }),
+  fc.record({ id, method: fc.constantFrom('group.members' as const, 'group.rotate' as const, 'group.leave' as const), params: fc.record({ group: ref }) }),
   fc.record({
     id,
-    method: fc.constant('send' as const),
-    params: fc.oneof(
-      fc.record({ group: ref, text: fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }) }),
-      fc.record({ group: ref, data: opaqueBytes(1, 300).map((b) => Buffer.from(b).toString('base64')) }),
+    method: fc.constant('group.rename' as const),
+    // At most 200 and 1,000 UTF-16 units: 90 and 450 code points fit whatever they are. An empty description is read as null: not generated, so that a request parses back to itself.
+    params: fc.record(
+      { group: ref, name: fc.option(fc.string({ unit: 'binary', minLength: 1, maxLength: 90 }), { nil: null }), description: fc.option(fc.string({ unit: 'binary', minLength: 1, maxLength: 450 }), { nil: null }) },
+      { requiredKeys: ['group', 'name'] },
     ),
   }),
+  fc.record({ id, method: fc.constant('forks.list' as const), params: fc.constant({}) }),
+  fc.record({ id, method: fc.constant('forks.export' as const), params: fc.record({ id: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) }) }),
+  fc.record({ id, method: fc.constantFrom('send' as const, 'group.ephemeral' as const), params: textOrData }),
   fc.record({
     id,
     method: fc.constant('read' as const),

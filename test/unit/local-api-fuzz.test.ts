@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_ERRORS, LocalApiClient, MAX_REQUEST_ID, METHODS, startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { parseRequestLine } from '../../src/api/validate.js'
 import { GROUP_ERRORS } from '../../src/group/index.js'
@@ -36,6 +36,11 @@ function readableId(line: Uint8Array): number | null {
 }
 
 describe('request validation', () => {
+  it('generates requests of every method', () => {
+    const seen = new Set(fc.sample(validRequest, { numRuns: 5000, seed: 1 }).map((r) => r.method))
+    expect([...METHODS].filter((m) => !seen.has(m))).toEqual([])
+  })
+
   fuzz('api: valid requests', [validRequest], { runs: 3000 })('parse back to the request', (request) => {
     expectSameData(parseRequestLine(Buffer.from(JSON.stringify(request))), { ok: true, request })
   })
