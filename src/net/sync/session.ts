@@ -17,6 +17,7 @@ import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
+  /** Highest seq by author (hex); a fresh map each call, which the caller may change. */
   heights(logId: LogId): Map<string, number>
   /** At most `limit` rows, and no more than the first row that reaches `maxBytes` (headers and payloads). */
   wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number, maxBytes?: number): WireRow[]

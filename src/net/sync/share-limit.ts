@@ -35,13 +35,14 @@ export interface SharePolicy extends SyncPolicy {
   lastAuthor?(logId: LogId): string | undefined
 }
 
-/** `heights` with `last` (when present) moved to the end: the session sends authors in this order. */
+/** `heights` (a fresh map) with `last`, when present, moved to its end: the session sends authors in this order. */
 function withLast(heights: Map<string, number>, last: string | undefined): Map<string, number> {
   const height = last === undefined ? undefined : heights.get(last)
   if (height === undefined) return heights
-  const ordered = new Map([...heights].filter(([author]) => author !== last))
-  ordered.set(last!, height)
-  return ordered
+  // A Map iterates in insertion order: deleting and setting again moves the entry to the end, in O(1).
+  heights.delete(last!)
+  heights.set(last!, height)
+  return heights
 }
 
 /**
