@@ -50,15 +50,23 @@ export class ChatPresence {
   readonly #here = new Map<string, { name: string; at: number }>()
   readonly #typing = new Map<string, number>()
 
-  /** Records a signal from `peerId` (shown as `name`) received at `now`. */
-  apply(peerId: string, name: string, signal: ChatSignal, now: number): void {
+  /**
+   * Records a signal from `peerId` (shown as `name`) received at `now`.
+   * Returns whether it just arrived (was not in the chat): the caller then
+   * says `here` at once, so that a chat opened a moment before ours, whose
+   * `here` we missed, learns of us without waiting for the next one.
+   */
+  apply(peerId: string, name: string, signal: ChatSignal, now: number): boolean {
+    const known = this.#here.get(peerId)
+    const arrived = known === undefined || now - known.at > HERE_TTL_MS
     if (signal.kind === 'gone') {
       this.#here.delete(peerId)
       this.#typing.delete(peerId)
-      return
+      return false
     }
     this.#here.set(peerId, { name, at: now })
     if (signal.kind === 'typing') this.#typing.set(peerId, now)
+    return arrived
   }
 
   /** A message from `peerId` ends its typing. */
@@ -101,15 +109,20 @@ const MAX_TRANSFERS = 32
 const SHOWN_TRANSFERS = 2
 
 /**
- * The group's file transfers in progress: ours being stored or handed to a
- * peer (`↑`), members' arriving (`↓`), one entry per file, direction and peer.
+ * The group's file transfers in progress: ours being stored, then handed to
+ * each peer (`↑ name → bob`), members' arriving (`↓`); one entry per file,
+ * direction and peer. `nameOf` names a peer.
  */
 export class ChatTransfers {
   readonly #transfers = new Map<string, { p: TransferProgress; at: number }>()
 
+  constructor(readonly nameOf: (peerId: string) => string) {}
+
   /** Records a progress event received at `now`. */
   apply(p: TransferProgress, now: number): void {
     const key = `${p.direction}:${p.fileId}:${p.peerId ?? ''}`
+    // Once our file is handed to a peer, its storing is over: show the peers only.
+    if (p.direction === 'send' && p.peerId !== undefined) this.#transfers.delete(`send:${p.fileId}:`)
     this.#transfers.delete(key)
     this.#transfers.set(key, { p, at: now })
     if (this.#transfers.size > MAX_TRANSFERS) this.#transfers.delete(this.#transfers.keys().next().value!)
@@ -121,7 +134,7 @@ export class ChatTransfers {
     for (const [key, { p, at }] of this.#transfers) {
       const done = p.totalChunks !== null && p.chunks >= p.totalChunks
       if (now - at > (done ? TRANSFER_DONE_TTL_MS : TRANSFER_STALLED_TTL_MS)) this.#transfers.delete(key)
-      else live.push(`${p.direction === 'send' ? '↑' : '↓'} ${p.name} ${transferPercent(p)}`)
+      else live.push(`${p.direction === 'send' ? '↑' : '↓'} ${p.name}${p.direction === 'send' && p.peerId !== undefined ? ` → ${this.nameOf(p.peerId)}` : ''} ${transferPercent(p)}`)
     }
     // Newest first: the map keeps the order of the last update.
     live.reverse()

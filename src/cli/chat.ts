@@ -20,7 +20,7 @@ const SHOWN_IDS = 1_000
 
 const HELP = [
   'Enter sends a message to the group; Ctrl-U clears the line; /quit or Ctrl-C leaves.',
-  '/send PATH sends a file; /files lists the group\'s files; /get FILE [PATH] saves one (FILE: its id or name; PATH: a folder or file, default here).',
+  '/send PATH sends a file; /files lists the group\'s files; /get FILE [PATH] [--force] saves one (FILE: its id or name; PATH: a folder or file, default here; --force replaces a file there).',
 ]
 
 const ESC = '\x1b['
@@ -93,6 +93,8 @@ class ChatScreen {
  */
 async function fileCommand(api: LocalApiClient, group: string, text: string, screen: ChatScreen): Promise<void> {
   const [command, ...rest] = text.split(/\s+/)
+  const force = rest.includes('--force')
+  const args = rest.filter((a) => a !== '--force')
   try {
     if (command === '/send' && rest.length > 0) {
       // A path may hold spaces: everything after the command.
@@ -101,9 +103,9 @@ async function fileCommand(api: LocalApiClient, group: string, text: string, scr
     } else if (command === '/files' && rest.length === 0) {
       const { files } = await api.call('file.list', { group })
       if (files.length === 0) screen.print('no files in this group yet; send one with /send PATH')
-      for (const f of files) screen.print(printable(`${f.id.slice(0, 12)}  ${fileEntry(f)}`))
-    } else if (command === '/get' && (rest.length === 1 || rest.length === 2)) {
-      const saved = await api.call('file.save', { group, file: rest[0]!, out: resolve(rest[1] ?? '.') })
+      for (const f of files) screen.print(fileEntry(f))
+    } else if (command === '/get' && (args.length === 1 || args.length === 2)) {
+      const saved = await api.call('file.save', { group, file: args[0]!, out: resolve(args[1] ?? '.'), force })
       screen.print(printable(`saved ${saved.file.name} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${saved.path}`))
     } else screen.print(printable(`unknown command ${text.slice(0, 40)}; /help lists them`))
   } catch (err) {
@@ -137,7 +139,8 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   const memberPeers = new Set(members.filter((m) => !m.self).map((m) => m.peerId))
   const connected = new Set((await api.call('peers.list', {})).peers.filter((p) => p.connected && memberPeers.has(p.peerId)).map((p) => p.peerId))
   const presence = new ChatPresence()
-  const transfers = new ChatTransfers()
+  const names = new Map(members.map((m) => [m.peerId, printable(m.name ?? shortId(m.peerId))]))
+  const transfers = new ChatTransfers((peerId) => names.get(peerId) ?? shortId(peerId))
   const screen = new ChatScreen(io.stdout)
   const shown = new Set<number>()
 
@@ -177,7 +180,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
       } else if (e.event === 'group:ephemeral') {
         const d = e.data as { peerId: string; name?: string; text?: string }
         const s = parseChatSignal(d.text)
-        if (s !== undefined) presence.apply(d.peerId, printable(d.name ?? shortId(d.peerId)), s, Date.now())
+        if (s !== undefined && presence.apply(d.peerId, printable(d.name ?? shortId(d.peerId)), s, Date.now())) signal({ kind: 'here' })
         refresh()
       } else if (e.event === 'file:progress') {
         const p = e.data as FileProgressJson

@@ -11,8 +11,10 @@ describe('burrow chat: signals, presence and the input line', () => {
 
   it('shows who is here and typing, and lets both expire', () => {
     const p = new ChatPresence()
-    p.apply('b', 'bob', { kind: 'here' }, 0)
-    p.apply('c', 'carol', { kind: 'typing' }, 1_000)
+    // A first signal is an arrival (the chat answers it with its own `here`); the next ones are not.
+    expect(p.apply('b', 'bob', { kind: 'here' }, 0)).toBe(true)
+    expect(p.apply('b', 'bob', { kind: 'here' }, 0)).toBe(false)
+    expect(p.apply('c', 'carol', { kind: 'typing' }, 1_000)).toBe(true)
     expect(p.at(1_000)).toEqual({ here: ['bob', 'carol'], typing: ['carol'] })
     expect(p.at(1_000 + TYPING_TTL_MS + 1)).toEqual({ here: ['bob', 'carol'], typing: [] })
     p.apply('c', 'carol', { kind: 'typing' }, 2_000)
@@ -26,7 +28,7 @@ describe('burrow chat: signals, presence and the input line', () => {
   })
 
   it('shows file transfers newest first, and lets finished and stalled ones go', () => {
-    const t = new ChatTransfers()
+    const t = new ChatTransfers((peerId) => (peerId === 'b' ? 'bob' : peerId))
     const progress = { size: 1000, bytes: 0, totalChunks: 4 }
     t.apply({ ...progress, fileId: 'f1', name: 'photo.jpg', direction: 'receive', peerId: 'b', chunks: 1 }, 0)
     t.apply({ ...progress, fileId: 'f2', name: 'notes.txt', direction: 'send', chunks: 4 }, 100)
@@ -40,8 +42,18 @@ describe('burrow chat: signals, presence and the input line', () => {
     expect(statusLine({ here: [], typing: [] }, 1, '↓ photo.jpg 75%')).toBe('nobody else in the chat · 1 member connected · ↓ photo.jpg 75%')
   })
 
+  it('shows our file handed to each peer by name, in place of its storing', () => {
+    const t = new ChatTransfers((peerId) => (peerId === 'b' ? 'bob' : 'carol'))
+    const progress = { fileId: 'f', name: 'a.pdf', direction: 'send' as const, size: 1000, bytes: 1000, totalChunks: 4 }
+    t.apply({ ...progress, chunks: 4 }, 0)
+    expect(t.at(0)).toBe('↑ a.pdf 100%')
+    t.apply({ ...progress, peerId: 'b', chunks: 1 }, 1)
+    t.apply({ ...progress, peerId: 'c', chunks: 2 }, 2)
+    expect(t.at(2)).toBe('↑ a.pdf → carol 50%, ↑ a.pdf → bob 25%')
+  })
+
   it('remembers a bounded number of transfers', () => {
-    const t = new ChatTransfers()
+    const t = new ChatTransfers((peerId) => peerId)
     for (let i = 0; i < 1000; i++) t.apply({ fileId: `f${i}`, name: `n${i}`, direction: 'receive', chunks: 0, totalChunks: 1, bytes: 0, size: 1 }, i)
     expect(t.at(1000)).toBe('↓ n999 0%, ↓ n998 0%, +30 more')
   })
