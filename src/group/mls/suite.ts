@@ -16,6 +16,7 @@ import type {
 } from 'ts-mls'
 import { seedSigner, verifySignature } from '../../log/ed25519.js'
 import type { Signer } from '../../log/types.js'
+import { aes128GcmOpen, aes128GcmSeal, hkdfSha256, sha256 } from './native-primitives.js'
 
 /** The one ciphersuite Burrow speaks (RFC 9420 suite 1). */
 export const MLS_CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'
@@ -49,14 +50,18 @@ export const PADDING: PaddingConfig = { kind: 'padUntilLength', padUntilLength: 
 let suite: Promise<CiphersuiteImpl> | undefined
 
 /**
- * The ciphersuite implementation, created once. The default provider uses
- * WebCrypto for AES-GCM, SHA-256 and Ed25519; measured 2.7 times faster than
- * ts-mls's pure-noble provider on Node 20. Its Ed25519 is replaced by the
- * log layer's (see {@link nativeEd25519}).
+ * The ciphersuite implementation, created once. ts-mls's default provider
+ * (WebCrypto; measured 2.7 times faster than its pure-noble provider on
+ * Node 20) keeps HPKE's key encapsulation; its Ed25519 is replaced by the
+ * log layer's (see {@link nativeEd25519}), and SHA-256, HMAC, HKDF and the
+ * AES-128-GCM of messages by synchronous node:crypto (native-primitives.ts).
  */
 export function cipherSuite(): Promise<CiphersuiteImpl> {
   suite ??= getCiphersuiteImpl(getCiphersuiteFromName(MLS_CIPHERSUITE), defaultCryptoProvider).then((impl) => ({
     ...impl,
+    hash: sha256,
+    kdf: hkdfSha256,
+    hpke: { ...impl.hpke, encryptAead: aes128GcmSeal, decryptAead: aes128GcmOpen },
     signature: nativeEd25519(impl.signature),
   }))
   return suite
