@@ -290,7 +290,7 @@ export async function runGroupMessagesBench(): Promise<BenchReport> {
     const fx = await fixture(members)
     const groupId = MlsGroup.decodeState(fx.owner.state, fx.owner.identity, accept).groupId
     out.push(...rows('ts-mls alone, its default provider', members, await tsMlsPerMessage(fx, defaultSuite)))
-    out.push(...rows("ts-mls alone, Burrow's suite (native Ed25519)", members, await tsMlsPerMessage(fx, await cipherSuite())))
+    out.push(...rows("ts-mls alone, Burrow's suite (native primitives)", members, await tsMlsPerMessage(fx, await cipherSuite())))
     out.push(...rows('MlsGroup in memory', members, await wrapperPerMessage(fx)))
     burrow[members] = await burrowPerMessage(fx, groupId, members)
     out.push(...rows('Burrow GroupManager', members, burrow[members]))

@@ -110,6 +110,24 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
+/**
+ * Runs `fn` (typically one transaction) with `synchronous=NORMAL`: its
+ * commits are atomic and survive a crash of the process, but not yet a power
+ * loss, until the next commit at FULL (any later one) fsyncs the WAL and
+ * with it everything before. For writes that can be redone from what is
+ * already stored: processing received operations, whose cursor and results
+ * move together. Never for a write that appends an operation of ours (see
+ * {@link openDatabase}): a send after such a write makes it durable anyway.
+ */
+export function withoutFsync<T>(db: Database, fn: () => T): T {
+  db.pragma('synchronous = NORMAL')
+  try {
+    return fn()
+  } finally {
+    db.pragma('synchronous = FULL')
+  }
+}
+
 /** A bare connection to an existing database file: no key, pragma or migration (sealing.ts adds its own). */
 export function openConnection(path: string): Database {
   return new BetterSqlite3(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS })

@@ -18,7 +18,7 @@
  * atomically (the group core) wrap them in one `db.transaction`.
  * @module
  */export * from './errors.js'
-export { openDatabase, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions } from './database.js'
+export { openDatabase, withoutFsync, BUSY_TIMEOUT_MS, type Database, type OpenDatabaseOptions } from './database.js'
 export { databaseFileState, DATABASE_KEY_LENGTH, type DatabaseFileState } from './sealing.js'
 export { changePassphrase, type PassphraseChange } from './at-rest.js'
 export {

@@ -203,8 +203,9 @@ export async function runReceiver(configPath: string): Promise<void> {
   const db = openDatabase(config.dbPath)
   const manager = new GroupManager({ db, logs: new LogStore(db), identity: { seed, publicKey: ed25519.getPublicKey(seed) } })
   process.stdout.write('ready\n')
+  const started = performance.now()
   const summary = await manager.processPending()
-  process.stdout.write(`done ${summary.messages}\n`)
+  process.stdout.write(`done ${summary.messages} ${Math.ceil(performance.now() - started)}\n`)
   db.close()
   await new Promise((resolve) => setTimeout(resolve, 60_000))
 }

@@ -6,7 +6,7 @@
 // epochs) is SIGKILLed likewise: every message enters its view exactly once,
 // none is lost, and none is decrypted twice (a second decryption would fail:
 // its key was consumed).
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -130,13 +130,33 @@ describe('group crash safety while receiving', () => {
     let interrupted = 0
     let ratchetRowsSeen = false
 
+    /**
+     * How long the child's pass takes on this machine, in ms: timed on a copy of b's database. Kills are drawn
+     * over that span, so that they land in the middle of a pass however fast it is (a fixed 0-250 ms stopped
+     * landing there once receiving needed no fsync per message).
+     */
+    const passMs = async (): Promise<number> => {
+      b.close()
+      const copy = join(dir, 'probe.db')
+      copyFileSync(b.path, copy)
+      b.open()
+      const probeConfig = join(dir, 'probe.json')
+      writeFileSync(probeConfig, JSON.stringify({ ...config, dbPath: copy }), { mode: 0o600 })
+      const lines = await runUntilKilled(moduleEntry(HELPER, 'runReceiver', probeConfig), 'done', 30_000)
+      for (const suffix of ['', '-wal', '-shm']) rmSync(copy + suffix, { force: true })
+      const ms = Number(/^done \d+ (\d+)$/m.exec(lines.join('\n'))?.[1])
+      expect(ms).toBeGreaterThan(0)
+      return ms
+    }
+
     /** Runs the receiving child, killed at random moments, until one finishes its pass; checks b after every kill. */
     const receiveUntilDone = async (phaseTexts: readonly string[]): Promise<void> => {
       let seen = allTexts(b, groupId).length
+      const span = await passMs()
       for (let run = 0; ; run++) {
         expect(run).toBeLessThan(MAX_RUNS)
         b.close()
-        const lines = await runUntilKilled(moduleEntry(HELPER, 'runReceiver', configPath), Math.floor(Math.random() * 250), 30_000)
+        const lines = await runUntilKilled(moduleEntry(HELPER, 'runReceiver', configPath), Math.floor(Math.random() * span), 30_000)
         b.open()
         expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok')
         expect(b.manager.rejected(groupId)).toEqual([])

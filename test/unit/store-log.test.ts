@@ -10,7 +10,7 @@ import {
   verifyForkProof,
   type Operation,
 } from '../../src/log/index.js'
-import { applyMigrations, LogStore, MIGRATIONS, openDatabase, schemaVersion, type Database, type Migration } from '../../src/store/index.js'
+import { applyMigrations, LogStore, MIGRATIONS, openDatabase, schemaVersion, withoutFsync, type Database, type Migration } from '../../src/store/index.js'
 import { makeChain, signRaw, testLogId, testSigner } from '../fixtures/log-fixtures.js'
 
 const alice = testSigner(1)
@@ -42,6 +42,14 @@ describe('database', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(db.pragma('synchronous', { simple: true })).toBe(2)
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1)
+  })
+
+  it('withoutFsync runs at synchronous=NORMAL and goes back to FULL, also when it throws', () => {
+    expect(withoutFsync(db, () => db.pragma('synchronous', { simple: true }))).toBe(1)
+    expect(db.pragma('synchronous', { simple: true })).toBe(2)
+    expect(() => withoutFsync(db, () => db.transaction(() => { store.append(makeChain(alice, logA, 1)[0]!); throw new Error('rolled back') })())).toThrow('rolled back')
+    expect(db.pragma('synchronous', { simple: true })).toBe(2)
+    expect(store.counts().operations).toBe(0)
   })
 
   it('migrations are idempotent and appendable', () => {
