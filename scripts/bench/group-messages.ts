@@ -49,7 +49,7 @@ const FIXTURE_DIR = join('bench-results', 'fixtures')
 const FIXTURE_VERSION = 2
 /** Owner's key rotations after the add, so the retained past epochs are all present. */
 const ROTATIONS = KEY_RETENTION.retainKeysForEpochs + 1
-const TARGETS = { cpuMsAt1000: 5, encryptPerSecondAt2: 2000, decryptPerSecondAt2: 3000 }
+const TARGETS = { cpuMsAt1000: 5, encryptPerSecondAt2: 2000, decryptPerSecondAt2: 3000, addMsAt1000: 300, joinMsAt1000: 2000 }
 
 const accept = (): boolean => true
 
@@ -211,6 +211,50 @@ async function burrowPerMessage(fx: Fixture, groupId: Uint8Array, members: numbe
   }
 }
 
+/**
+ * Adding one member to the group, and that member joining from its Welcome,
+ * through Burrow's whole path: the owner's `invite` (commit, Welcome, the
+ * group's setting again, signed operations and the new state in one
+ * transaction) and the newcomer's `processPending` over the owner's log
+ * (Welcome found, joined, state stored). The same two steps on MlsGroup in
+ * memory beside them. CPU ms of this process.
+ */
+async function commitAndJoin(fx: Fixture, groupId: Uint8Array): Promise<{ mlsAdd: number; mlsJoin: number; burrowAdd: number; burrowJoin: number; welcomeBytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-join-'))
+  try {
+    const inMemory = MlsGroup.decodeState(fx.owner.state, fx.owner.identity, accept)
+    const probe = identityOf(ed25519.utils.randomSecretKey())
+    const probePackage = await createKeyPackage(probe)
+    let added: Awaited<ReturnType<MlsGroup['addMembers']>> | undefined
+    const mlsAdd = await cpuOf(async () => void (added = await inMemory.addMembers([probePackage.publicPackage])))
+    const mlsJoin = await cpuOf(async () => void (await joinFromWelcome(added!.welcome, probePackage, probe, accept)))
+
+    const owner = nodeWith(dir, 'owner', fx.owner.identity, fx.owner.state, fx.owner.identity.publicKey)
+    const newcomerIdentity = identityOf(ed25519.utils.randomSecretKey())
+    const db = openDatabase(join(dir, 'newcomer.db'))
+    const logs = new LogStore(db)
+    const pair = await createKeyPackage(newcomerIdentity)
+    // As createKeyPackage does for an invitation (the fixture's group id does not derive from the owner's key, which that call checks).
+    new GroupCore({ db, logs, identity: newcomerIdentity, signer: seedSigner(newcomerIdentity.seed), logger: silentLogger, now: Date.now, invitationTtlMs: 60_000 }).addInvitation(groupId, fx.owner.identity.publicKey, pair)
+    const newcomer = new GroupManager({ db, logs, identity: newcomerIdentity })
+    try {
+      const burrowAdd = await cpuOf(async () => void (await owner.manager.invite(groupId, newcomerIdentity.publicKey, pair.publicPackage)))
+      const ops = owner.logs.operationsAfter(fx.owner.identity.publicKey, groupId, -1, 100_000)
+      logs.ingest(ops)
+      const burrowJoin = await cpuOf(async () => {
+        await newcomer.processPending()
+        if (newcomer.get(groupId)?.active !== true) throw new Error('the newcomer did not join')
+      })
+      return { mlsAdd: mlsAdd.cpuMs, mlsJoin: mlsJoin.cpuMs, burrowAdd: burrowAdd.cpuMs, burrowJoin: burrowJoin.cpuMs, welcomeBytes: added!.welcome.length }
+    } finally {
+      owner.db.close()
+      db.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** Burrow's MlsGroup in memory (no persistence): encrypt, then process in order. */
 async function wrapperPerMessage(fx: Fixture): Promise<{ send: Sample; receive: Sample }> {
   let sender = MlsGroup.decodeState(fx.owner.state, fx.owner.identity, accept)
@@ -285,6 +329,7 @@ function rows(layer: string, members: number, result: { send: Sample; receive: S
 export async function runGroupMessagesBench(): Promise<BenchReport> {
   const out: BenchRow[] = []
   const burrow: Record<number, { send: Sample; receive: Sample; receiveAlone: Sample }> = {}
+  const joins: Record<number, Awaited<ReturnType<typeof commitAndJoin>>> = {}
   const defaultSuite = await getCiphersuiteImpl(getCiphersuiteFromName(MLS_CIPHERSUITE), defaultCryptoProvider)
   for (const members of SIZES) {
     const fx = await fixture(members)
@@ -294,6 +339,15 @@ export async function runGroupMessagesBench(): Promise<BenchReport> {
     out.push(...rows('MlsGroup in memory', members, await wrapperPerMessage(fx)))
     burrow[members] = await burrowPerMessage(fx, groupId, members)
     out.push(...rows('Burrow GroupManager', members, burrow[members]))
+    if (members > 2) {
+      const j = (joins[members] = await commitAndJoin(fx, groupId))
+      out.push(
+        { metric: `MlsGroup in memory: add one member at ${members} members`, value: j.mlsAdd, unit: 'ms CPU', note: `Welcome ${j.welcomeBytes} B` },
+        { metric: `MlsGroup in memory: join from the Welcome at ${members + 1} members`, value: j.mlsJoin, unit: 'ms CPU' },
+        { metric: `Burrow GroupManager: add one member (invite) at ${members} members`, value: j.burrowAdd, unit: 'ms CPU', note: 'commit, Welcome, setting, operations and state in one transaction' },
+        { metric: `Burrow GroupManager: join from the Welcome at ${members + 1} members`, value: j.burrowJoin, unit: 'ms CPU', note: 'processPending over the owner\'s log' },
+      )
+    }
   }
   const perMessage = (s: Sample): number => s.cpuMs / s.messages
   const verdict = {
@@ -301,6 +355,8 @@ export async function runGroupMessagesBench(): Promise<BenchReport> {
     receiveAt1000: Math.max(perMessage(burrow[1000]!.receive), perMessage(burrow[1000]!.receiveAlone)) <= TARGETS.cpuMsAt1000,
     encryptAt2: 1000 / perMessage(burrow[2]!.send) >= TARGETS.encryptPerSecondAt2,
     decryptAt2: 1000 / perMessage(burrow[2]!.receive) >= TARGETS.decryptPerSecondAt2,
+    addAt1000: joins[1000]!.burrowAdd <= TARGETS.addMsAt1000,
+    joinAt1000: joins[1000]!.burrowJoin <= TARGETS.joinMsAt1000,
   }
   return { name: 'group-messages', rows: out, extra: { targets: TARGETS, met: verdict } }
 }

@@ -128,8 +128,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b)
 }
 
-function sameMembers(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  return a.length === b.length && a.every((m) => b.some((n) => bytesEqual(m, n)))
+/** Who joined and who left between two member lists, by hex set: linear, whatever the size of the group. */
+function memberChanges(before: readonly Uint8Array[], after: readonly Uint8Array[]): { added: Uint8Array[]; removed: Uint8Array[] } {
+  const had = new Set(before.map(toHex))
+  const has = new Set(after.map(toHex))
+  return { added: after.filter((m) => !had.has(toHex(m))), removed: before.filter((m) => !has.has(toHex(m))) }
 }
 
 /**
@@ -508,12 +511,13 @@ export class GroupCore {
     const operations = this.#sign(group.id, change.append ?? [])
     // Members change only with the epoch (or when a commit removes us): an application message skips the walk over the tree.
     const members = change.next === undefined || (!epochChanged && next.active === previous.active) ? undefined : next.members().sort(compareBytes)
-    const membersChanged = members !== undefined && !sameMembers(members, previous.members())
+    const changes = members === undefined ? undefined : memberChanges(previous.members(), members)
+    const membersChanged = changes !== undefined && (changes.added.length > 0 || changes.removed.length > 0)
     // Asked to leave, or removed: a leave the owner committed (or a removal while our leave waited) is a leave.
     const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
     const receivedAt = this.now()
     const file = change.file === undefined ? undefined : change.sent === undefined ? change.file : { ...change.file, seq: operations[0]!.header.seq }
-    const turnover = membersChanged && next.active ? this.#turnover(group, previous, members, operations, change, receivedAt) : undefined
+    const turnover = membersChanged && next.active ? this.#turnover(group, changes, operations, change, receivedAt) : undefined
     const naming = change.setting === undefined ? undefined : this.#naming(group, change.setting)
     let message: GroupMessage | undefined
     let removedFiles: FileRow[] = []
@@ -524,7 +528,7 @@ export class GroupCore {
       } else if (change.next !== undefined || ownProposal !== group.ownProposal) {
         this.#store.updateState(group.id, { state: next.encodeState(), epoch: Number(next.epoch), active: next.active, ended, ownProposal })
       }
-      if (membersChanged) this.#store.setMembers(group.id, members)
+      if (membersChanged) this.#store.changeMembers(group.id, changes!)
       if (change.processed !== undefined) this.#store.setCursor(group.id, change.processed.author, change.processed.seq)
       if (file !== undefined) this.#store.insertFile(file)
       if (change.uploaded !== undefined) this.#store.deleteUpload(change.uploaded)
@@ -598,22 +602,17 @@ export class GroupCore {
    */
   #turnover(
     group: LiveGroup,
-    previous: MlsGroup,
-    members: readonly Uint8Array[],
+    changes: { added: Uint8Array[]; removed: Uint8Array[] },
     operations: readonly Operation[],
     change: GroupChange,
     at: number,
   ): { gone: DepartedRow[]; back: Uint8Array[] } {
-    const before = previous.members()
     const commitSeq = bytesEqual(group.owner, this.self) ? operations[0]?.header.seq : change.processed?.seq
     const gone =
       commitSeq === undefined
         ? []
-        : before
-            .filter((m) => !members.some((n) => bytesEqual(m, n)) && !bytesEqual(m, this.self))
-            .map((member) => ({ groupId: group.id, member, ownerSeq: commitSeq, departedAt: at }))
-    const back = members.filter((m) => !before.some((n) => bytesEqual(m, n)))
-    return { gone, back }
+        : changes.removed.filter((m) => !bytesEqual(m, this.self)).map((member) => ({ groupId: group.id, member, ownerSeq: commitSeq, departedAt: at }))
+    return { gone, back: changes.added }
   }
 
   /**

@@ -302,6 +302,7 @@ export class GroupStore {
     groupIds: Statement<[], { group_id: Buffer }>
     deleteMembers: Statement<[Uint8Array]>
     insertMember: Statement<[Uint8Array, Uint8Array]>
+    deleteMember: Statement<[Uint8Array, Uint8Array]>
     members: Statement<[Uint8Array], { identity: Buffer }>
     activeMemberships: Statement<[], { group_id: Buffer; identity: Buffer }>
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
@@ -369,6 +370,7 @@ export class GroupStore {
       groupIds: db.prepare('SELECT group_id FROM groups ORDER BY created_at, group_id'),
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
       insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
+      deleteMember: db.prepare('DELETE FROM group_members WHERE group_id = ? AND identity = ?'),
       members: db.prepare('SELECT identity FROM group_members WHERE group_id = ? ORDER BY identity'),
       activeMemberships: db.prepare(
         `SELECT m.group_id, m.identity FROM group_members m JOIN groups g ON g.group_id = m.group_id WHERE g.active = 1`,
@@ -503,6 +505,12 @@ export class GroupStore {
   setMembers(groupId: Uint8Array, members: readonly Uint8Array[]): void {
     this.stmt.deleteMembers.run(groupId)
     for (const m of members) this.stmt.insertMember.run(groupId, m)
+  }
+
+  /** Adds and removes members: a commit touches the rows it changes, not the thousand others. */
+  changeMembers(groupId: Uint8Array, change: { added: readonly Uint8Array[]; removed: readonly Uint8Array[] }): void {
+    for (const m of change.removed) this.stmt.deleteMember.run(groupId, m)
+    for (const m of change.added) this.stmt.insertMember.run(groupId, m)
   }
 
   /** Identity keys of the group's members, sorted bytewise. */
