@@ -19,7 +19,8 @@ import { MlsGroup, type KeyPackagePair, type MlsIdentity, type RatchetStep } fro
 import { FileIndex } from './file-index.js'
 import { fileContent } from './file-reader.js'
 import { FileUpload } from './file-upload.js'
-import { encodeGroupPayload, type GroupPayload } from './payload.js'
+import type { GroupPayload } from './payload.js'
+import { MAX_OPERATION_PAYLOAD_BYTES, payloadOperations } from './parts.js'
 import { GroupRoster } from './roster.js'
 import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
 import { DEPARTED_SHARE_MS, MAX_DEPARTED, SharingIndex, type DepartedEntry } from './sharing.js'
@@ -121,6 +122,8 @@ export interface GroupCoreOptions {
   readonly now: () => number
   /** How long a pending invitation (and its private key package) is kept. */
   readonly invitationTtlMs: number
+  /** Largest payload of one of our operations; a larger commit or Welcome goes in parts (parts.ts). Default: the log's limit, 1 MiB. */
+  readonly maxPayloadBytes?: number
 }
 
 /** Bytewise order, for stable member lists. */
@@ -157,6 +160,7 @@ export class GroupCore {
   /** The file logs known here: shared with their group's members. */
   readonly files = new FileIndex()
   readonly #invitationTtlMs: number
+  readonly #maxPayloadBytes: number
 
   constructor(options: GroupCoreOptions) {
     this.#db = options.db
@@ -168,6 +172,7 @@ export class GroupCore {
     this.logger = options.logger
     this.#signer = options.signer
     this.#invitationTtlMs = options.invitationTtlMs
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? MAX_OPERATION_PAYLOAD_BYTES
     const members = new Map<string, { groupId: Uint8Array; members: Uint8Array[] }>()
     for (const { groupId, identity } of this.#store.activeMemberships()) {
       const key = toHex(groupId)
@@ -508,7 +513,8 @@ export class GroupCore {
     const next = change.next ?? previous
     const epochChanged = next.epoch !== previous.epoch
     const ownProposal = change.ownProposal !== undefined ? change.ownProposal : epochChanged ? null : group.ownProposal
-    const operations = this.#sign(group.id, change.append ?? [])
+    const signed = this.#sign(group.id, change.append ?? [])
+    const operations = signed.flat()
     // Members change only with the epoch (or when a commit removes us): an application message skips the walk over the tree.
     const members = change.next === undefined || (!epochChanged && next.active === previous.active) ? undefined : next.members().sort(compareBytes)
     const changes = members === undefined ? undefined : memberChanges(previous.members(), members)
@@ -517,7 +523,7 @@ export class GroupCore {
     const ended: GroupEnd | null = next.active ? null : group.ownProposal?.kind === 'leave' ? 'left' : 'removed'
     const receivedAt = this.now()
     const file = change.file === undefined ? undefined : change.sent === undefined ? change.file : { ...change.file, seq: operations[0]!.header.seq }
-    const turnover = membersChanged && next.active ? this.#turnover(group, changes, operations, change, receivedAt) : undefined
+    const turnover = membersChanged && next.active ? this.#turnover(group, changes, signed[0]?.at(-1), change, receivedAt) : undefined
     const naming = change.setting === undefined ? undefined : this.#naming(group, change.setting)
     let message: GroupMessage | undefined
     let removedFiles: FileRow[] = []
@@ -603,11 +609,12 @@ export class GroupCore {
   #turnover(
     group: LiveGroup,
     changes: { added: Uint8Array[]; removed: Uint8Array[] },
-    operations: readonly Operation[],
+    ownCommit: Operation | undefined,
     change: GroupChange,
     at: number,
   ): { gone: DepartedRow[]; back: Uint8Array[] } {
-    const commitSeq = bytesEqual(group.owner, this.self) ? operations[0]?.header.seq : change.processed?.seq
+    // Our commit's last operation (it may come in parts), or the owner's that we processed.
+    const commitSeq = bytesEqual(group.owner, this.self) ? ownCommit?.header.seq : change.processed?.seq
     const gone =
       commitSeq === undefined
         ? []
@@ -693,7 +700,8 @@ export class GroupCore {
   }
 
   /** Signs `writes` as the next operations of our log for `groupId`. */
-  #sign(groupId: Uint8Array, writes: readonly OwnWrite[]): Operation[] {
+  /** Our operations for `writes`, one list per write: a commit or Welcome too large for one operation comes in parts. */
+  #sign(groupId: Uint8Array, writes: readonly OwnWrite[]): Operation[][] {
     if (writes.length === 0) return []
     const last = this.#logs.lastOperation(this.self, groupId)
     let seq = last === undefined ? 0 : last.header.seq + 1
@@ -704,17 +712,14 @@ export class GroupCore {
       const extensions: Record<string, ExtensionValue> = { epoch: w.epoch, ts }
       if (w.delete !== undefined) extensions.delete = [...w.delete]
       if (w.prune === true) extensions.prune = true
-      const op = createOperation({
-        signer: this.#signer,
-        logId: groupId,
-        seq,
-        backlink,
-        ...(w.payload !== undefined ? { payload: encodeGroupPayload(w.payload) } : {}),
-        extensions,
+      const payloads: (Uint8Array | undefined)[] = w.payload === undefined ? [undefined] : payloadOperations(w.payload, this.#maxPayloadBytes)
+      return payloads.map((payload) => {
+        const op = createOperation({ signer: this.#signer, logId: groupId, seq, backlink, ...(payload !== undefined ? { payload } : {}), extensions })
+        seq += 1
+        backlink = op.hash
+        return op
       })
-      seq += 1
-      backlink = op.hash
-      return op
     })
   }
+
 }

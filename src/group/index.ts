@@ -45,7 +45,7 @@ export { fileLogId, CHUNK_OVERHEAD } from './file-crypto.js'
 export { isMediaType, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MIN_RETENTION_MS, MAX_RETENTION_MS, type FileAnnouncement } from './app-body.js'
 export type { SweepSummary } from './retention.js'
 export type { FileRow, GroupMessage, RejectedGroupOperation } from '../store/index.js'
-export { encodeGroupPayload, decodeGroupPayload, MAX_BUNDLED_PROPOSALS, type GroupPayload } from './payload.js'
+export { encodeGroupPayload, decodeGroupPayload, MAX_BUNDLED_PROPOSALS, MAX_PAYLOAD_PARTS, type GroupPayload } from './payload.js'
 export {
   KEY_PACKAGE_PROTOCOL,
   MAX_KEY_PACKAGE_REQUEST_BYTES,

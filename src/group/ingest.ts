@@ -9,7 +9,8 @@ import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup, type RatchetS
 import { decodeAppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
-import { decodeGroupPayload, type GroupPayload } from './payload.js'
+import { decodeGroupPayload, isPartPayload, type GroupPayload, type WholePayload } from './payload.js'
+import { joinParts, type StoredPart } from './parts.js'
 import { decodeGroupSetting } from './setting.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
 import type { GroupEvent, ProcessSummary } from './types.js'
@@ -129,6 +130,8 @@ export class GroupIngest {
         if (outcome === 'wait') return progressed
         progressed = true
         if (outcome === 'commit' && stopAfterCommit) return progressed
+        // Parts were handled as one, up to their last: read on from the cursor, past the rest of them in this batch.
+        if (op.payload !== undefined && isPartPayload(op.payload)) break
       }
       // Every handled operation moved the cursor; the check keeps the loop finite regardless.
       const moved = core.cursor(group.id, author)
@@ -152,6 +155,49 @@ export class GroupIngest {
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
+    if (payload.kind === 'part') {
+      const whole = this.#whole(group.id, op, payload)
+      if (whole === 'wait') return 'wait'
+      // Handled as one operation at the last part's place: the cursor passes every part at once.
+      if ('error' in whole) return this.#reject(group, whole.last, whole.error, tag)
+      return this.#dispatch(group, whole.last, whole.payload, tag)
+    }
+    return this.#dispatch(group, op, payload, tag)
+  }
+
+  /**
+   * All the parts that start at `first` (parts.ts), joined: `wait` until the
+   * last is stored (with its payload), or an error for the whole run.
+   */
+  #whole(groupId: Uint8Array, first: Operation, part: Extract<GroupPayload, { kind: 'part' }>): 'wait' | { last: Operation; payload: WholePayload } | { last: Operation; error: unknown } {
+    if (part.index !== 0) return { last: first, error: new GroupError('GROUP_MALFORMED_PAYLOAD', 'a part without the parts before it') }
+    const rest = this.#core.operationsAfter(first.header.author, groupId, first.header.seq, part.count - 1)
+    // Fewer stored, or a gap before the last: its parts are still on their way.
+    if (rest.length < part.count - 1 || rest.some((op, i) => op.header.seq !== first.header.seq + 1 + i)) return 'wait'
+    const last = rest.at(-1)!
+    const parts: StoredPart[] = [{ part, epoch: epochTag(first) }]
+    for (const op of rest) {
+      if (op.payload === undefined) {
+        return this.#core.isDeleted(op.header.author, groupId, op.header.seq) ? { last, error: new GroupError('GROUP_MALFORMED_PAYLOAD', 'a part was deleted') } : 'wait'
+      }
+      let next: GroupPayload
+      try {
+        next = decodeGroupPayload(op.payload)
+      } catch (error) {
+        return { last, error }
+      }
+      if (next.kind !== 'part') return { last, error: new GroupError('GROUP_MALFORMED_PAYLOAD', `${parts.length} of ${part.count} parts, then another payload`) }
+      parts.push({ part: next, epoch: epochTag(op) })
+    }
+    try {
+      return { last, payload: joinParts(parts) }
+    } catch (error) {
+      return { last, error }
+    }
+  }
+
+  /** Handles a decoded payload (never a part) of `op`, by kind and by who wrote it. */
+  async #dispatch(group: LiveGroup, op: Operation, payload: WholePayload, tag: number): Promise<Outcome> {
     const fromOwner = bytesEqual(op.header.author, group.owner)
     const weOwn = bytesEqual(group.owner, this.#core.self)
     switch (payload.kind) {
@@ -388,14 +434,29 @@ export class GroupIngest {
           this.#summary.rejected++
           continue
         }
+        let at = op
+        if (payload.kind === 'part') {
+          const whole = this.#whole(groupId, op, payload)
+          if (whole === 'wait') return
+          at = whole.last
+          if ('error' in whole) {
+            core.passBeforeJoin(groupId, at, { code: codeOf(whole.error), epoch: epochTag(at) ?? null })
+            this.#summary.rejected++
+            break
+          }
+          payload = whole.payload
+        }
         if (payload.kind !== 'welcome') {
-          core.passBeforeJoin(groupId, op)
+          core.passBeforeJoin(groupId, at)
+          // Parts moved the cursor past operations of this batch: read on from it.
+          if (at !== op) break
           continue
         }
-        const joined = await this.#tryJoin(groupId, inviter, op, payload.welcome)
+        const joined = await this.#tryJoin(groupId, inviter, at, payload.welcome)
         if (joined === true) return
-        core.passBeforeJoin(groupId, op, joined)
+        core.passBeforeJoin(groupId, at, joined)
         if (joined !== undefined) this.#summary.rejected++
+        if (at !== op) break
       }
       if (core.cursor(groupId, inviter) <= cursor) return
     }

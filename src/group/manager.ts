@@ -35,6 +35,8 @@ export interface GroupManagerOptions {
   readonly now?: () => number
   /** Bounds on what inviters may cost us; each defaults to {@link INVITATION_LIMITS}. */
   readonly limits?: Partial<InvitationLimits>
+  /** Largest payload of one of our operations (default: the log's limit, 1 MiB); larger commits and Welcomes go in parts. Lowered only to test that path. */
+  readonly maxPayloadBytes?: number
 }
 
 /** Options of {@link GroupManager.messages}. */
@@ -108,6 +110,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       logger: this.#log,
       now,
       invitationTtlMs: this.#limits.pendingTtlMs,
+      ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     })
     this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
   }

@@ -8,7 +8,9 @@ import { GroupError } from './errors.js'
  *
  * Encoded as a canonical CBOR array whose first element is the kind:
  * `[1, message]`, `[2, commit, [proposal, …]]`, `[3, welcome]`, `[4, proposal]`,
- * `[5, message]`, `[6, message]`. Kinds 1, 5 and 6 are all MLS application
+ * `[5, message]`, `[6, message]`, `[7, index, count, digest, bytes]`. Kind 7
+ * is one part of a commit, Welcome or proposal too large for one operation
+ * (parts.ts); the parts are consecutive operations of one author. Kinds 1, 5 and 6 are all MLS application
  * messages: kind 1's plaintext is the user's message as given, kind 5's the
  * owner's group setting (setting.ts), kind 6's a typed body (app-body.ts: a
  * file announcement, the owner's retention period).
@@ -29,8 +31,15 @@ export type GroupPayload =
   | { readonly kind: 'proposal'; readonly proposal: Uint8Array }
   | { readonly kind: 'setting'; readonly message: Uint8Array }
   | { readonly kind: 'typed'; readonly message: Uint8Array }
+  | { readonly kind: 'part'; readonly index: number; readonly count: number; readonly digest: Uint8Array; readonly bytes: Uint8Array }
 
-const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting: 5, typed: 6 } as const
+/** A payload as its handlers see it: parts joined (parts.ts). */
+export type WholePayload = Exclude<GroupPayload, { readonly kind: 'part' }>
+
+const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting: 5, typed: 6, part: 7 } as const
+
+/** Most parts one payload may be cut into: 16 MiB whole at most, the work a hostile owner's parts may cause. */
+export const MAX_PAYLOAD_PARTS = 16
 
 /**
  * Whether stored payload bytes are a user's application message (kind 1 or
@@ -41,6 +50,11 @@ const KIND_CODES = { application: 1, commit: 2, welcome: 3, proposal: 4, setting
 export function isApplicationPayload(bytes: Uint8Array): boolean {
   // `82 01` or `82 06`: an array of 2 items, then the kind.
   return bytes.length > 2 && bytes[0] === 0x82 && (bytes[1] === KIND_CODES.application || bytes[1] === KIND_CODES.typed)
+}
+
+/** Whether stored payload bytes are a part (kind 7, parts.ts), read from the clear kind alone: `85 07`, an array of 5 items, then the kind. */
+export function isPartPayload(bytes: Uint8Array): boolean {
+  return bytes.length > 2 && bytes[0] === 0x85 && bytes[1] === KIND_CODES.part
 }
 
 /** Most proposals one commit may bundle: bounds the work a hostile owner's payload causes. */
@@ -67,6 +81,9 @@ export function encodeGroupPayload(payload: GroupPayload): Uint8Array {
       break
     case 'typed':
       value = [KIND_CODES.typed, payload.message]
+      break
+    case 'part':
+      value = [KIND_CODES.part, payload.index, payload.count, payload.digest, payload.bytes]
       break
   }
   return encodeCanonical(value)
@@ -117,6 +134,17 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
     case KIND_CODES.typed:
       arity(2)
       return { kind: 'typed', message: bodyBytes() }
+    case KIND_CODES.part: {
+      arity(5)
+      const [, index, count, digest, bytes] = items
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 2 || count > MAX_PAYLOAD_PARTS) {
+        throw new GroupError('GROUP_MALFORMED_PAYLOAD', `a payload comes in 2 to ${MAX_PAYLOAD_PARTS} parts`)
+      }
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'part index out of range')
+      if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'part digest must be 32 bytes')
+      if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'part bytes must be a non-empty byte string')
+      return { kind: 'part', index, count, digest, bytes }
+    }
     default:
       throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'unknown payload kind')
   }
