@@ -179,6 +179,8 @@ export function statusJson(s: NodeStatus): StatusJson {
     peers: { total: s.peers.total, connected: s.peers.connected },
     groups: s.groups,
     operations: s.operations,
+    kept: s.kept.map((k) => ({ ...k })),
+    keeperQuestions: s.keeperQuestions.map((q) => ({ ...q, keepers: q.keepers.map((k) => ({ ...k })) })),
   }
 }
 

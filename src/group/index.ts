@@ -59,5 +59,18 @@ export {
   type AskPeer,
   type KeyPackageRequest,
 } from './key-package-exchange.js'
+export {
+  KEEPER_PROTOCOL,
+  MAX_KEEPERS,
+  MAX_KEEPER_REQUEST_BYTES,
+  MAX_KEEPER_RESPONSE_BYTES,
+  decodeKeeperRequest,
+  decodeKeeperResponse,
+  encodeKeeperRequest,
+  encodeKeeperResponse,
+  type KeeperRequest,
+} from './keeper-wire.js'
+export { KeptGroups, DEFAULT_KEEPER_QUOTA, type KeeperQuota, type KeptGroupView, type KeptPeersChange } from './kept.js'
+export type { KeeperList } from './core.js'
 export { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, groupIdOf, isGroupIdOf } from './group-id.js'
 export { INVITATION_LIMITS, type InvitationLimits } from './invitation-limits.js'

@@ -35,6 +35,7 @@ export {
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
 export { LogStore, deletionTargets, MAX_DELETE_TARGETS, type IngestResult, type LogStoreCounts, type LogStoreOptions, type RejectedOperation, type StoredFork, type WireRow } from './log-store.js'
 export { PeerStore, type PeerError, type PeerRow } from './peer-store.js'
+export { KeeperStore, type KeeperDecision, type KeeperListRow, type KeptGroupRow } from './keeper-store.js'
 export { PendingInviteStore, type PendingInviteRow } from './pending-invite-store.js'
 export {
   GroupStore,

@@ -68,6 +68,8 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       tor: { state: 'ready', bootstrap: 100 },
       reachable: this.#state === 'running',
       peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
+      kept: [],
+      keeperQuestions: [],
       groups: this.#groups.length,
       operations: this.#messages.length,
     }
