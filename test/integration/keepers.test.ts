@@ -9,8 +9,14 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Burrow } from '../../src/node/index.js'
+import { decodeContactCard, encodeContactCard } from '../../src/keys/index.js'
+import { nodePaths, type Burrow } from '../../src/node/index.js'
+import { onionMultiaddr } from '../../src/net/index.js'
+import { streamChannel } from '../../src/net/stream-channel.js'
+import { encodeFrame, SYNC_PROTOCOL, type WireOperation } from '../../src/net/sync/index.js'
+import { openDatabase } from '../../src/store/index.js'
 import { eventually, testNode, texts } from '../helpers/burrow.js'
+import { startNetStack, TEST_PORT, type NetStack } from '../helpers/net-stack.js'
 
 const LONG = 150_000
 
@@ -145,4 +151,89 @@ describe('keepers over Tor', () => {
     expect(k.status().operations).toBe(operations)
     expect(k.peers().map((p) => p.name)).toEqual(['alice'])
   }, 300_000)
+})
+
+/** `author`'s operations of log `logId` as a node stored them, read with a connection of its own, closed at once. */
+function storedOps(dataDir: string, logId: Uint8Array, author: Uint8Array): { hash: string; wire: WireOperation }[] {
+  const db = openDatabase(nodePaths(dataDir).database, { readonly: true })
+  try {
+    const rows = db.prepare('SELECT hash, header, payload FROM log_operations WHERE log_id = ? AND author = ? ORDER BY seq').all(logId, author) as { hash: Buffer; header: Buffer; payload: Buffer | null }[]
+    return rows.map((r) => ({ hash: r.hash.toString('hex'), wire: { header: new Uint8Array(r.header), payload: r.payload === null ? null : new Uint8Array(r.payload) } }))
+  } finally {
+    db.close()
+  }
+}
+
+describe('a lying keeper', () => {
+  const nodes: Record<string, Awaited<ReturnType<typeof testNode>>> = {}
+  const live: Record<string, Burrow | undefined> = {}
+  let liar: NetStack
+
+  afterAll(async () => {
+    await Promise.allSettled([...Object.values(live).map((n) => n?.stop()), liar?.stop()])
+    for (const n of Object.values(nodes)) n.cleanup()
+  })
+
+  it('cannot make a member store anything invalid: forged and out-of-order operations are refused, withholding only delays', async () => {
+    for (const name of ['alice', 'bob']) {
+      nodes[name] = await testNode(name)
+      live[name] = nodes[name]!.node
+    }
+    ;[liar] = await Promise.all([startNetStack('liar', []), live.alice!.start(), live.bob!.start()])
+    let [alice, bob] = [live.alice!, live.bob!]
+    await alice.addPeers([bob.contactCard(), encodeContactCard(liar.card, liar.keys)])
+    await bob.addPeer(alice.contactCard())
+    await liar.allow(decodeContactCard(alice.contactCard()))
+    const group = (await alice.createGroup('lied-to')).id
+    const groupId = Buffer.from(group, 'hex')
+    await alice.invite(group, 'bob')
+    await eventually(() => bob.groups().find((g) => g.id === group && g.members.length === 2), LONG, 'bob to join')
+    await alice.addKeeper(group, 'liar')
+    await eventually(() => bob.keepers(group).keepers.length === 1 || undefined, LONG, 'bob to learn of the keeper')
+    await bob.decideKeepers(group, 'allow')
+    expect(bob.peers().find((p) => p.peerId === liar.peerId)?.keeping).toEqual(['keeper of lied-to'])
+
+    await bob.stop()
+    const words = Array.from({ length: 6 }, (_, i) => `lie-${i}-${randomBytes(6).toString('hex')}`)
+    for (const w of words) await alice.send(group, w)
+    const aliceKey = alice.keys.identity.publicKey
+    const ops = storedOps(nodes.alice!.dataDir, groupId, aliceKey)
+    await alice.stop()
+    live.alice = undefined
+
+    // Bob comes back; only the liar is there. It speaks raw sync to him.
+    bob = live.bob = await nodes.bob!.reopen()
+    await bob.start()
+    await liar.allow(decodeContactCard(bob.contactCard()))
+    await liar.sync.stop()
+    const bobAddr = onionMultiaddr(nodes.bob!.node.onionAddress, TEST_PORT, bob.peerId)
+    const say = async (wire: WireOperation[]): Promise<void> => {
+      const connection = await liar.net.libp2p.dial(bobAddr, { force: true })
+      const stream = await connection.newStream(SYNC_PROTOCOL)
+      const channel = streamChannel(stream)
+      channel.send(encodeFrame({ type: 'ops', logId: groupId, ops: wire }))
+      // Bob hangs up on a protocol violation; honest frames leave the stream open.
+      await new Promise((r) => setTimeout(r, 3_000))
+      stream.abort(new Error('next lie'))
+    }
+    const held = (): string[] => storedOps(nodes.bob!.dataDir, groupId, aliceKey).map((o) => o.hash)
+    const before = held()
+    const known = ops.filter((o) => !before.includes(o.hash))
+    expect(known.length).toBeGreaterThanOrEqual(6)
+    // Forged: a payload that is not the one alice signed.
+    const tampered = { header: known[0]!.wire.header, payload: Uint8Array.from(known[0]!.wire.payload!, (b, i) => (i === 10 ? b ^ 1 : b)) }
+    await say([tampered])
+    // Out of order: the second and third without the first.
+    await say([known[2]!.wire, known[1]!.wire])
+    expect(held()).toEqual(before)
+    // Withheld: only the first two; bob stores exactly them, alice's, and reads them.
+    await say([known[0]!.wire, known[1]!.wire])
+    await eventually(() => held().length === before.length + 2, LONG, 'bob to store the two honest operations')
+    expect(held()).toEqual([...before, known[0]!.hash, known[1]!.hash])
+    // Withholding delays only: alice brings the rest.
+    alice = live.alice = await nodes.alice!.reopen()
+    await alice.start()
+    await eventually(() => words.every((w) => texts(bob, group).includes(w)), LONG, 'bob to read every message once alice is back')
+    expect(held()).toEqual(ops.map((o) => o.hash))
+  }, 400_000)
 })
