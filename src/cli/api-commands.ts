@@ -67,7 +67,7 @@ function peerRows(peers: PeerJson[]): string {
   return table(
     ['NAME', 'PEER ID', 'ONION', 'CONNECTED', 'LAST SEEN', 'LAST ERROR', 'FINGERPRINT'],
     peers.map((p) => [
-      `${p.name ?? '-'}${p.forked ? ' [forked]' : ''}`,
+      `${p.name ?? '-'}${p.forked ? ' [forked]' : ''}${p.keeping !== undefined ? ` (${p.keeping.join(', ')})` : ''}`,
       shortId(p.peerId),
       shortOnion(p.onion),
       p.connected ? 'yes' : 'no',

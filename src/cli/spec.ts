@@ -59,7 +59,7 @@ const PASSPHRASE_FILE: OptionSpec = {
 }
 
 const PEER_JSON =
-  '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), forked, connected }'
+  '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), keeping?: ["keeper of <group>" or "member of kept group <id>"], forked, connected }'
 const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self, forked }'
 const GROUP_JSON = `{ id, name?, sharedName?, description?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, status ("active", "leaving", "left" or "removed"), pendingProposal?, retentionMs }`
 const PENDING_INVITE_JSON = '{ groupId, peerId, name?, identityKey, fingerprint, since, attempts, lastAttemptAt?, lastError?: { code, message } }'

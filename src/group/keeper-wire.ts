@@ -18,13 +18,14 @@ import { FILE_ID_LENGTH } from './app-body.js'
  * pinned on the keeper) is what vouches for them.
  * ```
  * peer      [identity key, onion key, client-auth key, name or null]
- *           84 58 20 <32> 58 20 <32> 58 20 <32> 65 "alice"
+ *           84 58 20 <32> 58 20 <32> 58 20 <32> 63 626f62                  ... "bob"
  * order     [1, group id, nonce, [member peers], [keeper peers], retention ms or null]
- *           86 01 58 20 <group id> 58 20 <nonce> 81 <peer> 81 <peer> f6
+ *           86 01 58 20 <group id> 58 20 <nonce> 81 <peer> 80 1a 9a7ec800   30 days, no co-keeper
  * release   [2, group id]                        82 02 58 20 <group id>
  * claim     [3, group id, [file id, …]]          83 03 58 20 <group id> 81 50 <16-byte file id>
  * response  [1]  accepted                        81 01
- *           [0, code]  refused                   82 00 6f "KEEPER_NOT_OWNER"  (at most 40 characters [A-Z0-9_])
+ *           [0, code]  refused                   82 00 6e 4b45455045525f52454655534544   "KEEPER_REFUSED"
+ *                                                (at most 40 characters [A-Z0-9_] are shown)
  * ```
  * An order proves its sender owns the group with the nonce the group id
  * derives from (group-id.ts), says who the group's members and co-keepers are and how long
