@@ -192,6 +192,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#exclusive(async () => {
       const group = this.#owned(groupId, 'invite members')
       if (group.roster.accepts(member)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
+      // A node answers sync for a log it keeps by the owner's order, not as a member: one node cannot be both.
+      if (this.#core.keepers(groupId)?.keepers.some((k) => bytesEqual(k.identityKey, member)) === true) {
+        throw new GroupError('GROUP_INVALID_ARGUMENT', 'that peer keeps this group: remove it as keeper before inviting it')
+      }
       const added = await group.roster.admitting((id) => bytesEqual(id, member), () => group.mls.addMembers([publicPackage]))
       // The roster admitted only `member`, but an existing member's package would pass it too.
       if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {

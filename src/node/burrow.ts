@@ -490,7 +490,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       this.content.attach(sync),
       forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
       on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
-      connectPublishAndIngest(this.#groups, sync),
+      connectPublishAndIngest(this.#groups, this.#kept, sync),
     )
     return parts as Running
   }

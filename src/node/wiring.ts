@@ -23,14 +23,16 @@ type NodeEmitter = EventEmitter<BurrowEvents>
  *   a group that becomes shared with someone (created, joined, a member
  *   added) is announced to them;
  * - ingest: what sync stored is processed into the groups (a file's chunks
- *   need no group pass: they are read when the file is saved).
+ *   need no group pass: they are read when the file is saved; a log kept
+ *   for others none at all).
  */
-export function connectPublishAndIngest(groups: GroupManager, sync: SyncManager): () => void {
+export function connectPublishAndIngest(groups: GroupManager, kept: KeptGroups, sync: SyncManager): () => void {
   const detach = [
     listen(groups, 'appended', (ops) => sync.offer(ops)),
     listen(groups, 'changed', ({ groupId }) => sync.share(groupId)),
     listen(groups, 'joined', (info) => sync.share(info.id)),
-    listen(sync, 'ingested', ({ logId }) => void (groups.isFileLog(logId) || groups.processSoon())),
+    // A log kept for others is nobody's business here but sync's.
+    listen(sync, 'ingested', ({ logId }) => void (groups.isFileLog(logId) || kept.ownerOf(logId) !== undefined || groups.processSoon())),
   ]
   return () => detach.forEach((d) => d())
 }
