@@ -1,4 +1,5 @@
 import type { KeepersJson, KeptGroupJson } from '../api/index.js'
+import { canAsk, confirm } from './confirm.js'
 import { CliError, EXIT } from './errors.js'
 import { formatBytes } from './file-commands.js'
 import { printable, shortId, table } from './format.js'
@@ -60,7 +61,15 @@ async function groupKeepers(run: Run, io: CliIo): Promise<number> {
   const decision = first === 'allow' || first === 'deny' ? first : undefined
   const group = decision === undefined ? first : second
   if (group === undefined) throw new CliError('CLI_USAGE', 'name the group: burrow group keepers allow <group>')
-  const k = await withApi(run, (api) => (decision === undefined ? api.call('group.keepers', { group }) : api.call('group.keepers.decide', { group, decision })))
+  let k = await withApi(run, (api) => (decision === undefined ? api.call('group.keepers', { group }) : api.call('group.keepers.decide', { group, decision })))
+  // Unanswered, and a person at the terminal: asked here and now (anything but yes leaves it unanswered).
+  if (decision === undefined && !run.globals.json && k.decision === 'ask' && k.keepers.length > 0 && canAsk(io)) {
+    const owner = printable(k.ownerName ?? shortId(k.owner, 12, 0))
+    const names = printable(k.keepers.map((x) => x.name ?? shortId(x.peerId)).join(', '))
+    if (await confirm(io, `${owner} introduced keeper${k.keepers.length === 1 ? '' : 's'} ${names} for ${printable(k.group ?? group)}: they would hold the group's encrypted logs and learn when you are online. Allow? [y/N] `)) {
+      k = await withApi(run, (api) => api.call('group.keepers.decide', { group, decision: 'allow' }))
+    }
+  }
   if (run.globals.json) printJson(io, k)
   else printKeepers(io, k)
   return EXIT.OK

@@ -222,7 +222,7 @@ const group: CommandSpec = {
       path: ['group', 'keepers'],
       summary: 'allow or deny the keepers the owner of a group names',
       description:
-        'The owner of a group may name keepers: nodes that hold the group\'s logs so that members who are never online at the same time still reach each other. Whether your node shares the group with them is your decision: `allow` puts them on your allow-list (shown in `peers list` as "keeper of <group>"), shares the group\'s logs and your files\' ids with them, now and for keepers the owner names later; `deny` refuses, and drops them at once if you had allowed them. Until you answer, `burrow status` and `burrow read` remind you. Without allow or deny, shows the keepers and your answer.',
+        'The owner of a group may name keepers: nodes that hold the group\'s logs so that members who are never online at the same time still reach each other. Whether your node shares the group with them is your decision: `allow` puts them on your allow-list (shown in `peers list` as "keeper of <group>"), shares the group\'s logs and your files\' ids with them, now and for keepers the owner names later; `deny` refuses, and drops them at once if you had allowed them. Until you answer, `burrow status`, `burrow read` and `burrow start` remind you. Without allow or deny, shows the keepers and your answer, and on a terminal asks you while it is unanswered (there is no join step to ask at: a node takes invitations from allow-listed peers by itself).',
       args: [{ name: 'allow|deny', required: false }, { name: 'group', required: true }],
       options: [],
       examples: ['burrow group keepers friends', 'burrow group keepers allow friends', 'burrow group keepers deny friends'],

@@ -199,13 +199,18 @@ export class KeptGroups {
   accepts(header: Header): boolean | undefined {
     const kept = this.#keptOf(header.logId)
     if (kept === undefined) return undefined
-    if (!kept.writers.has(toHex(header.author))) return false
     const key = `${toHex(header.logId)}:${toHex(header.author)}`
     const resume = this.#resumeAt.get(key)
     if (resume !== undefined && header.seq > resume) return false
+    const refuse = (): false => {
+      if (resume !== undefined || this.#resumeAt.size < MAX_RESUME_ENTRIES) this.#resumeAt.set(key, Math.min(resume ?? header.seq, header.seq))
+      return false
+    }
+    // An author the order does not name (yet: a member added since) is refused like a full group.
+    if (!kept.writers.has(toHex(header.author))) return refuse()
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
-      this.#resumeAt.set(key, Math.min(resume ?? header.seq, header.seq))
+      refuse()
       if (!kept.full) {
         kept.full = true
         const which = kept.bytes + size > this.#quota.perGroupBytes ? `its quota of ${this.#quota.perGroupBytes} bytes` : `the keeper's total of ${this.#quota.totalBytes} bytes`
@@ -225,42 +230,50 @@ export class KeptGroups {
    * Applies each kept group's retention period: the payloads of application
    * messages and file chunks older than it are deleted (commits, proposals
    * and Welcomes keep theirs, as members keep them). Then the sizes are
-   * measured again, and a group back under its quota takes operations again.
+   * measured again, and a group back under its quota takes operations again
+   * (`reopened`: ask its members for what they hold).
    */
-  sweep(): { expired: number } {
+  sweep(): { expired: number; reopened: Uint8Array[] } {
     let expired = 0
+    const reopened: Uint8Array[] = []
     const now = this.#now()
     for (const kept of this.#groups.values()) {
-      if (kept.retentionMs === null) {
-        this.#measure(kept)
-        continue
-      }
-      const cutoff = now - kept.retentionMs
-      for (const logId of [kept.groupId, ...kept.fileLogs.values()]) {
-        const isFileLog = logId !== kept.groupId
-        for (const authorKey of this.#logs.heights(logId).keys()) {
-          const author = fromHex(authorKey)
-          const key = `${toHex(logId)}:${authorKey}`
-          let after = this.#swept.get(key) ?? -1
-          scan: for (;;) {
-            const ops = this.#logs.operationsAfter(author, logId, after, 256)
-            for (const op of ops) {
-              const ts = op.header.extensions.get('ts')
-              if (typeof ts === 'number' && ts >= cutoff) break scan
-              if (op.payload !== undefined && (isFileLog || isApplicationPayload(op.payload))) {
-                this.#logs.deletePayload(op.hash)
-                expired++
-              }
-              after = op.header.seq
-            }
-            if (ops.length < 256) break
-          }
-          this.#swept.set(key, after)
-        }
-      }
+      const wasFull = kept.full
+      expired += this.#sweepGroup(kept, now)
       this.#measure(kept)
+      if (wasFull && !kept.full) reopened.push(kept.groupId.slice())
     }
-    return { expired }
+    return { expired, reopened }
+  }
+
+  /** Deletes the payloads of a kept group that its retention period expired; returns how many. */
+  #sweepGroup(kept: Kept, now: number): number {
+    if (kept.retentionMs === null) return 0
+    let expired = 0
+    const cutoff = now - kept.retentionMs
+    for (const logId of [kept.groupId, ...kept.fileLogs.values()]) {
+      const isFileLog = logId !== kept.groupId
+      for (const authorKey of this.#logs.heights(logId).keys()) {
+        const author = fromHex(authorKey)
+        const key = `${toHex(logId)}:${authorKey}`
+        let after = this.#swept.get(key) ?? -1
+        scan: for (;;) {
+          const ops = this.#logs.operationsAfter(author, logId, after, 256)
+          for (const op of ops) {
+            const ts = op.header.extensions.get('ts')
+            if (typeof ts === 'number' && ts >= cutoff) break scan
+            if (op.payload !== undefined && (isFileLog || isApplicationPayload(op.payload))) {
+              this.#logs.deletePayload(op.hash)
+              expired++
+            }
+            after = op.header.seq
+          }
+          if (ops.length < 256) break
+        }
+        this.#swept.set(key, after)
+      }
+    }
+    return expired
   }
 
   /** The kept groups with their sizes. */
@@ -320,6 +333,14 @@ export class KeptGroups {
     if (kept.full && kept.bytes < this.#quota.perGroupBytes && this.#total < this.#quota.totalBytes) kept.full = false
   }
 }
+
+/**
+ * Refused (log, author) pairs remembered: each costs a map entry, and a peer
+ * may send operations of made-up authors. Past it, a later operation of a
+ * refused author may arrive after a gap, which ends that sync session (the
+ * peer reconnects and syncs from our heights).
+ */
+const MAX_RESUME_ENTRIES = 4096
 
 /** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
 const HEADER_ALLOWANCE = 192

@@ -403,7 +403,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** As a keeper: applies each kept group's retention period (the node does it every minute while it runs). */
   sweepKept(): { expired: number } {
-    return this.#kept.sweep()
+    return this.#keepers.sweep()
   }
 
   status(): NodeStatus {

@@ -91,6 +91,8 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   #net: KeeperNetwork | undefined
   /** Messages to keepers not yet acknowledged, by `<kind>:<group>:<keeper>` (a newer one of a kind replaces the older). */
   readonly #outbox = new Map<string, Outgoing>()
+  /** Keepers (hex) we sent orders for a group, this run. */
+  readonly #ordered = new Map<string, Set<string>>()
   /** The retention each keeper of our groups was last ordered with, by group. */
   readonly #orderedRetention = new Map<string, number | null>()
   readonly #detach: (() => void)[] = []
@@ -125,7 +127,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     // Each kept group's retention period, applied every minute like a member's.
     const sweep = setInterval(() => {
       try {
-        this.#o.kept.sweep()
+        this.sweep()
       } catch (err) {
         this.#o.logger.warn({ code: (err as { code?: unknown }).code }, 'kept groups sweep failed')
       }
@@ -134,14 +136,9 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     const onConnect = (evt: CustomEvent<{ toString(): string }>): void => this.#flush(evt.detail.toString())
     net.libp2p.addEventListener('peer:connect', onConnect)
     this.#detach.push(() => net.libp2p.removeEventListener('peer:connect', onConnect))
-    // Each start re-sends what keepers must hold: an order lost to a crash is sent again.
-    for (const list of groups.keeperLists()) {
-      const info = groups.get(list.groupId)
-      if (info?.active !== true) continue
-      if (info.isOwner) this.#orderAll(list.groupId)
-      else if (list.decision === 'allow') this.#claimAll(list)
-      else if (list.decision === 'ask' && list.keepers.length > 0) this.emit('question', list)
-    }
+    // Each start goes over every list again: orders and claims lost to a crash are sent again, and
+    // what changed while the node was stopped (an answer given through the library) takes effect.
+    for (const list of groups.keeperLists()) void this.#listChanged(list)
   }
 
   stop(): void {
@@ -149,6 +146,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     for (const out of this.#outbox.values()) clearTimeout(out.timer)
     this.#outbox.clear()
     this.#net = undefined
+  }
+
+  /** Applies kept groups' retention periods; a group back under its quota asks its members again for what it refused. */
+  sweep(): { expired: number } {
+    const { expired, reopened } = this.#o.kept.sweep()
+    for (const groupId of reopened) this.#net?.sync.share(groupId)
+    return { expired }
   }
 
   /** Groups whose keepers list waits for the user's answer. */
@@ -246,9 +250,6 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     for (const k of this.#ordered.get(toHex(groupId)) ?? []) known.add(k)
     return [...known].filter((k) => !listed.has(k)).map((k) => Buffer.from(k, 'hex'))
   }
-
-  /** Keepers (hex) we sent orders for a group, this run. */
-  readonly #ordered = new Map<string, Set<string>>()
 
   /** Owner: (re-)sends the current order to every keeper of the group. */
   #orderAll(groupId: Uint8Array): void {
