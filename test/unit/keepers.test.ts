@@ -24,6 +24,7 @@ import type { ContactCard } from '../../src/keys/index.js'
 import { KeeperStore } from '../../src/store/index.js'
 import { onionAddressFromPublicKey } from '../../src/tor/onion-address.js'
 import { TestAuthor } from '../helpers/logs.js'
+import { prng } from '../helpers/prng.js'
 import { deliver, invite, manualClock, syncAll, type Member } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
@@ -89,6 +90,19 @@ describe('keeper wire', () => {
     // Not canonical CBOR (an indefinite-length array), and not CBOR at all.
     expect(code(() => decodeKeeperRequest(Uint8Array.from([0x9f, 0x02, 0xff])))).toBe('KEEPER_MALFORMED')
     expect(code(() => decodeKeeperRequest(new Uint8Array(300 * 1024)))).toBe('KEEPER_MALFORMED')
+  })
+
+  it('answers every mutation of a valid request with a request or KEEPER_MALFORMED, nothing else', () => {
+    const random = prng(25)
+    const valid = encodeKeeperRequest({ type: 'order', groupId, nonce, members: peers, keepers: [peers[1]!], retentionMs: 86_400_000 })
+    const codes = new Set<string>()
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Uint8Array.from(valid)
+      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      const cut = random() < 0.2 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes
+      codes.add(code(() => decodeKeeperRequest(cut)) ?? 'decoded')
+    }
+    expect([...codes].sort()).toEqual(['KEEPER_MALFORMED', 'decoded'])
   })
 
   it('carries the keepers list as a typed body; a bad entry is a malformed payload', () => {
