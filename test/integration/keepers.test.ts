@@ -207,28 +207,28 @@ describe('a lying keeper', () => {
     await liar.allow(decodeContactCard(bob.contactCard()))
     await liar.sync.stop()
     const bobAddr = onionMultiaddr(nodes.bob!.node.onionAddress, TEST_PORT, bob.peerId)
-    const say = async (wire: WireOperation[]): Promise<void> => {
+    /** Sends one `ops` frame on a sync stream of its own, and waits for `done`. */
+    const say = async (wire: WireOperation[], done: (connection: { status: string }) => boolean, what: string): Promise<void> => {
       const connection = await liar.net.libp2p.dial(bobAddr, { force: true })
       const stream = await connection.newStream(SYNC_PROTOCOL)
-      const channel = streamChannel(stream)
-      channel.send(encodeFrame({ type: 'ops', logId: groupId, ops: wire }))
-      // Bob hangs up on a protocol violation; honest frames leave the stream open.
-      await new Promise((r) => setTimeout(r, 3_000))
+      streamChannel(stream).send(encodeFrame({ type: 'ops', logId: groupId, ops: wire }))
+      await eventually(() => done(connection), 30_000, what)
       stream.abort(new Error('next lie'))
     }
+    // Bob hangs up on a protocol violation.
+    const hungUp = (connection: { status: string }): boolean => connection.status !== 'open'
     const held = (): string[] => storedOps(nodes.bob!.dataDir, groupId, aliceKey).map((o) => o.hash)
     const before = held()
     const known = ops.filter((o) => !before.includes(o.hash))
     expect(known.length).toBeGreaterThanOrEqual(6)
     // Forged: a payload that is not the one alice signed.
     const tampered = { header: known[0]!.wire.header, payload: Uint8Array.from(known[0]!.wire.payload!, (b, i) => (i === 10 ? b ^ 1 : b)) }
-    await say([tampered])
+    await say([tampered], hungUp, 'bob to hang up on a forged operation')
     // Out of order: the second and third without the first.
-    await say([known[2]!.wire, known[1]!.wire])
+    await say([known[2]!.wire, known[1]!.wire], hungUp, 'bob to hang up on operations out of order')
     expect(held()).toEqual(before)
-    // Withheld: only the first two; bob stores exactly them, alice's, and reads them.
-    await say([known[0]!.wire, known[1]!.wire])
-    await eventually(() => held().length === before.length + 2, LONG, 'bob to store the two honest operations')
+    // Withheld: only the first two; bob stores exactly them, alice's.
+    await say([known[0]!.wire, known[1]!.wire], () => held().length === before.length + 2, 'bob to store the two honest operations')
     expect(held()).toEqual([...before, known[0]!.hash, known[1]!.hash])
     // Withholding delays only: alice brings the rest.
     alice = live.alice = await nodes.alice!.reopen()
