@@ -362,7 +362,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     })()
     const next = current.filter((k) => toHex(k.identityKey) !== wanted && toHex(k.identityKey) !== byTable && k.displayName !== peerWhat)
     if (next.length === current.length) throw new GroupError('KEEPER_NOT_FOUND', `${peerWhat.slice(0, 80)} is not a keeper of this group`)
-    return this.#keepersView(await this.#groups.setKeepers(group.id, next))
+    const view = this.#keepersView(await this.#groups.setKeepers(group.id, next))
+    for (const gone of current.filter((k) => !next.includes(k))) this.#keepers.release(group.id, gone.identityKey)
+    return view
   }
 
   /** A group's keepers and our answer to them (an empty list before its owner named any). */

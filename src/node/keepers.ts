@@ -79,7 +79,9 @@ export interface KeeperServiceEvents {
 }
 
 interface Outgoing {
+  readonly groupId: Uint8Array
   readonly keeper: Uint8Array
+  readonly kind: string
   readonly body: Uint8Array
   attempts: number
   timer?: NodeJS.Timeout
@@ -91,8 +93,6 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   #net: KeeperNetwork | undefined
   /** Messages to keepers not yet acknowledged, by `<kind>:<group>:<keeper>` (a newer one of a kind replaces the older). */
   readonly #outbox = new Map<string, Outgoing>()
-  /** Keepers (hex) we sent orders for a group, this run. */
-  readonly #ordered = new Map<string, Set<string>>()
   /** The retention each keeper of our groups was last ordered with, by group. */
   readonly #orderedRetention = new Map<string, number | null>()
   readonly #detach: (() => void)[] = []
@@ -139,6 +139,20 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     // Each start goes over every list again: orders and claims lost to a crash are sent again, and
     // what changed while the node was stopped (an answer given through the library) takes effect.
     for (const list of groups.keeperLists()) void this.#listChanged(list)
+    for (const { groupId, keeper } of this.#o.store.releases()) {
+      if (groups.keepers(groupId)?.keepers.some((k) => bytesEqual(k.identityKey, keeper)) === true) this.#o.store.dropRelease(groupId, keeper)
+      else this.#send('release', groupId, keeper, { type: 'release', groupId })
+    }
+  }
+
+  /**
+   * Owner: `keeper` keeps `groupId` no more (call it as the keeper leaves the
+   * list): its release is recorded, and sent (again at every start) until the
+   * keeper acknowledges it.
+   */
+  release(groupId: Uint8Array, keeper: Uint8Array): void {
+    this.#o.store.addRelease(groupId, keeper)
+    this.#send('release', groupId, keeper, { type: 'release', groupId })
   }
 
   stop(): void {
@@ -227,8 +241,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     const allowed = list.decision === 'allow' && info.active
     try {
       if (info.isOwner) {
-        // Our own keepers are on our allow-list already (the owner names only peers it has).
-        for (const k of this.#releasable(list.groupId, keys)) this.#send('release', list.groupId, k, { type: 'release', groupId: list.groupId })
+        // Our own keepers are on our allow-list already (the owner names only peers it has); dropped ones get their `release`.
         this.#orderAll(list.groupId)
       } else if (allowed) {
         await this.#grant(list.keepers, reason)
@@ -241,14 +254,6 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     } catch (err) {
       this.#o.logger.warn({ group: toHex(list.groupId).slice(0, 12), code: (err as { code?: unknown }).code }, 'keepers change not applied')
     }
-  }
-
-  /** Keepers we ordered for a group that its new list no longer names. */
-  #releasable(groupId: Uint8Array, listed: Set<string>): Uint8Array[] {
-    const prefix = `order:${toHex(groupId)}:`
-    const known = new Set([...this.#outbox.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)))
-    for (const k of this.#ordered.get(toHex(groupId)) ?? []) known.add(k)
-    return [...known].filter((k) => !listed.has(k)).map((k) => Buffer.from(k, 'hex'))
   }
 
   /** Owner: (re-)sends the current order to every keeper of the group. */
@@ -264,10 +269,9 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       .map((r) => ({ version: 1 as const, identityKey: r.identityKey, onionAddress: r.onion, clientAuthKey: r.clientAuthKey, ...(r.displayName !== undefined ? { displayName: r.displayName } : {}) }))
     const order: KeeperRequest = { type: 'order', groupId, nonce: groups.ownershipNonce(groupId), members, keepers: list.keepers, retentionMs: info.retentionMs }
     this.#orderedRetention.set(toHex(groupId), info.retentionMs)
-    const ordered = this.#ordered.get(toHex(groupId)) ?? new Set()
-    this.#ordered.set(toHex(groupId), ordered)
     for (const keeper of list.keepers) {
-      ordered.add(toHex(keeper.identityKey))
+      // Named again: a release still on its way is void.
+      this.#o.store.dropRelease(groupId, keeper.identityKey)
       this.#outbox.delete(`release:${toHex(groupId)}:${toHex(keeper.identityKey)}`)
       this.#send('order', groupId, keeper.identityKey, order)
     }
@@ -302,7 +306,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   #send(kind: string, groupId: Uint8Array, keeper: Uint8Array, req: KeeperRequest): void {
     const key = `${kind}:${toHex(groupId)}:${toHex(keeper)}`
     clearTimeout(this.#outbox.get(key)?.timer)
-    const out: Outgoing = { keeper: keeper.slice(), body: encodeKeeperRequest(req), attempts: 0 }
+    const out: Outgoing = { groupId: groupId.slice(), keeper: keeper.slice(), kind, body: encodeKeeperRequest(req), attempts: 0 }
     this.#outbox.set(key, out)
     void this.#deliver(key, out)
   }
@@ -325,13 +329,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     try {
       await net.connector.connect(record, { budgetMs: 60_000 })
       decodeKeeperResponse(await request(net.libp2p, peerIdFromString(record.peerId), KEEPER_PROTOCOL, out.body, { maxResponseBytes: MAX_KEEPER_RESPONSE_BYTES, timeoutMs: REQUEST_TIMEOUT_MS }))
-      if (this.#outbox.get(key) === out) this.#outbox.delete(key)
+      this.#done(key, out)
     } catch (err) {
       const code = (err as { code?: unknown }).code
       this.#o.logger.warn({ keeper: record.peerId, request: key.split(':')[0], code, attempt: out.attempts + 1 }, 'keeper request not delivered')
       // A refusal is the keeper's answer: asking again changes nothing until the next change or start.
       if (code === 'KEEPER_REFUSED' || code === 'KEEPER_MALFORMED') {
-        if (this.#outbox.get(key) === out) this.#outbox.delete(key)
+        this.#done(key, out)
         return
       }
       const delay = RETRY_MS[out.attempts++]
@@ -339,6 +343,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     } finally {
       out.sending = false
     }
+  }
+
+  /** A message the keeper answered: it leaves the outbox (a release, the database too). */
+  #done(key: string, out: Outgoing): void {
+    if (this.#outbox.get(key) !== out) return
+    this.#outbox.delete(key)
+    if (out.kind === 'release') this.#o.store.dropRelease(out.groupId, out.keeper)
   }
 
   // ---- the allow-list ----------------------------------------------------------

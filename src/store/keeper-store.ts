@@ -34,7 +34,8 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b)
 
 /**
  * SQL of the keeper tables (migration 8): the keepers lists of our groups
- * (`group_keepers`, one row per group, gone with the group), the groups we
+ * (`group_keepers`, one row per group, gone with the group), the releases
+ * our dropped keepers have not acknowledged (`keeper_releases`), the groups we
  * keep for others and their claimed file logs, and why a peer is on the
  * allow-list (`peer_reasons`). Plain rows; the rules live in `group/` and
  * `node/keepers.ts`.
@@ -51,6 +52,9 @@ export class KeeperStore {
     fileLogs: Statement<[], { log_id: Buffer; group_id: Buffer }>
     insertFileLog: Statement<[Uint8Array, Uint8Array]>
     logBytes: Statement<[Uint8Array], { bytes: number | null; operations: number }>
+    releases: Statement<[], { group_id: Buffer; keeper: Buffer }>
+    addRelease: Statement<[Uint8Array, Uint8Array]>
+    dropRelease: Statement<[Uint8Array, Uint8Array]>
     reasons: Statement<[], { peer_id: string; reason: string }>
     addReason: Statement<[string, string]>
     dropReason: Statement<[string, string]>
@@ -75,6 +79,9 @@ export class KeeperStore {
       fileLogs: db.prepare('SELECT log_id, group_id FROM kept_file_logs'),
       insertFileLog: db.prepare('INSERT OR IGNORE INTO kept_file_logs (log_id, group_id) VALUES (?, ?)'),
       logBytes: db.prepare('SELECT SUM(length(header) + COALESCE(length(payload), 0)) AS bytes, COUNT(*) AS operations FROM log_operations WHERE log_id = ?'),
+      releases: db.prepare('SELECT group_id, keeper FROM keeper_releases'),
+      addRelease: db.prepare('INSERT OR IGNORE INTO keeper_releases (group_id, keeper) VALUES (?, ?)'),
+      dropRelease: db.prepare('DELETE FROM keeper_releases WHERE group_id = ? AND keeper = ?'),
       reasons: db.prepare('SELECT peer_id, reason FROM peer_reasons'),
       addReason: db.prepare('INSERT OR IGNORE INTO peer_reasons (peer_id, reason) VALUES (?, ?)'),
       dropReason: db.prepare('DELETE FROM peer_reasons WHERE peer_id = ? AND reason = ?'),
@@ -131,6 +138,19 @@ export class KeeperStore {
   logSize(logId: Uint8Array): { bytes: number; operations: number } {
     const r = this.#stmt.logBytes.get(logId)
     return { bytes: r?.bytes ?? 0, operations: r?.operations ?? 0 }
+  }
+
+  /** Releases our keepers have not acknowledged yet (sent again at every start). */
+  releases(): { groupId: Uint8Array; keeper: Uint8Array }[] {
+    return this.#stmt.releases.all().map((r) => ({ groupId: bytes(r.group_id), keeper: bytes(r.keeper) }))
+  }
+
+  addRelease(groupId: Uint8Array, keeper: Uint8Array): void {
+    this.#stmt.addRelease.run(groupId, keeper)
+  }
+
+  dropRelease(groupId: Uint8Array, keeper: Uint8Array): void {
+    this.#stmt.dropRelease.run(groupId, keeper)
   }
 
   peerReasons(): { peerId: string; reason: string }[] {

@@ -245,7 +245,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'keepers: keeper lists of our groups, groups we keep for others, why a peer is on the allow-list',
+    name: 'keepers: keeper lists of our groups, releases not yet acknowledged, groups we keep for others, why a peer is on the allow-list',
     up(db) {
       db.exec(`
         CREATE TABLE group_keepers (
@@ -266,6 +266,11 @@ export const MIGRATIONS: readonly Migration[] = [
           group_id BLOB NOT NULL REFERENCES kept_groups (group_id) ON DELETE CASCADE
         ) WITHOUT ROWID;
         CREATE INDEX kept_file_logs_group ON kept_file_logs (group_id);
+        CREATE TABLE keeper_releases (
+          group_id BLOB NOT NULL,                  -- a group we own
+          keeper   BLOB NOT NULL,                  -- a keeper dropped from its list that has not acknowledged its release yet
+          PRIMARY KEY (group_id, keeper)
+        ) WITHOUT ROWID;
         CREATE TABLE peer_reasons (
           peer_id TEXT NOT NULL,
           reason  TEXT NOT NULL,                   -- 'user', 'kept:<group hex>' or 'keeper:<group hex>'
