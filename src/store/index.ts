@@ -12,6 +12,8 @@
  *   `group-store.ts`: group state, cursors, invitations, departed members,
  *   the local view (the only plaintext), rejections.
  *   `pending-invite-store.ts`: the owner's invitations queued until the invitee is reachable.
+ *   `keeper-store.ts`: keepers lists and answers, releases not yet
+ *   acknowledged, groups kept for others, why a peer is on the allow-list.
  * - `errors.ts`: `StoreError` and its codes.
  *
  * No transactions span stores here: callers that must write several things
