@@ -109,8 +109,11 @@ describe('keepers over Tor', () => {
     expect(view.keepers.map((x) => x.peerId)).toEqual([k.peerId])
     expect(await asked).toMatchObject({ groupId: group, decision: 'ask', keepers: [{ peerId: k.peerId, name: 'k' }] })
     expect(bob.status().keeperQuestions.map((q) => q.groupId)).toEqual([group])
-    await bob.decideKeepers(group, 'allow')
+    // A refusal takes the keeper off bob's list (only keeping put it there); allowing puts it back.
+    await bob.decideKeepers(group, 'deny')
+    expect(bob.peers().some((p) => p.peerId === k.peerId)).toBe(false)
     expect(bob.status().keeperQuestions).toEqual([])
+    await bob.decideKeepers(group, 'allow')
     expect(bob.peers().find((p) => p.peerId === k.peerId)?.keeping).toEqual(['keeper of kept'])
     const held = await eventually(() => k.keptGroups().find((g) => g.groupId === group), LONG, 'the keeper to take the order')
     expect(held).toMatchObject({ owner: alice.keys.identity.publicKey.reduce((s, b) => s + b.toString(16).padStart(2, '0'), ''), members: 2, full: false })
