@@ -19,6 +19,8 @@ import { eventually, testNode, texts } from '../helpers/burrow.js'
 import { startNetStack, TEST_PORT, type NetStack } from '../helpers/net-stack.js'
 
 const LONG = 150_000
+/** The keeper's quota for the group: what the first tests send (two files of 1.3 MB, a few messages) fits; 2 MB more does not. */
+const KEEPER_QUOTA = 3.5 * 1024 * 1024
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -82,7 +84,7 @@ describe('keepers over Tor', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'burrow-keepers-it-'))
     for (const name of ['alice', 'bob', 'k']) {
-      nodes[name] = await testNode(name)
+      nodes[name] = await testNode(name, name === 'k' ? { keeperQuota: { perGroupBytes: KEEPER_QUOTA } } : {})
       live[name] = nodes[name]!.node
     }
     await Promise.all(['alice', 'bob', 'k'].map((n) => node(n).start()))
@@ -135,7 +137,7 @@ describe('keepers over Tor', () => {
     expect(node('k').groups()).toEqual([])
   }, 600_000)
 
-  it('a removed member, then a removed keeper, get nothing new', async () => {
+  it('a removed member gets nothing new', async () => {
     const alice = node('alice')
     const k = node('k')
     await alice.removeMember(group, 'bob')
@@ -145,7 +147,27 @@ describe('keepers over Tor', () => {
     const before = kept()
     await alice.send(group, 'after bob left')
     await eventually(() => kept() > before, LONG, 'the keeper to store the message')
+  }, 300_000)
 
+  it('a full keeper refuses the group\'s new operations, tells its operator, and keeps the session', async () => {
+    const [alice, k] = [node('alice'), node('k')]
+    const full = new Promise<{ groupId: string; code: string }>((resolve) => k.once('keeper:full', resolve))
+    const path = join(work, 'too-big.bin')
+    writeFileSync(path, randomBytes(2 * 1024 * 1024))
+    await alice.content.sendFile(group, path)
+    expect(await full).toMatchObject({ groupId: group, code: 'KEEPER_QUOTA_FULL' })
+    const status = k.status().kept.find((g) => g.groupId === group)
+    expect(status).toMatchObject({ full: true, quotaBytes: KEEPER_QUOTA })
+    expect(status!.bytes).toBeLessThanOrEqual(KEEPER_QUOTA)
+    // Refused, not a protocol fault: alice is not cut off.
+    await new Promise((r) => setTimeout(r, 3_000))
+    expect(k.peers().find((p) => p.name === 'alice')?.connected).toBe(true)
+    expect(k.peers().find((p) => p.name === 'alice')?.lastError).toBeUndefined()
+  }, 120_000)
+
+  it('a removed keeper gets nothing new', async () => {
+    const alice = node('alice')
+    const k = node('k')
     await alice.removeKeeper(group, 'k')
     await eventually(() => k.keptGroups().length === 0, LONG, 'the keeper to be released')
     const operations = k.status().operations
