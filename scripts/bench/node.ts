@@ -12,6 +12,9 @@
  *   each one way);
  * - group message publish → decrypted at a member, p50/p95, next to the raw
  *   onion round trip (over several circuits);
+ * - offline delivery (offline-delivery.ts): a recipient back online catches
+ *   up on 1,000 messages through a keeper, next to the same through a member
+ *   that stayed online;
  * - memory (fast profile only): RSS of a node process (`burrow start`) and of
  *   its tor, holding 100,000 stored operations with 10 connected peers.
  *
@@ -29,6 +32,7 @@ import { LogStore, openDatabase } from '../../src/store/index.js'
 import { clientTorrcLines, type Testnet } from '../../src/testnet/index.js'
 import { TestAuthor } from '../../test/helpers/logs.js'
 import { startNetStack, until, type NetStack } from '../../test/helpers/net-stack.js'
+import { offlineDelivery } from './offline-delivery.js'
 import { closeRawSteps, echoRoundTrips, rawDial, rawDir, rawStart, type RawNode } from './raw-steps.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
 import { benchProfile, benchTestnet } from './testnet.js'
@@ -154,7 +158,7 @@ async function memory(testnet: Testnet, root: string): Promise<{ nodeRss: number
     const torLines = clientTorrcLines(testnet.state)
     stacks.push(...(await Promise.all(Array.from({ length: PEERS }, (_, i) => startNetStack(`mem-peer-${i}`, [], { torLines })))))
     for (const stack of stacks) {
-      await cli('peers', 'add', encodeContactCard(stack.card, stack.keys))
+      await cli('peers', 'add', '--yes', encodeContactCard(stack.card, stack.keys))
       await stack.allow(decodeContactCard(card))
     }
     const connectedCount = async (): Promise<number> =>
@@ -204,6 +208,7 @@ export async function run(): Promise<BenchReport> {
     }
     const latency = await messageLatency(pairs[0]![0], pairs[0]![1], LATENCY_SAMPLES)
     await stopAll()
+    const offline = await offlineDelivery(testnet.dir, root)
     const mem = live ? undefined : await memory(testnet, root)
 
     const burrowStarts = spread(nodes.map((n) => n.reachable))
@@ -231,6 +236,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'group message p95', value: percentile(sortedLatency, 95), unit: 'ms', runs: latency.length },
       { metric: 'raw onion round trip p50', value: rttP50, unit: 'ms', runs: rtt.length, note: `${raws.length} circuits` },
       { metric: 'raw onion round trip p95', value: percentile(sortedRtt, 95), unit: 'ms', runs: rtt.length },
+      ...offline,
       ...(mem === undefined
         ? []
         : [

@@ -29,7 +29,7 @@
  * of ours may wait for one peer (beyond: `SYNC_SEND_BACKLOG`). A member that
  * departed the group gets none and none of its are handed on.
  */
-import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, KeepersView, KeptGroupStatus, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -96,6 +96,12 @@ export const METHODS = [
   'file.save',
   'delete',
   'group.retention',
+  // Keepers.
+  'group.keepers',
+  'group.keeper.add',
+  'group.keeper.remove',
+  'group.keepers.decide',
+  'kept.list',
 ] as const
 
 /** Methods that last as long as a transfer: no call timeout (closing the connection ends them). */
@@ -123,6 +129,8 @@ export const EVENTS = [
   'log:fork',
   'file:progress',
   'group:deleted',
+  'group:keepers',
+  'keeper:full',
 ] as const
 
 /** An event name. */
@@ -230,6 +238,16 @@ export interface MethodParams {
   delete: { group: string; entry: string }
   /** Owner: the retention period in ms (60,000 to 100 years), or null for none. */
   'group.retention': { group: string; periodMs: number | null }
+  /** A group's keepers and our answer to them. */
+  'group.keepers': { group: string }
+  /** Owner: an allow-listed peer keeps the group (stores and serves its logs, ciphertext only). */
+  'group.keeper.add': { group: string; peer: string }
+  /** Owner: the peer keeps the group no more. */
+  'group.keeper.remove': { group: string; peer: string }
+  /** Member: allow or deny the keepers the group's owner names (`ask`: ask again at the next list). */
+  'group.keepers.decide': { group: string; decision: 'ask' | 'allow' | 'deny' }
+  /** As a keeper: the groups kept here. */
+  'kept.list': Record<string, never>
 }
 
 /** Result of every method. */
@@ -278,7 +296,17 @@ export interface MethodResults {
   /** The entry as it was: a message or a file. */
   delete: { message?: MessageJson; file?: FileJson }
   'group.retention': GroupJson
+  'group.keepers': KeepersJson
+  'group.keeper.add': KeepersJson
+  'group.keeper.remove': KeepersJson
+  'group.keepers.decide': KeepersJson
+  'kept.list': { kept: KeptGroupJson[] }
 }
+
+/** A group's keepers and our answer (node/types.ts `KeepersView`). */
+export type KeepersJson = KeepersView
+/** A group kept here (node/types.ts `KeptGroupStatus`). */
+export type KeptGroupJson = KeptGroupStatus
 
 /** Data of every event. */
 export interface EventData {
@@ -303,6 +331,8 @@ export interface EventData {
   'log:fork': ForkJson & { peerId: string; peerName?: string }
   'file:progress': FileProgressJson
   'group:deleted': { groupId: string; author: string; seqs: number[] }
+  'group:keepers': KeepersJson
+  'keeper:full': { groupId: string; code: string; message: string }
 }
 
 // ---- lines -----------------------------------------------------------------

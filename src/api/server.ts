@@ -26,7 +26,7 @@ import {
 import { LineSplitter } from './line-splitter.js'
 import { clearStaleSocket } from './socket-file.js'
 import { decodeBase64Strict, parseRequestLine } from './validate.js'
-import { EVENT_DATA, EVENT_GROUP, fileJson, forkJson, groupJson, membersJson, messageJson, peerJson, pendingInviteJson, progressJson, statusJson } from './wire.js'
+import { EVENT_DATA, EVENT_GROUP, fileJson, forkJson, groupJson, keepersJson, membersJson, messageJson, peerJson, pendingInviteJson, progressJson, statusJson } from './wire.js'
 
 /** Options of {@link startLocalApi}. */
 export interface LocalApiServerOptions {
@@ -203,6 +203,11 @@ class LocalApi implements LocalApiServer {
         return { events }
       },
       stop: () => ({ stopping: true }),
+      'group.keepers': ({ group }) => keepersJson(node.keepers(group)),
+      'group.keeper.add': async ({ group, peer }) => keepersJson(await node.addKeeper(group, peer)),
+      'group.keeper.remove': async ({ group, peer }) => keepersJson(await node.removeKeeper(group, peer)),
+      'group.keepers.decide': async ({ group, decision }) => keepersJson(await node.decideKeepers(group, decision)),
+      'kept.list': () => ({ kept: node.keptGroups().map((k) => ({ ...k })) }),
       ...this.#fileHandlers(),
     }
   }

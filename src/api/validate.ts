@@ -215,8 +215,24 @@ const FILE_VALIDATORS = {
   },
 }
 
+const KEEPER_DECISIONS = ['ask', 'allow', 'deny'] as const
+
+const KEEPER_VALIDATORS = {
+  'group.keepers': groupOnly,
+  'group.keeper.add': groupAndPeer,
+  'group.keeper.remove': groupAndPeer,
+  'group.keepers.decide': (p: Params): MethodParams['group.keepers.decide'] => {
+    onlyKeys(p, ['group', 'decision'])
+    const decision = KEEPER_DECISIONS.find((d) => d === p.decision)
+    if (decision === undefined) throw bad('"decision" must be "ask", "allow" or "deny"')
+    return { group: requiredString(p, 'group', MAX_REF_CHARS), decision }
+  },
+  'kept.list': noParams,
+}
+
 const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M] } = {
   ...FILE_VALIDATORS,
+  ...KEEPER_VALIDATORS,
   status: noParams,
   card: noParams,
   'peers.add': (p) => {

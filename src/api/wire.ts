@@ -1,6 +1,6 @@
-import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, KeepersView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 import type { LocalApiNodeEvents } from './node.js'
-import type { EventData, EventName, FileJson, FileProgressJson, ForkJson, GroupJson, MemberJson, MessageJson, PeerJson, PendingInviteJson, StatusJson } from './protocol.js'
+import type { EventData, EventName, FileJson, FileProgressJson, ForkJson, GroupJson, KeepersJson, MemberJson, MessageJson, PeerJson, PendingInviteJson, StatusJson } from './protocol.js'
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -38,9 +38,15 @@ export function peerJson(p: PeerView): PeerJson {
     ...(p.lastSeen !== undefined ? { lastSeen: p.lastSeen } : {}),
     ...(p.lastError !== undefined ? { lastError: errorJson(p.lastError) } : {}),
     errors: p.errors.map(errorJson),
+    ...(p.keeping !== undefined ? { keeping: [...p.keeping] } : {}),
     forked: p.forked,
     connected: p.connected,
   }
+}
+
+/** A group's keepers as they travel. */
+export function keepersJson(k: KeepersView): KeepersJson {
+  return { ...k, keepers: k.keepers.map((x) => ({ ...x })) }
 }
 
 /** A group's members as they travel. */
@@ -179,6 +185,8 @@ export function statusJson(s: NodeStatus): StatusJson {
     peers: { total: s.peers.total, connected: s.peers.connected },
     groups: s.groups,
     operations: s.operations,
+    kept: s.kept.map((k) => ({ ...k })),
+    keeperQuestions: s.keeperQuestions.map(keepersJson),
   }
 }
 
@@ -204,6 +212,8 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   },
   'group:invite': (e) => inviteEventJson(e),
   'log:fork': (f) => ({ ...forkJson(f), peerId: f.peerId, ...(f.peerName !== undefined ? { peerName: f.peerName } : {}) }),
+  'group:keepers': (k) => keepersJson(k),
+  'keeper:full': (e) => ({ groupId: e.groupId, code: e.code, message: e.message }),
 }
 
 /** The group an event belongs to (hex id), for subscriptions limited to one group. */
@@ -217,4 +227,6 @@ export const EVENT_GROUP: { [E in EventName]?: (...args: LocalApiNodeEvents[E]) 
   'group:ephemeral': (e) => e.groupId,
   'group:invite': (e) => e.groupId,
   'log:fork': (f) => f.logId,
+  'group:keepers': (k) => k.groupId,
+  'keeper:full': (e) => e.groupId,
 }

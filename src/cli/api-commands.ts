@@ -11,6 +11,7 @@ import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
 import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
 import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
+import { keeperQuestion, keptTable } from './keeper-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -66,7 +67,7 @@ function peerRows(peers: PeerJson[]): string {
   return table(
     ['NAME', 'PEER ID', 'ONION', 'CONNECTED', 'LAST SEEN', 'LAST ERROR', 'FINGERPRINT'],
     peers.map((p) => [
-      `${p.name ?? '-'}${p.forked ? ' [forked]' : ''}`,
+      `${p.name ?? '-'}${p.forked ? ' [forked]' : ''}${p.keeping !== undefined ? ` (${p.keeping.join(', ')})` : ''}`,
       shortId(p.peerId),
       shortOnion(p.onion),
       p.connected ? 'yes' : 'no',
@@ -94,6 +95,8 @@ async function status(run: Run, io: CliIo): Promise<number> {
         ['operations', String(s.operations)],
       ]),
     )
+    if (s.kept.length > 0) io.stdout.write(`\n${keptTable(s.kept)}`)
+    for (const q of s.keeperQuestions) io.stdout.write(`\n${keeperQuestion(q)}\n`)
   }
   return EXIT.OK
 }
@@ -286,7 +289,11 @@ async function read(run: Run, io: CliIo): Promise<number> {
     if (run.options.follow === true) return await follow(run, io, api, group, after)
     const page = await api.call('read', { group, ...(after !== undefined ? { afterId: after } : {}), ...(limit !== undefined ? { limit } : {}) })
     if (run.globals.json) printJson(io, page)
-    else for (const m of page.messages) io.stdout.write(messageLine(m))
+    else {
+      for (const m of page.messages) io.stdout.write(messageLine(m))
+      const asked = await api.call('group.keepers', { group })
+      if (asked.decision === 'ask' && asked.keepers.length > 0) io.stderr.write(`${keeperQuestion(asked)}\n`)
+    }
     return EXIT.OK
   } finally {
     await api.close()

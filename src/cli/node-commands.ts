@@ -15,6 +15,7 @@ import { CliError, EXIT } from './errors.js'
 import { printable, shortId } from './format.js'
 import type { CliIo } from './io.js'
 import { humanLogDestination, logFileDestination } from './log-output.js'
+import { keeperQuestion } from './keeper-commands.js'
 import { promptPassphrase, readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
@@ -138,6 +139,15 @@ export async function openNode(run: Run, io: CliIo, options: Omit<BurrowOptions,
   }
 }
 
+/** The keeper quota a config sets, as node options. */
+function keeperQuota(config: NodeConfig): { keeperQuota?: { perGroupBytes?: number; totalBytes?: number } } {
+  const quota = {
+    ...(config.keeperGroupQuota !== undefined ? { perGroupBytes: config.keeperGroupQuota } : {}),
+    ...(config.keeperTotalQuota !== undefined ? { totalBytes: config.keeperTotalQuota } : {}),
+  }
+  return Object.keys(quota).length === 0 ? {} : { keeperQuota: quota }
+}
+
 /** `burrow start`: runs the node in the foreground until a signal or `burrow stop`. */
 async function start(run: Run, io: CliIo): Promise<number> {
   const dataDir = run.globals.dataDir
@@ -156,6 +166,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
     tor: torChoice(run, config),
     logger,
     ...(config.displayName !== undefined ? { displayName: config.displayName } : {}),
+    ...keeperQuota(config),
   })
   // Event lines carry peers' names and tor's reasons: made printable like everything from outside.
   const say = (line: string): void => lines.out(printable(line))
@@ -181,6 +192,8 @@ async function start(run: Run, io: CliIo): Promise<number> {
       ? event('log:fork', f)
       : say(`fork detected: ${f.self ? 'your own identity' : (f.authorName ?? shortId(f.authorPeerId))} signed two different operations at seq ${f.seq}; proof ${f.id} (\`burrow forks\`)`),
   )
+  node.on('group:keepers', (q) => (json ? event('group:keepers', q) : say(keeperQuestion(q))))
+  node.on('keeper:full', (e) => (json ? event('keeper:full', e) : lines.err(printable(`${e.code}: ${e.message}`))))
   node.on('group:invite', (e) => {
     if (json) event('group:invite', e)
     else if (e.state === 'invited' || e.state === 'failed') {

@@ -6,6 +6,7 @@ import { FILE_COMMANDS } from './file-commands.js'
 import { EXIT, describeError, exitCodeFor } from './errors.js'
 import { FORK_COMMANDS } from './fork-commands.js'
 import { GROUP_LIFE_COMMANDS } from './group-life-commands.js'
+import { KEEPER_COMMANDS } from './keeper-commands.js'
 import { printable } from './format.js'
 import { helpJson, helpText } from './help.js'
 import type { CliIo } from './io.js'
@@ -13,7 +14,7 @@ import { NODE_COMMANDS } from './node-commands.js'
 import { parseCommandLine } from './parse.js'
 import { TESTNET_COMMANDS } from './testnet-command.js'
 
-const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...FILE_COMMANDS, ...GROUP_LIFE_COMMANDS, ...FORK_COMMANDS, ...AT_REST_COMMANDS, ...CHAT_COMMANDS, ...TESTNET_COMMANDS }
+const HANDLERS = { ...NODE_COMMANDS, ...API_COMMANDS, ...FILE_COMMANDS, ...GROUP_LIFE_COMMANDS, ...KEEPER_COMMANDS, ...FORK_COMMANDS, ...AT_REST_COMMANDS, ...CHAT_COMMANDS, ...TESTNET_COMMANDS }
 
 /** Burrow's version, from the package.json next to `src/` (or `dist/`). */
 export function burrowVersion(): string {

@@ -59,7 +59,7 @@ const PASSPHRASE_FILE: OptionSpec = {
 }
 
 const PEER_JSON =
-  '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), forked, connected }'
+  '{ peerId, name?, onion, identityKey, fingerprint, addedAt, lastSeen?, lastError?: { code, message, at } (only while not heard from since), errors: [{ code, message, at }] (the last 5), keeping?: ["keeper of <group>" or "member of kept group <id>"], forked, connected }'
 const MEMBER_JSON = '{ identityKey, peerId, name?, owner, self, forked }'
 const GROUP_JSON = `{ id, name?, sharedName?, description?, owner, isOwner, epoch, members: [${MEMBER_JSON}], active, status ("active", "leaving", "left" or "removed"), pendingProposal?, retentionMs }`
 const PENDING_INVITE_JSON = '{ groupId, peerId, name?, identityKey, fingerprint, since, attempts, lastAttemptAt?, lastError?: { code, message } }'
@@ -67,6 +67,8 @@ const FORK_JSON = '{ id, author, authorPeerId, authorName?, fingerprint, self, l
 const DESCRIPTION_OPTION: OptionSpec = { name: 'description', type: 'string', value: 'TEXT', description: 'the group\'s description, shared with its members (at most 1000 characters; "" removes it)' }
 const FINGERPRINT_NOTE =
   'The fingerprint is the start of the identity key: compare it with the peer over a channel you trust (in person, a call), as SECURITY.md asks, before you rely on the card.'
+const KEEPERS_JSON = '{ groupId, group?, owner, ownerName?, keepers: [{ identityKey, peerId, onion, name? }], decision ("ask", "allow" or "deny") }'
+const KEPT_JSON = '{ groupId, owner, ownerName?, members, keepers, retentionMs, operations, bytes, quotaBytes, full }'
 const FILE_JSON = '{ id, groupId, name, mediaType, size, sha256, sender, senderPeerId, senderName?, self, sentAt, chunks, chunksHeld, complete }'
 const MESSAGE_JSON = `{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64), file?: ${FILE_JSON} }`
 
@@ -206,6 +208,26 @@ const group: CommandSpec = {
       examples: ['burrow group retention friends 30d', 'burrow group retention friends off'],
       json: GROUP_JSON,
     },
+    {
+      path: ['group', 'keeper'],
+      summary: 'name the keepers of a group you own: nodes that hold its logs for members who are offline',
+      description:
+        'A keeper is a Burrow node, typically your own always-on one, that stores and serves the group\'s logs without being a member: ciphertext only, never a key. `add` makes an allow-listed peer a keeper (at most 8): the list reaches the members inside the group\'s encrypted data, each member decides whether to allow it (`burrow group keepers`), and the keeper gets an order naming the members (sent again until it answers). `remove` drops it: nothing new is shared with it and it lets the group go. `list` shows them. See docs/keepers.md and SECURITY.md for what a keeper learns.',
+      args: [{ name: 'add|remove|list', required: true }, { name: 'group', required: true }, { name: 'peer', required: false }],
+      options: [],
+      examples: ['burrow group keeper add friends my-server', 'burrow group keeper list friends', 'burrow group keeper remove friends my-server'],
+      json: KEEPERS_JSON,
+    },
+    {
+      path: ['group', 'keepers'],
+      summary: 'allow or deny the keepers the owner of a group names',
+      description:
+        'The owner of a group may name keepers: nodes that hold the group\'s logs so that members who are never online at the same time still reach each other. Whether your node shares the group with them is your decision: `allow` puts them on your allow-list (shown in `peers list` as "keeper of <group>"), shares the group\'s logs and your files\' ids with them, now and for keepers the owner names later; `deny` refuses, and drops them at once if you had allowed them. Until you answer, `burrow status`, `burrow read` and `burrow start` remind you. Without allow or deny, shows the keepers and your answer, and on a terminal asks you while it is unanswered (there is no join step to ask at: a node takes invitations from allow-listed peers by itself).',
+      args: [{ name: 'allow|deny', required: false }, { name: 'group', required: true }],
+      options: [],
+      examples: ['burrow group keepers friends', 'burrow group keepers allow friends', 'burrow group keepers deny friends'],
+      json: KEEPERS_JSON,
+    },
   ],
 }
 
@@ -297,11 +319,22 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ['status'],
     summary: 'show the running node\'s state',
-    description: 'Tor bootstrap, reachability of the onion service, peers, groups and stored operations.',
+    description:
+      'Tor bootstrap, reachability of the onion service, peers, groups and stored operations; the keepers a group\'s owner named that you have not answered yet; and, on a keeper, the groups it keeps (owner, members, operations, size against its quota, and FULL when it refuses new operations: KEEPER_QUOTA_FULL).',
     args: [],
     options: [],
     examples: ['burrow status', 'burrow status --json'],
-    json: '{ state, peerId, onion, identityKey, fingerprint, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations }',
+    json: `{ state, peerId, onion, identityKey, fingerprint, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations, kept: [${KEPT_JSON}], keeperQuestions: [${KEEPERS_JSON}] }`,
+  },
+  {
+    path: ['kept'],
+    summary: 'list the groups this node keeps for their owners',
+    description:
+      'A keeper holds the logs of groups whose owner ordered it to (ciphertext only: it is no member). Each group has a quota (config keeperGroupQuota, default 1 GiB) and all of them a total (keeperTotalQuota, default 10 GiB): a full group refuses new operations (KEEPER_QUOTA_FULL, logged) and its members keep them until space frees.',
+    args: [],
+    options: [],
+    examples: ['burrow kept', 'burrow kept --json'],
+    json: `{ kept: [${KEPT_JSON}] }`,
   },
   {
     path: ['card'],

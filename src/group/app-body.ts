@@ -1,6 +1,8 @@
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
 import { LogError } from '../log/errors.js'
+import type { ContactCard } from '../keys/index.js'
 import { GroupError } from './errors.js'
+import { decodePeerList, encodePeerEntry, MAX_KEEPERS } from './keeper-wire.js'
 
 /**
  * What a typed application message (group payload kind 6) carries, once
@@ -13,6 +15,8 @@ import { GroupError } from './errors.js'
  *   announcement can read the file.
  * - `[2, period ms or null]`: the owner's retention period for the group
  *   (null: kept until deleted).
+ * - `[3, [peer entry, …]]`: the owner's whole current list of the group's
+ *   keepers (keeper-wire.ts), at most 8; the latest one counts.
  *
  * A retention setting of 30 days (13 bytes):
  * ```
@@ -21,7 +25,10 @@ import { GroupError } from './errors.js'
  *   1b 0000 0002 6859 1800   2,592,000,000 ms
  * ```
  */
-export type AppBody = { readonly type: 'file'; readonly file: FileAnnouncement } | { readonly type: 'retention'; readonly periodMs: number | null }
+export type AppBody =
+  | { readonly type: 'file'; readonly file: FileAnnouncement }
+  | { readonly type: 'retention'; readonly periodMs: number | null }
+  | { readonly type: 'keepers'; readonly keepers: readonly ContactCard[] }
 
 /** A file as its sender announces it. */
 export interface FileAnnouncement {
@@ -57,7 +64,7 @@ export const MAX_RETENTION_MS = 100 * 365 * 86_400_000
 export const MIN_RETENTION_MS = 60_000
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/
-const TYPE_CODES = { file: 1, retention: 2 } as const
+const TYPE_CODES = { file: 1, retention: 2, keepers: 3 } as const
 
 const bad = (what: string): GroupError => new GroupError('GROUP_MALFORMED_PAYLOAD', what)
 
@@ -93,6 +100,7 @@ export function checkRetention(periodMs: number | null, code: 'GROUP_INVALID_ARG
 /** Encodes a typed body for MLS encryption. */
 export function encodeAppBody(body: AppBody): Uint8Array {
   if (body.type === 'retention') return encodeCanonical([TYPE_CODES.retention, body.periodMs])
+  if (body.type === 'keepers') return encodeCanonical([TYPE_CODES.keepers, body.keepers.map(encodePeerEntry)])
   const f = body.file
   return encodeCanonical([TYPE_CODES.file, f.fileId, f.name, f.mediaType, f.size, f.sha256, f.chunkSize, f.chunkCount, f.key])
 }
@@ -144,6 +152,15 @@ export function decodeAppBody(bytes: Uint8Array): AppBody {
       const periodMs = items[1] === null ? null : uintAt(1)
       checkRetention(periodMs, 'GROUP_MALFORMED_PAYLOAD')
       return { type: 'retention', periodMs }
+    }
+    case TYPE_CODES.keepers: {
+      if (items.length !== 2) throw bad('a keepers list has 2 items')
+      try {
+        return { type: 'keepers', keepers: decodePeerList(items[1]!, MAX_KEEPERS, 'a keepers list') }
+      } catch (err) {
+        if (err instanceof GroupError && err.code === 'KEEPER_MALFORMED') throw new GroupError('GROUP_MALFORMED_PAYLOAD', err.message, { cause: err })
+        throw err
+      }
     }
     default:
       throw bad('unknown typed body')

@@ -3,8 +3,12 @@ import type { Logger } from '../logging.js'
 import { bytesEqual, toHex } from '../log/bytes.js'
 import { createOperation } from '../log/operation.js'
 import type { ExtensionValue, Operation, Signer } from '../log/types.js'
+import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
+import type { ContactCard } from '../keys/index.js'
 import {
   GroupStore,
+  KeeperStore,
+  type KeeperDecision,
   type DepartedRow,
   type FileRow,
   type GroupEnd,
@@ -23,6 +27,7 @@ import type { GroupPayload } from './payload.js'
 import { MAX_OPERATION_PAYLOAD_BYTES, payloadOperations } from './parts.js'
 import { GroupRoster } from './roster.js'
 import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
+import { decodePeerList, encodePeerEntry, MAX_KEEPERS } from './keeper-wire.js'
 import { DEPARTED_SHARE_MS, MAX_DEPARTED, SharingIndex, type DepartedEntry } from './sharing.js'
 import type { GroupEvent, GroupInfo, GroupStatus } from './types.js'
 
@@ -101,6 +106,15 @@ export interface GroupChange {
   readonly retention?: number | null
   /** The owner's group setting (its name, description): carried by the consumed operation, or by the first appended one (ours, as the owner). */
   readonly setting?: GroupSetting
+  /** The owner's new keepers list of the group (the consumed operation's, or ours as the owner). */
+  readonly keepers?: readonly ContactCard[]
+}
+
+/** A group's keepers as this node knows them: the owner's latest list and our answer to it (the owner's own is always `allow`). */
+export interface KeeperList {
+  readonly groupId: Uint8Array
+  readonly keepers: readonly ContactCard[]
+  readonly decision: KeeperDecision
 }
 
 /** What {@link GroupCore.apply} wrote, and the events it calls for (the manager emits them). */
@@ -125,6 +139,9 @@ export interface GroupCoreOptions {
   /** Largest payload of one of our operations; a larger commit or Welcome goes in parts (parts.ts). Default: the log's limit, 1 MiB. */
   readonly maxPayloadBytes?: number
 }
+
+/** An empty keepers list: canonical CBOR `[]`. */
+const EMPTY_LIST = encodeCanonical([])
 
 /** Bytewise order, for stable member lists. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -154,6 +171,7 @@ export class GroupCore {
   readonly #db: Database
   readonly #logs: LogStore
   readonly #store: GroupStore
+  readonly #keeperStore: KeeperStore
   readonly #signer: Signer
   readonly #live = new Map<string, LiveGroup>()
   readonly #sharing = new SharingIndex()
@@ -166,6 +184,7 @@ export class GroupCore {
     this.#db = options.db
     this.#logs = options.logs
     this.#store = new GroupStore(options.db)
+    this.#keeperStore = new KeeperStore(options.db)
     this.identity = options.identity
     this.self = options.signer.publicKey
     this.now = options.now
@@ -182,6 +201,7 @@ export class GroupCore {
     for (const group of members.values()) this.#sharing.setGroup(group.groupId, group.members, true)
     for (const i of this.#store.invitationTimes()) this.#sharing.addInvitation(i.groupId, i.inviter, i.createdAt + this.#invitationTtlMs)
     for (const file of this.#store.files()) this.files.add(file)
+    for (const row of this.#keeperStore.keeperLists()) if (members.has(toHex(row.groupId))) this.#shareWithKeepers(this.#keeperList(row))
     this.dropExpiredInvitations()
     // No upload outlives the process that made it: what one left behind was never announced.
     for (const { logId } of this.#store.uploads()) this.#discardUpload(logId)
@@ -295,6 +315,49 @@ export class GroupCore {
   /** Whether `peer` (not us) is a current member of group `groupId`: who a file log of the group is shared with. From memory. */
   isMember(peer: Uint8Array, groupId: Uint8Array): boolean {
     return !bytesEqual(peer, this.self) && this.#sharing.isMember(peer, groupId)
+  }
+
+  /** Whether `peer` is a keeper of group `groupId` we share it with (allowed here). From memory. */
+  isKeeper(peer: Uint8Array, groupId: Uint8Array): boolean {
+    return this.#sharing.isKeeper(peer, groupId)
+  }
+
+  /** The owner's latest keepers list of a group and our answer; undefined before one arrived (or was asked for). */
+  keepers(groupId: Uint8Array): KeeperList | undefined {
+    const row = this.#keeperStore.keeperList(groupId)
+    return row === undefined ? undefined : this.#keeperList(row)
+  }
+
+  /** Every group's keepers list known here. */
+  keeperLists(): KeeperList[] {
+    return this.#keeperStore.keeperLists().map((row) => this.#keeperList(row))
+  }
+
+  #keeperList(row: { groupId: Uint8Array; keepers: Uint8Array; decision: KeeperDecision }): KeeperList {
+    const owner = this.#store.group(row.groupId)?.owner
+    const decision = owner !== undefined && bytesEqual(owner, this.self) ? 'allow' : row.decision
+    return { groupId: row.groupId, keepers: decodePeerList(decodeCanonical(row.keepers), MAX_KEEPERS, 'a stored keepers list'), decision }
+  }
+
+  /** Shares an active group with its keepers when they are allowed here, with nobody else as keeper otherwise. */
+  #shareWithKeepers(list: KeeperList): void {
+    const active = this.#store.group(list.groupId)?.active === true
+    this.#sharing.setKeepers(list.groupId, active && list.decision === 'allow' ? list.keepers.map((k) => k.identityKey) : [])
+  }
+
+  /**
+   * Records our answer to a group's keepers (before its list arrived too: a
+   * join may answer ahead). Returns the list as it now stands, and shares the
+   * group with its keepers, or stops, at once.
+   */
+  setKeeperDecision(groupId: Uint8Array, decision: KeeperDecision): KeeperList {
+    this.#db.transaction(() => {
+      if (this.#keeperStore.keeperList(groupId) === undefined) this.#keeperStore.setKeeperList(groupId, EMPTY_LIST, decision)
+      else this.#keeperStore.setDecision(groupId, decision)
+    }).immediate()
+    const list = this.keepers(groupId)!
+    this.#shareWithKeepers(list)
+    return list
   }
 
   /** The group logs shared with `peer` (see {@link mayShare}). From memory. */
@@ -496,6 +559,8 @@ export class GroupCore {
       }
     }).immediate()
     this.#sharing.setGroup(groupId, members, true)
+    const keepers = this.keepers(groupId)
+    if (keepers !== undefined) this.#shareWithKeepers(keepers)
     if (input.welcomeSeq !== undefined) {
       this.#sharing.dropInvitations(groupId)
       this.#scrubDeleted()
@@ -546,6 +611,7 @@ export class GroupCore {
       for (const d of turnover?.gone ?? []) this.#store.upsertDeparted(d)
       for (const member of turnover?.back ?? []) this.#store.deleteDeparted(group.id, member)
       if (ended !== null) this.#store.deleteDepartedOf(group.id)
+      if (change.keepers !== undefined) this.#keeperStore.setKeeperList(group.id, encodeCanonical(change.keepers.map(encodePeerEntry) as CborValue[]), 'ask')
       if (naming !== undefined) {
         this.#store.setShared(group.id, naming.setting.name, naming.setting.description)
         if (naming.label !== undefined) this.#store.setLabel(group.id, naming.label.name, naming.label.chosen)
@@ -569,6 +635,8 @@ export class GroupCore {
     for (const d of turnover?.gone ?? []) this.#sharing.setDeparted(d.member, this.#departedEntry(d, group.owner))
     for (const member of turnover?.back ?? []) this.#sharing.dropDeparted(group.id, member)
     if (ended !== null) this.#sharing.dropAllDeparted(group.id)
+    const keepers = change.keepers !== undefined ? this.keepers(group.id) : undefined
+    if (keepers !== undefined) this.#shareWithKeepers(keepers)
     if ((turnover?.gone.length ?? 0) > 0) this.#trimDeparted(false)
     const events: GroupEvent[] = []
     if (operations.length > 0) events.push(['appended', operations])
@@ -578,6 +646,7 @@ export class GroupCore {
     }
     if (wasActive && ended !== null) events.push(['removed', { groupId: group.id, how: ended }])
     if (file !== undefined) events.push(['file', { groupId: group.id, logId: file.logId }])
+    if (keepers !== undefined) events.push(['keepers', keepers])
     if (change.removed !== undefined) events.push(['deleted', { groupId: group.id, author: change.removed.author, seqs: [...change.removed.seqs] }])
     return { operations, message, events }
   }

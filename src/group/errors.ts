@@ -70,6 +70,15 @@ export const GROUP_ERRORS = {
   GROUP_ENTRY_NOT_FOUND: 'no such message or file in the group',
   /** Only its author deletes an entry. */
   GROUP_NOT_DELETABLE: 'only your own messages and files can be deleted',
+  // Keepers (keeper-wire.ts, kept.ts): nodes that store a group's logs without being members.
+  /** A keeper refused an order or a claim; the message carries its code. */
+  KEEPER_REFUSED: 'the keeper refused the request',
+  /** A keeper protocol message is malformed or out of bounds. */
+  KEEPER_MALFORMED: 'malformed keeper message',
+  /** A kept group reached its quota (or the keeper its total): new operations of the group are refused until space frees. */
+  KEEPER_QUOTA_FULL: 'the keeper is full for this group: new operations are refused',
+  /** The peer is not a keeper of the group, or not one the member allowed. */
+  KEEPER_NOT_FOUND: 'no such keeper in the group',
 } as const
 export type GroupErrorCode = keyof typeof GROUP_ERRORS
 

@@ -18,12 +18,13 @@
  * - `invitation-limits.ts`: what an inviter may cost us (request rate,
  *   pending invitations, their lifetime).
  * - `sharing.ts`: who each group log is shared with, in memory (asked for
- *   every sync frame): members, inviters, and in part members that departed.
+ *   every sync frame): members, allowed keepers, inviters, and in part
+ *   members that departed.
  * - `setting.ts`: the owner's name and description of the group, shared
  *   with the members as an MLS-encrypted setting in its log.
  * - `payload.ts`: what a group operation carries (always MLS ciphertext);
  *   `app-body.ts`: the typed bodies some application messages carry (a file
- *   announcement, the owner's retention period).
+ *   announcement, the owner's retention period, the owner's keepers list).
  * - Files: `file-upload.ts` (a file's content sealed chunk by chunk into a
  *   log of the sender's own), `file-crypto.ts` (that log's id, the chunks'
  *   AEAD), `file-reader.ts` (the content back, checked), `file-index.ts`
@@ -31,6 +32,11 @@
  * - `retention.ts`: the owner's retention period, applied by every member.
  *   Deletion by an author is a clear `delete` extension the store applies
  *   (store/log-store.ts) and the ingest path reflects in the local view.
+ * - Keepers (nodes that hold a group's logs without being members):
+ *   `keeper-wire.ts` (the keepers list's peer entries and
+ *   `/burrow/keeper/1`'s orders, releases and claims), `kept.ts`
+ *   (`KeptGroups`: the groups a keeper keeps, its sync policy, quota and
+ *   retention); the owner's list and members' answers live in `core.ts`.
  * - `roster.ts`: which credentials an MLS call accepts.
  * - `mls/`: the MLS core over ts-mls, pure functions over bytes.
  * @module
@@ -59,5 +65,18 @@ export {
   type AskPeer,
   type KeyPackageRequest,
 } from './key-package-exchange.js'
+export {
+  KEEPER_PROTOCOL,
+  MAX_KEEPERS,
+  MAX_KEEPER_REQUEST_BYTES,
+  MAX_KEEPER_RESPONSE_BYTES,
+  decodeKeeperRequest,
+  decodeKeeperResponse,
+  encodeKeeperRequest,
+  encodeKeeperResponse,
+  type KeeperRequest,
+} from './keeper-wire.js'
+export { KeptGroups, DEFAULT_KEEPER_QUOTA, type KeeperQuota, type KeptGroupView, type KeptPeersChange } from './kept.js'
+export type { KeeperList } from './core.js'
 export { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, groupIdOf, isGroupIdOf } from './group-id.js'
 export { INVITATION_LIMITS, type InvitationLimits } from './invitation-limits.js'

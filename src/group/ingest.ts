@@ -265,7 +265,7 @@ export class GroupIngest {
   /**
    * A typed body (app-body.ts): a file announcement enters the local view
    * with its file, whose log is shared with the members from then on; a
-   * retention setting counts only from the owner.
+   * retention setting and a keepers list count only from the owner.
    */
   async #typed(group: LiveGroup, op: Operation, message: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
@@ -277,6 +277,9 @@ export class GroupIngest {
       if (body.type === 'retention') {
         if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'retention set by someone other than the group owner')
         change = { next, step, processed, retention: body.periodMs }
+      } else if (body.type === 'keepers') {
+        if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'keepers named by someone other than the group owner')
+        change = { next, step, processed, keepers: body.keepers }
       } else {
         const { fileId, ...rest } = body.file
         const logId = fileLogId(group.id, fileId)

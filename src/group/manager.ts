@@ -8,7 +8,10 @@ import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
 import type { FileRow, GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
-import { GroupCore, type LiveGroup } from './core.js'
+import type { ContactCard } from '../keys/index.js'
+import type { KeeperDecision } from '../store/index.js'
+import { GroupCore, type KeeperList, type LiveGroup } from './core.js'
+import { MAX_KEEPERS } from './keeper-wire.js'
 import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from './group-id.js'
 import { GroupIngest } from './ingest.js'
 import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitation-limits.js'
@@ -192,24 +195,31 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#exclusive(async () => {
       const group = this.#owned(groupId, 'invite members')
       if (group.roster.accepts(member)) throw new GroupError('GROUP_ALREADY_A_MEMBER')
+      // A node answers sync for a log it keeps by the owner's order, not as a member: one node cannot be both.
+      if (this.#core.keepers(groupId)?.keepers.some((k) => bytesEqual(k.identityKey, member)) === true) {
+        throw new GroupError('GROUP_INVALID_ARGUMENT', 'that peer keeps this group: remove it as keeper before inviting it')
+      }
       const added = await group.roster.admitting((id) => bytesEqual(id, member), () => group.mls.addMembers([publicPackage]))
       // The roster admitted only `member`, but an existing member's package would pass it too.
       if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {
         throw new GroupError('GROUP_INVALID_ARGUMENT', 'key package does not belong to the invitee')
       }
       const epoch = Number(group.mls.epoch)
-      // The joiner reads nothing of earlier epochs: the group's setting and retention period go again, in the new one.
+      // The joiner reads nothing of earlier epochs: the group's setting, retention period and keepers go again, in the new one.
       const setting = this.#sharedSetting(groupId)
       const resent = setting === undefined ? undefined : await added.group.encrypt(encodeGroupSetting(setting))
       const retentionMs = this.#info(groupId).retentionMs
       const retention = retentionMs === null ? undefined : await (resent?.group ?? added.group).encrypt(encodeAppBody({ type: 'retention', periodMs: retentionMs }))
+      const keepers = this.#core.keepers(groupId)?.keepers ?? []
+      const keeperList = keepers.length === 0 ? undefined : await (retention?.group ?? resent?.group ?? added.group).encrypt(encodeAppBody({ type: 'keepers', keepers }))
       this.#apply(group, {
-        next: retention?.group ?? resent?.group ?? added.group,
+        next: keeperList?.group ?? retention?.group ?? resent?.group ?? added.group,
         append: [
           { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
           { payload: { kind: 'welcome', welcome: added.welcome }, epoch: epoch + 1 },
           ...(resent === undefined ? [] : [{ payload: { kind: 'setting' as const, message: resent.message }, epoch: epoch + 1 }]),
           ...(retention === undefined ? [] : [{ payload: { kind: 'typed' as const, message: retention.message }, epoch: epoch + 1 }]),
+          ...(keeperList === undefined ? [] : [{ payload: { kind: 'typed' as const, message: keeperList.message }, epoch: epoch + 1 }]),
         ],
       })
       return this.#info(groupId)
@@ -412,7 +422,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
    */
   sharedLogs(peer: Uint8Array): LogId[] {
     const groups = this.#core.sharedLogs(peer)
-    return [...groups, ...this.#core.files.logsOf(groups.filter((g) => this.#core.isMember(peer, g)))]
+    return [...groups, ...this.#core.files.logsOf(groups.filter((g) => this.#core.isMember(peer, g) || this.#core.isKeeper(peer, g)))]
   }
 
   /**
@@ -434,7 +444,57 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   mayShare(peer: Uint8Array, logId: LogId): boolean {
     // A file log goes to current members only: never in part, to a member that departed.
     const fileGroup = this.#core.files.groupOf(logId)
-    return fileGroup === undefined ? this.#core.mayShare(peer, logId) : this.#core.isMember(peer, fileGroup)
+    return fileGroup === undefined ? this.#core.mayShare(peer, logId) : this.#core.isMember(peer, fileGroup) || this.#core.isKeeper(peer, fileGroup)
+  }
+
+  // ---- keepers ----------------------------------------------------------------
+  // A keeper stores and serves a group's logs without being a member
+  // (keeper-wire.ts). The owner names them in the group's encrypted data; a
+  // member shares with them only once it allowed them (`decideKeepers`).
+
+  /**
+   * Owner: sets the group's keepers (the whole list; at most
+   * `MAX_KEEPERS`), encrypted for the members like a message. Shared with
+   * them from now on, and with those no longer listed no more.
+   */
+  async setKeepers(groupId: Uint8Array, keepers: readonly ContactCard[]): Promise<KeeperList> {
+    if (keepers.length > MAX_KEEPERS) throw new GroupError('GROUP_INVALID_ARGUMENT', `a group has at most ${MAX_KEEPERS} keepers`)
+    return this.#exclusive(async () => {
+      const group = this.#owned(groupId, 'choose keepers')
+      if (keepers.some((k) => group.roster.accepts(k.identityKey))) throw new GroupError('GROUP_INVALID_ARGUMENT', 'a member of the group cannot also be its keeper')
+      const encrypted = await group.mls.encrypt(encodeAppBody({ type: 'keepers', keepers }))
+      this.#apply(group, {
+        next: encrypted.group,
+        append: [{ payload: { kind: 'typed', message: encrypted.message }, epoch: Number(group.mls.epoch) }],
+        keepers,
+      })
+      return this.#core.keepers(groupId)!
+    })
+  }
+
+  /** A group's keepers as known here and our answer to them; undefined before the owner named any. */
+  keepers(groupId: Uint8Array): KeeperList | undefined {
+    return this.#core.keepers(groupId)
+  }
+
+  /** Every group's keepers list known here. */
+  keeperLists(): KeeperList[] {
+    return this.#core.keeperLists()
+  }
+
+  /** Member: allows (`allow`) or refuses (`deny`) the keepers the group's owner names, now and later; `ask` asks again at the next list. */
+  async decideKeepers(groupId: Uint8Array, decision: KeeperDecision): Promise<KeeperList> {
+    return this.#exclusive(async () => {
+      if (this.#core.info(groupId)?.isOwner === true) throw new GroupError('GROUP_INVALID_ARGUMENT', 'the owner chooses its keepers: it has nothing to allow')
+      const list = this.#core.setKeeperDecision(groupId, decision)
+      this.#emitAll([['keepers', list]])
+      return list
+    })
+  }
+
+  /** File ids of a group's files known here: what a member claims to the group's keepers. */
+  fileIds(groupId: Uint8Array): Uint8Array[] {
+    return this.#core.fileRows(groupId).map((f) => f.fileId)
   }
 
   // ---- files, deletion, retention ---------------------------------------------

@@ -86,6 +86,10 @@ export class SharingIndex {
   readonly #departed = new NestedMap<DepartedEntry>()
   /** The same, by member: member → group → group id. */
   readonly #departedFrom = new NestedMap<Uint8Array>()
+  /** Keepers this node shares an active group with (the owner's list, once allowed here): group → keeper. */
+  readonly #keepers = new NestedMap<true>()
+  /** The same, by keeper: keeper → group → group id. */
+  readonly #keptBy = new NestedMap<Uint8Array>()
 
   /** Sets the members of a group, or forgets them once it is inactive here. */
   setGroup(groupId: Uint8Array, members: readonly Uint8Array[], active: boolean): void {
@@ -94,13 +98,39 @@ export class SharingIndex {
       this.#members.delete(group, member)
       this.#groupsOf.delete(member, group)
     }
-    if (!active) return
+    if (!active) {
+      this.setKeepers(groupId, [])
+      return
+    }
     const id = groupId.slice()
     for (const m of members) {
       const member = toHex(m)
       this.#members.set(group, member, true)
       this.#groupsOf.set(member, group, id)
     }
+  }
+
+  /**
+   * Sets the keepers a group's logs and file logs are shared with in full,
+   * beside its members (empty: none; the caller passes the owner's list only
+   * once it is allowed here).
+   */
+  setKeepers(groupId: Uint8Array, keepers: readonly Uint8Array[]): void {
+    const group = toHex(groupId)
+    for (const keeper of [...this.#keepers.keys(group)]) {
+      this.#keepers.delete(group, keeper)
+      this.#keptBy.delete(keeper, group)
+    }
+    for (const k of keepers) {
+      const keeper = toHex(k)
+      this.#keepers.set(group, keeper, true)
+      this.#keptBy.set(keeper, group, groupId.slice())
+    }
+  }
+
+  /** Whether `peer` is a keeper of group `logId` that this node shares it with. */
+  isKeeper(peer: Uint8Array, logId: Uint8Array): boolean {
+    return this.#keepers.get(toHex(logId), toHex(peer)) === true
   }
 
   /** Records a pending invitation to `groupId` from `inviter`, shared with it until `expiresAt`. */
@@ -179,7 +209,7 @@ export class SharingIndex {
   departed(peer: Uint8Array, logId: Uint8Array, now: number): DepartedEntry | undefined {
     const group = toHex(logId)
     const member = toHex(peer)
-    if (this.#members.get(group, member) === true) return undefined
+    if (this.#members.get(group, member) === true || this.#keepers.get(group, member) === true) return undefined
     const entry = this.#departed.get(group, member)
     return entry !== undefined && entry.expiresAt > now ? entry : undefined
   }
@@ -195,6 +225,7 @@ export class SharingIndex {
     const member = toHex(peer)
     return (
       this.#members.get(group, member) === true ||
+      this.#keepers.get(group, member) === true ||
       (this.#invited.get(group, member) ?? -Infinity) > now ||
       (this.#departed.get(group, member)?.expiresAt ?? -Infinity) > now
     )
@@ -204,6 +235,7 @@ export class SharingIndex {
   sharedLogs(peer: Uint8Array, now: number): Uint8Array[] {
     const member = toHex(peer)
     const out = new Map<string, Uint8Array>(this.#groupsOf.inner(member))
+    for (const [group, id] of this.#keptBy.inner(member) ?? []) out.set(group, id)
     for (const [group, id] of this.#invitedBy.inner(member) ?? []) {
       if (!out.has(group) && (this.#invited.get(group, member) ?? -Infinity) > now) out.set(group, id)
     }

@@ -1,3 +1,4 @@
+import type { KeeperList } from './core.js'
 import type { Operation } from '../log/types.js'
 import type { GroupEnd, GroupMessage } from '../store/index.js'
 
@@ -114,6 +115,8 @@ export interface GroupManagerEvents {
   file: [{ groupId: Uint8Array; logId: Uint8Array }]
   /** Entries of `author` left the local view: its deletion, or the group's retention period. */
   deleted: [{ groupId: Uint8Array; author: Uint8Array; seqs: number[] }]
+  /** A group's keepers list or our answer to it changed (core.ts `KeeperList`): share with them, ask the user, or stop. */
+  keepers: [KeeperList]
 }
 
 /** One event of {@link GroupManagerEvents} with its arguments: what a change calls for, emitted by the manager. */

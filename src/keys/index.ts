@@ -38,7 +38,7 @@ export {
   type UnlockedKeystore,
 } from './keystore.js'
 export { KEYSTORE_FORMAT_VERSION, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './keystore-format.js'
-export { DISPLAY_NAME_MAX_BYTES } from './display-name.js'
+export { DISPLAY_NAME_MAX_BYTES, decodeDisplayName, encodeDisplayName } from './display-name.js'
 export {
   createContactCard,
   encodeContactCard,

@@ -2,25 +2,31 @@ import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { silentLogger, type Logger } from '../logging.js'
 import { listen as on } from '../util/events.js'
-import { contactCardQr, createContactCard, decodeContactCard, encodeContactCard, type NodeKeys } from '../keys/index.js'
+import { contactCardQr, createContactCard, decodeContactCard, encodeContactCard, type ContactCard, type NodeKeys } from '../keys/index.js'
 import { toHex } from '../log/index.js'
-import { LogStore, PeerStore, PendingInviteStore, type Database } from '../store/index.js'
+import { KeeperStore, LogStore, PeerStore, PendingInviteStore, type Database, type KeeperDecision } from '../store/index.js'
 import type { OnionAddress, Tor } from '../tor/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
-import { GroupManager, type GroupInfo, type RotationOutcome } from '../group/index.js'
+import { GroupError, GroupManager, KeptGroups, type GroupInfo, type KeeperList, type RotationOutcome } from '../group/index.js'
 import { GroupContent } from './content.js'
 import { createNodeData, openNodeData } from './data-dir.js'
 import { NodeError } from './errors.js'
 import { ForkLedger, forwardForkEvents } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
 import { inviteNetwork, serveKeyPackages } from './key-packages.js'
+import { KeeperService } from './keepers.js'
 import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
 import { assertPeerLimit, OnionAccess } from './onion-access.js'
 import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
 import { torFor } from './tor-choice.js'
-import type { BurrowEvents, BurrowOptions, NodeStatus } from './types.js'
+import type { BurrowEvents, BurrowOptions, KeepersView, KeptGroupStatus, NodeStatus } from './types.js'
 import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
+
+/** The parts of a peer's record that a contact card carries (unsigned: what keeping passes on). */
+function cardOf(peer: PeerRecord): ContactCard {
+  return { version: 1, identityKey: peer.identityKey, onionAddress: peer.onion, clientAuthKey: peer.clientAuthKey, ...(peer.displayName !== undefined ? { displayName: peer.displayName } : {}) }
+}
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
@@ -74,6 +80,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly #table: AddressTable
   readonly #groups: GroupManager
   readonly #naming: Naming
+  readonly #kept: KeptGroups
+  readonly #keepers: KeeperService
   #state: NodeStatus['state'] = 'stopped'
   /** What has been started so far; complete while the state is `running`. */
   #running: Partial<Running> | undefined
@@ -101,6 +109,19 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.forks = new ForkLedger(this.#logs, this.#naming)
     this.invites = new InviteQueue({ groups: this.#groups, table: this.#table, store: new PendingInviteStore(db), logger: this.#log })
     this.invites.on('invite', (e) => this.emit('group:invite', e))
+    const keeperStore = new KeeperStore(db)
+    this.#kept = new KeptGroups(keeperStore, this.#logs, { ...(options.keeperQuota !== undefined ? { quota: options.keeperQuota } : {}) })
+    this.#keepers = new KeeperService({
+      groups: this.#groups,
+      kept: this.#kept,
+      table: this.#table,
+      store: keeperStore,
+      allow: async (cards) => void (await this.#admit(cards)),
+      disallow: async (peerId) => void (await this.#dropPeer(peerId)),
+      logger: this.#log,
+    })
+    this.#keepers.on('question', (list) => this.emit('group:keepers', this.#keepersView(list)))
+    this.#keepers.on('full', ({ groupId, error }) => this.emit('keeper:full', { groupId: toHex(groupId), code: error.code, message: error.message }))
   }
 
   /**
@@ -153,6 +174,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       this.invites.start(inviteNetwork(running.net.libp2p, running.connector))
       running.recovery = new Recovery(running, recoveryEvents(this, this.onionAddress, (r) => (this.#reachable = r)), this.#log)
       running.recovery.start()
+      await this.#keepers.start({ libp2p: running.net.libp2p, sync: running.sync, connector: running.connector })
       this.#state = 'running'
       void this.#groups.processSoon()
     } catch (err) {
@@ -195,7 +217,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * @throws KeysError `INVALID_CONTACT_CARD`, NodeError `NODE_PEER_LIMIT`, NetError `PEER_REJECTED`
    */
   async addPeers(cards: readonly string[]): Promise<PeerView[]> {
-    const decoded = cards.map((card) => decodeContactCard(card))
+    const records = await this.#admit(cards.map((card) => decodeContactCard(card)))
+    for (const r of records) this.#keepers.userAdded(r.peerId)
+    return records.map((r) => this.#peerView(r))
+  }
+
+  /** Allow-lists decoded cards (see {@link addPeers}); also how keeping adds the peers it needs. */
+  async #admit(decoded: readonly ContactCard[]): Promise<PeerRecord[]> {
     const newcomers = new Set(decoded.map((c) => peerIdOfIdentityKey(c.identityKey)).filter((id) => !this.#table.isAllowed(id)))
     assertPeerLimit(this.#table.size + newcomers.size)
     const records = this.#table.addAll(decoded)
@@ -203,18 +231,24 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (running !== undefined) {
       await running.access.admit(records, () => records.forEach((r) => running.connector.dialSoon(r.peerId)))
     }
-    return records.map((r) => this.#peerView(r))
+    return records
   }
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
   async removePeer(what: string): Promise<PeerView> {
-    const record = this.#table.remove(what)
+    const record = await this.#dropPeer(this.#table.resolve(what).peerId)
+    this.#keepers.userRemoved(record.peerId)
+    return this.#peerView(record)
+  }
+
+  async #dropPeer(peerId: string): Promise<PeerRecord> {
+    const record = this.#table.remove(peerId)
     const running = this.#live()
     if (running !== undefined) {
       await Promise.resolve(running.net.libp2p.hangUp(peerIdFromString(record.peerId))).catch(() => {})
       await running.access.revoke(record)
     }
-    return this.#peerView(record)
+    return record
   }
 
   /** The allow-list, most recently seen first, with connection state. */
@@ -296,9 +330,107 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return (await this.#live()?.sync.sendEphemeral(this.#groups.resolve(groupWhat).id, data)) ?? 0
   }
 
+  // ---- keepers -------------------------------------------------------------
+
+  /**
+   * Owner: makes an allow-listed peer a keeper of a group we own: it stores
+   * and serves the group's logs (ciphertext only) for members who allow it.
+   * The list reaches the members inside the group's encrypted data; the
+   * keeper gets an order naming the members (re-sent until it answers).
+   *
+   * @throws GroupError `GROUP_NOT_OWNER`, `GROUP_INVALID_ARGUMENT` (more than 8 keepers, a member); NetError `PEER_UNKNOWN`
+   */
+  async addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    const group = this.#groups.resolve(groupWhat)
+    const peer = this.#table.resolve(peerWhat)
+    const current = this.#groups.keepers(group.id)?.keepers ?? []
+    if (current.some((k) => toHex(k.identityKey) === toHex(peer.identityKey))) return this.#keepersView(this.#groups.keepers(group.id)!)
+    return this.#keepersView(await this.#groups.setKeepers(group.id, [...current, cardOf(peer)]))
+  }
+
+  /** Owner: a keeper of our group keeps it no more (it gets a release; nothing new is shared with it). @throws GroupError `KEEPER_NOT_FOUND` */
+  async removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    const group = this.#groups.resolve(groupWhat)
+    const current = this.#groups.keepers(group.id)?.keepers ?? []
+    const wanted = peerWhat.trim().toLowerCase()
+    const byTable = (() => {
+      try {
+        return toHex(this.#table.resolve(peerWhat).identityKey)
+      } catch {
+        return undefined
+      }
+    })()
+    const next = current.filter((k) => toHex(k.identityKey) !== wanted && toHex(k.identityKey) !== byTable && k.displayName !== peerWhat)
+    if (next.length === current.length) throw new GroupError('KEEPER_NOT_FOUND', `${peerWhat.slice(0, 80)} is not a keeper of this group`)
+    const view = this.#keepersView(await this.#groups.setKeepers(group.id, next))
+    for (const gone of current.filter((k) => !next.includes(k))) this.#keepers.release(group.id, gone.identityKey)
+    return view
+  }
+
+  /** A group's keepers and our answer to them (an empty list before its owner named any). */
+  keepers(groupWhat: string): KeepersView {
+    const group = this.#groups.resolve(groupWhat)
+    return this.#keepersView(this.#groups.keepers(group.id) ?? { groupId: group.id, keepers: [], decision: group.isOwner ? 'allow' : 'ask' })
+  }
+
+  /**
+   * Member: allows (`allow`) or refuses (`deny`) the keepers its owner names
+   * for a group, now and later. Allowed keepers join the allow-list (marked
+   * `keeper of <group>`), get the group's logs and our files' ids; refused
+   * or dropped ones lose them at once, and leave the allow-list unless the
+   * user added them.
+   */
+  async decideKeepers(groupWhat: string, decision: KeeperDecision): Promise<KeepersView> {
+    return this.#keepersView(await this.#groups.decideKeepers(this.#groups.resolve(groupWhat).id, decision))
+  }
+
+  /** As a keeper: the groups kept here for their owners, with sizes against the quota. */
+  keptGroups(): KeptGroupStatus[] {
+    return this.#kept.list().map((k) => {
+      const owner = this.#table.get(peerIdOfIdentityKey(k.owner))?.displayName
+      return {
+        groupId: toHex(k.groupId),
+        owner: toHex(k.owner),
+        ...(owner !== undefined ? { ownerName: owner } : {}),
+        members: k.members.length + 1,
+        keepers: k.keepers.length,
+        retentionMs: k.retentionMs,
+        operations: k.operations,
+        bytes: k.bytes,
+        quotaBytes: this.#kept.quota.perGroupBytes,
+        full: k.full,
+      }
+    })
+  }
+
+  /** As a keeper: applies each kept group's retention period (the node does it every minute while it runs). */
+  sweepKept(): { expired: number } {
+    return this.#keepers.sweep()
+  }
+
   status(): NodeStatus {
     const counts = { groups: this.#groups.list().length, operations: this.#logs.counts().operations }
-    return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts })
+    const keeping = { kept: this.keptGroups(), keeperQuestions: this.#keepers.questions().map((l) => this.#keepersView(l)) }
+    return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, ...keeping })
+  }
+
+  #keepersView(list: KeeperList): KeepersView {
+    const info = this.#groups.get(list.groupId)
+    const owner = info?.owner
+    const ownerName = owner === undefined ? undefined : this.#table.get(peerIdOfIdentityKey(owner))?.displayName
+    return {
+      groupId: toHex(list.groupId),
+      ...(info?.name != null ? { group: info.name } : {}),
+      owner: owner === undefined ? '' : toHex(owner),
+      ...(ownerName !== undefined ? { ownerName } : {}),
+      keepers: list.keepers.map((k) => ({
+        identityKey: toHex(k.identityKey),
+        peerId: peerIdOfIdentityKey(k.identityKey),
+        onion: k.onionAddress,
+        ...(k.displayName !== undefined ? { name: k.displayName } : {}),
+      })),
+      decision: list.decision,
+    }
   }
 
   // ---- internals ---------------------------------------------------------
@@ -308,7 +440,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   #peerView(record: PeerRecord): PeerView {
-    return peerView(record, this.#isConnected(record.peerId), this.#logs.forkedAuthors().has(toHex(record.identityKey)))
+    return peerView(record, this.#isConnected(record.peerId), this.#logs.forkedAuthors().has(toHex(record.identityKey)), this.#keepers.reasonsOf(record.peerId))
   }
 
   #isConnected(peerId: string): boolean {
@@ -342,7 +474,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     })
     parts.net = net
     await serveKeyPackages(net.libp2p, this.#groups, this.#table, (groupId) => parts.sync?.share(groupId), this.#log)
-    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: groupSyncPolicy(this.#table, this.#groups), logger: this.#log })
+    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: groupSyncPolicy(this.#table, this.#groups, this.#kept), logger: this.#log })
     parts.sync = sync
     await sync.start()
     parts.connector = new PeerConnector({
@@ -360,7 +492,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       this.content.attach(sync),
       forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
       on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
-      connectPublishAndIngest(this.#groups, sync),
+      connectPublishAndIngest(this.#groups, this.#kept, sync),
     )
     return parts as Running
   }
@@ -380,6 +512,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     // From here on a lost tor is not brought back (a Ctrl-C reaches tor too when it shares our terminal).
     this.#running?.tor?.stopSupervising()
     this.invites.stop()
+    this.#keepers.stop()
     for (const detach of this.#detach.splice(0)) detach()
     const running = this.#running
     this.#running = undefined

@@ -24,9 +24,13 @@ export interface NodeConfig {
   logLevel?: string
   /** Absolute path of a file to append the log to (JSON lines, 0600) instead of printing it. */
   logFile?: string
+  /** As a keeper: bytes held per kept group (default 1 GiB). */
+  keeperGroupQuota?: number
+  /** As a keeper: bytes held for all kept groups together (default 10 GiB). */
+  keeperTotalQuota?: number
 }
 
-const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'bridges', 'attach', 'logLevel', 'logFile'])
+const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'bridges', 'attach', 'logLevel', 'logFile', 'keeperGroupQuota', 'keeperTotalQuota'])
 /** The log levels a config or `--log-level` may name. */
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const LEVELS = new Set(LOG_LEVELS)
@@ -62,6 +66,12 @@ export function validateConfig(value: unknown): NodeConfig {
   if (logFile !== undefined) {
     if (!logFile.startsWith('/')) throw new NodeError('CONFIG_INVALID', 'logFile must be an absolute path')
     config.logFile = logFile
+  }
+  for (const key of ['keeperGroupQuota', 'keeperTotalQuota'] as const) {
+    const bytes = obj[key]
+    if (bytes === undefined) continue
+    if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1024 * 1024) throw new NodeError('CONFIG_INVALID', `${key} must be a whole number of bytes, at least 1048576 (1 MiB)`)
+    config[key] = bytes
   }
   if (obj.torrcLines !== undefined) {
     if (!Array.isArray(obj.torrcLines) || !obj.torrcLines.every((l) => typeof l === 'string')) throw new NodeError('CONFIG_INVALID', 'torrcLines must be an array of strings')

@@ -18,6 +18,9 @@
  *   a network outage (tor offline, then online): fresh circuits, peers
  *   dialled at once, our onion checked or re-published.
  * - `key-packages.ts`: `/burrow/keypackage/1` on libp2p streams, for both ends.
+ * - `keepers.ts`: keepers on the network: the owner's orders and releases,
+ *   members' answers and claims, the keeper's end of `/burrow/keeper/1`, and
+ *   the allow-list entries keeping needs (docs/keepers.md).
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
@@ -28,7 +31,7 @@ export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
 export { MAX_PEERS, PEERS_PER_SHARD, assertPeerLimit, assignShards } from './onion-access.js'
 export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
 export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
-export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus } from './types.js'
+export type { BurrowOptions, BurrowEvents, FileProgress, TorChoice, NodeStatus, KeepersView, KeptGroupStatus } from './types.js'
 export type { FileView, GroupSummary, MemberView, MessageView, PeerView } from './views.js'
 export { GroupContent, type OutgoingFile, type SaveFileOptions, type SendFileOptions } from './content.js'
 export { safeFileName, mediaTypeOf } from './file-names.js'

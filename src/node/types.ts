@@ -1,3 +1,4 @@
+import type { KeeperQuota } from '../group/index.js'
 import type { Logger } from '../logging.js'
 import type { BootstrapProgress, OnionAddress } from '../tor/index.js'
 import type { ForkDetected } from './forks.js'
@@ -30,6 +31,8 @@ export interface BurrowOptions {
   displayName?: string
   /** Bootstrap watchdog: restart tor after this long without progress. Default 120 s. */
   bootstrapStallMs?: number
+  /** As a keeper: bytes held per kept group and in all (default 1 GiB and 10 GiB). */
+  keeperQuota?: Partial<KeeperQuota>
   logger?: Logger
 }
 
@@ -72,6 +75,35 @@ export interface BurrowEvents {
   'file:progress': [FileProgress]
   /** Entries of `author` (identity key, hex) at `seqs` left the local view: its deletion, or the group's retention period. */
   'group:deleted': [{ groupId: string; author: string; seqs: number[] }]
+  /** A group's owner named keepers and this node's answer is `ask`: allow or deny them (`Burrow.decideKeepers`). */
+  'group:keepers': [KeepersView]
+  /** As a keeper: a kept group is full and new operations of it are refused (code `KEEPER_QUOTA_FULL`). */
+  'keeper:full': [{ groupId: string; code: string; message: string }]
+}
+
+/** A group's keepers as this node knows them, and its answer. */
+export interface KeepersView {
+  groupId: string
+  group?: string
+  /** The owner's identity key (hex) and name. */
+  owner: string
+  ownerName?: string
+  keepers: { identityKey: string; peerId: string; onion: string; name?: string }[]
+  decision: 'ask' | 'allow' | 'deny'
+}
+
+/** A group this node keeps for its owner, as `burrow status` shows it. */
+export interface KeptGroupStatus {
+  groupId: string
+  owner: string
+  ownerName?: string
+  members: number
+  keepers: number
+  retentionMs: number | null
+  operations: number
+  bytes: number
+  quotaBytes: number
+  full: boolean
 }
 
 /** How far a file transfer is. */
@@ -107,4 +139,8 @@ export interface NodeStatus {
   peers: { total: number; connected: number }
   groups: number
   operations: number
+  /** As a keeper: the groups this node keeps for their owners. */
+  kept: KeptGroupStatus[]
+  /** Groups whose owner named keepers this node has not answered yet. */
+  keeperQuestions: KeepersView[]
 }

@@ -3,7 +3,7 @@ import { toHex } from '../log/index.js'
 import type { FileInfo, GroupInfo, GroupMessage, GroupStatus } from '../group/index.js'
 import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 import type { Tor } from '../tor/index.js'
-import type { NodeStatus } from './types.js'
+import type { KeepersView, KeptGroupStatus, NodeStatus } from './types.js'
 
 /**
  * What the node shows of its peers, groups and messages: plain data (ids and
@@ -34,6 +34,8 @@ export interface PeerView {
   lastError?: { code: string; message: string; at: number }
   /** Its last few errors, newest first, whether or not it was heard from since. */
   errors: { code: string; message: string; at: number }[]
+  /** Why keeping put it on the allow-list (`keeper of <group>`, `member of kept group <id>`); absent when only the user did. */
+  keeping?: string[]
   /** True when this node holds a proof that the peer's identity signed two different operations at one position of a log (`burrow forks`). */
   forked: boolean
   connected: boolean
@@ -170,7 +172,7 @@ function member(key: Uint8Array, owner: string, naming: Naming, forked: Readonly
 }
 
 /** A peer as shown; `forked` from the log store's marks. */
-export function peerView(record: PeerRecord, connected: boolean, forked: boolean): PeerView {
+export function peerView(record: PeerRecord, connected: boolean, forked: boolean, keeping: string[] = []): PeerView {
   const error = record.lastError
   // Heard from since it failed: the failure is history, not the peer's state now.
   const current = error !== undefined && (record.lastSeen === undefined || error.at > record.lastSeen)
@@ -184,6 +186,7 @@ export function peerView(record: PeerRecord, connected: boolean, forked: boolean
     ...(record.lastSeen !== undefined ? { lastSeen: record.lastSeen } : {}),
     ...(current ? { lastError: { code: error.code, message: error.message, at: error.at } } : {}),
     errors: record.recentErrors.map((e) => ({ code: e.code, message: e.message, at: e.at })),
+    ...(keeping.length > 0 ? { keeping } : {}),
     forked,
     connected,
   }
@@ -265,6 +268,8 @@ export function nodeStatus(from: {
   peers: readonly PeerView[]
   groups: number
   operations: number
+  kept: KeptGroupStatus[]
+  keeperQuestions: KeepersView[]
 }): NodeStatus {
   const { tor } = from
   return {
@@ -278,5 +283,7 @@ export function nodeStatus(from: {
     peers: { total: from.peers.length, connected: from.peers.filter((p) => p.connected).length },
     groups: from.groups,
     operations: from.operations,
+    kept: from.kept,
+    keeperQuestions: from.keeperQuestions,
   }
 }

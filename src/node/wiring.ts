@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events'
 import type { Libp2p } from '@libp2p/interface'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
-import type { GroupManager } from '../group/index.js'
+import type { GroupManager, KeptGroups } from '../group/index.js'
 import type { AddressTable, SharePolicy, SyncManager } from '../net/index.js'
 import type { OnionAddress, Tor } from '../tor/index.js'
 import type { RecoveryHooks } from './recovery.js'
@@ -23,14 +23,16 @@ type NodeEmitter = EventEmitter<BurrowEvents>
  *   a group that becomes shared with someone (created, joined, a member
  *   added) is announced to them;
  * - ingest: what sync stored is processed into the groups (a file's chunks
- *   need no group pass: they are read when the file is saved).
+ *   need no group pass: they are read when the file is saved; a log kept
+ *   for others none at all).
  */
-export function connectPublishAndIngest(groups: GroupManager, sync: SyncManager): () => void {
+export function connectPublishAndIngest(groups: GroupManager, kept: KeptGroups, sync: SyncManager): () => void {
   const detach = [
     listen(groups, 'appended', (ops) => sync.offer(ops)),
     listen(groups, 'changed', ({ groupId }) => sync.share(groupId)),
     listen(groups, 'joined', (info) => sync.share(info.id)),
-    listen(sync, 'ingested', ({ logId }) => void (groups.isFileLog(logId) || groups.processSoon())),
+    // A log kept for others is nobody's business here but sync's.
+    listen(sync, 'ingested', ({ logId }) => void (groups.isFileLog(logId) || kept.ownerOf(logId) !== undefined || groups.processSoon())),
   ]
   return () => detach.forEach((d) => d())
 }
@@ -38,24 +40,26 @@ export function connectPublishAndIngest(groups: GroupManager, sync: SyncManager)
 /**
  * Which group logs each peer may have, asked by sync for every frame (keyed
  * by PeerId; answered from memory and indexes), and the part a departed
- * member still gets (`GroupManager.shareLimit`).
+ * member still gets (`GroupManager.shareLimit`). Logs this node keeps for
+ * others (`KeptGroups`) are answered by their order.
  */
-export function groupSyncPolicy(table: AddressTable, groups: GroupManager): SharePolicy {
+export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept: KeptGroups): SharePolicy {
   return {
     sharedLogs: (peerId) => {
       const identity = table.identityKeyOf(peerId)
-      return identity === undefined ? [] : groups.sharedLogs(identity)
+      return identity === undefined ? [] : [...groups.sharedLogs(identity), ...kept.sharedLogs(identity)]
     },
     mayShare: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
-      return identity !== undefined && groups.mayShare(identity, logId)
+      return identity !== undefined && (kept.mayShare(identity, logId) ?? groups.mayShare(identity, logId))
     },
-    accepts: (_peerId, header) => groups.acceptsOperation(header),
+    // A kept log takes its members' operations within its quota; the rest is the group layer's.
+    accepts: (_peerId, header) => kept.accepts(header) ?? groups.acceptsOperation(header),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)
     },
-    lastAuthor: (logId) => groups.committerOf(logId),
+    lastAuthor: (logId) => kept.ownerOf(logId) ?? groups.committerOf(logId),
   }
 }
 

@@ -243,6 +243,42 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 8,
+    name: 'keepers: keeper lists of our groups, releases not yet acknowledged, groups we keep for others, why a peer is on the allow-list',
+    up(db) {
+      db.exec(`
+        CREATE TABLE group_keepers (
+          group_id BLOB PRIMARY KEY REFERENCES groups (group_id) ON DELETE CASCADE,
+          keepers  BLOB NOT NULL,                  -- the owner's latest list: canonical CBOR of peer entries (keeper-wire.ts)
+          decision TEXT NOT NULL DEFAULT 'ask' CHECK (decision IN ('ask', 'allow', 'deny'))
+        ) WITHOUT ROWID;
+        CREATE TABLE kept_groups (
+          group_id     BLOB    PRIMARY KEY,
+          owner        BLOB    NOT NULL,           -- the first orderer, pinned
+          members      BLOB    NOT NULL,           -- canonical CBOR of peer entries
+          keepers      BLOB    NOT NULL,
+          retention_ms INTEGER,
+          ordered_at   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE kept_file_logs (
+          log_id   BLOB PRIMARY KEY,
+          group_id BLOB NOT NULL REFERENCES kept_groups (group_id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX kept_file_logs_group ON kept_file_logs (group_id);
+        CREATE TABLE keeper_releases (
+          group_id BLOB NOT NULL,                  -- a group we own
+          keeper   BLOB NOT NULL,                  -- a keeper dropped from its list that has not acknowledged its release yet
+          PRIMARY KEY (group_id, keeper)
+        ) WITHOUT ROWID;
+        CREATE TABLE peer_reasons (
+          peer_id TEXT NOT NULL,
+          reason  TEXT NOT NULL,                   -- 'user', 'kept:<group hex>' or 'keeper:<group hex>'
+          PRIMARY KEY (peer_id, reason)
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

@@ -1,12 +1,15 @@
-import { Burrow } from '../../src/node/index.js'
+import { Burrow, type BurrowOptions } from '../../src/node/index.js'
 import { inject } from 'vitest'
 import { tempDir } from './tor.js'
 
-/** A new Burrow node in a temp data dir on the suite's private Tor network (not started). */
-export async function testNode(name: string): Promise<{ node: Burrow; dataDir: string; cleanup: () => void; reopen: () => Promise<Burrow> }> {
+/** A new Burrow node in a temp data dir on the suite's private Tor network (not started); `extra` options for it, such as a keeper's quota. */
+export async function testNode(
+  name: string,
+  extra: Partial<Pick<BurrowOptions, 'keeperQuota'>> = {},
+): Promise<{ node: Burrow; dataDir: string; cleanup: () => void; reopen: () => Promise<Burrow> }> {
   const { dir, cleanup } = tempDir(`node-${name}`)
   await Burrow.init(dir)
-  const options = { dataDir: dir, displayName: name, tor: { mode: 'managed' as const, testnet: inject('testnetDir') } }
+  const options = { dataDir: dir, displayName: name, tor: { mode: 'managed' as const, testnet: inject('testnetDir') }, ...extra }
   return { node: await Burrow.open(options), dataDir: dir, cleanup, reopen: () => Burrow.open(options) }
 }
 

@@ -13,7 +13,7 @@ import {
   type NodeKeys,
 } from '../../src/keys/index.js'
 import { NetError, peerIdOfIdentityKey } from '../../src/net/index.js'
-import { NodeError, type ForkView, type GroupSummary, type InviteOutcome, type MessageView, type NodeStatus, type PeerView, type PendingInviteView } from '../../src/node/index.js'
+import { NodeError, type ForkView, type GroupSummary, type InviteOutcome, type KeepersView, type KeptGroupStatus, type MessageView, type NodeStatus, type PeerView, type PendingInviteView } from '../../src/node/index.js'
 import { groupSummary, messageView, type Naming } from '../../src/node/views.js'
 
 type MemoryGroup = { -readonly [K in keyof GroupInfo]: GroupInfo[K] }
@@ -68,6 +68,8 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       tor: { state: 'ready', bootstrap: 100 },
       reachable: this.#state === 'running',
       peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
+      kept: [],
+      keeperQuestions: [],
       groups: this.#groups.length,
       operations: this.#messages.length,
     }
@@ -283,6 +285,50 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
     if (index === -1) throw new GroupError('GROUP_NOT_A_MEMBER')
     group.members.splice(index, 1)
     return this.#changed(group)
+  }
+
+  readonly #keepers = new Map<string, { keepers: PeerView[]; decision: 'ask' | 'allow' | 'deny' }>()
+
+  keepers(groupWhat: string): KeepersView {
+    const group = this.#resolveGroup(groupWhat)
+    const held = this.#keepers.get(hex(group.id)) ?? { keepers: [], decision: group.isOwner ? 'allow' : 'ask' }
+    return {
+      groupId: hex(group.id),
+      ...(group.name !== null ? { group: group.name } : {}),
+      owner: hex(group.owner),
+      keepers: held.keepers.map((p) => ({ identityKey: p.identityKey, peerId: p.peerId, onion: p.onion, ...(p.name !== undefined ? { name: p.name } : {}) })),
+      decision: held.decision,
+    }
+  }
+
+  async addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    const group = this.#ownedGroup(groupWhat, 'choose keepers')
+    const peer = this.#resolvePeer(peerWhat)
+    const held = this.#keepers.get(hex(group.id)) ?? { keepers: [], decision: 'allow' as const }
+    if (!held.keepers.some((k) => k.peerId === peer.peerId)) held.keepers.push(peer)
+    this.#keepers.set(hex(group.id), held)
+    return this.keepers(groupWhat)
+  }
+
+  async removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    const group = this.#ownedGroup(groupWhat, 'choose keepers')
+    const held = this.#keepers.get(hex(group.id))
+    const index = held?.keepers.findIndex((k) => k.peerId === peerWhat || k.name === peerWhat || k.identityKey === peerWhat) ?? -1
+    if (index === -1) throw new GroupError('KEEPER_NOT_FOUND')
+    held!.keepers.splice(index, 1)
+    return this.keepers(groupWhat)
+  }
+
+  async decideKeepers(groupWhat: string, decision: 'ask' | 'allow' | 'deny'): Promise<KeepersView> {
+    const group = this.#resolveGroup(groupWhat)
+    if (group.isOwner) throw new GroupError('GROUP_INVALID_ARGUMENT', 'the owner chooses its keepers: it has nothing to allow')
+    this.#keepers.set(hex(group.id), { keepers: this.#keepers.get(hex(group.id))?.keepers ?? [], decision })
+    return this.keepers(groupWhat)
+  }
+
+  /** The memory node keeps no group for others. */
+  keptGroups(): KeptGroupStatus[] {
+    return []
   }
 
   async rotateKeys(groupWhat: string): Promise<RotationOutcome> {

@@ -189,6 +189,8 @@ describe('commands against a running (in-memory) node', () => {
       peers: { total: 0, connected: 0 },
       groups: 0,
       operations: 0,
+      kept: [],
+      keeperQuestions: [],
     })
     const human = await cli('status')
     expect(human.code).toBe(0)
@@ -291,6 +293,23 @@ describe('commands against a running (in-memory) node', () => {
     const missing = await cli('group', 'members', 'enemies')
     expect(missing.code).toBe(EXIT.NOT_FOUND)
     expect(missing.err).toContain('(GROUP_NOT_FOUND)')
+  })
+
+  it('group keeper add, list, remove; group keepers shows the answer; kept; bad input is a usage error', async () => {
+    await cli('peers', 'add', '--yes', peerCard('vault'))
+    const g = await cliJson('group', 'create', 'friends')
+    const added = await cliJson('group', 'keeper', 'add', 'friends', 'vault')
+    expect(added).toMatchObject({ groupId: g.id, decision: 'allow', keepers: [{ name: 'vault', peerId: expect.stringMatching(/^12D3KooW/) }] })
+    expect((await cli('group', 'keeper', 'list', 'friends')).out).toMatch(/^vault\s+12D3KooW\w+\s+\w{56}\.onion$/m)
+    expect((await cli('group', 'keepers', 'friends')).out).toContain('friends: allowed')
+    expect(await cliJson('group', 'keeper', 'remove', 'friends', 'vault')).toMatchObject({ keepers: [] })
+    const gone = await cli('group', 'keeper', 'remove', 'friends', 'vault')
+    expect(gone.err).toContain('(KEEPER_NOT_FOUND)')
+    expect((await cli('group', 'keeper', 'steal', 'friends')).code).toBe(EXIT.USAGE)
+    const owner = await cli('group', 'keepers', 'deny', 'friends')
+    expect(owner.err).toContain('(GROUP_INVALID_ARGUMENT)')
+    expect(await cliJson('kept')).toEqual({ kept: [] })
+    expect((await cli('kept')).out).toBe('this node keeps no group\n')
   })
 
   it('send text; read with --after and --limit; binary shows as a size', async () => {

@@ -140,7 +140,7 @@ describe('migration 6 (files, deletion, retention) and 7 (ratchet rows)', () => 
 
       const now = openDatabase(path, key !== undefined ? { key } : {})
       try {
-        expect(schemaVersion(now)).toBe(7)
+        expect(schemaVersion(now)).toBe(MIGRATIONS.length)
         expect(now.prepare('SELECT name, retention_ms, label_set FROM groups').all()).toEqual([{ name: 'friends', retention_ms: null, label_set: 0 }])
         const tables = (now.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name)
         expect(tables).toEqual(expect.arrayContaining(['log_deleted', 'group_files', 'group_file_uploads', 'group_departed', 'group_pending_invites', 'group_ratchets']))

@@ -1,0 +1,346 @@
+import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
+import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
+import type { Header, LogId } from '../log/types.js'
+import type { ContactCard } from '../keys/index.js'
+import type { KeeperStore, LogStore } from '../store/index.js'
+import { GroupError } from './errors.js'
+import { fileLogId } from './file-crypto.js'
+import { isGroupIdOf } from './group-id.js'
+import { decodePeerList, encodePeerEntry, MAX_KEEPERS, MAX_ORDER_MEMBERS, type KeeperRequest } from './keeper-wire.js'
+import { isApplicationPayload } from './payload.js'
+
+/** A keeper's limits: bytes (headers and payloads) it holds per kept group and in all. */
+export interface KeeperQuota {
+  readonly perGroupBytes: number
+  readonly totalBytes: number
+}
+
+/** 1 GiB per group, 10 GiB in all. */
+export const DEFAULT_KEEPER_QUOTA: KeeperQuota = { perGroupBytes: 1024 ** 3, totalBytes: 10 * 1024 ** 3 }
+
+/** A kept group as `burrow status` shows it. */
+export interface KeptGroupView {
+  readonly groupId: Uint8Array
+  readonly owner: Uint8Array
+  readonly members: readonly ContactCard[]
+  readonly keepers: readonly ContactCard[]
+  readonly retentionMs: number | null
+  readonly operations: number
+  readonly bytes: number
+  /** Whether new operations of the group are refused (its quota or the keeper's total is reached). */
+  readonly full: boolean
+}
+
+/** What an accepted order changes about who may reach the keeper: peers to allow-list for the group, and those it no longer names. */
+export interface KeptPeersChange {
+  readonly groupId: Uint8Array
+  readonly peers: readonly ContactCard[]
+  readonly dropped: readonly Uint8Array[]
+}
+
+interface Kept {
+  readonly groupId: Uint8Array
+  readonly owner: Uint8Array
+  members: ContactCard[]
+  keepers: ContactCard[]
+  retentionMs: number | null
+  /** Everyone the group's logs are shared with here (hex identity keys): owner, members, co-keepers. */
+  sharedWith: Set<string>
+  /** Who may write its logs (hex): owner and members. */
+  writers: Set<string>
+  fileLogs: Map<string, Uint8Array>
+  bytes: number
+  /** Set once an operation was refused for quota: logged once per filling. */
+  full: boolean
+}
+
+const decodeList = (bytes: Uint8Array, max: number): ContactCard[] => decodePeerList(decodeCanonical(bytes), max, 'a stored peer list')
+const encodeList = (cards: readonly ContactCard[]): Uint8Array => encodeCanonical(cards.map(encodePeerEntry) as CborValue[])
+
+/**
+ * The groups this node keeps for their owners: ciphertext only, never an
+ * MLS member (the group manager ignores logs of groups it is not in). An
+ * order comes from the group's owner (proven by the nonce its id derives
+ * from, and pinned: the first orderer stays the only one); it names the
+ * members and co-keepers the group's logs are shared with, and the
+ * retention period. Members claim their files' logs. Each group has a
+ * quota, and all of them a total: past it, new operations of the group are
+ * refused (`accepts`), never stored then dropped, so the sender keeps them.
+ *
+ * Asked by the sync policy for every frame: answered from memory.
+ */
+export class KeptGroups {
+  readonly #store: KeeperStore
+  readonly #logs: LogStore
+  readonly #quota: KeeperQuota
+  readonly #now: () => number
+  readonly #groups = new Map<string, Kept>()
+  readonly #fileGroup = new Map<string, Kept>()
+  /** Per kept (log, author) that had an operation refused: the next seq it may take, so that no gap follows a refusal. */
+  readonly #resumeAt = new Map<string, number>()
+  /** Per (log, author): how far the retention sweep went. */
+  readonly #swept = new Map<string, number>()
+  #total = 0
+  /** Called when a group fills up (once per filling): the operator's error. */
+  onFull: (groupId: Uint8Array, error: GroupError) => void = () => {}
+
+  constructor(store: KeeperStore, logs: LogStore, options: { quota?: Partial<KeeperQuota>; now?: () => number } = {}) {
+    this.#store = store
+    this.#logs = logs
+    this.#quota = { ...DEFAULT_KEEPER_QUOTA, ...options.quota }
+    this.#now = options.now ?? Date.now
+    for (const row of store.keptGroups()) {
+      this.#remember(row.groupId, row.owner, decodeList(row.members, MAX_ORDER_MEMBERS), decodeList(row.keepers, MAX_KEEPERS), row.retentionMs)
+    }
+    for (const { logId, groupId } of store.keptFileLogs()) {
+      const kept = this.#groups.get(toHex(groupId))
+      if (kept !== undefined) this.#addFileLog(kept, logId)
+    }
+    for (const kept of this.#groups.values()) this.#measure(kept)
+  }
+
+  get quota(): KeeperQuota {
+    return this.#quota
+  }
+
+  /** The owner (hex) of the kept group a log belongs to: a catch-up sends its operations last, as members do. */
+  ownerOf(logId: LogId): string | undefined {
+    const kept = this.#keptOf(logId)
+    return kept === undefined ? undefined : toHex(kept.owner)
+  }
+
+  /** Whether this node keeps `groupId`. */
+  keeps(groupId: Uint8Array): boolean {
+    return this.#groups.has(toHex(groupId))
+  }
+
+  /**
+   * Takes an order from `from` (an allow-listed peer's identity key):
+   * `KEEPER_REFUSED` unless it owns the group (id and nonce) and is the
+   * group's first orderer here. Returns who the group is now shared with.
+   */
+  order(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): KeptPeersChange {
+    if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
+    const existing = this.#groups.get(toHex(order.groupId))
+    if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+    const members = order.members.filter((m) => !bytesEqual(m.identityKey, from))
+    const before = existing === undefined ? new Set<string>() : new Set(existing.sharedWith)
+    this.#store.upsertKept({ groupId: order.groupId, owner: from, members: encodeList(members), keepers: encodeList(order.keepers), retentionMs: order.retentionMs, orderedAt: this.#now() })
+    const kept = this.#remember(order.groupId, from, members, [...order.keepers], order.retentionMs)
+    if (existing !== undefined) {
+      kept.fileLogs = existing.fileLogs
+      kept.bytes = existing.bytes
+      kept.full = existing.full
+    } else {
+      this.#measure(kept)
+    }
+    const peers = [...members, ...order.keepers]
+    const dropped = [...before].filter((k) => !kept.sharedWith.has(k)).map(fromHex)
+    return { groupId: order.groupId, peers, dropped }
+  }
+
+  /** Ends keeping a group, by its owner's word; its logs are dropped. Returns who it was shared with. */
+  release(from: Uint8Array, groupId: Uint8Array): KeptPeersChange {
+    const kept = this.#owned(from, groupId)
+    this.#store.deleteKept(groupId)
+    for (const logId of [groupId, ...kept.fileLogs.values()]) for (const author of this.#logs.heights(logId).keys()) this.#logs.dropLog(fromHex(author), logId)
+    this.#groups.delete(toHex(groupId))
+    for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
+    this.#total -= kept.bytes
+    return { groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex) }
+  }
+
+  /** A member's (or the owner's) claim of its group's files: their logs are kept with the group from now on. Returns the new file logs. */
+  claim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): Uint8Array[] {
+    const kept = this.#groups.get(toHex(groupId))
+    if (kept === undefined) throw new GroupError('KEEPER_REFUSED', 'this node does not keep that group')
+    if (!kept.writers.has(toHex(from))) throw new GroupError('KEEPER_REFUSED', 'only a member claims the files of a group')
+    const added: Uint8Array[] = []
+    for (const fileId of fileIds) {
+      const logId = fileLogId(groupId, fileId)
+      if (this.#fileGroup.has(toHex(logId))) continue
+      this.#store.addKeptFileLog(logId, groupId)
+      this.#addFileLog(kept, logId)
+      added.push(logId)
+    }
+    return added
+  }
+
+  /** Every peer (identity key) some kept group is shared with, with the groups. */
+  peers(): Map<string, Uint8Array[]> {
+    const out = new Map<string, Uint8Array[]>()
+    for (const kept of this.#groups.values()) for (const peer of kept.sharedWith) out.set(peer, [...(out.get(peer) ?? []), kept.groupId])
+    return out
+  }
+
+  // ---- the sync policy's questions ------------------------------------------
+
+  /** The kept logs shared with `peer` (identity key): the group logs and file logs of the kept groups that name it. */
+  sharedLogs(peer: Uint8Array): LogId[] {
+    const who = toHex(peer)
+    const out: LogId[] = []
+    for (const kept of this.#groups.values()) if (kept.sharedWith.has(who)) out.push(kept.groupId, ...kept.fileLogs.values())
+    return out
+  }
+
+  /** Whether kept log `logId` may be exchanged with `peer`; undefined when `logId` is not kept here. */
+  mayShare(peer: Uint8Array, logId: LogId): boolean | undefined {
+    const kept = this.#keptOf(logId)
+    return kept === undefined ? undefined : kept.sharedWith.has(toHex(peer))
+  }
+
+  /**
+   * Whether to store an operation of a kept log (undefined when the log is
+   * not kept here): written by the owner or a member, and within the
+   * group's quota and the total. A refusal is never followed by a later
+   * operation of the same author's log (the store would see a gap), and the
+   * first refusal of a filling reaches `onFull`.
+   */
+  accepts(header: Header): boolean | undefined {
+    const kept = this.#keptOf(header.logId)
+    if (kept === undefined) return undefined
+    const key = `${toHex(header.logId)}:${toHex(header.author)}`
+    const resume = this.#resumeAt.get(key)
+    if (resume !== undefined && header.seq > resume) return false
+    const refuse = (): false => {
+      if (resume !== undefined || this.#resumeAt.size < MAX_RESUME_ENTRIES) this.#resumeAt.set(key, Math.min(resume ?? header.seq, header.seq))
+      return false
+    }
+    // An author the order does not name (yet: a member added since) is refused like a full group.
+    if (!kept.writers.has(toHex(header.author))) return refuse()
+    const size = header.payloadSize + HEADER_ALLOWANCE
+    if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
+      refuse()
+      if (!kept.full) {
+        kept.full = true
+        const which = kept.bytes + size > this.#quota.perGroupBytes ? `its quota of ${this.#quota.perGroupBytes} bytes` : `the keeper's total of ${this.#quota.totalBytes} bytes`
+        this.onFull(kept.groupId, new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(kept.groupId).slice(0, 12)} reached ${which}: new operations are refused`))
+      }
+      return false
+    }
+    if (resume !== undefined) this.#resumeAt.set(key, header.seq + 1)
+    kept.bytes += size
+    this.#total += size
+    return true
+  }
+
+  // ---- retention and status ---------------------------------------------------
+
+  /**
+   * Applies each kept group's retention period: the payloads of application
+   * messages and file chunks older than it are deleted (commits, proposals
+   * and Welcomes keep theirs, as members keep them). Then the sizes are
+   * measured again, and a group back under its quota takes operations again
+   * (`reopened`: ask its members for what they hold).
+   */
+  sweep(): { expired: number; reopened: Uint8Array[] } {
+    let expired = 0
+    const reopened: Uint8Array[] = []
+    const now = this.#now()
+    for (const kept of this.#groups.values()) {
+      const wasFull = kept.full
+      expired += this.#sweepGroup(kept, now)
+      this.#measure(kept)
+      if (wasFull && !kept.full) reopened.push(kept.groupId.slice())
+    }
+    return { expired, reopened }
+  }
+
+  /** Deletes the payloads of a kept group that its retention period expired; returns how many. */
+  #sweepGroup(kept: Kept, now: number): number {
+    if (kept.retentionMs === null) return 0
+    let expired = 0
+    const cutoff = now - kept.retentionMs
+    for (const logId of [kept.groupId, ...kept.fileLogs.values()]) {
+      const isFileLog = logId !== kept.groupId
+      for (const authorKey of this.#logs.heights(logId).keys()) {
+        const author = fromHex(authorKey)
+        const key = `${toHex(logId)}:${authorKey}`
+        let after = this.#swept.get(key) ?? -1
+        scan: for (;;) {
+          const ops = this.#logs.operationsAfter(author, logId, after, 256)
+          for (const op of ops) {
+            const ts = op.header.extensions.get('ts')
+            if (typeof ts === 'number' && ts >= cutoff) break scan
+            if (op.payload !== undefined && (isFileLog || isApplicationPayload(op.payload))) {
+              this.#logs.deletePayload(op.hash)
+              expired++
+            }
+            after = op.header.seq
+          }
+          if (ops.length < 256) break
+        }
+        this.#swept.set(key, after)
+      }
+    }
+    return expired
+  }
+
+  /** The kept groups with their sizes. */
+  list(): KeptGroupView[] {
+    return [...this.#groups.values()].map((k) => ({
+      groupId: k.groupId.slice(),
+      owner: k.owner.slice(),
+      members: k.members,
+      keepers: k.keepers,
+      retentionMs: k.retentionMs,
+      operations: [k.groupId, ...k.fileLogs.values()].reduce((n, logId) => n + this.#store.logSize(logId).operations, 0),
+      bytes: k.bytes,
+      full: k.full,
+    }))
+  }
+
+  #owned(from: Uint8Array, groupId: Uint8Array): Kept {
+    const kept = this.#groups.get(toHex(groupId))
+    if (kept === undefined) throw new GroupError('KEEPER_REFUSED', 'this node does not keep that group')
+    if (!bytesEqual(kept.owner, from)) throw new GroupError('KEEPER_REFUSED', 'only the group\'s owner releases it')
+    return kept
+  }
+
+  #keptOf(logId: LogId): Kept | undefined {
+    const key = toHex(logId)
+    return this.#groups.get(key) ?? this.#fileGroup.get(key)
+  }
+
+  #remember(groupId: Uint8Array, owner: Uint8Array, members: ContactCard[], keepers: ContactCard[], retentionMs: number | null): Kept {
+    const writers = new Set([toHex(owner), ...members.map((m) => toHex(m.identityKey))])
+    const kept: Kept = {
+      groupId: groupId.slice(),
+      owner: owner.slice(),
+      members,
+      keepers,
+      retentionMs,
+      sharedWith: new Set([...writers, ...keepers.map((k) => toHex(k.identityKey))]),
+      writers,
+      fileLogs: new Map(),
+      bytes: 0,
+      full: false,
+    }
+    this.#groups.set(toHex(groupId), kept)
+    return kept
+  }
+
+  #addFileLog(kept: Kept, logId: Uint8Array): void {
+    kept.fileLogs.set(toHex(logId), logId.slice())
+    this.#fileGroup.set(toHex(logId), kept)
+  }
+
+  /** Reads a group's stored size; it takes operations again when under its quota. */
+  #measure(kept: Kept): void {
+    this.#total -= kept.bytes
+    kept.bytes = [kept.groupId, ...kept.fileLogs.values()].reduce((n, logId) => n + this.#store.logSize(logId).bytes, 0)
+    this.#total += kept.bytes
+    if (kept.full && kept.bytes < this.#quota.perGroupBytes && this.#total < this.#quota.totalBytes) kept.full = false
+  }
+}
+
+/**
+ * Refused (log, author) pairs remembered: each costs a map entry, and a peer
+ * may send operations of made-up authors. Past it, a later operation of a
+ * refused author may arrive after a gap, which ends that sync session (the
+ * peer reconnects and syncs from our heights).
+ */
+const MAX_RESUME_ENTRIES = 4096
+
+/** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
+const HEADER_ALLOWANCE = 192

@@ -1,0 +1,286 @@
+// Keepers: the wire of /burrow/keeper/1 and of the keepers list, the owner
+// and members' side in the group layer, and a keeper's kept groups (policy,
+// pinning, claims, quota, retention). Real GroupManagers, SQLite and ts-mls;
+// "sync" copies operations.
+import { randomBytes } from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { describe, expect, it } from 'vitest'
+import {
+  decodeKeeperRequest,
+  decodeKeeperResponse,
+  encodeKeeperRequest,
+  encodeKeeperResponse,
+  fileLogId,
+  groupIdOf,
+  KeptGroups,
+  MAX_KEEPERS,
+  type KeeperList,
+  type KeeperRequest,
+} from '../../src/group/index.js'
+import { decodeAppBody, encodeAppBody } from '../../src/group/app-body.js'
+import { encodeCanonical } from '../../src/log/cbor.js'
+import { toHex } from '../../src/log/index.js'
+import type { ContactCard } from '../../src/keys/index.js'
+import { KeeperStore } from '../../src/store/index.js'
+import { onionAddressFromPublicKey } from '../../src/tor/onion-address.js'
+import { TestAuthor } from '../helpers/logs.js'
+import { prng } from '../helpers/prng.js'
+import { deliver, invite, manualClock, syncAll, type Member } from '../helpers/group.js'
+import { trackedMembers } from '../helpers/members.js'
+
+const member = trackedMembers()
+
+/** A peer entry for an identity key (its onion and client-auth keys random). */
+function cardFor(identityKey: Uint8Array, displayName?: string): ContactCard {
+  return {
+    version: 1,
+    identityKey,
+    onionAddress: onionAddressFromPublicKey(ed25519.getPublicKey(ed25519.utils.randomSecretKey())),
+    clientAuthKey: new Uint8Array(randomBytes(32)),
+    ...(displayName !== undefined ? { displayName } : {}),
+  }
+}
+
+const code = (fn: () => unknown): string | undefined => {
+  try {
+    fn()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('keeper wire', () => {
+  const groupId = new Uint8Array(randomBytes(32))
+  const nonce = new Uint8Array(randomBytes(32))
+  const peers = [cardFor(new Uint8Array(randomBytes(32)), 'bob'), cardFor(new Uint8Array(randomBytes(32)))]
+
+  it('round-trips orders, releases, claims and answers', () => {
+    const requests: KeeperRequest[] = [
+      { type: 'order', groupId, nonce, members: peers, keepers: [peers[1]!], retentionMs: 86_400_000 },
+      { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: null },
+      { type: 'release', groupId },
+      { type: 'claim', groupId, fileIds: [new Uint8Array(16), new Uint8Array(randomBytes(16))] },
+    ]
+    for (const r of requests) expect(decodeKeeperRequest(encodeKeeperRequest(r))).toEqual(r)
+    expect(() => decodeKeeperResponse(encodeKeeperResponse())).not.toThrow()
+    expect(() => decodeKeeperResponse(encodeKeeperResponse('KEEPER_NOT_OWNER'))).toThrow(/KEEPER_NOT_OWNER/)
+    // A hostile keeper's refusal text reaches nobody as it is.
+    expect(() => decodeKeeperResponse(encodeCanonical([0, '\u001b[31mrm -rf']))).toThrow('the keeper refused (??31???????)')
+    expect(code(() => decodeKeeperResponse(encodeCanonical([2])))).toBe('KEEPER_MALFORMED')
+  })
+
+  it('refuses malformed requests with KEEPER_MALFORMED', () => {
+    const peer = (p: ContactCard): unknown[] => [p.identityKey, new Uint8Array(32), p.clientAuthKey, null]
+    const bad: unknown[] = [
+      [],
+      [9, groupId],
+      [2, new Uint8Array(31)],
+      [2, groupId, 1],
+      [1, groupId, nonce, [], [], -5],
+      [1, groupId, new Uint8Array(8), [], [], null],
+      [1, groupId, nonce, [[1, 2, 3, 4]], [], null],
+      [1, groupId, nonce, [peer(peers[0]!), peer(peers[0]!)], [], null],
+      [1, groupId, nonce, [], Array.from({ length: MAX_KEEPERS + 1 }, () => peer(cardFor(new Uint8Array(randomBytes(32))))), null],
+      [3, groupId, []],
+      [3, groupId, [new Uint8Array(15)]],
+      [3, groupId, Array.from({ length: 513 }, () => new Uint8Array(16))],
+    ]
+    for (const value of bad) expect(code(() => decodeKeeperRequest(encodeCanonical(value as never)))).toBe('KEEPER_MALFORMED')
+    // Not canonical CBOR (an indefinite-length array), and not CBOR at all.
+    expect(code(() => decodeKeeperRequest(Uint8Array.from([0x9f, 0x02, 0xff])))).toBe('KEEPER_MALFORMED')
+    expect(code(() => decodeKeeperRequest(new Uint8Array(300 * 1024)))).toBe('KEEPER_MALFORMED')
+  })
+
+  it('answers every mutation of a valid request with a request or KEEPER_MALFORMED, nothing else', () => {
+    const random = prng(25)
+    const valid = encodeKeeperRequest({ type: 'order', groupId, nonce, members: peers, keepers: [peers[1]!], retentionMs: 86_400_000 })
+    const codes = new Set<string>()
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Uint8Array.from(valid)
+      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256)
+      const cut = random() < 0.2 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes
+      codes.add(code(() => decodeKeeperRequest(cut)) ?? 'decoded')
+    }
+    expect([...codes].sort()).toEqual(['KEEPER_MALFORMED', 'decoded'])
+  })
+
+  it('carries the keepers list as a typed body; a bad entry is a malformed payload', () => {
+    const body = { type: 'keepers' as const, keepers: peers }
+    expect(decodeAppBody(encodeAppBody(body))).toEqual(body)
+    expect(code(() => decodeAppBody(encodeCanonical([3, [[new Uint8Array(3)]]])))).toBe('GROUP_MALFORMED_PAYLOAD')
+  })
+})
+
+/** Owner `a` and member `b` in a group, and a keeper's identity `k`. */
+async function groupWithKeeper(): Promise<{ a: Member; b: Member; k: Member; groupId: Uint8Array }> {
+  const [a, b, k] = [member('a'), member('b'), member('k')]
+  const { id: groupId } = await a.manager.create()
+  await invite(a, b, groupId)
+  await syncAll([a, b], groupId)
+  return { a, b, k, groupId }
+}
+
+describe('keepers in the group layer', () => {
+  it('the owner shares with its keepers at once; a member only once it allows them, and stops on deny or removal', async () => {
+    const { a, b, k, groupId } = await groupWithKeeper()
+    expect(a.manager.mayShare(k.key, groupId)).toBe(false)
+    await a.manager.setKeepers(groupId, [cardFor(k.key, 'keeper')])
+    expect(a.manager.mayShare(k.key, groupId)).toBe(true)
+    expect(a.manager.sharedLogs(k.key).map(toHex)).toContain(toHex(groupId))
+
+    const heard: KeeperList[] = []
+    b.manager.on('keepers', (l) => heard.push(l))
+    await syncAll([a, b], groupId)
+    expect(heard.map((l) => [l.decision, l.keepers.map((c) => c.displayName)])).toEqual([['ask', ['keeper']]])
+    expect(b.manager.mayShare(k.key, groupId)).toBe(false)
+
+    await b.manager.decideKeepers(groupId, 'allow')
+    expect(b.manager.mayShare(k.key, groupId)).toBe(true)
+    // Files go to allowed keepers too.
+    const upload = b.manager.beginFile(groupId, { chunkSize: 1024 })
+    upload.write(randomBytes(3000))
+    const sent = await b.manager.sendFile(upload, { name: 'x.bin', mediaType: 'application/octet-stream' })
+    expect(b.manager.mayShare(k.key, sent.fileLog!)).toBe(true)
+    expect(b.manager.sharedLogs(k.key).map(toHex)).toContain(toHex(sent.fileLog!))
+    expect(b.manager.fileIds(groupId)).toHaveLength(1)
+
+    await b.manager.decideKeepers(groupId, 'deny')
+    expect(b.manager.mayShare(k.key, groupId)).toBe(false)
+    expect(b.manager.mayShare(k.key, sent.fileLog!)).toBe(false)
+    await b.manager.decideKeepers(groupId, 'allow')
+
+    // The owner drops the keeper: everyone stops.
+    await a.manager.setKeepers(groupId, [])
+    expect(a.manager.mayShare(k.key, groupId)).toBe(false)
+    await syncAll([a, b], groupId)
+    expect(b.manager.mayShare(k.key, groupId)).toBe(false)
+    expect(b.manager.keepers(groupId)?.keepers).toEqual([])
+  })
+
+  it('a late joiner learns the list; only the owner names keepers; a keeper is never also a member', async () => {
+    const { a, b, k, groupId } = await groupWithKeeper()
+    await a.manager.setKeepers(groupId, [cardFor(k.key)])
+    const c = member('c')
+    // The joiner reads nothing from before its Welcome: the list comes again with it.
+    await invite(a, c, groupId)
+    await syncAll([a, b, c], groupId)
+    expect(c.manager.keepers(groupId)?.keepers.map((x) => toHex(x.identityKey))).toEqual([k.hex])
+    await c.manager.decideKeepers(groupId, 'allow')
+    expect(c.manager.mayShare(k.key, groupId)).toBe(true)
+    await expect(b.manager.setKeepers(groupId, [cardFor(k.key)])).rejects.toMatchObject({ code: 'GROUP_NOT_OWNER' })
+    await expect(a.manager.setKeepers(groupId, [cardFor(b.key)])).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    await expect(a.manager.decideKeepers(groupId, 'deny')).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    await expect(invite(a, k, groupId)).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+  })
+
+  it('a node that is no member ignores a group log it holds, recording no error', async () => {
+    const { a, b, k, groupId } = await groupWithKeeper()
+    await a.manager.send(groupId, new TextEncoder().encode('hello'))
+    deliver(a, k, groupId)
+    deliver(b, k, groupId)
+    const summary = await k.manager.processPending()
+    expect(summary).toMatchObject({ rejected: 0 })
+    expect(k.manager.list()).toEqual([])
+    expect(k.db.prepare('SELECT COUNT(*) AS n FROM group_rejected').get()).toEqual({ n: 0 })
+  })
+})
+
+describe('kept groups', () => {
+  function keeper(options: ConstructorParameters<typeof KeptGroups>[2] = {}): { k: Member; kept: KeptGroups; reopen: () => KeptGroups } {
+    const k = member('k')
+    const make = (): KeptGroups => new KeptGroups(new KeeperStore(k.db), k.logs, options)
+    return { k, kept: make(), reopen: make }
+  }
+
+  it('takes orders from the group owner only, pinned, and shares with the order’s members, co-keepers and owner alone', async () => {
+    const { a, b, groupId } = await groupWithKeeper()
+    const { kept, reopen } = keeper()
+    const stranger = member('s')
+    const coKeeper = cardFor(new Uint8Array(randomBytes(32)))
+    const order = { type: 'order' as const, groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [coKeeper], retentionMs: null }
+    // The nonce proves the group id is the orderer's.
+    expect(code(() => kept.order(b.key, order))).toBe('KEEPER_REFUSED')
+    const change = kept.order(a.key, order)
+    expect(change.peers.map((p) => toHex(p.identityKey))).toEqual([b.hex, toHex(coKeeper.identityKey)])
+    for (const [who, shared] of [[a.key, true], [b.key, true], [coKeeper.identityKey, true], [stranger.key, false]] as const) {
+      expect(kept.mayShare(who, groupId)).toBe(shared)
+      expect(kept.sharedLogs(who).length).toBe(shared ? 1 : 0)
+    }
+    expect(kept.mayShare(a.key, new Uint8Array(32))).toBeUndefined()
+
+    // The next order drops b: nothing more for it.
+    const next = kept.order(a.key, { ...order, members: [] })
+    expect(next.dropped.map(toHex)).toEqual([b.hex])
+    expect(kept.mayShare(b.key, groupId)).toBe(false)
+    // Kept across a restart.
+    const again = reopen()
+    expect(again.keeps(groupId)).toBe(true)
+    expect(again.mayShare(a.key, groupId)).toBe(true)
+    expect(again.mayShare(b.key, groupId)).toBe(false)
+    expect(code(() => again.release(b.key, groupId))).toBe('KEEPER_REFUSED')
+    again.release(a.key, groupId)
+    expect(again.keeps(groupId)).toBe(false)
+  })
+
+  it('keeps a claimed file log with its group, claimed by a member only, verified by its id', async () => {
+    const { a, b, groupId } = await groupWithKeeper()
+    const { kept } = keeper()
+    kept.order(a.key, { type: 'order', groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [], retentionMs: null })
+    const fileId = new Uint8Array(randomBytes(16))
+    expect(code(() => kept.claim(member('s').key, groupId, [fileId]))).toBe('KEEPER_REFUSED')
+    expect(code(() => kept.claim(b.key, new Uint8Array(32), [fileId]))).toBe('KEEPER_REFUSED')
+    expect(kept.claim(b.key, groupId, [fileId]).map(toHex)).toEqual([toHex(fileLogId(groupId, fileId))])
+    expect(kept.mayShare(a.key, fileLogId(groupId, fileId))).toBe(true)
+    expect(kept.sharedLogs(b.key).map(toHex)).toEqual([toHex(groupId), toHex(fileLogId(groupId, fileId))])
+  })
+
+  it('refuses operations past the group quota, reports it once, never leaves a gap, and takes them again once retention frees space', async () => {
+    const clock = manualClock()
+    const { kept, k } = keeper({ quota: { perGroupBytes: 10_000 }, now: clock.now })
+    const owner = new TestAuthor()
+    const nonce = new Uint8Array(randomBytes(32))
+    const groupId = groupIdOf(owner.publicKey, nonce)
+    kept.order(owner.publicKey, { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: 60_000 })
+    const full: string[] = []
+    kept.onFull = (_g, err) => full.push(err.code)
+    // Application payloads (`82 01 …`), about 1 KiB each, dated now.
+    const ops = Array.from({ length: 15 }, () => owner.next(groupId, Uint8Array.from([0x82, 0x01, ...randomBytes(1000)])))
+    const taken = ops.filter((op) => kept.accepts(op.header))
+    expect(taken.length).toBeGreaterThan(5)
+    expect(taken.length).toBeLessThan(10)
+    expect(full).toEqual(['KEEPER_QUOTA_FULL'])
+    expect(k.logs.ingest(taken).stored).toBe(taken.length)
+    expect(kept.list()[0]).toMatchObject({ full: true, operations: taken.length })
+    // Nothing after the first refused operation is taken, even when it would fit.
+    expect(kept.accepts(ops[ops.length - 1]!.header)).toBe(false)
+    // Operations older than the retention period lose their payloads: space again, from the first refused seq on.
+    clock.advance(120_000)
+    expect(kept.sweep()).toEqual({ expired: taken.length, reopened: [groupId] })
+    expect(kept.list()[0]!.full).toBe(false)
+    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(false)
+    expect(kept.accepts(ops[taken.length]!.header)).toBe(true)
+    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(true)
+    // Operations of someone the order does not name are not taken; nor, then, its later ones (a member added since: the
+    // keeper asks for its log from the start once the order names it).
+    const stranger = new TestAuthor()
+    const strangerOps = [stranger.next(groupId), stranger.next(groupId)]
+    expect(kept.accepts(strangerOps[0]!.header)).toBe(false)
+    kept.order(owner.publicKey, { type: 'order', groupId, nonce, members: [cardFor(stranger.publicKey)], keepers: [], retentionMs: 60_000 })
+    expect(kept.accepts(strangerOps[1]!.header)).toBe(false)
+    expect(kept.accepts(strangerOps[0]!.header)).toBe(true)
+  })
+
+  it('counts the total of all kept groups', async () => {
+    const { kept } = keeper({ quota: { perGroupBytes: 1_000_000, totalBytes: 3000 } })
+    const owners = [new TestAuthor(), new TestAuthor()]
+    const groups = owners.map((o) => {
+      const nonce = new Uint8Array(randomBytes(32))
+      const groupId = groupIdOf(o.publicKey, nonce)
+      kept.order(o.publicKey, { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: null })
+      return groupId
+    })
+    expect(kept.accepts(owners[0]!.next(groups[0]!, new Uint8Array(2000)).header)).toBe(true)
+    expect(kept.accepts(owners[1]!.next(groups[1]!, new Uint8Array(2000)).header)).toBe(false)
+  })
+})
