@@ -24,8 +24,13 @@ import { NodeError } from './errors.js'
  * check costs the whole bound.
  */
 const RECHECK = { timeoutMs: 8_000, maxAttempts: 1 }
-/** After re-publishing: a fresh descriptor's first dial is 3–10 s on the live profile, up to 30 s on the live network. */
-const RECHECK_AFTER_REPUBLISH_MS = 60_000
+/**
+ * After re-publishing: a fresh descriptor's first dial is 3–10 s on the live
+ * profile, up to 30 s on the live network. Attempts of 10, 20, then 30 s:
+ * after a 2-minute outage the first dial hung for its whole 30 s while a
+ * new one, on fresh circuits, passed (live profile).
+ */
+const RECHECK_AFTER_REPUBLISH = { timeoutMs: 60_000, attemptTimeoutMs: 10_000 }
 
 /** Peers one onion service carries: our own key takes one place in its descriptor. */
 export const PEERS_PER_SHARD = MAX_CLIENTS_PER_ONION - 1
@@ -143,7 +148,7 @@ export class OnionAccess {
    */
   async renew(signal?: AbortSignal): Promise<void> {
     await Promise.all(this.#services.map((service) => service.republish(signal)))
-    await this.service.selfCheck({ timeoutMs: RECHECK_AFTER_REPUBLISH_MS, ...(signal ? { signal } : {}) })
+    await this.service.selfCheck({ ...RECHECK_AFTER_REPUBLISH, ...(signal ? { signal } : {}) })
   }
 
   /**

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../logging.js'
 import { silentLogger } from '../logging.js'
-import { AbortError } from '../errors.js'
+import { AbortError, TimeoutError } from '../errors.js'
 import { sleep } from '../util/async.js'
 import { isLoopbackIp } from '../util/net.js'
 import { type HsDescEvent, type TorControl } from './control/index.js'
@@ -14,6 +14,9 @@ import { MAX_CLIENTS_PER_ONION, onionShardAddress, onionShardKeyBlob } from './o
 import { dialOnion } from './socks.js'
 import { SocksReplyError } from './socks-errors.js'
 import type { Tor } from './tor.js'
+
+/** The longest one self-check dial may wait for tor's answer. */
+const MAX_SELF_CHECK_ATTEMPT_MS = 30_000
 
 /** Options of an {@link OnionService}. */
 export interface OnionServiceOptions {
@@ -151,12 +154,17 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
 
   /**
    * Dials our own `.onion` through our own tor, as a peer would, and succeeds
-   * only when the connection opens. Retries failures tor calls transient
-   * (descriptor not found yet, introduction or rendezvous failure), bounded by
-   * `timeoutMs` and `maxAttempts`.
+   * only when the connection opens. Retries, on a fresh circuit, failures tor
+   * calls transient (descriptor not found yet, introduction or rendezvous
+   * failure) and attempts that got no answer in time, bounded by `timeoutMs`
+   * and `maxAttempts`. Attempt n may take `attemptTimeoutMs` × n, at most
+   * 30 s: a first dial that hangs is usually stuck on a circuit a new one
+   * avoids (live profile: after an outage, the first check hung for its
+   * whole 30 s), while a slow network still gets long attempts.
    */
-  async selfCheck(options: { timeoutMs?: number; maxAttempts?: number; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
+  async selfCheck(options: { timeoutMs?: number; attemptTimeoutMs?: number; maxAttempts?: number; signal?: AbortSignal } = {}): Promise<SelfCheckResult> {
     const timeoutMs = options.timeoutMs ?? 120_000
+    const attemptTimeoutMs = options.attemptTimeoutMs ?? MAX_SELF_CHECK_ATTEMPT_MS
     const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY
     const started = Date.now()
     const deadline = started + timeoutMs
@@ -170,7 +178,7 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
           port: this.#options.virtualPort,
           // A fresh circuit each attempt: a failed rendezvous must not be reused.
           isolation: `self-check-${randomBytes(8).toString('hex')}`,
-          timeoutMs: Math.max(1_000, Math.min(30_000, deadline - Date.now())),
+          timeoutMs: Math.max(1_000, Math.min(attemptTimeoutMs * attempt, MAX_SELF_CHECK_ATTEMPT_MS, deadline - Date.now())),
           ...(options.signal ? { signal: options.signal } : {}),
         })
         socket.destroy()
@@ -180,9 +188,11 @@ export class OnionService extends EventEmitter<OnionServiceEvents> {
       } catch (err) {
         if (options.signal?.aborted) throw new AbortError('onion self-check')
         lastError = err
-        if (!(err instanceof SocksReplyError && err.retryable) || attempt >= maxAttempts) break
-        this.#log.debug({ attempt, reason: err.reason }, 'self-check dial failed; retrying')
-        await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
+        const retryable = (err instanceof SocksReplyError && err.retryable) || err instanceof TimeoutError
+        if (!retryable || attempt >= maxAttempts) break
+        this.#log.debug({ attempt, reason: err instanceof SocksReplyError ? err.reason : 'timeout' }, 'self-check dial failed; retrying')
+        // A quick refusal (no descriptor yet) waits a moment; an attempt that ran out its time has waited already.
+        if (!(err instanceof TimeoutError)) await sleep(Math.min(1_000 * attempt, 4_000, Math.max(0, deadline - Date.now())), options.signal)
       }
     }
     throw new TorError('ONION_SELF_CHECK_FAILED', `our own onion service is not reachable through tor: ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError })

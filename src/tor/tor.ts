@@ -31,7 +31,7 @@ export interface TorEvents {
   restarting: [{ attempt: number; delayMs: number; reason: string }]
   /** Supervision gave up; the Tor object is unusable. */
   failed: [Error]
-  /** Tor's circuits and relay connections have been failing for a while, none succeeding (see {@link NetworkWatch}). */
+  /** Tor cannot reach the network: its circuits and relay connections fail, or get no answer, none succeeding (see {@link NetworkWatch}). */
   offline: []
   /** Tor reaches the network again after `offline`. */
   online: [{ offlineMs: number }]
@@ -321,8 +321,8 @@ export class Tor extends EventEmitter<TorEvents> {
     if (session.control !== undefined) {
       const network = new NetworkWatch(session.control)
       session.network = network
-      network.on('offline', () => {
-        this.#log.warn('tor has been failing to reach the Tor network')
+      network.on('offline', ({ reason }) => {
+        this.#log.warn({ reason }, 'tor cannot reach the Tor network')
         this.emit('offline')
       })
       network.on('online', (e) => {

@@ -68,6 +68,8 @@ describe('the whole network gone on the live profile', () => {
           `A: offline ${after(seenA, 'tor:offline')}, reachable ${after(seenA, 'onion:reachable')}; B: offline ${after(seenB, 'tor:offline')}, reachable ${after(seenB, 'onion:reachable')} (from the resume)`,
       )
       console.log(`[gone] X after the resume:\n  ${xLogSince(trio, resumedAt).slice(0, 60).join('\n  ')}`)
+      // Nothing fails fast with every relay frozen: tor must be seen offline by its stalled circuits, or Recovery never runs.
+      expect(xOffline).toBeDefined()
     } finally {
       await writing.stop()
     }
