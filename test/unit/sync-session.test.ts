@@ -290,6 +290,38 @@ describe('sync session', () => {
     }
   })
 
+  it('confirms what it stored with the heights of those authors only, not of every author of the log', async () => {
+    const log = randomBytes(32)
+    const { a, b, chA, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    for (const author of Array.from({ length: 50 }, () => new TestAuthor())) {
+      const ops = author.many(log, 2)
+      a.store.ingest(ops)
+      b.store.ingest(ops)
+    }
+    const caughtUp = waitFor(sessionA, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await caughtUp
+    // The first round ends with each side's tip headers (anchors) and their confirmations: let it settle.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const haves: string[][] = []
+    const decoder = new FrameDecoder()
+    const send = chA.send.bind(chA)
+    chA.send = (data: Uint8Array) => {
+      for (const f of decoder.push(data)) if (f.type === 'have') haves.push(f.heights.map((h) => `${toHex(h.author)}:${h.seq}`))
+      return send(data)
+    }
+    const dave = new TestAuthor()
+    const stored = waitFor(sessionA, 'ingested')
+    const news = dave.many(log, 3)
+    b.store.ingest(news)
+    sessionB.offer(news)
+    await stored
+    const deadline = Date.now() + 5_000
+    while (haves.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(haves).toEqual([[`${toHex(dave.publicKey)}:2`]])
+  })
+
   it('pushes a log once it becomes shared, using heights the peer announced before', async () => {
     const log = randomBytes(32)
     let aShares = false

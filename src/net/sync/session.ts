@@ -292,8 +292,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Logs whose turn ended on a full window: sent again once the peer confirms. */
   readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
   #parkedSince: NodeJS.Timeout | undefined
-  /** Logs we stored operations of, to confirm to the peer (our `have`) within {@link ACK_DELAY_MS}. */
-  readonly #toConfirm = new Map<string, LogId>()
+  /**
+   * Logs we stored operations of, to confirm to the peer (our `have`) within
+   * {@link ACK_DELAY_MS}: per log, the authors stored meanwhile and the
+   * highest seq of each. Only those are confirmed, not every author of the
+   * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
+   */
+  readonly #toConfirm = new Map<string, { logId: LogId; authors: Map<string, number> }>()
   #confirmTimer: NodeJS.Timeout | undefined
   #sending = false
   #ephemeralTokens: number
@@ -533,15 +538,21 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   }
 
   /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
-  #confirmSoon(logId: LogId): void {
-    this.#toConfirm.set(key(logId), logId)
+  #confirmSoon(logId: LogId, ops: readonly Operation[]): void {
+    const logKey = key(logId)
+    let pending = this.#toConfirm.get(logKey)
+    if (pending === undefined) this.#toConfirm.set(logKey, (pending = { logId, authors: new Map() }))
+    for (const op of ops) {
+      const authorKey = toHex(op.header.author)
+      if ((pending.authors.get(authorKey) ?? -1) < op.header.seq) pending.authors.set(authorKey, op.header.seq)
+    }
     this.#confirmTimer ??= setTimeout(() => {
       this.#confirmTimer = undefined
       const logs = [...this.#toConfirm.values()]
       this.#toConfirm.clear()
-      for (const log of logs) {
+      for (const { logId: log, authors } of logs) {
         if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        this.#sendHave(log, false).catch((err: unknown) => {
+        this.#sendHave(log, false, authors).catch((err: unknown) => {
           if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
         })
       }
@@ -580,9 +591,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
   }
 
-  /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
-  async #sendHave(logId: LogId, ask: boolean): Promise<void> {
-    const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
+  /**
+   * Our heights in `logId`, in as many `have` frames as the peer's frame
+   * limit takes (a log can have more authors than one holds); `only` those
+   * of some authors, as a confirmation (a `have` only ever raises what the
+   * peer knows of us).
+   */
+  async #sendHave(logId: LogId, ask: boolean, only?: ReadonlyMap<string, number>): Promise<void> {
+    const heights = [...(only ?? this.#store.heights(logId))].map(([author, seq]) => ({ author: fromHex(author), seq }))
     const perFrame = this.#frameLimits.maxAuthorsPerFrame
     for (let at = 0; at === 0 || at < heights.length; at += perFrame) {
       const part = heights.slice(at, at + perFrame)
@@ -861,7 +877,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
-    if (ops.length > 0) this.#confirmSoon(logId)
+    if (ops.length > 0) this.#confirmSoon(logId, ops)
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
