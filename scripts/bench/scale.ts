@@ -12,7 +12,8 @@
  *   full catch-up to a new member over one onion connection, next to raw
  *   onion streams of the same bytes over the same tors before and after it.
  *
- * `BURROW_SCALE=memory` or `=million` runs one part.
+ * `BURROW_SCALE=memory` or `=million` runs one part; `BURROW_SCALE_PER_AUTHOR`
+ * sets the operations per author of the second (default 1,000).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -36,7 +37,8 @@ import { benchTestnet } from './testnet.js'
 
 const MEMORY_OPS = { authors: 10, perAuthor: 10_000 }
 const MEMORY_PEERS = 10
-const MILLION = { authors: 1_000, perAuthor: 1_000 }
+/** `BURROW_SCALE_PER_AUTHOR` makes a smaller store, for quick experiments (the figures then say so). */
+const MILLION = { authors: 1_000, perAuthor: Number(process.env.BURROW_SCALE_PER_AUTHOR ?? 1_000) }
 const PAYLOAD_BYTES = 100
 const HEIGHTS_CALLS = 20
 const CATCH_UP_TIMEOUT_MS = 1_200_000
