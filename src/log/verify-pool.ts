@@ -152,6 +152,8 @@ export class VerifierPool {
           resolve()
         },
       })
+      // Held while it has work, so that a process waiting for an answer does not exit; idle, it keeps nothing alive.
+      slot.worker.ref()
       slot.worker.postMessage({ id, buffer, count: ops.length }, [buffer])
     })
   }
@@ -166,6 +168,7 @@ export class VerifierPool {
         const job = slot.running.get(id)
         if (job === undefined) return
         slot.running.delete(id)
+        if (slot.running.size === 0) worker.unref()
         for (let i = 0; i < job.ops.length; i++) if (ok[i] === 1) markSignatureVerified(job.ops[i]!)
         job.done()
       })
@@ -194,6 +197,7 @@ export class VerifierPool {
   }
 
   #idleSoon(): void {
+    clearTimeout(this.#idleTimer)
     this.#idleTimer = setTimeout(() => {
       if (this.#pending === 0) void Promise.all(this.#slots.splice(0).map((slot) => this.#stop(slot)))
     }, this.#idleMs)
