@@ -16,6 +16,7 @@ const SUITES: Readonly<Record<string, () => Promise<{ run(): Promise<BenchReport
   'group-messages': () => import('./bench/group-messages.js'),
   sync: () => import('./bench/sync.js'),
   node: () => import('./bench/node.js'),
+  scale: () => import('./bench/scale.js'),
 }
 
 async function main(): Promise<void> {

@@ -14,24 +14,19 @@
  *   onion round trip (over several circuits);
  * - offline delivery (offline-delivery.ts): a recipient back online catches
  *   up on 1,000 messages through a keeper, next to the same through a member
- *   that stayed online;
- * - memory (fast profile only): RSS of a node process (`burrow start`) and of
- *   its tor, holding 100,000 stored operations with 10 connected peers.
+ *   that stayed online.
+ *
+ * A node's memory with many operations and peers is in the `scale` suite.
  *
  * Burrow and raw starts alternate, so that both meet the machine in the same state.
  */
-import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { encodeContactCard, decodeContactCard } from '../../src/keys/index.js'
-import { Burrow, nodePaths, type MessageView } from '../../src/node/index.js'
-import { LogStore, openDatabase } from '../../src/store/index.js'
-import { clientTorrcLines, type Testnet } from '../../src/testnet/index.js'
-import { TestAuthor } from '../../test/helpers/logs.js'
-import { startNetStack, until, type NetStack } from '../../test/helpers/net-stack.js'
+import { Burrow, type MessageView } from '../../src/node/index.js'
+import type { Testnet } from '../../src/testnet/index.js'
+import { until } from '../../test/helpers/net-stack.js'
 import { offlineDelivery } from './offline-delivery.js'
 import { closeRawSteps, echoRoundTrips, rawDial, rawDir, rawStart, type RawNode } from './raw-steps.js'
 import { percentile, spread, type BenchReport, type BenchRow } from './report.js'
@@ -40,16 +35,7 @@ import { benchProfile, benchTestnet } from './testnet.js'
 /** Burrow nodes started (and raw starts); they pair up for the connect and invite steps. */
 const START_RUNS = 8
 const LATENCY_SAMPLES = 100
-const STORED_OPS = 100_000
-const PEERS = 10
 const STEP_MS = 180_000
-const run$ = promisify(execFile)
-
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
-  return kb * 1024
-}
 
 const msSince = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e6
 
@@ -132,54 +118,8 @@ async function messageLatency(x: Burrow, y: Burrow, samples: number): Promise<nu
   return out
 }
 
-/** A `burrow start` process holding 100,000 operations, with 10 connected peers; returns node and tor RSS. */
-async function memory(testnet: Testnet, root: string): Promise<{ nodeRss: number; torRss: number; connected: number; operations: number }> {
-  const dataDir = join(root, 'memory-node')
-  const cli = (...args: string[]) => run$(process.execPath, ['bin/burrow.js', '--data-dir', dataDir, '--json', ...args], { timeout: 120_000 })
-  await cli('init', '--no-passphrase', '--name', 'measured')
-  // 100,000 operations of 10 authors, written before the node starts.
-  const db = openDatabase(nodePaths(dataDir).database)
-  const logs = new LogStore(db)
-  const log = randomBytes(32)
-  for (let a = 0; a < 10; a++) {
-    const author = new TestAuthor()
-    for (let done = 0; done < STORED_OPS / 10; done += 1_000) logs.ingest(author.many(log, 1_000, 100))
-  }
-  db.close()
-
-  const child = spawn(process.execPath, ['bin/burrow.js', '--data-dir', dataDir, '--testnet', testnet.dir, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const stacks: NetStack[] = []
-  try {
-    // `burrow start` prints this line once its own onion passed the self-check (and the local API serves).
-    let out = ''
-    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
-    await until(() => out.includes('reachable at'), 180_000, 'the node to become reachable')
-    const card = (JSON.parse((await cli('card')).stdout) as { card: string }).card
-    const torLines = clientTorrcLines(testnet.state)
-    stacks.push(...(await Promise.all(Array.from({ length: PEERS }, (_, i) => startNetStack(`mem-peer-${i}`, [], { torLines })))))
-    for (const stack of stacks) {
-      await cli('peers', 'add', '--yes', encodeContactCard(stack.card, stack.keys))
-      await stack.allow(decodeContactCard(card))
-    }
-    const connectedCount = async (): Promise<number> =>
-      (JSON.parse((await cli('peers', 'list')).stdout) as { peers: { connected: boolean }[] }).peers.filter((p) => p.connected).length
-    const deadline = Date.now() + 180_000
-    let connected = 0
-    while ((connected = await connectedCount()) < PEERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1_000))
-    await new Promise((r) => setTimeout(r, 5_000)) // settle
-    const status = JSON.parse((await cli('status')).stdout) as { tor: { pid?: number }; operations: number }
-    return { nodeRss: rssOf(child.pid!), torRss: status.tor.pid !== undefined ? rssOf(status.tor.pid) : NaN, connected, operations: status.operations }
-  } finally {
-    await cli('stop').catch(() => child.kill('SIGTERM'))
-    await new Promise((r) => setTimeout(r, 2_000))
-    if (child.exitCode === null) child.kill('SIGKILL')
-    await Promise.allSettled(stacks.map((s) => s.stop()))
-  }
-}
-
 export async function run(): Promise<BenchReport> {
   const { testnet, upMs } = await benchTestnet()
-  const live = benchProfile() === 'live'
   const root = mkdtempSync(join(tmpdir(), 'burrow-bench-node-'))
   const nodes: StartedNode[] = []
   const raws: RawNode[] = []
@@ -209,7 +149,6 @@ export async function run(): Promise<BenchReport> {
     const latency = await messageLatency(pairs[0]![0], pairs[0]![1], LATENCY_SAMPLES)
     await stopAll()
     const offline = await offlineDelivery(testnet.dir, root)
-    const mem = live ? undefined : await memory(testnet, root)
 
     const burrowStarts = spread(nodes.map((n) => n.reachable))
     const rawStarts = spread(raws.map((r) => r.bootstrapMs + r.publishMs + r.selfDialMs))
@@ -237,12 +176,6 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw onion round trip p50', value: rttP50, unit: 'ms', runs: rtt.length, note: `${raws.length} circuits` },
       { metric: 'raw onion round trip p95', value: percentile(sortedRtt, 95), unit: 'ms', runs: rtt.length },
       ...offline,
-      ...(mem === undefined
-        ? []
-        : [
-            { metric: `node RSS, ${STORED_OPS.toLocaleString('en-US')} operations, ${mem.connected} connected peers`, value: mem.nodeRss / 1e6, unit: 'MB', note: `${mem.operations} operations reported` },
-            { metric: 'its tor RSS', value: mem.torRss / 1e6, unit: 'MB' },
-          ]),
     ]
     return {
       name: 'node',
@@ -256,7 +189,6 @@ export async function run(): Promise<BenchReport> {
         invites,
         groupLatencyMs: latency,
         rttMs: rtt,
-        ...(mem === undefined ? {} : { memory: mem }),
       },
     }
   } finally {

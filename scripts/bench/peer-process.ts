@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { ContactCard } from '../../src/keys/index.js'
 
 type Request =
-  | { op: 'start'; name: string; topic: Uint8Array; torLines: string[]; moreTopics?: Uint8Array[] }
+  | { op: 'start'; name: string; topic: Uint8Array; torLines: string[]; moreTopics?: Uint8Array[]; database?: string }
   | { op: 'allow'; card: ContactCard }
   | { op: 'append'; count: number; payloadBytes: number; topic?: Uint8Array }
   | { op: 'raw'; mode: 'echo' | 'source'; bytes: number }
@@ -92,7 +92,7 @@ async function child(): Promise<void> {
     switch (m.op) {
       case 'start':
         topic = m.topic
-        stack = await startNetStack(m.name, [m.topic, ...(m.moreTopics ?? [])], { torLines: m.torLines })
+        stack = await startNetStack(m.name, [m.topic, ...(m.moreTopics ?? [])], { torLines: m.torLines, ...(m.database !== undefined ? { database: m.database } : {}) })
         stack.connector.stop()
         circuits = await CircuitWatch.start(stack.tor)
         return { card: stack.card, peerId: stack.peerId }

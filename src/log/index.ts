@@ -8,6 +8,8 @@
  * - `validate.ts`: the validation rules, in the order the spec lists them.
  * - `fork.ts`: proofs that an author wrote two operations at one position.
  * - `ed25519.ts`, `hash.ts`, `bytes.ts`: signatures, SHA-256, byte helpers.
+ * - `verify-pool.ts`: signatures of large batches checked on worker threads
+ *   ahead of `validateOperation`, which then skips only that check.
  * - `errors.ts`: `LogError` and its codes, one per rule.
  * @module
  */export * from './types.js'
@@ -18,6 +20,7 @@ export { seedSigner, verifySignature } from './ed25519.js'
 export { encodeHeader, encodeUnsignedHeader, decodeHeader, isPrunePoint, signingInputOf } from './header.js'
 export { createOperation, decodeOperation, type CreateOperationInput } from './operation.js'
 export { validateOperation, type ChainLink } from './validate.js'
+export { VerifierPool, type VerifierPoolOptions } from './verify-pool.js'
 export {
   createForkProof,
   verifyForkProof,

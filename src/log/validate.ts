@@ -6,6 +6,18 @@ import type { Hash, Header, LogId, Operation } from './types.js'
 import { LogError } from './errors.js'
 
 /**
+ * Operations whose signature a `VerifierPool` worker (verify-pool.ts) already checked
+ * against their `headerBytes` (which nothing changes after decoding). Weak:
+ * a mark lives as long as its operation.
+ */
+const signatureVerified = new WeakSet<Operation>()
+
+/** Records that `op`'s signature verified (for `verify-pool.ts`, which checks it off the main thread). */
+export function markSignatureVerified(op: Operation): void {
+  signatureVerified.add(op)
+}
+
+/**
  * The facts about a previous operation that the chain check needs, for
  * callers (the store) that hold them without a decoded header.
  */
@@ -54,7 +66,7 @@ export function validateOperation(op: Operation, previous?: Operation | Header |
   } else if (previous !== undefined) {
     validateBacklink(header, previous)
   }
-  if (!verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
+  if (!signatureVerified.has(op) && !verifySignature(header.author, signingInputOf(op.headerBytes), header.signature)) {
     throw new LogError('LOG_INVALID_SIGNATURE')
   }
 }

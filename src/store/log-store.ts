@@ -13,6 +13,13 @@ import { validateOperation, type ChainLink } from '../log/validate.js'
 import type { Hash, Header, LogId, Operation } from '../log/types.js'
 import { StoreError } from './errors.js'
 
+/**
+ * Logs whose heights a store keeps in memory (the ones read lately: those
+ * being replicated); beyond it, the least recently read is dropped. At 1,000
+ * authors a log's heights take about 150 KB.
+ */
+const CACHED_HEIGHT_LOGS = 64
+
 /** Most earlier operations one `delete` extension may name. */
 export const MAX_DELETE_TARGETS = 256
 
@@ -177,6 +184,14 @@ export class LogStore {
     counts: Statement<[], LogStoreCounts>
   }
 
+  /**
+   * Heights per log (hex) and author (hex), as committed: `heights()` runs on
+   * every connection and, during a replication, on every confirmation, and
+   * reading it from SQLite costs about 15 µs per author. Only this store
+   * writes the log tables; what it commits raises these, and a write inside
+   * a caller's transaction (which may still roll back) drops them instead.
+   */
+  private readonly cachedHeights = new Map<string, Map<string, number>>()
   private readonly appendTx: Transaction<(op: Operation) => void>
   private readonly ingestTx: Transaction<(ops: readonly Operation[]) => IngestResult>
   private readonly pruneTx: Transaction<(author: Uint8Array, logId: LogId, belowSeq: number) => number>
@@ -253,7 +268,9 @@ export class LogStore {
    * `STORE_LOG_FORKED`. Appending the same operation twice is a no-op.
    */
   append(op: Operation): void {
+    const nested = this.db.inTransaction
     this.appendTx.immediate(op)
+    this.noteStored([op], nested)
   }
 
   private appendOne(op: Operation): void {
@@ -279,7 +296,35 @@ export class LogStore {
    * forked; such a log accepts nothing more.
    */
   ingest(ops: readonly Operation[]): IngestResult {
-    return this.ingestTx.immediate(ops)
+    const nested = this.db.inTransaction
+    let result: IngestResult | undefined
+    try {
+      result = this.ingestTx.immediate(ops)
+      return result
+    } finally {
+      const rejected = new Set(result?.rejected.map((r) => r.operation))
+      // Whatever was not rejected is stored at or below its log's height (a duplicate, or a fork's rival, was there already).
+      this.noteStored(result === undefined ? ops : ops.filter((op) => !rejected.has(op)), nested || result === undefined)
+    }
+  }
+
+  /**
+   * Keeps the cached heights right after a write of `ops`: raised to what was
+   * committed, or, when the write may not be committed (`uncertain`: inside
+   * a caller's transaction, or it failed), dropped for the logs it touched.
+   */
+  private noteStored(ops: readonly Operation[], uncertain: boolean): void {
+    for (const op of ops) {
+      const logKey = toHex(op.header.logId)
+      const cached = this.cachedHeights.get(logKey)
+      if (cached === undefined) continue
+      if (uncertain) {
+        this.cachedHeights.delete(logKey)
+        continue
+      }
+      const authorKey = toHex(op.header.author)
+      if ((cached.get(authorKey) ?? -1) < op.header.seq) cached.set(authorKey, op.header.seq)
+    }
   }
 
   private ingestBatch(ops: readonly Operation[]): IngestResult {
@@ -354,9 +399,24 @@ export class LogStore {
     }
   }
 
-  /** Highest stored seq per author in a log id, keyed by the author's hex public key. */
+  /** Highest stored seq per author in a log id, keyed by the author's hex public key; a fresh map each call, which the caller may change. */
   heights(logId: LogId): Map<string, number> {
-    return new Map(this.stmt.heights.all({ log: logId }).map((r) => [toHex(r.author), r.seq]))
+    const logKey = toHex(logId)
+    let heights = this.cachedHeights.get(logKey)
+    if (heights !== undefined) {
+      // Most recently read last: the first one is the one to drop.
+      this.cachedHeights.delete(logKey)
+      this.cachedHeights.set(logKey, heights)
+      return new Map(heights)
+    }
+    heights = new Map(this.stmt.heights.all({ log: logId }).map((r) => [toHex(r.author), r.seq]))
+    // Inside a transaction this may read writes that are still rolled back.
+    if (!this.db.inTransaction) {
+      this.cachedHeights.set(logKey, heights)
+      if (this.cachedHeights.size > CACHED_HEIGHT_LOGS) this.cachedHeights.delete(this.cachedHeights.keys().next().value!)
+      return new Map(heights)
+    }
+    return heights
   }
 
   /** Up to `limit` operations of (author, log) with seq above `afterSeq`, in order (-1 for the start). */
@@ -457,6 +517,7 @@ export class LogStore {
    * Fork proofs stay. Returns the number of operations deleted.
    */
   dropLog(author: Uint8Array, logId: LogId): number {
+    this.cachedHeights.delete(toHex(logId))
     this.stmt.dropDeleted.run(logId, author)
     return this.stmt.dropLog.run(logId, author).changes
   }
@@ -468,6 +529,7 @@ export class LogStore {
    * Returns the number of operations deleted.
    */
   prune(author: Uint8Array, logId: LogId, belowSeq: number): number {
+    this.cachedHeights.delete(toHex(logId))
     return this.pruneTx.immediate(author, logId, belowSeq)
   }
 

@@ -11,7 +11,7 @@ import { createContactCard, deriveNodeKeys, type ContactCard, type NodeKeys } fr
 import { createOperation, toHex, type LogId, type Operation } from '../../src/log/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../../src/net/index.js'
 import { LogStore, PeerStore, openDatabase, type Database } from '../../src/store/index.js'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { OnionClientAuth, OnionService, Tor } from '../../src/tor/index.js'
 import { traceLogger, traceTorrcLines } from './trace.js'
@@ -44,12 +44,15 @@ export interface NetStack {
 /**
  * Starts a stack whose sync shares `topics` with every allow-listed peer.
  * `torLines` join its tor to a private network; by default the test suite's
- * (read through vitest's `inject`, so benchmarks pass their own).
+ * (read through vitest's `inject`, so benchmarks pass their own). `database`
+ * names a database file to start from (copied).
  */
-export async function startNetStack(name: string, topics: LogId[], options: { torLines?: string[] } = {}): Promise<NetStack> {
+export async function startNetStack(name: string, topics: LogId[], options: { torLines?: string[]; database?: string } = {}): Promise<NetStack> {
   const torLines = options.torLines ?? (await import('./tor.js')).testnetLines()
   const dir = mkdtempSync(join(tmpdir(), `burrow-${name}-`))
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
+  // A copy of a prepared store (a benchmark's fixture), so that the stack starts holding its operations.
+  if (options.database !== undefined) copyFileSync(options.database, join(dir, 'burrow.db'))
   const keys = deriveNodeKeys(randomBytes(32))
   const peerId = peerIdOfIdentityKey(keys.identity.publicKey)
   const db = openDatabase(join(dir, 'burrow.db'))

@@ -103,6 +103,37 @@ describe('LogStore', () => {
     expect(store.heights(logB).size).toBe(0)
   })
 
+  it('keeps the heights it remembers right: after ingests, rejections, a rolled-back caller transaction, dropLog, and answers a fresh map each call', () => {
+    const groupBy = db.prepare('SELECT author, MAX(seq) AS seq FROM log_operations WHERE log_id = ? GROUP BY author')
+    const stored = (): Map<string, number> => new Map((groupBy.all(logA) as { author: Buffer; seq: number }[]).map((r) => [toHex(r.author), r.seq]))
+    const chainA = makeChain(alice, logA, 10)
+    const chainB = makeChain(bob, logA, 10)
+    store.ingest(chainA.slice(0, 3))
+    expect(store.heights(logA)).toEqual(stored()) // read once: remembered from here on
+    store.heights(logA).set('changed by the caller', 99)
+    // A forged operation and what follows it are rejected: no height for them.
+    const forgedBytes = chainA[3]!.headerBytes.slice()
+    forgedBytes[forgedBytes.length - 1]! ^= 0xff
+    const forged = decodeOperation(forgedBytes, chainA[3]!.payload)
+    store.ingest([forged, ...chainA.slice(4, 6), ...chainB.slice(0, 2)])
+    expect(store.heights(logA)).toEqual(stored())
+    // Inside a caller's transaction that rolls back, nothing of it stays.
+    expect(() => db.transaction(() => {
+      store.ingest(chainA.slice(3, 8))
+      store.append(chainB[2]!)
+      throw new Error('the caller gives up')
+    })()).toThrow('the caller gives up')
+    expect(store.heights(logA)).toEqual(stored())
+    // And when the caller's transaction commits, all of it counts.
+    db.transaction(() => void store.ingest(chainA.slice(3, 8)))()
+    store.append(chainB[2]!)
+    expect(store.heights(logA)).toEqual(stored())
+    expect(store.heights(logA).get(toHex(alice.publicKey))).toBe(7)
+    store.dropLog(bob.publicKey, logA)
+    expect(store.heights(logA)).toEqual(stored())
+    expect(store.heights(logA).has(toHex(bob.publicKey))).toBe(false)
+  })
+
   it('appends, answers heights, operationsAfter, getByHash and counts', () => {
     const a = makeChain(alice, logA, 5)
     const b = makeChain(bob, logA, 2)

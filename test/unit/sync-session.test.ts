@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createOperation, toHex, verifyForkProof, type LogId, type Operation } from '../../src/log/index.js'
+import { VerifierPool, createOperation, toHex, verifyForkProof, type LogId, type Operation } from '../../src/log/index.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, encodeFrame, SyncSession, type SyncPolicy } from '../../src/net/sync/index.js'
 import type { LogStore } from '../../src/store/index.js'
 import { channelPair } from '../helpers/channel.js'
@@ -32,11 +32,11 @@ function allOps(store: LogStore, logId: LogId): string[] {
   return hashes.sort()
 }
 
-function pair(policyA: SyncPolicy, policyB: SyncPolicy) {
+function pair(policyA: SyncPolicy, policyB: SyncPolicy, verifierA?: VerifierPool) {
   const a = tempStore()
   const b = tempStore()
   const [chA, chB] = channelPair()
-  const sessionA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: policyA })
+  const sessionA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: policyA, ...(verifierA !== undefined ? { verifier: verifierA } : {}) })
   const sessionB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: policyB })
   return { a, b, chA, chB, sessionA, sessionB }
 }
@@ -263,6 +263,63 @@ describe('sync session', () => {
     const { error } = await closed
     expect(error).toMatchObject({ code: 'SYNC_PROTOCOL' })
     expect(allOps(a.store, log)).toEqual(ops.slice(0, 200).map((o) => toHex(o.hash)).sort())
+  })
+
+  it('with a verifier pool checking frames ahead, stores them in order and ends the session at a forged operation of a later frame', async () => {
+    const log = randomBytes(32)
+    const verifier = new VerifierPool({ threads: 2 })
+    try {
+      const { a, chB, sessionA } = pair(sharedPolicy(log), sharedPolicy(log), verifier)
+      const authors = [new TestAuthor(), new TestAuthor()]
+      const ops = authors.map((author) => author.many(log, 400))
+      // Four frames in one write, queued and verified together; the third forges author 0's seq 250.
+      const wire = (from: number, to: number) =>
+        ops.flatMap((chain) => chain.slice(from, to)).map((op) => ({ header: op.headerBytes.slice(), payload: op.payload ?? null }))
+      const third = wire(200, 300)
+      third[50]!.header[third[50]!.header.length - 1]! ^= 0xff
+      const closed = waitFor<{ error?: Error }>(sessionA, 'closed')
+      void sessionA.start()
+      chB.send(Buffer.concat([wire(0, 100), wire(100, 200), third, wire(300, 400)].map((frame) => encodeFrame({ type: 'ops', logId: log, ops: frame }))))
+      const { error } = await closed
+      expect(error).toMatchObject({ code: 'SYNC_PROTOCOL', cause: { code: 'LOG_INVALID_SIGNATURE' } })
+      expect(verifier.running).toBe(2)
+      // The third frame's first slice of 128 (author 0's 200–299, author 1's 200–227) is stored but for the forgery and what follows it in its log.
+      expect(a.store.heights(log)).toEqual(new Map([[toHex(authors[0]!.publicKey), 249], [toHex(authors[1]!.publicKey), 227]]))
+    } finally {
+      await verifier.close()
+    }
+  })
+
+  it('confirms what it stored with the heights of those authors only, not of every author of the log', async () => {
+    const log = randomBytes(32)
+    const { a, b, chA, sessionA, sessionB } = pair(sharedPolicy(log), sharedPolicy(log))
+    for (const author of Array.from({ length: 50 }, () => new TestAuthor())) {
+      const ops = author.many(log, 2)
+      a.store.ingest(ops)
+      b.store.ingest(ops)
+    }
+    const caughtUp = waitFor(sessionA, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await caughtUp
+    // The first round ends with each side's tip headers (anchors) and their confirmations: let it settle.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const haves: string[][] = []
+    const decoder = new FrameDecoder()
+    const send = chA.send.bind(chA)
+    chA.send = (data: Uint8Array) => {
+      for (const f of decoder.push(data)) if (f.type === 'have') haves.push(f.heights.map((h) => `${toHex(h.author)}:${h.seq}`))
+      return send(data)
+    }
+    const dave = new TestAuthor()
+    const stored = waitFor(sessionA, 'ingested')
+    const news = dave.many(log, 3)
+    b.store.ingest(news)
+    sessionB.offer(news)
+    await stored
+    const deadline = Date.now() + 5_000
+    while (haves.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(haves).toEqual([[`${toHex(dave.publicKey)}:2`]])
   })
 
   it('pushes a log once it becomes shared, using heights the peer announced before', async () => {

@@ -14,6 +14,7 @@ import type { AddressTable } from '../address-table.js'
 import { NetError } from '../errors.js'
 import { SyncError } from './errors.js'
 import { streamChannel } from '../stream-channel.js'
+import { VerifierPool } from '../../log/verify-pool.js'
 
 /**
  * Sessions one peer may hold at once. Two peers that dial each other at the
@@ -72,6 +73,8 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   readonly #policy: SharePolicy
   readonly #table: AddressTable
   readonly #log: Logger
+  /** Checks received signatures on worker threads for every session; stopped with the manager. */
+  readonly #verifier = new VerifierPool()
   /**
    * Running sessions. Two peers that dial each other at the same moment hold
    * two connections, each with its session: both are kept (they only
@@ -109,6 +112,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
     await Promise.all([...this.#sessions].map((s) => s.close()))
     this.#sessions.clear()
+    await this.#verifier.close()
   }
 
   /** Peers with a running sync session. */
@@ -190,7 +194,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       return
     }
     const store = storeForPeer(this.#store, this.#policy, peer)
-    const session = new SyncSession({ peer, channel: streamChannel(stream), store, policy: this.#policy, logger: this.#log })
+    const session = new SyncSession({ peer, channel: streamChannel(stream), store, policy: this.#policy, verifier: this.#verifier, logger: this.#log })
     this.#sessions.add(session)
     session.on('caught-up', ({ logId }) => this.emit('caught-up', { peer, logId }))
     session.on('ephemeral', ({ logId, data }) => {

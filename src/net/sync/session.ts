@@ -14,6 +14,7 @@ import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
 import { ACK_DELAY_MS, SendWindow } from './send-window.js'
+import type { VerifierPool } from '../../log/verify-pool.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
 export interface SyncStore {
@@ -126,8 +127,22 @@ export interface SyncSessionOptions {
    * frames, the last one alone held the end of a catch-up for ~150 ms).
    */
   frameTargetBytes?: number
+  /**
+   * Checks the signatures of a received frame's operations ahead of the
+   * store, while earlier frames are stored (a `VerifierPool`, which the
+   * sync manager shares among its sessions). Without one, the store checks
+   * them as it validates.
+   */
+  verifier?: Pick<VerifierPool, 'verify'>
   logger?: Logger
 }
+
+/**
+ * A received frame as its turn comes: decoded as it arrived (an `ops`
+ * frame's operations too, their signatures being checked meanwhile by the
+ * verifier), or the error decoding it raised, thrown when its turn comes.
+ */
+type ReceivedFrame = { frame: SyncFrame; ops?: Operation[]; verified?: Promise<void> } | { error: unknown }
 
 const key = (logId: LogId): string => toHex(logId)
 
@@ -149,10 +164,12 @@ export const WRITE_HIGH_WATER = 256 * 1024
 const INGEST_SLICE = 128
 
 /**
- * Received frames queued for handling, and their bytes (still encoded: a
- * frame is decoded when its turn comes). Beyond either, the channel is
+ * Received frames queued for handling, and their bytes (as received; with a
+ * verifier, an `ops` frame's operations are decoded on arrival, so their
+ * signatures are checked while earlier frames are stored). Beyond either, the channel is
  * paused until the store catches up: the peer then gets no more send window,
- * and what we buffer stays bounded however slow we are: 1 MiB and one frame.
+ * and what we buffer stays bounded however slow we are: 1 MiB and one frame
+ * (with a verifier, and their decoded operations).
  */
 const MAX_QUEUED_FRAMES = 8
 const MAX_QUEUED_BYTES = 1024 * 1024
@@ -246,6 +263,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #batchSize: number
   readonly #sliceBytes: number
   readonly #frameTargetBytes: number
+  readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
   /**
    * What the peer holds, per log shared with it and per author we hold there
@@ -274,8 +292,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Logs whose turn ended on a full window: sent again once the peer confirms. */
   readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
   #parkedSince: NodeJS.Timeout | undefined
-  /** Logs we stored operations of, to confirm to the peer (our `have`) within {@link ACK_DELAY_MS}. */
-  readonly #toConfirm = new Map<string, LogId>()
+  /**
+   * Logs we stored operations of, to confirm to the peer (our `have`) within
+   * {@link ACK_DELAY_MS}: per log, the authors stored meanwhile and the
+   * highest seq of each. Only those are confirmed, not every author of the
+   * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
+   */
+  readonly #toConfirm = new Map<string, { logId: LogId; authors: Map<string, number> }>()
   #confirmTimer: NodeJS.Timeout | undefined
   #sending = false
   #ephemeralTokens: number
@@ -298,6 +321,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
     this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
+    this.#verifier = options.verifier
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
   }
 
@@ -514,15 +538,21 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   }
 
   /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
-  #confirmSoon(logId: LogId): void {
-    this.#toConfirm.set(key(logId), logId)
+  #confirmSoon(logId: LogId, ops: readonly Operation[]): void {
+    const logKey = key(logId)
+    let pending = this.#toConfirm.get(logKey)
+    if (pending === undefined) this.#toConfirm.set(logKey, (pending = { logId, authors: new Map() }))
+    for (const op of ops) {
+      const authorKey = toHex(op.header.author)
+      if ((pending.authors.get(authorKey) ?? -1) < op.header.seq) pending.authors.set(authorKey, op.header.seq)
+    }
     this.#confirmTimer ??= setTimeout(() => {
       this.#confirmTimer = undefined
       const logs = [...this.#toConfirm.values()]
       this.#toConfirm.clear()
-      for (const log of logs) {
+      for (const { logId: log, authors } of logs) {
         if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        this.#sendHave(log, false).catch((err: unknown) => {
+        this.#sendHave(log, false, authors).catch((err: unknown) => {
           if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
         })
       }
@@ -561,9 +591,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
   }
 
-  /** Our heights in `logId`, in as many `have` frames as the peer's frame limit takes (a log can have more authors than one holds). */
-  async #sendHave(logId: LogId, ask: boolean): Promise<void> {
-    const heights = [...this.#store.heights(logId)].map(([author, seq]) => ({ author: fromHex(author), seq }))
+  /**
+   * Our heights in `logId`, in as many `have` frames as the peer's frame
+   * limit takes (a log can have more authors than one holds); `only` those
+   * of some authors, as a confirmation (a `have` only ever raises what the
+   * peer knows of us).
+   */
+  async #sendHave(logId: LogId, ask: boolean, only?: ReadonlyMap<string, number>): Promise<void> {
+    const heights = [...(only ?? this.#store.heights(logId))].map(([author, seq]) => ({ author: fromHex(author), seq }))
     const perFrame = this.#frameLimits.maxAuthorsPerFrame
     for (let at = 0; at === 0 || at < heights.length; at += perFrame) {
       const part = heights.slice(at, at + perFrame)
@@ -693,8 +728,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         if (this.#closed) break
         for (const body of this.#decoder.pushBodies(chunk)) {
           unhandledBytes += body.length
+          const received = this.#receive(body)
           inbox = inbox
-            .then(() => (this.#closed ? undefined : this.#handle(decodeFrame(body, this.#frameLimits))))
+            .then(() => (this.#closed ? undefined : this.#handle(received)))
             .catch((err: unknown) => this.close(asError(err)))
             .then(() => {
               unhandledBytes -= body.length
@@ -724,7 +760,26 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
   }
 
-  async #handle(frame: SyncFrame): Promise<void> {
+  /**
+   * Decodes a frame as it arrives, and an `ops` frame's operations of a
+   * shared log, whose signatures the verifier then checks while the frames
+   * ahead of it are handled. Throws nothing: an error waits for the
+   * frame's turn, so everything before it is still handled first.
+   */
+  #receive(body: Uint8Array): ReceivedFrame {
+    try {
+      const frame = decodeFrame(body, this.#frameLimits)
+      if (frame.type !== 'ops' || this.#verifier === undefined || !this.#policy.mayShare(this.peer, frame.logId)) return { frame }
+      const ops = this.#decode(frame.logId, frame.ops)
+      return { frame, ops, verified: this.#verifier?.verify(ops) }
+    } catch (error) {
+      return { error }
+    }
+  }
+
+  async #handle(received: ReceivedFrame): Promise<void> {
+    if ('error' in received) throw received.error
+    const { frame } = received
     const { logId } = frame
     if (!this.#policy.mayShare(this.peer, logId)) {
       // Views of membership converge over time (a removed member learns it
@@ -742,7 +797,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
-        await this.#ingest(logId, this.#wanted(this.#decode(logId, frame.ops)))
+        await received.verified
+        await this.#ingest(logId, this.#wanted(received.ops ?? this.#decode(logId, frame.ops)))
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
@@ -821,7 +877,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
-    if (ops.length > 0) this.#confirmSoon(logId)
+    if (ops.length > 0) this.#confirmSoon(logId, ops)
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
