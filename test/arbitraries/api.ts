@@ -35,7 +35,10 @@ export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
   fc.record({ id, method: fc.constant('group.create' as const), params: fc.record({ name: fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }) }, { requiredKeys: [] }) }),
   fc.record({ id, method: fc.constantFrom('group.invite' as const, 'group.remove' as const), params: fc.record({ group: ref, peer: ref }) }),
   fc.record({ id, method: fc.constant('peers.add' as const), params: fc.record({ cards: fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), { minLength: 1, maxLength: 5 }) }) }),
-  fc.record({ id, method: fc.constant('group.invite.cancel' as const), params: fc.record({ group: ref, peer: ref }) }),
+  fc.record({ id, method: fc.constantFrom('group.invite.cancel' as const, 'group.keeper.add' as const, 'group.keeper.remove' as const), params: fc.record({ group: ref, peer: ref }) }),
+  fc.record({ id, method: fc.constant('group.keepers' as const), params: fc.record({ group: ref }) }),
+  fc.record({ id, method: fc.constant('group.keepers.decide' as const), params: fc.record({ group: ref, decision: fc.constantFrom('ask' as const, 'allow' as const, 'deny' as const) }) }),
+  fc.record({ id, method: fc.constant('kept.list' as const), params: fc.constant({}) }),
   fc.record({ id, method: fc.constantFrom('group.members' as const, 'group.rotate' as const, 'group.leave' as const), params: fc.record({ group: ref }) }),
   fc.record({
     id,
