@@ -19,7 +19,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { ContactCard } from '../../src/keys/index.js'
@@ -323,8 +323,9 @@ export async function run(): Promise<BenchReport> {
   const root = mkdtempSync(join(tmpdir(), 'burrow-bench-scale-'))
   const rows: BenchRow[] = []
   const extra: Record<string, unknown> = {}
+  let dist: string | undefined
   try {
-    const dist = await buildDist()
+    dist = await buildDist()
     for (const [name, part] of [['memory', memory], ['million', million]] as const) {
       if (!parts.includes(name)) continue
       const result = await part(testnet, root, dist)
@@ -334,5 +335,6 @@ export async function run(): Promise<BenchReport> {
     return { name: 'scale', rows, extra }
   } finally {
     rmSync(root, { recursive: true, force: true })
+    if (dist !== undefined) rmSync(dirname(dist), { recursive: true, force: true })
   }
 }
