@@ -1,45 +1,27 @@
 import { EventEmitter } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { silentLogger, type Logger } from '../logging.js'
-import { listen as on } from '../util/events.js'
 import { contactCardQr, createContactCard, decodeContactCard, encodeContactCard, type ContactCard, type NodeKeys } from '../keys/index.js'
 import { toHex } from '../log/index.js'
 import { KeeperStore, LogStore, PeerStore, PendingInviteStore, type Database, type KeeperDecision } from '../store/index.js'
-import type { OnionAddress, Tor } from '../tor/index.js'
-import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p, type PeerRecord } from '../net/index.js'
-import { GroupError, GroupManager, KeptGroups, type GroupInfo, type KeeperList, type RotationOutcome } from '../group/index.js'
+import type { OnionAddress } from '../tor/index.js'
+import { AddressTable, peerIdOfIdentityKey, type PeerRecord } from '../net/index.js'
+import { GroupManager, KeptGroups, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { GroupContent } from './content.js'
 import { createNodeData, openNodeData } from './data-dir.js'
 import { NodeError } from './errors.js'
-import { ForkLedger, forwardForkEvents } from './forks.js'
+import { ForkLedger } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
-import { inviteNetwork, serveKeyPackages } from './key-packages.js'
+import { inviteNetwork } from './key-packages.js'
 import { KeeperService } from './keepers.js'
-import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, recoveryEvents } from './wiring.js'
-import { assertPeerLimit, OnionAccess } from './onion-access.js'
+import { KeeperControls } from './keeper-controls.js'
+import { recoveryEvents } from './wiring.js'
+import { publishOnion, startRunning, stopRunning, type NodeParts, type Running } from './running.js'
+import { assertPeerLimit } from './onion-access.js'
 import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
-import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions, KeepersView, KeptGroupStatus, NodeStatus } from './types.js'
 import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
-
-/** The parts of a peer's record that a contact card carries (unsigned: what keeping passes on). */
-function cardOf(peer: PeerRecord): ContactCard {
-  return { version: 1, identityKey: peer.identityKey, onionAddress: peer.onion, clientAuthKey: peer.clientAuthKey, ...(peer.displayName !== undefined ? { displayName: peer.displayName } : {}) }
-}
-
-/** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
-export const BURROW_VIRTUAL_PORT = 443
-
-/** The parts that exist only while the node runs. */
-interface Running {
-  tor: Tor
-  net: BurrowLibp2p
-  sync: SyncManager
-  connector: PeerConnector
-  access: OnionAccess
-  recovery: Recovery
-}
 
 /**
  * A Burrow node: its own tor, an onion service with client authorization,
@@ -82,6 +64,9 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   readonly #naming: Naming
   readonly #kept: KeptGroups
   readonly #keepers: KeeperService
+  readonly #keeperControls: KeeperControls
+  /** What the running parts are made from (running.ts). */
+  readonly #parts: NodeParts
   #state: NodeStatus['state'] = 'stopped'
   /** What has been started so far; complete while the state is `running`. */
   #running: Partial<Running> | undefined
@@ -120,8 +105,11 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       disallow: async (peerId) => void (await this.#dropPeer(peerId)),
       logger: this.#log,
     })
-    this.#keepers.on('question', (list) => this.emit('group:keepers', this.#keepersView(list)))
+    this.#keeperControls = new KeeperControls({ groups: this.#groups, kept: this.#kept, table: this.#table, service: this.#keepers })
+    this.#keepers.on('question', (list) => this.emit('group:keepers', this.#keeperControls.view(list)))
     this.#keepers.on('full', ({ groupId, error }) => this.emit('keeper:full', { groupId: toHex(groupId), code: error.code, message: error.message }))
+    const lasting = { options, paths: this.paths, keys, log: this.#log, logs: this.#logs, table: this.#table, groups: this.#groups, kept: this.#kept, naming: this.#naming }
+    this.#parts = { ...lasting, content: this.content, forks: this.forks, invites: this.invites, node: this, detach: this.#detach, setReachable: (r) => (this.#reachable = r) }
   }
 
   /**
@@ -166,10 +154,10 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     if (this.#state !== 'stopped') throw new NodeError('NODE_STATE', `cannot start a node that is ${this.#state}`)
     this.#state = 'starting'
     try {
-      const running = await this.#startParts(signal)
+      const running = await startRunning(this.#parts, (parts) => (this.#running = parts), signal)
       // Protocols are served before the onion is published: a peer that
       // reaches us at once must find them (else its sync stream is refused).
-      await this.#publish(running, signal)
+      await publishOnion(this.#parts, running, signal)
       running.connector.start()
       this.invites.start(inviteNetwork(running.net.libp2p, running.connector))
       running.recovery = new Recovery(running, recoveryEvents(this, this.onionAddress, (r) => (this.#reachable = r)), this.#log)
@@ -340,67 +328,31 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    *
    * @throws GroupError `GROUP_NOT_OWNER`, `GROUP_INVALID_ARGUMENT` (more than 8 keepers, a member); NetError `PEER_UNKNOWN`
    */
-  async addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
-    const group = this.#groups.resolve(groupWhat)
-    const peer = this.#table.resolve(peerWhat)
-    const current = this.#groups.keepers(group.id)?.keepers ?? []
-    if (current.some((k) => toHex(k.identityKey) === toHex(peer.identityKey))) return this.#keepersView(this.#groups.keepers(group.id)!)
-    return this.#keepersView(await this.#groups.setKeepers(group.id, [...current, cardOf(peer)]))
+  addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    return this.#keeperControls.add(groupWhat, peerWhat)
   }
 
   /** Owner: a keeper of our group keeps it no more (it gets a release; nothing new is shared with it). @throws GroupError `KEEPER_NOT_FOUND` */
-  async removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
-    const group = this.#groups.resolve(groupWhat)
-    const current = this.#groups.keepers(group.id)?.keepers ?? []
-    const wanted = peerWhat.trim().toLowerCase()
-    const byTable = (() => {
-      try {
-        return toHex(this.#table.resolve(peerWhat).identityKey)
-      } catch {
-        return undefined
-      }
-    })()
-    const next = current.filter((k) => toHex(k.identityKey) !== wanted && toHex(k.identityKey) !== byTable && k.displayName !== peerWhat)
-    if (next.length === current.length) throw new GroupError('KEEPER_NOT_FOUND', `${peerWhat.slice(0, 80)} is not a keeper of this group`)
-    const view = this.#keepersView(await this.#groups.setKeepers(group.id, next))
-    for (const gone of current.filter((k) => !next.includes(k))) this.#keepers.release(group.id, gone.identityKey)
-    return view
+  removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    return this.#keeperControls.remove(groupWhat, peerWhat)
   }
 
   /** A group's keepers and our answer to them (an empty list before its owner named any). */
   keepers(groupWhat: string): KeepersView {
-    const group = this.#groups.resolve(groupWhat)
-    return this.#keepersView(this.#groups.keepers(group.id) ?? { groupId: group.id, keepers: [], decision: group.isOwner ? 'allow' : 'ask' })
+    return this.#keeperControls.list(groupWhat)
   }
 
   /**
-   * Member: allows (`allow`) or refuses (`deny`) the keepers its owner names
-   * for a group, now and later. Allowed keepers join the allow-list (marked
-   * `keeper of <group>`), get the group's logs and our files' ids; refused
-   * or dropped ones lose them at once, and leave the allow-list unless the
-   * user added them.
+   * Member: allows or refuses the keepers its owner names for a group, now and later (docs/keepers.md):
+   * allowed ones join the allow-list and get the group's logs; refused or dropped ones lose them at once.
    */
-  async decideKeepers(groupWhat: string, decision: KeeperDecision): Promise<KeepersView> {
-    return this.#keepersView(await this.#groups.decideKeepers(this.#groups.resolve(groupWhat).id, decision))
+  decideKeepers(groupWhat: string, decision: KeeperDecision): Promise<KeepersView> {
+    return this.#keeperControls.decide(groupWhat, decision)
   }
 
   /** As a keeper: the groups kept here for their owners, with sizes against the quota. */
   keptGroups(): KeptGroupStatus[] {
-    return this.#kept.list().map((k) => {
-      const owner = this.#table.get(peerIdOfIdentityKey(k.owner))?.displayName
-      return {
-        groupId: toHex(k.groupId),
-        owner: toHex(k.owner),
-        ...(owner !== undefined ? { ownerName: owner } : {}),
-        members: k.members.length + 1,
-        keepers: k.keepers.length,
-        retentionMs: k.retentionMs,
-        operations: k.operations,
-        bytes: k.bytes,
-        quotaBytes: this.#kept.quota.perGroupBytes,
-        full: k.full,
-      }
-    })
+    return this.#keeperControls.kept()
   }
 
   /** As a keeper: applies each kept group's retention period (the node does it every minute while it runs). */
@@ -410,27 +362,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   status(): NodeStatus {
     const counts = { groups: this.#groups.list().length, operations: this.#logs.counts().operations }
-    const keeping = { kept: this.keptGroups(), keeperQuestions: this.#keepers.questions().map((l) => this.#keepersView(l)) }
+    const keeping = { kept: this.keptGroups(), keeperQuestions: this.#keepers.questions().map((l) => this.#keeperControls.view(l)) }
     return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, ...keeping })
-  }
-
-  #keepersView(list: KeeperList): KeepersView {
-    const info = this.#groups.get(list.groupId)
-    const owner = info?.owner
-    const ownerName = owner === undefined ? undefined : this.#table.get(peerIdOfIdentityKey(owner))?.displayName
-    return {
-      groupId: toHex(list.groupId),
-      ...(info?.name != null ? { group: info.name } : {}),
-      owner: owner === undefined ? '' : toHex(owner),
-      ...(ownerName !== undefined ? { ownerName } : {}),
-      keepers: list.keepers.map((k) => ({
-        identityKey: toHex(k.identityKey),
-        peerId: peerIdOfIdentityKey(k.identityKey),
-        onion: k.onionAddress,
-        ...(k.displayName !== undefined ? { name: k.displayName } : {}),
-      })),
-      decision: list.decision,
-    }
   }
 
   // ---- internals ---------------------------------------------------------
@@ -452,62 +385,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return this.#state === 'running' ? (this.#running as Running) : undefined
   }
 
-  /** Starts tor, libp2p, the key-package endpoint, sync and the connector, and connects their events. */
-  async #startParts(signal?: AbortSignal): Promise<Running> {
-    const tor = torFor(this.#options.tor ?? { mode: 'managed' }, this.paths.torDir, {
-      bootstrapStallMs: this.#options.bootstrapStallMs ?? 120_000,
-      logger: this.#log,
-    })
-    this.#detach.push(forwardTorEvents(tor, this, (reachable) => (this.#reachable = reachable)))
-    // Kept before tor starts, so that a failed start still stops it.
-    const parts: Partial<Running> = { tor }
-    this.#running = parts
-    await tor.start(signal)
-    const net = await createBurrowLibp2p({
-      identitySeed: this.keys.identity.seed,
-      onionAddress: this.onionAddress,
-      virtualPort: BURROW_VIRTUAL_PORT,
-      listenPath: this.paths.onionSocket,
-      socks: () => tor.socksEndpoint,
-      allowList: this.#table,
-      logger: this.#log,
-    })
-    parts.net = net
-    await serveKeyPackages(net.libp2p, this.#groups, this.#table, (groupId) => parts.sync?.share(groupId), this.#log)
-    const sync = new SyncManager({ libp2p: net.libp2p, store: this.#logs, table: this.#table, policy: groupSyncPolicy(this.#table, this.#groups, this.#kept), logger: this.#log })
-    parts.sync = sync
-    await sync.start()
-    parts.connector = new PeerConnector({
-      libp2p: net.libp2p,
-      table: this.#table,
-      virtualPort: BURROW_VIRTUAL_PORT,
-      // Our key for the peer again and its descriptor afresh (before our onion is published, the descriptor only).
-      refreshDescriptor: (onion, peer) => parts.access?.refresh(onion, peer) ?? tor.refetchDescriptor(onion),
-      authorizeShard: async (onion, peer) => parts.access?.authorizeShard(onion, peer),
-      logger: this.#log,
-    })
-    this.#detach.push(
-      forwardNetEvents(net.libp2p, sync, this.#table, this),
-      forwardGroupEvents(this.#groups, this.#naming, this),
-      this.content.attach(sync),
-      forwardForkEvents(sync, this.forks, this.#table, this, this.#log),
-      on(this, 'peer:connected', ({ peerId }) => this.invites.peerConnected(peerId)),
-      connectPublishAndIngest(this.#groups, this.#kept, sync),
-    )
-    return parts as Running
-  }
-
-  /** Publishes our onion service and resolves once we reach ourselves through Tor. */
-  async #publish(running: Running, signal?: AbortSignal): Promise<void> {
-    const target = { path: running.net.listenPath }
-    running.access = new OnionAccess(running.tor, { keys: this.keys, table: this.#table, virtualPort: BURROW_VIRTUAL_PORT, target, logger: this.#log })
-    const started = Date.now()
-    await running.access.publish(signal)
-    this.#reachable = true
-    this.emit('onion:reachable', { address: this.onionAddress, ms: Date.now() - started })
-    this.#detach.push(on(running.access.service, 'published', () => (this.#reachable = true)))
-  }
-
   async #shutdown(): Promise<void> {
     // From here on a lost tor is not brought back (a Ctrl-C reaches tor too when it shares our terminal).
     this.#running?.tor?.stopSupervising()
@@ -517,12 +394,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     const running = this.#running
     this.#running = undefined
     this.#reachable = false
-    if (running === undefined) return
-    await running.recovery?.stop()
-    running.connector?.stop()
-    await running.sync?.stop().catch(() => {})
-    await running.access?.close()
-    await Promise.resolve(running.net?.libp2p.stop()).catch(() => {})
-    await running.tor?.stop().catch(() => {})
+    if (running !== undefined) await stopRunning(running)
   }
 }

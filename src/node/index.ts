@@ -4,6 +4,8 @@
  *
  * - `burrow.ts`: the `Burrow` class, which only composes: it starts the
  *   parts, hands work to them, and says which paths connect them.
+ * - `running.ts`: the parts that exist while the node runs (tor, libp2p,
+ *   sync, connector, onion access), started, published and stopped in order.
  * - `wiring.ts`: the publish and ingest paths between groups and sync, the
  *   parts' events as the node's public events, and the sync policy.
  * - `data-dir.ts`: a node's data directory created (identity, database) and opened.
@@ -20,14 +22,16 @@
  * - `key-packages.ts`: `/burrow/keypackage/1` on libp2p streams, for both ends.
  * - `keepers.ts`: keepers on the network: the owner's orders and releases,
  *   members' answers and claims, the keeper's end of `/burrow/keeper/1`, and
- *   the allow-list entries keeping needs (docs/keepers.md).
+ *   the allow-list entries keeping needs (docs/keepers.md);
+ *   `keeper-controls.ts`: the keepers as the APIs show and change them.
  * - `views.ts`: peers, groups and messages as people and apps see them.
  * - `tor-choice.ts`: managed tor, private test network or the user's tor.
  * - `config.ts`, `paths.ts`: the data directory's layout and `config.json`.
  * - `types.ts`: options, events and status of a node.
  * @module
  */
-export { Burrow, BURROW_VIRTUAL_PORT } from './burrow.js'
+export { Burrow } from './burrow.js'
+export { BURROW_VIRTUAL_PORT } from './running.js'
 export { MAX_PEERS, PEERS_PER_SHARD, assertPeerLimit, assignShards } from './onion-access.js'
 export { ForkLedger, type ForkDetected, type ForkView } from './forks.js'
 export { INVITE_QUEUE_LIMITS, InviteQueue, type InviteEvent, type InviteNetwork, type InviteOptions, type InviteOutcome, type InviteState, type PendingInviteView } from './invite-queue.js'
