@@ -108,7 +108,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#keeperControls = new KeeperControls({ groups: this.#groups, kept: this.#kept, table: this.#table, service: this.#keepers })
     this.#keepers.on('question', (list) => this.emit('group:keepers', this.#keeperControls.view(list)))
     this.#keepers.on('full', ({ groupId, error }) => this.emit('keeper:full', { groupId: toHex(groupId), code: error.code, message: error.message }))
-    const lasting = { options, paths: this.paths, keys, log: this.#log, logs: this.#logs, table: this.#table, groups: this.#groups, kept: this.#kept, naming: this.#naming }
+    const lasting = { options, paths: this.paths, keys, log: this.#log, db, logs: this.#logs, table: this.#table, groups: this.#groups, kept: this.#kept, naming: this.#naming }
     this.#parts = { ...lasting, content: this.content, forks: this.forks, invites: this.invites, node: this, detach: this.#detach, setReachable: (r) => (this.#reachable = r) }
   }
 

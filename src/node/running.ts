@@ -3,7 +3,7 @@ import type { Logger } from '../logging.js'
 import type { NodeKeys } from '../keys/index.js'
 import type { GroupManager, KeptGroups } from '../group/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, type BurrowLibp2p } from '../net/index.js'
-import type { LogStore } from '../store/index.js'
+import type { Database, LogStore } from '../store/index.js'
 import type { Tor } from '../tor/index.js'
 import { listen as on } from '../util/events.js'
 import type { GroupContent } from './content.js'
@@ -16,7 +16,7 @@ import type { Recovery } from './recovery.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions } from './types.js'
 import type { Naming } from './views.js'
-import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy } from './wiring.js'
+import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, syncStore } from './wiring.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
 export const BURROW_VIRTUAL_PORT = 443
@@ -37,6 +37,7 @@ export interface NodeParts {
   readonly paths: NodePaths
   readonly keys: NodeKeys
   readonly log: Logger
+  readonly db: Database
   readonly logs: LogStore
   readonly table: AddressTable
   readonly groups: GroupManager
@@ -74,7 +75,7 @@ export async function startRunning(p: NodeParts, hold: (parts: Partial<Running>)
   })
   parts.net = net
   await serveKeyPackages(net.libp2p, p.groups, p.table, (groupId) => parts.sync?.share(groupId), p.log)
-  const sync = new SyncManager({ libp2p: net.libp2p, store: p.logs, table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept), logger: p.log })
+  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept), logger: p.log })
   parts.sync = sync
   await sync.start()
   parts.connector = new PeerConnector({
