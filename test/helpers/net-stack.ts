@@ -11,6 +11,7 @@ import { createContactCard, deriveNodeKeys, type ContactCard, type NodeKeys } fr
 import { createOperation, toHex, type LogId, type Operation } from '../../src/log/index.js'
 import { AddressTable, PeerConnector, SyncManager, createBurrowLibp2p, peerIdOfIdentityKey, type BurrowLibp2p } from '../../src/net/index.js'
 import { LogStore, PeerStore, openDatabase, type Database } from '../../src/store/index.js'
+import { syncStore } from '../../src/node/wiring.js'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { OnionClientAuth, OnionService, Tor } from '../../src/tor/index.js'
@@ -79,7 +80,8 @@ export async function startNetStack(name: string, topics: LogId[], options: { to
   const shared = new Set(topics.map(toHex))
   const sync = new SyncManager({
     libp2p: net.libp2p,
-    store: logs,
+    // As the node composes it (node/wiring.ts): peers' operations commit without an fsync.
+    store: syncStore(logs, db, keys.identity.publicKey),
     table,
     policy: { sharedLogs: (peer) => (table.isAllowed(peer) ? topics : []), mayShare: (peer, logId) => table.isAllowed(peer) && shared.has(toHex(logId)) },
   })
