@@ -154,7 +154,7 @@ async function memory(testnet: Testnet, root: string): Promise<{ nodeRss: number
     const torLines = clientTorrcLines(testnet.state)
     stacks.push(...(await Promise.all(Array.from({ length: PEERS }, (_, i) => startNetStack(`mem-peer-${i}`, [], { torLines })))))
     for (const stack of stacks) {
-      await cli('peers', 'add', encodeContactCard(stack.card, stack.keys))
+      await cli('peers', 'add', '--yes', encodeContactCard(stack.card, stack.keys))
       await stack.allow(decodeContactCard(card))
     }
     const connectedCount = async (): Promise<number> =>
