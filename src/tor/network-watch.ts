@@ -158,10 +158,10 @@ export class NetworkWatch extends EventEmitter<NetworkWatchEvents> {
     this.#failures = 0
     this.#troubleSince = undefined
     const since = this.#offlineSince
-    this.#judge()
-    if (since === undefined) return
     this.#offlineSince = undefined
-    this.emit('online', { offlineMs: now - since })
+    // Arms the timer for circuits still under construction.
+    this.#judge()
+    if (since !== undefined) this.emit('online', { offlineMs: now - since })
   }
 
   /** Goes offline if either rule says so by now; otherwise sets the timer for when one would. */

@@ -153,4 +153,15 @@ describe('NetworkWatch', () => {
     await pause(STALLED_AFTER_MS * 0.75)
     expect(w.events).toEqual([])
   })
+
+  it('keeps watching the circuits still under construction after coming online', async () => {
+    const w = await watched()
+    close = w.close
+    w.emit('CIRC 1 LAUNCHED BUILD_FLAGS=NEED_CAPACITY PURPOSE=GENERAL')
+    await pause(STALLED_AFTER_MS * 1.2)
+    w.emit(`CIRC 2 EXTENDED ${FP} PURPOSE=GENERAL`)
+    await pause(STALLED_AFTER_MS * 1.3)
+    // Circuit 1 never got an answer, and nothing moved after circuit 2's hop.
+    expect(w.events).toEqual(['offline (stalled)', 'online after the outage', 'offline (stalled)'])
+  })
 })
