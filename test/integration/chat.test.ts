@@ -95,7 +95,7 @@ describe('burrow chat in a terminal', () => {
     await tmux(['send-keys', '-t', 'b', '-l', `/send ${file}`])
     await tmux(['send-keys', '-t', 'b', 'Enter'])
     await paneShows('b', /sent notes\.bin \(1\.0 MiB\); members fetch it when they sync/)
-    await paneShows('b', /↑ notes\.bin \d+%/)
+    await paneShows('b', /↑ notes\.bin (→ alice )?\d+%/)
     await paneShows('a', /bob: \[file\] notes\.bin, 1\.0 MiB/, 120_000)
     await paneShows('a', /↓ notes\.bin \d+%/, 120_000)
     await eventually('the file to arrive at A', 120_000, async () => ((await burrowJson(a, ['files', 'team'])).files[0]?.complete === true ? true : undefined))
