@@ -36,6 +36,26 @@ async function paneShows(session: string, pattern: RegExp, ms = 60_000): Promise
   })
 }
 
+/** Looks at a pane every 200 ms (for at most 5 minutes) until stopped; `stop` returns every screen seen. */
+function watchPane(session: string): { stop: () => Promise<string> } {
+  const screens: string[] = []
+  const deadline = Date.now() + 300_000
+  let watching = true
+  const loop = (async () => {
+    while (watching && Date.now() < deadline) {
+      screens.push(await pane(session))
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  })()
+  return {
+    stop: async () => {
+      watching = false
+      await loop
+      return screens.join('\n')
+    },
+  }
+}
+
 describe('burrow chat in a terminal', () => {
   const a = join(root, 'a')
   const b = join(root, 'b')
@@ -92,13 +112,17 @@ describe('burrow chat in a terminal', () => {
     writeFileSync(file, content)
     const saved = join(root, 'saved')
     mkdirSync(saved)
+    // A transfer shows in the status line only while it moves and 5 s after: both panes are watched throughout
+    // (on a loaded machine the whole transfer can be over before a single look at the pane).
+    const [watchA, watchB] = [watchPane('a'), watchPane('b')]
     await tmux(['send-keys', '-t', 'b', '-l', `/send ${file}`])
     await tmux(['send-keys', '-t', 'b', 'Enter'])
     await paneShows('b', /sent notes\.bin \(1\.0 MiB\); members fetch it when they sync/)
-    await paneShows('b', /↑ notes\.bin (→ alice )?\d+%/)
     await paneShows('a', /bob: \[file\] notes\.bin, 1\.0 MiB/, 120_000)
-    await paneShows('a', /↓ notes\.bin \d+%/, 120_000)
     await eventually('the file to arrive at A', 120_000, async () => ((await burrowJson(a, ['files', 'team'])).files[0]?.complete === true ? true : undefined))
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect(await watchB.stop()).toMatch(/↑ notes\.bin (→ alice )?\d+%/)
+    expect(await watchA.stop()).toMatch(/↓ notes\.bin \d+%/)
     await tmux(['send-keys', '-t', 'a', '-l', `/get notes.bin ${saved}`])
     await tmux(['send-keys', '-t', 'a', 'Enter'])
     await paneShows('a', /saved notes\.bin \(1\.0 MiB, SHA-256 checked\)/)
