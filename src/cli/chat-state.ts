@@ -14,6 +14,7 @@
  * File transfers of the group show in the status line from the node's
  * `file:progress` events ({@link ChatTransfers}).
  */
+import type { FileProgressJson } from '../api/index.js'
 
 export const HERE_EVERY_MS = 15_000
 export const HERE_TTL_MS = 40_000
@@ -88,17 +89,8 @@ export class ChatPresence {
   }
 }
 
-/** A file transfer as the chat shows it: a `file:progress` event's fields it needs. */
-export interface TransferProgress {
-  fileId: string
-  name: string
-  direction: 'send' | 'receive'
-  peerId?: string
-  chunks: number
-  totalChunks: number | null
-  bytes: number
-  size: number | null
-}
+/** A file transfer as the chat shows it: a `file:progress` event without its group (the chat's own). */
+export type TransferProgress = Omit<FileProgressJson, 'groupId'>
 
 /** How long a finished transfer stays on the status line. */
 export const TRANSFER_DONE_TTL_MS = 5_000
