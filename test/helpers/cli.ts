@@ -1,7 +1,7 @@
 // `burrow` run as child processes (`node bin/burrow.js …`) against data dirs
 // on the suite's private Tor network: for the integration tests of the CLI.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/burrow.js')
@@ -90,6 +90,26 @@ export class RunningCommand {
   kill(): void {
     this.signal('SIGKILL')
   }
+
+  /**
+   * Stops it the way a user would (SIGTERM, so a node stops its own tor) and
+   * waits for the exit; SIGKILL after `ms`. A SIGKILLed node's tor outlives it
+   * for a moment and still writes into the data dir, so tests stop nodes with
+   * this before removing their folders.
+   */
+  async stop(ms = 20_000): Promise<void> {
+    this.signal('SIGTERM')
+    const done = await Promise.race([this.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), ms).unref())])
+    if (done) return
+    this.kill()
+    await withBound(this.exited, 5_000, 'a SIGKILLed burrow to exit')
+  }
+}
+
+/** Stops every node given (in parallel), then removes `root`, retrying while a late writer empties out. */
+export async function stopAndRemove(root: string, nodes: (RunningCommand | undefined)[]): Promise<void> {
+  await Promise.allSettled(nodes.map((n) => n?.stop()))
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
 }
 
 /** `burrow start` on the private network in the background; info logs land in `stderr`, printed only when a step fails. */

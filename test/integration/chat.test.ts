@@ -8,11 +8,11 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { BIN, RunningNode, burrowJson, eventually } from '../helpers/cli.js'
+import { BIN, RunningNode, burrowJson, eventually, stopAndRemove } from '../helpers/cli.js'
 
 const root = mkdtempSync(join(tmpdir(), 'burrow-chat-'))
 const tmuxSocket = join(root, 'tmux.sock')
@@ -78,11 +78,8 @@ describe('burrow chat in a terminal', () => {
 
   afterAll(async () => {
     await tmux(['kill-server'])
-    nodeA?.kill()
-    nodeB?.kill()
-    await Promise.all([nodeA?.exited, nodeB?.exited])
-    rmSync(root, { recursive: true, force: true })
-  })
+    await stopAndRemove(root, [nodeA, nodeB])
+  }, 60_000)
 
   it('shows typing, sends and receives both ways, moves a file, and leaves on Ctrl-C', { timeout: 240_000 }, async () => {
     for (const [session, dir] of [['a', a], ['b', b]] as const) {

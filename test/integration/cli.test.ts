@@ -3,13 +3,13 @@
  * commands run as child processes (`node bin/burrow.js …`).
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { findSecrets } from '../helpers/at-rest.js'
 import { decodeContactCard } from '../../src/keys/index.js'
-import { BIN, COMMAND_TIMEOUT_MS, RunningNode, burrow, burrowJson, eventually, withBound, type Result } from '../helpers/cli.js'
+import { BIN, COMMAND_TIMEOUT_MS, RunningNode, burrow, burrowJson, eventually, stopAndRemove, withBound, type Result } from '../helpers/cli.js'
 
 const INVITE_TIMEOUT_MS = 220_000
 
@@ -33,12 +33,7 @@ describe('burrow CLI on the private Tor network', () => {
     b = join(root, 'b')
   })
 
-  afterAll(() => {
-    nodeA?.kill()
-    nodeB?.kill()
-    nodeC?.kill()
-    rmSync(root, { recursive: true, force: true })
-  })
+  afterAll(() => stopAndRemove(root, [nodeA, nodeB, nodeC]), 60_000)
 
   it('init and start two nodes; each prints its onion when reachable', async () => {
     expect((await burrowJson(a, ['init', '--name', 'alice', '--no-passphrase'])).sealed).toBe(false)

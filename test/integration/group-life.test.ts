@@ -7,13 +7,13 @@
  * and a fork by two devices sharing one identity, whose proof verifies on a
  * machine without a node.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { LocalApiClient, type ApiEvent } from '../../src/api/index.js'
 import { nodePaths } from '../../src/node/paths.js'
-import { RunningCommand, RunningNode, burrow, burrowJson, eventually, withBound } from '../helpers/cli.js'
+import { RunningCommand, RunningNode, burrow, burrowJson, eventually, stopAndRemove, withBound } from '../helpers/cli.js'
 
 const LONG = 150_000
 
@@ -66,10 +66,7 @@ describe('the life of a group over Tor, from the command line', () => {
     testnet = inject('testnetDir')
   })
 
-  afterAll(() => {
-    for (const node of Object.values(nodes)) node?.kill()
-    rmSync(root, { recursive: true, force: true })
-  })
+  afterAll(() => stopAndRemove(root, Object.values(nodes)), 60_000)
 
   it('cards carry a fingerprint that peers add shows first; three nodes connect', async () => {
     for (const [who, name] of [['a', 'alice'], ['b', 'bob'], ['c', 'carol']] as const) await burrowJson(dirs[who], ['init', '--name', name, '--no-passphrase'])

@@ -5,11 +5,11 @@
  * through the other's.
  */
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { RunningNode, burrowJson, eventually, withBound, type Result } from '../helpers/cli.js'
+import { RunningNode, burrowJson, eventually, stopAndRemove, withBound, type Result } from '../helpers/cli.js'
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/python/burrow_client.py')
 
@@ -36,11 +36,7 @@ describe('the Python local API example on the private Tor network', () => {
     b = join(root, 'b')
   })
 
-  afterAll(() => {
-    nodeA?.kill()
-    nodeB?.kill()
-    rmSync(root, { recursive: true, force: true })
-  })
+  afterAll(() => stopAndRemove(root, [nodeA, nodeB]), 60_000)
 
   it('sends through one node and follows the group through the other', async () => {
     await burrowJson(a, ['init', '--name', 'alice', '--no-passphrase'])
