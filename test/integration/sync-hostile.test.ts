@@ -5,6 +5,7 @@
  * alone; the attacker is a stack in this process that opens a raw sync stream.
  */
 import { randomBytes } from 'node:crypto'
+import type { Connection } from '@libp2p/interface'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
 import { onionMultiaddr } from '../../src/net/index.js'
@@ -61,14 +62,17 @@ describe('a hostile allow-listed peer', () => {
 
     const before = await victim.memory()
     await victim.markPeak()
-    const connections = attacker.net.libp2p.getConnections().filter((c) => c.remotePeer.toString() === victim.peerId && c.status === 'open')
-    const connection = connections[0]!
-    // The victim holds at most two sessions with a peer (the next test), and honest sync opened one each way: the
-    // attacker ends its own, so that the flood gets the free place instead of being refused at once. Two nodes that
-    // dialed each other at once hold two connections, and the attacker's session may be on either (CI once saw it
-    // on the other one): end it wherever it is.
-    for (const c of connections) for (const s of c.streams) if (s.protocol === SYNC_PROTOCOL && s.direction === 'outbound') s.abort(new Error('making room for the flood'))
-    await until(async () => (await victim.sessions(attacker.peerId)) < 2, 30_000, 'the victim to count fewer than two sessions with the attacker')
+    // The victim holds at most two sessions with a peer (the next test). Two nodes that dialed each other at once hold
+    // two connections, each with the session its dialer opened: the attacker then drops the connection it dialed (and
+    // stops redialing, as an attacker would), so that the flood gets the free place instead of being refused at once.
+    // The flood goes over a connection whose sync the attacker's own node does not keep open.
+    attacker.connector.stop()
+    const toVictim = (): Connection[] => attacker.net.libp2p.getConnections().filter((c) => c.remotePeer.toString() === victim.peerId && c.status === 'open')
+    if ((await victim.sessions(attacker.peerId)) >= 2) {
+      for (const c of toVictim()) if (c.direction === 'outbound') await c.close()
+      await until(async () => (await victim.sessions(attacker.peerId)) < 2, 30_000, 'the victim to count fewer than two sessions with the attacker')
+    }
+    const connection = toVictim()[0]!
     const stream = await connection.newStream(SYNC_PROTOCOL)
     const channel = streamChannel(stream)
     // The attacker reads (and drops) what the victim answers, so that only the `have` frames weigh.
@@ -99,6 +103,7 @@ describe('a hostile allow-listed peer', () => {
     )
     stream.abort(new Error('attack over'))
     await reading
+    attacker.connector.start()
 
     // A flood that never got going would prove nothing.
     expect(sent).toBeGreaterThan(FLOOD_BYTES / 2)

@@ -54,6 +54,17 @@ describe('sync over onion services', () => {
     expect(b.table.get(a.peerId)?.lastSeen).toBeGreaterThan(0)
   })
 
+  it('reopens sync on a connection that stays up after its session ended', async () => {
+    const connections = a.net.libp2p.getConnections().filter((c) => c.remotePeer.toString() === b.peerId)
+    expect(connections.length).toBeGreaterThan(0)
+    // A reset stream, or the peer ending the session, leaves the connection up: the dialer must open sync again.
+    for (const c of connections) for (const s of c.streams) if (s.protocol === SYNC_PROTOCOL) s.abort(new Error('a stream reset'))
+    await until(() => a.net.libp2p.getConnections().every((c) => c.remotePeer.toString() !== b.peerId || c.streams.every((s) => s.protocol !== SYNC_PROTOCOL)), 5_000, 'the sync streams to end')
+    const fresh = a.append(topic, 2)
+    await until(() => b.logs.getByHash(fresh[1]!.hash) !== undefined, 30_000, 'sync to resume on the open connection')
+    expect(connections.some((c) => c.status === 'open')).toBe(true)
+  })
+
   it('refuses a node that is not on the list: first tor (client auth), then the gater', async () => {
     // C knows A's card, but A has not authorized C's client-auth key: tor refuses.
     await c.allow(a)

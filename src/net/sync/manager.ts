@@ -31,8 +31,10 @@ const MAX_SESSIONS_PER_PEER = 2
  */
 const HANG_UP_CODES = new Set(['SYNC_PROTOCOL', 'SYNC_LIMIT', 'SYNC_PEER_STALLED'])
 
-/** Tries to open the sync stream on a new outbound connection (1 s, 2 s, 4 s apart; no wait after the last). */
+/** Failures in a row to open (or keep) the sync stream on a connection we dialed before closing it (1 s, 2 s, 4 s apart). */
 const OPEN_STREAM_ATTEMPTS = 4
+/** A session that ran this long before it ended was no failure to open: its reopening starts the count over. */
+const SESSION_LIVED_MS = 60_000
 
 /** Events of the {@link SyncManager}. */
 export interface SyncManagerEvents {
@@ -81,6 +83,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
    * duplicate some pushes) rather than each side closing a different one.
    */
   readonly #sessions = new Set<SyncSession>()
+  #stopped = false
   readonly #onOpen = (evt: CustomEvent<Connection>): void => {
     const connection = evt.detail
     if (connection.direction === 'outbound') void this.#openStream(connection)
@@ -96,10 +99,10 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   }
 
   async start(): Promise<void> {
-    await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.#run(stream, connection.remotePeer.toString()), {
-      maxInboundStreams: 2,
-      maxOutboundStreams: 2,
-    })
+    const handler = async (stream: Stream, connection: Connection): Promise<void> => {
+      await this.#run(stream, connection.remotePeer.toString())
+    }
+    await this.#libp2p.handle(SYNC_PROTOCOL, handler, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     this.#libp2p.addEventListener('connection:open', this.#onOpen)
     // Connections that opened before we listened.
     for (const connection of this.#libp2p.getConnections()) {
@@ -108,6 +111,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true
     this.#libp2p.removeEventListener('connection:open', this.#onOpen)
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
     await Promise.all([...this.#sessions].map((s) => s.close()))
@@ -157,41 +161,54 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   }
 
   /**
-   * Opens the sync stream on a connection we dialed. The peer may not serve
-   * the protocol yet (it is still starting): retry a few times, then close
-   * the connection so that reconnection starts over, rather than keep a
-   * connection that carries no sync.
+   * Keeps the sync stream open on a connection we dialed, for as long as the
+   * connection lives. The peer may not serve the protocol yet (it is still
+   * starting), and a session may end while the connection stays up (a reset
+   * stream, the peer ending it): nothing else would reopen sync there, so
+   * open it again, 1 s, 2 s, 4 s apart. After {@link OPEN_STREAM_ATTEMPTS}
+   * failures in a row (a session that ran a minute counts as a success),
+   * close the connection so that reconnection starts over, rather than keep
+   * a connection that carries no sync.
    */
   async #openStream(connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     let lastError: unknown
-    for (let attempt = 0; attempt < OPEN_STREAM_ATTEMPTS; attempt++) {
-      if (connection.status !== 'open') return
+    for (let failures = 0; failures < OPEN_STREAM_ATTEMPTS; ) {
+      if (connection.status !== 'open' || this.#stopped) return
+      const started = Date.now()
       try {
         const stream = await connection.newStream(SYNC_PROTOCOL)
-        await this.#run(stream, peer)
-        return
+        const ending = await this.#run(stream, peer)
+        // Refused by our own checks, or the peer was cut off: not ours to reopen.
+        if (ending === undefined || (ending instanceof BurrowError && HANG_UP_CODES.has(ending.code))) return
+        lastError = ending
       } catch (err) {
         lastError = err
-        if (attempt + 1 < OPEN_STREAM_ATTEMPTS) await sleep(1_000 * 2 ** attempt)
       }
+      failures = Date.now() - started >= SESSION_LIVED_MS ? 1 : failures + 1
+      if (failures < OPEN_STREAM_ATTEMPTS) await sleep(1_000 * 2 ** (failures - 1))
     }
-    if (connection.status !== 'open') return
+    if (connection.status !== 'open' || this.#stopped) return
     const reason = lastError instanceof Error ? lastError.message : String(lastError)
-    this.#log.warn({ peer, reason }, 'could not open a sync stream; closing the connection')
+    this.#log.warn({ peer, reason }, 'could not keep a sync stream open; closing the connection')
     this.#table.recordError(peer, lastError instanceof BurrowError ? lastError.code : 'SYNC_STREAM_FAILED', reason)
     await connection.close().catch(() => connection.abort(new NetError('SYNC_STREAM_FAILED', reason)))
   }
 
-  async #run(stream: Stream, peer: string): Promise<void> {
+  /**
+   * Runs one session on `stream` until it ends. Resolves with how it ended
+   * (an error, or a closed-session error for a clean end), or `undefined`
+   * when it was refused before it started.
+   */
+  async #run(stream: Stream, peer: string): Promise<Error | undefined> {
     // The gater already refused strangers; this guards a peer removed since its connection opened.
     if (!this.#table.isAllowed(peer)) {
       stream.abort(new NetError('PEER_NOT_ALLOWED'))
-      return
+      return undefined
     }
     if (this.sessionsWith(peer) >= MAX_SESSIONS_PER_PEER) {
       stream.abort(new SyncError('SYNC_LIMIT', `a peer may hold at most ${MAX_SESSIONS_PER_PEER} sync sessions`))
-      return
+      return undefined
     }
     const store = storeForPeer(this.#store, this.#policy, peer)
     const session = new SyncSession({ peer, channel: streamChannel(stream), store, policy: this.#policy, verifier: this.#verifier, logger: this.#log })
@@ -207,7 +224,9 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       this.emit('ingested', { peer, logId, operations, stored })
       if (stored > 0) this.offer(operations, peer)
     })
+    let ending: Error = new SyncError('SYNC_CLOSED')
     session.once('closed', ({ error }) => {
+      if (error !== undefined) ending = error
       this.#sessions.delete(session)
       if (error !== undefined) {
         this.#table.recordError(peer, error instanceof BurrowError ? error.code : 'SYNC_CLOSED', error.message)
@@ -218,5 +237,6 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     this.#table.markSeen(peer)
     this.emit('session', { peer, state: 'started' })
     await session.start()
+    return ending
   }
 }
