@@ -13,7 +13,8 @@
  *   onion streams of the same bytes over the same tors before and after it.
  *
  * `BURROW_SCALE=memory` or `=million` runs one part; `BURROW_SCALE_PER_AUTHOR`
- * sets the operations per author of the second (default 1,000).
+ * sets the operations per author of the second (default 1,000);
+ * `BURROW_SCALE_VARIANTS` names the node runs of the first (default all).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -37,6 +38,8 @@ import { benchTestnet } from './testnet.js'
 
 const MEMORY_OPS = { authors: 10, perAuthor: 10_000 }
 const MEMORY_PEERS = 10
+/** Seconds after the peers connected at which the memory is read: just settled, and at rest. */
+const MEMORY_READINGS_S = [5, 60] as const
 /** `BURROW_SCALE_PER_AUTHOR` makes a smaller store, for quick experiments (the figures then say so). */
 const MILLION = { authors: 1_000, perAuthor: Number(process.env.BURROW_SCALE_PER_AUTHOR ?? 1_000) }
 const PAYLOAD_BYTES = 100
@@ -53,11 +56,12 @@ interface Variant {
   readonly nodeFlags: readonly string[]
 }
 
-const VARIANTS: readonly Variant[] = [
+const ALL_VARIANTS: readonly Variant[] = [
   { name: 'checkout', label: 'checkout, through tsx', built: false, nodeFlags: [] },
   { name: 'built', label: 'built, as installed', built: true, nodeFlags: [] },
   { name: 'built-semi4', label: 'built, --max-semi-space-size=4', built: true, nodeFlags: ['--max-semi-space-size=4'] },
 ]
+const VARIANTS = process.env.BURROW_SCALE_VARIANTS === undefined ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => process.env.BURROW_SCALE_VARIANTS!.split(',').includes(v.name))
 
 function rssOf(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
@@ -183,13 +187,17 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
         const deadline = Date.now() + 180_000
         let connected = 0
         while ((connected = await connectedCount()) < MEMORY_PEERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1_000))
-        await new Promise((r) => setTimeout(r, 5_000)) // settle
         const status = JSON.parse((await node.cli('status')).stdout) as { tor: { pid?: number }; operations: number }
-        const m = await node.memory()
-        const label = `node (${variant.label}), ${(MEMORY_OPS.authors * MEMORY_OPS.perAuthor).toLocaleString('en-US')} operations, ${connected} peers connected`
-        rows.push(...memoryRows(label, m))
-        if (status.tor.pid !== undefined) rows.push({ metric: `${label}: its tor's RSS`, value: mb(rssOf(status.tor.pid)), unit: 'MB', note: 'not counted above' })
-        extra[`memory-${variant.name}`] = { ...m, connected, operations: status.operations }
+        let waited = 0
+        for (const seconds of MEMORY_READINGS_S) {
+          await new Promise((r) => setTimeout(r, (seconds - waited) * 1_000))
+          waited = seconds
+          const m = await node.memory()
+          const label = `node (${variant.label}), ${(MEMORY_OPS.authors * MEMORY_OPS.perAuthor).toLocaleString('en-US')} operations, ${connected} peers connected, ${seconds} s after`
+          rows.push(...memoryRows(label, m))
+          extra[`memory-${variant.name}-${seconds}s`] = { ...m, connected, operations: status.operations }
+        }
+        if (status.tor.pid !== undefined) rows.push({ metric: `node (${variant.label}): its tor's RSS`, value: mb(rssOf(status.tor.pid)), unit: 'MB', note: 'not counted above' })
       } finally {
         await node.stop()
       }
