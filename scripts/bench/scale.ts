@@ -14,7 +14,9 @@
  *
  * `BURROW_SCALE=memory` or `=million` runs one part; `BURROW_SCALE_PER_AUTHOR`
  * sets the operations per author of the second (default 1,000);
- * `BURROW_SCALE_VARIANTS` names the node runs of the first (default all).
+ * `BURROW_SCALE_VARIANTS` names the node runs of the first (default all);
+ * `BURROW_SCALE_BASELINE=<git revision>` adds a first run of that revision's
+ * sources, built the same way, as a same-run baseline.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -48,12 +50,13 @@ const CATCH_UP_TIMEOUT_MS = 1_200_000
 const run$ = promisify(execFile)
 const PROBE = pathToFileURL(resolve('scripts/bench/memory-probe.mjs')).href
 
-/** How a measured node is run: from the checkout (through tsx) or built, with Node flags. */
+/** How a measured node is run: from the checkout (through tsx) or built (from the checkout or the baseline revision), with Node flags. */
 interface Variant {
   readonly name: string
   readonly label: string
   readonly built: boolean
   readonly nodeFlags: readonly string[]
+  readonly baseline?: true
 }
 
 const ALL_VARIANTS: readonly Variant[] = [
@@ -61,7 +64,11 @@ const ALL_VARIANTS: readonly Variant[] = [
   { name: 'built', label: 'built, as installed', built: true, nodeFlags: [] },
   { name: 'built-semi4', label: 'built, --max-semi-space-size=4', built: true, nodeFlags: ['--max-semi-space-size=4'] },
 ]
-const VARIANTS = process.env.BURROW_SCALE_VARIANTS === undefined ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => process.env.BURROW_SCALE_VARIANTS!.split(',').includes(v.name))
+const BASELINE = process.env.BURROW_SCALE_BASELINE
+const VARIANTS = [
+  ...(BASELINE === undefined ? [] : [{ name: 'baseline', label: `built at ${BASELINE}`, built: true, nodeFlags: [], baseline: true } as const]),
+  ...(process.env.BURROW_SCALE_VARIANTS === undefined ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => process.env.BURROW_SCALE_VARIANTS!.split(',').includes(v.name))),
+]
 
 function rssOf(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
@@ -141,15 +148,22 @@ async function dataDirWith(root: string, name: string, fixture?: { authors: numb
 /**
  * The sources compiled as `npm run build` does, laid out like the installed
  * package (dist/ beside tor/) in a folder of the checkout, so that
- * node_modules resolves.
+ * node_modules resolves; with `revision`, that revision's sources.
  */
-async function buildDist(): Promise<string> {
-  const pkg = resolve('bench-results', 'scale-package')
+async function buildDist(revision?: string): Promise<string> {
+  const pkg = resolve('bench-results', revision === undefined ? 'scale-package' : 'scale-baseline')
   rmSync(pkg, { recursive: true, force: true })
   mkdirSync(pkg, { recursive: true })
   symlinkSync(resolve('tor'), join(pkg, 'tor'))
   const outDir = join(pkg, 'dist')
-  await run$(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { timeout: 300_000 })
+  let project = 'tsconfig.build.json'
+  if (revision !== undefined) {
+    const sources = join(pkg, 'sources')
+    mkdirSync(sources)
+    await run$('sh', ['-c', `git archive "$0" src tsconfig.json tsconfig.build.json | tar -x -C "$1"`, revision, sources], { timeout: 60_000 })
+    project = join(sources, 'tsconfig.build.json')
+  }
+  await run$(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', project, '--outDir', outDir], { timeout: 300_000 })
   return outDir
 }
 
@@ -166,6 +180,7 @@ function memoryRows(label: string, m: MemoryReport & { rss: number }): BenchRow[
 
 /** RSS of nodes holding 100,000 operations with 10 connected peers, run from the checkout and built. */
 async function memory(testnet: Testnet, root: string, dist: string): Promise<{ rows: BenchRow[]; extra: Record<string, unknown> }> {
+  const baselineDist = BASELINE === undefined ? undefined : await buildDist(BASELINE)
   const torLines = clientTorrcLines(testnet.state)
   const logId = randomBytes(32)
   const stacks: NetStack[] = await Promise.all(Array.from({ length: MEMORY_PEERS }, (_, i) => startNetStack(`scale-peer-${i}`, [], { torLines })))
@@ -174,7 +189,7 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
   try {
     for (const variant of VARIANTS) {
       const { dataDir } = await dataDirWith(root, `memory-${variant.name}`, { ...MEMORY_OPS, logId })
-      const node = new NodeProcess(dataDir, variant.built ? join(dist, 'cli', 'main.js') : 'bin/burrow.js', testnet, variant.nodeFlags)
+      const node = new NodeProcess(dataDir, variant.built ? join(variant.baseline === true ? baselineDist! : dist, 'cli', 'main.js') : 'bin/burrow.js', testnet, variant.nodeFlags)
       try {
         await node.reachable(process.hrtime.bigint())
         const card = (JSON.parse((await node.cli('card')).stdout) as { card: string }).card
@@ -204,6 +219,7 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
     }
   } finally {
     await Promise.allSettled(stacks.map((s) => s.stop()))
+    if (baselineDist !== undefined) rmSync(dirname(baselineDist), { recursive: true, force: true })
   }
   return { rows, extra }
 }
