@@ -4,8 +4,10 @@
  *
  * - memory: RSS of a `burrow start` process holding 100,000 operations with
  *   10 connected peers, split into V8's heap, memory outside it and the
- *   kernel's view, for the node run from the checkout (through tsx, as
- *   `bin/burrow.js` does there) and built (as an installed package runs).
+ *   kernel's view, 5 s and 60 s after they connected, for the node run from
+ *   the checkout (through tsx, as `bin/burrow.js` does there), built and
+ *   started by its launcher executed as `burrow` (as an installed package
+ *   runs), and built without the launcher's Node flags.
  * - million: 1,000,000 operations of 1,000 authors (100-byte payloads): the
  *   fixture's build, database size, `heights()` (every connection runs it),
  *   the node's start and RSS next to an empty node's in the same run, and a
@@ -20,7 +22,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -50,23 +52,28 @@ const CATCH_UP_TIMEOUT_MS = 1_200_000
 const run$ = promisify(execFile)
 const PROBE = pathToFileURL(resolve('scripts/bench/memory-probe.mjs')).href
 
-/** How a measured node is run: from the checkout (through tsx) or built (from the checkout or the baseline revision), with Node flags. */
+/**
+ * How a measured node is run: from the checkout (through tsx) or built (from
+ * the checkout or the baseline revision); through the launcher, executed as
+ * `burrow` is (its shebang's Node flags apply), or as `node [flags] dist/cli/main.js`.
+ */
 interface Variant {
   readonly name: string
   readonly label: string
   readonly built: boolean
-  readonly nodeFlags: readonly string[]
+  /** Node flags, for a variant run without the launcher. */
+  readonly nodeFlags?: readonly string[]
   readonly baseline?: true
 }
 
 const ALL_VARIANTS: readonly Variant[] = [
-  { name: 'checkout', label: 'checkout, through tsx', built: false, nodeFlags: [] },
-  { name: 'built', label: 'built, as installed', built: true, nodeFlags: [] },
-  { name: 'built-semi4', label: 'built, --max-semi-space-size=4', built: true, nodeFlags: ['--max-semi-space-size=4'] },
+  { name: 'checkout', label: 'checkout, bin/burrow.js through tsx', built: false },
+  { name: 'built', label: 'built, as installed: bin/burrow.js (--max-semi-space-size=4)', built: true },
+  { name: 'built-default', label: "built, node dist/cli/main.js: Node's default semi-space", built: true, nodeFlags: [] },
 ]
 const BASELINE = process.env.BURROW_SCALE_BASELINE
 const VARIANTS = [
-  ...(BASELINE === undefined ? [] : [{ name: 'baseline', label: `built at ${BASELINE}`, built: true, nodeFlags: [], baseline: true } as const]),
+  ...(BASELINE === undefined ? [] : [{ name: 'baseline', label: `built at ${BASELINE}, node dist/cli/main.js`, built: true, nodeFlags: [], baseline: true } as const]),
   ...(process.env.BURROW_SCALE_VARIANTS === undefined ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => process.env.BURROW_SCALE_VARIANTS!.split(',').includes(v.name))),
 ]
 
@@ -93,13 +100,15 @@ class NodeProcess {
   #out = ''
   #err = ''
 
-  constructor(dataDir: string, entry: string, testnet: Testnet, nodeFlags: readonly string[] = []) {
+  /** `nodeFlags` undefined: `entry` is a launcher, executed (the probe then loads through NODE_OPTIONS). */
+  constructor(dataDir: string, entry: string, testnet: Testnet, nodeFlags?: readonly string[]) {
     this.dataDir = dataDir
     this.#probeFile = join(dataDir, 'memory.json')
-    this.child = spawn(process.execPath, [...nodeFlags, '--import', PROBE, entry, '--data-dir', dataDir, '--testnet', testnet.dir, 'start'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BURROW_MEMORY_PROBE: this.#probeFile },
-    })
+    const args = ['--data-dir', dataDir, '--testnet', testnet.dir, 'start']
+    const env = { ...process.env, BURROW_MEMORY_PROBE: this.#probeFile }
+    this.child = nodeFlags === undefined
+      ? spawn(entry, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_OPTIONS: `--import=${PROBE}` } })
+      : spawn(process.execPath, [...nodeFlags, '--import', PROBE, entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
     this.child.stdout?.on('data', (chunk: Buffer) => (this.#out += chunk.toString('utf8')))
     this.child.stderr?.on('data', (chunk: Buffer) => (this.#err = (this.#err + chunk.toString('utf8')).slice(-2_000)))
   }
@@ -155,6 +164,9 @@ async function buildDist(revision?: string): Promise<string> {
   rmSync(pkg, { recursive: true, force: true })
   mkdirSync(pkg, { recursive: true })
   symlinkSync(resolve('tor'), join(pkg, 'tor'))
+  mkdirSync(join(pkg, 'bin'))
+  copyFileSync(resolve('bin', 'burrow.js'), join(pkg, 'bin', 'burrow.js'))
+  chmodSync(join(pkg, 'bin', 'burrow.js'), 0o755)
   const outDir = join(pkg, 'dist')
   let project = 'tsconfig.build.json'
   if (revision !== undefined) {
@@ -189,7 +201,10 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
   try {
     for (const variant of VARIANTS) {
       const { dataDir } = await dataDirWith(root, `memory-${variant.name}`, { ...MEMORY_OPS, logId })
-      const node = new NodeProcess(dataDir, variant.built ? join(variant.baseline === true ? baselineDist! : dist, 'cli', 'main.js') : 'bin/burrow.js', testnet, variant.nodeFlags)
+      const entry = variant.nodeFlags === undefined
+        ? join(variant.built ? dirname(dist) : resolve('.'), 'bin', 'burrow.js')
+        : join(variant.baseline === true ? baselineDist! : dist, 'cli', 'main.js')
+      const node = new NodeProcess(dataDir, entry, testnet, variant.nodeFlags)
       try {
         await node.reachable(process.hrtime.bigint())
         const card = (JSON.parse((await node.cli('card')).stdout) as { card: string }).card
@@ -288,7 +303,7 @@ async function million(testnet: Testnet, root: string, dist: string): Promise<{ 
   const starts: Record<'empty' | 'million', number[]> = { empty: [], million: [] }
   const rss: Record<'empty' | 'million', number[]> = { empty: [], million: [] }
   for (const which of ['empty', 'million', 'million', 'empty'] as const) {
-    const node = new NodeProcess(which === 'empty' ? emptyDir : dataDir, entry, testnet)
+    const node = new NodeProcess(which === 'empty' ? emptyDir : dataDir, entry, testnet, [])
     try {
       starts[which].push(await node.reachable(process.hrtime.bigint()))
       await node.cli('status')
