@@ -42,7 +42,11 @@ const PAYLOAD = new Uint8Array(100).fill(0x42)
 const MAX_MESSAGES = 1000
 const BUDGET_CPU_MS = 8000
 const MIN_MESSAGES = 5
-const WARMUP = 5
+/**
+ * Messages sent (and received) before each measurement, at every layer alike: a rate per core is
+ * that of a warm path; with 5, the first few hundred measured messages still paid for compiling it.
+ */
+const WARMUP = 200
 /** Messages received one pass each (live traffic), at most. */
 const SINGLE_PASSES = 200
 const FIXTURE_DIR = join('bench-results', 'fixtures')
