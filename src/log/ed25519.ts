@@ -27,9 +27,9 @@ const seedSigners = new WeakSet<Signer>()
  * A {@link Signer} over a 32-byte Ed25519 seed, signing with libsodium (13
  * against 22 µs per signature for node:crypto here; RFC 8032 signatures are
  * deterministic, so both give the same bytes). The secret key lives in
- * memory of libsodium's own (`sodium_malloc`: guard pages, never swapped,
- * zeroed when freed), outside the JavaScript heap; the signer prints as a
- * placeholder.
+ * memory of libsodium's own (`sodium_malloc`: guard pages, locked where
+ * RLIMIT_MEMLOCK allows, zeroed when freed), outside the JavaScript heap;
+ * the signer prints as a placeholder.
  */
 export function seedSigner(seed: Uint8Array): Signer {
   if (seed.length !== 32) throw new LogError('LOG_MALFORMED', 'an Ed25519 seed is 32 bytes')
