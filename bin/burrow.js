@@ -6,8 +6,8 @@
 // --max-semi-space-size=4 (MB; Node 20's default lets it grow to 16): a node
 // fills V8's young generation while it starts and connects its peers, and
 // keeps it until V8 sees it idle. Measured with 100,000 operations and 10
-// peers (docs/performance.md): 130–144 → 110–124 MB of RSS 5 s after the
-// peers connected, 5.5 MB more once idle (old space reserved), no ingest
+// peers (docs/performance.md): 130 → 110–112 MB of RSS 5 s after the
+// peers connected, 1–5.5 MB more once idle (old space reserved), no ingest
 // cost measured. It can only be set when the process starts, so
 // it is here, where `burrow` and the systemd units start it (`node
 // bin/burrow.js` goes without it).
