@@ -4,8 +4,10 @@
  *
  * - memory: RSS of a `burrow start` process holding 100,000 operations with
  *   10 connected peers, split into V8's heap, memory outside it and the
- *   kernel's view, for the node run from the checkout (through tsx, as
- *   `bin/burrow.js` does there) and built (as an installed package runs).
+ *   kernel's view, 5 s and 60 s after they connected, for the node run from
+ *   the checkout (through tsx, as `bin/burrow.js` does there), built and
+ *   started by its launcher executed as `burrow` (as an installed package
+ *   runs), and built without the launcher's Node flags.
  * - million: 1,000,000 operations of 1,000 authors (100-byte payloads): the
  *   fixture's build, database size, `heights()` (every connection runs it),
  *   the node's start and RSS next to an empty node's in the same run, and a
@@ -13,11 +15,14 @@
  *   onion streams of the same bytes over the same tors before and after it.
  *
  * `BURROW_SCALE=memory` or `=million` runs one part; `BURROW_SCALE_PER_AUTHOR`
- * sets the operations per author of the second (default 1,000).
+ * sets the operations per author of the second (default 1,000);
+ * `BURROW_SCALE_VARIANTS` names the node runs of the first (default all);
+ * `BURROW_SCALE_BASELINE=<git revision>` adds a first run of that revision's
+ * sources, built the same way, as a same-run baseline.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -37,6 +42,8 @@ import { benchTestnet } from './testnet.js'
 
 const MEMORY_OPS = { authors: 10, perAuthor: 10_000 }
 const MEMORY_PEERS = 10
+/** Seconds after the peers connected at which the memory is read: just settled, and at rest. */
+const MEMORY_READINGS_S = [5, 60] as const
 /** `BURROW_SCALE_PER_AUTHOR` makes a smaller store, for quick experiments (the figures then say so). */
 const MILLION = { authors: 1_000, perAuthor: Number(process.env.BURROW_SCALE_PER_AUTHOR ?? 1_000) }
 const PAYLOAD_BYTES = 100
@@ -45,18 +52,29 @@ const CATCH_UP_TIMEOUT_MS = 1_200_000
 const run$ = promisify(execFile)
 const PROBE = pathToFileURL(resolve('scripts/bench/memory-probe.mjs')).href
 
-/** How a measured node is run: from the checkout (through tsx) or built, with Node flags. */
+/**
+ * How a measured node is run: from the checkout (through tsx) or built (from
+ * the checkout or the baseline revision); through the launcher, executed as
+ * `burrow` is (its shebang's Node flags apply), or as `node [flags] dist/cli/main.js`.
+ */
 interface Variant {
   readonly name: string
   readonly label: string
   readonly built: boolean
-  readonly nodeFlags: readonly string[]
+  /** Node flags, for a variant run without the launcher. */
+  readonly nodeFlags?: readonly string[]
+  readonly baseline?: true
 }
 
-const VARIANTS: readonly Variant[] = [
-  { name: 'checkout', label: 'checkout, through tsx', built: false, nodeFlags: [] },
-  { name: 'built', label: 'built, as installed', built: true, nodeFlags: [] },
-  { name: 'built-semi4', label: 'built, --max-semi-space-size=4', built: true, nodeFlags: ['--max-semi-space-size=4'] },
+const ALL_VARIANTS: readonly Variant[] = [
+  { name: 'checkout', label: 'checkout, bin/burrow.js through tsx', built: false },
+  { name: 'built', label: 'built, as installed: bin/burrow.js (--max-semi-space-size=4)', built: true },
+  { name: 'built-default', label: "built, node dist/cli/main.js: Node's default semi-space", built: true, nodeFlags: [] },
+]
+const BASELINE = process.env.BURROW_SCALE_BASELINE
+const VARIANTS = [
+  ...(BASELINE === undefined ? [] : [{ name: 'baseline', label: `built at ${BASELINE}, node dist/cli/main.js`, built: true, nodeFlags: [], baseline: true } as const]),
+  ...(process.env.BURROW_SCALE_VARIANTS === undefined ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => process.env.BURROW_SCALE_VARIANTS!.split(',').includes(v.name))),
 ]
 
 function rssOf(pid: number): number {
@@ -82,13 +100,15 @@ class NodeProcess {
   #out = ''
   #err = ''
 
-  constructor(dataDir: string, entry: string, testnet: Testnet, nodeFlags: readonly string[] = []) {
+  /** `nodeFlags` undefined: `entry` is a launcher, executed (the probe then loads through NODE_OPTIONS). */
+  constructor(dataDir: string, entry: string, testnet: Testnet, nodeFlags?: readonly string[]) {
     this.dataDir = dataDir
     this.#probeFile = join(dataDir, 'memory.json')
-    this.child = spawn(process.execPath, [...nodeFlags, '--import', PROBE, entry, '--data-dir', dataDir, '--testnet', testnet.dir, 'start'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BURROW_MEMORY_PROBE: this.#probeFile },
-    })
+    const args = ['--data-dir', dataDir, '--testnet', testnet.dir, 'start']
+    const env = { ...process.env, BURROW_MEMORY_PROBE: this.#probeFile }
+    this.child = nodeFlags === undefined
+      ? spawn(entry, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NODE_OPTIONS: `--import=${PROBE}` } })
+      : spawn(process.execPath, [...nodeFlags, '--import', PROBE, entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
     this.child.stdout?.on('data', (chunk: Buffer) => (this.#out += chunk.toString('utf8')))
     this.child.stderr?.on('data', (chunk: Buffer) => (this.#err = (this.#err + chunk.toString('utf8')).slice(-2_000)))
   }
@@ -137,15 +157,25 @@ async function dataDirWith(root: string, name: string, fixture?: { authors: numb
 /**
  * The sources compiled as `npm run build` does, laid out like the installed
  * package (dist/ beside tor/) in a folder of the checkout, so that
- * node_modules resolves.
+ * node_modules resolves; with `revision`, that revision's sources.
  */
-async function buildDist(): Promise<string> {
-  const pkg = resolve('bench-results', 'scale-package')
+async function buildDist(revision?: string): Promise<string> {
+  const pkg = resolve('bench-results', revision === undefined ? 'scale-package' : 'scale-baseline')
   rmSync(pkg, { recursive: true, force: true })
   mkdirSync(pkg, { recursive: true })
   symlinkSync(resolve('tor'), join(pkg, 'tor'))
+  mkdirSync(join(pkg, 'bin'))
+  copyFileSync(resolve('bin', 'burrow.js'), join(pkg, 'bin', 'burrow.js'))
+  chmodSync(join(pkg, 'bin', 'burrow.js'), 0o755)
   const outDir = join(pkg, 'dist')
-  await run$(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { timeout: 300_000 })
+  let project = 'tsconfig.build.json'
+  if (revision !== undefined) {
+    const sources = join(pkg, 'sources')
+    mkdirSync(sources)
+    await run$('sh', ['-c', `git archive "$0" src tsconfig.json tsconfig.build.json | tar -x -C "$1"`, revision, sources], { timeout: 60_000 })
+    project = join(sources, 'tsconfig.build.json')
+  }
+  await run$(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', project, '--outDir', outDir], { timeout: 300_000 })
   return outDir
 }
 
@@ -162,6 +192,7 @@ function memoryRows(label: string, m: MemoryReport & { rss: number }): BenchRow[
 
 /** RSS of nodes holding 100,000 operations with 10 connected peers, run from the checkout and built. */
 async function memory(testnet: Testnet, root: string, dist: string): Promise<{ rows: BenchRow[]; extra: Record<string, unknown> }> {
+  const baselineDist = BASELINE === undefined ? undefined : await buildDist(BASELINE)
   const torLines = clientTorrcLines(testnet.state)
   const logId = randomBytes(32)
   const stacks: NetStack[] = await Promise.all(Array.from({ length: MEMORY_PEERS }, (_, i) => startNetStack(`scale-peer-${i}`, [], { torLines })))
@@ -170,7 +201,10 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
   try {
     for (const variant of VARIANTS) {
       const { dataDir } = await dataDirWith(root, `memory-${variant.name}`, { ...MEMORY_OPS, logId })
-      const node = new NodeProcess(dataDir, variant.built ? join(dist, 'cli', 'main.js') : 'bin/burrow.js', testnet, variant.nodeFlags)
+      const entry = variant.nodeFlags === undefined
+        ? join(variant.built ? dirname(dist) : resolve('.'), 'bin', 'burrow.js')
+        : join(variant.baseline === true ? baselineDist! : dist, 'cli', 'main.js')
+      const node = new NodeProcess(dataDir, entry, testnet, variant.nodeFlags)
       try {
         await node.reachable(process.hrtime.bigint())
         const card = (JSON.parse((await node.cli('card')).stdout) as { card: string }).card
@@ -183,19 +217,24 @@ async function memory(testnet: Testnet, root: string, dist: string): Promise<{ r
         const deadline = Date.now() + 180_000
         let connected = 0
         while ((connected = await connectedCount()) < MEMORY_PEERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1_000))
-        await new Promise((r) => setTimeout(r, 5_000)) // settle
         const status = JSON.parse((await node.cli('status')).stdout) as { tor: { pid?: number }; operations: number }
-        const m = await node.memory()
-        const label = `node (${variant.label}), ${(MEMORY_OPS.authors * MEMORY_OPS.perAuthor).toLocaleString('en-US')} operations, ${connected} peers connected`
-        rows.push(...memoryRows(label, m))
-        if (status.tor.pid !== undefined) rows.push({ metric: `${label}: its tor's RSS`, value: mb(rssOf(status.tor.pid)), unit: 'MB', note: 'not counted above' })
-        extra[`memory-${variant.name}`] = { ...m, connected, operations: status.operations }
+        let waited = 0
+        for (const seconds of MEMORY_READINGS_S) {
+          await new Promise((r) => setTimeout(r, (seconds - waited) * 1_000))
+          waited = seconds
+          const m = await node.memory()
+          const label = `node (${variant.label}), ${(MEMORY_OPS.authors * MEMORY_OPS.perAuthor).toLocaleString('en-US')} operations, ${connected} peers connected, ${seconds} s after`
+          rows.push(...memoryRows(label, m))
+          extra[`memory-${variant.name}-${seconds}s`] = { ...m, connected, operations: status.operations }
+        }
+        if (status.tor.pid !== undefined) rows.push({ metric: `node (${variant.label}): its tor's RSS`, value: mb(rssOf(status.tor.pid)), unit: 'MB', note: 'not counted above' })
       } finally {
         await node.stop()
       }
     }
   } finally {
     await Promise.allSettled(stacks.map((s) => s.stop()))
+    if (baselineDist !== undefined) rmSync(dirname(baselineDist), { recursive: true, force: true })
   }
   return { rows, extra }
 }
@@ -264,7 +303,7 @@ async function million(testnet: Testnet, root: string, dist: string): Promise<{ 
   const starts: Record<'empty' | 'million', number[]> = { empty: [], million: [] }
   const rss: Record<'empty' | 'million', number[]> = { empty: [], million: [] }
   for (const which of ['empty', 'million', 'million', 'empty'] as const) {
-    const node = new NodeProcess(which === 'empty' ? emptyDir : dataDir, entry, testnet)
+    const node = new NodeProcess(which === 'empty' ? emptyDir : dataDir, entry, testnet, [])
     try {
       starts[which].push(await node.reachable(process.hrtime.bigint()))
       await node.cli('status')

@@ -1,5 +1,8 @@
+import { bytesEqual } from './bytes.js'
+import { isSeedSigner } from './ed25519.js'
 import { hashOf } from './hash.js'
-import { encodeHeader, encodeUnsignedHeader, decodeHeader } from './header.js'
+import { encodeHeader, encodeUnsignedHeader, decodeHeader, signingInputOf } from './header.js'
+import { markSignatureVerified } from './validate.js'
 import {
   DEFAULT_LIMITS,
   HEADER_VERSION,
@@ -54,12 +57,17 @@ export function createOperation(input: CreateOperationInput): Operation {
     payloadSize: payload?.length ?? 0,
     extensions: toExtensionsMap(input.extensions),
   }
-  const signature = input.signer.sign(encodeUnsignedHeader(unsigned))
+  const signingInput = encodeUnsignedHeader(unsigned)
+  const signature = input.signer.sign(signingInput)
   const header: Header = { ...unsigned, signature }
   const headerBytes = encodeHeader(header)
-  return payload === undefined
+  const op: Operation = payload === undefined
     ? { header, headerBytes, hash: hashOf(headerBytes) }
     : { header, headerBytes, hash: hashOf(headerBytes), payload }
+  // A seed signer's signature verifies by construction, over what a verifier will read from
+  // headerBytes when that is what was signed: the store skips checking it again (37 µs of a send).
+  if (isSeedSigner(input.signer) && bytesEqual(signingInputOf(headerBytes), signingInput)) markSignatureVerified(op)
+  return op
 }
 
 /**

@@ -12,7 +12,7 @@ import { LogError } from './errors.js'
  */
 const signatureVerified = new WeakSet<Operation>()
 
-/** Records that `op`'s signature verified (for `verify-pool.ts`, which checks it off the main thread). */
+/** Records that `op`'s signature verified (for `verify-pool.ts`, which checks it off the main thread, and `createOperation`, whose seed signers sign validly by construction). */
 export function markSignatureVerified(op: Operation): void {
   signatureVerified.add(op)
 }

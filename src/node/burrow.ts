@@ -361,7 +361,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   status(): NodeStatus {
-    const counts = { groups: this.#groups.list().length, operations: this.#logs.counts().operations }
+    const counts = { groups: this.#groups.list().length, operations: this.#logs.operationCount() }
     const keeping = { kept: this.keptGroups(), keeperQuestions: this.#keepers.questions().map((l) => this.#keeperControls.view(l)) }
     return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, ...keeping })
   }

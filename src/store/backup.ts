@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { chmodSync, closeSync, createReadStream, fstatSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { Decrypter, Encrypter } from 'age-encryption'
 import type { Database } from 'better-sqlite3'
 import { StoreError } from './errors.js'
 
@@ -55,6 +54,15 @@ export interface BackupSealing {
   readonly passphrase?: string
   /** scrypt work factor when sealing (default {@link BACKUP_SCRYPT_LOG_N}; lower only in tests). */
   readonly scryptLogN?: number
+}
+
+/**
+ * age-encryption, loaded by the first sealed backup: a running node never
+ * needs its 33 modules (and the second copy of @noble/curves they bring),
+ * about 2 MB of heap held for the life of the process.
+ */
+function loadAge(): Promise<typeof import('age-encryption')> {
+  return import('age-encryption')
 }
 
 /** Creates `path` empty and 0600: SQLite would create it 0644. */
@@ -136,6 +144,7 @@ export async function writeBackup(out: string, parts: BackupParts, sealing: Back
   if (exists) throw new StoreError('STORE_BACKUP_EXISTS', `${out} already exists; a backup never replaces a file`)
   const inner = ReadableStream.from(container(parts))
   if (sealing.passphrase === undefined) return writeFileAtomically(out, inner)
+  const { Encrypter } = await loadAge()
   const encrypter = new Encrypter()
   encrypter.setPassphrase(sealing.passphrase)
   encrypter.setScryptWorkFactor(sealing.scryptLogN ?? BACKUP_SCRYPT_LOG_N)
@@ -217,6 +226,7 @@ export async function backupIsSealed(path: string): Promise<boolean> {
 }
 
 async function openSealed(path: string, passphrase: string): Promise<AsyncIterable<Uint8Array>> {
+  const { Decrypter } = await loadAge()
   const decrypter = new Decrypter()
   decrypter.addPassphrase(passphrase)
   try {

@@ -20,6 +20,9 @@ import { StoreError } from './errors.js'
  */
 const CACHED_HEIGHT_LOGS = 64
 
+/** Page cache (KiB) while {@link LogStore.operationCount} walks its index: SQLite's own default size. */
+const COUNT_CACHE_KIB = 2000
+
 /** Most earlier operations one `delete` extension may name. */
 export const MAX_DELETE_TARGETS = 256
 
@@ -182,6 +185,7 @@ export class LogStore {
     dropDeleted: Statement<[Uint8Array, Uint8Array]>
     logIds: Statement<[], { log_id: Buffer }>
     counts: Statement<[], LogStoreCounts>
+    operationCount: Statement<[], { n: number }>
   }
 
   /**
@@ -252,6 +256,7 @@ export class LogStore {
       prunePoint: db.prepare('SELECT MAX(seq) AS seq FROM log_operations WHERE log_id = ? AND author = ? AND prune_point = 1 AND seq <= ?'),
       dropDeleted: db.prepare('DELETE FROM log_deleted WHERE log_id = ? AND author = ?'),
       logIds: db.prepare('SELECT DISTINCT log_id FROM log_operations ORDER BY log_id'),
+      operationCount: db.prepare('SELECT COUNT(*) AS n FROM log_operations'),
       counts: db.prepare(
         `SELECT (SELECT COUNT(*) FROM log_operations) AS operations,
                 (SELECT COUNT(*) FROM log_operations WHERE payload IS NOT NULL) AS payloads,
@@ -550,8 +555,25 @@ export class LogStore {
     return this.stmt.logIds.all().map((r) => plain(r.log_id))
   }
 
-  /** Row counts. */
+  /** Row counts. They read every row: for tests and tools, not for a running node (see {@link operationCount}). */
   counts(): LogStoreCounts {
     return this.stmt.counts.get() as LogStoreCounts
+  }
+
+  /**
+   * Stored operations, for a node's status. Counting walks a whole index
+   * (about 4.5 MB at 100,000 operations); it runs with the connection's page
+   * cache held to {@link COUNT_CACHE_KIB}, so that a `status` does not leave
+   * the node holding megabytes of pages it has no other use for (before:
+   * `counts()`, 16 MB of cache filled by one status).
+   */
+  operationCount(): number {
+    const size = this.db.pragma('cache_size', { simple: true }) as number
+    this.db.pragma(`cache_size = -${COUNT_CACHE_KIB}`)
+    try {
+      return (this.stmt.operationCount.get() as { n: number }).n
+    } finally {
+      this.db.pragma(`cache_size = ${size}`)
+    }
   }
 }

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { decodeGroupPayload } from '../../src/group/index.js'
 import { toHex } from '../../src/log/index.js'
 import { moduleEntry, runUntilKilled } from '../helpers/child.js'
-import { GroupStore } from '../../src/store/index.js'
+import { GroupStore, type GroupMessage } from '../../src/store/index.js'
 import { deliver, invite, Member, stateCopy, str, syncAll, text, type ReceiverConfig, type SenderConfig } from '../helpers/group.js'
 
 const HELPER = fileURLToPath(new URL('../helpers/group.ts', import.meta.url))
@@ -54,7 +54,7 @@ describe('group crash safety', () => {
       expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok')
 
       // B's own view and its log agree: one local-view row per application operation.
-      const ownViews = b.manager.messages(groupId, { limit: 1000 }).filter((m) => toHex(m.author) === b.hex)
+      const ownViews = allMessages(b, groupId).filter((m) => toHex(m.author) === b.hex)
       const ownLog = b.logs.operationsAfter(b.key, groupId, -1, 100_000)
       expect(ownViews.length).toBeLessThanOrEqual(ownLog.length)
       expect(ownViews.every((m) => ownLog.some((op) => op.header.seq === m.seq))).toBe(true)
@@ -68,8 +68,8 @@ describe('group crash safety', () => {
       await syncAll([a, b, c], groupId)
       for (const receiver of [a, c]) {
         expect(receiver.manager.rejected(groupId)).toEqual([])
-        const fromB = receiver.manager.messages(groupId, { limit: 1000 }).filter((m) => toHex(m.author) === b.hex)
-        expect(fromB.map((m) => str(m.plaintext))).toEqual(b.manager.messages(groupId, { limit: 1000 }).filter((m) => toHex(m.author) === b.hex).map((m) => str(m.plaintext)))
+        const fromB = allMessages(receiver, groupId).filter((m) => toHex(m.author) === b.hex)
+        expect(fromB.map((m) => str(m.plaintext))).toEqual(allMessages(b, groupId).filter((m) => toHex(m.author) === b.hex).map((m) => str(m.plaintext)))
       }
     }
     // Kills must have landed while B was sending, not only before it started.
@@ -78,23 +78,28 @@ describe('group crash safety', () => {
     await b.manager.send(groupId, text('after the crashes'))
     await c.manager.send(groupId, text('c after the crashes'))
     await syncAll([a, b, c], groupId)
-    expect(a.texts(groupId)).toContain('after the crashes')
-    expect(b.texts(groupId)).toContain('c after the crashes')
+    expect(allTexts(a, groupId)).toContain('after the crashes')
+    expect(allTexts(b, groupId)).toContain('c after the crashes')
     for (const m of [a, b, c]) expect(m.manager.rejected(groupId)).toEqual([])
-    const bSent = a.manager.messages(groupId, { limit: 1000 }).filter((m) => toHex(m.author) === b.hex).length
+    const bSent = allMessages(a, groupId).filter((m) => toHex(m.author) === b.hex).length
     expect(bSent).toBeGreaterThanOrEqual(reportedSends + 1)
   })
 })
 
-/** Texts in `m`'s local view, oldest first, every page. */
-function allTexts(m: Member, groupId: Uint8Array): string[] {
-  const out: string[] = []
+/** `m`'s local view, oldest first, every page (a fast sender leaves more than one page between kills). */
+function allMessages(m: Member, groupId: Uint8Array): GroupMessage[] {
+  const out: GroupMessage[] = []
   for (let afterId = 0; ; ) {
     const page = m.manager.messages(groupId, { afterId, limit: 1000 })
-    out.push(...page.map((p) => str(p.plaintext)))
+    out.push(...page)
     if (page.length < 1000) return out
     afterId = page.at(-1)!.id
   }
+}
+
+/** Texts in `m`'s local view, oldest first, every page. */
+function allTexts(m: Member, groupId: Uint8Array): string[] {
+  return allMessages(m, groupId).map((p) => str(p.plaintext))
 }
 
 describe('group crash safety while receiving', () => {

@@ -102,7 +102,7 @@ describe('operation round trip', () => {
 })
 
 describe('Ed25519', () => {
-  it('node:crypto signing, libsodium verification and @noble agree', () => {
+  it('libsodium signing and verification and @noble agree', () => {
     const rand = prng(7)
     for (let i = 0; i < 20; i++) {
       const seed = Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256))
@@ -185,6 +185,14 @@ describe('validation errors', () => {
     const bytes = op!.headerBytes.slice()
     bytes[bytes.length - 1]! ^= 0x01
     expectError(() => validateOperation(decodeOperation(bytes), null), LogError, 'LOG_INVALID_SIGNATURE')
+  })
+
+  it('LOG_INVALID_SIGNATURE for an operation just created by a signer whose key is not the one it claims', () => {
+    // Only a seed signer's own operations skip the check; any other signer's are verified like received ones.
+    const liar = { publicKey: bob.publicKey, sign: (m: Uint8Array) => alice.sign(m) }
+    const op = createOperation({ signer: liar, logId, seq: 0, backlink: null, payload: text('hello') })
+    expectError(() => validateOperation(op, null), LogError, 'LOG_INVALID_SIGNATURE')
+    expect(() => validateOperation(createOperation({ signer: alice, logId, seq: 0, backlink: null, payload: text('hello') }), null)).not.toThrow()
   })
 
   it('LOG_WRONG_SEQ: not previous+1, or no previous at seq > 0 without prune flag', () => {

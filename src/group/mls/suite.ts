@@ -68,8 +68,8 @@ export function cipherSuite(): Promise<CiphersuiteImpl> {
 }
 
 /**
- * Ed25519 for MLS as the log layer does it: signing with a node KeyObject
- * made once per key (ts-mls's WebCrypto signer imports the private key again
+ * Ed25519 for MLS as the log layer does it: signing with libsodium, a
+ * signer made once per key (ts-mls's WebCrypto signer imports the private key again
  * for every signature, about two thirds of the CPU time of encrypting a
  * message), verifying with libsodium's strict check, synchronously. Keys are
  * cached by their array (a group state keeps the same one from message to
