@@ -20,6 +20,23 @@ type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 /** How long a graceful close may wait for the socket to finish before it is destroyed. */
 const CLOSE_TIMEOUT_MS = 10_000
 
+/** A multistream-select message: its length as a varint (one byte here) and the line. */
+function mssMessage(line: string): Uint8Array {
+  const text = new TextEncoder().encode(`${line}\n`)
+  return Uint8Array.of(text.length, ...text)
+}
+
+/**
+ * What libp2p's upgrader writes first on an outbound connection, with Noise
+ * our only encrypter: multistream-select's header and its proposal of Noise.
+ * A listener that accepts answers with the very same bytes.
+ */
+export const NOISE_PROPOSAL = Uint8Array.from([...mssMessage('/multistream/1.0.0'), ...mssMessage('/noise')])
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
 /**
  * A libp2p `MultiaddrConnection` over one local socket to or from tor (tor's
  * SOCKS socket outbound, our onion socket inbound; both unix sockets).
@@ -30,14 +47,19 @@ const CLOSE_TIMEOUT_MS = 10_000
  */
 export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
   readonly #socket: Socket
+  /** Outbound, until the first write: whether it may be the proposal of Noise to answer optimistically. */
+  #firstWrite: boolean
+  /** The listener's answer to our proposal still to come, and how much of it has: it is checked and dropped. */
+  #awaitedAnswer: { bytes: Uint8Array; seen: number } | undefined
 
   constructor(init: OnionMultiaddrConnectionInit) {
     super({ remoteAddr: init.remoteAddr, direction: init.direction, log: init.log })
     const socket = init.socket
     this.#socket = socket
+    this.#firstWrite = init.direction === 'outbound'
     // Small writes (multistream, Noise, yamux frames) must not wait for Nagle on the loopback hop.
     socket.setNoDelay(true)
-    socket.on('data', (buf: Buffer) => this.onData(buf))
+    socket.on('data', (buf: Buffer) => this.#receive(buf))
     socket.on('error', (err) => this.abort(err))
     socket.once('end', () => this.onTransportClosed())
     socket.once('close', (hadError) => {
@@ -47,8 +69,47 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
     socket.on('drain', () => this.safeDispatchEvent('drain'))
   }
 
+  /**
+   * Optimistic multistream-select for the security handshake (the lazy
+   * negotiation the multistream spec allows a dialer proposing a single
+   * protocol): when our first write proposes Noise, the listener's echo is
+   * taken for given at once, so Noise's first message leaves with the
+   * proposal instead of a Tor round trip later (0.57 s on the live profile;
+   * a connection then costs the first dial and 1.5 round trips, not 2.5).
+   * The real answer is still read and must be exactly that echo, or the
+   * connection is aborted; a listener that refuses Noise fails the
+   * connection as before. Noise then authenticates the peer, and the
+   * allow-list gater decides, as before: nothing of who may connect changes.
+   */
+  #proposedNoise(data: OutgoingBytes): boolean {
+    if (!this.#firstWrite) return false
+    this.#firstWrite = false
+    const bytes = Uint8Array.from([...data].flatMap((buf) => [...buf]))
+    if (!equalBytes(bytes, NOISE_PROPOSAL)) return false
+    this.#awaitedAnswer = { bytes: NOISE_PROPOSAL, seen: 0 }
+    return true
+  }
+
+  #receive(buf: Uint8Array): void {
+    const awaited = this.#awaitedAnswer
+    if (awaited === undefined) {
+      this.onData(buf)
+      return
+    }
+    const take = Math.min(buf.length, awaited.bytes.length - awaited.seen)
+    if (!equalBytes(buf.subarray(0, take), awaited.bytes.subarray(awaited.seen, awaited.seen + take))) {
+      this.#awaitedAnswer = undefined
+      this.abort(new Error('the listener did not accept Noise'))
+      return
+    }
+    awaited.seen += take
+    if (awaited.seen === awaited.bytes.length) this.#awaitedAnswer = undefined
+    if (take < buf.length) this.onData(buf.subarray(take))
+  }
+
   override sendData(data: OutgoingBytes): SendResult {
     const socket = this.#socket
+    if (this.#proposedNoise(data)) queueMicrotask(() => this.onData(NOISE_PROPOSAL.slice()))
     // Coalesce every write of this event-loop turn (Noise frames of yamux headers,
     // data, window updates) into one TCP segment. Tor relays each segment it reads
     // as its own cell and writes each cell separately to the far socket; there the
