@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { AbortOptions, Logger as ComponentLog, MessageStreamDirection } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { equalBytes, mssProposal } from './multistream.js'
 
 /** What an {@link OnionMultiaddrConnection} wraps. */
 export interface OnionMultiaddrConnectionInit {
@@ -20,22 +21,12 @@ type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 /** How long a graceful close may wait for the socket to finish before it is destroyed. */
 const CLOSE_TIMEOUT_MS = 10_000
 
-/** A multistream-select message: its length as a varint (one byte here) and the line. */
-function mssMessage(line: string): Uint8Array {
-  const text = new TextEncoder().encode(`${line}\n`)
-  return Uint8Array.of(text.length, ...text)
-}
-
 /**
  * What libp2p's upgrader writes first on an outbound connection, with Noise
  * our only encrypter: multistream-select's header and its proposal of Noise.
  * A listener that accepts answers with the very same bytes.
  */
-export const NOISE_PROPOSAL = Uint8Array.from([...mssMessage('/multistream/1.0.0'), ...mssMessage('/noise')])
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
+export const NOISE_PROPOSAL = mssProposal('/noise')
 
 /**
  * A libp2p `MultiaddrConnection` over one local socket to or from tor (tor's
@@ -70,9 +61,8 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
   }
 
   /**
-   * Optimistic multistream-select for the security handshake (the lazy
-   * negotiation the multistream spec allows a dialer proposing a single
-   * protocol): when our first write proposes Noise, the listener's echo is
+   * Optimistic multistream-select for the security handshake
+   * (multistream.ts): when our first write proposes Noise, the listener's echo is
    * taken for given at once, so Noise's first message leaves with the
    * proposal instead of a Tor round trip later (0.57 s on the live profile;
    * a connection then costs the first dial and 1.5 round trips, not 2.5).
