@@ -476,11 +476,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       // Before sending: the answer can be handled before the send returns.
       this.#awaiting.add(logKey)
       await this.#sendHave(logId, ask)
-      // A log just shared with the peer (it was invited, or added as a member) is one it holds none of, as a
-      // rule: pushed now, as if it had said so, rather than a round trip later (0.6 s on the live profile,
-      // most of what an invite waited after the Welcome was written). A peer that did hold some (a member
-      // added again) gets those operations twice and drops them on ingest; its answer only raises heights.
-      if (ask && send.push === 'all') this.#learn(logId, [])
     }
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
