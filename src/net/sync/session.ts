@@ -262,12 +262,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #limits: SessionLimits
   readonly #batchSize: number
   readonly #sliceBytes: number
-  /**
-   * Logs just shared with the peer whose first operations we sent ahead of
-   * our asking `have`, until its answer comes: author → last seq sent ahead
-   * (see {@link #sendAhead}).
-   */
-  readonly #sentAhead = new Map<string, Map<string, number>>()
   readonly #frameTargetBytes: number
   readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
@@ -369,12 +363,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       let mayShare = shared.get(logKey)
       if (mayShare === undefined) shared.set(logKey, (mayShare = this.#policy.mayShare(this.peer, logId)))
       const heights = this.#remote.get(logKey)
-      if (!mayShare) continue
-      if (heights === undefined) {
-        // Stored while we wait for the heights of a log we sent ahead (the Welcome after the commit): ahead too.
-        if (this.#sentAhead.has(logKey)) this.#schedule(logId, {})
-        continue
-      }
+      if (!mayShare || heights === undefined) continue
       const authorKey = toHex(author)
       if ((heights.get(authorKey) ?? -1) < seq) this.#schedule(logId, { push: authorKey })
     }
@@ -482,13 +471,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       if (send.synced) await this.#send({ type: 'synced', logId })
       return
     }
-    if (!this.#remote.has(logKey)) {
-      if (send.have && send.ask && send.push === 'all' && !this.#sentAhead.has(logKey)) this.#sentAhead.set(logKey, new Map())
-      if (this.#sentAhead.has(logKey)) await this.#sendAhead(logId)
-    }
     if (send.have) {
       const ask = send.ask && !this.#remote.has(logKey)
       // Before sending: the answer can be handled before the send returns.
+      if (ask && send.push === 'all') await this.#sendAhead(logId)
       this.#awaiting.add(logKey)
       await this.#sendHave(logId, ask)
     }
@@ -600,8 +586,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
 
   /**
    * The first slice of a log just shared with the peer (it was invited, or
-   * added as a member), sent ahead of our `have` that asks for its heights,
-   * and what we store of it until the answer comes (a slice per turn):
+   * added as a member), sent ahead of our `have` that asks for its heights:
    * it most likely holds none of it, and waiting for its answer cost a round
    * trip (0.6 s on the live profile, most of what an invite waited once the
    * Welcome was written). The peer may not share the log yet (its side of
@@ -611,16 +596,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * it still lacks, which is pushed as usual.
    */
   async #sendAhead(logId: LogId): Promise<void> {
-    const sent = this.#sentAhead.get(key(logId))
-    if (sent === undefined) return
     let budget = this.#sliceBytes
     const ops: WireOperation[] = []
     for (const [authorKey] of this.#store.heights(logId)) {
       if (budget <= 0) break
-      for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, sent.get(authorKey) ?? -1, this.#batchSize, budget)) {
+      for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
         ops.push({ header: row.header, payload: row.payload })
         budget -= row.header.length + (row.payload?.length ?? 0)
-        sent.set(authorKey, row.seq)
       }
     }
     await this.#sendInFrames(logId, ops)
@@ -711,7 +693,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    */
   #learn(logId: LogId, announced: readonly AuthorHeight[]): void {
     const logKey = key(logId)
-    this.#sentAhead.delete(logKey)
     let heights = this.#remote.get(logKey)
     if (heights === undefined) {
       this.#count(1)
@@ -757,7 +738,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#remote.delete(logKey)
     }
     this.#awaiting.delete(logKey)
-    this.#sentAhead.delete(logKey)
     this.#parked.delete(logKey)
     this.#window.forget(logKey)
     this.#unpark()
