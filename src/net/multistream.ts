@@ -29,6 +29,7 @@ export function mssProposal(protocol: string): Uint8Array {
   return Uint8Array.from([...mssMessage(HEADER), ...mssMessage(protocol)])
 }
 
+/** Whether two byte arrays hold the same bytes. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
