@@ -79,15 +79,20 @@ const connected = (x: Burrow, y: Burrow): boolean => x.peers().some((p) => p.pee
 
 /**
  * x adds y's card, then y adds x's: from the second card (the first moment
- * both can connect) until both see the connection.
+ * both can connect) until both see the connection. y dials x as soon as its
+ * key for x's onion is registered, while its own re-publication (which
+ * `addPeer` awaits, so that x can reach y too) goes on: the connection is
+ * timed by itself, and `addPeer` beside it.
  */
 async function cardsToConnected(x: Burrow, y: Burrow): Promise<{ ms: number; addPeerMs: number }> {
   await x.addPeer(y.contactCard())
   const started = process.hrtime.bigint()
-  await y.addPeer(x.contactCard())
-  const addPeerMs = msSince(started)
+  let addPeerMs = NaN
+  const adding = y.addPeer(x.contactCard()).then(() => (addPeerMs = msSince(started)))
   await until(() => connected(x, y) && connected(y, x), STEP_MS, 'both to be connected')
-  return { ms: msSince(started), addPeerMs }
+  const ms = msSince(started)
+  await adding
+  return { ms, addPeerMs }
 }
 
 /** x invites y into a new group and sends a message once the invite returns: invite call → y decrypts it. */
@@ -168,7 +173,7 @@ export async function run(): Promise<BenchReport> {
       { metric: 'raw: first dial to its own onion', ...spread(raws.map((r) => r.selfDialMs)), unit: 'ms' },
       { metric: 'node start → own onion reachable (self-check passed)', ...burrowStarts, unit: 'ms', note: ratio(burrowStarts.value, rawStarts.value) },
       { metric: 'raw: bootstrap + ADD_ONION → uploaded + self-dial', ...rawStarts, unit: 'ms', note: 'sum per raw start' },
-      { metric: 'second card added → both connected', ...connect, unit: 'ms', note: `${ratio(connect.value, firstDial.value)}; addPeer itself (re-publication) ${Math.round(spread(connects.map((c) => c.addPeerMs)).value)} ms` },
+      { metric: 'second card added → both connected', ...connect, unit: 'ms', note: `${ratio(connect.value, firstDial.value)}; addPeer itself (it awaits the re-publication) ${Math.round(spread(connects.map((c) => c.addPeerMs)).value)} ms` },
       { metric: 'raw: first dial (a tor that never fetched the onion)', ...firstDial, unit: 'ms' },
       { metric: 'invite → member decrypts the next message', ...invite, unit: 'ms', note: `${ratio(invite.value, 2 * rttP50)} of two round trips; invite() itself ${Math.round(spread(invites.map((x) => x.inviteMs)).value)} ms` },
       { metric: 'group message p50 (publish → decrypted at a member)', value: percentile(sortedLatency, 50), unit: 'ms', runs: latency.length, note: `raw round trip + ${(percentile(sortedLatency, 50) - rttP50).toFixed(1)} ms (target ≤ + 10 ms)` },

@@ -11,6 +11,9 @@
  * - `peer-connector.ts`: keeps allow-listed peers connected (backoff, tor's
  *   reasons recorded) and connects on demand with a retry budget.
  * - `request-response.ts`: one request per stream (used for key packages).
+ * - `multistream.ts`: optimistic multistream-select (a protocol proposed
+ *   with the first message, not a round trip before it), for requests and,
+ *   in `onion-connection.ts`, for Noise.
  * - `sync/`: `/burrow/sync/1`, log replication.
  * - `errors.ts`: `NetError` and its codes.
  *

@@ -16,6 +16,7 @@ import { onionMultiaddr, unixListenMultiaddr } from './onion-multiaddr.js'
 import { prepareSocketPath } from './onion-listener.js'
 import { onionTransport, type OnionTransport } from './onion-transport.js'
 import { NetError } from './errors.js'
+import { withCallerNegotiatedStreams } from './multistream.js'
 
 /** Options of {@link createBurrowLibp2p}. */
 export interface BurrowLibp2pOptions {
@@ -113,7 +114,8 @@ export function burrowLibp2pOptions(init: {
     // A Tor round trip is tens of milliseconds and yamux only grows its window
     // after measuring the RTT by ping (every 30 s): start with a window that
     // keeps a bulk sync flowing while the receiver validates a batch.
-    streamMuxers: [yamux({ streamOptions: { initialStreamWindowSize: YAMUX_STREAM_WINDOW, maxStreamWindowSize: YAMUX_STREAM_WINDOW } })],
+    // Requests (key packages) negotiate their stream's protocol themselves, optimistically (multistream.ts).
+    streamMuxers: [withCallerNegotiatedStreams(yamux({ streamOptions: { initialStreamWindowSize: YAMUX_STREAM_WINDOW, maxStreamWindowSize: YAMUX_STREAM_WINDOW } }))],
     // Peers come from contact cards only: no mDNS, bootstrap lists or DHT walks that would dial or query outside tor.
     peerDiscovery: [],
     connectionGater: init.gater,

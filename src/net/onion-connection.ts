@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { AbortOptions, Logger as ComponentLog, MessageStreamDirection } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { equalBytes, mssProposal } from './multistream.js'
 
 /** What an {@link OnionMultiaddrConnection} wraps. */
 export interface OnionMultiaddrConnectionInit {
@@ -21,6 +22,13 @@ type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 const CLOSE_TIMEOUT_MS = 10_000
 
 /**
+ * What libp2p's upgrader writes first on an outbound connection, with Noise
+ * our only encrypter: multistream-select's header and its proposal of Noise.
+ * A listener that accepts answers with the very same bytes.
+ */
+export const NOISE_PROPOSAL = mssProposal('/noise')
+
+/**
  * A libp2p `MultiaddrConnection` over one local socket to or from tor (tor's
  * SOCKS socket outbound, our onion socket inbound; both unix sockets).
  * Unlike `@libp2p/tcp`'s, its `remoteAddr` is chosen by the transport instead
@@ -30,14 +38,19 @@ const CLOSE_TIMEOUT_MS = 10_000
  */
 export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
   readonly #socket: Socket
+  /** Outbound, until the first write: whether it may be the proposal of Noise to answer optimistically. */
+  #firstWrite: boolean
+  /** The listener's answer to our proposal still to come, and how much of it has: it is checked and dropped. */
+  #awaitedAnswer: { bytes: Uint8Array; seen: number } | undefined
 
   constructor(init: OnionMultiaddrConnectionInit) {
     super({ remoteAddr: init.remoteAddr, direction: init.direction, log: init.log })
     const socket = init.socket
     this.#socket = socket
+    this.#firstWrite = init.direction === 'outbound'
     // Small writes (multistream, Noise, yamux frames) must not wait for Nagle on the loopback hop.
     socket.setNoDelay(true)
-    socket.on('data', (buf: Buffer) => this.onData(buf))
+    socket.on('data', (buf: Buffer) => this.#receive(buf))
     socket.on('error', (err) => this.abort(err))
     socket.once('end', () => this.onTransportClosed())
     socket.once('close', (hadError) => {
@@ -47,8 +60,46 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
     socket.on('drain', () => this.safeDispatchEvent('drain'))
   }
 
+  /**
+   * Optimistic multistream-select for the security handshake
+   * (multistream.ts): when our first write proposes Noise, the listener's echo is
+   * taken for given at once, so Noise's first message leaves with the
+   * proposal instead of a Tor round trip later (0.57 s on the live profile;
+   * a connection then costs the first dial and 1.5 round trips, not 2.5).
+   * The real answer is still read and must be exactly that echo, or the
+   * connection is aborted; a listener that refuses Noise fails the
+   * connection as before. Noise then authenticates the peer, and the
+   * allow-list gater decides, as before: nothing of who may connect changes.
+   */
+  #proposedNoise(data: OutgoingBytes): boolean {
+    if (!this.#firstWrite) return false
+    this.#firstWrite = false
+    const bytes = Uint8Array.from([...data].flatMap((buf) => [...buf]))
+    if (!equalBytes(bytes, NOISE_PROPOSAL)) return false
+    this.#awaitedAnswer = { bytes: NOISE_PROPOSAL, seen: 0 }
+    return true
+  }
+
+  #receive(buf: Uint8Array): void {
+    const awaited = this.#awaitedAnswer
+    if (awaited === undefined) {
+      this.onData(buf)
+      return
+    }
+    const take = Math.min(buf.length, awaited.bytes.length - awaited.seen)
+    if (!equalBytes(buf.subarray(0, take), awaited.bytes.subarray(awaited.seen, awaited.seen + take))) {
+      this.#awaitedAnswer = undefined
+      this.abort(new Error('the listener did not accept Noise'))
+      return
+    }
+    awaited.seen += take
+    if (awaited.seen === awaited.bytes.length) this.#awaitedAnswer = undefined
+    if (take < buf.length) this.onData(buf.subarray(take))
+  }
+
   override sendData(data: OutgoingBytes): SendResult {
     const socket = this.#socket
+    if (this.#proposedNoise(data)) queueMicrotask(() => this.onData(NOISE_PROPOSAL.slice()))
     // Coalesce every write of this event-loop turn (Noise frames of yamux headers,
     // data, window updates) into one TCP segment. Tor relays each segment it reads
     // as its own cell and writes each cell separately to the far socket; there the

@@ -5,9 +5,10 @@ import { BurrowError } from '../errors.js'
 import { withTimeout } from '../util/async.js'
 import { LengthPrefixedReader, withLengthPrefix } from './length-prefix.js'
 import { NetError } from './errors.js'
+import { afterEcho, openOptimisticStream } from './multistream.js'
 
 /** Reads exactly one length-prefixed message of at most `maxBytes`. */
-async function readOne(stream: Stream, maxBytes: number): Promise<Uint8Array> {
+async function readOne(stream: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>, maxBytes: number): Promise<Uint8Array> {
   const reader = new LengthPrefixedReader((length) => {
     if (length > maxBytes) throw new NetError('REQUEST_FAILED', `message of ${length} bytes exceeds the limit of ${maxBytes}`)
   })
@@ -26,13 +27,22 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-/** Sends one request on a new stream of `protocol` to a connected peer and returns the response. */
+/**
+ * Sends one request on a new stream of `protocol` to a connected peer and
+ * returns the response. The protocol is proposed together with the request
+ * (multistream.ts): a request costs one Tor round trip, not two.
+ */
 export async function request(libp2p: Libp2p, peer: PeerId, protocol: string, body: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
   const timeoutMs = options.timeoutMs ?? 60_000
-  const stream = await libp2p.dialProtocol(peer, protocol, options.signal ? { signal: options.signal } : {})
+  const abortable = options.signal ? { signal: options.signal } : {}
+  const { stream, proposal } = await openOptimisticStream(await libp2p.dial(peer, abortable), protocol, abortable)
   try {
-    if (!stream.send(withLengthPrefix(body))) await stream.onDrain()
-    return await withTimeout(readOne(stream, options.maxResponseBytes), timeoutMs, `${protocol} request`)
+    const framed = withLengthPrefix(body)
+    const first = new Uint8Array(proposal.length + framed.length)
+    first.set(proposal)
+    first.set(framed, proposal.length)
+    if (!stream.send(first)) await stream.onDrain()
+    return await withTimeout(readOne(afterEcho(stream, proposal), options.maxResponseBytes), timeoutMs, `${protocol} request`)
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
     throw err instanceof BurrowError ? err : new NetError('REQUEST_FAILED', `${protocol} request failed`, { cause: err })

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { Testnet } from '../../src/testnet/index.js'
 import { sleep } from '../../src/util/async.js'
 import { liveTestnet } from './live-testnet.js'
-import { recoveryOfX, sameMessages, sentSoFar, startTrio, startWriting, xLogSince, type Trio } from './trio.js'
+import { recoveryOfX, sameMessages, sentSoFar, startTrio, startWriting, xLogSince, xTorLogSince, type Trio } from './trio.js'
 
 const DROP_MS = 120_000
 const RECOVERY_LIMIT_MS = 180_000
@@ -55,6 +55,7 @@ describe('network loss on the live profile', () => {
           `→ own onion reachable ${figures.reachableMs} ms, → caught up with both peers ${figures.caughtUpMs} ms`,
       )
       console.log(`[loss] X after the restore:\n  ${xLogSince(trio, restoredAt).slice(0, 60).join('\n  ')}`)
+      console.log(`[loss] X's tor after the restore:\n  ${xTorLogSince(trio, restoredAt).slice(0, 40).join('\n  ')}`)
       expect(offline).toBeDefined()
       expect(recovering?.detail).toMatchObject({ reason: 'network' })
     } finally {

@@ -21,6 +21,8 @@ export interface Trio {
   writers: { a: string; b: string }
   /** X's own log (JSON lines, debug level; see burrow-child.ts). */
   xLog: string
+  /** The notice log of X's tor. */
+  xTorLog: string
   stop(): Promise<void>
 }
 
@@ -52,7 +54,7 @@ export async function startTrio(net: Testnet, scratch: string, prefix: string): 
     for (const deadline = Date.now() + SETUP_MS; !(await child.groups()).some((g) => g.id === group && g.members.length === 3); await sleep(500)) {
       if (Date.now() > deadline) throw new Error('X did not join the group in time')
     }
-    return { a, b, x: child, group, writers: { a: a.status().identityKey, b: b.status().identityKey }, xLog: `${join(scratch, names.x)}.log`, stop }
+    return { a, b, x: child, group, writers: { a: a.status().identityKey, b: b.status().identityKey }, xLog: `${join(scratch, names.x)}.log`, xTorLog: join(scratch, names.x, 'tor', 'notice.log'), stop }
   } catch (err) {
     await stop()
     throw err
@@ -148,4 +150,29 @@ export function xLogSince(trio: Trio, since: number): string[] {
         return []
       }
     })
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/**
+ * The notice log of X's tor from `since` on, runs of one message folded into
+ * one line with their count: what tor itself did while Burrow waited for it
+ * (e.g. "Failed to find node for hop #2 of our path" for every circuit while
+ * it took every relay of the small network for down).
+ */
+export function xTorLogSince(trio: Trio, since: number): string[] {
+  if (!existsSync(trio.xTorLog)) return []
+  const year = new Date(since).getFullYear()
+  const out: { text: string; at: number; count: number }[] = []
+  for (const line of readFileSync(trio.xTorLog, 'utf8').split('\n')) {
+    // "Dec 05 04:10:10.000 [notice] Failed to find node for hop #2 of our path. Discarding this circuit." (local time)
+    const m = /^(\w{3}) (\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3}) \[\w+\] (.*)$/.exec(line)
+    if (m === null) continue
+    const at = new Date(year, MONTHS.indexOf(m[1]!), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime()
+    if (at < since - 1000) continue
+    const last = out.at(-1)
+    if (last !== undefined && last.text === m[7]) last.count++
+    else out.push({ text: m[7]!, at, count: 1 })
+  }
+  return out.map((r) => `+${r.at - since} ms ${r.text.slice(0, 140)}${r.count > 1 ? ` (×${r.count})` : ''}`)
 }

@@ -23,8 +23,11 @@ import {
   onionMultiaddr,
   parseOnionMultiaddr,
   peerIdFromIdentitySeed,
+  request,
+  serveRequests,
   type BurrowLibp2p,
 } from '../../src/net/index.js'
+import { openOptimisticStream } from '../../src/net/multistream.js'
 import { serviceIdOf } from '../../src/tor/onion-address.js'
 import { onionAddressFromSeed } from '../../src/tor/onion-keys.js'
 import { SocksReplyError } from '../../src/tor/socks-errors.js'
@@ -296,6 +299,20 @@ describe('libp2p over the onion transport (fake tor SOCKS on loopback)', () => {
     for (const conn of [...a.libp2p.getConnections(), ...b.libp2p.getConnections()]) {
       expect(networkProtocolsOf(conn.remoteAddr)).toEqual([])
     }
+  })
+
+  it('sends a request with its protocol proposal in one write and reads the echo, then the answer; a protocol the peer does not serve fails', async () => {
+    await serveRequests(b.libp2p, '/test/upper/1', async (_peer, body) => new TextEncoder().encode(new TextDecoder().decode(body).toUpperCase()), { maxRequestBytes: 1024 })
+    const answer = await request(a.libp2p, b.peerId, '/test/upper/1', new TextEncoder().encode('key package, please'), { maxResponseBytes: 1024 })
+    expect(new TextDecoder().decode(answer)).toBe('KEY PACKAGE, PLEASE')
+    // Again on the same connection, and from B's side too (A serves nothing of it: refused).
+    expect(new TextDecoder().decode(await request(a.libp2p, b.peerId, '/test/upper/1', new TextEncoder().encode('again'), { maxResponseBytes: 1024 }))).toBe('AGAIN')
+    await expect(request(b.libp2p, a.peerId, '/test/upper/1', new TextEncoder().encode('x'), { maxResponseBytes: 1024, timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'REQUEST_FAILED' })
+    expect(await echoThrough(a, b, 'still fine')).toBe('still fine')
+    // The stream came without libp2p's own negotiation: the proposal is ours to send.
+    const { stream, proposal } = await openOptimisticStream(a.libp2p.getConnections(b.peerId)[0]!, '/test/upper/1')
+    expect(new TextDecoder().decode(proposal)).toContain('/test/upper/1')
+    stream.abort(new Error('not needed'))
   })
 
   it('uses a fresh SOCKS isolation key per dial, derived from the peer onion', async () => {

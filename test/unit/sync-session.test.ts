@@ -341,6 +341,65 @@ describe('sync session', () => {
     expect(b.store.counts().operations).toBe(4)
   })
 
+  it('sends a log it just shared ahead of its `have`, without waiting a round trip for the peer’s heights', async () => {
+    const log = randomBytes(32)
+    let aShares = false
+    const policyA: SyncPolicy = { sharedLogs: () => (aShares ? [log] : []), mayShare: () => aShares }
+    const { a, b, chA, chB, sessionA, sessionB } = pair(policyA, sharedPolicy(log))
+    a.store.ingest(new TestAuthor().many(log, 4))
+    const answered = waitFor(sessionB, 'caught-up')
+    void sessionA.start()
+    void sessionB.start()
+    await answered
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // B's answers are held back, as if still on their way: A must push without them.
+    const held: Uint8Array[] = []
+    const sendB = chB.send.bind(chB)
+    chB.send = (data: Uint8Array) => (held.push(data), true)
+    // Operations A sends with their payloads (an anchor is a header alone).
+    let sentWhole = 0
+    const decoder = new FrameDecoder()
+    const sendA = chA.send.bind(chA)
+    chA.send = (data: Uint8Array) => {
+      for (const f of decoder.push(data)) if (f.type === 'ops') sentWhole += f.ops.filter((op) => op.payload !== null).length
+      return sendA(data)
+    }
+    aShares = true // e.g. B was just invited into A's group
+    const pushed = waitFor(sessionB, 'ingested', () => b.store.counts().operations === 4, 2_000)
+    sessionA.share(log)
+    await pushed
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(held.length).toBeGreaterThan(0) // B's answer, written after it stored them
+    // B's answer (its heights: none) then arrives; A must not send the log again.
+    chB.send = sendB
+    for (const data of held) sendB(data)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(sentWhole).toBe(4)
+    expect(allOps(a.store, log)).toEqual(allOps(b.store, log))
+  })
+
+  it('sends again what it sent ahead while the peer did not share the log yet, once it does', async () => {
+    const log = randomBytes(32)
+    let aShares = false
+    let bShares = false
+    const policyA: SyncPolicy = { sharedLogs: () => (aShares ? [log] : []), mayShare: () => aShares }
+    const policyB: SyncPolicy = { sharedLogs: () => (bShares ? [log] : []), mayShare: () => bShares }
+    const { a, b, sessionA, sessionB } = pair(policyA, policyB)
+    a.store.ingest(new TestAuthor().many(log, 4))
+    void sessionA.start()
+    void sessionB.start()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    aShares = true // e.g. a keeper named by A, before the keeper took the group on
+    sessionA.share(log)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(b.store.counts().operations).toBe(0) // dropped unread
+    bShares = true
+    const pushed = waitFor(sessionB, 'ingested', () => b.store.counts().operations === 4)
+    sessionB.share(log)
+    await pushed
+    expect(allOps(a.store, log)).toEqual(allOps(b.store, log))
+  })
+
   it('pushes both ways when the peer shares a log after us: its `have` asks for ours, which we sent while it kept nothing', async () => {
     const log = randomBytes(32)
     let bShares = false

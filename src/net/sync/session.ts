@@ -474,6 +474,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (send.have) {
       const ask = send.ask && !this.#remote.has(logKey)
       // Before sending: the answer can be handled before the send returns.
+      if (ask && send.push === 'all') await this.#sendAhead(logId)
       this.#awaiting.add(logKey)
       await this.#sendHave(logId, ask)
     }
@@ -575,13 +576,45 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const anchors = this.#anchors.get(logKey)
     if (anchors === undefined) return
     this.#anchors.delete(logKey)
-    let frame: WireOperation[] = []
-    let bytes = 0
+    const frame: WireOperation[] = []
     for (const [authorKey, seq] of anchors) {
       const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
-      if (row === undefined || row.seq !== seq) continue
-      frame.push({ header: row.header, payload: null })
-      bytes += row.header.length
+      if (row !== undefined && row.seq === seq) frame.push({ header: row.header, payload: null })
+    }
+    await this.#sendInFrames(logId, frame)
+  }
+
+  /**
+   * The first slice of a log just shared with the peer (it was invited, or
+   * added as a member), sent ahead of our `have` that asks for its heights:
+   * it most likely holds none of it, and waiting for its answer cost a round
+   * trip (0.6 s on the live profile, most of what an invite waited once the
+   * Welcome was written). The peer may not share the log yet (its side of
+   * the invitation not processed) and then drops these unread, so nothing
+   * here counts as delivered: neither its heights nor the send window take
+   * them. Its answer to our `have`, written after it handled them, says what
+   * it still lacks, which is pushed as usual.
+   */
+  async #sendAhead(logId: LogId): Promise<void> {
+    let budget = this.#sliceBytes
+    const ops: WireOperation[] = []
+    for (const [authorKey] of this.#store.heights(logId)) {
+      if (budget <= 0) break
+      for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
+        ops.push({ header: row.header, payload: row.payload })
+        budget -= row.header.length + (row.payload?.length ?? 0)
+      }
+    }
+    await this.#sendInFrames(logId, ops)
+  }
+
+  /** Sends `ops` of `logId` in frames of about the target size. */
+  async #sendInFrames(logId: LogId, ops: readonly WireOperation[]): Promise<void> {
+    let frame: WireOperation[] = []
+    let bytes = 0
+    for (const op of ops) {
+      frame.push(op)
+      bytes += op.header.length + (op.payload?.length ?? 0)
       if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
         await this.#send({ type: 'ops', logId, ops: frame })
         frame = []

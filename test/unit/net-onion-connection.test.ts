@@ -1,0 +1,74 @@
+import { once } from 'node:events'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import type { Logger } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NOISE_PROPOSAL, OnionMultiaddrConnection } from '../../src/net/onion-connection.js'
+
+const quiet: Logger = Object.assign(() => {}, { enabled: false, error: () => {}, trace: () => {}, newScope: () => quiet })
+
+/** An outbound connection over a loopback socket, and the far end as a plain socket the test drives. */
+async function pair(): Promise<{ conn: OnionMultiaddrConnection; far: Socket; received: Uint8Array[]; server: Server }> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  const accepted = once(server, 'connection') as Promise<[Socket]>
+  const socket = connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  const [far] = await accepted
+  const conn = new OnionMultiaddrConnection({ socket, remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1'), direction: 'outbound', log: quiet })
+  const received: Uint8Array[] = []
+  conn.addEventListener('message', (evt) => received.push(evt.data.subarray()))
+  return { conn, far, received, server }
+}
+
+const bytes = (chunks: Uint8Array[]): number[] => chunks.flatMap((c) => [...c])
+const tick = (ms = 50): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('the onion connection proposes Noise optimistically', () => {
+  const servers: Server[] = []
+  afterEach(() => servers.splice(0).forEach((s) => s.close()))
+
+  it('answers its own proposal at once, then drops the listener’s echo and passes on what follows', async () => {
+    const { conn, far, received, server } = await pair()
+    servers.push(server)
+    const farGot: Buffer[] = []
+    far.on('data', (b: Buffer) => farGot.push(b))
+    conn.send(NOISE_PROPOSAL)
+    await tick()
+    // The echo is there before the listener said anything: Noise's first message need not wait a round trip.
+    expect(bytes(received)).toEqual([...NOISE_PROPOSAL])
+    expect(bytes(farGot)).toEqual([...NOISE_PROPOSAL])
+    // The real echo, split across writes, then the listener's first Noise bytes.
+    far.write(NOISE_PROPOSAL.subarray(0, 5))
+    await tick()
+    far.write(Buffer.concat([NOISE_PROPOSAL.subarray(5), Buffer.from('noise!')]))
+    await tick()
+    expect(Buffer.from(bytes(received)).subarray(NOISE_PROPOSAL.length).toString()).toBe('noise!')
+    expect(conn.status).toBe('open')
+    far.destroy()
+  })
+
+  it('aborts when the listener answers anything but the echo (it refused Noise)', async () => {
+    const { conn, far, server } = await pair()
+    servers.push(server)
+    conn.send(NOISE_PROPOSAL)
+    await tick()
+    const na = new TextEncoder().encode('na\n')
+    far.write(Buffer.from([...NOISE_PROPOSAL.subarray(0, 20), na.length, ...na]))
+    await tick()
+    expect(conn.status).not.toBe('open')
+    far.destroy()
+  })
+
+  it('leaves any other first write alone', async () => {
+    const { conn, far, received, server } = await pair()
+    servers.push(server)
+    conn.send(new TextEncoder().encode('hello'))
+    far.write('world')
+    await tick()
+    expect(Buffer.from(bytes(received)).toString()).toBe('world')
+    far.destroy()
+  })
+})
