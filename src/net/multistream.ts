@@ -1,4 +1,5 @@
 import type { AbortOptions, Connection, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { NetError } from './errors.js'
 
 /**
  * Optimistic multistream-select, the lazy negotiation the multistream spec
@@ -44,11 +45,11 @@ export async function* afterEcho(chunks: AsyncIterable<Uint8Array | { subarray()
   for await (const chunk of chunks) {
     const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
     const take = Math.min(bytes.length, proposal.length - seen)
-    if (!equalBytes(bytes.subarray(0, take), proposal.subarray(seen, seen + take))) throw new Error('the peer refused the protocol')
+    if (!equalBytes(bytes.subarray(0, take), proposal.subarray(seen, seen + take))) throw new NetError('REQUEST_FAILED', 'the peer refused the protocol')
     seen += take
     if (take < bytes.length) yield bytes.subarray(take)
   }
-  if (seen < proposal.length) throw new Error('the stream ended before the peer accepted the protocol')
+  if (seen < proposal.length) throw new NetError('REQUEST_FAILED', 'the stream ended before the peer accepted the protocol')
 }
 
 /** The option of `Connection.newStream` (libp2p passes it on to the muxer) that asks for a stream negotiated by its caller. */
