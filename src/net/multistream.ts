@@ -1,4 +1,5 @@
 import type { AbortOptions, Connection, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { bytesEqual } from '../log/bytes.js'
 import { NetError } from './errors.js'
 
 /**
@@ -30,11 +31,6 @@ export function mssProposal(protocol: string): Uint8Array {
   return Uint8Array.from([...mssMessage(HEADER), ...mssMessage(protocol)])
 }
 
-/** Whether two byte arrays hold the same bytes. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
 /**
  * Checks and drops the listener's echo of `proposal` at the start of
  * `chunks`, passing on what follows it. Throws if the listener answered
@@ -45,7 +41,7 @@ export async function* afterEcho(chunks: AsyncIterable<Uint8Array | { subarray()
   for await (const chunk of chunks) {
     const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
     const take = Math.min(bytes.length, proposal.length - seen)
-    if (!equalBytes(bytes.subarray(0, take), proposal.subarray(seen, seen + take))) throw new NetError('REQUEST_FAILED', 'the peer refused the protocol')
+    if (!bytesEqual(bytes.subarray(0, take), proposal.subarray(seen, seen + take))) throw new NetError('REQUEST_FAILED', 'the peer refused the protocol')
     seen += take
     if (take < bytes.length) yield bytes.subarray(take)
   }

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net'
 import type { AbortOptions, Logger as ComponentLog, MessageStreamDirection } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { equalBytes, mssProposal } from './multistream.js'
+import { bytesEqual } from '../log/bytes.js'
+import { mssProposal } from './multistream.js'
 
 /** What an {@link OnionMultiaddrConnection} wraps. */
 export interface OnionMultiaddrConnectionInit {
@@ -75,7 +76,7 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
     if (!this.#firstWrite) return false
     this.#firstWrite = false
     const bytes = Uint8Array.from([...data].flatMap((buf) => [...buf]))
-    if (!equalBytes(bytes, NOISE_PROPOSAL)) return false
+    if (!bytesEqual(bytes, NOISE_PROPOSAL)) return false
     this.#awaitedAnswer = { bytes: NOISE_PROPOSAL, seen: 0 }
     return true
   }
@@ -87,7 +88,7 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
       return
     }
     const take = Math.min(buf.length, awaited.bytes.length - awaited.seen)
-    if (!equalBytes(buf.subarray(0, take), awaited.bytes.subarray(awaited.seen, awaited.seen + take))) {
+    if (!bytesEqual(buf.subarray(0, take), awaited.bytes.subarray(awaited.seen, awaited.seen + take))) {
       this.#awaitedAnswer = undefined
       this.abort(new Error('the listener did not accept Noise'))
       return
