@@ -74,3 +74,30 @@ describe('a session with a full window', () => {
     await reading.catch(() => {})
   })
 })
+
+describe('a peer that refuses some operations (a keeper over its quota)', () => {
+  it('frees the window of what it refused: the operations it takes still flow', async () => {
+    const refusedLog = randomBytes(32)
+    const takenLog = randomBytes(32)
+    const refused = new TestAuthor()
+    const taken = new TestAuthor()
+    const a = tempStore()
+    const b = tempStore()
+    // 3 MiB the peer refuses, next to 3 MiB it takes: more than the window (1 MiB) each.
+    a.store.ingest([...refused.many(refusedLog, 12, 256 * 1024), ...taken.many(takenLog, 12, 256 * 1024)])
+    const policyB: SyncPolicy = { ...sharing(refusedLog, takenLog), accepts: (_peer, header) => toHex(header.author) === toHex(taken.publicKey) }
+    const [chA, chB] = channelPair()
+    const sA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: sharing(refusedLog, takenLog) })
+    const sB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: policyB })
+    void sA.start()
+    void sB.start()
+    const deadline = Date.now() + 10_000
+    const height = (): number => b.store.heights(takenLog).get(toHex(taken.publicKey)) ?? -1
+    while (height() < 11 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(height()).toBe(11)
+    expect(b.store.heights(refusedLog).size).toBe(0)
+    expect(sB.closed).toBe(false)
+    await sA.close()
+    await sB.close()
+  })
+})

@@ -77,17 +77,36 @@ export class SendWindow {
     this.#bytes += bytes
   }
 
-  /** The peer holds `authorKey`'s log `logKey` up to `height`. Returns whether that freed anything. */
+  /**
+   * The peer holds `authorKey`'s log `logKey` up to `height`. Returns whether
+   * that freed anything.
+   *
+   * Also frees what was sent before the last batch this covers and is still
+   * unconfirmed: the peer handles frames in the order they were sent and
+   * confirms after storing, so it handled those, and refused what it did not
+   * store (its policy: a keeper over its quota). Nothing will confirm them;
+   * kept, they would fill the window and hold back every other log. A
+   * confirmation of those that is still on its way (another log's `have`
+   * of the same moment) then frees nothing: the error is only ever to free
+   * early.
+   */
   confirm(logKey: string, authorKey: string, height: number, now: number): boolean {
-    let freed = 0
-    this.#inFlight = this.#inFlight.filter((f) => {
-      const covered = f.logKey === logKey && f.authorKey === authorKey && f.seq <= height
-      if (covered) freed += f.bytes
-      return !covered
+    const covers = (f: InFlight): boolean => f.logKey === logKey && f.authorKey === authorKey && f.seq <= height
+    let last = -1
+    this.#inFlight.forEach((f, i) => {
+      if (covers(f)) last = i
     })
-    if (freed === 0) return false
+    if (last < 0) return false
+    let freed = 0
+    let refused = 0
+    this.#inFlight = this.#inFlight.filter((f, i) => {
+      if (covers(f)) freed += f.bytes
+      else if (i < last) refused += f.bytes
+      else return true
+      return false
+    })
+    this.#bytes -= freed + refused
     this.#confirmed = true
-    this.#bytes -= freed
     this.#sampleBytes += freed
     const elapsed = now - this.#sampleStart
     if (elapsed >= SAMPLE_MS) {
