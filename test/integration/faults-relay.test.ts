@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
+import type { CircEvent, HsDescEvent } from '../../src/tor/index.js'
 import { clientTorrcLines, startRelay, startTestnet, stopRelay, type Testnet } from '../../src/testnet/index.js'
 import { bySoak, logHashes, startAppending } from '../helpers/faults.js'
 import { traceMark, tracing } from '../helpers/trace.js'
@@ -70,6 +71,43 @@ async function rendezvousRelays(stack: NetStack): Promise<string[]> {
     .map((hop) => hop.split('~')[1] ?? '')
 }
 
+/**
+ * What one stack's tor did with onion-service descriptors and circuits from
+ * the stop of the relay on: printed when sync does not come back, to tell a
+ * descriptor that is missing (our uploads failed) from one that cannot be
+ * fetched, and a tor that builds no circuits.
+ */
+function torDiary(x: NetStack, other: NetStack, since: number): { summary(): string; stop(): void } {
+  const own = x.keys.onionAddress.replace(/\.onion$/, '')
+  const theirs = other.keys.onionAddress.replace(/\.onion$/, '')
+  const lines: string[] = []
+  const circuits = { built: 0, failed: 0, lastBuiltAt: undefined as number | undefined }
+  const at = (): string => `${((Date.now() - since) / 1000).toFixed(1)}s`
+  const onDesc = (ev: HsDescEvent): void => {
+    const whose = ev.address === own ? 'own' : ev.address === theirs ? 'peer' : undefined
+    if (whose === undefined) return
+    lines.push(`${at()} ${whose} ${ev.action}${ev.reason === undefined ? '' : ` ${ev.reason}`} ${ev.hsDir.split('~')[1] ?? ev.hsDir}`)
+  }
+  const onCirc = (ev: CircEvent): void => {
+    if (ev.status === 'BUILT') {
+      circuits.built++
+      circuits.lastBuiltAt = Date.now()
+    } else if (ev.status === 'FAILED') circuits.failed++
+  }
+  const control = x.tor.control
+  control.on('HS_DESC', onDesc as never)
+  control.on('CIRC', onCirc as never)
+  return {
+    summary: () =>
+      `circuits built ${circuits.built}, failed ${circuits.failed}, last built ${circuits.lastBuiltAt === undefined ? 'never' : `${((Date.now() - circuits.lastBuiltAt) / 1000).toFixed(0)} s ago`}; ` +
+      `descriptors (last 40 of ${lines.length}): ${lines.slice(-40).join('; ')}`,
+    stop: () => {
+      control.off('HS_DESC', onDesc as never)
+      control.off('CIRC', onCirc as never)
+    },
+  }
+}
+
 describe('a relay stopped and restarted during sync', () => {
   const topic = randomBytes(32)
   let testnet: Testnet
@@ -102,6 +140,7 @@ describe('a relay stopped and restarted during sync', () => {
     const fromA = startAppending(a, topic, 50)
     const fromB = startAppending(b, topic, 100)
     let stopped: string | undefined
+    let diaries: ReturnType<typeof torDiary>[] = []
     try {
       await until(() => heightOf(b, a, topic) >= 0, LONG, 'the catch-up to begin')
       const relays = testnet.state.nodes.filter((n) => n.role === 'relay').map((n) => n.nickname)
@@ -114,6 +153,7 @@ describe('a relay stopped and restarted during sync', () => {
       traceMark(`stopping ${victim}`)
       stopped = victim
       const stoppedAt = Date.now()
+      diaries = [torDiary(a, b, stoppedAt), torDiary(b, a, stoppedAt)]
       await stopRelay(testnet, victim)
       // Measured, not asserted: progress during a short outage is not guaranteed. Right after a
       // relay on the circuit dies, tor can leave a new onion dial unanswered until Burrow's 30-s
@@ -134,7 +174,9 @@ describe('a relay stopped and restarted during sync', () => {
       const againA = heightOf(a, a, topic)
       const againB = heightOf(b, b, topic)
       await until(() => heightOf(b, a, topic) > againA && heightOf(a, b, topic) > againB, RESUME_MS, 'sync after the relay is back').catch((err: unknown) => {
-        console.log(`[faults] relay: no sync ${RESUME_MS} ms after the restart. A: ${linkState(a, b)}. B: ${linkState(b, a)}`)
+        console.log(`[faults] relay: no sync ${RESUME_MS} ms after the restart (${restartedAt - stoppedAt} ms after the stop). A: ${linkState(a, b)}. B: ${linkState(b, a)}`)
+        console.log(`[faults] relay: A's tor: ${diaries[0]?.summary()}`)
+        console.log(`[faults] relay: B's tor: ${diaries[1]?.summary()}`)
         throw err
       })
       console.log(
@@ -143,6 +185,7 @@ describe('a relay stopped and restarted during sync', () => {
       )
       await new Promise((r) => setTimeout(r, TAIL_MS))
     } finally {
+      for (const diary of diaries) diary.stop()
       fromA.stop()
       fromB.stop()
       if (stopped !== undefined) await startRelay(testnet, stopped)
