@@ -32,20 +32,45 @@ export function mssProposal(protocol: string): Uint8Array {
 }
 
 /**
+ * The listener's echo of a proposal, read as it arrives in chunks of any
+ * size: the part of each chunk that belongs to the echo is compared and
+ * dropped, and what follows it is handed back.
+ */
+export class EchoCheck {
+  readonly #expected: Uint8Array
+  #seen = 0
+
+  constructor(expected: Uint8Array) {
+    this.#expected = expected
+  }
+
+  /** Whether the whole echo has arrived. */
+  get complete(): boolean {
+    return this.#seen === this.#expected.length
+  }
+
+  /** What of `chunk` follows the echo (empty while it is all echo), or undefined when it departs from the echo. */
+  after(chunk: Uint8Array): Uint8Array | undefined {
+    const take = Math.min(chunk.length, this.#expected.length - this.#seen)
+    if (!bytesEqual(chunk.subarray(0, take), this.#expected.subarray(this.#seen, this.#seen + take))) return undefined
+    this.#seen += take
+    return chunk.subarray(take)
+  }
+}
+
+/**
  * Checks and drops the listener's echo of `proposal` at the start of
  * `chunks`, passing on what follows it. Throws if the listener answered
  * anything else (it refused the protocol) or ended before echoing.
  */
 export async function* afterEcho(chunks: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>, proposal: Uint8Array): AsyncGenerator<Uint8Array> {
-  let seen = 0
+  const echo = new EchoCheck(proposal)
   for await (const chunk of chunks) {
-    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-    const take = Math.min(bytes.length, proposal.length - seen)
-    if (!bytesEqual(bytes.subarray(0, take), proposal.subarray(seen, seen + take))) throw new NetError('REQUEST_FAILED', 'the peer refused the protocol')
-    seen += take
-    if (take < bytes.length) yield bytes.subarray(take)
+    const rest = echo.after(chunk instanceof Uint8Array ? chunk : chunk.subarray())
+    if (rest === undefined) throw new NetError('REQUEST_FAILED', 'the peer refused the protocol')
+    if (rest.length > 0) yield rest
   }
-  if (seen < proposal.length) throw new NetError('REQUEST_FAILED', 'the stream ended before the peer accepted the protocol')
+  if (!echo.complete) throw new NetError('REQUEST_FAILED', 'the stream ended before the peer accepted the protocol')
 }
 
 /** The option of `Connection.newStream` (libp2p passes it on to the muxer) that asks for a stream negotiated by its caller. */

@@ -4,7 +4,7 @@ import type { AbortOptions, Logger as ComponentLog, MessageStreamDirection } fro
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../log/bytes.js'
-import { mssProposal } from './multistream.js'
+import { EchoCheck, mssProposal } from './multistream.js'
 
 /** What an {@link OnionMultiaddrConnection} wraps. */
 export interface OnionMultiaddrConnectionInit {
@@ -41,8 +41,8 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
   readonly #socket: Socket
   /** Outbound, until the first write: whether it may be the proposal of Noise to answer optimistically. */
   #firstWrite: boolean
-  /** The listener's answer to our proposal still to come, and how much of it has: it is checked and dropped. */
-  #awaitedAnswer: { bytes: Uint8Array; seen: number } | undefined
+  /** The listener's echo of our proposal while it is still to come: it is checked and dropped. */
+  #awaitedEcho: EchoCheck | undefined
 
   constructor(init: OnionMultiaddrConnectionInit) {
     super({ remoteAddr: init.remoteAddr, direction: init.direction, log: init.log })
@@ -77,25 +77,24 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
     this.#firstWrite = false
     const bytes = Uint8Array.from([...data].flatMap((buf) => [...buf]))
     if (!bytesEqual(bytes, NOISE_PROPOSAL)) return false
-    this.#awaitedAnswer = { bytes: NOISE_PROPOSAL, seen: 0 }
+    this.#awaitedEcho = new EchoCheck(NOISE_PROPOSAL)
     return true
   }
 
   #receive(buf: Uint8Array): void {
-    const awaited = this.#awaitedAnswer
-    if (awaited === undefined) {
+    const echo = this.#awaitedEcho
+    if (echo === undefined) {
       this.onData(buf)
       return
     }
-    const take = Math.min(buf.length, awaited.bytes.length - awaited.seen)
-    if (!bytesEqual(buf.subarray(0, take), awaited.bytes.subarray(awaited.seen, awaited.seen + take))) {
-      this.#awaitedAnswer = undefined
+    const rest = echo.after(buf)
+    if (rest === undefined) {
+      this.#awaitedEcho = undefined
       this.abort(new Error('the listener did not accept Noise'))
       return
     }
-    awaited.seen += take
-    if (awaited.seen === awaited.bytes.length) this.#awaitedAnswer = undefined
-    if (take < buf.length) this.onData(buf.subarray(take))
+    if (echo.complete) this.#awaitedEcho = undefined
+    if (rest.length > 0) this.onData(rest)
   }
 
   override sendData(data: OutgoingBytes): SendResult {

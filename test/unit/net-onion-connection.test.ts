@@ -3,6 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { Logger } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { EchoCheck, mssProposal } from '../../src/net/multistream.js'
 import { NOISE_PROPOSAL, OnionMultiaddrConnection } from '../../src/net/onion-connection.js'
 
 const quiet: Logger = Object.assign(() => {}, { enabled: false, error: () => {}, trace: () => {}, newScope: () => quiet })
@@ -70,5 +71,30 @@ describe('the onion connection proposes Noise optimistically', () => {
     await tick()
     expect(Buffer.from(bytes(received)).toString()).toBe('world')
     far.destroy()
+  })
+})
+
+describe('the echo of a proposal, read in chunks of any size', () => {
+  const proposal = mssProposal('/burrow/test/1')
+
+  it('drops the echo however it is split and hands back what follows it', () => {
+    const after = Uint8Array.of(7, 8, 9)
+    const wire = Uint8Array.from([...proposal, ...after])
+    for (const size of [1, 2, 5, proposal.length, wire.length]) {
+      const echo = new EchoCheck(proposal)
+      const rest: number[] = []
+      for (let at = 0; at < wire.length; at += size) rest.push(...echo.after(wire.subarray(at, at + size))!)
+      expect(echo.complete).toBe(true)
+      expect(Uint8Array.from(rest)).toEqual(after)
+    }
+  })
+
+  it('refuses an answer that departs from the echo, also in its last byte', () => {
+    const refused = proposal.slice()
+    refused[refused.length - 1]! ^= 1
+    const echo = new EchoCheck(proposal)
+    expect(echo.after(refused.subarray(0, refused.length - 1))).toEqual(new Uint8Array())
+    expect(echo.after(refused.subarray(refused.length - 1))).toBeUndefined()
+    expect(echo.complete).toBe(false)
   })
 })
