@@ -601,27 +601,42 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     for (const [authorKey] of this.#store.heights(logId)) {
       if (budget <= 0) break
       for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
-        ops.push({ header: row.header, payload: row.payload })
+        ops.push(row)
         budget -= row.header.length + (row.payload?.length ?? 0)
       }
     }
     await this.#sendInFrames(logId, ops)
   }
 
-  /** Sends `ops` of `logId` in frames of about the target size. */
-  async #sendInFrames(logId: LogId, ops: readonly WireOperation[]): Promise<void> {
-    let frame: WireOperation[] = []
+  /**
+   * Sends `ops` of `logId` in frames of about the target size. `framed` hears
+   * of each frame (its last operation and its bytes) before it goes out, and
+   * `sent` after. Returns the bytes sent.
+   */
+  async #sendInFrames<T extends WireOperation>(
+    logId: LogId,
+    ops: readonly T[],
+    hooks: { framed?: (last: T, bytes: number) => void; sent?: (last: T) => void } = {},
+  ): Promise<number> {
+    let frame: T[] = []
     let bytes = 0
+    let total = 0
+    const flush = async (): Promise<void> => {
+      const last = frame.at(-1)!
+      hooks.framed?.(last, bytes)
+      await this.#send({ type: 'ops', logId, ops: frame })
+      hooks.sent?.(last)
+      total += bytes
+      frame = []
+      bytes = 0
+    }
     for (const op of ops) {
       frame.push(op)
       bytes += op.header.length + (op.payload?.length ?? 0)
-      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) {
-        await this.#send({ type: 'ops', logId, ops: frame })
-        frame = []
-        bytes = 0
-      }
+      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush()
     }
-    if (frame.length > 0) await this.#send({ type: 'ops', logId, ops: frame })
+    if (frame.length > 0) await flush()
+    return total
   }
 
   /**
@@ -662,22 +677,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       if (ops.length === 0) return { bytes: sent, more: false }
       const batch = ops.reduce((n, op) => n + op.header.length + (op.payload?.length ?? 0), 0)
       if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
-      let frame: WireOperation[] = []
-      let bytes = 0
-      const flush = async (seq: number): Promise<void> => {
-        this.#window.sent(logKey, authorKey, seq, bytes, Date.now())
-        await this.#send({ type: 'ops', logId, ops: frame })
-        this.emit('sent', { logId, author, seq })
-        sent += bytes
-        frame = []
-        bytes = 0
-      }
-      for (const op of ops) {
-        frame.push({ header: op.header, payload: op.payload })
-        bytes += op.header.length + (op.payload?.length ?? 0)
-        if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush(op.seq)
-      }
-      if (frame.length > 0) await flush(ops.at(-1)!.seq)
+      sent += await this.#sendInFrames(logId, ops, {
+        framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
+        sent: (last) => this.emit('sent', { logId, author, seq: last.seq }),
+      })
       this.#raise(heights, authorKey, ops.at(-1)!.seq)
       const exhausted = ops.length < this.#batchSize && sent < budget
       if (exhausted) return { bytes: sent, more: false }
