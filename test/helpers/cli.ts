@@ -99,8 +99,11 @@ export class RunningCommand {
    */
   async stop(ms = 20_000): Promise<void> {
     this.signal('SIGTERM')
-    const done = await Promise.race([this.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), ms).unref())])
-    if (done) return
+    const stopped = await withBound(this.exited, ms, 'burrow to stop on SIGTERM').then(
+      () => true,
+      () => false,
+    )
+    if (stopped) return
     this.kill()
     await withBound(this.exited, 5_000, 'a SIGKILLed burrow to exit')
   }
