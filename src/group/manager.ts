@@ -642,8 +642,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       const total: SweepSummary = { expired: 0, pruned: 0, marked: false }
       for (const groupId of this.#core.groupIds()) {
         const periodMs = this.#core.info(groupId)?.retentionMs ?? null
+        // A group without a period is not loaded: its MLS state would stay in memory (1,000 members: megabytes) for nothing.
+        if (periodMs === null) continue
         const group = this.#core.load(groupId)
-        if (periodMs === null || group === undefined) continue
+        if (group === undefined) continue
         const done = sweepGroup(this.#core, group, periodMs, this.#core.now(), (events) => this.#emitAll(events))
         total.expired += done.expired
         total.pruned += done.pruned

@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { GroupCore } from '../../src/group/core.js'
+import { toHex } from '../../src/log/index.js'
 import { appendRaw, deliver, invite, manualClock, str, syncAll, text, uniqueText, type Member } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
@@ -197,5 +199,23 @@ describe('the owner’s retention period', () => {
     await b!.manager.sweepRetention()
     const tip = b!.logs.heights(groupId).get(a!.hex)!
     expect(b!.logs.operationsAfter(a!.key, groupId, tip - 1, 1)[0]!.payload).toBeDefined()
+  })
+})
+
+describe('a retention sweep after a restart', () => {
+  it('loads the state of the groups that have a retention period, and of no other', async () => {
+    const { members: [a], groupId: kept } = await group(['a', 'b'])
+    const { id: plain } = await a!.manager.create()
+    await a!.manager.setRetention(kept, 4 * HOUR)
+    a!.restart()
+    const load = vi.spyOn(GroupCore.prototype, 'load')
+    try {
+      await a!.manager.sweepRetention()
+      const loaded = load.mock.calls.map(([id]) => toHex(id))
+      expect(loaded).toContain(toHex(kept))
+      expect(loaded).not.toContain(toHex(plain))
+    } finally {
+      load.mockRestore()
+    }
   })
 })
