@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
-import type { CircEvent, HsDescEvent } from '../../src/tor/index.js'
+import type { CircEvent, HsDescEvent, StatusClientEvent } from '../../src/tor/index.js'
 import { clientTorrcLines, startRelay, startTestnet, stopRelay, type Testnet } from '../../src/testnet/index.js'
 import { bySoak, logHashes, startAppending } from '../helpers/faults.js'
 import { traceMark, tracing } from '../helpers/trace.js'
@@ -94,16 +94,22 @@ function torDiary(x: NetStack, other: NetStack, since: number): { summary(): str
       circuits.lastBuiltAt = Date.now()
     } else if (ev.status === 'FAILED') circuits.failed++
   }
+  // Tor's own word on its health: CIRCUIT_NOT_ESTABLISHED, DIR_ALL_UNREACHABLE, CLOCK_JUMPED …
+  const onStatus = (ev: StatusClientEvent): void => {
+    if (ev.action !== 'BOOTSTRAP') lines.push(`${at()} tor ${ev.action}${ev.args.REASON === undefined ? '' : ` ${ev.args.REASON}`}`)
+  }
   const control = x.tor.control
   control.on('HS_DESC', onDesc as never)
   control.on('CIRC', onCirc as never)
+  control.on('STATUS_CLIENT', onStatus as never)
   return {
     summary: () =>
       `circuits built ${circuits.built}, failed ${circuits.failed}, last built ${circuits.lastBuiltAt === undefined ? 'never' : `${((Date.now() - circuits.lastBuiltAt) / 1000).toFixed(0)} s ago`}; ` +
-      `descriptors (last 40 of ${lines.length}): ${lines.slice(-40).join('; ')}`,
+      `descriptors and status (last 60 of ${lines.length}): ${lines.slice(-60).join('; ')}`,
     stop: () => {
       control.off('HS_DESC', onDesc as never)
       control.off('CIRC', onCirc as never)
+      control.off('STATUS_CLIENT', onStatus as never)
     },
   }
 }
