@@ -245,8 +245,9 @@ async function commitAndJoin(fx: Fixture, groupId: Uint8Array): Promise<{ mlsAdd
     new GroupCore({ db, logs, identity: newcomerIdentity, signer: seedSigner(newcomerIdentity.seed), logger: silentLogger, now: Date.now, invitationTtlMs: 60_000 }).addInvitation(groupId, fx.owner.identity.publicKey, pair)
     const newcomer = new GroupManager({ db, logs, identity: newcomerIdentity })
     try {
-      // A node loads its groups when it starts (its first retention sweep): timed apart from the add.
-      const burrowLoad = await cpuOf(() => owner.manager.sweepRetention())
+      // A node loads a group's state on the first action on it after a start: timed apart from the add.
+      // Here that action is a file begun and discarded (nothing is sent).
+      const burrowLoad = await cpuOf(async () => owner.manager.beginFile(groupId).discard())
       const burrowAdd = await cpuOf(async () => void (await owner.manager.invite(groupId, newcomerIdentity.publicKey, pair.publicPackage)))
       const ops = owner.logs.operationsAfter(fx.owner.identity.publicKey, groupId, -1, 100_000)
       logs.ingest(ops)
@@ -364,7 +365,7 @@ export async function runGroupMessagesBench(): Promise<BenchReport> {
       out.push(
         { metric: `MlsGroup in memory: add one member at ${members} members`, value: j.mlsAdd, unit: 'ms CPU', note: `Welcome ${j.welcomeBytes} B` },
         { metric: `MlsGroup in memory: join from the Welcome at ${members + 1} members`, value: j.mlsJoin, unit: 'ms CPU' },
-        { metric: `Burrow GroupManager: load the group's stored state at ${members} members`, value: j.burrowLoad, unit: 'ms CPU', note: 'decoding it: a node does it when it starts (first retention sweep)' },
+        { metric: `Burrow GroupManager: load the group's stored state at ${members} members`, value: j.burrowLoad, unit: 'ms CPU', note: 'decoding it: a node does it on the first action on the group after it starts' },
         { metric: `Burrow GroupManager: add one member (invite) at ${members} members`, value: j.burrowAdd, unit: 'ms CPU', note: 'the first add of the process, group loaded: commit, Welcome, setting, operations and state in one transaction' },
         { metric: `Burrow GroupManager: add another member (invite) at ${members + 1} members`, value: j.burrowAddAgain, unit: 'ms CPU', note: 'the second add of the process' },
         { metric: `Burrow GroupManager: join from the Welcome at ${members + 1} members`, value: j.burrowJoin, unit: 'ms CPU', note: 'processPending over the owner\'s log' },
