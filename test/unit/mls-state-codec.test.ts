@@ -3,24 +3,25 @@
 // for byte ts-mls's own encodeGroupState, for states that share nodes with
 // states encoded before (a commit's new state, the retained past epochs),
 // through adds, removals, updates, key rotations and messages.
-import { encodeGroupState as tsMlsEncodeGroupState, type GroupState } from 'ts-mls'
+import { decodeGroupState as tsMlsDecodeGroupState, encodeGroupState as tsMlsEncodeGroupState, type GroupState } from 'ts-mls'
 import { describe, expect, it, vi } from 'vitest'
-import { encodeGroupState, type StoredGroup } from '../../src/group/mls/state-codec.js'
+import { decodeStoredGroup, encodeGroupState, type StoredGroup } from '../../src/group/mls/state-codec.js'
 import { MlsGroup } from '../../src/group/mls/index.js'
 import { addMember, newIdentity, say, threeMembers } from './mls-helpers.js'
 
 const withoutKey = (state: GroupState): GroupState => ({ ...state, signaturePrivateKey: new Uint8Array(0) })
 
 /** Every state MlsGroup.encodeState handed to the codec, with what Burrow's encoding and ts-mls's made of it then. */
-const encoded: { state: GroupState; ours: Uint8Array; theirs: Uint8Array }[] = []
+const encoded: { state: GroupState; ours: Uint8Array; theirs: Uint8Array; stored: Uint8Array }[] = []
 
 vi.mock('../../src/group/mls/state-codec.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/group/mls/state-codec.js')>()
   return {
     ...original,
     encodeStoredGroup: (stored: StoredGroup) => {
-      encoded.push({ state: stored.state, ours: original.encodeGroupState(withoutKey(stored.state)), theirs: tsMlsEncodeGroupState(withoutKey(stored.state)) })
-      return original.encodeStoredGroup(stored)
+      const bytes = original.encodeStoredGroup(stored)
+      encoded.push({ state: stored.state, ours: original.encodeGroupState(withoutKey(stored.state)), theirs: tsMlsEncodeGroupState(withoutKey(stored.state)), stored: bytes })
+      return bytes
     },
   }
 })
@@ -68,6 +69,15 @@ describe('the MLS group state encoding', () => {
       expect(ours).toEqual(theirs)
       // Nothing of a state changed since (a changed node would have kept its old encoding).
       expect(encodeGroupState(withoutKey(state))).toEqual(theirs)
+    }
+  })
+
+  it('decodes as ts-mls’s decodeGroupState does, and a decoded state encodes back to the same bytes', () => {
+    expect(encoded.length).toBeGreaterThan(30)
+    for (const { theirs, stored } of encoded) {
+      const decoded = decodeStoredGroup(stored).state
+      expect(decoded).toEqual(tsMlsDecodeGroupState(theirs, 0)![0])
+      expect(encodeGroupState(decoded)).toEqual(theirs)
     }
   })
 })

@@ -1,17 +1,16 @@
-import { decodeGroupState } from 'ts-mls'
 import type { GroupState, SecretTree } from 'ts-mls'
-import { decodeGenerationSecret, generationSecretEncoder, secretTreeEncoder, type GenerationSecret } from 'ts-mls/secretTree.js'
+import { decodeGenerationSecret, decodeSecretTree, generationSecretEncoder, secretTreeEncoder, type GenerationSecret } from 'ts-mls/secretTree.js'
 import { contramapBufferEncoders, encode, type BufferEncoder } from 'ts-mls/codec/tlsEncoder.js'
-import { bigintMapEncoder, varLenDataEncoder, varLenTypeEncoder } from 'ts-mls/codec/variableLength.js'
-import { optionalEncoder } from 'ts-mls/codec/optional.js'
-import { groupContextEncoder } from 'ts-mls/groupContext.js'
-import { keyScheduleEncoder } from 'ts-mls/keySchedule.js'
-import { nodeEncoder, stripBlankNodes } from 'ts-mls/ratchetTree.js'
-import { privateKeyPathEncoder } from 'ts-mls/privateKeyPath.js'
-import { unappliedProposalsEncoder } from 'ts-mls/unappliedProposals.js'
-import { groupActiveStateEncoder } from 'ts-mls/groupActiveState.js'
+import { mapDecoders, type Decoder } from 'ts-mls/codec/tlsDecoder.js'
+import { bigintMapEncoder, decodeBigintMap, decodeVarLenData, decodeVarLenType, varLenDataEncoder, varLenTypeEncoder } from 'ts-mls/codec/variableLength.js'
+import { decodeOptional, optionalEncoder } from 'ts-mls/codec/optional.js'
+import { decodeGroupContext, groupContextEncoder } from 'ts-mls/groupContext.js'
+import { decodeKeySchedule, keyScheduleEncoder } from 'ts-mls/keySchedule.js'
+import { decodeNode, extendRatchetTree, nodeEncoder, stripBlankNodes, type Node, type RatchetTree } from 'ts-mls/ratchetTree.js'
+import { decodePrivateKeyPath, privateKeyPathEncoder } from 'ts-mls/privateKeyPath.js'
+import { decodeUnappliedProposals, unappliedProposalsEncoder } from 'ts-mls/unappliedProposals.js'
+import { decodeGroupActiveState, groupActiveStateEncoder } from 'ts-mls/groupActiveState.js'
 import type { EpochReceiverData } from 'ts-mls/epochReceiverData.js'
-import type { Node } from 'ts-mls/ratchetTree.js'
 import type { PendingUpdate } from './update.js'
 import { MlsError } from './errors.js'
 
@@ -52,10 +51,10 @@ const cachedNodeEncoder: BufferEncoder<Node> = (node) => {
 }
 
 /** Each whole tree's encoding too: a past epoch's tree is the very tree that was the current one before. */
-const encodedTrees = new WeakMap<(Node | undefined)[], Uint8Array>()
+const encodedTrees = new WeakMap<RatchetTree, Uint8Array>()
 
 /** ts-mls's `ratchetTreeEncoder`, with each tree's and each node's encoding kept. */
-const ratchetTreeEncoder: BufferEncoder<(Node | undefined)[]> = (tree) => {
+const ratchetTreeEncoder: BufferEncoder<RatchetTree> = (tree) => {
   let bytes = encodedTrees.get(tree)
   if (bytes === undefined) {
     bytes = encode(varLenTypeEncoder(optionalEncoder(cachedNodeEncoder)))(stripBlankNodes(tree))
@@ -102,6 +101,60 @@ const groupStateEncoder: BufferEncoder<GroupState> = contramapBufferEncoders(
 
 /** ts-mls's `encodeGroupState`, faster for a state that shares nodes with one encoded before. */
 export const encodeGroupState = encode(groupStateEncoder)
+
+/** ts-mls's `decodeNode`; the bytes a node was decoded from are its encoding. */
+const decodeNodeKeeping: Decoder<Node> = (b, offset) => {
+  const decoded = decodeNode(b, offset)
+  if (decoded !== undefined) encodedNodes.set(decoded[0], b.slice(offset, offset + decoded[1]))
+  return decoded
+}
+
+/**
+ * ts-mls's `decodeRatchetTree`, keeping the tree's bytes and each node's as
+ * their encodings: the first commit after a group is loaded then encodes
+ * only what it changed, as later ones do.
+ */
+const decodeRatchetTree: Decoder<RatchetTree> = (b, offset) => {
+  const decoded = decodeVarLenType(decodeOptional(decodeNodeKeeping))(b, offset)
+  if (decoded === undefined) return undefined
+  const tree = extendRatchetTree(decoded[0])
+  encodedTrees.set(tree, b.slice(offset, offset + decoded[1]))
+  return [tree, decoded[1]]
+}
+
+/** ts-mls's `decodeEpochReceiverData`, over {@link decodeRatchetTree}. */
+const decodeEpochReceiverData: Decoder<EpochReceiverData> = mapDecoders(
+  [decodeVarLenData, decodeSecretTree, decodeRatchetTree, decodeVarLenData, decodeGroupContext],
+  (resumptionPsk, secretTree, ratchetTree, senderDataSecret, groupContext) => ({ resumptionPsk, secretTree, ratchetTree, senderDataSecret, groupContext }),
+)
+
+/** ts-mls's `decodeGroupState` (clientState.js), field for field, over {@link decodeRatchetTree}. */
+const decodeGroupState: Decoder<GroupState> = mapDecoders(
+  [
+    decodeGroupContext,
+    decodeKeySchedule,
+    decodeSecretTree,
+    decodeRatchetTree,
+    decodePrivateKeyPath,
+    decodeVarLenData,
+    decodeUnappliedProposals,
+    decodeVarLenData,
+    decodeBigintMap(decodeEpochReceiverData),
+    decodeGroupActiveState,
+  ],
+  (groupContext, keySchedule, secretTree, ratchetTree, privatePath, signaturePrivateKey, unappliedProposals, confirmationTag, historicalReceiverData, groupActiveState) => ({
+    groupContext,
+    keySchedule,
+    secretTree,
+    ratchetTree,
+    privatePath,
+    signaturePrivateKey,
+    unappliedProposals,
+    confirmationTag,
+    historicalReceiverData,
+    groupActiveState,
+  }),
+)
 
 /**
  * Encodes the state as `version ‖ hasPending ‖ [hpkePublic ‖ hpkePrivate] ‖
