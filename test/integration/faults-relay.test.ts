@@ -38,8 +38,14 @@ const LONG = 120_000
  * last dial had failed with onion-descriptor-not-found 3 s before the end.
  * Twelve traced runs next to the load test since (30 November 2026) all
  * resumed 0.1-2.6 s after the restart, so that failure is still untraced.
+ * It came back in CI on 5 December 2026 (both ends again), and twelve runs
+ * next to the load and interleave tests that day all resumed within 0.2 s.
+ * The private network's onion time period is 4 minutes, and a service
+ * replaces a descriptor whose upload was lost only with the next period's:
+ * so the bound covers two periods, and the test prints each tor's
+ * descriptor uploads and fetches when it is not met.
  */
-const RESUME_MS = 240_000
+const RESUME_MS = 480_000
 const CATCH_UP = 5_000
 /** How long the relay stays down, and appending goes on after it is back. */
 const OUTAGE_MS = bySoak(10_000, 60_000)
@@ -139,7 +145,7 @@ describe('a relay stopped and restarted during sync', () => {
     }
   })
 
-  it(`a ${CATCH_UP}-operation catch-up and live appends survive a relay outage`, { timeout: bySoak(540_000, 900_000) }, async () => {
+  it(`a ${CATCH_UP}-operation catch-up and live appends survive a relay outage`, { timeout: bySoak(780_000, 1_140_000) }, async () => {
     a.append(topic, CATCH_UP)
     b.append(topic, 500)
     await Promise.all([a.allow(b), b.allow(a)])
