@@ -40,10 +40,11 @@ const LONG = 120_000
  * resumed 0.1-2.6 s after the restart, so that failure is still untraced.
  * It came back in CI on 5 December 2026 (both ends again), and twelve runs
  * next to the load and interleave tests that day all resumed within 0.2 s.
- * The private network's onion time period is 4 minutes, and a service
- * replaces a descriptor whose upload was lost only with the next period's:
- * so the bound covers two periods, and the test prints each tor's
- * descriptor uploads and fetches when it is not met.
+ * One guess, not confirmed: the private network's onion time period is 4
+ * minutes, and tor does not retry a lost descriptor upload (it uploads
+ * again when its intro points or the set of HSDirs change, or for the next
+ * period). So the bound covers two periods, and when it is not met the
+ * test prints each tor's descriptor uploads and fetches to tell.
  */
 const RESUME_MS = 480_000
 const CATCH_UP = 5_000
