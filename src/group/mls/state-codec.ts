@@ -34,9 +34,11 @@ const EMPTY = new Uint8Array(0)
  * current then. Encoding only what is new took a 1,000-member owner's
  * state (three trees of 1,000 leaves: 75 % of the work) from 225–314 ms to
  * 31–42 ms when nothing changed (docs/performance.md), for about one more
- * copy of each tree's bytes in memory (250 KB at 1,000 members). The result
- * is byte for byte ts-mls's `encodeGroupState`
- * (test/unit/mls-state-codec.test.ts).
+ * copy of each tree's bytes in memory (250 KB at 1,000 members). Only the
+ * public trees are kept this way: the secret tree, key schedule and private
+ * keys are encoded afresh each time, so no copy of a secret outlives the
+ * state it belongs to. The result is byte for byte ts-mls's
+ * `encodeGroupState` (test/unit/mls-state-codec.test.ts).
  */
 const encodedNodes = new WeakMap<Node, Uint8Array>()
 
