@@ -131,6 +131,9 @@ export class KeptGroups {
       kept.fileLogs = existing.fileLogs
       kept.bytes = existing.bytes
       kept.full = existing.full
+      // Its file logs must lead to the group as it is now: through the one it
+      // replaces, their operations counted against a quota nobody read.
+      for (const logId of kept.fileLogs.values()) this.#fileGroup.set(toHex(logId), kept)
     } else {
       this.#measure(kept)
     }

@@ -271,6 +271,27 @@ describe('kept groups', () => {
     expect(kept.accepts(strangerOps[0]!.header)).toBe(true)
   })
 
+  it('counts a claimed file log against its group after the group is ordered again', () => {
+    const { kept } = keeper({ quota: { perGroupBytes: 10_000 } })
+    const owner = new TestAuthor()
+    const sender = new TestAuthor()
+    const nonce = new Uint8Array(randomBytes(32))
+    const groupId = groupIdOf(owner.publicKey, nonce)
+    const order = { type: 'order' as const, groupId, nonce, members: [cardFor(sender.publicKey)], keepers: [], retentionMs: null }
+    kept.order(owner.publicKey, order)
+    const [fileLog] = kept.claim(sender.publicKey, groupId, [new Uint8Array(randomBytes(16))])
+    // A file's announcement changes the group, and the owner sends its order again, while the chunks are on their way.
+    kept.order(owner.publicKey, order)
+    const full: string[] = []
+    kept.onFull = (_g, err) => full.push(err.code)
+    const chunks = Array.from({ length: 15 }, () => sender.next(fileLog!, new Uint8Array(randomBytes(1000))))
+    const taken = chunks.filter((op) => kept.accepts(op.header))
+    expect(taken.length).toBeLessThan(10)
+    expect(full).toEqual(['KEEPER_QUOTA_FULL'])
+    expect(kept.list()[0]).toMatchObject({ full: true })
+    expect(kept.list()[0]!.bytes).toBeGreaterThan(0)
+  })
+
   it('counts the total of all kept groups', async () => {
     const { kept } = keeper({ quota: { perGroupBytes: 1_000_000, totalBytes: 3000 } })
     const owners = [new TestAuthor(), new TestAuthor()]
