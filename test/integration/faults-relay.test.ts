@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/log/index.js'
-import type { CircEvent, HsDescEvent, StatusClientEvent } from '../../src/tor/index.js'
+import { serviceIdOf, type CircEvent, type HsDescEvent, type StatusClientEvent } from '../../src/tor/index.js'
 import { clientTorrcLines, startRelay, startTestnet, stopRelay, type Testnet } from '../../src/testnet/index.js'
 import { bySoak, logHashes, startAppending } from '../helpers/faults.js'
 import { traceMark, tracing } from '../helpers/trace.js'
@@ -85,8 +85,8 @@ async function rendezvousRelays(stack: NetStack): Promise<string[]> {
  * fetched, and a tor that builds no circuits.
  */
 function torDiary(x: NetStack, other: NetStack, since: number): { summary(): string; stop(): void } {
-  const own = x.keys.onionAddress.replace(/\.onion$/, '')
-  const theirs = other.keys.onionAddress.replace(/\.onion$/, '')
+  const own = serviceIdOf(x.keys.onionAddress)
+  const theirs = serviceIdOf(other.keys.onionAddress)
   const lines: string[] = []
   const circuits = { built: 0, failed: 0, lastBuiltAt: undefined as number | undefined }
   const at = (): string => `${((Date.now() - since) / 1000).toFixed(1)}s`
@@ -106,17 +106,17 @@ function torDiary(x: NetStack, other: NetStack, since: number): { summary(): str
     if (ev.action !== 'BOOTSTRAP') lines.push(`${at()} tor ${ev.action}${ev.args.REASON === undefined ? '' : ` ${ev.args.REASON}`}`)
   }
   const control = x.tor.control
-  control.on('HS_DESC', onDesc as never)
-  control.on('CIRC', onCirc as never)
-  control.on('STATUS_CLIENT', onStatus as never)
+  control.on('HS_DESC', onDesc)
+  control.on('CIRC', onCirc)
+  control.on('STATUS_CLIENT', onStatus)
   return {
     summary: () =>
       `circuits built ${circuits.built}, failed ${circuits.failed}, last built ${circuits.lastBuiltAt === undefined ? 'never' : `${((Date.now() - circuits.lastBuiltAt) / 1000).toFixed(0)} s ago`}; ` +
       `descriptors and status (last 60 of ${lines.length}): ${lines.slice(-60).join('; ')}`,
     stop: () => {
-      control.off('HS_DESC', onDesc as never)
-      control.off('CIRC', onCirc as never)
-      control.off('STATUS_CLIENT', onStatus as never)
+      control.off('HS_DESC', onDesc)
+      control.off('CIRC', onCirc)
+      control.off('STATUS_CLIENT', onStatus)
     },
   }
 }
