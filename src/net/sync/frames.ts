@@ -18,6 +18,11 @@ export interface WireOperation {
   payload: Uint8Array | null
 }
 
+/** The bytes an operation takes in a frame (header and payload), as budgets and the send window count them. */
+export function wireBytes(op: WireOperation): number {
+  return op.header.length + (op.payload?.length ?? 0)
+}
+
 /**
  * Frames of `/burrow/sync/1`. Each is a CBOR array whose first item is the
  * frame type, sent with a 4-byte big-endian length prefix.

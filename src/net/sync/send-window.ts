@@ -92,10 +92,7 @@ export class SendWindow {
    */
   confirm(logKey: string, authorKey: string, height: number, now: number): boolean {
     const covers = (f: InFlight): boolean => f.logKey === logKey && f.authorKey === authorKey && f.seq <= height
-    let last = -1
-    this.#inFlight.forEach((f, i) => {
-      if (covers(f)) last = i
-    })
+    const last = this.#inFlight.findLastIndex(covers)
     if (last < 0) return false
     let freed = 0
     let refused = 0

@@ -12,7 +12,7 @@ import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
 import { SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation } from './frames.js'
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
 import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
@@ -602,7 +602,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       if (budget <= 0) break
       for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
         ops.push(row)
-        budget -= row.header.length + (row.payload?.length ?? 0)
+        budget -= wireBytes(row)
       }
     }
     await this.#sendInFrames(logId, ops)
@@ -632,7 +632,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     for (const op of ops) {
       frame.push(op)
-      bytes += op.header.length + (op.payload?.length ?? 0)
+      bytes += wireBytes(op)
       if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush()
     }
     if (frame.length > 0) await flush()
@@ -675,7 +675,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       const after = heights.get(authorKey) ?? -1
       const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
       if (ops.length === 0) return { bytes: sent, more: false }
-      const batch = ops.reduce((n, op) => n + op.header.length + (op.payload?.length ?? 0), 0)
+      const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
       if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
       sent += await this.#sendInFrames(logId, ops, {
         framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
