@@ -216,14 +216,15 @@ export class GroupCore {
     const cached = this.#live.get(key)
     if (cached !== undefined) return cached
     const row = this.#store.group(groupId)
-    if (row === undefined) return undefined
+    const state = this.#store.state(groupId)
+    if (row === undefined || state === undefined) return undefined
     const roster = new GroupRoster(this.#store.members(groupId))
     const group: LiveGroup = {
       id: row.groupId.slice(),
       owner: row.owner.slice(),
       joinedEpoch: row.joinedEpoch,
       roster,
-      mls: MlsGroup.decodeState(row.state, this.identity, roster.accepts, this.#store.ratchets(groupId)),
+      mls: MlsGroup.decodeState(state, this.identity, roster.accepts, this.#store.ratchets(groupId)),
       active: row.active,
       ownProposal: row.ownProposal,
     }
@@ -250,6 +251,11 @@ export class GroupCore {
       status,
       pendingProposal: row.ownProposal?.kind ?? null,
     }
+  }
+
+  /** The owner's retention period of the group (ms); null: none, or the group is unknown here. */
+  retentionMs(groupId: Uint8Array): number | null {
+    return this.#store.group(groupId)?.retentionMs ?? null
   }
 
   /** Why the group is inactive here (`removed` for a group that ended before this was recorded); null while active or unknown. */

@@ -641,7 +641,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#exclusive(async () => {
       const total: SweepSummary = { expired: 0, pruned: 0, marked: false }
       for (const groupId of this.#core.groupIds()) {
-        const periodMs = this.#core.info(groupId)?.retentionMs ?? null
+        const periodMs = this.#core.retentionMs(groupId)
         // A group without a period is not loaded: its MLS state would stay in memory (1,000 members: megabytes) for nothing.
         if (periodMs === null) continue
         const group = this.#core.load(groupId)

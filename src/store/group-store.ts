@@ -9,14 +9,17 @@ export interface OwnProposal {
   readonly kind: 'update' | 'leave'
 }
 
-/** One row of the `groups` table. `state` is secret (MLS epoch keys). */
+/**
+ * One row of the `groups` table, as it is read: without its MLS state, which
+ * runs to hundreds of kilobytes in a large group and is read only to load the
+ * group ({@link GroupStore.state}).
+ */
 export interface GroupRow {
   readonly groupId: Uint8Array
   readonly name: string | null
   readonly owner: Uint8Array
   /** Owner only: the nonce the group id derives from with the owner's key (null for joined groups and for groups made before ids were derived). */
   readonly idNonce: Uint8Array | null
-  readonly state: Uint8Array
   readonly epoch: number
   readonly joinedEpoch: number
   readonly active: boolean
@@ -37,8 +40,13 @@ export interface GroupRow {
 /** Why a group is no longer active here. */
 export type GroupEnd = 'left' | 'removed'
 
+/** A group's encoded MLS state. Secret (MLS epoch keys). */
+export interface GroupState {
+  readonly state: Uint8Array
+}
+
 /** The parts of a group row that change with its MLS state. */
-export type GroupStateUpdate = Pick<GroupRow, 'state' | 'epoch' | 'active' | 'ended' | 'ownProposal'>
+export type GroupStateUpdate = GroupState & Pick<GroupRow, 'epoch' | 'active' | 'ended' | 'ownProposal'>
 
 /**
  * The application ratchet of one sender in one epoch, as an application
@@ -129,7 +137,6 @@ interface GroupDbRow {
   name: string | null
   owner: Buffer
   id_nonce: Buffer | null
-  state: Buffer
   epoch: number
   joined_epoch: number
   active: number
@@ -197,6 +204,9 @@ interface InvitationDbRow {
   created_at: number
 }
 
+/** Every column of `groups` but `state` (see {@link GroupRow}). */
+const GROUP_COLUMNS = 'group_id, name, owner, id_nonce, epoch, joined_epoch, active, ended, own_proposal, own_proposal_kind, created_at, retention_ms, label_set, shared_name, description'
+
 /** better-sqlite3 hands out Buffers; the API hands out plain Uint8Arrays (a view, no copy). */
 function plain(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
@@ -208,7 +218,6 @@ function toGroupRow(r: GroupDbRow): GroupRow {
     name: r.name,
     owner: plain(r.owner),
     idNonce: r.id_nonce === null ? null : plain(r.id_nonce),
-    state: plain(r.state),
     epoch: r.epoch,
     joinedEpoch: r.joined_epoch,
     active: r.active === 1,
@@ -299,6 +308,7 @@ export class GroupStore {
     setShared: Statement<[string | null, string | null, Uint8Array]>
     group: Statement<[Uint8Array], GroupDbRow>
     groups: Statement<[], GroupDbRow>
+    state: Statement<[Uint8Array], { state: Buffer }>
     groupIds: Statement<[], { group_id: Buffer }>
     deleteMembers: Statement<[Uint8Array]>
     insertMember: Statement<[Uint8Array, Uint8Array]>
@@ -365,8 +375,9 @@ export class GroupStore {
       ),
       setLabel: db.prepare('UPDATE groups SET name = ?, label_set = ? WHERE group_id = ?'),
       setShared: db.prepare('UPDATE groups SET shared_name = ?, description = ? WHERE group_id = ?'),
-      group: db.prepare('SELECT * FROM groups WHERE group_id = ?'),
-      groups: db.prepare('SELECT * FROM groups ORDER BY created_at, group_id'),
+      group: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups WHERE group_id = ?`),
+      groups: db.prepare(`SELECT ${GROUP_COLUMNS} FROM groups ORDER BY created_at, group_id`),
+      state: db.prepare('SELECT state FROM groups WHERE group_id = ?'),
       groupIds: db.prepare('SELECT group_id FROM groups ORDER BY created_at, group_id'),
       deleteMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
       insertMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, identity) VALUES (?, ?)'),
@@ -444,7 +455,7 @@ export class GroupStore {
   }
 
   /** Adds a group this node created or joined, with its members. */
-  insertGroup(row: Pick<GroupRow, 'groupId' | 'name' | 'owner' | 'idNonce' | 'state' | 'epoch' | 'joinedEpoch' | 'active' | 'createdAt' | 'labelSet'>, members: readonly Uint8Array[]): void {
+  insertGroup(row: GroupState & Pick<GroupRow, 'groupId' | 'name' | 'owner' | 'idNonce' | 'epoch' | 'joinedEpoch' | 'active' | 'createdAt' | 'labelSet'>, members: readonly Uint8Array[]): void {
     this.stmt.insertGroup.run(
       row.groupId, row.name, row.owner, row.idNonce, row.state, row.epoch, row.joinedEpoch, row.active ? 1 : 0, row.createdAt, row.labelSet ? 1 : 0,
     )
@@ -452,7 +463,7 @@ export class GroupStore {
   }
 
   /** A group this node had left (or was removed from) and joined again: new owner key, MLS state and joining epoch; the rest stays. */
-  rejoinGroup(row: Pick<GroupRow, 'groupId' | 'owner' | 'state' | 'epoch' | 'joinedEpoch'>, members: readonly Uint8Array[]): void {
+  rejoinGroup(row: GroupState & Pick<GroupRow, 'groupId' | 'owner' | 'epoch' | 'joinedEpoch'>, members: readonly Uint8Array[]): void {
     this.stmt.rejoin.run(row.owner, row.state, row.epoch, row.joinedEpoch, row.groupId)
     this.stmt.deleteRatchets.run(row.groupId)
     this.setMembers(row.groupId, members)
@@ -489,6 +500,12 @@ export class GroupStore {
   group(groupId: Uint8Array): GroupRow | undefined {
     const row = this.stmt.group.get(groupId)
     return row === undefined ? undefined : toGroupRow(row)
+  }
+
+  /** The group's encoded MLS state, if this node has the group. Secret. */
+  state(groupId: Uint8Array): Uint8Array | undefined {
+    const row = this.stmt.state.get(groupId)
+    return row === undefined ? undefined : plain(row.state)
   }
 
   /** Every group, oldest first. */

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { GroupCore } from '../../src/group/core.js'
 import { toHex } from '../../src/log/index.js'
+import { GroupStore } from '../../src/store/group-store.js'
 import { appendRaw, deliver, invite, manualClock, str, syncAll, text, uniqueText, type Member } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
@@ -202,8 +203,22 @@ describe('the owner’s retention period', () => {
   })
 })
 
-describe('a retention sweep after a restart', () => {
-  it('loads the state of the groups that have a retention period, and of no other', async () => {
+describe("a group's MLS state after a restart", () => {
+  it('is read by neither a listing of the groups nor a retention sweep of groups without a period', async () => {
+    const { members: [a] } = await group(['a', 'b'])
+    await a!.manager.create()
+    a!.restart()
+    const read = vi.spyOn(GroupStore.prototype, 'state')
+    try {
+      expect(a!.manager.list()).toHaveLength(2)
+      await a!.manager.sweepRetention()
+      expect(read).not.toHaveBeenCalled()
+    } finally {
+      read.mockRestore()
+    }
+  })
+
+  it('is loaded by a retention sweep for the groups that have a retention period, and for no other', async () => {
     const { members: [a], groupId: kept } = await group(['a', 'b'])
     const { id: plain } = await a!.manager.create()
     await a!.manager.setRetention(kept, 4 * HOUR)
