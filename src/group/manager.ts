@@ -16,6 +16,7 @@ import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from 
 import { GroupIngest } from './ingest.js'
 import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitation-limits.js'
 import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
+import { GroupLogAuthors } from './log-authors.js'
 import { GroupRoster } from './roster.js'
 import { checkSettingText, encodeGroupSetting, type GroupSetting } from './setting.js'
 import type { FileInfo, GroupEvent, GroupInfo, GroupManagerEvents, PartialShare, PendingInvitation, ProcessSummary, RotationOutcome } from './types.js'
@@ -91,6 +92,8 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
   #queue: Promise<unknown> = Promise.resolve()
   /** The processing pass queued and not yet started, which absorbs further requests. */
   #queuedPass: Promise<void> | undefined
+  /** Which authors each group log takes from sync. */
+  readonly #logAuthors: GroupLogAuthors
   /** Owners (hex) of groups by group id (hex), for {@link committerOf}. */
   readonly #owners = new Map<string, string>()
 
@@ -116,6 +119,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     })
     this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
+    this.#logAuthors = new GroupLogAuthors(
+      (author, groupId) => bytesEqual(author, this.identityKey) || this.#core.isMember(author, groupId),
+      (logId) => this.#core.authors(logId),
+    )
   }
 
   /**
@@ -507,9 +514,13 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     return this.#core.files.groupOf(logId) !== undefined
   }
 
-  /** Sync policy: whether to take an operation of a shared log (a file log takes only its sender's announced chunks). */
+  /**
+   * Sync policy: whether to take an operation of a shared log. A file log
+   * takes only its sender's announced chunks; a group log its members' and a
+   * bounded number of other authors' (log-authors.ts). From memory.
+   */
   acceptsOperation(header: Parameters<GroupCore['files']['accepts']>[0]): boolean {
-    return this.#core.files.accepts(header)
+    return this.isFileLog(header.logId) ? this.#core.files.accepts(header) : this.#logAuthors.accepts(header.logId, header.author)
   }
 
   /**
@@ -690,6 +701,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
 
   /** Emits what a committed change calls for; a throwing listener is logged, never allowed to undo committed work. */
   #emitAll(events: readonly GroupEvent[]): void {
+    for (const event of events) {
+      if (event[0] === 'changed' || event[0] === 'removed') this.#logAuthors.forget(event[1].groupId)
+      else if (event[0] === 'joined') this.#logAuthors.forget(event[1].id)
+    }
     for (const [name, ...args] of events) {
       try {
         // The generic EventEmitter typing cannot follow the event name through the tuple.
