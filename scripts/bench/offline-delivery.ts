@@ -68,6 +68,8 @@ export async function offlineDelivery(testnetDir: string, root: string): Promise
       for (const m of members) await alice!.invite(group, m)
       for (const m of members) await until(() => live.get(m)!.groups().some((g) => g.id === group), `${m} to join ${group}`)
     }
+    // The keeper keeps groups only for the peers its user allowed.
+    await keeper!.decideKeeping(alice!.peerId, 'allow')
     await alice!.addKeeper(viaKeeper, 'keeper')
     await until(() => bob!.keepers(viaKeeper).keepers.length === 1, 'bob to learn of the keeper')
     await bob!.decideKeepers(viaKeeper, 'allow')

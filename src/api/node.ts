@@ -1,5 +1,5 @@
 import type { RotationOutcome } from '../group/index.js'
-import type { BurrowEvents, ForkView, GroupContent, GroupSummary, InviteOptions, InviteOutcome, KeepersView, KeptGroupStatus, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { BurrowEvents, ForkView, GroupContent, GroupSummary, InviteOptions, InviteOutcome, KeepersView, KeepingOrdererView, KeptGroupStatus, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** The node events the local API forwards to subscribers: all of the node's. */
 export type LocalApiNodeEvents = BurrowEvents
@@ -35,12 +35,14 @@ export interface LocalApiNode {
   messages(group: string, options?: { afterId?: number; limit?: number }): MessageView[]
   /** Files, deletion and retention (node/content.ts). */
   readonly content: Pick<GroupContent, 'sendFile' | 'beginFile' | 'files' | 'saveFile' | 'delete' | 'setRetention'>
-  /** Keepers (node/keepers.ts): the owner names them, members allow or deny them, a keeper lists what it keeps. */
+  /** Keepers (node/keepers.ts): the owner names them, members allow or deny them, a keeper's user allows or denies the peers that order it, and lists what it keeps. */
   keepers(group: string): KeepersView
   addKeeper(group: string, peer: string): Promise<KeepersView>
   removeKeeper(group: string, peer: string): Promise<KeepersView>
   decideKeepers(group: string, decision: 'ask' | 'allow' | 'deny'): Promise<KeepersView>
   keptGroups(): KeptGroupStatus[]
+  decideKeeping(peer: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView>
+  keepingOrderers(): KeepingOrdererView[]
   /** Fork proofs held: list, export one in text form. */
   readonly forks: { list(): ForkView[]; export(id: string): { id: string; proof: string } }
   stop(): Promise<void>

@@ -29,7 +29,7 @@
  * of ours may wait for one peer (beyond: `SYNC_SEND_BACKLOG`). A member that
  * departed the group gets none and none of its are handed on.
  */
-import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, KeepersView, KeptGroupStatus, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
+import type { FileProgress, FileView, ForkView, GroupSummary, InviteEvent, KeepersView, KeepingOrdererView, KeptGroupStatus, MemberView, MessageView, NodeStatus, PeerView, PendingInviteView } from '../node/index.js'
 
 /** Longest request line the server accepts, in bytes (without the newline). */
 export const MAX_REQUEST_LINE_BYTES = 256 * 1024
@@ -102,6 +102,7 @@ export const METHODS = [
   'group.keeper.remove',
   'group.keepers.decide',
   'kept.list',
+  'kept.decide',
 ] as const
 
 /** Methods that last as long as a transfer: no call timeout (closing the connection ends them). */
@@ -131,6 +132,7 @@ export const EVENTS = [
   'group:deleted',
   'group:keepers',
   'keeper:full',
+  'kept:asked',
 ] as const
 
 /** An event name. */
@@ -246,8 +248,10 @@ export interface MethodParams {
   'group.keeper.remove': { group: string; peer: string }
   /** Member: allow or deny the keepers the group's owner names (`ask`: ask again at the next list). */
   'group.keepers.decide': { group: string; decision: 'ask' | 'allow' | 'deny' }
-  /** As a keeper: the groups kept here. */
+  /** As a keeper: the groups kept here, and the peers that ordered this node to keep theirs. */
   'kept.list': Record<string, never>
+  /** As a keeper: allow an allow-listed peer to have its groups kept here, or deny it (its kept groups are dropped). */
+  'kept.decide': { peer: string; decision: 'allow' | 'deny' }
 }
 
 /** Result of every method. */
@@ -300,13 +304,16 @@ export interface MethodResults {
   'group.keeper.add': KeepersJson
   'group.keeper.remove': KeepersJson
   'group.keepers.decide': KeepersJson
-  'kept.list': { kept: KeptGroupJson[] }
+  'kept.list': { kept: KeptGroupJson[]; orderers: KeepingOrdererJson[] }
+  'kept.decide': KeepingOrdererJson
 }
 
 /** A group's keepers and our answer (node/types.ts `KeepersView`). */
 export type KeepersJson = KeepersView
 /** A group kept here (node/types.ts `KeptGroupStatus`). */
 export type KeptGroupJson = KeptGroupStatus
+/** A peer that asked this node to keep its groups, and the user's answer (node/types.ts `KeepingOrdererView`). */
+export type KeepingOrdererJson = KeepingOrdererView
 
 /** Data of every event. */
 export interface EventData {
@@ -333,6 +340,7 @@ export interface EventData {
   'group:deleted': { groupId: string; author: string; seqs: number[] }
   'group:keepers': KeepersJson
   'keeper:full': { groupId: string; code: string; message: string }
+  'kept:asked': KeepingOrdererJson
 }
 
 // ---- lines -----------------------------------------------------------------

@@ -207,7 +207,8 @@ class LocalApi implements LocalApiServer {
       'group.keeper.add': async ({ group, peer }) => keepersJson(await node.addKeeper(group, peer)),
       'group.keeper.remove': async ({ group, peer }) => keepersJson(await node.removeKeeper(group, peer)),
       'group.keepers.decide': async ({ group, decision }) => keepersJson(await node.decideKeepers(group, decision)),
-      'kept.list': () => ({ kept: node.keptGroups().map((k) => ({ ...k })) }),
+      'kept.list': () => ({ kept: node.keptGroups().map((k) => ({ ...k })), orderers: node.keepingOrderers().map((o) => ({ ...o })) }),
+      'kept.decide': async ({ peer, decision }) => ({ ...(await node.decideKeeping(peer, decision)) }),
       ...this.#fileHandlers(),
     }
   }

@@ -228,6 +228,11 @@ const KEEPER_VALIDATORS = {
     return { group: requiredString(p, 'group', MAX_REF_CHARS), decision }
   },
   'kept.list': noParams,
+  'kept.decide': (p: Params): MethodParams['kept.decide'] => {
+    onlyKeys(p, ['peer', 'decision'])
+    if (p.decision !== 'allow' && p.decision !== 'deny') throw bad('"decision" must be "allow" or "deny"')
+    return { peer: requiredString(p, 'peer', MAX_REF_CHARS), decision: p.decision }
+  },
 }
 
 const PARAM_VALIDATORS: { [M in MethodName]: (params: Params) => MethodParams[M] } = {

@@ -187,6 +187,7 @@ export function statusJson(s: NodeStatus): StatusJson {
     operations: s.operations,
     kept: s.kept.map((k) => ({ ...k })),
     keeperQuestions: s.keeperQuestions.map(keepersJson),
+    keepingQuestions: s.keepingQuestions.map((o) => ({ ...o })),
   }
 }
 
@@ -214,6 +215,7 @@ export const EVENT_DATA: { [E in EventName]: (...args: LocalApiNodeEvents[E]) =>
   'log:fork': (f) => ({ ...forkJson(f), peerId: f.peerId, ...(f.peerName !== undefined ? { peerName: f.peerName } : {}) }),
   'group:keepers': (k) => keepersJson(k),
   'keeper:full': (e) => ({ groupId: e.groupId, code: e.code, message: e.message }),
+  'kept:asked': (o) => ({ ...o }),
 }
 
 /** The group an event belongs to (hex id), for subscriptions limited to one group. */

@@ -11,7 +11,7 @@ import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
 import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
 import { nodeRuns, withOfflineNode } from './at-rest-commands.js'
-import { keeperQuestion, keptTable } from './keeper-commands.js'
+import { keeperQuestion, keepingQuestion, keptTable } from './keeper-commands.js'
 
 /** A parsed command ready to run. */
 export type Run = Extract<Invocation, { kind: 'run' }>
@@ -97,6 +97,7 @@ async function status(run: Run, io: CliIo): Promise<number> {
     )
     if (s.kept.length > 0) io.stdout.write(`\n${keptTable(s.kept)}`)
     for (const q of s.keeperQuestions) io.stdout.write(`\n${keeperQuestion(q)}\n`)
+    for (const o of s.keepingQuestions) io.stdout.write(`\n${keepingQuestion(o)}\n`)
   }
   return EXIT.OK
 }

@@ -1,4 +1,4 @@
-import type { KeepersJson, KeptGroupJson } from '../api/index.js'
+import type { KeepersJson, KeepingOrdererJson, KeptGroupJson } from '../api/index.js'
 import { canAsk, confirm } from './confirm.js'
 import { CliError, EXIT } from './errors.js'
 import { formatBytes } from './file-commands.js'
@@ -16,6 +16,12 @@ export function keeperQuestion(q: KeepersJson): string {
   return printable(
     `${owner} introduced keeper${q.keepers.length === 1 ? '' : 's'} ${names} for ${group}: run \`burrow group keepers allow ${group}\` to accept, \`burrow group keepers deny ${group}\` to refuse`,
   )
+}
+
+/** What a peer that wants groups kept here asks this node's user, in one line with the commands that answer it. */
+export function keepingQuestion(o: KeepingOrdererJson): string {
+  const who = o.name ?? shortId(o.peerId)
+  return printable(`${who} asked this node to keep a group: run \`burrow kept allow ${who}\` to accept, \`burrow kept deny ${who}\` to refuse`)
 }
 
 /** A kept group in one table row. */
@@ -75,11 +81,28 @@ async function groupKeepers(run: Run, io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-/** `burrow kept`: the groups this node keeps for others. */
+/** `burrow kept`: the groups this node keeps for others; `burrow kept allow|deny <peer>`: whether it keeps a peer's groups. */
 async function kept(run: Run, io: CliIo): Promise<number> {
-  const { kept: groups } = await withApi(run, (api) => api.call('kept.list', {}))
-  if (run.globals.json) printJson(io, { kept: groups })
-  else io.stdout.write(groups.length === 0 ? 'this node keeps no group\n' : keptTable(groups))
+  const [action, peer] = run.args as [string | undefined, string | undefined]
+  if (action !== undefined) {
+    if (action !== 'allow' && action !== 'deny') throw new CliError('CLI_USAGE', `burrow kept takes allow or deny, not "${printable(action.slice(0, 20))}"`)
+    if (peer === undefined) throw new CliError('CLI_USAGE', `name the peer: burrow kept ${action} <peer>`)
+    const o = await withApi(run, (api) => api.call('kept.decide', { peer, decision: action }))
+    if (run.globals.json) printJson(io, o)
+    else {
+      const who = printable(o.name ?? shortId(o.peerId))
+      io.stdout.write(action === 'allow' ? `${who} may have its groups kept here (${o.groups} now)\n` : `${who}'s orders are refused; no group is kept for it\n`)
+    }
+    return EXIT.OK
+  }
+  const { kept: groups, orderers } = await withApi(run, (api) => api.call('kept.list', {}))
+  if (run.globals.json) printJson(io, { kept: groups, orderers })
+  else {
+    io.stdout.write(groups.length === 0 ? 'this node keeps no group\n' : keptTable(groups))
+    const answered = orderers.filter((o) => o.decision !== 'ask')
+    if (answered.length > 0) io.stdout.write(`\n${table(['orderer', 'peer id', 'answer', 'groups'], answered.map((o) => [printable(o.name ?? '-'), o.peerId, o.decision, String(o.groups)]))}`)
+    for (const o of orderers) if (o.decision === 'ask') io.stdout.write(`\n${keepingQuestion(o)}\n`)
+  }
   return EXIT.OK
 }
 

@@ -15,7 +15,7 @@ import { CliError, EXIT } from './errors.js'
 import { printable, shortId } from './format.js'
 import type { CliIo } from './io.js'
 import { humanLogDestination, logFileDestination } from './log-output.js'
-import { keeperQuestion } from './keeper-commands.js'
+import { keeperQuestion, keepingQuestion } from './keeper-commands.js'
 import { promptPassphrase, readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
@@ -193,6 +193,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
       : say(`fork detected: ${f.self ? 'your own identity' : (f.authorName ?? shortId(f.authorPeerId))} signed two different operations at seq ${f.seq}; proof ${f.id} (\`burrow forks\`)`),
   )
   node.on('group:keepers', (q) => (json ? event('group:keepers', q) : say(keeperQuestion(q))))
+  node.on('kept:asked', (o) => (json ? event('kept:asked', o) : say(keepingQuestion(o))))
   node.on('keeper:full', (e) => (json ? event('keeper:full', e) : lines.err(printable(`${e.code}: ${e.message}`))))
   node.on('group:invite', (e) => {
     if (json) event('group:invite', e)

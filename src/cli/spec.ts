@@ -69,6 +69,7 @@ const FINGERPRINT_NOTE =
   'The fingerprint is the start of the identity key: compare it with the peer over a channel you trust (in person, a call), as SECURITY.md asks, before you rely on the card.'
 const KEEPERS_JSON = '{ groupId, group?, owner, ownerName?, keepers: [{ identityKey, peerId, onion, name? }], decision ("ask", "allow" or "deny") }'
 const KEPT_JSON = '{ groupId, owner, ownerName?, members, keepers, retentionMs, operations, bytes, quotaBytes, full }'
+const ORDERER_JSON = '{ identityKey, peerId, name?, decision ("ask", "allow" or "deny"), groups }'
 const FILE_JSON = '{ id, groupId, name, mediaType, size, sha256, sender, senderPeerId, senderName?, self, sentAt, chunks, chunksHeld, complete }'
 const MESSAGE_JSON = `{ id, group, author, authorPeerId, authorName?, self, seq, epoch, receivedAt, text?, data (base64), file?: ${FILE_JSON} }`
 
@@ -324,17 +325,17 @@ export const COMMANDS: CommandSpec[] = [
     args: [],
     options: [],
     examples: ['burrow status', 'burrow status --json'],
-    json: `{ state, peerId, onion, identityKey, fingerprint, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations, kept: [${KEPT_JSON}], keeperQuestions: [${KEEPERS_JSON}] }`,
+    json: `{ state, peerId, onion, identityKey, fingerprint, tor: { state, bootstrap, pid? }, reachable, peers: { total, connected }, groups, operations, kept: [${KEPT_JSON}], keeperQuestions: [${KEEPERS_JSON}], keepingQuestions: [${ORDERER_JSON}] }`,
   },
   {
     path: ['kept'],
-    summary: 'list the groups this node keeps for their owners',
+    summary: 'list the groups this node keeps for their owners; allow or deny a peer to have its groups kept here',
     description:
-      'A keeper holds the logs of groups whose owner ordered it to (ciphertext only: it is no member). Each group has a quota (config keeperGroupQuota, default 1 GiB) and all of them a total (keeperTotalQuota, default 10 GiB): a full group refuses new operations (KEEPER_QUOTA_FULL, logged) and its members keep them until space frees.',
-    args: [],
+      'A keeper holds the logs of groups whose owner ordered it to (ciphertext only: it is no member). It carries out orders only from peers you allowed: `allow <peer>` lets an allow-listed peer have its groups kept here (the order it sent meanwhile is carried out at once), `deny <peer>` refuses it and drops the groups kept for it. Until you answer, its orders are refused (KEEPER_NOT_ALLOWED) and `burrow status`, `burrow kept` and `burrow start` remind you. A node never keeps a group it is a member of, at most 16 groups per peer, and at most 4,096 file logs per group. Each group has a quota (config keeperGroupQuota, default 1 GiB) and all of them a total (keeperTotalQuota, default 10 GiB): a full group refuses new operations (KEEPER_QUOTA_FULL, logged) and its members keep them until space frees. Without allow or deny, lists the kept groups and the peers that asked.',
+    args: [{ name: 'allow|deny', required: false }, { name: 'peer', required: false }],
     options: [],
-    examples: ['burrow kept', 'burrow kept --json'],
-    json: `{ kept: [${KEPT_JSON}] }`,
+    examples: ['burrow kept', 'burrow kept allow alice', 'burrow kept deny alice', 'burrow kept --json'],
+    json: `{ kept: [${KEPT_JSON}], orderers: [${ORDERER_JSON}] } (with allow or deny: ${ORDERER_JSON})`,
   },
   {
     path: ['card'],

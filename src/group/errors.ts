@@ -77,6 +77,8 @@ export const GROUP_ERRORS = {
   KEEPER_MALFORMED: 'malformed keeper message',
   /** A kept group reached its quota (or the keeper its total): new operations of the group are refused until space frees. */
   KEEPER_QUOTA_FULL: 'the keeper is full for this group: new operations are refused',
+  /** The keeper's user has not allowed the orderer to have groups kept there (`burrow kept allow <peer>`); the order waits for the answer. */
+  KEEPER_NOT_ALLOWED: 'the keeper keeps groups only for peers its user allowed (burrow kept allow <peer>)',
   /** The peer is not a keeper of the group, or not one the member allowed. */
   KEEPER_NOT_FOUND: 'no such keeper in the group',
 } as const

@@ -76,7 +76,7 @@ export {
   encodeKeeperResponse,
   type KeeperRequest,
 } from './keeper-wire.js'
-export { KeptGroups, DEFAULT_KEEPER_QUOTA, type KeeperQuota, type KeptGroupView, type KeptPeersChange } from './kept.js'
+export { KeptGroups, DEFAULT_KEEPER_QUOTA, MAX_KEPT_FILE_LOGS, MAX_KEPT_PER_ORDERER, type KeeperQuota, type KeepingOrderer, type KeptGroupsOptions, type KeptGroupView, type KeptPeersChange } from './kept.js'
 export type { KeeperList } from './core.js'
 export { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, groupIdOf, isGroupIdOf } from './group-id.js'
 export { INVITATION_LIMITS, type InvitationLimits } from './invitation-limits.js'

@@ -171,11 +171,17 @@ export function encodeKeeperResponse(refusal?: string): Uint8Array {
   return encodeCanonical(refusal === undefined ? [1] : [0, refusal])
 }
 
-/** Reads the keeper's answer: resolves when accepted; throws `KEEPER_REFUSED` (with the keeper's code, sanitized) or `KEEPER_MALFORMED`. */
+/**
+ * Reads the keeper's answer: resolves when accepted; throws
+ * `KEEPER_NOT_ALLOWED` when the keeper's user has not allowed us to order it
+ * yet (ask again later), `KEEPER_REFUSED` (with the keeper's code,
+ * sanitized) for any other refusal, or `KEEPER_MALFORMED`.
+ */
 export function decodeKeeperResponse(bytes: Uint8Array): void {
   const value = decodeStrict(bytes)
   if (Array.isArray(value) && value.length === 1 && value[0] === 1) return
   if (Array.isArray(value) && value.length === 2 && value[0] === 0 && typeof value[1] === 'string') {
+    if (value[1] === 'KEEPER_NOT_ALLOWED') throw new GroupError('KEEPER_NOT_ALLOWED', 'the keeper has not allowed us to order it yet')
     const code = value[1].slice(0, MAX_REFUSAL_CHARS).replace(/[^A-Z0-9_]/g, '?')
     throw new GroupError('KEEPER_REFUSED', `the keeper refused (${code})`)
   }

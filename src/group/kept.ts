@@ -2,7 +2,7 @@ import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
 import type { Header, LogId } from '../log/types.js'
 import type { ContactCard } from '../keys/index.js'
-import type { KeeperStore, LogStore } from '../store/index.js'
+import type { KeeperDecision, KeeperStore, LogStore } from '../store/index.js'
 import { GroupError } from './errors.js'
 import { fileLogId } from './file-crypto.js'
 import { isGroupIdOf } from './group-id.js'
@@ -17,6 +17,26 @@ export interface KeeperQuota {
 
 /** 1 GiB per group, 10 GiB in all. */
 export const DEFAULT_KEEPER_QUOTA: KeeperQuota = { perGroupBytes: 1024 ** 3, totalBytes: 10 * 1024 ** 3 }
+
+/** What a keeper knows of the node it runs on, and its limits. */
+export interface KeptGroupsOptions {
+  /** This node's identity key: a log holding its operations is its own, never kept, and a release never drops them. */
+  readonly self: Uint8Array
+  /** Whether this node created or joined `groupId`, or waits for a Welcome to it: a member never keeps its own group. */
+  readonly isOwnGroup: (groupId: Uint8Array) => boolean
+  readonly quota?: Partial<KeeperQuota>
+  readonly now?: () => number
+}
+
+/** A peer that ordered this node to keep groups, and the user's answer (`ask` until there is one). */
+export interface KeepingOrderer {
+  readonly identityKey: Uint8Array
+  readonly decision: KeeperDecision
+  /** When it first asked, or when the user answered. */
+  readonly decidedAt: number
+  /** The groups kept here for it. */
+  readonly groups: number
+}
 
 /** A kept group as `burrow status` shows it. */
 export interface KeptGroupView {
@@ -61,11 +81,15 @@ const encodeList = (cards: readonly ContactCard[]): Uint8Array => encodeCanonica
  * The groups this node keeps for their owners: ciphertext only, never an
  * MLS member (the group manager ignores logs of groups it is not in). An
  * order comes from the group's owner (proven by the nonce its id derives
- * from, and pinned: the first orderer stays the only one); it names the
- * members and co-keepers the group's logs are shared with, and the
- * retention period. Members claim their files' logs. Each group has a
- * quota, and all of them a total: past it, new operations of the group are
- * refused (`accepts`), never stored then dropped, so the sender keeps them.
+ * from, and pinned: the first orderer stays the only one) whom the user
+ * allowed to order (`decide`; until then the order is held in memory and
+ * refused with `KEEPER_NOT_ALLOWED`, and `onAsked` tells the user once); it
+ * names the members and co-keepers the group's logs are shared with, and
+ * the retention period. A group this node is a member of is never kept, and
+ * its own operations are never dropped. Members claim their files' logs, up
+ * to {@link MAX_KEPT_FILE_LOGS} per group. Each group has a quota, and all
+ * of them a total: past it, new operations of the group are refused
+ * (`accepts`), never stored then dropped, so the sender keeps them.
  *
  * Asked by the sync policy for every frame: answered from memory.
  */
@@ -74,7 +98,15 @@ export class KeptGroups {
   readonly #logs: LogStore
   readonly #quota: KeeperQuota
   readonly #now: () => number
+  readonly #self: Uint8Array
+  readonly #isOwnGroup: (groupId: Uint8Array) => boolean
   readonly #groups = new Map<string, Kept>()
+  /** The user's answer per orderer (hex identity key). */
+  readonly #orderers = new Map<string, { decision: KeeperDecision; decidedAt: number }>()
+  /** Orders of peers not allowed yet, by `<orderer>:<group>`, oldest first: carried out if the user allows the orderer. */
+  readonly #held = new Map<string, { from: Uint8Array; order: Extract<KeeperRequest, { type: 'order' }> }>()
+  /** Per kept (log, author): the next seq whose operation is not counted yet, so that one offered twice counts once. */
+  readonly #counted = new Map<string, number>()
   readonly #fileGroup = new Map<string, Kept>()
   /** Per kept (log, author) that had an operation refused: the next seq it may take, so that no gap follows a refusal. */
   readonly #resumeAt = new Map<string, number>()
@@ -83,12 +115,17 @@ export class KeptGroups {
   #total = 0
   /** Called when a group fills up (once per filling): the operator's error. */
   onFull: (groupId: Uint8Array, error: GroupError) => void = () => {}
+  /** Called when a peer the user has not answered orders this node for the first time: ask the user. */
+  onAsked: (orderer: Uint8Array) => void = () => {}
 
-  constructor(store: KeeperStore, logs: LogStore, options: { quota?: Partial<KeeperQuota>; now?: () => number } = {}) {
+  constructor(store: KeeperStore, logs: LogStore, options: KeptGroupsOptions) {
     this.#store = store
     this.#logs = logs
     this.#quota = { ...DEFAULT_KEEPER_QUOTA, ...options.quota }
     this.#now = options.now ?? Date.now
+    this.#self = options.self.slice()
+    this.#isOwnGroup = options.isOwnGroup
+    for (const row of store.orderers()) this.#orderers.set(toHex(row.identityKey), { decision: row.decision, decidedAt: row.decidedAt })
     for (const row of store.keptGroups()) {
       this.#remember(row.groupId, row.owner, decodeList(row.members, MAX_ORDER_MEMBERS), decodeList(row.keepers, MAX_KEEPERS), row.retentionMs)
     }
@@ -116,13 +153,26 @@ export class KeptGroups {
 
   /**
    * Takes an order from `from` (an allow-listed peer's identity key):
-   * `KEEPER_REFUSED` unless it owns the group (id and nonce) and is the
-   * group's first orderer here. Returns who the group is now shared with.
+   * `KEEPER_REFUSED` unless it owns the group (id and nonce), is the
+   * group's first orderer here, and the group is not this node's own;
+   * `KEEPER_NOT_ALLOWED` until the user allowed `from` to order (the order
+   * is held meanwhile, unless the user denied it). Returns who the group is
+   * now shared with.
    */
   order(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): KeptPeersChange {
     if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
+    // A member's node keeping its own group would share it as its owner orders, and drop it, our operations with it, on release.
+    if (this.#isOwnGroup(order.groupId) || this.#holdsOurs(order.groupId)) throw new GroupError('KEEPER_REFUSED', 'this node is a member of that group')
     const existing = this.#groups.get(toHex(order.groupId))
     if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+    const decision = this.#orderers.get(toHex(from))?.decision
+    if (decision !== 'allow') {
+      if (decision !== 'deny') this.#hold(from, order)
+      throw new GroupError('KEEPER_NOT_ALLOWED', 'this node\'s user has not allowed the orderer to have groups kept here')
+    }
+    if (existing === undefined && this.#keptFor(from).length >= MAX_KEPT_PER_ORDERER) {
+      throw new GroupError('KEEPER_REFUSED', `this node keeps ${MAX_KEPT_PER_ORDERER} groups for the orderer already`)
+    }
     const members = order.members.filter((m) => !bytesEqual(m.identityKey, from))
     const before = existing === undefined ? new Set<string>() : new Set(existing.sharedWith)
     this.#store.upsertKept({ groupId: order.groupId, owner: from, members: encodeList(members), keepers: encodeList(order.keepers), retentionMs: order.retentionMs, orderedAt: this.#now() })
@@ -142,31 +192,77 @@ export class KeptGroups {
     return { groupId: order.groupId, peers, dropped }
   }
 
-  /** Ends keeping a group, by its owner's word; its logs are dropped. Returns who it was shared with. */
+  /** Ends keeping a group, by its owner's word; its logs are dropped (never our own operations). Returns who it was shared with. */
   release(from: Uint8Array, groupId: Uint8Array): KeptPeersChange {
-    const kept = this.#owned(from, groupId)
-    this.#store.deleteKept(groupId)
-    for (const logId of [groupId, ...kept.fileLogs.values()]) for (const author of this.#logs.heights(logId).keys()) this.#logs.dropLog(fromHex(author), logId)
-    this.#groups.delete(toHex(groupId))
-    for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
-    this.#total -= kept.bytes
-    return { groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex) }
+    return this.#drop(this.#owned(from, groupId))
   }
 
-  /** A member's (or the owner's) claim of its group's files: their logs are kept with the group from now on. Returns the new file logs. */
+  /**
+   * The user's answer to `orderer`: `allow` carries out its held orders
+   * (those refused meanwhile are skipped) and lets it order from now on;
+   * `deny` refuses its orders and drops the groups kept for it. Returns
+   * what changed about who may reach this node, per group.
+   */
+  decide(orderer: Uint8Array, decision: 'allow' | 'deny'): KeptPeersChange[] {
+    const at = this.#now()
+    this.#store.setOrderer(orderer, decision, at)
+    this.#orderers.set(toHex(orderer), { decision, decidedAt: at })
+    const held = this.#takeHeld(orderer)
+    if (decision === 'deny') return this.#keptFor(orderer).map((kept) => this.#drop(kept))
+    const changes: KeptPeersChange[] = []
+    for (const order of held) {
+      try {
+        changes.push(this.order(orderer, order))
+      } catch (err) {
+        if (!(err instanceof GroupError)) throw err
+      }
+    }
+    return changes
+  }
+
+  /** Forgets `orderer` (it left the allow-list): its answer, its held orders, and the groups kept for it, which are dropped. */
+  forget(orderer: Uint8Array): KeptPeersChange[] {
+    this.#store.forgetOrderer(orderer)
+    this.#orderers.delete(toHex(orderer))
+    this.#takeHeld(orderer)
+    return this.#keptFor(orderer).map((kept) => this.#drop(kept))
+  }
+
+  /** The peers that ordered this node to keep groups, with the user's answers. */
+  orderers(): KeepingOrderer[] {
+    return [...this.#orderers].map(([key, { decision, decidedAt }]) => ({ identityKey: fromHex(key), decision, decidedAt, groups: this.#keptFor(fromHex(key)).length }))
+  }
+
+  /**
+   * A member's (or the owner's) claim of its group's files: their logs are
+   * kept with the group from now on, up to {@link MAX_KEPT_FILE_LOGS} per
+   * group (`KEEPER_QUOTA_FULL` for a claim of which none fits). Returns the
+   * new file logs.
+   */
   claim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): Uint8Array[] {
     const kept = this.#groups.get(toHex(groupId))
-    if (kept === undefined) throw new GroupError('KEEPER_REFUSED', 'this node does not keep that group')
+    if (kept === undefined) {
+      // Its order waits for the user's answer: the member asks again.
+      const held = [...this.#held.values()].some((h) => bytesEqual(h.order.groupId, groupId))
+      throw new GroupError(held ? 'KEEPER_NOT_ALLOWED' : 'KEEPER_REFUSED', 'this node does not keep that group')
+    }
     if (!kept.writers.has(toHex(from))) throw new GroupError('KEEPER_REFUSED', 'only a member claims the files of a group')
-    const added: Uint8Array[] = []
+    const added = new Map<string, Uint8Array>()
+    let full = false
     for (const fileId of fileIds) {
       const logId = fileLogId(groupId, fileId)
-      if (this.#fileGroup.has(toHex(logId))) continue
-      this.#store.addKeptFileLog(logId, groupId)
-      this.#addFileLog(kept, logId)
-      added.push(logId)
+      const key = toHex(logId)
+      if (this.#fileGroup.has(key) || added.has(key) || this.#holdsOurs(logId)) continue
+      if (kept.fileLogs.size + added.size >= MAX_KEPT_FILE_LOGS) {
+        full = true
+        break
+      }
+      added.set(key, logId)
     }
-    return added
+    if (full && added.size === 0) throw new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(groupId).slice(0, 12)} holds its ${MAX_KEPT_FILE_LOGS} file logs: no more are claimed`)
+    this.#store.addKeptFileLogs([...added.values()], groupId)
+    for (const logId of added.values()) this.#addFileLog(kept, logId)
+    return [...added.values()]
   }
 
   /** Every peer (identity key) some kept group is shared with, with the groups. */
@@ -211,6 +307,9 @@ export class KeptGroups {
     }
     // An author the order does not name (yet: a member added since) is refused like a full group.
     if (!kept.writers.has(toHex(header.author))) return refuse()
+    // Stored already, or counted on its way (another session, a relaying member): the store keeps one.
+    const uncounted = this.#counted.get(key) ?? (this.#logs.heights(header.logId).get(toHex(header.author)) ?? -1) + 1
+    if (header.seq < uncounted) return true
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
       refuse()
@@ -222,6 +321,8 @@ export class KeptGroups {
       return false
     }
     if (resume !== undefined) this.#resumeAt.set(key, header.seq + 1)
+    // Only the next one in the chain moves the mark: a header from further on (a gap the store refuses, a forgery) counts, moves nothing.
+    if (header.seq === uncounted) this.#counted.set(key, uncounted + 1)
     kept.bytes += size
     this.#total += size
     return true
@@ -240,6 +341,8 @@ export class KeptGroups {
     let expired = 0
     const reopened: Uint8Array[] = []
     const now = this.#now()
+    // Measured from the store again: what was counted on its way is stored by now, or was never.
+    this.#counted.clear()
     for (const kept of this.#groups.values()) {
       const wasFull = kept.full
       expired += this.#sweepGroup(kept, now)
@@ -300,6 +403,52 @@ export class KeptGroups {
     return kept
   }
 
+  /** Drops a kept group and its logs, keeping any operation of ours; returns who it was shared with. */
+  #drop(kept: Kept): KeptPeersChange {
+    const self = toHex(this.#self)
+    this.#store.deleteKept(kept.groupId)
+    for (const logId of [kept.groupId, ...kept.fileLogs.values()]) {
+      for (const author of this.#logs.heights(logId).keys()) if (author !== self) this.#logs.dropLog(fromHex(author), logId)
+    }
+    this.#groups.delete(toHex(kept.groupId))
+    for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
+    this.#total -= kept.bytes
+    return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex) }
+  }
+
+  /** Whether `logId` holds operations of this node. */
+  #holdsOurs(logId: LogId): boolean {
+    return this.#logs.heights(logId).has(toHex(this.#self))
+  }
+
+  #keptFor(orderer: Uint8Array): Kept[] {
+    return [...this.#groups.values()].filter((k) => bytesEqual(k.owner, orderer))
+  }
+
+  /** Holds the latest order of a peer not allowed yet (the oldest held one goes past {@link MAX_HELD_ORDERS}); asks the user the first time. */
+  #hold(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): void {
+    const key = `${toHex(from)}:${toHex(order.groupId)}`
+    this.#held.delete(key)
+    this.#held.set(key, { from: from.slice(), order })
+    if (this.#held.size > MAX_HELD_ORDERS) this.#held.delete(this.#held.keys().next().value!)
+    if (this.#orderers.has(toHex(from))) return
+    const at = this.#now()
+    this.#store.setOrderer(from, 'ask', at)
+    this.#orderers.set(toHex(from), { decision: 'ask', decidedAt: at })
+    this.onAsked(from.slice())
+  }
+
+  #takeHeld(orderer: Uint8Array): Extract<KeeperRequest, { type: 'order' }>[] {
+    const prefix = `${toHex(orderer)}:`
+    const out: Extract<KeeperRequest, { type: 'order' }>[] = []
+    for (const [key, held] of this.#held) {
+      if (!key.startsWith(prefix)) continue
+      this.#held.delete(key)
+      out.push(held.order)
+    }
+    return out
+  }
+
   #keptOf(logId: LogId): Kept | undefined {
     const key = toHex(logId)
     return this.#groups.get(key) ?? this.#fileGroup.get(key)
@@ -344,6 +493,27 @@ export class KeptGroups {
  * peer reconnects and syncs from our heights).
  */
 const MAX_RESUME_ENTRIES = 4096
+
+/**
+ * Most groups kept for one orderer. The default total quota (10 GiB) holds
+ * ten groups at their full default quota; 16 leaves room for smaller ones
+ * while bounding what one allowed peer puts on this node: 16 orders of at
+ * most 1,008 peers each on the allow-list, 16 GiB of quota claims.
+ */
+export const MAX_KEPT_PER_ORDERER = 16
+
+/**
+ * Most file logs claimed per kept group. Each costs a row, two map entries
+ * and an id in every sync session's announcement to each member (32 bytes,
+ * plus its heights): 4,096 of them are 128 KiB of ids per session start,
+ * and cover a group's files for years of ordinary use (a file a day for
+ * eleven years). A member can name any file id (the keeper cannot tell real
+ * ones), so without a bound claims were limited only by memory.
+ */
+export const MAX_KEPT_FILE_LOGS = 4096
+
+/** Orders held for peers the user has not answered: each may name 1,008 peers (about 200 KiB), so a few. */
+const MAX_HELD_ORDERS = 16
 
 /** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
 const HEADER_ALLOWANCE = 192

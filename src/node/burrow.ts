@@ -20,7 +20,7 @@ import { publishOnion, startRunning, stopRunning, type NodeParts, type Running }
 import { assertPeerLimit } from './onion-access.js'
 import { Recovery } from './recovery.js'
 import { nodePaths, type NodePaths } from './paths.js'
-import type { BurrowEvents, BurrowOptions, KeepersView, KeptGroupStatus, NodeStatus } from './types.js'
+import type { BurrowEvents, BurrowOptions, KeepersView, KeepingOrdererView, KeptGroupStatus, NodeStatus } from './types.js'
 import { groupSummary, messageView, namingFrom, nodeStatus, peerView, type GroupSummary, type MessageView, type Naming, type PeerView } from './views.js'
 
 /**
@@ -95,7 +95,12 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.invites = new InviteQueue({ groups: this.#groups, table: this.#table, store: new PendingInviteStore(db), logger: this.#log })
     this.invites.on('invite', (e) => this.emit('group:invite', e))
     const keeperStore = new KeeperStore(db)
-    this.#kept = new KeptGroups(keeperStore, this.#logs, { ...(options.keeperQuota !== undefined ? { quota: options.keeperQuota } : {}) })
+    this.#kept = new KeptGroups(keeperStore, this.#logs, {
+      self: keys.identity.publicKey,
+      // Created, joined, or waiting for its Welcome: a member's node never keeps the group.
+      isOwnGroup: (groupId) => this.#groups.get(groupId) !== undefined || this.#groups.invitations().some((i) => toHex(i.groupId) === toHex(groupId)),
+      ...(options.keeperQuota !== undefined ? { quota: options.keeperQuota } : {}),
+    })
     this.#keepers = new KeeperService({
       groups: this.#groups,
       kept: this.#kept,
@@ -108,6 +113,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     this.#keeperControls = new KeeperControls({ groups: this.#groups, kept: this.#kept, table: this.#table, service: this.#keepers })
     this.#keepers.on('question', (list) => this.emit('group:keepers', this.#keeperControls.view(list)))
     this.#keepers.on('full', ({ groupId, error }) => this.emit('keeper:full', { groupId: toHex(groupId), code: error.code, message: error.message }))
+    this.#keepers.on('asked', (orderer) => this.emit('kept:asked', this.#keeperControls.ordererView(orderer)))
     const lasting = { options, paths: this.paths, keys, log: this.#log, db, logs: this.#logs, table: this.#table, groups: this.#groups, kept: this.#kept, naming: this.#naming }
     this.#parts = { ...lasting, content: this.content, forks: this.forks, invites: this.invites, node: this, detach: this.#detach, setReachable: (r) => (this.#reachable = r) }
   }
@@ -225,7 +231,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
   async removePeer(what: string): Promise<PeerView> {
     const record = await this.#dropPeer(this.#table.resolve(what).peerId)
-    this.#keepers.userRemoved(record.peerId)
+    await this.#keepers.userRemoved(record.peerId, record.identityKey)
     return this.#peerView(record)
   }
 
@@ -355,6 +361,23 @@ export class Burrow extends EventEmitter<BurrowEvents> {
     return this.#keeperControls.kept()
   }
 
+  /**
+   * As a keeper: whether this node keeps groups for an allow-listed peer
+   * (docs/keepers.md). Until allowed, its orders are refused
+   * (`KEEPER_NOT_ALLOWED`) and the latest ones held; `allow` carries them
+   * out, `deny` refuses them and drops the groups kept for it.
+   *
+   * @throws NetError `PEER_UNKNOWN`
+   */
+  decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
+    return this.#keeperControls.decideKeeping(peerWhat, decision)
+  }
+
+  /** As a keeper: the peers that asked it to keep their groups, with the user's answers. */
+  keepingOrderers(): KeepingOrdererView[] {
+    return this.#keeperControls.orderers()
+  }
+
   /** As a keeper: applies each kept group's retention period (the node does it every minute while it runs). */
   sweepKept(): { expired: number } {
     return this.#keepers.sweep()
@@ -362,7 +385,11 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   status(): NodeStatus {
     const counts = { groups: this.#groups.list().length, operations: this.#logs.operationCount() }
-    const keeping = { kept: this.keptGroups(), keeperQuestions: this.#keepers.questions().map((l) => this.#keeperControls.view(l)) }
+    const keeping = {
+      kept: this.keptGroups(),
+      keeperQuestions: this.#keepers.questions().map((l) => this.#keeperControls.view(l)),
+      keepingQuestions: this.#keepers.askers().map((k) => this.#keeperControls.ordererView(k)),
+    }
     return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, ...keeping })
   }
 

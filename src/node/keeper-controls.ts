@@ -1,11 +1,11 @@
 import type { GroupManager, KeeperList, KeptGroups } from '../group/index.js'
 import { GroupError } from '../group/index.js'
 import type { ContactCard } from '../keys/index.js'
-import { toHex } from '../log/index.js'
+import { bytesEqual, toHex } from '../log/index.js'
 import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 import type { KeeperDecision } from '../store/index.js'
 import type { KeeperService } from './keepers.js'
-import type { KeepersView, KeptGroupStatus } from './types.js'
+import type { KeepersView, KeepingOrdererView, KeptGroupStatus } from './types.js'
 
 /** The parts of a peer's record that a contact card carries (unsigned: what keeping passes on). */
 function cardOf(peer: PeerRecord): ContactCard {
@@ -31,9 +31,11 @@ export interface KeeperControlsOptions {
 
 /**
  * The keepers as people and programs see them (Burrow's `addKeeper`,
- * `removeKeeper`, `keepers`, `decideKeepers`, `keptGroups`): a group's owner
- * names and drops keepers, a member answers for its node, a keeper lists what
- * it keeps; lists come out as views named from the allow-list. The keeping
+ * `removeKeeper`, `keepers`, `decideKeepers`, `keptGroups`,
+ * `decideKeeping`, `keepingOrderers`): a group's owner names and drops
+ * keepers, a member answers for its node, a keeper's user answers the peers
+ * that order it and lists what it keeps; lists come out as views named from
+ * the allow-list. The keeping
  * itself (orders, claims, sharing) is the {@link KeeperService}'s.
  */
 export class KeeperControls {
@@ -95,6 +97,26 @@ export class KeeperControls {
         full: k.full,
       }
     })
+  }
+
+  /** As a keeper: the user's answer to a peer (allow-listed, by name, PeerId or .onion) that orders this node to keep its groups. */
+  async decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
+    const peer = this.#table.resolve(peerWhat)
+    await this.#service.decide(peer.identityKey, decision)
+    return this.ordererView(peer.identityKey)
+  }
+
+  /** As a keeper: the peers that asked it to keep their groups, with the user's answers. */
+  orderers(): KeepingOrdererView[] {
+    return this.#kept.orderers().map((o) => this.ordererView(o.identityKey))
+  }
+
+  /** A peer that orders this node (or asked to), as the APIs show it. */
+  ordererView(identityKey: Uint8Array): KeepingOrdererView {
+    const peerId = peerIdOfIdentityKey(identityKey)
+    const name = this.#table.get(peerId)?.displayName
+    const held = this.#kept.orderers().find((o) => bytesEqual(o.identityKey, identityKey))
+    return { identityKey: toHex(identityKey), peerId, ...(name !== undefined ? { name } : {}), decision: held?.decision ?? 'ask', groups: held?.groups ?? 0 }
   }
 
   /** A keeper list as the APIs show it. */

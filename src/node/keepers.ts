@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging.js'
 import { BurrowError } from '../errors.js'
 import type { ContactCard } from '../keys/index.js'
-import { bytesEqual, toHex } from '../log/index.js'
+import { bytesEqual, fromHex, toHex } from '../log/index.js'
 import {
   GroupError,
   KEEPER_PROTOCOL,
@@ -33,8 +33,9 @@ import { listen } from '../util/events.js'
  * - member: once it allowed its group's keepers, allow-lists them, shares
  *   the group with them (the group layer's sharing index) and claims its
  *   files' logs; asks the user first (`question`) while its answer is `ask`;
- * - keeper: answers `/burrow/keeper/1`, allow-lists the members and
- *   co-keepers of the groups it keeps.
+ * - keeper: answers `/burrow/keeper/1` for the peers its user allowed to
+ *   order it (`decide`; the others are asked about once, `asked`),
+ *   allow-lists the members and co-keepers of the groups it keeps.
  *
  * A peer put on the allow-list for a keeper's sake carries the reason
  * (`peer_reasons`), and leaves the list when its last reason goes, unless
@@ -76,6 +77,8 @@ export interface KeeperServiceEvents {
   question: [KeeperList]
   /** A kept group is full: new operations of it are refused (`KEEPER_QUOTA_FULL`). */
   full: [{ groupId: Uint8Array; error: GroupError }]
+  /** A peer the user has not answered wants groups kept here (`burrow kept allow|deny <peer>`): at its first order, and at every start while unanswered. */
+  asked: [Uint8Array]
 }
 
 interface Outgoing {
@@ -103,6 +106,10 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     options.kept.onFull = (groupId, error) => {
       options.logger.error({ code: error.code, group: toHex(groupId) }, error.message)
       this.emit('full', { groupId, error })
+    }
+    options.kept.onAsked = (orderer) => {
+      options.logger.info({ peer: peerIdOfIdentityKey(orderer) }, 'a peer asks this node to keep its groups')
+      this.emit('asked', orderer)
     }
   }
 
@@ -143,6 +150,8 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       if (groups.keepers(groupId)?.keepers.some((k) => bytesEqual(k.identityKey, keeper)) === true) this.#o.store.dropRelease(groupId, keeper)
       else this.#send('release', groupId, keeper, { type: 'release', groupId })
     }
+    await this.#pruneKeptPeers()
+    for (const asker of this.askers()) this.emit('asked', asker)
   }
 
   /**
@@ -191,9 +200,30 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     if (this.#o.store.peerReasons().some((r) => r.peerId === peerId)) this.#o.store.addPeerReason(peerId, 'user')
   }
 
-  /** The user removed `peerId`: its reasons go with it. */
-  userRemoved(peerId: string): void {
+  /** The user removed a peer: its reasons go with it, and so do its answer as an orderer and the groups kept for it. */
+  async userRemoved(peerId: string, identityKey: Uint8Array): Promise<void> {
     this.#o.store.forgetPeer(peerId)
+    for (const change of this.#o.kept.forget(identityKey)) await this.#peersChanged(change)
+  }
+
+  /**
+   * The user's answer to a peer that orders this node to keep its groups:
+   * `allow` carries out its orders (those waiting now, and later ones);
+   * `deny` refuses them and drops the groups kept for it.
+   */
+  async decide(orderer: Uint8Array, decision: 'allow' | 'deny'): Promise<void> {
+    for (const change of this.#o.kept.decide(orderer, decision)) {
+      await this.#peersChanged(change)
+      this.#net?.sync.share(change.groupId)
+    }
+  }
+
+  /** Peers that asked this node to keep groups and wait for the user's answer. */
+  askers(): Uint8Array[] {
+    return this.#o.kept
+      .orderers()
+      .filter((o) => o.decision === 'ask')
+      .map((o) => o.identityKey)
   }
 
   // ---- keeper side ------------------------------------------------------------
@@ -227,6 +257,22 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     const reason = `kept:${toHex(change.groupId)}`
     await this.#grant(change.peers, reason)
     await this.#revoke(change.dropped, reason)
+  }
+
+  /**
+   * Lets go of peers allow-listed for a kept group that no order names any
+   * more (a group dropped, or a peer left out, while a crash cut the change
+   * short): at every start, so that keeping's entries stay what the orders say.
+   */
+  async #pruneKeptPeers(): Promise<void> {
+    const named = new Set<string>()
+    for (const [peer, groups] of this.#o.kept.peers()) for (const groupId of groups) named.add(`${peerIdOfIdentityKey(fromHex(peer))}:kept:${toHex(groupId)}`)
+    for (const { peerId, reason } of this.#o.store.peerReasons()) {
+      if (!reason.startsWith('kept:') || named.has(`${peerId}:${reason}`)) continue
+      const key = this.#o.table.identityKeyOf(peerId)
+      if (key !== undefined) await this.#revoke([key], reason)
+      else this.#o.store.dropPeerReason(peerId, reason)
+    }
   }
 
   // ---- owner and member side ----------------------------------------------------
@@ -333,7 +379,8 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     } catch (err) {
       const code = (err as { code?: unknown }).code
       this.#o.logger.warn({ keeper: record.peerId, request: key.split(':')[0], code, attempt: out.attempts + 1 }, 'keeper request not delivered')
-      // A refusal is the keeper's answer: asking again changes nothing until the next change or start.
+      // A refusal is the keeper's answer: asking again changes nothing until the next change or start. Not allowed
+      // (yet) is the keeper's user's to answer: asked again on the retry schedule, then whenever the keeper connects.
       if (code === 'KEEPER_REFUSED' || code === 'KEEPER_MALFORMED') {
         this.#done(key, out)
         return

@@ -79,6 +79,8 @@ export interface BurrowEvents {
   'group:keepers': [KeepersView]
   /** As a keeper: a kept group is full and new operations of it are refused (code `KEEPER_QUOTA_FULL`). */
   'keeper:full': [{ groupId: string; code: string; message: string }]
+  /** As a keeper: a peer this node's user has not answered asks it to keep a group: allow or deny it (`Burrow.decideKeeping`). */
+  'kept:asked': [KeepingOrdererView]
 }
 
 /** A group's keepers as this node knows them, and its answer. */
@@ -104,6 +106,16 @@ export interface KeptGroupStatus {
   bytes: number
   quotaBytes: number
   full: boolean
+}
+
+/** A peer that asked this node to keep its groups, and the user's answer (`ask` until there is one). */
+export interface KeepingOrdererView {
+  identityKey: string
+  peerId: string
+  name?: string
+  decision: 'ask' | 'allow' | 'deny'
+  /** The groups kept here for it. */
+  groups: number
 }
 
 /** How far a file transfer is. */
@@ -143,4 +155,6 @@ export interface NodeStatus {
   kept: KeptGroupStatus[]
   /** Groups whose owner named keepers this node has not answered yet. */
   keeperQuestions: KeepersView[]
+  /** As a keeper: peers that asked this node to keep their groups and that its user has not answered yet. */
+  keepingQuestions: KeepingOrdererView[]
 }

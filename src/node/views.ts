@@ -3,7 +3,7 @@ import { toHex } from '../log/index.js'
 import type { FileInfo, GroupInfo, GroupMessage, GroupStatus } from '../group/index.js'
 import { peerIdOfIdentityKey, type AddressTable, type PeerRecord } from '../net/index.js'
 import type { Tor } from '../tor/index.js'
-import type { KeepersView, KeptGroupStatus, NodeStatus } from './types.js'
+import type { KeepersView, KeepingOrdererView, KeptGroupStatus, NodeStatus } from './types.js'
 
 /**
  * What the node shows of its peers, groups and messages: plain data (ids and
@@ -270,6 +270,7 @@ export function nodeStatus(from: {
   operations: number
   kept: KeptGroupStatus[]
   keeperQuestions: KeepersView[]
+  keepingQuestions: KeepingOrdererView[]
 }): NodeStatus {
   const { tor } = from
   return {
@@ -285,5 +286,6 @@ export function nodeStatus(from: {
     operations: from.operations,
     kept: from.kept,
     keeperQuestions: from.keeperQuestions,
+    keepingQuestions: from.keepingQuestions,
   }
 }

@@ -13,7 +13,8 @@
  *   the local view (the only plaintext), rejections.
  *   `pending-invite-store.ts`: the owner's invitations queued until the invitee is reachable.
  *   `keeper-store.ts`: keepers lists and answers, releases not yet
- *   acknowledged, groups kept for others, why a peer is on the allow-list.
+ *   acknowledged, groups kept for others, why a peer is on the allow-list,
+ *   the peers this node keeps groups for.
  * - `errors.ts`: `StoreError` and its codes.
  *
  * No transactions span stores here: callers that must write several things
@@ -37,7 +38,7 @@ export {
 export { MIGRATIONS, applyMigrations, schemaVersion, type Migration } from './migrations.js'
 export { LogStore, deletionTargets, MAX_DELETE_TARGETS, type IngestResult, type LogStoreCounts, type LogStoreOptions, type RejectedOperation, type StoredFork, type WireRow } from './log-store.js'
 export { PeerStore, type PeerError, type PeerRow } from './peer-store.js'
-export { KeeperStore, type KeeperDecision, type KeeperListRow, type KeptGroupRow } from './keeper-store.js'
+export { KeeperStore, type KeeperDecision, type KeeperListRow, type KeepingOrdererRow, type KeptGroupRow } from './keeper-store.js'
 export { PendingInviteStore, type PendingInviteRow } from './pending-invite-store.js'
 export {
   GroupStore,

@@ -21,6 +21,14 @@ export interface KeptGroupRow {
   readonly orderedAt: number
 }
 
+/** The user's answer to a peer that orders this node to keep its groups (migration 9). */
+export interface KeepingOrdererRow {
+  readonly identityKey: Uint8Array
+  readonly decision: KeeperDecision
+  /** When it first asked (`ask`), or when the user answered. */
+  readonly decidedAt: number
+}
+
 interface KeptRow {
   group_id: Buffer
   owner: Buffer
@@ -37,10 +45,12 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b)
  * (`group_keepers`, one row per group, gone with the group), the releases
  * our dropped keepers have not acknowledged (`keeper_releases`), the groups we
  * keep for others and their claimed file logs, and why a peer is on the
- * allow-list (`peer_reasons`). Plain rows; the rules live in `group/` and
+ * allow-list (`peer_reasons`); and (migration 9) the user's answer to each
+ * peer that orders this node to keep groups (`keeping_orderers`). Plain rows; the rules live in `group/` and
  * `node/keepers.ts`.
  */
 export class KeeperStore {
+  readonly #insertFileLogs: (logIds: readonly Uint8Array[], groupId: Uint8Array) => void
   readonly #stmt: {
     list: Statement<[Uint8Array], { group_id: Buffer; keepers: Buffer; decision: KeeperDecision }>
     lists: Statement<[], { group_id: Buffer; keepers: Buffer; decision: KeeperDecision }>
@@ -59,6 +69,9 @@ export class KeeperStore {
     addReason: Statement<[string, string]>
     dropReason: Statement<[string, string]>
     dropPeer: Statement<[string]>
+    orderers: Statement<[], { identity_key: Buffer; decision: KeeperDecision; decided_at: number }>
+    setOrderer: Statement<[Uint8Array, KeeperDecision, number]>
+    dropOrderer: Statement<[Uint8Array]>
   }
 
   constructor(db: Database) {
@@ -86,7 +99,16 @@ export class KeeperStore {
       addReason: db.prepare('INSERT OR IGNORE INTO peer_reasons (peer_id, reason) VALUES (?, ?)'),
       dropReason: db.prepare('DELETE FROM peer_reasons WHERE peer_id = ? AND reason = ?'),
       dropPeer: db.prepare('DELETE FROM peer_reasons WHERE peer_id = ?'),
+      orderers: db.prepare('SELECT identity_key, decision, decided_at FROM keeping_orderers'),
+      setOrderer: db.prepare(
+        'INSERT INTO keeping_orderers (identity_key, decision, decided_at) VALUES (?, ?, ?) ON CONFLICT (identity_key) DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at',
+      ),
+      dropOrderer: db.prepare('DELETE FROM keeping_orderers WHERE identity_key = ?'),
     }
+    const insert = this.#stmt.insertFileLog
+    this.#insertFileLogs = db.transaction((logIds: readonly Uint8Array[], groupId: Uint8Array) => {
+      for (const logId of logIds) insert.run(logId, groupId)
+    })
   }
 
   keeperList(groupId: Uint8Array): KeeperListRow | undefined {
@@ -130,8 +152,9 @@ export class KeeperStore {
     return this.#stmt.fileLogs.all().map((r) => ({ logId: bytes(r.log_id), groupId: bytes(r.group_id) }))
   }
 
-  addKeptFileLog(logId: Uint8Array, groupId: Uint8Array): void {
-    this.#stmt.insertFileLog.run(logId, groupId)
+  /** Records claimed file logs of a kept group, all in one transaction. */
+  addKeptFileLogs(logIds: readonly Uint8Array[], groupId: Uint8Array): void {
+    if (logIds.length > 0) this.#insertFileLogs(logIds, groupId)
   }
 
   /** Bytes (headers and payloads) and operations stored under a log id. */
@@ -167,5 +190,18 @@ export class KeeperStore {
 
   forgetPeer(peerId: string): void {
     this.#stmt.dropPeer.run(peerId)
+  }
+
+  /** The peers that ordered this node to keep groups, with the user's answer to each. */
+  orderers(): KeepingOrdererRow[] {
+    return this.#stmt.orderers.all().map((r) => ({ identityKey: bytes(r.identity_key), decision: r.decision, decidedAt: r.decided_at }))
+  }
+
+  setOrderer(identityKey: Uint8Array, decision: KeeperDecision, at: number): void {
+    this.#stmt.setOrderer.run(identityKey, decision, at)
+  }
+
+  forgetOrderer(identityKey: Uint8Array): void {
+    this.#stmt.dropOrderer.run(identityKey)
   }
 }

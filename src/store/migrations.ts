@@ -279,6 +279,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 9,
+    name: 'keepers: the peers this node keeps groups for (its user\'s answer to each orderer)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE keeping_orderers (
+          identity_key BLOB    PRIMARY KEY,        -- an allow-listed peer that sent this node an order
+          decision     TEXT    NOT NULL CHECK (decision IN ('ask', 'allow', 'deny')),
+          decided_at   INTEGER NOT NULL            -- when it first asked, or when the user answered
+        ) WITHOUT ROWID;
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

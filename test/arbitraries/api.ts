@@ -39,6 +39,7 @@ export const validRequest: fc.Arbitrary<ApiRequest> = fc.oneof(
   fc.record({ id, method: fc.constant('group.keepers' as const), params: fc.record({ group: ref }) }),
   fc.record({ id, method: fc.constant('group.keepers.decide' as const), params: fc.record({ group: ref, decision: fc.constantFrom('ask' as const, 'allow' as const, 'deny' as const) }) }),
   fc.record({ id, method: fc.constant('kept.list' as const), params: fc.constant({}) }),
+  fc.record({ id, method: fc.constant('kept.decide' as const), params: fc.record({ peer: ref, decision: fc.constantFrom('allow' as const, 'deny' as const) }) }),
   fc.record({ id, method: fc.constantFrom('group.members' as const, 'group.rotate' as const, 'group.leave' as const), params: fc.record({ group: ref }) }),
   fc.record({
     id,

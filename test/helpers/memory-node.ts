@@ -13,7 +13,7 @@ import {
   type NodeKeys,
 } from '../../src/keys/index.js'
 import { NetError, peerIdOfIdentityKey } from '../../src/net/index.js'
-import { NodeError, type ForkView, type GroupSummary, type InviteOutcome, type KeepersView, type KeptGroupStatus, type MessageView, type NodeStatus, type PeerView, type PendingInviteView } from '../../src/node/index.js'
+import { NodeError, type ForkView, type GroupSummary, type InviteOutcome, type KeepersView, type KeepingOrdererView, type KeptGroupStatus, type MessageView, type NodeStatus, type PeerView, type PendingInviteView } from '../../src/node/index.js'
 import { groupSummary, messageView, type Naming } from '../../src/node/views.js'
 
 type MemoryGroup = { -readonly [K in keyof GroupInfo]: GroupInfo[K] }
@@ -70,6 +70,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       peers: { total: peers.length, connected: peers.filter((p) => p.connected).length },
       kept: [],
       keeperQuestions: [],
+      keepingQuestions: [],
       groups: this.#groups.length,
       operations: this.#messages.length,
     }
@@ -329,6 +330,20 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
   /** The memory node keeps no group for others. */
   keptGroups(): KeptGroupStatus[] {
     return []
+  }
+
+  readonly #orderers = new Map<string, KeepingOrdererView>()
+
+  /** Records the answer; no order ever arrives here. */
+  async decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
+    const peer = this.#resolvePeer(peerWhat)
+    const view = { identityKey: peer.identityKey, peerId: peer.peerId, ...(peer.name !== undefined ? { name: peer.name } : {}), decision, groups: 0 }
+    this.#orderers.set(peer.peerId, view)
+    return view
+  }
+
+  keepingOrderers(): KeepingOrdererView[] {
+    return [...this.#orderers.values()]
   }
 
   async rotateKeys(groupWhat: string): Promise<RotationOutcome> {

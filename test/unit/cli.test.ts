@@ -191,6 +191,7 @@ describe('commands against a running (in-memory) node', () => {
       operations: 0,
       kept: [],
       keeperQuestions: [],
+      keepingQuestions: [],
     })
     const human = await cli('status')
     expect(human.code).toBe(0)
@@ -308,8 +309,15 @@ describe('commands against a running (in-memory) node', () => {
     expect((await cli('group', 'keeper', 'steal', 'friends')).code).toBe(EXIT.USAGE)
     const owner = await cli('group', 'keepers', 'deny', 'friends')
     expect(owner.err).toContain('(GROUP_INVALID_ARGUMENT)')
-    expect(await cliJson('kept')).toEqual({ kept: [] })
+    expect(await cliJson('kept')).toEqual({ kept: [], orderers: [] })
     expect((await cli('kept')).out).toBe('this node keeps no group\n')
+    // Whether this node keeps a peer's groups: the user's answer, per peer.
+    expect(await cliJson('kept', 'allow', 'vault')).toMatchObject({ name: 'vault', decision: 'allow', groups: 0 })
+    expect((await cli('kept', 'deny', 'vault')).out).toBe('vault\'s orders are refused; no group is kept for it\n')
+    expect((await cli('kept')).out).toMatch(/^vault\s+12D3KooW\w+\s+deny\s+0$/m)
+    expect((await cli('kept', 'allow')).code).toBe(EXIT.USAGE)
+    expect((await cli('kept', 'maybe', 'vault')).code).toBe(EXIT.USAGE)
+    expect((await cli('kept', 'allow', 'nobody')).err).toContain('(PEER_UNKNOWN)')
   })
 
   it('send text; read with --after and --limit; binary shows as a size', async () => {

@@ -14,6 +14,9 @@ import {
   groupIdOf,
   KeptGroups,
   MAX_KEEPERS,
+  MAX_KEPT_FILE_LOGS,
+  MAX_KEPT_PER_ORDERER,
+  type KeptGroupsOptions,
   type KeeperList,
   type KeeperRequest,
 } from '../../src/group/index.js'
@@ -187,15 +190,18 @@ describe('keepers in the group layer', () => {
 })
 
 describe('kept groups', () => {
-  function keeper(options: ConstructorParameters<typeof KeptGroups>[2] = {}): { k: Member; kept: KeptGroups; reopen: () => KeptGroups } {
-    const k = member('k')
-    const make = (): KeptGroups => new KeptGroups(new KeeperStore(k.db), k.logs, options)
-    return { k, kept: make(), reopen: make }
+  /** A keeper node `k` (a real group manager: what its node tells KeptGroups), allowing `orderers` to order it. */
+  function keeper(options: Omit<KeptGroupsOptions, 'self' | 'isOwnGroup'> = {}, orderers: readonly Uint8Array[] = [], k: Member = member('k')): { k: Member; kept: KeptGroups; reopen: () => KeptGroups } {
+    const isOwnGroup = (groupId: Uint8Array): boolean => k.manager.get(groupId) !== undefined || k.manager.invitations().some((i) => toHex(i.groupId) === toHex(groupId))
+    const make = (): KeptGroups => new KeptGroups(new KeeperStore(k.db), k.logs, { ...options, self: k.key, isOwnGroup })
+    const kept = make()
+    for (const o of orderers) kept.decide(o, 'allow')
+    return { k, kept, reopen: make }
   }
 
   it('takes orders from the group owner only, pinned, and shares with the order’s members, co-keepers and owner alone', async () => {
     const { a, b, groupId } = await groupWithKeeper()
-    const { kept, reopen } = keeper()
+    const { kept, reopen } = keeper({}, [a.key])
     const stranger = member('s')
     const coKeeper = cardFor(new Uint8Array(randomBytes(32)))
     const order = { type: 'order' as const, groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [coKeeper], retentionMs: null }
@@ -225,7 +231,7 @@ describe('kept groups', () => {
 
   it('keeps a claimed file log with its group, claimed by a member only, verified by its id', async () => {
     const { a, b, groupId } = await groupWithKeeper()
-    const { kept } = keeper()
+    const { kept } = keeper({}, [a.key])
     kept.order(a.key, { type: 'order', groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [], retentionMs: null })
     const fileId = new Uint8Array(randomBytes(16))
     expect(code(() => kept.claim(member('s').key, groupId, [fileId]))).toBe('KEEPER_REFUSED')
@@ -237,8 +243,8 @@ describe('kept groups', () => {
 
   it('refuses operations past the group quota, reports it once, never leaves a gap, and takes them again once retention frees space', async () => {
     const clock = manualClock()
-    const { kept, k } = keeper({ quota: { perGroupBytes: 10_000 }, now: clock.now })
     const owner = new TestAuthor()
+    const { kept, k } = keeper({ quota: { perGroupBytes: 10_000 }, now: clock.now }, [owner.publicKey])
     const nonce = new Uint8Array(randomBytes(32))
     const groupId = groupIdOf(owner.publicKey, nonce)
     kept.order(owner.publicKey, { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: 60_000 })
@@ -272,8 +278,8 @@ describe('kept groups', () => {
   })
 
   it('counts a claimed file log against its group after the group is ordered again', () => {
-    const { kept } = keeper({ quota: { perGroupBytes: 10_000 } })
     const owner = new TestAuthor()
+    const { kept } = keeper({ quota: { perGroupBytes: 10_000 } }, [owner.publicKey])
     const sender = new TestAuthor()
     const nonce = new Uint8Array(randomBytes(32))
     const groupId = groupIdOf(owner.publicKey, nonce)
@@ -292,9 +298,133 @@ describe('kept groups', () => {
     expect(kept.list()[0]!.bytes).toBeGreaterThan(0)
   })
 
+  /** An order of a new group of `owner` naming `members`. */
+  function newOrder(owner: Uint8Array, members: ContactCard[] = []): Extract<KeeperRequest, { type: 'order' }> {
+    const nonce = new Uint8Array(randomBytes(32))
+    return { type: 'order', groupId: groupIdOf(owner, nonce), nonce, members, keepers: [], retentionMs: null }
+  }
+
+  it('a member\'s node refuses an order for its own group, and a release never drops its own operations', async () => {
+    const { a, b, groupId } = await groupWithKeeper()
+    await b.manager.send(groupId, new TextEncoder().encode('mine'))
+    const heights = b.logs.heights(groupId)
+    expect(heights.has(b.hex)).toBe(true)
+    // The owner orders b's own node to keep the group naming nobody (cutting b off from the others), then releases it.
+    const { kept } = keeper({}, [a.key], b)
+    const order = { type: 'order' as const, groupId, nonce: a.manager.ownershipNonce(groupId), members: [], keepers: [], retentionMs: null }
+    expect(code(() => kept.order(a.key, order))).toBe('KEEPER_REFUSED')
+    expect(kept.keeps(groupId)).toBe(false)
+    expect(code(() => kept.release(a.key, groupId))).toBe('KEEPER_REFUSED')
+    expect(b.logs.heights(groupId)).toEqual(heights)
+
+    // A node that is no member (any more) but holds operations of its own in the group's log refuses it too.
+    const owner = new TestAuthor()
+    const k = member('k')
+    const self = new TestAuthor(k.identity.seed)
+    const left = newOrder(owner.publicKey)
+    k.logs.ingest([self.next(left.groupId)])
+    const { kept: atK } = keeper({}, [owner.publicKey], k)
+    expect(code(() => atK.order(owner.publicKey, left))).toBe('KEEPER_REFUSED')
+    // A group kept first and written to by this node since (its owner made it a member after all): a release keeps our operations.
+    const later = newOrder(owner.publicKey)
+    atK.order(owner.publicKey, later)
+    const ours = self.next(later.groupId)
+    const fileLog = atK.claim(owner.publicKey, later.groupId, [new Uint8Array(randomBytes(16))])[0]!
+    k.logs.ingest([owner.next(later.groupId), ours, self.next(fileLog), owner.next(fileLog)])
+    atK.release(owner.publicKey, later.groupId)
+    expect(k.logs.heights(later.groupId)).toEqual(new Map([[toHex(self.publicKey), 0]]))
+    expect(k.logs.heights(fileLog)).toEqual(new Map([[toHex(self.publicKey), 0]]))
+  })
+
+  it('keeps groups only for peers its user allowed: asks once, holds the order, carries it out on allow, drops the groups on deny', async () => {
+    const { a, b, groupId } = await groupWithKeeper()
+    const { kept, reopen } = keeper()
+    const asked: string[] = []
+    kept.onAsked = (orderer) => asked.push(toHex(orderer))
+    const order = { type: 'order' as const, groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [], retentionMs: null }
+    expect(code(() => kept.order(a.key, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(code(() => kept.order(a.key, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(asked).toEqual([a.hex])
+    expect(kept.keeps(groupId)).toBe(false)
+    expect(kept.sharedLogs(b.key)).toEqual([])
+    // A member's claim meanwhile is to be sent again (not dropped as refused).
+    expect(code(() => kept.claim(b.key, groupId, [new Uint8Array(16)]))).toBe('KEEPER_NOT_ALLOWED')
+    expect(reopen().orderers()).toMatchObject([{ identityKey: a.key, decision: 'ask', groups: 0 }])
+
+    // Allowed: the held order is carried out, and who it names is to be allow-listed.
+    const changes = kept.decide(a.key, 'allow')
+    expect(changes.map((c) => [toHex(c.groupId), c.peers.map((p) => toHex(p.identityKey))])).toEqual([[toHex(groupId), [b.hex]]])
+    expect(kept.keeps(groupId)).toBe(true)
+    expect(kept.mayShare(b.key, groupId)).toBe(true)
+    expect(kept.orderers()).toMatchObject([{ decision: 'allow', groups: 1 }])
+
+    // Denied: the groups kept for it go, with the peers they named; its orders are refused and not held.
+    const denied = kept.decide(a.key, 'deny')
+    expect(denied.map((c) => c.dropped.map(toHex).sort())).toEqual([[a.hex, b.hex].sort()])
+    expect(kept.keeps(groupId)).toBe(false)
+    expect(code(() => kept.order(a.key, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(kept.decide(a.key, 'allow')).toEqual([])
+    expect(asked).toEqual([a.hex])
+    expect(reopen().orderers()).toMatchObject([{ identityKey: a.key, decision: 'allow' }])
+    // Forgotten (the user removed the peer): its groups go, and its next order asks again.
+    kept.order(a.key, order)
+    expect(kept.forget(a.key).map((c) => toHex(c.groupId))).toEqual([toHex(groupId)])
+    expect(kept.orderers()).toEqual([])
+    expect(code(() => kept.order(a.key, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(asked).toEqual([a.hex, a.hex])
+  })
+
+  it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
+    const owner = new TestAuthor()
+    const { kept } = keeper({}, [owner.publicKey])
+    const orders = Array.from({ length: MAX_KEPT_PER_ORDERER }, () => newOrder(owner.publicKey))
+    for (const order of orders) kept.order(owner.publicKey, order)
+    expect(code(() => kept.order(owner.publicKey, newOrder(owner.publicKey)))).toBe('KEEPER_REFUSED')
+    // Ordered again (a membership change), a kept group is no new one.
+    expect(() => kept.order(owner.publicKey, orders[0]!)).not.toThrow()
+    expect(kept.list()).toHaveLength(MAX_KEPT_PER_ORDERER)
+  })
+
+  it(`keeps at most ${MAX_KEPT_FILE_LOGS} file logs per group: claims past it are refused and the logs shared stay bounded`, () => {
+    const owner = new TestAuthor()
+    const sender = new TestAuthor()
+    const { kept, k } = keeper({}, [owner.publicKey])
+    const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey, [cardFor(sender.publicKey)]))
+    const fileIds = (n: number): Uint8Array[] => Array.from({ length: n }, () => new Uint8Array(randomBytes(16)))
+    let claimed = 0
+    for (let i = 0; i < MAX_KEPT_FILE_LOGS / 512 - 1; i++) claimed += kept.claim(sender.publicKey, groupId, fileIds(512)).length
+    claimed += kept.claim(sender.publicKey, groupId, fileIds(412)).length
+    // The claim that reaches the bound is taken as far as it goes; the next one is refused.
+    expect(kept.claim(sender.publicKey, groupId, fileIds(512))).toHaveLength(MAX_KEPT_FILE_LOGS - claimed)
+    expect(code(() => kept.claim(sender.publicKey, groupId, fileIds(512)))).toBe('KEEPER_QUOTA_FULL')
+    expect(kept.sharedLogs(sender.publicKey)).toHaveLength(1 + MAX_KEPT_FILE_LOGS)
+    expect(k.db.prepare('SELECT COUNT(*) AS n FROM kept_file_logs').get()).toEqual({ n: MAX_KEPT_FILE_LOGS })
+  })
+
+  it('counts an operation offered more than once (two sessions, a relaying member) once', () => {
+    const owner = new TestAuthor()
+    const { kept, k, reopen } = keeper({ quota: { perGroupBytes: 3 * 1024 * 1024 } }, [owner.publicKey])
+    const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey))
+    const op = owner.next(groupId, new Uint8Array(1024 * 1024))
+    // Two sessions offer it before either stored it, two more after.
+    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    expect(k.logs.ingest([op]).stored).toBe(1)
+    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    const [view] = kept.list()
+    expect(view!.bytes).toBeGreaterThanOrEqual(1024 * 1024)
+    expect(view!.bytes).toBeLessThan(1024 * 1024 + 1024)
+    expect(view!.full).toBe(false)
+    // After a sweep or a restart, what is stored is not counted again.
+    kept.sweep()
+    kept.accepts(op.header)
+    const again = reopen()
+    again.accepts(op.header)
+    for (const k of [kept, again]) expect(k.list()[0]!.bytes).toBeLessThan(1024 * 1024 + 1024)
+  })
+
   it('counts the total of all kept groups', async () => {
-    const { kept } = keeper({ quota: { perGroupBytes: 1_000_000, totalBytes: 3000 } })
     const owners = [new TestAuthor(), new TestAuthor()]
+    const { kept } = keeper({ quota: { perGroupBytes: 1_000_000, totalBytes: 3000 } }, owners.map((o) => o.publicKey))
     const groups = owners.map((o) => {
       const nonce = new Uint8Array(randomBytes(32))
       const groupId = groupIdOf(o.publicKey, nonce)
