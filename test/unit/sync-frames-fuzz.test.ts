@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { withLengthPrefix } from '../../src/net/length-prefix.js'
-import { encodeFrame, FrameDecoder, SYNC_ERRORS, type FrameLimits, type SyncFrame } from '../../src/net/sync/index.js'
-import { chunkSizes, splitBytes } from '../arbitraries/bytes.js'
+import { decodeFrame, encodeFrame, FrameDecoder, SYNC_ERRORS, type FrameLimits, type SyncFrame } from '../../src/net/sync/index.js'
+import { anyBytes, chunkSizes, opaqueBytes, splitBytes } from '../arbitraries/bytes.js'
+import { cborValue, logId } from '../arbitraries/log.js'
 import { frameBytes, syncFrame } from '../arbitraries/sync.js'
-import { expectSameData, fc, fuzz, typedErrorOf } from '../helpers/fuzz.js'
+import { expectSameData, expectTypedError, fc, fuzz, typedErrorOf } from '../helpers/fuzz.js'
 
 /** Pushes `chunks` through one decoder; the frames, or the code of the error that ended the stream. */
 function decodeStream(chunks: readonly Uint8Array[], limits?: FrameLimits): { frames: SyncFrame[]; code?: string } {
@@ -60,4 +61,45 @@ describe('sync frames', () => {
     }
     expect(new FrameDecoder().push(withLengthPrefix(encodeCanonical([1, log, [], true])))).toEqual([{ type: 'have', logId: new Uint8Array(log), heights: [], ask: true }])
   })
+
+  /** What a peer may put in any place of a frame: any value of the subset, and large ones. */
+  const anyItem = fc.oneof(
+    cborValue(2),
+    fc.string({ minLength: 200, maxLength: 5_000 }),
+    opaqueBytes(200, 5_000),
+    fc.array(fc.nat(), { minLength: 200, maxLength: 2_000 }),
+  )
+  /** Frame bodies: a valid log id with anything around it (so the checks after the log id's are reached), any array, any bytes. */
+  const frameBody = fc.oneof(
+    fc.tuple(anyItem, logId, fc.array(anyItem, { maxLength: 3 })).map(([type, log, rest]) => encodeCanonical([type, log, ...rest])),
+    fc.array(anyItem, { maxLength: 5 }).map((items) => encodeCanonical(items)),
+    anyItem.map((item) => encodeCanonical(item)),
+    anyBytes(300),
+  )
+  /** The longest message a frame's error may carry. */
+  const MAX_MESSAGE_CHARS = 200
+
+  fuzz('sync: frame errors', [frameBody], { runs: 2000 })("name what is wrong in under 200 characters, never with the peer's value", (body) => {
+    try {
+      decodeFrame(body)
+    } catch (err) {
+      expectTypedError(err, SYNC_ERRORS, ['SYNC_PROTOCOL'])
+      expect((err as Error).message.length).toBeLessThan(MAX_MESSAGE_CHARS)
+    }
+  })
+
+  it('keeps a 4 MiB frame type, or terminal escapes, out of the error message', () => {
+    const log = randomBytes(32)
+    for (const type of [new Uint8Array(4 * 1024 * 1024 - 64), 'x'.repeat(4 * 1024 * 1024 - 64), '\u001b[2J\u001b]0;pwned\u0007']) {
+      let message = ''
+      try {
+        decodeFrame(encodeCanonical([type, log]))
+      } catch (err) {
+        expectTypedError(err, SYNC_ERRORS, ['SYNC_PROTOCOL'])
+        message = (err as Error).message
+      }
+      expect(message).toMatch(/^malformed sync frame: unknown frame type \(a (byte|text) string of \d+ (bytes|characters)\)$/)
+    }
+  })
 })
+

@@ -24,3 +24,16 @@ export class SyncError extends BurrowError {
     super(code, message, options)
   }
 }
+
+/** The longest reason a session's end is logged or recorded with. */
+export const MAX_REASON_CHARS = 200
+
+/**
+ * `error`'s message cut to {@link MAX_REASON_CHARS}, for a log line: an
+ * error about what a peer sent may carry more of it than a log should
+ * repeat on every reconnect.
+ */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.length > MAX_REASON_CHARS ? `${message.slice(0, MAX_REASON_CHARS - 1)}…` : message
+}

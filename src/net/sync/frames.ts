@@ -98,8 +98,24 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
   return withLengthPrefix(encodeCanonical(body))
 }
 
+/**
+ * Error messages name the field that is wrong and at most its kind and size,
+ * never the peer's value: it can be megabytes (a 4 MiB frame made a 4 MiB
+ * message, logged on every reconnect) or terminal escapes.
+ */
 function fail(what: string): never {
   throw new SyncError('SYNC_PROTOCOL', `malformed sync frame: ${what}`)
+}
+
+/** The kind and size of a peer's value, for an error message: never the value. */
+function kindOf(value: CborValue | undefined): string {
+  if (value instanceof Uint8Array) return `a byte string of ${value.length} bytes`
+  if (typeof value === 'string') return `a text string of ${value.length} characters`
+  if (Array.isArray(value)) return `an array of ${value.length} items`
+  if (value instanceof Map) return `a map of ${value.size} entries`
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? 'an integer' : 'a number'
+  if (typeof value === 'boolean') return 'a boolean'
+  return 'null'
 }
 
 function bytes(value: CborValue | undefined, what: string, min: number, max: number): Uint8Array {
@@ -123,8 +139,8 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
   if (!Array.isArray(value) || value.length < 2) fail('not a frame array')
   const [type, rawLogId, third, fourth] = value as readonly CborValue[]
   const logId = bytes(rawLogId, 'log id', LOG_ID_MIN_LENGTH, LOG_ID_MAX_LENGTH)
-  const arity = (n: number): void => {
-    if (value.length !== n) fail(`frame type ${String(type)} takes ${n} items`)
+  const arity = (code: number, n: number): void => {
+    if (value.length !== n) fail(`frame type ${code} takes ${n} items`)
   }
   switch (type) {
     case TYPE_CODES.have: {
@@ -139,7 +155,7 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
       return ask ? { type: 'have', logId, heights, ask } : { type: 'have', logId, heights }
     }
     case TYPE_CODES.ops: {
-      arity(3)
+      arity(TYPE_CODES.ops, 3)
       const ops = list(third, 'operations', limits.maxOpsPerFrame).map((entry) => {
         const pair = list(entry, 'operation entry', 2)
         if (pair.length !== 2) fail('operation entry')
@@ -149,13 +165,13 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
       return { type: 'ops', logId, ops }
     }
     case TYPE_CODES.synced:
-      arity(2)
+      arity(TYPE_CODES.synced, 2)
       return { type: 'synced', logId }
     case TYPE_CODES.ephemeral:
-      arity(3)
+      arity(TYPE_CODES.ephemeral, 3)
       return { type: 'ephemeral', logId, data: bytes(third, 'ephemeral data', 0, limits.maxEphemeralBytes) }
     default:
-      return fail(`unknown frame type ${String(type)}`)
+      return fail(`unknown frame type (${kindOf(type)})`)
   }
 }
 

@@ -12,7 +12,7 @@ import { SyncSession, type SyncStore } from './session.js'
 import { storeForPeer, type SharePolicy } from './share-limit.js'
 import type { AddressTable } from '../address-table.js'
 import { NetError } from '../errors.js'
-import { SyncError } from './errors.js'
+import { reasonOf, SyncError } from './errors.js'
 import { streamChannel } from '../stream-channel.js'
 import { VerifierPool } from '../../log/verify-pool.js'
 
@@ -189,7 +189,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       if (failures < OPEN_STREAM_ATTEMPTS) await sleep(1_000 * 2 ** (failures - 1))
     }
     if (connection.status !== 'open' || this.#stopped) return
-    const reason = lastError instanceof Error ? lastError.message : String(lastError)
+    const reason = reasonOf(lastError)
     this.#log.warn({ peer, reason }, 'could not keep a sync stream open; closing the connection')
     this.#table.recordError(peer, lastError instanceof BurrowError ? lastError.code : 'SYNC_STREAM_FAILED', reason)
     await connection.close().catch(() => connection.abort(new NetError('SYNC_STREAM_FAILED', reason)))

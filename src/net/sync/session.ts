@@ -11,7 +11,7 @@ import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import { drainedTo, type ByteChannel } from './channel.js'
-import { SyncError } from './errors.js'
+import { reasonOf, SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
 import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
@@ -400,7 +400,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     clearTimeout(this.#confirmTimer)
     this.#anchors.clear()
     if (error) {
-      this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: error.message }, 'sync session aborted')
+      this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
       this.#channel.abort(error)
     } else {
       // A graceful close waits for the peer; on a dead circuit that never comes.
