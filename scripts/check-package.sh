@@ -2,8 +2,10 @@
 # Packs Burrow, installs the tarball into an empty project as a user would
 # (npm install, install scripts and all, without this checkout's overrides),
 # and checks it there: the dependency tree, `npx burrow --help`, `burrow init`,
-# and a script that imports Burrow from the package and creates a node, a
-# group and a message. The checks run with the `node` on PATH and again with
+# a script that imports Burrow from the package and creates a node, a group
+# and a message, and a strict TypeScript consumer type-checked against the
+# package's declarations (lib checks on: they must resolve from its
+# dependencies alone). The checks run with the `node` on PATH and again with
 # the node of each NODE_BIN_DIR given. If systemd-analyze is present, the
 # packed systemd units must verify without a warning.
 #
@@ -68,6 +70,23 @@ check_with() {
 
 check_with "$(dirname "$(command -v node)")"
 for dir in "$@"; do check_with "$(cd "$dir" && pwd)"; done
+
+# Last: installing @types/node may prune the tree the checks above ran in.
+step "type-check a TypeScript consumer (strict, skipLibCheck off)"
+types_node="$(node -p 'require("./package.json").devDependencies["@types/node"]')"
+(cd "$app" && npm install --no-save --no-audit --no-fund --loglevel=error "@types/node@$types_node")
+cat > "$app/tsconfig.json" <<EOF
+{ "compilerOptions": { "module": "nodenext", "target": "es2022", "strict": true, "skipLibCheck": false, "noEmit": true, "types": ["node"] }, "files": ["consumer.mts"] }
+EOF
+cat > "$app/consumer.mts" <<EOF
+import { Burrow, type BurrowOptions } from '$name'
+const options: BurrowOptions = { dataDir: process.argv[2]! }
+const node: Burrow = await Burrow.open(options)
+node.on('group:message', (m) => console.log(m.self ? 'me' : m.authorName, m.text ?? m.file?.name))
+await node.stop()
+EOF
+./node_modules/.bin/tsc -p "$app/tsconfig.json" || fail "a strict TypeScript consumer does not type-check against the package's declarations"
+echo "consumer.mts type-checks (tsc $(./node_modules/.bin/tsc --version | cut -d' ' -f2))"
 
 if command -v systemd-analyze >/dev/null 2>&1; then
   step "systemd-analyze verify (the units in the tarball, ExecStart= pointed at the installed bin)"
