@@ -9,6 +9,7 @@ import { AddressTable, peerIdOfIdentityKey, type PeerRecord } from '../net/index
 import { GroupManager, KeptGroups, type GroupInfo, type RotationOutcome } from '../group/index.js'
 import { GroupContent } from './content.js'
 import { createNodeData, openNodeData } from './data-dir.js'
+import type { DataDirLock } from './data-dir-lock.js'
 import { NodeError } from './errors.js'
 import { ForkLedger } from './forks.js'
 import { InviteQueue, type InviteOptions, type InviteOutcome, type PendingInviteView } from './invite-queue.js'
@@ -72,9 +73,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   #running: Partial<Running> | undefined
   #reachable = false
   readonly #detach: (() => void)[] = []
+  /** The data directory's lock, released when the node stops; `stop` also closes the database for good. */
+  readonly #lock: DataDirLock
+  #closed = false
 
-  private constructor(options: BurrowOptions, keys: NodeKeys, db: Database) {
+  private constructor(options: BurrowOptions, keys: NodeKeys, db: Database, lock: DataDirLock) {
     super()
+    this.#lock = lock
     this.#options = options
     this.#log = options.logger ?? silentLogger
     this.keys = keys
@@ -90,8 +95,8 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       identity: { seed: keys.identity.seed, publicKey: keys.identity.publicKey },
       logger: this.#log,
     })
-    this.content = new GroupContent(this.#groups, this.#naming, this, this.#log)
-    this.forks = new ForkLedger(this.#logs, this.#naming)
+    this.content = new GroupContent(this.#groups, this.#naming, this, this.#log, () => this.#usable())
+    this.forks = new ForkLedger(this.#logs, this.#naming, () => this.#usable())
     this.invites = new InviteQueue({ groups: this.#groups, table: this.#table, store: new PendingInviteStore(db), logger: this.#log })
     this.invites.on('invite', (e) => this.emit('group:invite', e))
     const keeperStore = new KeeperStore(db)
@@ -129,8 +134,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Opens an existing node (keys and database) without starting anything. */
   static async open(options: BurrowOptions): Promise<Burrow> {
-    const { keys, db } = await openNodeData(options.dataDir, options.passphrase)
-    return new Burrow(options, keys, db)
+    const { keys, db, lock } = await openNodeData(options.dataDir, options.passphrase)
+    try {
+      return new Burrow(options, keys, db, lock)
+    } catch (err) {
+      db.close()
+      lock.release()
+      throw err
+    }
   }
 
   get onionAddress(): OnionAddress {
@@ -143,11 +154,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Our contact card: one line to give to the people we want to talk to. */
   contactCard(): string {
+    this.#usable()
     return encodeContactCard(createContactCard(this.keys, this.#options.displayName), this.keys)
   }
 
   /** Our contact card as a QR code for a terminal. */
   contactCardQr(): string {
+    this.#usable()
     return contactCardQr(this.contactCard())
   }
 
@@ -157,6 +170,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * and reconnection to every allow-listed peer.
    */
   async start(signal?: AbortSignal): Promise<void> {
+    this.#usable()
     if (this.#state !== 'stopped') throw new NodeError('NODE_STATE', `cannot start a node that is ${this.#state}`)
     this.#state = 'starting'
     try {
@@ -180,11 +194,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Stops everything this node started and closes its database. The object cannot be started again. */
   async stop(): Promise<void> {
-    if (this.#state === 'stopping') return
+    if (this.#state === 'stopping' || this.#closed) return
     this.#state = 'stopping'
     await this.#shutdown()
     await this.#groups.settled()
     this.#db.close()
+    this.#closed = true
+    this.#lock.release()
     this.#state = 'stopped'
   }
 
@@ -197,6 +213,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * it has added us too).
    */
   async addPeer(card: string): Promise<PeerView> {
+    this.#usable()
     const [view] = await this.addPeers([card])
     return view as PeerView
   }
@@ -211,6 +228,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * @throws KeysError `INVALID_CONTACT_CARD`, NodeError `NODE_PEER_LIMIT`, NetError `PEER_REJECTED`
    */
   async addPeers(cards: readonly string[]): Promise<PeerView[]> {
+    this.#usable()
     const records = await this.#admit(cards.map((card) => decodeContactCard(card)))
     for (const r of records) this.#keepers.userAdded(r.peerId)
     return records.map((r) => this.#peerView(r))
@@ -230,6 +248,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Removes a peer (by PeerId, .onion or display name): its connections close and it can no longer reach us. */
   async removePeer(what: string): Promise<PeerView> {
+    this.#usable()
     const record = await this.#dropPeer(this.#table.resolve(what).peerId)
     await this.#keepers.userRemoved(record.peerId, record.identityKey)
     return this.#peerView(record)
@@ -247,6 +266,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** The allow-list, most recently seen first, with connection state. */
   peers(): PeerView[] {
+    this.#usable()
     return this.#table.list().map((p) => this.#peerView(p))
   }
 
@@ -254,26 +274,31 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Creates a group we own. Its name (unique here) and description reach the members we invite, encrypted for the group. */
   async createGroup(name?: string, description?: string): Promise<GroupSummary> {
+    this.#usable()
     return this.#summary(await this.#groups.create({ ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) }))
   }
 
   /** Renames a group: for every member when we own it (and describes it, if asked), else our local name only (see `GroupManager.rename`). */
   async renameGroup(groupWhat: string, name: string | null, options: { description?: string | null } = {}): Promise<GroupSummary> {
+    this.#usable()
     return this.#summary(await this.#groups.rename(this.#groups.resolve(groupWhat).id, name, options))
   }
 
   /** Our groups, with members named from the allow-list. */
   groups(): GroupSummary[] {
+    this.#usable()
     return this.#groups.list().map((g) => this.#summary(g))
   }
 
   /** A group by id (hex), unique id prefix, or local name. Throws `GROUP_NOT_FOUND` / `GROUP_AMBIGUOUS`. */
   group(what: string): GroupSummary {
+    this.#usable()
     return this.#summary(this.#groups.resolve(what))
   }
 
   /** Invites an allow-listed peer into a group we own; one that cannot be reached is queued until it connects (see {@link InviteQueue.invite}). */
   async invite(groupWhat: string, peerWhat: string, options: InviteOptions = {}): Promise<InviteOutcome> {
+    this.#usable()
     const group = this.#groups.resolve(groupWhat)
     this.#groups.ownershipNonce(group.id) // only the owner of a bound group id invites: refused before anything is queued
     const peer = this.#table.resolve(peerWhat)
@@ -284,11 +309,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Cancels a queued invitation of `peerWhat` into a group we own. */
   cancelInvite(groupWhat: string, peerWhat: string): PendingInviteView {
+    this.#usable()
     return this.invites.cancel(this.#groups.resolve(groupWhat).id, this.#table.resolve(peerWhat))
   }
 
   /** Removes a member (peer name, PeerId, .onion or identity key hex) from a group we own: it cannot read anything sent afterwards. */
   async removeMember(groupWhat: string, memberWhat: string): Promise<GroupSummary> {
+    this.#usable()
     const group = this.#groups.resolve(groupWhat)
     const wanted = memberWhat.trim().toLowerCase()
     const identityKey = group.members.find((m) => toHex(m) === wanted) ?? this.#table.resolve(memberWhat).identityKey
@@ -297,11 +324,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Rotates our key material in a group: the owner commits at once; a member proposes, and the owner commits when it processes it. */
   async rotateKeys(groupWhat: string): Promise<RotationOutcome> {
+    this.#usable()
     return this.#groups.rotate(this.#groups.resolve(groupWhat).id)
   }
 
   /** Leaves a group we do not own: a proposal the owner commits (the group is `leaving`, then `left`). */
   async leave(groupWhat: string): Promise<GroupSummary> {
+    this.#usable()
     const group = this.#groups.resolve(groupWhat)
     await this.#groups.leave(group.id)
     return this.#summary(this.#groups.get(group.id) ?? group)
@@ -309,6 +338,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Encrypts and sends a message to a group. Returns it as it appears in our local view. */
   async send(groupWhat: string, data: Uint8Array | string): Promise<MessageView> {
+    this.#usable()
     const group = this.#groups.resolve(groupWhat)
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     return messageView(await this.#groups.send(group.id, bytes), this.#naming)
@@ -316,11 +346,13 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Decrypted messages of a group from our local view (never replicated), oldest first. */
   messages(groupWhat: string, options: { afterId?: number; limit?: number } = {}): MessageView[] {
+    this.#usable()
     return this.#groups.messages(this.#groups.resolve(groupWhat).id, options).map((m) => messageView(m, this.#naming))
   }
 
   /** Sends a short message to the currently connected members of a group; never stored. Returns how many peers got it. */
   async sendEphemeral(groupWhat: string, data: Uint8Array): Promise<number> {
+    this.#usable()
     return (await this.#live()?.sync.sendEphemeral(this.#groups.resolve(groupWhat).id, data)) ?? 0
   }
 
@@ -334,17 +366,20 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    *
    * @throws GroupError `GROUP_NOT_OWNER`, `GROUP_INVALID_ARGUMENT` (more than 8 keepers, a member); NetError `PEER_UNKNOWN`
    */
-  addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+  async addKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    this.#usable()
     return this.#keeperControls.add(groupWhat, peerWhat)
   }
 
   /** Owner: a keeper of our group keeps it no more (it gets a release; nothing new is shared with it). @throws GroupError `KEEPER_NOT_FOUND` */
-  removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+  async removeKeeper(groupWhat: string, peerWhat: string): Promise<KeepersView> {
+    this.#usable()
     return this.#keeperControls.remove(groupWhat, peerWhat)
   }
 
   /** A group's keepers and our answer to them (an empty list before its owner named any). */
   keepers(groupWhat: string): KeepersView {
+    this.#usable()
     return this.#keeperControls.list(groupWhat)
   }
 
@@ -352,12 +387,14 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * Member: allows or refuses the keepers its owner names for a group, now and later (docs/keepers.md):
    * allowed ones join the allow-list and get the group's logs; refused or dropped ones lose them at once.
    */
-  decideKeepers(groupWhat: string, decision: KeeperDecision): Promise<KeepersView> {
+  async decideKeepers(groupWhat: string, decision: KeeperDecision): Promise<KeepersView> {
+    this.#usable()
     return this.#keeperControls.decide(groupWhat, decision)
   }
 
   /** As a keeper: the groups kept here for their owners, with sizes against the quota. */
   keptGroups(): KeptGroupStatus[] {
+    this.#usable()
     return this.#keeperControls.kept()
   }
 
@@ -369,21 +406,25 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    *
    * @throws NetError `PEER_UNKNOWN`
    */
-  decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
+  async decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
+    this.#usable()
     return this.#keeperControls.decideKeeping(peerWhat, decision)
   }
 
   /** As a keeper: the peers that asked it to keep their groups, with the user's answers. */
   keepingOrderers(): KeepingOrdererView[] {
+    this.#usable()
     return this.#keeperControls.orderers()
   }
 
   /** As a keeper: applies each kept group's retention period (the node does it every minute while it runs). */
   sweepKept(): { expired: number } {
+    this.#usable()
     return this.#keepers.sweep()
   }
 
   status(): NodeStatus {
+    this.#usable()
     const counts = { groups: this.#groups.list().length, operations: this.#logs.operationCount() }
     const keeping = {
       kept: this.keptGroups(),
@@ -394,6 +435,11 @@ export class Burrow extends EventEmitter<BurrowEvents> {
   }
 
   // ---- internals ---------------------------------------------------------
+
+  /** Throws once `stop` closed the database: the object is done (open the node again with {@link Burrow.open}). */
+  #usable(): void {
+    if (this.#closed) throw new NodeError('NODE_STATE', 'this node was stopped and its database closed: open it again with Burrow.open')
+  }
 
   #summary(info: GroupInfo): GroupSummary {
     return groupSummary(info, this.#naming)

@@ -69,14 +69,17 @@ export class GroupContent {
   readonly #naming: Naming
   readonly #node: EventEmitter<BurrowEvents>
   readonly #log: Logger
+  readonly #usable: () => void
   /** Saves waiting for a file's last chunk, by file log (hex). */
   readonly #waiting = new Map<string, Set<() => void>>()
 
-  constructor(groups: GroupManager, naming: Naming, node: EventEmitter<BurrowEvents>, logger: Logger) {
+  /** `usable` throws once the node is stopped for good (its database closed). */
+  constructor(groups: GroupManager, naming: Naming, node: EventEmitter<BurrowEvents>, logger: Logger, usable: () => void = () => {}) {
     this.#groups = groups
     this.#naming = naming
     this.#node = node
     this.#log = logger
+    this.#usable = usable
   }
 
   /**
@@ -116,6 +119,7 @@ export class GroupContent {
    * anything else (a folder, a device, a FIFO, no permission).
    */
   async sendFile(group: string, path: string, options: SendFileOptions = {}): Promise<MessageView> {
+    this.#usable()
     const groupId = this.#groups.resolve(group).id
     const handle = await openRegularFile(resolve(path))
     try {
@@ -146,16 +150,19 @@ export class GroupContent {
    * are stored as they come and announced after the last one.
    */
   beginFile(group: string, options: SendFileOptions = {}): OutgoingFile {
+    this.#usable()
     return this.#outgoing(this.#groups.resolve(group).id, options.name ?? 'stdin', options, null)
   }
 
   /** The files of a group known here (sent, or announced to us), oldest first. */
   files(group: string): FileView[] {
+    this.#usable()
     return this.#groups.files(this.#groups.resolve(group).id).map((f) => fileView(f, this.#naming))
   }
 
   /** A file by its id (hex, or a unique prefix of at least 4 characters) or its unique name. */
   file(group: string, what: string): FileView {
+    this.#usable()
     return fileView(this.#resolve(group, what), this.#naming)
   }
 
@@ -169,6 +176,7 @@ export class GroupContent {
    * unless `wait`.
    */
   async saveFile(group: string, what: string, options: SaveFileOptions): Promise<{ file: FileView; path: string }> {
+    this.#usable()
     let file = this.#resolve(group, what)
     if (file.chunksHeld < file.chunkCount) {
       if (options.wait !== true) throw new GroupError('GROUP_FILE_INCOMPLETE', `${file.chunksHeld} of ${file.chunkCount} chunks have arrived; wait for the rest`)
@@ -209,6 +217,7 @@ export class GroupContent {
    * (its id or name) for every member. Returns the entry as it was.
    */
   async delete(group: string, what: string): Promise<{ message?: MessageView; file?: FileView }> {
+    this.#usable()
     const groupId = this.#groups.resolve(group).id
     const id = /^#?(\d{1,15})$/.exec(what.trim())?.[1]
     if (id !== undefined) {
@@ -222,6 +231,7 @@ export class GroupContent {
 
   /** Owner: sets the group's retention period (ms; null: none), which every member applies. */
   async setRetention(group: string, periodMs: number | null): Promise<GroupSummary> {
+    this.#usable()
     const info = await this.#groups.setRetention(this.#groups.resolve(group).id, periodMs)
     void this.#groups.sweepRetention().catch(() => {})
     return groupSummary(info, this.#naming)

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { createKeystore, keystoreExists, unlockKeystore, type NodeKeys } from '../keys/index.js'
 import { openDatabase, type Database } from '../store/index.js'
 import { assertOnionTargetPath, nodeTorPaths } from '../tor/index.js'
+import { DataDirLock } from './data-dir-lock.js'
 import { NodeError } from './errors.js'
 import { nodePaths } from './paths.js'
 
@@ -30,13 +31,23 @@ export async function createNodeData(dataDir: string, passphrase: string | undef
   return keys
 }
 
-/** Unlocks the keystore and opens (migrating, sealing if asked) the database of an existing node. */
-export async function openNodeData(dataDir: string, passphrase: string | undefined): Promise<{ keys: NodeKeys; db: Database }> {
+/**
+ * Takes the data directory's lock (data-dir-lock.ts), unlocks the keystore
+ * and opens (migrating, sealing if asked) the database of an existing node.
+ * The caller releases the lock after closing the database.
+ */
+export async function openNodeData(dataDir: string, passphrase: string | undefined): Promise<{ keys: NodeKeys; db: Database; lock: DataDirLock }> {
   if (!existsSync(dataDir) || !(await keystoreExists(dataDir))) {
     throw new NodeError('NODE_NOT_FOUND', `no node in ${dataDir}; create one with \`burrow init\``)
   }
-  const { keys, databaseKey } = await unlockKeystore(dataDir, passphrase !== undefined ? { passphrase } : {})
-  const db = openDatabase(nodePaths(dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {})
-  databaseKey?.fill(0)
-  return { keys, db }
+  const lock = DataDirLock.acquire(dataDir)
+  try {
+    const { keys, databaseKey } = await unlockKeystore(dataDir, passphrase !== undefined ? { passphrase } : {})
+    const db = openDatabase(nodePaths(dataDir).database, databaseKey !== undefined ? { key: databaseKey } : {})
+    databaseKey?.fill(0)
+    return { keys, db, lock }
+  } catch (err) {
+    lock.release()
+    throw err
+  }
 }

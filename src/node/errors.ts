@@ -2,10 +2,12 @@ import { BurrowError } from '../errors.js'
 
 /** Stable codes of the node and their default messages. */
 export const NODE_ERRORS = {
-  /** The node is not in a state that allows the call (not started, already started, stopping). */
+  /** The node is not in a state that allows the call (not started, already started, stopping, stopped for good). */
   NODE_STATE: 'the node is not in a state that allows this',
   /** The node was already initialised in that data directory. */
   NODE_EXISTS: 'a node already exists in this data directory',
+  /** Another process (or another open node of this one) has the data directory open. */
+  NODE_IN_USE: 'the node in this data directory is open elsewhere: stop it first',
   /** The data directory holds no node yet (run `burrow init`). */
   NODE_NOT_FOUND: 'no node in this data directory; create one with `burrow init`',
   /** The node's configuration file or options are invalid. */

@@ -49,14 +49,18 @@ export interface ForkDetected extends ForkView {
 export class ForkLedger {
   readonly #logs: LogStore
   readonly #naming: Naming
+  readonly #usable: () => void
 
-  constructor(logs: LogStore, naming: Naming) {
+  /** `usable` throws once the node is stopped for good (its database closed). */
+  constructor(logs: LogStore, naming: Naming, usable: () => void = () => {}) {
     this.#logs = logs
     this.#naming = naming
+    this.#usable = usable
   }
 
   /** Every fork proof held, oldest detection first. */
   list(): ForkView[] {
+    this.#usable()
     return this.#logs.forks().map((f) => this.#view(f))
   }
 
@@ -66,6 +70,7 @@ export class ForkLedger {
    * `burrow verify-fork`, without a node. Throws `NODE_FORK_NOT_FOUND`.
    */
   export(id: string): { id: string; proof: string } {
+    this.#usable()
     const wanted = id.trim().toLowerCase()
     const matches = /^[0-9a-f]+$/.test(wanted) && wanted.length >= MIN_ID_PREFIX ? this.#logs.forks().filter((f) => f.id.startsWith(wanted)) : []
     if (matches.length > 1) throw new NodeError('NODE_FORK_NOT_FOUND', `"${wanted.slice(0, 16)}" matches ${matches.length} fork proofs; use more of the id`)

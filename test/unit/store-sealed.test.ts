@@ -45,8 +45,8 @@ describe('a sealed database', () => {
       'identity key': node.keys.identity.seed,
       'onion service key': node.keys.onionServiceSeed,
     }
-    // Open, with a live WAL: the scan covers burrow.db, -wal and -shm.
-    expect(readdirSync(dir).sort()).toEqual(['burrow.db', 'burrow.db-shm', 'burrow.db-wal', 'node.key'])
+    // Open, with a live WAL: the scan covers burrow.db, -wal and -shm (and the lock, which holds a pid).
+    expect(readdirSync(dir).sort()).toEqual(['burrow.db', 'burrow.db-shm', 'burrow.db-wal', 'burrow.lock', 'node.key'])
     expect(findSecrets(dir, needles)).toEqual([])
     await node.stop()
     expect(findSecrets(dir, needles)).toEqual([])
