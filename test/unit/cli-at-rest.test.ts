@@ -144,7 +144,7 @@ describe('burrow backup and restore', () => {
     expect(restored.code).toBe(0)
     expect(JSON.parse(restored.out)).toMatchObject({ peerId: original.peerId, dataDir: b, sealed: true })
     expect(await readNode(b, 'correct horse')).toEqual({ peerId: original.peerId, groups: ['friends'], texts: original.texts, peers: ['carol'] })
-    expect(await run(['--data-dir', b, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.FAILURE, err: expect.stringContaining('(NODE_EXISTS)') })
+    expect(await run(['--data-dir', b, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.USAGE, err: expect.stringContaining('(NODE_EXISTS)') })
 
     // Once the original is gone, or another node took its place, no --force is needed.
     rmSync(a, { recursive: true })

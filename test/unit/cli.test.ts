@@ -250,6 +250,25 @@ describe('commands against a running (in-memory) node', () => {
     expect(missing.err).toMatch(/\(PEER_UNKNOWN\)\n$/)
   })
 
+  it("peers add refuses this node's own card before asking anything: bad input, exit 2", async () => {
+    const own = node.contactCard()
+    for (const argv of [['peers', 'add', own], ['peers', 'add', '--yes', peerCard('bob'), own]]) {
+      const c = capture()
+      Object.assign(c.stdin, { isTTY: true })
+      expect(await runCli(['--data-dir', dir, ...argv], c.io)).toBe(EXIT.USAGE)
+      expect(c.err()).toBe(`burrow: that is this node's own contact card (fingerprint ${node.status().fingerprint}); add the card of another node (PEER_REJECTED)\n`)
+    }
+    expect(node.peers()).toEqual([])
+  })
+
+  it('a pasted `burrow card` output (card and fingerprint lines) is told to be the first line only', async () => {
+    const bob = peerCard('bob')
+    const r = await cli('peers', 'add', '--yes', `${bob}\nfingerprint  0000 1111 2222 3333 4444`)
+    expect(r.code).toBe(EXIT.USAGE)
+    expect(r.err).toBe('burrow: invalid contact card: a card is one line: the first line of `burrow card` output, without the fingerprint line (INVALID_CONTACT_CARD)\n')
+    expect((await cli('peers', 'add', '--yes', 'hello world')).err).toContain('checksum or character error')
+  })
+
   it('peers add takes several cards in one call; one bad card adds none', async () => {
     const [bob, carol] = [peerCard('bob'), peerCard('carol')]
     const bad = await cli('peers', 'add', '--yes', bob, 'burrow1garbage')
@@ -281,6 +300,9 @@ describe('commands against a running (in-memory) node', () => {
     const g = await cliJson('group', 'create', 'friends')
     expect(g).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'friends', isOwner: true, epoch: 0, members: [expect.objectContaining({ self: true, owner: true })], active: true })
     expect(await cliJson('group', 'invite', 'friends', 'bob')).toMatchObject({ state: 'invited', group: { id: g.id, epoch: 1, members: [expect.anything(), expect.anything()] } })
+    const twice = await cli('group', 'invite', 'friends', 'bob')
+    expect(twice.code).toBe(EXIT.USAGE)
+    expect(twice.err).toContain('(GROUP_ALREADY_A_MEMBER)')
     const members = await cliJson('group', 'members', 'friends')
     expect(members.group).toBe(g.id)
     expect(members.members).toEqual(
@@ -362,7 +384,7 @@ describe('commands against a running (in-memory) node', () => {
     await cli('group', 'create', 'g')
     const missing = await cli('send', 'g', '--file', join(dir, 'nope'))
     expect(missing.code).toBe(EXIT.USAGE)
-    expect(missing.err).toContain('ENOENT')
+    expect(missing.err).toBe(`burrow: cannot read ${join(dir, 'nope')}: no such file or folder (CLI_FILE)\n`)
     expect((await cli('send', 'g', '--file', dir)).err).toContain('is not a regular file (CLI_FILE)')
     writeFileSync(join(dir, 'f'), 'x')
     expect((await cli('send', 'g', 'text', '--file', join(dir, 'f'))).code).toBe(EXIT.USAGE)
@@ -545,7 +567,7 @@ describe('without a running node', () => {
     expect(JSON.parse(readFileSync(join(data, 'config.json'), 'utf8'))).toEqual({ displayName: 'alice' })
     expect(statSync(join(data, 'config.json')).mode & 0o777).toBe(0o600)
     const again = await run(['--data-dir', data, 'init', '--no-passphrase'])
-    expect(again.code).toBe(EXIT.FAILURE)
+    expect(again.code).toBe(EXIT.USAGE)
     expect(again.err).toContain('(NODE_EXISTS)')
   })
 
