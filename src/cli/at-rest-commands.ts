@@ -15,7 +15,8 @@ import type { Burrow } from '../node/burrow.js'
 import { printJson, type Run } from './api-commands.js'
 import { CliError, EXIT } from './errors.js'
 import type { CliIo } from './io.js'
-import { configPath, openNode, stringOption } from './node-commands.js'
+import { printable } from './format.js'
+import { configPath, openNode, startCommand, stringOption } from './node-commands.js'
 import { canPrompt, promptPassphrase, readPassphrase, readPassphraseFile } from './passphrase.js'
 
 // SQLite (and for restore, libp2p's peer ids) load only in the commands that use them, so the others start fast.
@@ -176,7 +177,7 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   const { peerIdOfIdentityKey } = await import('../net/address-table.js')
   const peerId = peerIdOfIdentityKey(keys.identity.publicKey)
   if (run.globals.json) printJson(io, { peerId, onion: keys.onionAddress, dataDir, sealed })
-  else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: burrow start (and never run the original again)\n`)
+  else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: ${printable(startCommand(run))} (and never run the original again)\n`)
   return EXIT.OK
 }
 

@@ -48,6 +48,18 @@ function saveDisplayName(path: string, name: string): void {
   writeFileSync(path, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 })
 }
 
+/** A word as a POSIX shell reads it back: as is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w/.,:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/** `burrow start` as the user should type it next: with the --data-dir and --config they gave. */
+export function startCommand(run: Run): string {
+  const given = (['data-dir', 'config'] as const).filter((name) => typeof run.options[name] === 'string')
+  const flags = given.map((name) => ` --${name} ${shellWord(name === 'data-dir' ? run.globals.dataDir : run.globals.config!)}`)
+  return `burrow${flags.join('')} start`
+}
+
 /** `burrow init` */
 async function init(run: Run, io: CliIo): Promise<number> {
   const name = typeof run.options.name === 'string' ? run.options.name : undefined
@@ -77,7 +89,7 @@ async function init(run: Run, io: CliIo): Promise<number> {
   if (run.globals.json) printJson(io, { peerId: created.peerId, onion: created.onion, dataDir, sealed: passphrase !== undefined })
   else {
     io.stdout.write(`created node ${created.peerId}\nonion     ${created.onion}\ndata dir  ${dataDir}\n`)
-    io.stdout.write(`${passphrase !== undefined ? 'keys sealed with your passphrase' : 'keys NOT sealed (file permissions only)'}; next: burrow start\n`)
+    io.stdout.write(`${passphrase !== undefined ? 'keys sealed with your passphrase' : 'keys NOT sealed (file permissions only)'}; next: ${printable(startCommand(run))}\n`)
   }
   return EXIT.OK
 }

@@ -569,6 +569,10 @@ describe('without a running node', () => {
     const again = await run(['--data-dir', data, 'init', '--no-passphrase'])
     expect(again.code).toBe(EXIT.USAGE)
     expect(again.err).toContain('(NODE_EXISTS)')
+    // The hint to start carries the data directory (and config) given, ready to paste.
+    const human = await run(['--data-dir', join(dir, 'a$b'), 'init', '--no-passphrase', '--config', join(dir, "it's.json")])
+    expect(human.out).toContain(`; next: burrow --data-dir '${join(dir, 'a$b')}' --config '${join(dir, "it'\\''s.json")}' start\n`)
+    expect((await run(['init', '--no-passphrase'], { XDG_DATA_HOME: join(dir, 'xdg') })).out).toContain('; next: burrow start\n')
   })
 
   it('init: --passphrase-stdin reads the first line; conflicting flags and a missing source are usage errors', async () => {
