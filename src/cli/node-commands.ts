@@ -20,6 +20,8 @@ import { promptPassphrase, readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
 import { parseBridgeLine } from '../tor/bridges.js'
+import { findTorBinary } from '../tor/binary.js'
+import { readState } from '../testnet/state.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
 /** Tries at the passphrase prompt of `burrow start`. */
@@ -107,8 +109,11 @@ function torChoice(run: Run, config: NodeConfig): TorChoice {
   }
   const flagged = run.options.bridge
   const bridges = Array.isArray(flagged) && flagged.length > 0 ? flagged : config.bridges
-  // Checked here, before a passphrase is asked for: a bad line is bad input (exit 2).
+  // Checked here, before a passphrase is asked for and "starting" is printed: a bad line is bad input (exit 2),
+  // and a tor binary or a test network that is not there fails now rather than after the node began to start.
   for (const line of bridges ?? []) parseBridgeLine(line)
+  findTorBinary(torPath)
+  if (testnet !== undefined) readState(resolve(testnet))
   return {
     mode: 'managed',
     ...(torPath !== undefined ? { torPath } : {}),

@@ -658,10 +658,13 @@ describe('without a running node', () => {
     expect(thrice.err).toMatch(/\(KEYSTORE_WRONG_PASSPHRASE\)\n$/)
     expect(thrice.err.split('Passphrase: ')).toHaveLength(4)
 
-    // The third try is right: the node opens and `start` goes on, to fail only at the missing tor.
-    const third = await startTyping(['a\r', 'b\r', 'right\r'], ['--tor-path', join(dir, 'no-tor')])
+    // The third try is right: the node opens and `start` goes on, to fail only at its API socket's path (a plain file there).
+    writeFileSync(join(data, 'burrow.sock'), '')
+    const third = await startTyping(['a\r', 'b\r', 'right\r'], ['--tor-path', process.execPath])
     expect(third.err).not.toContain('KEYSTORE')
+    expect(third.err).toMatch(/\(API_SOCKET_UNUSABLE\)\n$/)
     expect(third.code).toBe(EXIT.FAILURE)
+    rmSync(join(data, 'burrow.sock'))
 
     const cancelled = await startTyping(['\u0003'])
     expect(cancelled.code).toBe(EXIT.CANCELLED)
@@ -678,6 +681,29 @@ describe('without a running node', () => {
     const file = await run(['--data-dir', data, 'start', '--log-file', join(dir, 'missing', 'burrow.log')])
     expect(file.code).toBe(EXIT.USAGE)
     expect(file.err).toMatch(/--log-file .*missing\/burrow.log: cannot open it \(ENOENT\) \(CLI_FILE\)\n$/)
+  })
+
+  it('start checks the tor binary and the test network before asking for the passphrase or saying "starting"', async () => {
+    const data = join(dir, 'node')
+    expect((await run(['--data-dir', data, 'init'], { BURROW_PASSPHRASE: 'correct horse' })).code).toBe(0)
+    const tor = await run(['--data-dir', data, '--tor-path', join(dir, 'no-tor'), 'start'])
+    expect(tor).toMatchObject({ code: EXIT.FAILURE, out: '' })
+    expect(tor.err).toMatch(/^burrow: no executable tor at .*no-tor; .* \(TOR_NOT_FOUND\)\n$/)
+    const testnet = await run(['--data-dir', data, '--testnet', join(dir, 'no-net'), 'start'])
+    expect(testnet).toMatchObject({ code: EXIT.FAILURE, out: '', err: `burrow: no test network in ${join(dir, 'no-net')} (no state.json) (TESTNET_NOT_FOUND)\n` })
+  })
+
+  it('a config.json key the node does not know is refused, with the known keys and the likely one', async () => {
+    const data = join(dir, 'node')
+    expect((await run(['--data-dir', data, 'init', '--no-passphrase'])).code).toBe(0)
+    writeFileSync(join(data, 'config.json'), JSON.stringify({ displayName: 'bob', torpath: '/usr/sbin/tor' }))
+    const r = await run(['--data-dir', data, 'start'])
+    expect(r.code).toBe(EXIT.USAGE)
+    expect(r.err).toBe(
+      `burrow: the config file ${join(data, 'config.json')}: unknown config key "torpath" (did you mean "torPath"?); known keys: displayName, torPath, testnet, torrcLines, bridges, attach, logLevel, logFile, keeperGroupQuota, keeperTotalQuota (CONFIG_INVALID)\n`,
+    )
+    writeFileSync(join(data, 'config.json'), JSON.stringify({ attach: { controlPort: 9051, cookie: '/x' } }))
+    expect((await run(['--data-dir', data, 'card'])).err).toContain('unknown config key "attach.cookie"; known keys: controlHost, controlPort, controlSocket, cookieFile (CONFIG_INVALID)')
   })
 
   it('start in an empty directory exits 4 (no node there)', async () => {
