@@ -53,8 +53,11 @@ async function main(): Promise<void> {
   const profile = profileArgument(process.argv.slice(2))
   const root = mkdtempSync(join(tmpdir(), 'burrow-demo-'))
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })]
-  const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {})
+  /** Runs every teardown step, even after one failed; resolves with how many failed. */
+  const cleanup = async (): Promise<number> => {
+    let failed = 0
+    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => failed++)
+    return failed
   }
   let interrupted = false
   const onSignal = (): void => {
@@ -141,7 +144,8 @@ async function main(): Promise<void> {
   } finally {
     if (!interrupted) {
       say('\nTearing down (nodes, their tors, the private network)…')
-      await cleanup()
+      const failed = await cleanup()
+      say(failed === 0 ? 'done: nodes, tors and the private network stopped; their files removed' : `done, but ${failed} teardown step${failed === 1 ? '' : 's'} failed: look for leftovers under ${root}`)
     }
   }
 }

@@ -126,7 +126,9 @@ def describe(message):
     """One line for a message, as `burrow read` prints it."""
     who = "you" if message["self"] else message.get("authorName") or message["authorPeerId"]
     body = message.get("text")
-    if body is None:
+    if message.get("file") is not None:
+        body = "[file] %s, %d bytes" % (message["file"]["name"], message["file"]["size"])
+    elif body is None:
         body = "[%d bytes of binary data]" % len(base64.b64decode(message["data"]))
     return "#%d  %s: %s" % (message["id"], who, body)
 

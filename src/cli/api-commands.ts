@@ -1,5 +1,6 @@
 import { sleep } from '../util/async.js'
-import { decodeContactCard, identityFingerprint, keystoreExists } from '../keys/index.js'
+import { decodeContactCard, identityFingerprint, keystoreExists, type ContactCard } from '../keys/index.js'
+import { NetError } from '../net/errors.js'
 import { LocalApiClient, LocalApiError, MAX_SEND_BYTES, READ_MAX_LIMIT, socketAnswers, type GroupJson, type MessageJson, type PeerJson, type PendingInviteJson } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
 import { nodePaths } from '../node/paths.js'
@@ -114,61 +115,70 @@ async function card(run: Run, io: CliIo): Promise<number> {
 }
 
 /**
- * Shows what a card names, its fingerprint first of all, and asks before the
- * card is stored (see `burrow peers add --help`): on a terminal, a yes/no
- * question; without one, a refusal unless --yes was given.
+ * Shows what each card names, its fingerprint first of all, and asks before
+ * the cards are stored (see `burrow peers add --help`): on a terminal, a
+ * yes/no question per card; without one, a refusal unless --yes was given.
+ * This node's own card is refused before anyone is asked anything.
  */
-async function confirmCard(run: Run, io: CliIo, text: string): Promise<boolean> {
-  const card = decodeContactCard(text)
-  const fingerprint = identityFingerprint(card.identityKey)
+async function confirmCards(run: Run, io: CliIo, cards: readonly ContactCard[], ownFingerprint: string): Promise<boolean> {
+  const fingerprints = cards.map((card) => identityFingerprint(card.identityKey))
+  if (fingerprints.includes(ownFingerprint)) throw new NetError('PEER_REJECTED', `that is this node's own contact card (fingerprint ${ownFingerprint}); add the card of another node`)
   if (run.options.yes === true) return true
-  const name = card.displayName !== undefined ? printable(card.displayName) : '(no name)'
-  if (!canAsk(io)) {
-    throw new CliError(
-      'CLI_USAGE',
-      `not a terminal, so nobody can confirm: compare the fingerprint ${fingerprint} of ${name} with the peer over a channel you trust, then run again with --yes`,
+  for (const [i, card] of cards.entries()) {
+    const fingerprint = fingerprints[i]!
+    const name = card.displayName !== undefined ? printable(card.displayName) : '(no name)'
+    if (!canAsk(io)) {
+      throw new CliError(
+        'CLI_USAGE',
+        `not a terminal, so nobody can confirm: compare the fingerprint ${fingerprint} of ${name} with the peer over a channel you trust, then run again with --yes`,
+      )
+    }
+    io.stderr.write(
+      `${keyValues([
+        ['name', name],
+        ['onion', card.onionAddress],
+        ['fingerprint', fingerprint],
+      ])}Compare this fingerprint with the one the peer sees in \`burrow card\`, over a channel you trust (in person, a call).\n`,
     )
+    if (!(await confirm(io, `Add ${name}? [y/N] `))) {
+      io.stderr.write(cards.length > 1 ? 'none added\n' : 'not added\n')
+      return false
+    }
   }
-  io.stderr.write(
-    `${keyValues([
-      ['name', name],
-      ['onion', card.onionAddress],
-      ['fingerprint', fingerprint],
-    ])}Compare this fingerprint with the one the peer sees in \`burrow card\`, over a channel you trust (in person, a call).\n`,
-  )
-  return confirm(io, `Add ${name}? [y/N] `)
+  return true
 }
+
+type AddedPeer = { name?: string; peerId: string; onion: string; fingerprint: string }
 
 /**
  * `burrow peers add <card>…`: through the running node, or into the database
  * when none runs. Several cards go in one call (one re-publication); each is
- * confirmed first, and one refused adds none.
+ * confirmed first, and one refused adds none. Every card is decoded before
+ * anything is asked, so one malformed card stops the command at once.
  */
 async function peersAdd(run: Run, io: CliIo): Promise<number> {
   const cards = run.args
-  for (const card of cards) {
-    if (!(await confirmCard(run, io, card))) {
-      io.stderr.write(cards.length > 1 ? 'none added\n' : 'not added\n')
-      return EXIT.FAILURE
-    }
-  }
+  const decoded = cards.map((c) => decodeContactCard(c))
   const one = cards.length === 1 ? cards[0] : undefined
-  const running = await nodeRuns(run.globals.dataDir)
-  if (one !== undefined) {
-    const p = running ? await withApi(run, (api) => api.call('peers.add', { card: one })) : await withOfflineNode(run, io, (node) => node.addPeer(one))
-    if (run.globals.json) printJson(io, p)
-    else io.stdout.write(addedLine(p))
-    return EXIT.OK
+  let added: AddedPeer | AddedPeer[] | undefined
+  if (await nodeRuns(run.globals.dataDir)) {
+    added = await withApi(run, async (api) => {
+      if (!(await confirmCards(run, io, decoded, (await api.call('card', {})).fingerprint))) return undefined
+      return one !== undefined ? api.call('peers.add', { card: one }) : (await api.call('peers.add', { cards })).peers
+    })
+  } else {
+    added = await withOfflineNode(run, io, async (node) => {
+      if (!(await confirmCards(run, io, decoded, node.status().fingerprint))) return undefined
+      return one !== undefined ? node.addPeer(one) : node.addPeers(cards)
+    })
   }
-  const peers = running
-    ? (await withApi(run, (api) => api.call('peers.add', { cards }))).peers
-    : await withOfflineNode(run, io, (node) => node.addPeers(cards))
-  if (run.globals.json) printJson(io, { peers })
-  else io.stdout.write(peers.map(addedLine).join(''))
+  if (added === undefined) return EXIT.FAILURE
+  if (run.globals.json) printJson(io, Array.isArray(added) ? { peers: added } : added)
+  else io.stdout.write((Array.isArray(added) ? added : [added]).map(addedLine).join(''))
   return EXIT.OK
 }
 
-function addedLine(p: { name?: string; peerId: string; onion: string; fingerprint: string }): string {
+function addedLine(p: AddedPeer): string {
   return `added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`
 }
 

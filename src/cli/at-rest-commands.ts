@@ -15,7 +15,8 @@ import type { Burrow } from '../node/burrow.js'
 import { printJson, type Run } from './api-commands.js'
 import { CliError, EXIT } from './errors.js'
 import type { CliIo } from './io.js'
-import { configPath, openNode, stringOption } from './node-commands.js'
+import { printable } from './format.js'
+import { configPath, openNode, startCommand, stringOption } from './node-commands.js'
 import { canPrompt, promptPassphrase, readPassphrase, readPassphraseFile } from './passphrase.js'
 
 // SQLite (and for restore, libp2p's peer ids) load only in the commands that use them, so the others start fast.
@@ -155,17 +156,27 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   const sealed = await backupIsSealed(file)
   const passphrase = sealed ? await currentPassphrase(run, io, () => new StoreError('STORE_BACKUP_PASSPHRASE_REQUIRED')) : undefined
   const paths = nodePaths(dataDir)
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // The first folder this restore created, if any: a failed restore removes it (and never a folder it found).
+  const createdDir = mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   chmodSync(dataDir, 0o700)
   const restoring = `${paths.database}.restoring`
   rmSync(restoring, { force: true })
+  const placed: string[] = []
   try {
     const parts = await readBackup(file, restoring, passphrase !== undefined ? { passphrase } : {})
     if (run.options.force !== true) await refuseSecondCopy(resolve(parts.origin), dataDir, parts.keystore, passphrase)
     // The database first, the keystore last: a data directory is a node only once its keystore is there.
     renameSync(restoring, paths.database)
-    if (parts.config !== undefined && !existsSync(paths.config)) writeFileSync(paths.config, parts.config, { mode: 0o600 })
+    placed.push(paths.database)
+    if (parts.config !== undefined && !existsSync(paths.config)) {
+      writeFileSync(paths.config, parts.config, { mode: 0o600 })
+      placed.push(paths.config)
+    }
     await installKeystoreFile(dataDir, parts.keystore)
+  } catch (err) {
+    if (createdDir !== undefined) rmSync(createdDir, { recursive: true, force: true })
+    else for (const path of placed) rmSync(path, { force: true })
+    throw err
   } finally {
     rmSync(restoring, { force: true })
   }
@@ -176,7 +187,7 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   const { peerIdOfIdentityKey } = await import('../net/address-table.js')
   const peerId = peerIdOfIdentityKey(keys.identity.publicKey)
   if (run.globals.json) printJson(io, { peerId, onion: keys.onionAddress, dataDir, sealed })
-  else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: burrow start (and never run the original again)\n`)
+  else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: ${printable(startCommand(run))} (and never run the original again)\n`)
   return EXIT.OK
 }
 

@@ -5,7 +5,7 @@ export const EXIT = {
   OK: 0,
   /** Anything failed at run time. */
   FAILURE: 1,
-  /** The command line is wrong, or input given on it (a card, a name, a file, the config) is malformed. */
+  /** The command line is wrong, or input given on it (a card, a name, a file, the config) is malformed or names what is already there. */
   USAGE: 2,
   /** No node answers on the data directory's API socket. */
   NOT_RUNNING: 3,
@@ -21,7 +21,7 @@ export const EXIT = {
 export const EXIT_MEANINGS: readonly { code: number; meaning: string }[] = [
   { code: EXIT.OK, meaning: 'ok (also when you end `read --follow` or `start` with Ctrl-C)' },
   { code: EXIT.FAILURE, meaning: 'runtime failure' },
-  { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed card, name, address, file or config; a fork proof that does not hold)' },
+  { code: EXIT.USAGE, meaning: 'usage error or bad input (a malformed or own card, name, address, file or config; a file or node already there; a peer already in the group; a fork proof that does not hold)' },
   { code: EXIT.NOT_RUNNING, meaning: 'node not running (no answer on <data dir>/burrow.sock)' },
   { code: EXIT.NOT_FOUND, meaning: 'not found (peer, group, file, message, fork proof, queued invitation, or no node in the data directory)' },
   { code: EXIT.KEYSTORE, meaning: 'wrong or missing passphrase (of the keystore or a backup), or keystore error' },
@@ -47,21 +47,26 @@ export class CliError extends BurrowError {
   }
 }
 
-/** Codes meaning the user's input was wrong: the command line, or a card, name, address, file or config it named. */
+/** Codes meaning the user's input was wrong: the command line, or a card, name, address, file, folder or config it named (an `--out` file or a data directory already taken included). */
 const BAD_INPUT_CODES = new Set([
   'CLI_USAGE',
   'CLI_FILE',
   'API_BAD_REQUEST',
   'INVALID_CONTACT_CARD',
+  'PEER_REJECTED',
   'INVALID_DISPLAY_NAME',
   'INVALID_ONION_ADDRESS',
   'CONFIG_INVALID',
   'GROUP_INVALID_ARGUMENT',
   'GROUP_AMBIGUOUS',
   'GROUP_NAME_TAKEN',
+  'GROUP_ALREADY_A_MEMBER',
   'PEER_AMBIGUOUS',
   'GROUP_FILE_AMBIGUOUS',
   'NODE_FILE_UNREADABLE',
+  'NODE_FILE_UNWRITABLE',
+  'NODE_FILE_EXISTS',
+  'NODE_EXISTS',
   'STORE_BACKUP_INVALID',
   'LOG_INVALID_FORK_PROOF',
   'TOR_SOCKET_PATH_UNUSABLE',

@@ -5,6 +5,7 @@ import { CliError, EXIT } from './errors.js'
 import { ago, printable, shortId, table } from './format.js'
 import type { CliIo } from './io.js'
 import { LineOutput, progressLine } from './progress.js'
+import { fileProblem } from '../util/file-errors.js'
 import { connect, printJson, withApi, type Run } from './api-commands.js'
 
 /** `1.2 MiB`: a size for people. */
@@ -96,7 +97,7 @@ function localFile(path: string): string {
     if (!statSync(absolute).isFile()) throw new CliError('CLI_FILE', `${path} is not a regular file`)
   } catch (err) {
     if (err instanceof CliError) throw err
-    throw new CliError('CLI_FILE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+    throw new CliError('CLI_FILE', `cannot read ${path}: ${fileProblem(err)}`, { cause: err })
   }
   return absolute
 }

@@ -20,6 +20,8 @@ import { promptPassphrase, readPassphrase } from './passphrase.js'
 import { bootstrapProgressPrinter, LineOutput } from './progress.js'
 import { KeysError } from '../keys/errors.js'
 import { parseBridgeLine } from '../tor/bridges.js'
+import { findTorBinary } from '../tor/binary.js'
+import { readState } from '../testnet/state.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
 /** Tries at the passphrase prompt of `burrow start`. */
@@ -46,6 +48,18 @@ function saveDisplayName(path: string, name: string): void {
   const next: NodeConfig = { ...loadConfig(path), displayName: name }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   writeFileSync(path, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 })
+}
+
+/** A word as a POSIX shell reads it back: as is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w/.,:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/** `burrow start` as the user should type it next: with the --data-dir and --config they gave. */
+export function startCommand(run: Run): string {
+  const given = (['data-dir', 'config'] as const).filter((name) => typeof run.options[name] === 'string')
+  const flags = given.map((name) => ` --${name} ${shellWord(name === 'data-dir' ? run.globals.dataDir : run.globals.config!)}`)
+  return `burrow${flags.join('')} start`
 }
 
 /** `burrow init` */
@@ -77,7 +91,7 @@ async function init(run: Run, io: CliIo): Promise<number> {
   if (run.globals.json) printJson(io, { peerId: created.peerId, onion: created.onion, dataDir, sealed: passphrase !== undefined })
   else {
     io.stdout.write(`created node ${created.peerId}\nonion     ${created.onion}\ndata dir  ${dataDir}\n`)
-    io.stdout.write(`${passphrase !== undefined ? 'keys sealed with your passphrase' : 'keys NOT sealed (file permissions only)'}; next: burrow start\n`)
+    io.stdout.write(`${passphrase !== undefined ? 'keys sealed with your passphrase' : 'keys NOT sealed (file permissions only)'}; next: ${printable(startCommand(run))}\n`)
   }
   return EXIT.OK
 }
@@ -95,8 +109,11 @@ function torChoice(run: Run, config: NodeConfig): TorChoice {
   }
   const flagged = run.options.bridge
   const bridges = Array.isArray(flagged) && flagged.length > 0 ? flagged : config.bridges
-  // Checked here, before a passphrase is asked for: a bad line is bad input (exit 2).
+  // Checked here, before a passphrase is asked for and "starting" is printed: a bad line is bad input (exit 2),
+  // and a tor binary or a test network that is not there fails now rather than after the node began to start.
   for (const line of bridges ?? []) parseBridgeLine(line)
+  findTorBinary(torPath)
+  if (testnet !== undefined) readState(resolve(testnet))
   return {
     mode: 'managed',
     ...(torPath !== undefined ? { torPath } : {}),

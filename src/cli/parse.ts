@@ -91,7 +91,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       options: Object.fromEntries(allOptions(command).map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple === true ? { multiple: true } : {}) }])),
     })
   } catch (err) {
-    throw new CliError('CLI_USAGE', `${(err as Error).message.split('\n')[0]}; see \`burrow ${command.path.join(' ')} --help\``)
+    throw new CliError('CLI_USAGE', `${parseArgsProblem(err as Error & { code?: string })}; see \`burrow ${command.path.join(' ')} --help\``)
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>
   if (values.help === true) return { kind: 'help', command, json }
@@ -114,6 +114,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   if (args.length > command.args.length && command.args.at(-1)?.repeatable !== true) throw new CliError('CLI_USAGE', `unexpected argument: ${args[command.args.length]}; see \`burrow ${command.path.join(' ')} --help\``)
   return { kind: 'run', command, globals: globalsOf(values, env), options: values, args }
+}
+
+/** Node's parseArgs error in our words: its unknown-option text is long and quotes unevenly. */
+function parseArgsProblem(err: Error & { code?: string }): string {
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']*)'/.exec(err.message) : null
+  if (unknown !== null) return `unknown option ${unknown[1]}`
+  return err.message.split('\n')[0]!
 }
 
 function nonEmpty(values: Record<string, string | boolean | string[] | undefined>, name: string): string | undefined {

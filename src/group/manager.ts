@@ -388,7 +388,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
     const matches = named.length > 0 ? named : prefixed
     if (matches.length > 1) throw new GroupError('GROUP_AMBIGUOUS', `"${needle.slice(0, 80)}" matches ${matches.length} groups; use more of the id`)
     if (matches[0] !== undefined) return matches[0]
-    throw new GroupError('GROUP_NOT_FOUND')
+    throw new GroupError('GROUP_NOT_FOUND', `no such group: "${needle.slice(0, 80)}"`)
   }
 
   /** One group, or undefined when unknown here. */

@@ -124,6 +124,9 @@ function decodeText(text: string): Uint8Array {
   if (trimmed.length > MAX_TEXT_LENGTH) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: the card is too long`)
   const decoded = bech32m.decodeUnsafe(trimmed, false)
   if (decoded === undefined) {
+    if (/[\r\n]/.test(trimmed)) {
+      throw new KeysError('INVALID_CONTACT_CARD', 'invalid contact card: a card is one line: the first line of `burrow card` output, without the fingerprint line')
+    }
     throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: checksum or character error: the card was changed or not copied completely`)
   }
   if (decoded.prefix !== CONTACT_CARD_PREFIX) throw new KeysError('INVALID_CONTACT_CARD', `invalid contact card: not a Burrow card (prefix "${decoded.prefix}")`)

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { NodeError } from './errors.js'
 
-/** A config file that cannot be used. */
 /**
  * Settings a user may keep in `<data dir>/config.json` (command-line flags
  * override them). Secrets do not belong here: the passphrase is asked for or
@@ -30,7 +29,8 @@ export interface NodeConfig {
   keeperTotalQuota?: number
 }
 
-const KEYS = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'bridges', 'attach', 'logLevel', 'logFile', 'keeperGroupQuota', 'keeperTotalQuota'])
+const KEYS: ReadonlySet<string> = new Set(['displayName', 'torPath', 'testnet', 'torrcLines', 'bridges', 'attach', 'logLevel', 'logFile', 'keeperGroupQuota', 'keeperTotalQuota'])
+const ATTACH_KEYS: ReadonlySet<string> = new Set(['controlHost', 'controlPort', 'controlSocket', 'cookieFile'])
 /** The log levels a config or `--log-level` may name. */
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const LEVELS = new Set(LOG_LEVELS)
@@ -42,11 +42,17 @@ function optionalString(obj: Record<string, unknown>, key: string, where: string
   return v
 }
 
+/** Names an unknown key, the known key it may be a typo of (same letters, other case), and every known key. */
+function unknownKey(key: string, known: ReadonlySet<string>, where = ''): string {
+  const meant = [...known].find((k) => k.toLowerCase() === key.toLowerCase())
+  return `unknown config key "${where}${key.slice(0, 40)}"${meant !== undefined ? ` (did you mean "${where}${meant}"?)` : ''}; known keys: ${[...known].join(', ')}`
+}
+
 /** Checks a parsed config object; unknown keys are errors (a typo should not silently do nothing). */
 export function validateConfig(value: unknown): NodeConfig {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new NodeError('CONFIG_INVALID', 'the config must be a JSON object')
   const obj = value as Record<string, unknown>
-  for (const k of Object.keys(obj)) if (!KEYS.has(k)) throw new NodeError('CONFIG_INVALID', `unknown config key "${k.slice(0, 40)}"`)
+  for (const k of Object.keys(obj)) if (!KEYS.has(k)) throw new NodeError('CONFIG_INVALID', unknownKey(k, KEYS))
   const config: NodeConfig = {}
   const displayName = optionalString(obj, 'displayName', '')
   if (displayName !== undefined) config.displayName = displayName
@@ -88,7 +94,7 @@ export function validateConfig(value: unknown): NodeConfig {
     if (a === null || typeof a !== 'object' || Array.isArray(a)) throw new NodeError('CONFIG_INVALID', 'attach must be an object')
     const attach = a as Record<string, unknown>
     for (const k of Object.keys(attach)) {
-      if (!['controlHost', 'controlPort', 'controlSocket', 'cookieFile'].includes(k)) throw new NodeError('CONFIG_INVALID', `unknown attach key "${k.slice(0, 40)}"`)
+      if (!ATTACH_KEYS.has(k)) throw new NodeError('CONFIG_INVALID', unknownKey(k, ATTACH_KEYS, 'attach.'))
     }
     const port = attach.controlPort
     if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
@@ -125,5 +131,10 @@ export function loadConfig(path: string): NodeConfig {
   } catch {
     throw new NodeError('CONFIG_INVALID', `the config file ${path} is not valid JSON`)
   }
-  return validateConfig(parsed)
+  try {
+    return validateConfig(parsed)
+  } catch (err) {
+    if (err instanceof NodeError) throw new NodeError('CONFIG_INVALID', `the config file ${path}: ${err.message}`, { cause: err })
+    throw err
+  }
 }

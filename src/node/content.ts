@@ -7,6 +7,7 @@ import { BurrowError } from '../errors.js'
 import type { Logger } from '../logging.js'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
+import { fileProblem } from '../util/file-errors.js'
 import { CHUNK_SIZE, GroupError, type FileInfo, type FileUpload, type GroupManager } from '../group/index.js'
 import type { SyncManager } from '../net/index.js'
 import { NodeError } from './errors.js'
@@ -183,14 +184,14 @@ export class GroupContent {
       file = await this.#whenComplete(file, options)
     }
     const target = await targetPath(resolve(options.out), file.name)
-    if (options.force !== true && (await exists(target))) throw new NodeError('NODE_FILE_EXISTS', `${target} exists; replace it with force (--force)`)
+    if (options.force !== true && (await exists(target))) throw new NodeError('NODE_FILE_EXISTS', `${target} exists; to replace it, add --force`)
     const temp = join(dirname(target), `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`)
     let handle: FileHandle
     try {
       // Created anew (O_EXCL: never through a link planted there), owner-only.
       handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
     } catch (err) {
-      throw new NodeError('NODE_FILE_UNWRITABLE', `cannot write in ${dirname(target)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err })
+      throw new NodeError('NODE_FILE_UNWRITABLE', `cannot write in ${dirname(target)}: ${fileProblem(err)}`, { cause: err })
     }
     try {
       const report = this.#throttled(file, 'receive', options.onProgress)
@@ -339,7 +340,7 @@ async function openRegularFile(path: string): Promise<FileHandle> {
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
-    throw new NodeError('NODE_FILE_UNREADABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err })
+    throw new NodeError('NODE_FILE_UNREADABLE', `cannot read ${path}: ${fileProblem(err)}`, { cause: err })
   }
   let info: Stats
   try {
@@ -360,7 +361,8 @@ async function targetPath(out: string, name: string): Promise<string> {
   const info = await stat(out).catch(() => undefined)
   if (info?.isDirectory() === true) return join(out, safeFileName(name))
   const folder = await stat(dirname(out)).catch(() => undefined)
-  if (folder?.isDirectory() !== true) throw new NodeError('NODE_FILE_UNWRITABLE', `${dirname(out)} is not a folder`)
+  if (folder === undefined) throw new NodeError('NODE_FILE_UNWRITABLE', `${dirname(out)} does not exist`)
+  if (!folder.isDirectory()) throw new NodeError('NODE_FILE_UNWRITABLE', `${dirname(out)} is not a folder`)
   return out
 }
 
@@ -383,8 +385,8 @@ async function place(temp: string, target: string, force: boolean): Promise<void
   try {
     await link(temp, target)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new NodeError('NODE_FILE_EXISTS', `${target} exists; replace it with force (--force)`)
-    throw new NodeError('NODE_FILE_UNWRITABLE', `cannot create ${target}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err })
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new NodeError('NODE_FILE_EXISTS', `${target} exists; to replace it, add --force`)
+    throw new NodeError('NODE_FILE_UNWRITABLE', `cannot create ${target}: ${fileProblem(err)}`, { cause: err })
   }
   await rm(temp, { force: true })
 }

@@ -143,7 +143,10 @@ export class InviteQueue extends EventEmitter<{ invite: [InviteEvent] }> {
    */
   async invite(groupId: Uint8Array, peer: PeerRecord, options: InviteOptions = {}): Promise<InviteState> {
     const group = this.#groups.get(groupId)
-    if (group?.members.some((m) => bytesEqual(m, peer.identityKey)) === true) throw new GroupError('GROUP_ALREADY_A_MEMBER')
+    if (group?.members.some((m) => bytesEqual(m, peer.identityKey)) === true) {
+      const who = peer.displayName ?? `the peer with fingerprint ${identityFingerprint(peer.identityKey)}`
+      throw new GroupError('GROUP_ALREADY_A_MEMBER', `${who} already is a member of ${group.name !== null ? `group "${group.name}"` : 'the group'}`)
+    }
     if (this.#store.get(groupId, peer.identityKey) === undefined) {
       if (this.#store.count(groupId) >= INVITE_QUEUE_LIMITS.perGroup) throw new NodeError('NODE_INVITE_QUEUE_FULL', `${INVITE_QUEUE_LIMITS.perGroup} invitations already wait in this group`)
       if (this.#store.count() >= INVITE_QUEUE_LIMITS.total) throw new NodeError('NODE_INVITE_QUEUE_FULL', `${INVITE_QUEUE_LIMITS.total} invitations already wait`)

@@ -81,6 +81,6 @@ describe('the Python local API example on the private Tor network', () => {
     // A group the node does not know: the node's code on stderr, exit 1, nothing sent.
     const unknown = await python(['--data-dir', a, 'send', 'no-such-group', 'x'])
     expect(unknown).toMatchObject({ code: 1, stdout: '' })
-    expect(unknown.stderr).toBe('burrow_client: no such group (GROUP_NOT_FOUND)\n')
+    expect(unknown.stderr).toBe('burrow_client: no such group: "no-such-group" (GROUP_NOT_FOUND)\n')
   }, 85_000)
 })

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -137,14 +137,20 @@ describe('burrow backup and restore', () => {
     const b = fresh()
     const refused = await run(['--data-dir', b, 'restore', file], PW)
     expect(refused).toMatchObject({ code: EXIT.FAILURE, err: expect.stringContaining('(CLI_SECOND_COPY)') })
-    expect(existsSync(join(b, 'node.key'))).toBe(false)
+    // A failed restore leaves no data directory of its own making behind, and empties none it found.
+    expect(existsSync(b)).toBe(false)
     expect(await run(['--data-dir', b, 'restore', file], { BURROW_PASSPHRASE: 'wrong' })).toMatchObject({ code: EXIT.KEYSTORE, err: expect.stringContaining('(STORE_BACKUP_WRONG_PASSPHRASE)') })
+    expect(existsSync(b)).toBe(false)
+    mkdirSync(join(b, 'mine'), { recursive: true })
+    expect(await run(['--data-dir', b, 'restore', file], PW)).toMatchObject({ code: EXIT.FAILURE, err: expect.stringContaining('(CLI_SECOND_COPY)') })
+    expect(readdirSync(b)).toEqual(['mine'])
+    rmSync(b, { recursive: true })
     expect(await run(['--data-dir', b, 'restore', file])).toMatchObject({ code: EXIT.KEYSTORE, err: expect.stringContaining('(STORE_BACKUP_PASSPHRASE_REQUIRED)') })
     const restored = await run(['--data-dir', b, 'restore', file, '--force', '--json'], PW)
     expect(restored.code).toBe(0)
     expect(JSON.parse(restored.out)).toMatchObject({ peerId: original.peerId, dataDir: b, sealed: true })
     expect(await readNode(b, 'correct horse')).toEqual({ peerId: original.peerId, groups: ['friends'], texts: original.texts, peers: ['carol'] })
-    expect(await run(['--data-dir', b, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.FAILURE, err: expect.stringContaining('(NODE_EXISTS)') })
+    expect(await run(['--data-dir', b, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.USAGE, err: expect.stringContaining('(NODE_EXISTS)') })
 
     // Once the original is gone, or another node took its place, no --force is needed.
     rmSync(a, { recursive: true })
@@ -169,7 +175,7 @@ describe('burrow backup and restore', () => {
     writeFileSync(file, damaged)
     const target = fresh()
     expect(await run(['--data-dir', target, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.USAGE, err: expect.stringContaining('(STORE_BACKUP_INVALID)') })
-    expect(readdirSync(target)).toEqual([])
+    expect(existsSync(target)).toBe(false)
   })
 
   it('a node without a passphrase: a passphrase for the backup, or --no-passphrase for an unsealed one', { timeout: 120_000 }, async () => {

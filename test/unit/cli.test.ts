@@ -77,7 +77,8 @@ describe('argument parsing', () => {
     [['peers', 'steal'], 'unknown subcommand'],
     [['peers', 'add'], 'missing <card>'],
     [['peers', 'list', 'extra'], 'unexpected argument'],
-    [['status', '--bogus'], 'Unknown option'],
+    [['status', '--bogus'], 'unknown option --bogus; see `burrow status --help`'],
+    [['peers', 'add', '--bogus=1', 'CARD'], 'unknown option --bogus; see `burrow peers add --help`'],
     [['status', '--data-dir'], 'argument missing'],
     [['group', 'invite', 'g'], 'missing <peer>'],
     [['send', 'g', 'a', 'b'], 'unexpected argument'],
@@ -249,6 +250,25 @@ describe('commands against a running (in-memory) node', () => {
     expect(missing.err).toMatch(/\(PEER_UNKNOWN\)\n$/)
   })
 
+  it("peers add refuses this node's own card before asking anything: bad input, exit 2", async () => {
+    const own = node.contactCard()
+    for (const argv of [['peers', 'add', own], ['peers', 'add', '--yes', peerCard('bob'), own]]) {
+      const c = capture()
+      Object.assign(c.stdin, { isTTY: true })
+      expect(await runCli(['--data-dir', dir, ...argv], c.io)).toBe(EXIT.USAGE)
+      expect(c.err()).toBe(`burrow: that is this node's own contact card (fingerprint ${node.status().fingerprint}); add the card of another node (PEER_REJECTED)\n`)
+    }
+    expect(node.peers()).toEqual([])
+  })
+
+  it('a pasted `burrow card` output (card and fingerprint lines) is told to be the first line only', async () => {
+    const bob = peerCard('bob')
+    const r = await cli('peers', 'add', '--yes', `${bob}\nfingerprint  0000 1111 2222 3333 4444`)
+    expect(r.code).toBe(EXIT.USAGE)
+    expect(r.err).toBe('burrow: invalid contact card: a card is one line: the first line of `burrow card` output, without the fingerprint line (INVALID_CONTACT_CARD)\n')
+    expect((await cli('peers', 'add', '--yes', 'hello world')).err).toContain('checksum or character error')
+  })
+
   it('peers add takes several cards in one call; one bad card adds none', async () => {
     const [bob, carol] = [peerCard('bob'), peerCard('carol')]
     const bad = await cli('peers', 'add', '--yes', bob, 'burrow1garbage')
@@ -280,6 +300,9 @@ describe('commands against a running (in-memory) node', () => {
     const g = await cliJson('group', 'create', 'friends')
     expect(g).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'friends', isOwner: true, epoch: 0, members: [expect.objectContaining({ self: true, owner: true })], active: true })
     expect(await cliJson('group', 'invite', 'friends', 'bob')).toMatchObject({ state: 'invited', group: { id: g.id, epoch: 1, members: [expect.anything(), expect.anything()] } })
+    const twice = await cli('group', 'invite', 'friends', 'bob')
+    expect(twice.code).toBe(EXIT.USAGE)
+    expect(twice.err).toContain('(GROUP_ALREADY_A_MEMBER)')
     const members = await cliJson('group', 'members', 'friends')
     expect(members.group).toBe(g.id)
     expect(members.members).toEqual(
@@ -361,7 +384,7 @@ describe('commands against a running (in-memory) node', () => {
     await cli('group', 'create', 'g')
     const missing = await cli('send', 'g', '--file', join(dir, 'nope'))
     expect(missing.code).toBe(EXIT.USAGE)
-    expect(missing.err).toContain('ENOENT')
+    expect(missing.err).toBe(`burrow: cannot read ${join(dir, 'nope')}: no such file or folder (CLI_FILE)\n`)
     expect((await cli('send', 'g', '--file', dir)).err).toContain('is not a regular file (CLI_FILE)')
     writeFileSync(join(dir, 'f'), 'x')
     expect((await cli('send', 'g', 'text', '--file', join(dir, 'f'))).code).toBe(EXIT.USAGE)
@@ -544,8 +567,12 @@ describe('without a running node', () => {
     expect(JSON.parse(readFileSync(join(data, 'config.json'), 'utf8'))).toEqual({ displayName: 'alice' })
     expect(statSync(join(data, 'config.json')).mode & 0o777).toBe(0o600)
     const again = await run(['--data-dir', data, 'init', '--no-passphrase'])
-    expect(again.code).toBe(EXIT.FAILURE)
+    expect(again.code).toBe(EXIT.USAGE)
     expect(again.err).toContain('(NODE_EXISTS)')
+    // The hint to start carries the data directory (and config) given, ready to paste.
+    const human = await run(['--data-dir', join(dir, 'a$b'), 'init', '--no-passphrase', '--config', join(dir, "it's.json")])
+    expect(human.out).toContain(`; next: burrow --data-dir '${join(dir, 'a$b')}' --config '${join(dir, "it'\\''s.json")}' start\n`)
+    expect((await run(['init', '--no-passphrase'], { XDG_DATA_HOME: join(dir, 'xdg') })).out).toContain('; next: burrow start\n')
   })
 
   it('init: --passphrase-stdin reads the first line; conflicting flags and a missing source are usage errors', async () => {
@@ -631,10 +658,13 @@ describe('without a running node', () => {
     expect(thrice.err).toMatch(/\(KEYSTORE_WRONG_PASSPHRASE\)\n$/)
     expect(thrice.err.split('Passphrase: ')).toHaveLength(4)
 
-    // The third try is right: the node opens and `start` goes on, to fail only at the missing tor.
-    const third = await startTyping(['a\r', 'b\r', 'right\r'], ['--tor-path', join(dir, 'no-tor')])
+    // The third try is right: the node opens and `start` goes on, to fail only at its API socket's path (a plain file there).
+    writeFileSync(join(data, 'burrow.sock'), '')
+    const third = await startTyping(['a\r', 'b\r', 'right\r'], ['--tor-path', process.execPath])
     expect(third.err).not.toContain('KEYSTORE')
+    expect(third.err).toMatch(/\(API_SOCKET_UNUSABLE\)\n$/)
     expect(third.code).toBe(EXIT.FAILURE)
+    rmSync(join(data, 'burrow.sock'))
 
     const cancelled = await startTyping(['\u0003'])
     expect(cancelled.code).toBe(EXIT.CANCELLED)
@@ -651,6 +681,29 @@ describe('without a running node', () => {
     const file = await run(['--data-dir', data, 'start', '--log-file', join(dir, 'missing', 'burrow.log')])
     expect(file.code).toBe(EXIT.USAGE)
     expect(file.err).toMatch(/--log-file .*missing\/burrow.log: cannot open it \(ENOENT\) \(CLI_FILE\)\n$/)
+  })
+
+  it('start checks the tor binary and the test network before asking for the passphrase or saying "starting"', async () => {
+    const data = join(dir, 'node')
+    expect((await run(['--data-dir', data, 'init'], { BURROW_PASSPHRASE: 'correct horse' })).code).toBe(0)
+    const tor = await run(['--data-dir', data, '--tor-path', join(dir, 'no-tor'), 'start'])
+    expect(tor).toMatchObject({ code: EXIT.FAILURE, out: '' })
+    expect(tor.err).toMatch(/^burrow: no executable tor at .*no-tor; .* \(TOR_NOT_FOUND\)\n$/)
+    const testnet = await run(['--data-dir', data, '--testnet', join(dir, 'no-net'), 'start'])
+    expect(testnet).toMatchObject({ code: EXIT.FAILURE, out: '', err: `burrow: no test network in ${join(dir, 'no-net')} (no state.json) (TESTNET_NOT_FOUND)\n` })
+  })
+
+  it('a config.json key the node does not know is refused, with the known keys and the likely one', async () => {
+    const data = join(dir, 'node')
+    expect((await run(['--data-dir', data, 'init', '--no-passphrase'])).code).toBe(0)
+    writeFileSync(join(data, 'config.json'), JSON.stringify({ displayName: 'bob', torpath: '/usr/sbin/tor' }))
+    const r = await run(['--data-dir', data, 'start'])
+    expect(r.code).toBe(EXIT.USAGE)
+    expect(r.err).toBe(
+      `burrow: the config file ${join(data, 'config.json')}: unknown config key "torpath" (did you mean "torPath"?); known keys: displayName, torPath, testnet, torrcLines, bridges, attach, logLevel, logFile, keeperGroupQuota, keeperTotalQuota (CONFIG_INVALID)\n`,
+    )
+    writeFileSync(join(data, 'config.json'), JSON.stringify({ attach: { controlPort: 9051, cookie: '/x' } }))
+    expect((await run(['--data-dir', data, 'card'])).err).toContain('unknown config key "attach.cookie"; known keys: controlHost, controlPort, controlSocket, cookieFile (CONFIG_INVALID)')
   })
 
   it('start in an empty directory exits 4 (no node there)', async () => {

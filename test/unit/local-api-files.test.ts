@@ -101,8 +101,10 @@ describe('local API: files', () => {
     const fifo = join(dir, 'fifo')
     execFileSync('mkfifo', [fifo])
     await expect(client.call('file.send', { group, path: fifo }, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'NODE_FILE_UNREADABLE' })
-    await expect(client.call('file.send', { group, path: join(dir, 'missing') })).rejects.toMatchObject({ code: 'NODE_FILE_UNREADABLE' })
-    await expect(client.call('file.save', { group, file: 'photo.jpg', out: join(dir, 'no', 'such', 'folder') })).rejects.toMatchObject({ code: 'NODE_FILE_UNWRITABLE' })
+    // What chat's /send shows: words, not a raw errno.
+    await expect(client.call('file.send', { group, path: join(dir, 'missing') })).rejects.toMatchObject({ code: 'NODE_FILE_UNREADABLE', message: `cannot read ${join(dir, 'missing')}: no such file or folder` })
+    await expect(client.call('file.save', { group, file: 'photo.jpg', out: join(dir, 'no', 'such', 'folder') })).rejects.toMatchObject({ code: 'NODE_FILE_UNWRITABLE', message: `${join(dir, 'no', 'such')} does not exist` })
+    await expect(client.call('file.save', { group, file: 'photo.jpg', out: join(dir, 'photo.jpg', 'x') })).rejects.toMatchObject({ code: 'NODE_FILE_UNWRITABLE', message: `${join(dir, 'photo.jpg')} is not a folder` })
     await expect(client.call('file.save', { group, file: 'nothing-like-it', out: dir })).rejects.toMatchObject({ code: 'GROUP_FILE_NOT_FOUND' })
   })
 })

@@ -90,7 +90,7 @@ describe('the invitation queue', () => {
     const q = queue()
     q.start(network(a, new Map([[record.peerId, bob.node]]), new Set([record.peerId])))
     expect(await q.invite(groupId, record)).toBe('invited')
-    await expect(q.invite(groupId, record)).rejects.toMatchObject({ code: 'GROUP_ALREADY_A_MEMBER' })
+    await expect(q.invite(groupId, record)).rejects.toMatchObject({ code: 'GROUP_ALREADY_A_MEMBER', message: 'bob already is a member of the group' })
     q.stop()
   })
 
