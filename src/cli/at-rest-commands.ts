@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { installKeystoreFile, keystoreExists, keystoreFileIdentity, keystoreIsSealed, readKeystoreFile, unlockKeystore } from '../keys/index.js'
+import { installKeystoreFile, keystoreExists, keystoreFileIdentity, keystoreIsSealed, keystorePath, readKeystoreFile, unlockKeystore, type NodeKeys } from '../keys/index.js'
 import { KeysError } from '../keys/errors.js'
 import { LocalApiError, socketAnswers } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
-import { loadConfig } from '../node/config.js'
+import { loadConfig, restorableConfig } from '../node/config.js'
 import { nodePaths } from '../node/paths.js'
 import type { Burrow } from '../node/burrow.js'
 import { printJson, type Run } from './api-commands.js'
@@ -162,6 +162,8 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   const restoring = `${paths.database}.restoring`
   rmSync(restoring, { force: true })
   const placed: string[] = []
+  let keys: NodeKeys
+  let dropped: string[] = []
   try {
     const parts = await readBackup(file, restoring, passphrase !== undefined ? { passphrase } : {})
     if (run.options.force !== true) await refuseSecondCopy(resolve(parts.origin), dataDir, parts.keystore, passphrase)
@@ -169,10 +171,20 @@ async function restore(run: Run, io: CliIo): Promise<number> {
     renameSync(restoring, paths.database)
     placed.push(paths.database)
     if (parts.config !== undefined && !existsSync(paths.config)) {
-      writeFileSync(paths.config, parts.config, { mode: 0o600 })
-      placed.push(paths.config)
+      const restorable = restorableConfig(parts.config)
+      dropped = restorable.dropped
+      if (Object.keys(restorable.config).length > 0) {
+        writeFileSync(paths.config, `${JSON.stringify(restorable.config, null, 2)}\n`, { mode: 0o600 })
+        placed.push(paths.config)
+      }
     }
+    placed.push(keystorePath(dataDir))
     await installKeystoreFile(dataDir, parts.keystore)
+    // Proves that the restored keystore opens the restored database; if not, nothing of the restore stays.
+    const unlocked = await unlockKeystore(dataDir, passphrase !== undefined ? { passphrase } : {})
+    openDatabase(paths.database, unlocked.databaseKey !== undefined ? { key: unlocked.databaseKey } : {}).close()
+    unlocked.databaseKey?.fill(0)
+    keys = unlocked.keys
   } catch (err) {
     if (createdDir !== undefined) rmSync(createdDir, { recursive: true, force: true })
     else for (const path of placed) rmSync(path, { force: true })
@@ -180,14 +192,15 @@ async function restore(run: Run, io: CliIo): Promise<number> {
   } finally {
     rmSync(restoring, { force: true })
   }
-  // Proves that the restored keystore opens the restored database.
-  const { keys, databaseKey } = await unlockKeystore(dataDir, passphrase !== undefined ? { passphrase } : {})
-  openDatabase(paths.database, databaseKey !== undefined ? { key: databaseKey } : {}).close()
-  databaseKey?.fill(0)
   const { peerIdOfIdentityKey } = await import('../net/address-table.js')
   const peerId = peerIdOfIdentityKey(keys.identity.publicKey)
-  if (run.globals.json) printJson(io, { peerId, onion: keys.onionAddress, dataDir, sealed })
-  else io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\nnext: ${printable(startCommand(run))} (and never run the original again)\n`)
+  if (run.globals.json) printJson(io, { peerId, onion: keys.onionAddress, dataDir, sealed, configNotRestored: dropped })
+  else {
+    io.stdout.write(`restored node ${peerId}\nonion     ${keys.onionAddress}\ndata dir  ${dataDir}\n`)
+    // A backup's config may be a stranger's (an unsealed backup's checksum proves nothing): what could run or reach anything is left out.
+    if (dropped.length > 0) io.stdout.write(`not restored from the backup's config: ${printable(dropped.join(', '))}; set them again in ${printable(paths.config)} if you want them\n`)
+    io.stdout.write(`next: ${printable(startCommand(run))} (and never run the original again)\n`)
+  }
   return EXIT.OK
 }
 

@@ -116,6 +116,33 @@ export function validateConfig(value: unknown): NodeConfig {
   return config
 }
 
+/**
+ * Settings a restore takes from a backup's config. An unsealed backup is
+ * protected by a checksum anyone can recompute, so its config may be a
+ * stranger's: these name nothing to run, reach or write to. The others
+ * (tor's path and torrc lines, bridges, an attached tor, the log file, a
+ * test network) would let a forged backup run a program of its choosing or
+ * open tor's ports at the next start, so the user sets them again.
+ */
+const RESTORABLE_KEYS: ReadonlySet<keyof NodeConfig> = new Set(['displayName', 'logLevel', 'keeperGroupQuota', 'keeperTotalQuota'])
+
+/** What of a backup's config (its bytes) a restore writes, and the keys it leaves out. An invalid config is left out whole. */
+export function restorableConfig(bytes: Uint8Array): { config: NodeConfig; dropped: string[] } {
+  let config: NodeConfig
+  try {
+    config = validateConfig(JSON.parse(new TextDecoder().decode(bytes)))
+  } catch {
+    return { config: {}, dropped: ['the whole config (it is not valid)'] }
+  }
+  const kept: Record<string, unknown> = {}
+  const dropped: string[] = []
+  for (const [key, value] of Object.entries(config)) {
+    if (RESTORABLE_KEYS.has(key as keyof NodeConfig)) kept[key] = value
+    else dropped.push(key)
+  }
+  return { config: kept as NodeConfig, dropped }
+}
+
 /** Reads `path` if it exists; a missing file is an empty config. */
 export function loadConfig(path: string): NodeConfig {
   let text: string

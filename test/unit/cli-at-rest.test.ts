@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -176,6 +177,38 @@ describe('burrow backup and restore', () => {
     const target = fresh()
     expect(await run(['--data-dir', target, 'restore', file, '--force'], PW)).toMatchObject({ code: EXIT.USAGE, err: expect.stringContaining('(STORE_BACKUP_INVALID)') })
     expect(existsSync(target)).toBe(false)
+  })
+
+  it("takes from a backup's config only what names nothing to run or reach; a restore that fails late leaves nothing", { timeout: 120_000 }, async () => {
+    const a = fresh()
+    await populatedNode(a)
+    // What a stranger would put in a forged unsealed backup (its checksum anyone can recompute), here set by the user.
+    writeFileSync(join(a, 'config.json'), JSON.stringify({ displayName: 'alice', torPath: '/bin/true', torrcLines: ['SocksPort 0.0.0.0:9999'], logFile: join(root, 'anywhere.log') }))
+    const file = join(root, 'config.backup')
+    expect((await run(['--data-dir', a, 'backup', '--out', file, '--no-passphrase'])).code).toBe(0)
+    const b = fresh()
+    const restored = await run(['--data-dir', b, 'restore', file, '--force'])
+    expect(restored).toMatchObject({ code: 0, out: expect.stringContaining("not restored from the backup's config: torPath, logFile, torrcLines;") })
+    expect(JSON.parse(readFileSync(join(b, 'config.json'), 'utf8'))).toEqual({ displayName: 'alice' })
+    expect(statSync(join(b, 'config.json')).mode & 0o777).toBe(0o600)
+
+    // The same backup with a database that is not one, its checksum recomputed: refused only once the keystore is in place.
+    const bytes = readFileSync(file)
+    let at = 9
+    for (let i = 0; i < 3; i++) at += 4 + bytes.readUInt32BE(at)
+    const junk = Buffer.from('not a database, but long enough to look like a file of some kind')
+    const length = Buffer.alloc(8)
+    length.writeBigUInt64BE(BigInt(junk.length))
+    const body = Buffer.concat([bytes.subarray(0, at), length, junk])
+    writeFileSync(file, Buffer.concat([body, createHash('sha256').update(body).digest()]))
+    const c = fresh()
+    expect((await run(['--data-dir', c, 'restore', file, '--force'])).code).not.toBe(0)
+    expect(existsSync(c)).toBe(false)
+    // Into a folder it found: only what it put there goes.
+    mkdirSync(c, { mode: 0o700 })
+    writeFileSync(join(c, 'mine.txt'), 'keep me')
+    expect((await run(['--data-dir', c, 'restore', file, '--force'])).code).not.toBe(0)
+    expect(readdirSync(c)).toEqual(['mine.txt'])
   })
 
   it('a node without a passphrase: a passphrase for the backup, or --no-passphrase for an unsealed one', { timeout: 120_000 }, async () => {
