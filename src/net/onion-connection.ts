@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
-import type { AbortOptions, Logger as ComponentLog, MessageStreamDirection } from '@libp2p/interface'
+import { StreamCloseEvent, type AbortOptions, type Logger as ComponentLog, type MessageStreamDirection } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../log/bytes.js'
@@ -43,6 +43,8 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
   #firstWrite: boolean
   /** The listener's echo of our proposal while it is still to come: it is checked and dropped. */
   #awaitedEcho: EchoCheck | undefined
+  /** Whether the close is ours (a graceful close was asked for here). */
+  #closingHere = false
 
   constructor(init: OnionMultiaddrConnectionInit) {
     super({ remoteAddr: init.remoteAddr, direction: init.direction, log: init.log })
@@ -120,11 +122,19 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
     return { sentBytes, canSendMore }
   }
 
-  /** Flushes pending writes, half-closes, and waits (bounded) for the socket to close. */
+  /**
+   * Flushes pending writes, half-closes, and waits (bounded) for tor to close
+   * its side: then tor has read our end and sent the stream's END to the
+   * peer, and stopping the onion service or tor can no longer swallow it.
+   * Closing without that wait, a node's stop reached some peers only when
+   * their ping timed out (scripts/disconnect-latency.ts).
+   */
   override async sendClose(options?: AbortOptions): Promise<void> {
     const socket = this.#socket
     if (socket.destroyed) return
-    socket.destroySoon()
+    this.#closingHere = true
+    // Not destroySoon: it destroys the socket once our end is written, without waiting for tor's.
+    socket.end()
     const timeout = AbortSignal.timeout(CLOSE_TIMEOUT_MS)
     const signal = options?.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
     try {
@@ -133,6 +143,17 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
       // Closing was asked for either way: a peer that does not finish in time is cut off.
       socket.destroy()
     }
+  }
+
+  /**
+   * libp2p's close event after a graceful close leaves `local` unset, as after
+   * the peer's; ours says that we closed, so that a disconnect's reason can
+   * tell the two apart.
+   */
+  override dispatchEvent(evt: Event): boolean {
+    const close = evt as Partial<StreamCloseEvent>
+    if (evt.type === 'close' && this.#closingHere && close.local === undefined && close.error === undefined) return super.dispatchEvent(new StreamCloseEvent(true))
+    return super.dispatchEvent(evt)
   }
 
   /** Tor turns a closed local socket into a RELAY_END for the stream, so a plain destroy is the reset. */

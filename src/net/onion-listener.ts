@@ -82,11 +82,19 @@ export class OnionListener extends TypedEventEmitter<ListenerEvents> implements 
   /** The announce address is fixed (our onion): nothing to amend. */
   updateAnnounceAddrs(): void {}
 
+  /**
+   * Refuses every connection tor forwards from now on and aborts upgrades in
+   * progress; established connections stay, to be closed gracefully. Idempotent.
+   */
+  refuse(): void {
+    this.#shutdown.abort()
+  }
+
   /** Stops accepting, aborts upgrades in progress and closes every open socket. Idempotent. */
   async close(): Promise<void> {
     const wasListening = this.#server.listening
     const closed = wasListening ? new Promise<void>((resolve) => this.#server.close(() => resolve())) : Promise.resolve()
-    this.#shutdown.abort()
+    this.refuse()
     for (const socket of this.#sockets) socket.destroy()
     this.#sockets.clear()
     await closed

@@ -120,6 +120,11 @@ export class OnionTransport implements Transport {
     return [...this.#listeners].flatMap((listener) => (listener.path === undefined ? [] : [listener.path]))
   }
 
+  /** Refuses inbound connections from now on (the first step of a stop); open ones stay. */
+  refuseInbound(): void {
+    for (const listener of this.#listeners) listener.refuse()
+  }
+
   readonly listenFilter = (multiaddrs: Multiaddr[]): Multiaddr[] => multiaddrs.filter((ma) => unixListenPath(ma) !== undefined)
 
   readonly dialFilter = (multiaddrs: Multiaddr[]): Multiaddr[] => multiaddrs.filter((ma) => isOnionMultiaddr(ma))

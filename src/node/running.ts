@@ -114,6 +114,8 @@ export async function stopRunning(running: Partial<Running>): Promise<void> {
   await running.recovery?.stop()
   running.connector?.stop()
   await running.sync?.stop().catch(() => {})
+  // Before the onion service and tor go: they carry the goodbye to peers.
+  await running.net?.closeConnections().catch(() => {})
   await running.access?.close()
   await Promise.resolve(running.net?.libp2p.stop()).catch(() => {})
   await running.tor?.stop().catch(() => {})

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { bytesEqual, toHex } from '../log/index.js'
 import { withoutFsync, type Database, type LogStore } from '../store/index.js'
 import { listen } from '../util/events.js'
@@ -95,6 +95,22 @@ export function forwardTorEvents(tor: Tor, node: NodeEmitter, setReachable: (rea
   return () => off.forEach((f) => f())
 }
 
+/**
+ * Why a peer disconnected, from its last connection's close event (never an
+ * earlier dial's error): `closed by the peer` (it stopped or hung up; its
+ * stream ended), `closed here` (this node hung up), `timed out` (no answer
+ * to libp2p's ping for a minute: the peer or its circuit died silently) or
+ * `connection failed` (any other error: the connection to tor broke, or the
+ * peer broke the protocol).
+ */
+export type DisconnectReason = 'closed by the peer' | 'closed here' | 'timed out' | 'connection failed' | 'closed'
+
+/** The {@link DisconnectReason} a connection's close event gives; `local` is set by our transport when we closed it. */
+export function disconnectReason(evt: { local?: boolean; error?: Error }): DisconnectReason {
+  if (evt.error !== undefined) return evt.error.name === 'TimeoutError' || evt.error.name === 'AbortError' ? 'timed out' : 'connection failed'
+  return evt.local === true ? 'closed here' : 'closed by the peer'
+}
+
 /** Peers connecting and disconnecting (named from the allow-list), and sync's progress and ephemeral messages. */
 export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: AddressTable, node: NodeEmitter): () => void {
   const named = (peerId: string): { peerId: string; name?: string } => {
@@ -104,13 +120,29 @@ export function forwardNetEvents(libp2p: Libp2p, sync: SyncManager, table: Addre
   const onConnect = (evt: CustomEvent<{ toString(): string }>): void => {
     node.emit('peer:connected', named(evt.detail.toString()))
   }
+  // How each peer's last connection ended. libp2p announces the disconnect from
+  // within the connection's close event, before that event reaches us: the
+  // disconnect is emitted a microtask later, once it has.
+  const closes = new Map<string, DisconnectReason>()
+  let attached = true
+  const onOpen = (evt: CustomEvent<Connection>): void => {
+    const connection = evt.detail
+    connection.addEventListener('close', (e) => closes.set(connection.remotePeer.toString(), disconnectReason(e)), { once: true })
+  }
   const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const peerId = evt.detail.toString()
-    node.emit('peer:disconnected', { ...named(peerId), reason: table.get(peerId)?.lastError?.code ?? 'connection closed' })
+    queueMicrotask(() => {
+      const reason = closes.get(peerId) ?? 'closed'
+      closes.delete(peerId)
+      if (attached) node.emit('peer:disconnected', { ...named(peerId), reason })
+    })
   }
+  libp2p.addEventListener('connection:open', onOpen)
   libp2p.addEventListener('peer:connect', onConnect)
   libp2p.addEventListener('peer:disconnect', onDisconnect)
   const off = [
+    () => (attached = false),
+    () => libp2p.removeEventListener('connection:open', onOpen),
     () => libp2p.removeEventListener('peer:connect', onConnect),
     () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
     listen(sync, 'ingested', ({ peer, logId, stored }) => {

@@ -1,7 +1,8 @@
 /**
  * Three Burrow nodes on the private Tor network: a group created by A, B and
  * C invited over their onion connections, messages both ways, a removal, a
- * late joiner and a restart between epochs. Real tor, MLS, SQLite and libp2p.
+ * late joiner, a restart between epochs, and a stop its peers see at once.
+ * Real tor, MLS, SQLite and libp2p.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Burrow } from '../../src/node/index.js'
@@ -83,5 +84,23 @@ describe('groups across three hidden nodes', () => {
     expect(texts(d.node, groupId)).not.toContain('hello from a')
     expect(texts(d.node, groupId)).not.toContain('while b was away')
     await d.node.stop()
+  })
+  it('a node that stops is seen gone by its peers within seconds, as closed by the peer', async () => {
+    const connectedToA = (n: Burrow) => n.peers().find((p) => p.name === 'a')?.connected === true
+    await eventually(() => connectedToA(b) && connectedToA(c), LONG, 'B and C to be connected to A')
+    const seen = new Map<string, { ms: number; reason: string }>()
+    let started = 0
+    for (const [name, node] of [['b', b], ['c', c]] as const) {
+      node.on('peer:disconnected', (e) => {
+        if (e.name === 'a' && !seen.has(name)) seen.set(name, { ms: Date.now() - started, reason: e.reason })
+      })
+    }
+    started = Date.now()
+    await a.stop()
+    // Before the fix, half of the stops were seen only when the peer's ping timed out (39–88 s).
+    await eventually(() => seen.size === 2, 10_000, 'B and C to see A gone').catch((err: unknown) => {
+      throw new Error(`${String(err)}; seen: ${JSON.stringify([...seen])}`)
+    })
+    expect([...seen.values()].map((s) => s.reason)).toEqual(['closed by the peer', 'closed by the peer'])
   })
 })

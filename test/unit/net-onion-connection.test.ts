@@ -98,3 +98,30 @@ describe('the echo of a proposal, read in chunks of any size', () => {
     expect(echo.complete).toBe(false)
   })
 })
+
+describe('the onion connection says who closed it', () => {
+  const servers: Server[] = []
+  afterEach(() => servers.splice(0).forEach((s) => s.close()))
+
+  const closeEvent = (conn: OnionMultiaddrConnection): Promise<{ local?: boolean; error?: Error }> =>
+    new Promise((resolve) => conn.addEventListener('close', (evt) => resolve({ local: evt.local, error: evt.error }), { once: true }))
+
+  it('marks a close asked for here as local, and waits for the far side (tor) to close too', async () => {
+    const { conn, far, server } = await pair()
+    servers.push(server)
+    const closed = closeEvent(conn)
+    let farEnded = false
+    far.once('end', () => (farEnded = true))
+    await conn.close()
+    expect(farEnded).toBe(true)
+    expect(await closed).toEqual({ local: true, error: undefined })
+  })
+
+  it('leaves local unset when the far side ends the stream', async () => {
+    const { conn, far, server } = await pair()
+    servers.push(server)
+    const closed = closeEvent(conn)
+    far.end()
+    expect(await closed).toEqual({ local: undefined, error: undefined })
+  })
+})
