@@ -82,7 +82,7 @@ export const TOR_TIMEOUTS = {
    * before the onion service or tor goes (which drops cells still queued).
    * With none, 5 stops of 10 reached the peer only by its ping timeout or its
    * failing sync streams (7–51 s); with 500 ms, 10 of 10 within 0.11 s
-   * (private network, scripts/disconnect-latency.ts).
+   * (private network; docs/performance.md, "Stopping").
    */
   stopFlushMs: 500,
   /**
@@ -214,7 +214,7 @@ export async function createBurrowLibp2p(options: BurrowLibp2pOptions): Promise<
  * exists. Stopping the onion service (DEL_ONION) or tor first cut the
  * circuits without a word to every peer: on the private network 5 stops of
  * 10 were seen only 39–88 s later, when the peer's ping timed out
- * (scripts/disconnect-latency.ts).
+ * (docs/performance.md, "Stopping").
  */
 export async function closeConnections(libp2p: Libp2p, refuseInbound: () => void): Promise<void> {
   refuseInbound()

@@ -127,7 +127,7 @@ export class OnionMultiaddrConnection extends AbstractMultiaddrConnection {
    * its side: then tor has read our end and sent the stream's END to the
    * peer, and stopping the onion service or tor can no longer swallow it.
    * Closing without that wait, a node's stop reached some peers only when
-   * their ping timed out (scripts/disconnect-latency.ts).
+   * their ping timed out (docs/performance.md, "Stopping").
    */
   override async sendClose(options?: AbortOptions): Promise<void> {
     const socket = this.#socket
