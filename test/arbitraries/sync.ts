@@ -24,6 +24,7 @@ export const syncFrame: fc.Arbitrary<SyncFrame> = fc.oneof(
   fc.record({ logId, ops: fc.array(wireOperation, { maxLength: 4 }) }).map((ops): SyncFrame => ({ type: 'ops', ...ops })),
   logId.map((id): SyncFrame => ({ type: 'synced', logId: id })),
   fc.record({ logId, data: opaqueBytes(0, 64) }).map((e): SyncFrame => ({ type: 'ephemeral', ...e })),
+  fc.record({ logId, from: fc.array(fc.record({ author: bytes32, seq: safeUint }), { maxLength: 5 }) }).map((r): SyncFrame => ({ type: 'refused', ...r })),
 )
 
 /** Bytes of a frame stream a peer might send: valid frames, edited frames (length prefix kept or not), random bytes. */
@@ -64,6 +65,7 @@ export type HostileStep =
       readonly forged: readonly { op: number; inHeader: boolean; edits: readonly ByteEdit[] }[]
     }
   | { readonly kind: 'synced'; readonly log: number }
+  | { readonly kind: 'refused'; readonly log: number; readonly from: readonly { readonly author: number; readonly seq: number }[] }
   | { readonly kind: 'ephemeral'; readonly log: number; readonly bytes: number }
   | { readonly kind: 'flood'; readonly logs: number; readonly authors: number }
   | { readonly kind: 'garbage'; readonly bytes: Uint8Array }
@@ -84,6 +86,7 @@ export const hostileStep: fc.Arbitrary<HostileStep> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('synced' as const), log: index }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('refused' as const), log: index, from: fc.array(fc.record({ author: index, seq: fc.oneof(fc.nat(8), safeUint) }), { maxLength: 6 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('ephemeral' as const), log: index, bytes: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 300 }) }, { weight: 1, arbitrary: fc.nat({ max: 20_000 }) }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flood' as const), logs: fc.integer({ min: 1, max: 16 }), authors: fc.constantFrom(10, 500, 2_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage' as const), bytes: frameBytes }) },

@@ -48,6 +48,7 @@ describe('sync frames', () => {
     const within =
       bytes.length - 4 <= small.maxFrameBytes &&
       (frame.type !== 'have' || frame.heights.length <= small.maxAuthorsPerFrame) &&
+      (frame.type !== 'refused' || frame.from.length <= small.maxAuthorsPerFrame) &&
       (frame.type !== 'ops' || frame.ops.length <= small.maxOpsPerFrame) &&
       (frame.type !== 'ephemeral' || frame.data.length <= small.maxEphemeralBytes)
     expectSameData(decodeStream([bytes], small), within ? { frames: [frame] } : { frames: [], code: 'SYNC_PROTOCOL' })

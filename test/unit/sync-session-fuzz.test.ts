@@ -110,6 +110,10 @@ function stepBytes(step: HostileStep): Uint8Array {
     }
     case 'synced':
       return encodeFrame({ type: 'synced', logId: logAt(step.log) })
+    case 'refused': {
+      const from = step.from.map((h) => ({ author: world.authors[h.author % (world.authors.length + 1)] ?? madeUp(h.author), seq: h.seq }))
+      return encodeFrame({ type: 'refused', logId: logAt(step.log), from })
+    }
     case 'ephemeral':
       return encodeFrame({ type: 'ephemeral', logId: logAt(step.log), data: new Uint8Array(step.bytes) })
     case 'flood': {

@@ -199,4 +199,47 @@ describe('a peer that refuses some operations (a keeper over its quota)', () => 
     await sA.close()
     await sB.close()
   })
+
+  it('is told what was refused, holds it back, and offers it again in the same session when the peer asks', async () => {
+    const log = randomBytes(32)
+    const author = new TestAuthor()
+    const a = tempStore()
+    const b = tempStore()
+    a.store.ingest(author.many(log, 6, 1024))
+    let full = true
+    let offered = 0
+    const policyB: SyncPolicy = {
+      ...sharing(log),
+      accepts: () => {
+        offered++
+        return !full
+      },
+    }
+    const [chA, chB] = channelPair()
+    const sA = new SyncSession({ peer: 'B', channel: chA, store: a.store, policy: sharing(log) })
+    const sB = new SyncSession({ peer: 'A', channel: chB, store: b.store, policy: policyB })
+    void sA.start()
+    void sB.start()
+    const until = async (done: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 10_000
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(done(), what).toBe(true)
+    }
+    await until(() => offered >= 6, 'A to offer its six operations')
+    // New operations of the author: held back, not offered again and again while B refuses them.
+    await new Promise((r) => setTimeout(r, 200))
+    const newer = author.many(log, 3, 1024)
+    a.store.ingest(newer)
+    sA.offer(newer)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(offered).toBe(6)
+    expect(b.store.heights(log).size).toBe(0)
+    // B has room now and asks: A sends all nine in this session.
+    full = false
+    sB.share(log)
+    await until(() => b.store.heights(log).get(toHex(author.publicKey)) === 8, 'B to hold all nine')
+    expect(sA.closed || sB.closed).toBe(false)
+    await sA.close()
+    await sB.close()
+  })
 })

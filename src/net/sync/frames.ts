@@ -35,6 +35,11 @@ export function wireBytes(op: WireOperation): number {
  * - `ops`: operations the peer lacks, in sequence order per author.
  * - `synced`: the answer to a `have` is complete (first round done).
  * - `ephemeral`: a short message for the peer's app, never stored.
+ * - `refused`: of the peer's operations just received, per author, the
+ *   first seq its policy did not take (a keeper over its quota, an author
+ *   not known yet), so the peer takes them for undelivered and waits for our
+ *   next `have` with `ask` before it offers them again. Same shape as a
+ *   `have` without `ask`: `[5, log id, [[author, seq], …]]`.
  *
  * A `have` of log 11…11 naming one author aa…aa at height 5, as sent (77 bytes):
  *
@@ -54,6 +59,7 @@ export type SyncFrame =
   | { type: 'ops'; logId: LogId; ops: WireOperation[] }
   | { type: 'synced'; logId: LogId }
   | { type: 'ephemeral'; logId: LogId; data: Uint8Array }
+  | { type: 'refused'; logId: LogId; from: AuthorHeight[] }
 
 /** Size bounds applied to frames from the network. */
 export interface FrameLimits {
@@ -75,7 +81,7 @@ export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({
   maxEphemeralBytes: 16 * 1024,
 })
 
-const TYPE_CODES = { have: 1, ops: 2, synced: 3, ephemeral: 4 } as const
+const TYPE_CODES = { have: 1, ops: 2, synced: 3, ephemeral: 4, refused: 5 } as const
 
 /** Encodes a frame with its length prefix. */
 export function encodeFrame(frame: SyncFrame): Uint8Array {
@@ -93,6 +99,9 @@ export function encodeFrame(frame: SyncFrame): Uint8Array {
       break
     case 'ephemeral':
       body = [TYPE_CODES.ephemeral, frame.logId, frame.data]
+      break
+    case 'refused':
+      body = [TYPE_CODES.refused, frame.logId, frame.from.map((h) => [h.author, h.seq])]
       break
   }
   return withLengthPrefix(encodeCanonical(body))
@@ -134,6 +143,14 @@ function seq(value: CborValue | undefined): number {
   return value
 }
 
+function authorHeights(value: CborValue | undefined, limits: FrameLimits): AuthorHeight[] {
+  return list(value, 'heights', limits.maxAuthorsPerFrame).map((entry) => {
+    const pair = list(entry, 'height entry', 2)
+    if (pair.length !== 2) fail('height entry')
+    return { author: bytes(pair[0], 'author', PUBLIC_KEY_LENGTH, PUBLIC_KEY_LENGTH), seq: seq(pair[1]) }
+  })
+}
+
 /** Checks the shape of a decoded frame body and builds the typed frame. */
 function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
   if (!Array.isArray(value) || value.length < 2) fail('not a frame array')
@@ -147,13 +164,12 @@ function toFrame(value: CborValue, limits: FrameLimits): SyncFrame {
       const ask = value.length === 4
       // `ask` has one encoding: present and true, or absent.
       if (ask ? fourth !== true : value.length !== 3) fail('frame type 1 takes 3 items, or 4 ending in true')
-      const heights = list(third, 'heights', limits.maxAuthorsPerFrame).map((entry) => {
-        const pair = list(entry, 'height entry', 2)
-        if (pair.length !== 2) fail('height entry')
-        return { author: bytes(pair[0], 'author', PUBLIC_KEY_LENGTH, PUBLIC_KEY_LENGTH), seq: seq(pair[1]) }
-      })
+      const heights = authorHeights(third, limits)
       return ask ? { type: 'have', logId, heights, ask } : { type: 'have', logId, heights }
     }
+    case TYPE_CODES.refused:
+      arity(TYPE_CODES.refused, 3)
+      return { type: 'refused', logId, from: authorHeights(third, limits) }
     case TYPE_CODES.ops: {
       arity(TYPE_CODES.ops, 3)
       const ops = list(third, 'operations', limits.maxOpsPerFrame).map((entry) => {

@@ -193,6 +193,29 @@ export class SendWindow {
     return true
   }
 
+  /**
+   * The peer dropped `authorKey`'s operations of `logKey` from `fromSeq` on
+   * (its `refused`): the frames reaching that far are freed, as nothing
+   * will confirm them. Returns whether that freed anything.
+   */
+  refused(logKey: string, authorKey: string, fromSeq: number): boolean {
+    const frames = this.#byAuthor.get(logKey)?.get(authorKey)
+    // An author's frames are in rising seq: none reaches `fromSeq` when its last does not.
+    if (frames === undefined || frames.at(frames.length - 1)!.seq < fromSeq) return false
+    frames.retain((frame) => frame.seq < fromSeq)
+    if (frames.length === 0) {
+      const authors = this.#byAuthor.get(logKey)!
+      authors.delete(authorKey)
+      if (authors.size === 0) this.#byAuthor.delete(logKey)
+    }
+    this.#inFlight.retain((frame) => {
+      if (frame.logKey !== logKey || frame.authorKey !== authorKey || frame.seq < fromSeq) return true
+      this.#bytes -= frame.bytes
+      return false
+    })
+    return true
+  }
+
   /** Forgets what is in flight of a log the peer no longer shares: nothing will confirm it. */
   forget(logKey: string): void {
     if (!this.#byAuthor.delete(logKey)) return

@@ -299,7 +299,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
    */
   readonly #toConfirm = new Map<string, { logId: LogId; authors: Map<string, number> }>()
+  /** Likewise, operations of the peer our policy did not take, to tell it (`refused`): per log, per author, the first seq refused. */
+  readonly #toRefuse = new Map<string, { logId: LogId; authors: Map<string, number> }>()
   #confirmTimer: NodeJS.Timeout | undefined
+  /**
+   * Per log, authors of ours the peer refused (its `refused`): not offered
+   * again until its next `have` with `ask`, since they would only be
+   * dropped again. One entry per author we hold at most.
+   */
+  readonly #heldBack = new Map<string, Set<string>>()
+  /** Logs we refused operations of since our last `have` with `ask`: the next `share` asks, so that the peer offers them again. */
+  readonly #refusedLogs = new Set<string>()
   #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
@@ -396,6 +406,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#awaiting.clear()
     this.#parked.clear()
     this.#toConfirm.clear()
+    this.#toRefuse.clear()
+    this.#heldBack.clear()
+    this.#refusedLogs.clear()
     clearTimeout(this.#parkedSince)
     clearTimeout(this.#confirmTimer)
     this.#anchors.clear()
@@ -472,17 +485,21 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       return
     }
     if (send.have) {
-      const ask = send.ask && !this.#remote.has(logKey)
+      // Asked also of a peer whose heights we know once we refused some of its operations: its answer offers them again.
+      const ask = send.ask && (!this.#remote.has(logKey) || this.#refusedLogs.has(logKey))
+      if (ask) this.#refusedLogs.delete(logKey)
       // Before sending: the answer can be handled before the send returns.
-      if (ask && send.push === 'all') await this.#sendAhead(logId)
+      if (ask && !this.#remote.has(logKey) && send.push === 'all') await this.#sendAhead(logId)
       this.#awaiting.add(logKey)
       await this.#sendHave(logId, ask)
     }
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
       await this.#sendAnchors(logId)
-      const authors =
+      const heldBack = this.#heldBack.get(logKey)
+      const authors = (
         send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
+      ).filter((author) => heldBack?.has(author) !== true)
       let budget = this.#sliceBytes
       for (let i = 0; i < authors.length; i++) {
         const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
@@ -547,15 +564,43 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       const authorKey = toHex(op.header.author)
       if ((pending.authors.get(authorKey) ?? -1) < op.header.seq) pending.authors.set(authorKey, op.header.seq)
     }
+    this.#answerSoon()
+  }
+
+  /** Our `refused` of the peer's operations our policy did not take: the first seq per author (see frames.ts). */
+  #refuseSoon(logId: LogId, ops: readonly Operation[]): void {
+    const logKey = key(logId)
+    this.#refusedLogs.add(logKey)
+    let pending = this.#toRefuse.get(logKey)
+    if (pending === undefined) this.#toRefuse.set(logKey, (pending = { logId, authors: new Map() }))
+    for (const op of ops) {
+      const authorKey = toHex(op.header.author)
+      if ((pending.authors.get(authorKey) ?? Infinity) > op.header.seq) pending.authors.set(authorKey, op.header.seq)
+    }
+    this.#answerSoon()
+  }
+
+  /** Sends what waits in #toConfirm and #toRefuse within {@link ACK_DELAY_MS}, in that order. */
+  #answerSoon(): void {
     this.#confirmTimer ??= setTimeout(() => {
       this.#confirmTimer = undefined
-      const logs = [...this.#toConfirm.values()]
+      const confirms = [...this.#toConfirm.values()]
+      const refusals = [...this.#toRefuse.values()]
       this.#toConfirm.clear()
-      for (const { logId: log, authors } of logs) {
+      this.#toRefuse.clear()
+      const failed = (err: unknown): void => {
+        if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
+      }
+      for (const { logId: log, authors } of confirms) {
         if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        this.#sendHave(log, false, authors).catch((err: unknown) => {
-          if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
-        })
+        this.#sendHave(log, false, authors).catch(failed)
+      }
+      for (const { logId: log, authors } of refusals) {
+        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
+        const from = [...authors].map(([author, seq]) => ({ author: fromHex(author), seq }))
+        for (let at = 0; at < from.length; at += this.#frameLimits.maxAuthorsPerFrame) {
+          this.#send({ type: 'refused', logId: log, from: from.slice(at, at + this.#frameLimits.maxAuthorsPerFrame) }).catch(failed)
+        }
       }
     }, ACK_DELAY_MS)
   }
@@ -745,6 +790,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#window.forget(logKey)
     this.#unpark()
     this.#anchors.delete(logKey)
+    this.#heldBack.delete(logKey)
   }
 
   /**
@@ -830,11 +876,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       case 'have':
         this.#confirmed(logId, frame.heights)
         this.#learn(logId, frame.heights)
+        // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
+        if (frame.ask === true) this.#heldBack.delete(key(logId))
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
         await received.verified
-        await this.#ingest(logId, this.#wanted(received.ops ?? this.#decode(logId, frame.ops)))
+        await this.#ingest(logId, this.#wanted(logId, received.ops ?? this.#decode(logId, frame.ops)))
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
@@ -843,7 +891,40 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       case 'ephemeral':
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
         return
+      case 'refused':
+        this.#refusedByPeer(logId, frame.from)
+        return
     }
+  }
+
+  /**
+   * The peer dropped our operations of these authors from `seq` on: they
+   * leave the window, count as undelivered, and are held back until the
+   * peer's next `have` with `ask`. Authors we do not hold are ignored, so
+   * what the peer names costs nothing beyond our own store.
+   */
+  #refusedByPeer(logId: LogId, from: readonly AuthorHeight[]): void {
+    const logKey = key(logId)
+    const ours = this.#store.heights(logId)
+    const heights = this.#remote.get(logKey)
+    let freed = false
+    for (const { author, seq } of from) {
+      const authorKey = toHex(author)
+      if (!ours.has(authorKey)) continue
+      freed = this.#window.refused(logKey, authorKey, seq) || freed
+      const known = heights?.get(authorKey)
+      if (heights !== undefined && known !== undefined && known >= seq) {
+        if (seq > 0) heights.set(authorKey, seq - 1)
+        else {
+          heights.delete(authorKey)
+          this.#remembered--
+        }
+      }
+      let held = this.#heldBack.get(logKey)
+      if (held === undefined) this.#heldBack.set(logKey, (held = new Set()))
+      held.add(authorKey)
+    }
+    if (freed) this.#unpark()
   }
 
   /** The peer's heights free what they cover of our window; a log set aside may then go on. */
@@ -885,10 +966,15 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     })
   }
 
-  /** The operations the policy wants; the others are dropped unread. */
-  #wanted(ops: Operation[]): Operation[] {
+  /** The operations the policy wants; the others are dropped unread, and the peer is told (`refused`). */
+  #wanted(logId: LogId, ops: Operation[]): Operation[] {
     const accepts = this.#policy.accepts
-    return accepts === undefined ? ops : ops.filter((op) => accepts.call(this.#policy, this.peer, op.header))
+    if (accepts === undefined) return ops
+    const wanted: Operation[] = []
+    const refused: Operation[] = []
+    for (const op of ops) (accepts.call(this.#policy, this.peer, op.header) ? wanted : refused).push(op)
+    if (refused.length > 0) this.#refuseSoon(logId, refused)
+    return wanted
   }
 
   /**
