@@ -7,7 +7,7 @@ import { nodePaths } from '../node/paths.js'
 import { BurrowError, TimeoutError } from '../errors.js'
 import { canAsk, confirm } from './confirm.js'
 import { CliError, EXIT } from './errors.js'
-import { ago, keyValues, printable, shortId, shortOnion, table, timestamp } from './format.js'
+import { ago, keyValues, printable, printableLine, shortId, shortOnion, table, timestamp } from './format.js'
 import type { CliIo } from './io.js'
 import { integerOption, type Invocation } from './parse.js'
 import { fileEntry, formatPeriod, sendFile } from './file-commands.js'
@@ -61,7 +61,7 @@ function authorLabel(m: MessageJson): string {
 function messageLine(m: MessageJson): string {
   const body =
     m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
-  return `#${m.id}  ${timestamp(m.receivedAt)}  ${printable(authorLabel(m))}: ${body}\n`
+  return `#${m.id}  ${timestamp(m.receivedAt)}  ${printableLine(authorLabel(m))}: ${body}\n`
 }
 
 function peerRows(peers: PeerJson[]): string {
@@ -126,7 +126,7 @@ async function confirmCards(run: Run, io: CliIo, cards: readonly ContactCard[], 
   if (run.options.yes === true) return true
   for (const [i, card] of cards.entries()) {
     const fingerprint = fingerprints[i]!
-    const name = card.displayName !== undefined ? printable(card.displayName) : '(no name)'
+    const name = card.displayName !== undefined ? printableLine(card.displayName) : '(no name)'
     if (!canAsk(io)) {
       throw new CliError(
         'CLI_USAGE',
@@ -179,13 +179,13 @@ async function peersAdd(run: Run, io: CliIo): Promise<number> {
 }
 
 function addedLine(p: AddedPeer): string {
-  return `added ${printable(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`
+  return `added ${printableLine(p.name ?? shortId(p.peerId))}: ${p.peerId} at ${p.onion}, fingerprint ${p.fingerprint}\n`
 }
 
 async function peersRemove(run: Run, io: CliIo): Promise<number> {
   const p = await withApi(run, (api) => api.call('peers.remove', { peer: run.args[0]! }))
   if (run.globals.json) printJson(io, p)
-  else io.stdout.write(`removed ${printable(p.name ?? shortId(p.peerId))} (${p.peerId})\n`)
+  else io.stdout.write(`removed ${printableLine(p.name ?? shortId(p.peerId))} (${p.peerId})\n`)
   return EXIT.OK
 }
 
@@ -198,7 +198,7 @@ async function peersList(run: Run, io: CliIo): Promise<number> {
 
 export function printGroup(run: Run, io: CliIo, g: GroupJson, what: string): number {
   if (run.globals.json) printJson(io, g)
-  else io.stdout.write(`${what} ${printable(groupLabel(g))}: epoch ${g.epoch}, ${g.members.length} member${g.members.length === 1 ? '' : 's'}\n`)
+  else io.stdout.write(`${what} ${printableLine(groupLabel(g))}: epoch ${g.epoch}, ${g.members.length} member${g.members.length === 1 ? '' : 's'}\n`)
   return EXIT.OK
 }
 
@@ -206,7 +206,7 @@ async function groupCreate(run: Run, io: CliIo): Promise<number> {
   const name = run.args[0]
   const description = typeof run.options.description === 'string' && run.options.description !== '' ? run.options.description : undefined
   const g = await withApi(run, (api) => api.call('group.create', { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}) }))
-  if (!run.globals.json) io.stdout.write(`created group ${g.id}${g.name !== undefined ? ` (${printable(g.name)})` : ''}\n`)
+  if (!run.globals.json) io.stdout.write(`created group ${g.id}${g.name !== undefined ? ` (${printableLine(g.name)})` : ''}\n`)
   else printJson(io, g)
   return EXIT.OK
 }
@@ -219,11 +219,11 @@ async function groupRemove(run: Run, io: CliIo): Promise<number> {
 async function groupRotate(run: Run, io: CliIo): Promise<number> {
   const r = await withApi(run, (api) => api.call('group.rotate', { group: run.args[0]! }))
   if (run.globals.json) printJson(io, r)
-  else if (r.state === 'committed') io.stdout.write(`rotated your keys in ${printable(groupLabel(r.group))}: committed at epoch ${r.epoch}\n`)
+  else if (r.state === 'committed') io.stdout.write(`rotated your keys in ${printableLine(groupLabel(r.group))}: committed at epoch ${r.epoch}\n`)
   else {
     const owner = r.group.members.find((m) => m.owner)
     io.stdout.write(
-      `proposed a key update in ${printable(groupLabel(r.group))}; it takes effect when the owner (${printable(owner?.name ?? shortId(r.group.owner))}) commits it: \`burrow group list\` shows "update proposed" until then\n`,
+      `proposed a key update in ${printableLine(groupLabel(r.group))}; it takes effect when the owner (${printableLine(owner?.name ?? shortId(r.group.owner))}) commits it: \`burrow group list\` shows "update proposed" until then\n`,
     )
   }
   return EXIT.OK
@@ -234,9 +234,9 @@ export function pendingLines(pending: readonly PendingInviteJson[]): string {
   return pending
     .map((i) => {
       const error = i.lastError === undefined ? '' : `; last attempt: ${i.lastError.code}`
-      return `invitation queued for ${i.name ?? shortId(i.peerId)} since ${ago(i.since)} (${i.attempts} attempt${i.attempts === 1 ? '' : 's'}${error}); sent when the peer comes online\n`
+      return `invitation queued for ${i.name ?? shortId(i.peerId)} since ${ago(i.since)} (${i.attempts} attempt${i.attempts === 1 ? '' : 's'}${error}); sent when the peer comes online`
     })
-    .map(printable)
+    .map((line) => `${printableLine(line)}\n`)
     .join('')
 }
 

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { ChatPresence, ChatTransfers, HERE_EVERY_MS, TYPING_EVERY_MS, chatSignalText, editInput, parseChatSignal, statusLine, type ChatSignal } from './chat-state.js'
 import { CliError, EXIT } from './errors.js'
 import { fileEntry, formatBytes } from './file-commands.js'
-import { printable, shortId } from './format.js'
+import { printable, printableLine, shortId } from './format.js'
 import type { FileProgressJson } from '../api/index.js'
 import type { CliIo } from './io.js'
 
@@ -31,7 +31,7 @@ function clock(ms: number): string {
 }
 
 function messageText(m: MessageJson): string {
-  const who = m.self ? 'you' : (m.authorName ?? shortId(m.authorPeerId))
+  const who = m.self ? 'you' : printableLine(m.authorName ?? shortId(m.authorPeerId))
   const body = m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? m.text : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
   return printable(`${clock(m.receivedAt)} ${who}: ${body}`)
 }
@@ -99,17 +99,17 @@ async function fileCommand(api: LocalApiClient, group: string, text: string, scr
     if (command === '/send' && rest.length > 0) {
       // A path may hold spaces: everything after the command.
       const m = await api.call('file.send', { group, path: resolve(text.slice(command.length).trim()) })
-      screen.print(printable(`sent ${m.file?.name ?? 'the file'} (${formatBytes(m.file?.size ?? 0)}); members fetch it when they sync`))
+      screen.print(printableLine(`sent ${m.file?.name ?? 'the file'} (${formatBytes(m.file?.size ?? 0)}); members fetch it when they sync`))
     } else if (command === '/files' && rest.length === 0) {
       const { files } = await api.call('file.list', { group })
       if (files.length === 0) screen.print('no files in this group yet; send one with /send PATH')
       for (const f of files) screen.print(fileEntry(f))
     } else if (command === '/get' && (args.length === 1 || args.length === 2)) {
       const saved = await api.call('file.save', { group, file: args[0]!, out: resolve(args[1] ?? '.'), force })
-      screen.print(printable(`saved ${saved.file.name} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${saved.path}`))
-    } else screen.print(printable(`unknown command ${text.slice(0, 40)}; /help lists them`))
+      screen.print(printableLine(`saved ${saved.file.name} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${saved.path}`))
+    } else screen.print(printableLine(`unknown command ${text.slice(0, 40)}; /help lists them`))
   } catch (err) {
-    screen.print(printable(`${command?.slice(1)} failed: ${(err as Error).message}`))
+    screen.print(printableLine(`${command?.slice(1)} failed: ${(err as Error).message}`))
   }
 }
 
@@ -139,7 +139,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   const memberPeers = new Set(members.filter((m) => !m.self).map((m) => m.peerId))
   const connected = new Set((await api.call('peers.list', {})).peers.filter((p) => p.connected && memberPeers.has(p.peerId)).map((p) => p.peerId))
   const presence = new ChatPresence()
-  const names = new Map(members.map((m) => [m.peerId, printable(m.name ?? shortId(m.peerId))]))
+  const names = new Map(members.map((m) => [m.peerId, printableLine(m.name ?? shortId(m.peerId))]))
   const transfers = new ChatTransfers((peerId) => names.get(peerId) ?? shortId(peerId))
   const screen = new ChatScreen(io.stdout)
   const shown = new Set<number>()
@@ -180,12 +180,12 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
       } else if (e.event === 'group:ephemeral') {
         const d = e.data as { peerId: string; name?: string; text?: string }
         const s = parseChatSignal(d.text)
-        if (s !== undefined && presence.apply(d.peerId, printable(d.name ?? shortId(d.peerId)), s, Date.now())) signal({ kind: 'here' })
+        if (s !== undefined && presence.apply(d.peerId, printableLine(d.name ?? shortId(d.peerId)), s, Date.now())) signal({ kind: 'here' })
         refresh()
       } else if (e.event === 'file:progress') {
         const p = e.data as FileProgressJson
         // The name is the sender's choice: made printable and cut short before it reaches the terminal.
-        transfers.apply({ ...p, name: printable(p.name).slice(0, 40) }, Date.now())
+        transfers.apply({ ...p, name: printableLine(p.name).slice(0, 40) }, Date.now())
         refresh()
       } else {
         const { peerId } = e.data as { peerId: string }
@@ -199,7 +199,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
   )
   api.onClose((err) => {
     if (done) return
-    screen.print(`the node went away: ${err.message}`)
+    screen.print(printableLine(`the node went away: ${err.message}`))
     end(EXIT.FAILURE)
   })
 
@@ -211,7 +211,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
     if (page.messages.length === 0 || (page.messages.length < READ_MAX_LIMIT && !page.more)) break
     afterId = page.messages.at(-1)!.id
   }
-  screen.open(`burrow chat: ${printable(group?.name ?? groupWhat)}, ${members.length} member${members.length === 1 ? '' : 's'}`)
+  screen.open(`burrow chat: ${printableLine(group?.name ?? groupWhat)}, ${members.length} member${members.length === 1 ? '' : 's'}`)
   backlog.forEach(show)
   held.forEach(show)
   held = undefined
@@ -235,7 +235,7 @@ async function chatSession(api: LocalApiClient, groupWhat: string, io: CliIo): P
     try {
       show(await api.call('send', { group: groupWhat, text }))
     } catch (err) {
-      screen.print(printable(`not sent: ${(err as Error).message}`))
+      screen.print(printableLine(`not sent: ${(err as Error).message}`))
     }
   }
   const onData = (chunk: Buffer | string): void => {

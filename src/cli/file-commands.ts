@@ -2,7 +2,7 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { MAX_FILE_WRITE_BYTES, type ApiEvent, type FileJson, type FileProgressJson, type LocalApiClient, type MessageJson } from '../api/index.js'
 import { CliError, EXIT } from './errors.js'
-import { ago, printable, shortId, table } from './format.js'
+import { ago, printableLine, shortId, table } from './format.js'
 import type { CliIo } from './io.js'
 import { LineOutput, progressLine } from './progress.js'
 import { fileProblem } from '../util/file-errors.js'
@@ -26,7 +26,7 @@ const PERIOD_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_40
 export function parsePeriod(text: string): number | null {
   if (text === 'off' || text === 'none') return null
   const match = /^(\d{1,6})([mhdw])$/.exec(text)
-  if (match === null) throw new CliError('CLI_USAGE', `a retention period is a number and a unit (m, h, d or w), e.g. 30d, or off; not "${printable(text.slice(0, 40))}"`)
+  if (match === null) throw new CliError('CLI_USAGE', `a retention period is a number and a unit (m, h, d or w), e.g. 30d, or off; not "${printableLine(text.slice(0, 40))}"`)
   return Number(match[1]) * PERIOD_UNITS[match[2]!]!
 }
 
@@ -43,7 +43,7 @@ function fileState(f: FileJson): string {
 
 /** What `read` shows for an entry that announces a file. */
 export function fileEntry(f: FileJson): string {
-  return `[file] ${printable(f.name)}, ${formatBytes(f.size)}, ${printable(f.mediaType)}, ${fileState(f)} (id ${f.id.slice(0, 12)})`
+  return `[file] ${printableLine(f.name)}, ${formatBytes(f.size)}, ${printableLine(f.mediaType)}, ${fileState(f)} (id ${f.id.slice(0, 12)})`
 }
 
 /**
@@ -61,7 +61,7 @@ function progressBar(io: CliIo, label: string): { onEvent: (e: ApiEvent) => void
       const total = p.size ?? null
       const summary = total === null ? `${formatBytes(p.bytes)}` : `${formatBytes(p.bytes)} of ${formatBytes(total)}`
       const pct = total === null || total === 0 ? (p.totalChunks === null ? 0 : 100) : (100 * p.bytes) / total
-      lines.progress((columns) => progressLine(`${label} ${printable(p.name).slice(0, 40)}`, { progress: pct, summary }, columns))
+      lines.progress((columns) => progressLine(`${label} ${printableLine(p.name).slice(0, 40)}`, { progress: pct, summary }, columns))
     },
     done: () => {
       lines.progress(undefined)
@@ -86,7 +86,7 @@ export async function sendFile(run: Run, io: CliIo, group: string, file: string)
     await api.close()
   }
   if (run.globals.json) printJson(io, m)
-  else io.stdout.write(`sent file ${printable(m.file?.name ?? '')} (${formatBytes(m.file?.size ?? 0)}) to ${m.group.slice(0, 12)} as ${m.file?.id.slice(0, 12)}; members fetch it when they sync\n`)
+  else io.stdout.write(`sent file ${printableLine(m.file?.name ?? '')} (${formatBytes(m.file?.size ?? 0)}) to ${m.group.slice(0, 12)} as ${m.file?.id.slice(0, 12)}; members fetch it when they sync\n`)
   return EXIT.OK
 }
 
@@ -155,7 +155,7 @@ async function get(run: Run, io: CliIo): Promise<number> {
     await api.close()
   }
   if (run.globals.json) printJson(io, saved)
-  else io.stdout.write(`saved ${printable(saved.file.name)} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${printable(saved.path)}\n`)
+  else io.stdout.write(`saved ${printableLine(saved.file.name)} (${formatBytes(saved.file.size)}, SHA-256 checked) to ${printableLine(saved.path)}\n`)
   return EXIT.OK
 }
 
@@ -164,7 +164,7 @@ async function deleteEntry(run: Run, io: CliIo): Promise<number> {
   const [group, entry] = run.args as [string, string]
   const removed = await withApi(run, (api) => api.call('delete', { group, entry }))
   if (run.globals.json) printJson(io, removed)
-  else if (removed.file !== undefined) io.stdout.write(`deleted file ${printable(removed.file.name)} (${removed.file.id.slice(0, 12)}) for every member\n`)
+  else if (removed.file !== undefined) io.stdout.write(`deleted file ${printableLine(removed.file.name)} (${removed.file.id.slice(0, 12)}) for every member\n`)
   else io.stdout.write(`deleted message #${removed.message?.id} for every member\n`)
   return EXIT.OK
 }

@@ -2,23 +2,38 @@
 
 // C0 and C1 controls (escape sequences could rewrite the terminal), DEL, and bidi overrides/isolates (could disguise text).
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+// Also tabs and line breaks (a name could start a fake output line or table row), and the invisible or direction-changing marks
+// (LRM, RLM, ALM, zero-width space, BOM) that could make a name look like another.
+const UNSAFE_IN_A_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g
+
+const escape = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16)}}`
 
 /** Makes text from the network printable: control characters become visible `\u{…}` escapes; tabs and newlines stay. */
 export function printable(text: string): string {
-  return text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)
+  return text.replace(UNSAFE, escape)
 }
 
-/** Left-aligned columns with a header row; cells are made printable. */
+/**
+ * Makes text from the network printable on one line: {@link printable}, and
+ * tabs, line breaks and invisible or direction marks become `\u{…}` escapes
+ * too. For what a peer names (files, groups, people), media types, table
+ * cells, and every line that must stay one line.
+ */
+export function printableLine(text: string): string {
+  return text.replace(UNSAFE_IN_A_LINE, escape)
+}
+
+/** Left-aligned columns with a header row; cells are made printable on one line. */
 export function table(header: string[], rows: string[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(printable))]
+  const cells = [header, ...rows.map((r) => r.map(printableLine))]
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
   return `${cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')}\n`
 }
 
-/** `key  value` lines with keys aligned. */
+/** `key  value` lines with keys aligned; values are made printable on one line. */
 export function keyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length))
-  return `${pairs.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`).join('\n')}\n`
+  return `${pairs.map(([k, v]) => `${k.padEnd(width)}  ${printableLine(v)}`).join('\n')}\n`
 }
 
 /** A long identifier shortened for a table: head…tail. */

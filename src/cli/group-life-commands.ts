@@ -1,7 +1,7 @@
 import { NodeCallError, type EventData, type GroupJson, type LocalApiClient } from '../api/index.js'
 import { EXIT } from './errors.js'
 import { connect, groupLabel, printGroup, printJson, withApi, type Run } from './api-commands.js'
-import { printable, shortId } from './format.js'
+import { printableLine, shortId } from './format.js'
 import type { CliIo } from './io.js'
 
 /** The life of a group from the command line: inviting (queued when the peer is away), leaving, renaming. */
@@ -33,7 +33,7 @@ function waitForInvite(api: LocalApiClient, peerId: string, held: InviteEvent[],
       if (e.state === 'invited') finish({ how: 'invited' })
       else if (e.state === 'cancelled') finish({ how: 'cancelled' })
       else if (e.state === 'failed') finish({ how: 'failed', error: new NodeCallError('group.invite', e.error?.code ?? 'NODE_INVITE_FAILED', e.error?.message ?? 'the invitation failed') })
-      else if (!json && e.error !== undefined) io.stderr.write(printable(`still waiting (last attempt: ${e.error.code})\n`))
+      else if (!json && e.error !== undefined) io.stderr.write(`${printableLine(`still waiting (last attempt: ${e.error.code})`)}\n`)
     }
     held.forEach(on)
     listen(on)
@@ -46,7 +46,7 @@ async function groupInvite(run: Run, io: CliIo): Promise<number> {
   if (run.options.cancel === true) {
     const cancelled = await withApi(run, (api) => api.call('group.invite.cancel', { group, peer }))
     if (run.globals.json) printJson(io, cancelled)
-    else io.stdout.write(printable(`cancelled the invitation of ${cancelled.name ?? shortId(cancelled.peerId)}\n`))
+    else io.stdout.write(`cancelled the invitation of ${printableLine(cancelled.name ?? shortId(cancelled.peerId))}\n`)
     return EXIT.OK
   }
   const api = await connect(run)
@@ -56,17 +56,17 @@ async function groupInvite(run: Run, io: CliIo): Promise<number> {
     let deliver: ((e: InviteEvent) => void) | undefined
     await api.subscribe(['group:invite'], (e) => (deliver ?? ((x: InviteEvent) => held.push(x)))(e.data as InviteEvent), { group })
     const first = await api.call('group.invite', { group, peer })
-    const who = printable(first.invite?.name ?? peer)
-    const where = printable(groupLabel(first.group))
+    const who = printableLine(first.invite?.name ?? peer)
+    const where = printableLine(groupLabel(first.group))
     if (first.state === 'invited') return printInvited(run, io, first.group, peer)
     if (run.options['no-wait'] === true) {
       if (run.globals.json) printJson(io, first)
       else io.stdout.write(`queued the invitation of ${who} to ${where}: it goes out when ${who} comes online (see \`burrow group members\`)\n`)
       return EXIT.OK
     }
-    const cancel = `burrow group invite --cancel ${printable(group)} ${printable(peer)}`
+    const cancel = `burrow group invite --cancel ${printableLine(group)} ${printableLine(peer)}`
     if (!run.globals.json) {
-      const why = first.invite?.lastError === undefined ? `${who} is not reachable now` : `${who} could not be invited yet (${printable(first.invite.lastError.code)})`
+      const why = first.invite?.lastError === undefined ? `${who} is not reachable now` : `${who} could not be invited yet (${printableLine(first.invite.lastError.code)})`
       io.stderr.write(
         `${why}: the invitation is queued (it survives a restart of your node) and goes out when ${who} comes online.\n` +
           `waiting for ${who}… Ctrl-C stops waiting and leaves the invitation queued; \`${cancel}\` cancels it.\n`,
@@ -99,7 +99,7 @@ function printInvited(run: Run, io: CliIo, g: GroupJson, peer: string): number {
     printJson(io, { state: 'invited', group: g })
     return EXIT.OK
   }
-  return printGroup(run, io, g, `invited ${printable(peer)} to`)
+  return printGroup(run, io, g, `invited ${printableLine(peer)} to`)
 }
 
 /** `burrow group leave <group>` */
@@ -109,7 +109,7 @@ async function groupLeave(run: Run, io: CliIo): Promise<number> {
   else {
     const owner = g.members.find((m) => m.owner)
     io.stdout.write(
-      `asked to leave ${printable(groupLabel(g))}: it shows as "${g.status}" until the owner (${printable(owner?.name ?? shortId(g.owner))}) commits it, then as "left" (\`burrow group list\`)\n`,
+      `asked to leave ${printableLine(groupLabel(g))}: it shows as "${g.status}" until the owner (${printableLine(owner?.name ?? shortId(g.owner))}) commits it, then as "left" (\`burrow group list\`)\n`,
     )
   }
   return EXIT.OK
@@ -121,8 +121,8 @@ async function groupRename(run: Run, io: CliIo): Promise<number> {
   const description = typeof run.options.description === 'string' ? { description: run.options.description === '' ? null : run.options.description } : {}
   const g = await withApi(run, (api) => api.call('group.rename', { group, name, ...description }))
   if (run.globals.json) printJson(io, g)
-  else if (g.isOwner) io.stdout.write(printable(`renamed ${g.id.slice(0, 12)} to ${g.name ?? '-'} for every member${g.description !== undefined ? ` (described: ${g.description})` : ''}\n`))
-  else io.stdout.write(printable(`renamed ${g.id.slice(0, 12)} to ${g.name ?? '-'} on this node only (the owner's name for it: ${g.sharedName ?? 'none'})\n`))
+  else if (g.isOwner) io.stdout.write(`${printableLine(`renamed ${g.id.slice(0, 12)} to ${g.name ?? '-'} for every member${g.description !== undefined ? ` (described: ${g.description})` : ''}`)}\n`)
+  else io.stdout.write(`${printableLine(`renamed ${g.id.slice(0, 12)} to ${g.name ?? '-'} on this node only (the owner's name for it: ${g.sharedName ?? 'none'})`)}\n`)
   return EXIT.OK
 }
 

@@ -1,7 +1,7 @@
 import { chmodSync } from 'node:fs'
 import { pino, type DestinationStream } from 'pino'
 import { CliError } from './errors.js'
-import { printable } from './format.js'
+import { printableLine } from './format.js'
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }
 /** Record fields that are not the event's own data. */
@@ -25,14 +25,14 @@ export function formatLogRecord(json: string): string {
   try {
     record = JSON.parse(json) as Record<string, unknown>
   } catch {
-    return printable(json.trimEnd())
+    return printableLine(json.trimEnd())
   }
   const level = LEVEL_NAMES[record.level as number] ?? String(record.level)
   const fields = Object.entries(record)
     .filter(([k]) => !ENVELOPE.has(k))
     .map(([k, v]) => `${k}=${fieldValue(v)}`)
   const msg = typeof record.msg === 'string' ? record.msg : ''
-  return printable(`${level}: ${msg}${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`)
+  return printableLine(`${level}: ${msg}${fields.length > 0 ? ` (${fields.join(', ')})` : ''}`)
 }
 
 /** A pino destination that hands each record, formatted for people, to `print`: logs on a terminal never show raw JSON. */

@@ -12,7 +12,7 @@ import type { Burrow } from '../node/burrow.js'
 import type { BurrowOptions, TorChoice } from '../node/index.js'
 import { printJson, type Run } from './api-commands.js'
 import { CliError, EXIT } from './errors.js'
-import { printable, shortId } from './format.js'
+import { printable, printableLine, shortId } from './format.js'
 import type { CliIo } from './io.js'
 import { humanLogDestination, logFileDestination } from './log-output.js'
 import { keeperQuestion, keepingQuestion } from './keeper-commands.js'
@@ -186,7 +186,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
     ...keeperQuota(config),
   })
   // Event lines carry peers' names and tor's reasons: made printable like everything from outside.
-  const say = (line: string): void => lines.out(printable(line))
+  const say = (line: string): void => lines.out(printableLine(line))
   const event = (name: string, data: unknown): void => printJson(io, { event: name, data })
   const bar = bootstrapProgressPrinter('tor', lines)
   const name = (e: { peerId: string; name?: string }): string => `${e.name ?? shortId(e.peerId)} (${e.peerId})`
@@ -200,7 +200,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
 
   node.on('tor:bootstrap', (p) => (json ? event('tor:bootstrap', p) : stopping === undefined && bar.update(p)))
   node.on('tor:ready', () => (json ? event('tor:ready', {}) : bar.done('bootstrapped')))
-  node.on('tor:lost', (e) => (json ? event('tor:lost', e) : lines.err(printable(`tor lost (${e.reason}); restarting it`))))
+  node.on('tor:lost', (e) => (json ? event('tor:lost', e) : lines.err(printableLine(`tor lost (${e.reason}); restarting it`))))
   node.on('onion:reachable', (e) => (json ? event('onion:reachable', e) : say(`reachable at ${e.address} after ${(e.ms / 1000).toFixed(1)} s`)))
   node.on('peer:connected', (e) => (json ? event('peer:connected', e) : say(`peer connected: ${name(e)}`)))
   node.on('peer:disconnected', (e) => (json ? event('peer:disconnected', e) : say(`peer disconnected: ${name(e)}: ${e.reason}`)))
@@ -211,7 +211,7 @@ async function start(run: Run, io: CliIo): Promise<number> {
   )
   node.on('group:keepers', (q) => (json ? event('group:keepers', q) : say(keeperQuestion(q))))
   node.on('kept:asked', (o) => (json ? event('kept:asked', o) : say(keepingQuestion(o))))
-  node.on('keeper:full', (e) => (json ? event('keeper:full', e) : lines.err(printable(`${e.code}: ${e.message}`))))
+  node.on('keeper:full', (e) => (json ? event('keeper:full', e) : lines.err(printableLine(`${e.code}: ${e.message}`))))
   node.on('group:invite', (e) => {
     if (json) event('group:invite', e)
     else if (e.state === 'invited' || e.state === 'failed') {

@@ -1,5 +1,5 @@
 import type { BootstrapProgress } from '../tor/index.js'
-import { printable } from './format.js'
+import { printableLine } from './format.js'
 
 /** A stream lines are written to; `columns` is a terminal's width, `resize` its change. */
 export interface LineStream {
@@ -91,7 +91,7 @@ export function progressLine(label: string, p: Pick<BootstrapProgress, 'progress
   const percent = `${String(pct).padStart(3)}%`
   const room = columns - 1
   if (room < NARROW_COLUMNS) return `${label} ${percent}`.slice(0, room)
-  const summary = printable(p.summary).replace(/\s+/g, ' ')
+  const summary = printableLine(p.summary).replace(/\s+/g, ' ')
   // `label [` + bar + `] ` + percent + ` ` + summary
   const fixed = label.length + 2 + 2 + percent.length + 1
   const cells = Math.max(BAR_CELLS.min, Math.min(BAR_CELLS.max, room - fixed - summary.length))
@@ -114,7 +114,7 @@ export function bootstrapProgressPrinter(
   return {
     update(p) {
       if (lines.terminal) lines.progress((columns) => progressLine(label, p, columns))
-      else if (p.tag !== lastTag) lines.err(`${label} ${String(Math.round(p.progress)).padStart(3)}% ${printable(p.summary)}`)
+      else if (p.tag !== lastTag) lines.err(`${label} ${String(Math.round(p.progress)).padStart(3)}% ${printableLine(p.summary)}`)
       lastTag = p.tag
     },
     done(message) {

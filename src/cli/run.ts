@@ -7,7 +7,7 @@ import { EXIT, describeError, exitCodeFor } from './errors.js'
 import { FORK_COMMANDS } from './fork-commands.js'
 import { GROUP_LIFE_COMMANDS } from './group-life-commands.js'
 import { KEEPER_COMMANDS } from './keeper-commands.js'
-import { printable } from './format.js'
+import { printable, printableLine } from './format.js'
 import { helpJson, helpText } from './help.js'
 import type { CliIo } from './io.js'
 import { NODE_COMMANDS } from './node-commands.js'
@@ -49,8 +49,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Ctrl-C at a prompt: the user knows; nothing to report.
     if (code === 'CLI_CANCELLED') return exitCodeFor(code)
     if (json) printJson(io, { error: { code, message } })
-    // Messages can carry what a peer sent (a refusal, a name): never raw to a terminal.
-    else io.stderr.write(`burrow: ${printable(message)} (${printable(code)})\n`)
+    // Messages can carry what a peer sent (a refusal, a name): never raw to a terminal, and their later lines (tor's output) indented
+    // so that none passes for a line of its own.
+    else io.stderr.write(`burrow: ${printable(message).replace(/\n/g, '\n  ')} (${printableLine(code)})\n`)
     return exitCodeFor(code)
   }
 }

@@ -1,13 +1,13 @@
 import type { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
 import { constants, type Stats } from 'node:fs'
-import { link, lstat, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { lstat, open, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { BurrowError } from '../errors.js'
 import type { Logger } from '../logging.js'
 import { toHex } from '../log/index.js'
 import { listen } from '../util/events.js'
 import { fileProblem } from '../util/file-errors.js'
+import { writeNewFile } from '../util/new-file.js'
 import { CHUNK_SIZE, GroupError, type FileInfo, type FileUpload, type GroupManager } from '../group/index.js'
 import type { SyncManager } from '../net/index.js'
 import { NodeError } from './errors.js'
@@ -173,7 +173,7 @@ export class GroupContent {
    * the content's SHA-256 matched the announcement. Never writes outside
    * that folder: a folder target gets the sender's name made safe
    * (file-names.ts). An existing target is refused (`NODE_FILE_EXISTS`)
-   * unless `force`; a file still arriving is refused (`GROUP_FILE_INCOMPLETE`)
+   * unless `force`, a folder there even with it (`NODE_FILE_UNWRITABLE`); a file still arriving is refused (`GROUP_FILE_INCOMPLETE`)
    * unless `wait`.
    */
   async saveFile(group: string, what: string, options: SaveFileOptions): Promise<{ file: FileView; path: string }> {
@@ -184,31 +184,24 @@ export class GroupContent {
       file = await this.#whenComplete(file, options)
     }
     const target = await targetPath(resolve(options.out), file.name)
-    if (options.force !== true && (await exists(target))) throw new NodeError('NODE_FILE_EXISTS', `${target} exists; to replace it, add --force`)
-    const temp = join(dirname(target), `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.part`)
-    let handle: FileHandle
-    try {
-      // Created anew (O_EXCL: never through a link planted there), owner-only.
-      handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
-    } catch (err) {
-      throw new NodeError('NODE_FILE_UNWRITABLE', `cannot write in ${dirname(target)}: ${fileProblem(err)}`, { cause: err })
+    const there = await lstat(target).catch(() => undefined)
+    if (there?.isDirectory() === true) throw folderInTheWay(target)
+    if (there !== undefined && options.force !== true) throw fileInTheWay(target)
+    const report = this.#throttled(file, 'receive', options.onProgress)
+    const groups = this.#groups
+    function* chunks(): Generator<Uint8Array> {
+      let n = 0
+      for (const content of groups.fileContent(file.logId)) {
+        if (options.signal?.aborted === true) throw new NodeError('NODE_CANCELLED', 'saving the file was cancelled')
+        yield content
+        report(++n, false)
+      }
+      report(n, true)
     }
     try {
-      const report = this.#throttled(file, 'receive', options.onProgress)
-      let chunks = 0
-      for (const content of this.#groups.fileContent(file.logId)) {
-        if (options.signal?.aborted === true) throw new NodeError('NODE_CANCELLED', 'saving the file was cancelled')
-        await writeAll(handle, content)
-        report(++chunks, false)
-      }
-      report(chunks, true)
-      await handle.sync()
-      await handle.close()
-      await place(temp, target, options.force === true)
+      await writeNewFile(target, chunks(), { replace: options.force === true })
     } catch (err) {
-      await handle.close().catch(() => {})
-      await rm(temp, { force: true })
-      throw err
+      throw saveError(err, target)
     }
     return { file: fileView(file, this.#naming), path: target }
   }
@@ -366,27 +359,15 @@ async function targetPath(out: string, name: string): Promise<string> {
   return out
 }
 
-/** Whether anything is at `path` (a dangling link included). */
-async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined)) !== undefined
-}
+const fileInTheWay = (target: string): NodeError => new NodeError('NODE_FILE_EXISTS', `${target} exists; to replace it, add --force`)
+const folderInTheWay = (target: string): NodeError => new NodeError('NODE_FILE_UNWRITABLE', `${target} is a folder; a file cannot replace it (not even with --force): choose another --out`)
 
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at)).bytesWritten
-}
-
-/**
- * Moves the finished temporary file to its target: with `force` by rename
- * (which replaces a file, or a link itself, never what a link points to);
- * without, by a hard link, which fails if the target appeared meanwhile.
- */
-async function place(temp: string, target: string, force: boolean): Promise<void> {
-  if (force) return rename(temp, target)
-  try {
-    await link(temp, target)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new NodeError('NODE_FILE_EXISTS', `${target} exists; to replace it, add --force`)
-    throw new NodeError('NODE_FILE_UNWRITABLE', `cannot create ${target}: ${fileProblem(err)}`, { cause: err })
-  }
-  await rm(temp, { force: true })
+/** A failure of writing a saved file, as the typed error a user can act on; errors of ours (a corrupt file, a cancel) as they are. */
+function saveError(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (err instanceof BurrowError || typeof code !== 'string') return err
+  // EEXIST: something appeared at the target meanwhile (the link refuses it); EISDIR: a folder did, and --force renamed onto it.
+  if (code === 'EEXIST') return fileInTheWay(target)
+  if (code === 'EISDIR') return folderInTheWay(target)
+  return new NodeError('NODE_FILE_UNWRITABLE', `cannot save to ${target}: ${fileProblem(err)}`, { cause: err })
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { chmodSync, closeSync, createReadStream, fstatSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { chmodSync, closeSync, createReadStream, fstatSync, fsyncSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
+import { writeNewFile } from '../util/new-file.js'
 import { StoreError } from './errors.js'
 
 /**
@@ -33,7 +33,7 @@ const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1')
 const DIGEST_LENGTH = 32
 /** Bounds that keep a damaged or hostile file from making us allocate much before its checksum is seen. */
 const MAX_SMALL_FIELD = 64 * 1024
-/** scrypt work factor of a backup's passphrase: 2^17, as the keystore's. age readers accept up to 2^20. */
+/** scrypt work factor of a backup's passphrase: 2^17, as the keystore's; also the most a backup is opened with (age readers accept up to 2^20). */
 export const BACKUP_SCRYPT_LOG_N = 17
 
 /** What a backup holds. */
@@ -116,39 +116,35 @@ async function* container(parts: BackupParts): AsyncGenerator<Uint8Array> {
   yield hash.digest()
 }
 
-/** Writes `out` (0600, via a temporary file renamed into place, so it appears whole or not at all). */
-async function writeFileAtomically(out: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-  const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`)
-  rmSync(temp, { force: true })
-  const fd = openSync(temp, 'wx', 0o600)
+const backupExists = (out: string): StoreError => new StoreError('STORE_BACKUP_EXISTS', `${out} already exists; a backup never replaces a file`)
+
+/** Writes `out` (0600) whole or not at all, never replacing a file (not even one that appears while it is written). */
+async function writeNewBackupFile(out: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   try {
-    for await (const chunk of chunks) writeSync(fd, chunk)
-    fsyncSync(fd)
-    closeSync(fd)
-    renameSync(temp, out)
+    await writeNewFile(out, chunks)
   } catch (err) {
-    closeSync(fd)
-    rmSync(temp, { force: true })
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw backupExists(out)
     throw err
   }
 }
 
 /** Writes the backup file `out`: sealed with `sealing.passphrase`, or unsealed without one. Never replaces an existing file. */
 export async function writeBackup(out: string, parts: BackupParts, sealing: BackupSealing = {}): Promise<void> {
+  // Checked first so that a backup is not built only to be refused; the link at the end is what guarantees it.
   let exists = true
   try {
     statSync(out)
   } catch {
     exists = false
   }
-  if (exists) throw new StoreError('STORE_BACKUP_EXISTS', `${out} already exists; a backup never replaces a file`)
+  if (exists) throw backupExists(out)
   const inner = ReadableStream.from(container(parts))
-  if (sealing.passphrase === undefined) return writeFileAtomically(out, inner)
+  if (sealing.passphrase === undefined) return writeNewBackupFile(out, inner)
   const { Encrypter } = await loadAge()
   const encrypter = new Encrypter()
   encrypter.setPassphrase(sealing.passphrase)
   encrypter.setScryptWorkFactor(sealing.scryptLogN ?? BACKUP_SCRYPT_LOG_N)
-  return writeFileAtomically(out, await encrypter.encrypt(inner))
+  return writeNewBackupFile(out, await encrypter.encrypt(inner))
 }
 
 /** Reads exact byte counts from a stream of chunks. */
@@ -213,14 +209,48 @@ function fileStream(path: string): AsyncIterable<Uint8Array> {
 }
 
 async function firstBytes(path: string, n: number): Promise<Buffer> {
-  for await (const chunk of createReadStream(path, { start: 0, end: n - 1 })) return chunk as Buffer
+  for await (const chunk of createReadStream(path, { start: 0, end: n - 1, highWaterMark: n })) return chunk as Buffer
   return Buffer.alloc(0)
 }
 
-/** Whether the backup file at `path` is sealed with a passphrase (so a caller knows to ask for one). */
+/**
+ * The most of a sealed backup's start in which its age header must end.
+ * age-encryption 0.3 reads each header line up to its newline with no limit
+ * on its length, so before this check a file with no newline after the magic
+ * was read whole into memory before being refused. The header Burrow writes
+ * (the magic, one scrypt stanza of two lines, the MAC line) is about 150 bytes.
+ */
+const MAX_SEALED_HEADER = 4096
+
+/**
+ * Checks a sealed backup's age header before age reads it: it ends (its
+ * `--- ` MAC line) within {@link MAX_SEALED_HEADER} bytes, and its scrypt
+ * stanza (`-> scrypt <salt> <logN>`) asks for no more work than Burrow
+ * writes. age itself accepts up to 2^20, which is 1 GiB of memory and
+ * seconds of a blocked event loop spent on a file anyone could have made,
+ * before the passphrase is known to be wrong. The rest of the header is
+ * left to age, which authenticates it.
+ */
+function checkSealedHeader(head: Buffer, path: string): void {
+  const text = head.toString('latin1')
+  const macLine = text.indexOf('\n--- ')
+  if (macLine < 0 || text.indexOf('\n', macLine + 1) < 0) throw new StoreError('STORE_BACKUP_INVALID', `${path} is not a Burrow backup: its sealed header does not end within its first ${MAX_SEALED_HEADER} bytes`)
+  for (const line of text.slice(0, macLine).split('\n')) {
+    const [arrow, type, , logN] = line.split(' ')
+    if (arrow !== '->' || type !== 'scrypt') continue
+    if (logN === undefined || !/^[1-9][0-9]?$/.test(logN) || Number(logN) > BACKUP_SCRYPT_LOG_N) {
+      throw new StoreError('STORE_BACKUP_INVALID', `${path} is not a Burrow backup: its passphrase's scrypt work factor is not a number up to 2^${BACKUP_SCRYPT_LOG_N}, the most Burrow writes`)
+    }
+  }
+}
+
+/** Whether the backup file at `path` is sealed with a passphrase (so a caller knows to ask for one); a sealed header is checked here already. */
 export async function backupIsSealed(path: string): Promise<boolean> {
-  const head = await firstBytes(path, Math.max(AGE_MAGIC.length, MAGIC.length))
-  if (head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) return true
+  const head = await firstBytes(path, MAX_SEALED_HEADER)
+  if (head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC)) {
+    checkSealedHeader(head, path)
+    return true
+  }
   if (head.subarray(0, MAGIC.length).equals(MAGIC)) return false
   throw new StoreError('STORE_BACKUP_INVALID', `${path} is not a Burrow backup`)
 }

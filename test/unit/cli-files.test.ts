@@ -9,7 +9,8 @@ import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLocalApi, type LocalApiServer } from '../../src/api/index.js'
 import { EXIT } from '../../src/cli/errors.js'
-import { formatBytes, formatPeriod, parsePeriod } from '../../src/cli/file-commands.js'
+import { fileEntry, formatBytes, formatPeriod, parsePeriod } from '../../src/cli/file-commands.js'
+import { printableLine, table } from '../../src/cli/format.js'
 import { runCli } from '../../src/cli/run.js'
 import { Burrow, nodePaths } from '../../src/node/index.js'
 
@@ -93,6 +94,41 @@ describe('burrow send --file, files, get', () => {
     const saved = await json(['get', 'box', 'from-pipe.tar', '--out', join(dir, 'piped.tar')])
     expect(saved.path).toBe(join(dir, 'piped.tar'))
     expect(sha256(readFileSync(saved.path))).toBe(sha256(content))
+  })
+})
+
+describe('a file name that would print a line of its own', () => {
+  // A member chooses the name: a line break in it must not start a fake message, table row or progress line.
+  const name = 'x.txt\n[alice] hi\tthere'
+  const shown = 'x.txt\\u{a}[alice] hi\\u{9}there'
+  const ownLine = /(^|[\n\r])\[alice\]/
+
+  it('stays on its line in send (and its progress), files, read and get', async () => {
+    writeFileSync(join(dir, 'plain.txt'), 'hello')
+    const sent = await cli(['send', 'box', '--file', join(dir, 'plain.txt'), '--name', name], { tty: true })
+    expect(sent.code).toBe(0)
+    expect(sent.out).toContain(`sent file ${shown} (5 bytes)`)
+    expect(sent.err).toContain(`sending ${shown}`)
+    const files = await cli(['files', 'box'])
+    expect(files.out).toMatch(new RegExp(`^[0-9a-f]{12}  ${shown.replace(/[\\{}[\]]/g, '\\$&')}\\s+5 bytes\\s+you `, 'm'))
+    const read = await cli(['read', 'box'])
+    expect(read.out).toContain(`you: [file] ${shown}, 5 bytes, application/octet-stream, complete`)
+    const out = join(dir, 'odd-names')
+    mkdirSync(out)
+    const got = await cli(['get', 'box', name, '--out', out])
+    expect(got.code).toBe(0)
+    expect(got.out).toMatch(new RegExp(`^saved ${shown.replace(/[\\{}[\]]/g, '\\$&')} \\(5 bytes, SHA-256 checked\\) to .*\n$`))
+    for (const r of [sent, files, read, got]) expect(`${r.out}${r.err}`).not.toMatch(ownLine)
+  })
+
+  it('stays on its line in a file entry (read, chat /files and chat lines) and a table; invisible and direction marks show', () => {
+    const entry = fileEntry({ id: 'a'.repeat(32), name, mediaType: 'text/plain\n[alice] x', size: 5, complete: true } as Parameters<typeof fileEntry>[0])
+    expect(entry).not.toMatch(/[\n\t]/)
+    expect(entry).toContain(`[file] ${shown}, 5 bytes, text/plain\\u{a}[alice] x,`)
+    expect(table(['NAME', 'SIZE'], [[name, '5 bytes']])).toBe(`NAME${' '.repeat(shown.length - 2)}SIZE\n${shown}  5 bytes\n`)
+    const marks = '\u200e\u200f\u061c\u2028\u2029\ufeff\u200b\u202a\u202e\u2066\u2069\r\x1b'
+    expect(printableLine(`a${marks}b`)).toBe('a\\u{200e}\\u{200f}\\u{61c}\\u{2028}\\u{2029}\\u{feff}\\u{200b}\\u{202a}\\u{202e}\\u{2066}\\u{2069}\\u{d}\\u{1b}b')
+    expect(printableLine('報告書 مرحبا')).toBe('報告書 مرحبا')
   })
 })
 

@@ -480,6 +480,17 @@ describe('commands against a running (in-memory) node', () => {
     expect(taken.err).toContain('(GROUP_NAME_TAKEN)')
   })
 
+  it("a group name with a line break stays on its line (an owner chooses it for every member)", async () => {
+    const owner = deriveNodeKeys(generateMasterSeed())
+    await cli('peers', 'add', '--yes', encodeContactCard(createContactCard(owner, 'alice'), owner))
+    node.joined('club\n[alice] hi', owner.identity.publicKey)
+    const list = await cli('group', 'list')
+    expect(list.out).toMatch(/^[0-9a-f]{12}\s+club\\u\{a\}\[alice\] hi\s+member/m)
+    const rotated = await cli('group', 'rotate', 'club\n[alice] hi')
+    expect(rotated.out).toMatch(/^proposed a key update in club\\u\{a\}\[alice\] hi \([0-9a-f]{12}\);/)
+    for (const r of [list, rotated]) expect(r.out).not.toMatch(/^\[alice\]/m)
+  })
+
   it('forks lists and exports the proofs the node holds', async () => {
     expect((await cli('forks')).out).toMatch(/^no fork proofs/)
     const seed = randomBytes(32)

@@ -3,7 +3,7 @@
 // never followed. Real GroupManagers, ts-mls, SQLite files and files on disk.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -65,5 +65,28 @@ describe('saving a file', () => {
     expect(readFileSync(saved.path)).toEqual(bytes)
     expect(readFileSync(victim, 'utf8')).toBe('keep me')
     expect(readdirSync(out)).toEqual(['notes.txt'])
+  })
+
+  it('saves a long multibyte name into a folder (82 CJK characters + .pdf: 250 bytes; the temporary name must fit in 255 too)', async () => {
+    const name = '報告書'.repeat(27) + '報' + '.pdf'
+    expect(name.length).toBe(86)
+    expect(Buffer.byteLength(name)).toBe(250)
+    const { b, group, id, bytes } = await received(name)
+    const out = mkdtempSync(join(work, 'cjk-'))
+    const saved = await content(b).saveFile(group, id, { out })
+    expect(saved.path).toBe(join(out, name))
+    expect(readFileSync(saved.path)).toEqual(bytes)
+    expect(readdirSync(out)).toEqual([name])
+  })
+
+  it('a folder at the target is refused with a typed error, with --force too, and nothing is left behind', async () => {
+    const { b, group, id } = await received('report.txt')
+    const out = mkdtempSync(join(work, 'folder-'))
+    mkdirSync(join(out, 'report.txt'))
+    for (const force of [false, true]) {
+      await expect(content(b).saveFile(group, id, { out, force }), `force ${force}`).rejects.toMatchObject({ code: 'NODE_FILE_UNWRITABLE', message: expect.stringContaining('is a folder') })
+      expect(readdirSync(out)).toEqual(['report.txt'])
+      expect(readdirSync(join(out, 'report.txt'))).toEqual([])
+    }
   })
 })

@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -81,5 +83,78 @@ describe('backup files', () => {
       await expect(readBackup(damaged, db, sealing), name).rejects.toMatchObject({ code: 'STORE_BACKUP_INVALID' })
       expect(existsSync(db), name).toBe(false)
     }
+  })
+
+  it('a sealed header that does not end in its first KiBs is refused without reading the file whole', async () => {
+    const file = fresh('no-newline')
+    writeFileSync(file, Buffer.concat([Buffer.from('age-encryption.org/v1\n'), Buffer.alloc(8 << 20, 0x41)]))
+    // Bytes this process read (Linux counts every read(2)): age alone would read all 8 MiB looking for a newline.
+    const bytesRead = (): number => Number(/rchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1])
+    const before = bytesRead()
+    const db = fresh('restored.db')
+    await expect(readBackup(file, db, FAST)).rejects.toMatchObject({ code: 'STORE_BACKUP_INVALID' })
+    expect(bytesRead() - before).toBeLessThan(1 << 20)
+    expect(existsSync(db)).toBe(false)
+    // Refused before a caller would ask for the passphrase.
+    await expect(backupIsSealed(file)).rejects.toMatchObject({ code: 'STORE_BACKUP_INVALID' })
+  })
+
+  it('a sealed header asking scrypt for more work than Burrow writes (2^20: 1 GiB) is refused before any scrypt', async () => {
+    const file = fresh('backup')
+    await writeBackup(file, parts, FAST)
+    const bytes = readFileSync(file).toString('latin1')
+    expect(bytes).toMatch(/^age-encryption\.org\/v1\n-> scrypt \S+ 10\n/)
+    for (const logN of ['20', '18', '017', '']) {
+      const forged = fresh('forged')
+      writeFileSync(forged, Buffer.from(bytes.replace(/^(age-encryption\.org\/v1\n-> scrypt \S+) 10\n/, `$1 ${logN}\n`), 'latin1'))
+      await expect(readBackup(forged, fresh('restored.db'), FAST), logN).rejects.toMatchObject({ code: 'STORE_BACKUP_INVALID', message: expect.stringContaining('scrypt work factor') })
+    }
+  })
+
+  describe('a file that appears at the target while the backup is written', () => {
+    /**
+     * Writes an unsealed backup whose database is a FIFO, so the write waits
+     * in the middle (its temporary file exists) until `meanwhile` has run.
+     */
+    async function writeWhile(out: string, meanwhile: () => void): Promise<unknown> {
+      const fifo = fresh('fifo.db')
+      execFileSync('mkfifo', ['-m', '600', fifo])
+      const writing = writeBackup(out, { ...parts, databasePath: fifo }).then(() => undefined, (err: unknown) => err)
+      const folder = join(out, '..')
+      for (let i = 0; i < 500 && !readdirSync(folder).some((n) => n.startsWith('.')); i++) await new Promise((r) => setTimeout(r, 10))
+      meanwhile()
+      // Opening the FIFO's writing end and closing it ends the "database": the write goes on.
+      await (await open(fifo, 'w')).close()
+      return writing
+    }
+
+    it('a file is not replaced, and no temporary file is left', async () => {
+      const folder = fresh('out')
+      mkdirSync(folder)
+      const out = join(folder, 'my.bk')
+      const err = await writeWhile(out, () => writeFileSync(out, 'not yours'))
+      expect(err).toMatchObject({ code: 'STORE_BACKUP_EXISTS' })
+      expect(readFileSync(out, 'utf8')).toBe('not yours')
+      expect(readdirSync(folder)).toEqual(['my.bk'])
+    })
+
+    it('a folder gives the typed error (not a second close\'s EBADF), and no temporary file is left', async () => {
+      const folder = fresh('out')
+      mkdirSync(folder)
+      const out = join(folder, 'my.bk')
+      const err = await writeWhile(out, () => mkdirSync(out))
+      expect(err).toMatchObject({ code: 'STORE_BACKUP_EXISTS' })
+      expect(statSync(out).isDirectory()).toBe(true)
+      expect(readdirSync(folder)).toEqual(['my.bk'])
+    })
+  })
+
+  it('a target name the file system refuses reports that error and leaves no temporary file; a 250-byte name works', async () => {
+    const folder = fresh('out')
+    mkdirSync(folder)
+    await expect(writeBackup(join(folder, 'b'.repeat(256)), parts)).rejects.toMatchObject({ code: 'ENAMETOOLONG' })
+    expect(readdirSync(folder)).toEqual([])
+    await writeBackup(join(folder, 'b'.repeat(250)), parts)
+    expect(readdirSync(folder)).toEqual(['b'.repeat(250)])
   })
 })
