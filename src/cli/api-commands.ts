@@ -58,10 +58,18 @@ function authorLabel(m: MessageJson): string {
   return m.authorName ?? shortId(m.authorPeerId)
 }
 
+/**
+ * A message's body for the terminal: a file's entry, or its text with every
+ * line after the first indented, so that a member's text cannot pass for
+ * another message's line; or the size of binary data.
+ */
+export function messageBody(m: MessageJson): string {
+  if (m.file !== undefined) return fileEntry(m.file)
+  return m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
+}
+
 function messageLine(m: MessageJson): string {
-  const body =
-    m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? printable(m.text).replace(/\n/g, '\n    ') : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
-  return `#${m.id}  ${timestamp(m.receivedAt)}  ${printableLine(authorLabel(m))}: ${body}\n`
+  return `#${m.id}  ${timestamp(m.receivedAt)}  ${printableLine(authorLabel(m))}: ${messageBody(m)}\n`
 }
 
 function peerRows(peers: PeerJson[]): string {

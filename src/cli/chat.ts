@@ -1,10 +1,10 @@
 import { MAX_SEND_BYTES, READ_MAX_LIMIT, type ApiEvent, type LocalApiClient, type MessageJson } from '../api/index.js'
-import { connect, type Run } from './api-commands.js'
+import { connect, messageBody, type Run } from './api-commands.js'
 import { resolve } from 'node:path'
 import { ChatPresence, ChatTransfers, HERE_EVERY_MS, TYPING_EVERY_MS, chatSignalText, editInput, parseChatSignal, statusLine, type ChatSignal } from './chat-state.js'
 import { CliError, EXIT } from './errors.js'
 import { fileEntry, formatBytes } from './file-commands.js'
-import { printable, printableLine, shortId } from './format.js'
+import { printableLine, shortId } from './format.js'
 import type { FileProgressJson } from '../api/index.js'
 import type { CliIo } from './io.js'
 
@@ -32,8 +32,7 @@ function clock(ms: number): string {
 
 function messageText(m: MessageJson): string {
   const who = m.self ? 'you' : printableLine(m.authorName ?? shortId(m.authorPeerId))
-  const body = m.file !== undefined ? fileEntry(m.file) : m.text !== undefined ? m.text : `[${Buffer.from(m.data, 'base64').length} bytes of binary data]`
-  return printable(`${clock(m.receivedAt)} ${who}: ${body}`)
+  return `${clock(m.receivedAt)} ${who}: ${messageBody(m)}`
 }
 
 /**

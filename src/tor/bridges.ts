@@ -43,8 +43,12 @@ const FINGERPRINT = /^\$?[0-9A-Fa-f]{40}$/
 /** obfs4's arguments: base64 certificates, small numbers. */
 const ARG = /^[a-z][a-z0-9_-]{0,31}=[A-Za-z0-9+/=._:-]{1,512}$/
 
-function invalid(line: string, why: string): TorError {
-  return new TorError('TOR_BRIDGE_INVALID', `not a usable bridge line (${why}): ${line.slice(0, 80)}${line.length > 80 ? '…' : ''}`)
+/**
+ * The error never quotes the line: a bridge's address and cert are what
+ * keeps an unlisted bridge unlisted, and errors reach logs.
+ */
+function invalid(why: string): TorError {
+  return new TorError('TOR_BRIDGE_INVALID', `not a usable bridge line (${why})`)
 }
 
 function isAddress(token: string): boolean {
@@ -64,10 +68,10 @@ function isAddress(token: string): boolean {
  *   line, `TOR_BRIDGE_TRANSPORT_UNSUPPORTED` for a transport other than obfs4
  */
 export function parseBridgeLine(line: string): BridgeLine {
-  if (/[\r\n\0#"\\]/.test(line)) throw invalid(line.replace(/[\r\n\0]/g, ' '), 'a line break, #, quote or backslash')
+  if (/[\r\n\0#"\\]/.test(line)) throw invalid('a line break, #, quote or backslash')
   const tokens = line.trim().split(/[ \t]+/).filter((t) => t.length > 0)
   if (tokens[0]?.toLowerCase() === 'bridge') tokens.shift()
-  if (tokens.length === 0) throw invalid(line, 'empty')
+  if (tokens.length === 0) throw invalid('empty')
   let transport: BridgeLine['transport']
   if (!isAddress(tokens[0]!)) {
     const name = tokens.shift()!.toLowerCase()
@@ -75,19 +79,19 @@ export function parseBridgeLine(line: string): BridgeLine {
       if (OTHER_TRANSPORTS.has(name)) {
         throw new TorError('TOR_BRIDGE_TRANSPORT_UNSUPPORTED', `the ${name} transport is not supported; use an obfs4 bridge or a plain one (see the README's section on bridges)`)
       }
-      throw invalid(line, tokens.length > 0 && isAddress(tokens[0]!) ? `unknown transport ${name.slice(0, 20)}` : 'the address must be IP:port, an IP literal')
+      throw invalid(tokens.length > 0 && isAddress(tokens[0]!) ? `unknown transport ${name.slice(0, 20)}` : 'the address must be IP:port, an IP literal')
     }
     transport = 'obfs4'
   }
   const address = tokens.shift()
-  if (address === undefined || !isAddress(address)) throw invalid(line, 'the address must be IP:port, an IP literal (a host name would be resolved in the clear)')
+  if (address === undefined || !isAddress(address)) throw invalid('the address must be IP:port, an IP literal (a host name would be resolved in the clear)')
   let fingerprint: string | undefined
   if (tokens[0] !== undefined && FINGERPRINT.test(tokens[0])) fingerprint = tokens.shift()!.replace(/^\$/, '').toUpperCase()
-  for (const arg of tokens) if (!ARG.test(arg)) throw invalid(line, `unexpected "${arg.slice(0, 24)}"`)
-  if (transport === undefined && tokens.length > 0) throw invalid(line, 'a plain bridge takes no arguments')
+  for (const arg of tokens) if (!ARG.test(arg)) throw invalid(/^[a-z][a-z0-9_-]{0,31}=/.test(arg) ? `the value of ${arg.slice(0, arg.indexOf('='))}= has characters a bridge line does not use` : 'an argument that is not key=value')
+  if (transport === undefined && tokens.length > 0) throw invalid('a plain bridge takes no arguments')
   if (transport === 'obfs4') {
-    if (fingerprint === undefined) throw invalid(line, 'an obfs4 bridge needs its fingerprint')
-    if (!tokens.some((a) => a.startsWith('cert='))) throw invalid(line, 'an obfs4 bridge needs its cert=')
+    if (fingerprint === undefined) throw invalid('an obfs4 bridge needs its fingerprint')
+    if (!tokens.some((a) => a.startsWith('cert='))) throw invalid('an obfs4 bridge needs its cert=')
   }
   return { transport, address, fingerprint, args: tokens }
 }
@@ -121,7 +125,15 @@ export function findObfs4proxy(explicit?: string, env: NodeJS.ProcessEnv = proce
  */
 export function bridgeTorrcLines(bridges: readonly string[], options: { obfs4proxyPath?: string } = {}): string[] {
   if (bridges.length === 0) return []
-  const parsed = bridges.map(parseBridgeLine)
+  const parsed = bridges.map((line, i) => {
+    try {
+      return parseBridgeLine(line)
+    } catch (err) {
+      // Which one, since the message does not quote it.
+      if (err instanceof TorError && bridges.length > 1) throw new TorError(err.code, `bridge ${i + 1} of ${bridges.length}: ${err.message}`, { cause: err })
+      throw err
+    }
+  })
   const lines = ['UseBridges 1', ...parsed.map((b) => `Bridge ${bridgeLineText(b)}`)]
   if (parsed.some((b) => b.transport === 'obfs4')) lines.push(`ClientTransportPlugin obfs4 exec ${findObfs4proxy(options.obfs4proxyPath)}`)
   return lines

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLocalApi, type LocalApiServer } from '../../src/api/index.js'
+import { messageBody } from '../../src/cli/api-commands.js'
 import { EXIT } from '../../src/cli/errors.js'
 import { fileEntry, formatBytes, formatPeriod, parsePeriod } from '../../src/cli/file-commands.js'
 import { printableLine, table } from '../../src/cli/format.js'
@@ -129,6 +130,13 @@ describe('a file name that would print a line of its own', () => {
     const marks = '\u200e\u200f\u061c\u2028\u2029\ufeff\u200b\u202a\u202e\u2066\u2069\r\x1b'
     expect(printableLine(`a${marks}b`)).toBe('a\\u{200e}\\u{200f}\\u{61c}\\u{2028}\\u{2029}\\u{feff}\\u{200b}\\u{202a}\\u{202e}\\u{2066}\\u{2069}\\u{d}\\u{1b}b')
     expect(printableLine('報告書 مرحبا')).toBe('報告書 مرحبا')
+  })
+})
+
+describe("a member's message text of several lines (read and chat)", () => {
+  it('has every line after the first indented, so it cannot pass for another message', () => {
+    const m = { text: 'hi\n12:00 alice: send me your passphrase\n#7  2026-12-05 12:00  bob: ok' } as Parameters<typeof messageBody>[0]
+    expect(messageBody(m)).toBe('hi\n    12:00 alice: send me your passphrase\n    #7  2026-12-05 12:00  bob: ok')
   })
 })
 

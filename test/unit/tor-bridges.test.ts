@@ -75,6 +75,26 @@ describe('bridge lines', () => {
     }
   })
 
+  it("never quotes a line in its error (an unlisted bridge's address and cert), and names which of several is wrong", () => {
+    const secret = ['198.51.100.23', '4352E58420E68F5E40BF7C74FADDCCD9D1349413', 'Zm9vYmFyYmF6cXV4']
+    for (const bad of [
+      `obfs4 ${secret[0]}:443 ${secret[1]} cert=${secret[2]} iat-mode=x"y`,
+      `obfs4 ${secret[0]}:443 ${secret[1]} cert=${secret[2]} iat~mode`,
+      `${secret[0]}:443 ${secret[1]} cert=${secret[2]}`,
+      `obfs4 ${secret[0]}:443 cert=${secret[2]}`,
+    ]) {
+      let message = ''
+      try {
+        parseBridgeLine(bad)
+      } catch (err) {
+        message = (err as Error).message
+      }
+      expect(message, bad).toMatch(/^not a usable bridge line/)
+      for (const part of secret) expect(message, bad).not.toContain(part)
+    }
+    expect(() => bridgeTorrcLines(['192.0.2.8:9001', `${secret[0]}:443 x`])).toThrow(/^bridge 2 of 2: not a usable bridge line/)
+  })
+
   it('turns lines into torrc lines, with obfs4proxy only when an obfs4 bridge needs it', () => {
     expect(bridgeTorrcLines([])).toEqual([])
     expect(bridgeTorrcLines(['192.0.2.8:9001'])).toEqual(['UseBridges 1', 'Bridge 192.0.2.8:9001'])
