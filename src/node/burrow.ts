@@ -160,7 +160,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
 
   /** Our contact card as a QR code for a terminal. */
   contactCardQr(): string {
-    this.#usable()
     return contactCardQr(this.contactCard())
   }
 
@@ -213,7 +212,6 @@ export class Burrow extends EventEmitter<BurrowEvents> {
    * it has added us too).
    */
   async addPeer(card: string): Promise<PeerView> {
-    this.#usable()
     const [view] = await this.addPeers([card])
     return view as PeerView
   }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { NodeError } from './errors.js'
 
@@ -48,11 +48,7 @@ export class DataDirLock {
       if (holder !== undefined && holder.pid !== process.pid && isAlive(holder.pid) && holder.startTime === startTimeOf(holder.pid)) {
         throw new NodeError('NODE_IN_USE', `the node in ${dataDir} is open in another process (pid ${holder.pid}): stop it first`)
       }
-      try {
-        unlinkSync(path)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      }
+      rmSync(path, { force: true })
     }
     throw new NodeError('NODE_IN_USE', `the node in ${dataDir} is being opened by another process`)
   }
@@ -62,11 +58,7 @@ export class DataDirLock {
     if (this.#released) return
     this.#released = true
     DataDirLock.#held.delete(this.#path)
-    try {
-      unlinkSync(this.#path)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
+    rmSync(this.#path, { force: true })
   }
 }
 

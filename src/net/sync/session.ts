@@ -148,6 +148,20 @@ const key = (logId: LogId): string => toHex(logId)
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
 
+/** Per log, per author: one seq of `ops` to answer with, the one `better` prefers (the highest to confirm, the lowest refused). */
+type PendingAnswers = Map<string, { logId: LogId; authors: Map<string, number> }>
+
+function collect(pending: PendingAnswers, logId: LogId, ops: readonly Operation[], better: (seq: number, kept: number) => boolean): void {
+  const logKey = key(logId)
+  let entry = pending.get(logKey)
+  if (entry === undefined) pending.set(logKey, (entry = { logId, authors: new Map() }))
+  for (const op of ops) {
+    const authorKey = toHex(op.header.author)
+    const kept = entry.authors.get(authorKey)
+    if (kept === undefined || better(op.header.seq, kept)) entry.authors.set(authorKey, op.header.seq)
+  }
+}
+
 /**
  * Bytes queued on the stream beyond which a session waits before sending more: about
  * 60 ms of a circuit at 4 MB/s, so the connection never runs dry while the
@@ -298,9 +312,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * highest seq of each. Only those are confirmed, not every author of the
    * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
    */
-  readonly #toConfirm = new Map<string, { logId: LogId; authors: Map<string, number> }>()
+  readonly #toConfirm: PendingAnswers = new Map()
   /** Likewise, operations of the peer our policy did not take, to tell it (`refused`): per log, per author, the first seq refused. */
-  readonly #toRefuse = new Map<string, { logId: LogId; authors: Map<string, number> }>()
+  readonly #toRefuse: PendingAnswers = new Map()
   #confirmTimer: NodeJS.Timeout | undefined
   /**
    * Per log, authors of ours the peer refused (its `refused`): not offered
@@ -557,26 +571,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
 
   /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
   #confirmSoon(logId: LogId, ops: readonly Operation[]): void {
-    const logKey = key(logId)
-    let pending = this.#toConfirm.get(logKey)
-    if (pending === undefined) this.#toConfirm.set(logKey, (pending = { logId, authors: new Map() }))
-    for (const op of ops) {
-      const authorKey = toHex(op.header.author)
-      if ((pending.authors.get(authorKey) ?? -1) < op.header.seq) pending.authors.set(authorKey, op.header.seq)
-    }
+    collect(this.#toConfirm, logId, ops, (seq, kept) => seq > kept)
     this.#answerSoon()
   }
 
   /** Our `refused` of the peer's operations our policy did not take: the first seq per author (see frames.ts). */
   #refuseSoon(logId: LogId, ops: readonly Operation[]): void {
-    const logKey = key(logId)
-    this.#refusedLogs.add(logKey)
-    let pending = this.#toRefuse.get(logKey)
-    if (pending === undefined) this.#toRefuse.set(logKey, (pending = { logId, authors: new Map() }))
-    for (const op of ops) {
-      const authorKey = toHex(op.header.author)
-      if ((pending.authors.get(authorKey) ?? Infinity) > op.header.seq) pending.authors.set(authorKey, op.header.seq)
-    }
+    this.#refusedLogs.add(key(logId))
+    collect(this.#toRefuse, logId, ops, (seq, kept) => seq < kept)
     this.#answerSoon()
   }
 
