@@ -308,7 +308,7 @@ export class KeptGroups {
     // An author the order does not name (yet: a member added since) is refused like a full group.
     if (!kept.writers.has(toHex(header.author))) return refuse()
     // Stored already, or counted on its way (another session, a relaying member): the store keeps one.
-    const uncounted = this.#counted.get(key) ?? (this.#logs.heights(header.logId).get(toHex(header.author)) ?? -1) + 1
+    const uncounted = this.#counted.get(key) ?? (this.#logs.heightOf(header.logId, toHex(header.author)) ?? -1) + 1
     if (header.seq < uncounted) return true
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
@@ -418,7 +418,7 @@ export class KeptGroups {
 
   /** Whether `logId` holds operations of this node. */
   #holdsOurs(logId: LogId): boolean {
-    return this.#logs.heights(logId).has(toHex(this.#self))
+    return this.#logs.heightOf(logId, toHex(this.#self)) !== undefined
   }
 
   #keptFor(orderer: Uint8Array): Kept[] {

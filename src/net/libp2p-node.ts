@@ -16,6 +16,7 @@ import { onionMultiaddr, unixListenMultiaddr } from './onion-multiaddr.js'
 import { prepareSocketPath } from './onion-listener.js'
 import { onionTransport, type OnionTransport } from './onion-transport.js'
 import { NetError } from './errors.js'
+import { sleep } from '../util/async.js'
 import { withCallerNegotiatedStreams } from './multistream.js'
 
 /** Options of {@link createBurrowLibp2p}. */
@@ -229,5 +230,5 @@ export async function closeConnections(libp2p: Libp2p, refuseInbound: () => void
       }
     }),
   )
-  await new Promise((resolve) => setTimeout(resolve, TOR_TIMEOUTS.stopFlushMs))
+  await sleep(TOR_TIMEOUTS.stopFlushMs)
 }

@@ -31,6 +31,7 @@ type NodeEmitter = EventEmitter<BurrowEvents>
 export function syncStore(logs: LogStore, db: Database, self: Uint8Array): SyncStore {
   return {
     heights: (logId) => logs.heights(logId),
+    heightOf: (logId, author) => logs.heightOf(logId, author),
     wireOperationsAfter: (author, logId, afterSeq, limit, maxBytes) => logs.wireOperationsAfter(author, logId, afterSeq, limit, maxBytes),
     ingest: (ops) => (ops.some((op) => bytesEqual(op.header.author, self)) ? logs.ingest(ops) : withoutFsync(db, () => logs.ingest(ops))),
   }

@@ -406,20 +406,29 @@ export class LogStore {
 
   /** Highest stored seq per author in a log id, keyed by the author's hex public key; a fresh map each call, which the caller may change. */
   heights(logId: LogId): Map<string, number> {
+    return new Map(this.sharedHeights(logId))
+  }
+
+  /** Highest stored seq of one author (hex) in a log id, or undefined; no copy of the log's heights, so a per-frame check stays cheap. */
+  heightOf(logId: LogId, author: string): number | undefined {
+    return this.sharedHeights(logId).get(author)
+  }
+
+  /** The cached heights of a log itself: callers must not change it. */
+  private sharedHeights(logId: LogId): ReadonlyMap<string, number> {
     const logKey = toHex(logId)
     let heights = this.cachedHeights.get(logKey)
     if (heights !== undefined) {
       // Most recently read last: the first one is the one to drop.
       this.cachedHeights.delete(logKey)
       this.cachedHeights.set(logKey, heights)
-      return new Map(heights)
+      return heights
     }
     heights = new Map(this.stmt.heights.all({ log: logId }).map((r) => [toHex(r.author), r.seq]))
     // Inside a transaction this may read writes that are still rolled back.
     if (!this.db.inTransaction) {
       this.cachedHeights.set(logKey, heights)
       if (this.cachedHeights.size > CACHED_HEIGHT_LOGS) this.cachedHeights.delete(this.cachedHeights.keys().next().value!)
-      return new Map(heights)
     }
     return heights
   }

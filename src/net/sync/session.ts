@@ -20,6 +20,8 @@ import type { VerifierPool } from '../../log/verify-pool.js'
 export interface SyncStore {
   /** Highest seq by author (hex); a fresh map each call, which the caller may change. */
   heights(logId: LogId): Map<string, number>
+  /** Highest seq of one author (hex), without copying the log's heights. */
+  heightOf(logId: LogId, author: string): number | undefined
   /** At most `limit` rows, and no more than the first row that reaches `maxBytes` (headers and payloads). */
   wireOperationsAfter(author: Uint8Array, logId: LogId, afterSeq: number, limit: number, maxBytes?: number): WireRow[]
   ingest(ops: readonly Operation[]): IngestResult
@@ -907,12 +909,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    */
   #refusedByPeer(logId: LogId, from: readonly AuthorHeight[]): void {
     const logKey = key(logId)
-    const ours = this.#store.heights(logId)
     const heights = this.#remote.get(logKey)
     let freed = false
     for (const { author, seq } of from) {
       const authorKey = toHex(author)
-      if (!ours.has(authorKey)) continue
+      if (this.#store.heightOf(logId, authorKey) === undefined) continue
       freed = this.#window.refused(logKey, authorKey, seq) || freed
       const known = heights?.get(authorKey)
       if (heights !== undefined && known !== undefined && known >= seq) {

@@ -69,6 +69,13 @@ export function storeForPeer(store: SyncStore, policy: SharePolicy, peer: string
       }
       return shown
     },
+    heightOf(logId, author) {
+      const height = store.heightOf(logId, author)
+      const limit = limitOf(logId)
+      if (limit === undefined || height === undefined) return height
+      const upTo = limit.sendUpTo.get(author)
+      return upTo === undefined ? undefined : Math.min(height, upTo)
+    },
     wireOperationsAfter(author, logId, afterSeq, max) {
       const limit = limitOf(logId)
       if (limit === undefined) return store.wireOperationsAfter(author, logId, afterSeq, max)
