@@ -8,11 +8,13 @@
  * sends a cookie, AUTHENTICATE, ADD_ONION or ONION_CLIENT_AUTH_ADD.
  */
 import { randomBytes } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readCookieFile } from '../../src/tor/control/index.js'
 import { OnionService, Tor, clientAuthKeyPairFromSeed, type AttachedTorOptions } from '../../src/tor/index.js'
 import { FakeTor, protocolInfoReply } from '../helpers/fake-tor-control.js'
 
@@ -124,5 +126,27 @@ describe.each([
 describe('attaching without a configured credential', () => {
   it('is refused before any connection', () => {
     expect(() => Tor.attach({ control: { host: '127.0.0.1', port: 9 } })).toThrow(expect.objectContaining({ code: 'TOR_AUTH_FAILED' }))
+  })
+})
+
+describe('the configured cookie file', () => {
+  it('a FIFO planted at its path is refused at once, not waited on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-fifo-'))
+    try {
+      const fifo = join(dir, 'control_auth_cookie')
+      execFileSync('mkfifo', [fifo])
+      const started = Date.now()
+      const outcome = await Promise.race([
+        readCookieFile(fifo).then(
+          () => 'read',
+          (err: unknown) => err,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+      ])
+      expect(outcome).toMatchObject({ code: 'TOR_AUTH_FAILED' })
+      expect(Date.now() - started).toBeLessThan(1_000)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Logger } from '../../logging.js'
 import { TorCommandError, TorError } from '../errors.js'
@@ -78,12 +79,14 @@ export function safeCookieHashes(cookie: Uint8Array, clientNonce: Uint8Array, se
 
 /**
  * Reads the tor auth cookie at the path the user configured. Only a regular
- * file of exactly 32 bytes is read: never a device or a large file.
+ * file of exactly 32 bytes is read: never a device or a large file. It is
+ * opened non-blocking, so a FIFO planted at the path (by whoever can write
+ * the cookie's folder) is refused at once instead of hanging authentication.
  *
  * @throws TorError `TOR_AUTH_FAILED`, naming `path`, when the file is missing, unreadable or not a cookie
  */
 export async function readCookieFile(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r').catch((err: unknown) => {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch((err: unknown) => {
     const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
     throw new TorError('TOR_AUTH_FAILED', `cannot read the tor control cookie file you configured, ${path} (${reason})`, { cause: err })
   })
