@@ -9,6 +9,7 @@ import { installKeystoreFile, keystoreExists, keystoreFileIdentity, keystoreIsSe
 import { KeysError } from '../keys/errors.js'
 import { LocalApiError, socketAnswers } from '../api/index.js'
 import { NodeError } from '../node/errors.js'
+import { DataDirLock } from '../node/data-dir-lock.js'
 import { loadConfig, restorableConfig } from '../node/config.js'
 import { nodePaths } from '../node/paths.js'
 import type { Burrow } from '../node/burrow.js'
@@ -64,15 +65,21 @@ async function passphrase(run: Run, io: CliIo): Promise<number> {
   if (await nodeRuns(dataDir)) throw new LocalApiError('API_ALREADY_RUNNING', `the node in ${dataDir} is running; stop it first (\`burrow stop\`)`)
   const sealed = await keystoreIsSealed(dataDir)
   if (remove && !sealed) throw new CliError('CLI_USAGE', `the node in ${dataDir} has no passphrase to remove`)
-  const current = sealed ? await currentPassphrase(run, io) : undefined
-  // Checked before asking for the new one: a mistyped current passphrase should not cost two more prompts.
-  if (current !== undefined) await unlockKeystore(dataDir, { passphrase: current })
-  const next = remove ? undefined : await newPassphrase(io, newFile)
-  const { changePassphrase } = await loadStore()
-  await changePassphrase(dataDir, nodePaths(dataDir).database, {
-    ...(current !== undefined ? { passphrase: current } : {}),
-    ...(next !== undefined ? { newPassphrase: next } : {}),
-  })
+  // Re-sealing the database under a process that has it open (a library user has no socket) would break that process's node.
+  const lock = DataDirLock.acquire(dataDir)
+  try {
+    const current = sealed ? await currentPassphrase(run, io) : undefined
+    // Checked before asking for the new one: a mistyped current passphrase should not cost two more prompts.
+    if (current !== undefined) await unlockKeystore(dataDir, { passphrase: current })
+    const next = remove ? undefined : await newPassphrase(io, newFile)
+    const { changePassphrase } = await loadStore()
+    await changePassphrase(dataDir, nodePaths(dataDir).database, {
+      ...(current !== undefined ? { passphrase: current } : {}),
+      ...(next !== undefined ? { newPassphrase: next } : {}),
+    })
+  } finally {
+    lock.release()
+  }
   if (run.globals.json) printJson(io, { sealed: !remove })
   else io.stdout.write(remove ? 'passphrase removed: keys and database are NOT sealed (file permissions only)\n' : `passphrase ${sealed ? 'changed' : 'set'}: keys and database sealed with it\n`)
   return EXIT.OK
@@ -116,10 +123,11 @@ async function backup(run: Run, io: CliIo): Promise<number> {
   const { openDatabase, snapshotDatabase, writeBackup } = await loadStore()
   const paths = nodePaths(dataDir)
   const snapshot = join(dataDir, `backup-${randomBytes(6).toString('hex')}.db`)
+  // A node open elsewhere (the CLI's or a library user's: both hold the lock) keeps writing: a read-only connection of
+  // our own reads one consistent snapshot (WAL). Otherwise the lock keeps a node from starting, and migrating, mid-snapshot.
+  const lock = lockUnlessInUse(dataDir)
   try {
-    // A running node keeps writing: a read-only connection of our own reads one consistent snapshot (WAL).
-    const running = await nodeRuns(dataDir)
-    const db = openDatabase(paths.database, { ...(running ? { readonly: true } : {}), ...(databaseKey !== undefined ? { key: databaseKey } : {}) })
+    const db = openDatabase(paths.database, { ...(lock === undefined ? { readonly: true } : {}), ...(databaseKey !== undefined ? { key: databaseKey } : {}) })
     try {
       snapshotDatabase(db, snapshot)
     } finally {
@@ -137,6 +145,7 @@ async function backup(run: Run, io: CliIo): Promise<number> {
       passphrase !== undefined ? { passphrase } : {},
     )
   } finally {
+    lock?.release()
     databaseKey?.fill(0)
     rmSync(snapshot, { force: true })
   }
@@ -144,6 +153,16 @@ async function backup(run: Run, io: CliIo): Promise<number> {
   if (run.globals.json) printJson(io, { out, bytes, sealed: passphrase !== undefined })
   else io.stdout.write(`backup written to ${out} (${bytes} bytes, ${passphrase !== undefined ? 'sealed with the passphrase' : 'NOT sealed: keep it private'})\n`)
   return EXIT.OK
+}
+
+/** The data directory's lock, or undefined while a node holds it. */
+function lockUnlessInUse(dataDir: string): DataDirLock | undefined {
+  try {
+    return DataDirLock.acquire(dataDir)
+  } catch (err) {
+    if (err instanceof NodeError && err.code === 'NODE_IN_USE') return undefined
+    throw err
+  }
 }
 
 /** `burrow restore FILE` */

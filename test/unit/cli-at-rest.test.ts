@@ -106,6 +106,15 @@ describe('burrow passphrase', () => {
     } finally {
       await api.close()
     }
+    // A library user's open node has no socket, only the data directory's lock.
+    const held = await Burrow.open({ dataDir: dir, passphrase: 'first' })
+    try {
+      expect(await run(['--data-dir', dir, 'passphrase', '--new-passphrase-file', newFile], { BURROW_PASSPHRASE: 'first' })).toMatchObject({ code: EXIT.FAILURE, err: expect.stringContaining('(NODE_IN_USE)') })
+      expect(held.groups()).toHaveLength(1)
+    } finally {
+      await held.stop()
+    }
+    expect(databaseFileState(join(dir, 'burrow.db'))).toBe('sealed')
 
     expect(await run(['--data-dir', dir, 'passphrase', '--new-passphrase-file', newFile], { BURROW_PASSPHRASE: 'first' })).toMatchObject({ code: 0, out: 'passphrase changed: keys and database sealed with it\n' })
     await expect(Burrow.open({ dataDir: dir, passphrase: 'first' })).rejects.toMatchObject({ code: 'KEYSTORE_WRONG_PASSPHRASE' })
@@ -231,11 +240,10 @@ describe('burrow backup and restore', () => {
     expect(await run(['--data-dir', d, 'backup', '--out', join(root, 'y.backup'), '--no-passphrase'], { BURROW_PASSPHRASE: 'pw' })).toMatchObject({ code: EXIT.USAGE })
   })
 
-  it('takes a consistent snapshot while a node holds the database and has writes only in its WAL', { timeout: 120_000 }, async () => {
+  it('takes a consistent snapshot while a node (a library user\'s: no socket) holds the database and has writes only in its WAL', { timeout: 120_000 }, async () => {
     const a = fresh()
     await populatedNode(a, 'correct horse')
     const node = await Burrow.open({ dataDir: a, passphrase: 'correct horse' })
-    const api = await startLocalApi(new MemoryNode(), join(a, 'burrow.sock'))
     try {
       const group = node.groups()[0]!
       await node.send(group.id, `${MARKER} written while running`)
@@ -245,8 +253,8 @@ describe('burrow backup and restore', () => {
       const b = fresh()
       expect((await run(['--data-dir', b, 'restore', file, '--force'], PW)).code).toBe(0)
       expect((await readNode(b, 'correct horse')).texts).toContain(`${MARKER} written while running`)
+      expect(existsSync(join(a, 'burrow.lock'))).toBe(true)
     } finally {
-      await api.close()
       await node.stop()
     }
   })
