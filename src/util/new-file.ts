@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { link, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { link, lstat, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
 /** Options of {@link writeNewFile}. */
@@ -16,9 +16,13 @@ export interface NewFileOptions {
  * the file system's 255-byte limit); it is created anew (O_EXCL: never through
  * a link planted there) and owner-only (0600). Without `replace` it is put in
  * place by a hard link, which fails with EEXIST if anything appeared at
- * `target` meanwhile (a check before a rename would be a race). On any
- * failure the temporary file is removed and the first error is thrown as it
- * is (errno errors for the caller to map; errors from `chunks` unchanged).
+ * `target` meanwhile (a check before a rename would be a race). A file
+ * system without hard links (FAT and exFAT, as on most USB sticks; some FUSE
+ * mounts) gets that check and then a rename: the file still appears whole,
+ * and only something created at `target` in between could be replaced (such
+ * file systems have no owners or links that would make that an attack). On
+ * any failure the temporary file is removed and the first error is thrown as
+ * it is (errno errors for the caller to map; errors from `chunks` unchanged).
  */
 export async function writeNewFile(target: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: NewFileOptions = {}): Promise<void> {
   const temp = join(dirname(target), `.burrow-${randomBytes(8).toString('hex')}.part`)
@@ -30,7 +34,7 @@ export async function writeNewFile(target: string, chunks: AsyncIterable<Uint8Ar
     closed = true
     await handle.close()
     if (options.replace === true) await rename(temp, target)
-    else await link(temp, target)
+    else await linkOrRenameNew(temp, target)
   } catch (err) {
     if (!closed) await handle.close().catch(() => {})
     await rm(temp, { force: true }).catch(() => {})
@@ -38,6 +42,24 @@ export async function writeNewFile(target: string, chunks: AsyncIterable<Uint8Ar
   }
   // Without replace, both names now hold the file; the temporary one goes.
   await rm(temp, { force: true })
+}
+
+/** Errors of link() on a file system that has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])
+
+async function linkOrRenameNew(temp: string, target: string): Promise<void> {
+  try {
+    await link(temp, target)
+    return
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err
+  }
+  const existing = await lstat(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  })
+  if (existing !== undefined) throw Object.assign(new Error(`EEXIST: file already exists, ${target}`), { code: 'EEXIST', path: target })
+  await rename(temp, target)
 }
 
 async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
