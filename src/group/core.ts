@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Logger } from '../logging.js'
-import { bytesEqual, toHex } from '../log/bytes.js'
+import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { createOperation } from '../log/operation.js'
 import type { ExtensionValue, Operation, Signer } from '../log/types.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
@@ -295,7 +295,7 @@ export class GroupCore {
 
   /** Highest stored seq of `author` in the group's log. */
   heightOf(groupId: Uint8Array, author: Uint8Array): number | undefined {
-    return this.#logs.heights(groupId).get(toHex(author))
+    return this.#logs.heightOf(groupId, toHex(author))
   }
 
   /** Up to `limit` stored operations of `author` in the group's log after `afterSeq`. */
@@ -501,13 +501,32 @@ export class GroupCore {
     this.#sharing.addInvitation(groupId, inviter, now + this.#invitationTtlMs)
   }
 
-  /** Deletes the invitations (and their private key packages) that have expired; cheap when none has. */
+  /**
+   * Deletes the invitations (and their private key packages) that have
+   * expired; cheap when none has. A group whose last invitation expired
+   * before we joined it loses its log here too: what its inviters wrote is
+   * unreadable to us and would otherwise stay for ever.
+   */
   dropExpiredInvitations(): void {
     const now = this.now()
     if (this.#sharing.nextExpiry > now) return
+    const invited = this.#sharing.invitedGroups(-Infinity)
     const dropped = this.#store.deleteInvitationsMadeBy(now - this.#invitationTtlMs)
     this.#sharing.dropExpired(now)
-    if (dropped > 0) this.#scrubDeleted()
+    for (const group of this.#sharing.invitedGroups(now).keys()) invited.delete(group)
+    const neverJoined = [...invited.values()].filter((groupId) => this.#store.group(groupId) === undefined)
+    this.#db.transaction(() => {
+      for (const groupId of neverJoined) {
+        for (const author of this.#logs.heights(groupId).keys()) this.#logs.dropLog(fromHex(author), groupId)
+        this.#store.deleteCursors(groupId)
+      }
+    }).immediate()
+    if (dropped > 0 || neverJoined.length > 0) this.#scrubDeleted()
+  }
+
+  /** For a group we await a Welcome to: whether `author` is one of its inviters (undefined for any other log). From memory. */
+  awaitedInviter(author: Uint8Array, logId: Uint8Array): boolean | undefined {
+    return this.#sharing.awaitedInviter(author, logId, this.now())
   }
 
   /**

@@ -428,7 +428,12 @@ export class GroupIngest {
       const ops = core.operationsAfter(inviter, groupId, cursor, BATCH)
       if (ops.length === 0) return
       for (const op of ops) {
-        if (op.payload === undefined) return
+        if (op.payload === undefined) {
+          // A deletion has no payload, and one its author deleted is never coming (neither was a Welcome for us).
+          if (op.header.payloadSize !== 0 && !core.isDeleted(op.header.author, groupId, op.header.seq)) return
+          core.passBeforeJoin(groupId, op)
+          continue
+        }
         let payload: GroupPayload
         try {
           payload = decodeGroupPayload(op.payload)

@@ -516,11 +516,14 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
 
   /**
    * Sync policy: whether to take an operation of a shared log. A file log
-   * takes only its sender's announced chunks; a group log its members' and a
-   * bounded number of other authors' (log-authors.ts). From memory.
+   * takes only its sender's announced chunks; the log of a group we await a
+   * Welcome to only its inviters' (nobody else's can be read before the
+   * join); a group log its members' and a bounded number of other authors'
+   * (log-authors.ts). From memory.
    */
   acceptsOperation(header: Parameters<GroupCore['files']['accepts']>[0]): boolean {
-    return this.isFileLog(header.logId) ? this.#core.files.accepts(header) : this.#logAuthors.accepts(header.logId, header.author)
+    if (this.isFileLog(header.logId)) return this.#core.files.accepts(header)
+    return this.#core.awaitedInviter(header.author, header.logId) ?? this.#logAuthors.accepts(header.logId, header.author)
   }
 
   /**

@@ -214,6 +214,24 @@ export class SharingIndex {
     return entry !== undefined && entry.expiresAt > now ? entry : undefined
   }
 
+  /**
+   * For a group we await a Welcome to (invited, not an active member): whether
+   * `peer` is one of its inviters at `now`. Undefined for any other log.
+   */
+  awaitedInviter(peer: Uint8Array, logId: Uint8Array, now: number): boolean | undefined {
+    const group = toHex(logId)
+    const inviters = this.#invited.inner(group)
+    if (inviters === undefined || this.#members.inner(group) !== undefined) return undefined
+    return (inviters.get(toHex(peer)) ?? -Infinity) > now
+  }
+
+  /** The groups with pending invitations at `now` (ids, hex keys). */
+  invitedGroups(now: number): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>()
+    for (const p of this.#pending) if (p.expiresAt > now) out.set(p.group, p.groupId)
+    return out
+  }
+
   /** Whether `peer` is a current member of group `logId` (by our view of the group). */
   isMember(peer: Uint8Array, logId: Uint8Array): boolean {
     return this.#members.get(toHex(logId), toHex(peer)) === true

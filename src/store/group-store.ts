@@ -318,6 +318,7 @@ export class GroupStore {
     cursor: Statement<[Uint8Array, Uint8Array], { seq: number }>
     pendingAuthors: Statement<{ log: Uint8Array }, { author: Buffer }>
     setCursor: Statement<[Uint8Array, Uint8Array, number]>
+    deleteCursors: Statement<[Uint8Array]>
     insertInvitation: Statement<[Uint8Array, Uint8Array, Uint8Array, Uint8Array, number]>
     invitations: Statement<[Uint8Array], InvitationDbRow>
     invitationTimes: Statement<[], { group_id: Buffer; inviter: Buffer; created_at: number }>
@@ -404,6 +405,7 @@ export class GroupStore {
         `INSERT INTO group_cursors (group_id, author, seq) VALUES (?, ?, ?)
          ON CONFLICT (group_id, author) DO UPDATE SET seq = excluded.seq`,
       ),
+      deleteCursors: db.prepare('DELETE FROM group_cursors WHERE group_id = ?'),
       insertInvitation: db.prepare(
         `INSERT INTO group_invitations (group_id, inviter, public_package, private_package, created_at) VALUES (?, ?, ?, ?, ?)`,
       ),
@@ -553,6 +555,11 @@ export class GroupStore {
   /** Records the last processed seq of (author, group log). */
   setCursor(groupId: Uint8Array, author: Uint8Array, seq: number): void {
     this.stmt.setCursor.run(groupId, author, seq)
+  }
+
+  /** Forgets every cursor of a group's log (a group never joined, whose log is dropped). */
+  deleteCursors(groupId: Uint8Array): void {
+    this.stmt.deleteCursors.run(groupId)
   }
 
   /** Stores a key package of ours (secret part included) waiting for `inviter`'s Welcome. */

@@ -127,6 +127,46 @@ describe('key-package requests: rate, caps and expiry', () => {
   })
 })
 
+describe('the log of a group we await a Welcome to', () => {
+  it('joins past a message the owner deleted before inviting us (the scan stopped at its deletion for ever)', async () => {
+    const [a, b, v] = [member('a'), member('b'), member('v')]
+    const { id: groupId } = await a.manager.create()
+    await invite(a, b, groupId)
+    await syncAll([a, b], groupId)
+    const gone = await a.manager.send(groupId, text('soon deleted'))
+    await a.manager.deleteEntry(groupId, { messageId: gone.id })
+    await invite(a, v, groupId)
+    deliver(a, v, groupId, a)
+    expect(await v.manager.processPending()).toMatchObject({ joined: 1 })
+    await a.manager.send(groupId, text('after the join'))
+    deliver(a, v, groupId, a)
+    await v.manager.processPending()
+    expect(v.texts(groupId)).toEqual(['after the join'])
+  })
+
+  it("takes only its inviter's operations, and drops them all when the invitation expires unanswered", async () => {
+    const [x, v, stranger] = [member('x'), member('v'), member('s')]
+    const time = manualClock()
+    const victim = v.remanage({ now: time.now })
+    const { id: groupId } = await x.manager.create()
+    await victim.createKeyPackage(groupId, x.key, x.manager.ownershipNonce(groupId))
+    const header = (author: Uint8Array): { logId: Uint8Array; author: Uint8Array; seq: number; payloadSize: number } => ({ logId: groupId, author, seq: 0, payloadSize: 1024 })
+    expect(victim.acceptsOperation(header(x.key))).toBe(true)
+    expect(victim.acceptsOperation(header(stranger.key))).toBe(false)
+
+    for (let i = 0; i < 4; i++) appendRaw(x, groupId, randomBytes(64 * 1024), { epoch: 0 })
+    deliver(x, v, groupId, x)
+    await victim.processPending()
+    const stored = (): number => (v.db.prepare('SELECT COUNT(*) AS n FROM log_operations WHERE log_id = ?').get(groupId) as { n: number }).n
+    expect(stored()).toBe(4)
+    time.advance(INVITATION_LIMITS.pendingTtlMs)
+    await victim.processPending()
+    expect(stored()).toBe(0)
+    expect(v.db.prepare('SELECT COUNT(*) AS n FROM group_cursors WHERE group_id = ?').get(groupId)).toEqual({ n: 0 })
+    expect(victim.acceptsOperation(header(x.key))).toBe(true) // no longer awaited: the ordinary bound of log-authors.ts
+  })
+})
+
 describe('group ids bound to their owner', () => {
   it("a member who knows a group's id and nonce cannot get a key package for it; the owner's invitation then works", async () => {
     const [a, m, v] = [member('a'), member('m'), member('v')]
