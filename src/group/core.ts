@@ -174,6 +174,8 @@ export class GroupCore {
   readonly #keeperStore: KeeperStore
   readonly #signer: Signer
   readonly #live = new Map<string, LiveGroup>()
+  /** A received deletion removed content since the last scrub. */
+  #scrubDue = false
   readonly #sharing = new SharingIndex()
   /** The file logs known here: shared with their group's members. */
   readonly files = new FileIndex()
@@ -648,8 +650,12 @@ export class GroupCore {
     else write.immediate()
     if (file !== undefined) this.files.add(file)
     for (const f of removedFiles) this.files.drop(f.logId)
-    // A deletion left the payloads and plaintext it removed in older WAL pages.
-    if (change.removed !== undefined) this.#scrubDeleted()
+    // A deletion left the payloads and plaintext it removed in older WAL pages. One received while processing is
+    // scrubbed at the end of the pass (scrubIfDue): a member writing deletions must not cost a checkpoint each.
+    if (change.removed !== undefined) {
+      if (change.processed !== undefined) this.#scrubDue = true
+      else this.#scrubDeleted()
+    }
 
     const wasActive = group.active
     group.mls = next
@@ -768,7 +774,13 @@ export class GroupCore {
    * timeout) and stop short; the next one finishes the job.
    */
   #scrubDeleted(): void {
+    this.#scrubDue = false
     this.#db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  /** Scrubs what deletions received in a processing pass removed (see {@link apply}). */
+  scrubIfDue(): void {
+    if (this.#scrubDue) this.#scrubDeleted()
   }
 
   #messageRow(group: LiveGroup, change: GroupChange, operations: readonly Operation[], receivedAt: number, file: FileRow | undefined): Omit<GroupMessage, 'id'> | undefined {

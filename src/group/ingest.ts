@@ -87,9 +87,13 @@ export class GroupIngest {
       // A Welcome from an earlier inviter of the same group may have joined us meanwhile; a group we left may invite us again.
       if (core.info(groupId)?.active !== true) await this.#scanForWelcome(groupId, inviter)
     }
-    for (const groupId of core.groupIds()) {
-      const group = core.load(groupId)
-      if (group?.active === true) await this.#processGroup(group)
+    try {
+      for (const groupId of core.groupIds()) {
+        const group = core.load(groupId)
+        if (group?.active === true) await this.#processGroup(group)
+      }
+    } finally {
+      core.scrubIfDue()
     }
     return this.#summary
   }
