@@ -71,6 +71,14 @@ export class GroupIngest {
   readonly #core: GroupCore
   readonly #emit: (events: readonly GroupEvent[]) => void
   #summary: ProcessSummary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
+  /**
+   * Per group and author (hex): the epoch its next operation is tagged with,
+   * while that is ahead of the group. That operation stays the author's next
+   * until the group gets there, so passes skip the author meanwhile instead
+   * of reading its batch again (a member's operations tagged far ahead cost
+   * every pass a read of up to 64 MiB otherwise).
+   */
+  readonly #waitingFor = new Map<string, Map<string, number>>()
 
   /** `emit` receives the events of every change as soon as it is committed. */
   constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void) {
@@ -123,6 +131,14 @@ export class GroupIngest {
   /** Handles `author`'s operations after its cursor until one waits (or, if asked, until a commit applied). */
   async #drain(group: LiveGroup, author: Uint8Array, stopAfterCommit: boolean): Promise<boolean> {
     const core = this.#core
+    const groupKey = toHex(group.id)
+    const authorKey = toHex(author)
+    const waiting = this.#waitingFor.get(groupKey)
+    const tagAhead = waiting?.get(authorKey)
+    if (tagAhead !== undefined) {
+      if (tagAhead > Number(group.mls.epoch)) return false
+      waiting!.delete(authorKey)
+    }
     let progressed = false
     let cursor = core.cursor(group.id, author)
     for (;;) {
@@ -131,7 +147,14 @@ export class GroupIngest {
       for (const op of ops) {
         if (!group.active) return progressed
         const outcome = await this.#handle(group, op)
-        if (outcome === 'wait') return progressed
+        if (outcome === 'wait') {
+          const tag = epochTag(op)
+          if (tag !== undefined && tag > Number(group.mls.epoch)) {
+            if (waiting === undefined) this.#waitingFor.set(groupKey, new Map([[authorKey, tag]]))
+            else waiting.set(authorKey, tag)
+          }
+          return progressed
+        }
         progressed = true
         if (outcome === 'commit' && stopAfterCommit) return progressed
         // Parts were handled as one, up to their last: read on from the cursor, past the rest of them in this batch.

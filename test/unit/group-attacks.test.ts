@@ -2,10 +2,10 @@
 // tampered ciphertexts, a commit although it is not the owner, someone
 // else's ciphertext, malformed payloads. Each is recorded and skipped, and
 // nothing else is lost.
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { encodeGroupPayload, type GroupPayload } from '../../src/group/index.js'
 import { toHex } from '../../src/log/index.js'
-import { appendRaw, invite, Member, stateCopy, syncAll, text } from '../helpers/group.js'
+import { appendRaw, deliver, invite, Member, stateCopy, syncAll, text } from '../helpers/group.js'
 
 const open: Member[] = []
 afterEach(() => {
@@ -110,5 +110,22 @@ describe('group manager: malicious members', () => {
     expect(codes(a)).toEqual({ ...expected, [toHex(ops.kindMismatch.hash)]: 'GROUP_MALFORMED_PAYLOAD' })
     expect(codes(c)).toEqual(expected)
     for (const m of [a, c]) expect(m.texts(groupId)).toEqual(['b after the junk'])
+  })
+
+  it('operations tagged far ahead wait without being read again on every pass; they are not processed meanwhile', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    for (let i = 0; i < 3; i++) appendRaw(b, groupId, payload({ kind: 'application', message: new Uint8Array(64) }), { epoch: 2 ** 40 })
+    await syncAll([a, b, c], groupId)
+    const readsOfB: number[] = []
+    for (const n of [1, 2]) {
+      await a.manager.send(groupId, text(`a ${n}`))
+      deliver(a, c, groupId, a)
+      const reads = vi.spyOn(c.logs, 'operationsAfter')
+      await c.manager.processPending()
+      readsOfB.push(reads.mock.calls.filter(([author]) => toHex(author) === toHex(b.key)).length)
+      reads.mockRestore()
+    }
+    expect(readsOfB).toEqual([0, 0])
+    expect(c.texts(groupId)).toEqual(['a 1', 'a 2'])
   })
 })
