@@ -4,7 +4,8 @@
  *
  * - `frames.ts`: the four frames (`have`, `ops`, `synced`, `ephemeral`) and their limits.
  * - `session.ts`: one peer's end of the protocol: what to offer, what to
- *   accept (through a `SyncPolicy`), backpressure both ways.
+ *   accept (through a `SyncPolicy`), backpressure both ways. It composes:
+ *   - `frame-writer.ts`: frames out to the stream, waiting for the peer to read them.
  * - `manager.ts`: a session on every connection, live push to all of them.
  * - `share-limit.ts`: logs shared with a peer in part only (a departed group member).
  * - `channel.ts`: the byte channel a session runs on.
@@ -13,5 +14,6 @@
 export * from './errors.js'
 export * from './frames.js'
 export * from './session.js'
+export { WRITE_HIGH_WATER } from './frame-writer.js'
 export { storeForPeer, type ShareLimit, type SharePolicy } from './share-limit.js'
 export { SyncManager, type SyncManagerEvents, type SyncManagerOptions } from './manager.js'

@@ -10,9 +10,10 @@ import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '.
 import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
-import { drainedTo, type ByteChannel } from './channel.js'
+import type { ByteChannel } from './channel.js'
 import { reasonOf, SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
+import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
+import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
 import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
@@ -165,14 +166,6 @@ function collect(pending: PendingAnswers, logId: LogId, ops: readonly Operation[
 }
 
 /**
- * Bytes queued on the stream beyond which a session waits before sending more: about
- * 60 ms of a circuit at 4 MB/s, so the connection never runs dry while the
- * next batch is read and encoded, and a catch-up streams from the store
- * instead of piling up in memory.
- */
-export const WRITE_HIGH_WATER = 256 * 1024
-
-/**
  * Operations validated and stored per slice (and transaction) of a received
  * frame: about 15 ms of work with their signature checks, so that a frame of
  * many small operations does not hold the event loop for long.
@@ -278,7 +271,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #limits: SessionLimits
   readonly #batchSize: number
   readonly #sliceBytes: number
-  readonly #frameTargetBytes: number
+  readonly #writer: FrameWriter
   readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
   /**
@@ -345,7 +338,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
-    this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
+    this.#writer = new FrameWriter({
+      channel: options.channel,
+      frameLimits: this.#frameLimits,
+      frameTargetBytes: Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2),
+      drainTimeoutMs: this.#limits.drainTimeoutMs,
+      closed: () => this.#closed,
+    })
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#verifier = options.verifier
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
@@ -477,7 +476,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         }
         this.#ephemeralBytes -= send.data.length
         try {
-          await this.#send({ type: 'ephemeral', logId: send.logId, data: send.data })
+          await this.#writer.send({ type: 'ephemeral', logId: send.logId, data: send.data })
           send.settle()
         } catch (err) {
           send.settle(asError(err))
@@ -497,7 +496,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (!this.#policy.mayShare(this.peer, logId)) {
       // Not shared (or no longer): nothing of it is kept or sent but the answer to the peer's own `have`.
       this.#forget(logKey)
-      if (send.synced) await this.#send({ type: 'synced', logId })
+      if (send.synced) await this.#writer.send({ type: 'synced', logId })
       return
     }
     if (send.have) {
@@ -507,7 +506,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       // Before sending: the answer can be handled before the send returns.
       if (ask && !this.#remote.has(logKey) && send.push === 'all') await this.#sendAhead(logId)
       this.#awaiting.add(logKey)
-      await this.#sendHave(logId, ask)
+      await this.#writer.sendHave(logId, this.#store.heights(logId), ask)
     }
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
@@ -531,7 +530,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         }
       }
     }
-    if (send.synced) await this.#send({ type: 'synced', logId })
+    if (send.synced) await this.#writer.send({ type: 'synced', logId })
   }
 
   /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
@@ -597,13 +596,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       }
       for (const { logId: log, authors } of confirms) {
         if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        this.#sendHave(log, false, authors).catch(failed)
+        // Only the authors stored meanwhile: a `have` only ever raises what the peer knows of us.
+        this.#writer.sendHave(log, authors, false).catch(failed)
       }
       for (const { logId: log, authors } of refusals) {
         if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
         const from = [...authors].map(([author, seq]) => ({ author: fromHex(author), seq }))
         for (let at = 0; at < from.length; at += this.#frameLimits.maxAuthorsPerFrame) {
-          this.#send({ type: 'refused', logId: log, from: from.slice(at, at + this.#frameLimits.maxAuthorsPerFrame) }).catch(failed)
+          this.#writer.send({ type: 'refused', logId: log, from: from.slice(at, at + this.#frameLimits.maxAuthorsPerFrame) }).catch(failed)
         }
       }
     }, ACK_DELAY_MS)
@@ -630,7 +630,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
       if (row !== undefined && row.seq === seq) frame.push({ header: row.header, payload: null })
     }
-    await this.#sendInFrames(logId, frame)
+    await this.#writer.sendOps(logId, frame)
   }
 
   /**
@@ -654,61 +654,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         budget -= wireBytes(row)
       }
     }
-    await this.#sendInFrames(logId, ops)
-  }
-
-  /**
-   * Sends `ops` of `logId` in frames of about the target size. `framed` hears
-   * of each frame (its last operation and its bytes) before it goes out, and
-   * `sent` after. Returns the bytes sent.
-   */
-  async #sendInFrames<T extends WireOperation>(
-    logId: LogId,
-    ops: readonly T[],
-    hooks: { framed?: (last: T, bytes: number) => void; sent?: (last: T) => void } = {},
-  ): Promise<number> {
-    let frame: T[] = []
-    let bytes = 0
-    let total = 0
-    const flush = async (): Promise<void> => {
-      const last = frame.at(-1)!
-      hooks.framed?.(last, bytes)
-      await this.#send({ type: 'ops', logId, ops: frame })
-      hooks.sent?.(last)
-      total += bytes
-      frame = []
-      bytes = 0
-    }
-    for (const op of ops) {
-      frame.push(op)
-      bytes += wireBytes(op)
-      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush()
-    }
-    if (frame.length > 0) await flush()
-    return total
-  }
-
-  /**
-   * Our heights in `logId`, in as many `have` frames as the peer's frame
-   * limit takes (a log can have more authors than one holds); `only` those
-   * of some authors, as a confirmation (a `have` only ever raises what the
-   * peer knows of us).
-   */
-  async #sendHave(logId: LogId, ask: boolean, only?: ReadonlyMap<string, number>): Promise<void> {
-    const heights = [...(only ?? this.#store.heights(logId))].map(([author, seq]) => ({ author: fromHex(author), seq }))
-    const perFrame = this.#frameLimits.maxAuthorsPerFrame
-    for (let at = 0; at === 0 || at < heights.length; at += perFrame) {
-      const part = heights.slice(at, at + perFrame)
-      // Asking once is enough: on the last part, so that the answer sees all of them.
-      const last = at + perFrame >= heights.length
-      await this.#send(ask && last ? { type: 'have', logId, heights: part, ask } : { type: 'have', logId, heights: part })
-    }
-  }
-
-  async #send(frame: SyncFrame): Promise<void> {
-    if (this.#closed) throw new SyncError('SYNC_CLOSED')
-    this.#channel.send(encodeFrame(frame))
-    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed, this.#limits.drainTimeoutMs))) throw new SyncError('SYNC_CLOSED')
+    await this.#writer.sendOps(logId, ops)
   }
 
   /**
@@ -726,7 +672,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       if (ops.length === 0) return { bytes: sent, more: false }
       const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
       if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
-      sent += await this.#sendInFrames(logId, ops, {
+      sent += await this.#writer.sendOps(logId, ops, {
         framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
         sent: (last) => this.emit('sent', { logId, author, seq: last.seq }),
       })
