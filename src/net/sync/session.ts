@@ -14,6 +14,7 @@ import type { ByteChannel } from './channel.js'
 import { reasonOf, SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
 import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
+import { RemoteHeights, type LogHeights } from './remote-heights.js'
 import { ACK_DELAY_MS, SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
@@ -272,25 +273,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #batchSize: number
   readonly #sliceBytes: number
   readonly #writer: FrameWriter
+  readonly #remote: RemoteHeights
   readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
-  /**
-   * What the peer holds, per log shared with it and per author we hold there
-   * too (hex keys), as far as we know: learnt from its `have`, and from what
-   * passed between us since. Counted in {@link SyncSession.#remembered}.
-   */
-  readonly #remote = new Map<string, Map<string, number>>()
-  /** Entries of #remote: one per log, one per author. */
-  #remembered = 0
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
   readonly #awaiting = new Set<string>()
-  /**
-   * Per log, authors whose operation at the height the peer announced we
-   * also hold, and that height: answered with that operation's header (see
-   * {@link SyncSession.#sendAnchors}). Bounded like #remote: one entry per
-   * author we hold.
-   */
-  readonly #anchors = new Map<string, Map<string, number>>()
   /** What waits to be sent, in order; a log appears at most once (in #waitingLogs too). */
   readonly #queue: (LogSend | EphemeralSend)[] = []
   readonly #waitingLogs = new Map<string, LogSend>()
@@ -311,12 +298,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Likewise, operations of the peer our policy did not take, to tell it (`refused`): per log, per author, the first seq refused. */
   readonly #toRefuse: PendingAnswers = new Map()
   #confirmTimer: NodeJS.Timeout | undefined
-  /**
-   * Per log, authors of ours the peer refused (its `refused`): not offered
-   * again until its next `have` with `ask`, since they would only be
-   * dropped again. One entry per author we hold at most.
-   */
-  readonly #heldBack = new Map<string, Set<string>>()
   /** Logs we refused operations of since our last `have` with `ask`: the next `share` asks, so that the peer offers them again. */
   readonly #refusedLogs = new Set<string>()
   #sending = false
@@ -338,6 +319,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
+    this.#remote = new RemoteHeights(options.store, this.#limits.maxRememberedHeights)
     this.#writer = new FrameWriter({
       channel: options.channel,
       frameLimits: this.#frameLimits,
@@ -422,11 +404,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#parked.clear()
     this.#toConfirm.clear()
     this.#toRefuse.clear()
-    this.#heldBack.clear()
     this.#refusedLogs.clear()
     clearTimeout(this.#parkedSince)
     clearTimeout(this.#confirmTimer)
-    this.#anchors.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
       this.#channel.abort(error)
@@ -511,7 +491,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const heights = this.#remote.get(logKey)
     if (heights !== undefined) {
       await this.#sendAnchors(logId)
-      const heldBack = this.#heldBack.get(logKey)
+      const heldBack = this.#remote.heldBack(logKey)
       const authors = (
         send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
       ).filter((author) => heldBack?.has(author) !== true)
@@ -622,9 +602,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    */
   async #sendAnchors(logId: LogId): Promise<void> {
     const logKey = key(logId)
-    const anchors = this.#anchors.get(logKey)
+    const anchors = this.#remote.takeAnchors(logKey)
     if (anchors === undefined) return
-    this.#anchors.delete(logKey)
     const frame: WireOperation[] = []
     for (const [authorKey, seq] of anchors) {
       const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
@@ -662,7 +641,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * up to about `budget` bytes (at least one operation). `more` when the
    * budget ran out before the log did.
    */
-  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
+  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
     const author = fromHex(authorKey)
     const logKey = key(logId)
     let sent = 0
@@ -676,71 +655,20 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
         sent: (last) => this.emit('sent', { logId, author, seq: last.seq }),
       })
-      this.#raise(heights, authorKey, ops.at(-1)!.seq)
+      heights.raise(authorKey, ops.at(-1)!.seq)
       const exhausted = ops.length < this.#batchSize && sent < budget
       if (exhausted) return { bytes: sent, more: false }
       if (sent >= budget) return { bytes: sent, more: true }
     }
   }
 
-  /**
-   * Takes in the peer's heights of a shared log: only those of authors we
-   * hold, since there is nothing to push of the others (a peer naming
-   * made-up authors costs us nothing). Heights only rise: what we sent
-   * meanwhile may not have reached the peer when it wrote its `have`.
-   */
-  #learn(logId: LogId, announced: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
-    let heights = this.#remote.get(logKey)
-    if (heights === undefined) {
-      this.#count(1)
-      heights = new Map()
-      this.#remote.set(logKey, heights)
-    }
-    const ours = this.#store.heights(logId)
-    let anchors = this.#anchors.get(logKey)
-    for (const { author, seq } of announced) {
-      const authorKey = toHex(author)
-      const height = ours.get(authorKey)
-      if (height === undefined) continue
-      // A height we knew already (we sent up to it, or the peer said so) needs no anchor: it would be
-      // one more header per confirmation (send-window.ts), and the peer's confirmation of it one more `have`.
-      const known = heights.get(authorKey)
-      this.#raise(heights, authorKey, seq)
-      if (seq > height || (known !== undefined && seq <= known)) continue
-      if (anchors === undefined) this.#anchors.set(logKey, (anchors = new Map()))
-      anchors.set(authorKey, seq)
-    }
-  }
-
-  /** Records that the peer holds `authorKey`'s operations up to `seq`. Throws `SYNC_LIMIT` beyond {@link SessionLimits.maxRememberedHeights}. */
-  #raise(heights: Map<string, number>, authorKey: string, seq: number): void {
-    const known = heights.get(authorKey)
-    if (known !== undefined && known >= seq) return
-    if (known === undefined) this.#count(1)
-    heights.set(authorKey, seq)
-  }
-
-  #count(entries: number): void {
-    this.#remembered += entries
-    if (this.#remembered > this.#limits.maxRememberedHeights) {
-      throw new SyncError('SYNC_LIMIT', `the heights shared with the peer exceed ${this.#limits.maxRememberedHeights} entries`)
-    }
-  }
-
   /** Drops what we know of a log the peer is not (or no longer) entitled to. */
   #forget(logKey: string): void {
-    const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
-      this.#remembered -= 1 + heights.size
-      this.#remote.delete(logKey)
-    }
+    this.#remote.forget(logKey)
     this.#awaiting.delete(logKey)
     this.#parked.delete(logKey)
     this.#window.forget(logKey)
     this.#unpark()
-    this.#anchors.delete(logKey)
-    this.#heldBack.delete(logKey)
   }
 
   /**
@@ -825,9 +753,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     switch (frame.type) {
       case 'have':
         this.#confirmed(logId, frame.heights)
-        this.#learn(logId, frame.heights)
+        this.#remote.learn(logId, frame.heights)
         // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
-        if (frame.ask === true) this.#heldBack.delete(key(logId))
+        if (frame.ask === true) this.#remote.releaseHeldBack(key(logId))
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
@@ -855,23 +783,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    */
   #refusedByPeer(logId: LogId, from: readonly AuthorHeight[]): void {
     const logKey = key(logId)
-    const heights = this.#remote.get(logKey)
     let freed = false
     for (const { author, seq } of from) {
       const authorKey = toHex(author)
       if (this.#store.heightOf(logId, authorKey) === undefined) continue
       freed = this.#window.refused(logKey, authorKey, seq) || freed
-      const known = heights?.get(authorKey)
-      if (heights !== undefined && known !== undefined && known >= seq) {
-        if (seq > 0) heights.set(authorKey, seq - 1)
-        else {
-          heights.delete(authorKey)
-          this.#remembered--
-        }
-      }
-      let held = this.#heldBack.get(logKey)
-      if (held === undefined) this.#heldBack.set(logKey, (held = new Set()))
-      held.add(authorKey)
+      this.#remote.refused(logKey, authorKey, seq)
     }
     if (freed) this.#unpark()
   }
@@ -950,6 +867,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
     if (ops.length > 0) this.#confirmSoon(logId, ops)
     const heights = this.#remote.get(key(logId))
-    if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
+    if (heights !== undefined) for (const op of ops) heights.raise(toHex(op.header.author), op.header.seq)
   }
 }
