@@ -7,6 +7,7 @@
  *   accept (through a `SyncPolicy`), backpressure both ways. It composes:
  *   - `frame-writer.ts`: frames out to the stream, waiting for the peer to read them.
  *   - `remote-heights.ts`: what the peer holds of each shared log, within its bound.
+ *   - `receipts.ts`: our confirmations and refusals of what the peer sent.
  * - `manager.ts`: a session on every connection, live push to all of them.
  * - `share-limit.ts`: logs shared with a peer in part only (a departed group member).
  * - `channel.ts`: the byte channel a session runs on.

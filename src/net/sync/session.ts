@@ -15,7 +15,8 @@ import { reasonOf, SyncError } from './errors.js'
 import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
 import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
 import { RemoteHeights, type LogHeights } from './remote-heights.js'
-import { ACK_DELAY_MS, SendWindow } from './send-window.js'
+import { Receipts } from './receipts.js'
+import { SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
@@ -152,20 +153,6 @@ const key = (logId: LogId): string => toHex(logId)
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
 
-/** Per log, per author: one seq of `ops` to answer with, the one `better` prefers (the highest to confirm, the lowest refused). */
-type PendingAnswers = Map<string, { logId: LogId; authors: Map<string, number> }>
-
-function collect(pending: PendingAnswers, logId: LogId, ops: readonly Operation[], better: (seq: number, kept: number) => boolean): void {
-  const logKey = key(logId)
-  let entry = pending.get(logKey)
-  if (entry === undefined) pending.set(logKey, (entry = { logId, authors: new Map() }))
-  for (const op of ops) {
-    const authorKey = toHex(op.header.author)
-    const kept = entry.authors.get(authorKey)
-    if (kept === undefined || better(op.header.seq, kept)) entry.authors.set(authorKey, op.header.seq)
-  }
-}
-
 /**
  * Operations validated and stored per slice (and transaction) of a received
  * frame: about 15 ms of work with their signature checks, so that a frame of
@@ -274,6 +261,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #sliceBytes: number
   readonly #writer: FrameWriter
   readonly #remote: RemoteHeights
+  readonly #receipts: Receipts
   readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
@@ -288,18 +276,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** Logs whose turn ended on a full window: sent again once the peer confirms. */
   readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
   #parkedSince: NodeJS.Timeout | undefined
-  /**
-   * Logs we stored operations of, to confirm to the peer (our `have`) within
-   * {@link ACK_DELAY_MS}: per log, the authors stored meanwhile and the
-   * highest seq of each. Only those are confirmed, not every author of the
-   * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
-   */
-  readonly #toConfirm: PendingAnswers = new Map()
-  /** Likewise, operations of the peer our policy did not take, to tell it (`refused`): per log, per author, the first seq refused. */
-  readonly #toRefuse: PendingAnswers = new Map()
-  #confirmTimer: NodeJS.Timeout | undefined
-  /** Logs we refused operations of since our last `have` with `ask`: the next `share` asks, so that the peer offers them again. */
-  readonly #refusedLogs = new Set<string>()
   #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
@@ -326,6 +302,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       frameTargetBytes: Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2),
       drainTimeoutMs: this.#limits.drainTimeoutMs,
       closed: () => this.#closed,
+    })
+    this.#receipts = new Receipts({
+      peer: options.peer,
+      policy: options.policy,
+      writer: this.#writer,
+      maxAuthorsPerFrame: this.#frameLimits.maxAuthorsPerFrame,
+      closed: () => this.#closed,
+      failed: (err) => this.#failed(err),
     })
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#verifier = options.verifier
@@ -402,11 +386,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#remote.clear()
     this.#awaiting.clear()
     this.#parked.clear()
-    this.#toConfirm.clear()
-    this.#toRefuse.clear()
-    this.#refusedLogs.clear()
+    this.#receipts.clear()
     clearTimeout(this.#parkedSince)
-    clearTimeout(this.#confirmTimer)
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
       this.#channel.abort(error)
@@ -415,6 +396,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       await withTimeout(this.#channel.close(), CLOSE_GRACE_MS, 'closing the sync stream').catch(() => this.#channel.abort(new SyncError('SYNC_CLOSED')))
     }
     this.emit('closed', error ? { error } : {})
+  }
+
+  /** A send that failed ends the session, unless the session ending made it fail. */
+  #failed(err: unknown): void {
+    if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
   }
 
   /** Merges `request` into the waiting entry of `logId` (queued if there is none) and makes sure the queue is being sent. */
@@ -464,7 +450,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         }
       }
     } catch (err) {
-      if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
+      this.#failed(err)
     } finally {
       this.#sending = false
     }
@@ -481,8 +467,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     if (send.have) {
       // Asked also of a peer whose heights we know once we refused some of its operations: its answer offers them again.
-      const ask = send.ask && (!this.#remote.has(logKey) || this.#refusedLogs.has(logKey))
-      if (ask) this.#refusedLogs.delete(logKey)
+      const ask = send.ask && (!this.#remote.has(logKey) || this.#receipts.refusedSinceAsk(logKey))
+      if (ask) this.#receipts.asked(logKey)
       // Before sending: the answer can be handled before the send returns.
       if (ask && !this.#remote.has(logKey) && send.push === 'all') await this.#sendAhead(logId)
       this.#awaiting.add(logKey)
@@ -548,45 +534,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const parked = [...this.#parked.values()]
     this.#parked.clear()
     for (const p of parked) this.#requeue(p.logId, [...p.authors], p.synced)
-  }
-
-  /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
-  #confirmSoon(logId: LogId, ops: readonly Operation[]): void {
-    collect(this.#toConfirm, logId, ops, (seq, kept) => seq > kept)
-    this.#answerSoon()
-  }
-
-  /** Our `refused` of the peer's operations our policy did not take: the first seq per author (see frames.ts). */
-  #refuseSoon(logId: LogId, ops: readonly Operation[]): void {
-    this.#refusedLogs.add(key(logId))
-    collect(this.#toRefuse, logId, ops, (seq, kept) => seq < kept)
-    this.#answerSoon()
-  }
-
-  /** Sends what waits in #toConfirm and #toRefuse within {@link ACK_DELAY_MS}, in that order. */
-  #answerSoon(): void {
-    this.#confirmTimer ??= setTimeout(() => {
-      this.#confirmTimer = undefined
-      const confirms = [...this.#toConfirm.values()]
-      const refusals = [...this.#toRefuse.values()]
-      this.#toConfirm.clear()
-      this.#toRefuse.clear()
-      const failed = (err: unknown): void => {
-        if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
-      }
-      for (const { logId: log, authors } of confirms) {
-        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        // Only the authors stored meanwhile: a `have` only ever raises what the peer knows of us.
-        this.#writer.sendHave(log, authors, false).catch(failed)
-      }
-      for (const { logId: log, authors } of refusals) {
-        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        const from = [...authors].map(([author, seq]) => ({ author: fromHex(author), seq }))
-        for (let at = 0; at < from.length; at += this.#frameLimits.maxAuthorsPerFrame) {
-          this.#writer.send({ type: 'refused', logId: log, from: from.slice(at, at + this.#frameLimits.maxAuthorsPerFrame) }).catch(failed)
-        }
-      }
-    }, ACK_DELAY_MS)
   }
 
   /**
@@ -839,7 +786,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const wanted: Operation[] = []
     const refused: Operation[] = []
     for (const op of ops) (accepts.call(this.#policy, this.peer, op.header) ? wanted : refused).push(op)
-    if (refused.length > 0) this.#refuseSoon(logId, refused)
+    if (refused.length > 0) this.#receipts.refuse(logId, refused)
     return wanted
   }
 
@@ -865,7 +812,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
     }
     this.emit('ingested', { logId, operations: ops, stored: result.stored })
-    if (ops.length > 0) this.#confirmSoon(logId, ops)
+    if (ops.length > 0) this.#receipts.confirm(logId, ops)
     const heights = this.#remote.get(key(logId))
     if (heights !== undefined) for (const op of ops) heights.raise(toHex(op.header.author), op.header.seq)
   }
