@@ -8,12 +8,13 @@
  *   - `frame-writer.ts`: frames out to the stream, waiting for the peer to read them.
  *   - `remote-heights.ts`: what the peer holds of each shared log, within its bound.
  *   - `receipts.ts`: our confirmations and refusals of what the peer sent.
+ *   - `inbox.ts`: frames in from the stream, in order, with bounded read-ahead.
  * - `manager.ts`: a session on every connection, live push to all of them.
  * - `share-limit.ts`: logs shared with a peer in part only (a departed group member).
  * - `channel.ts`: the byte channel a session runs on.
  * @module
  */export * from './channel.js'
-export * from './errors.js'
+export { MAX_REASON_CHARS, reasonOf, SYNC_ERRORS, SyncError, type SyncErrorCode } from './errors.js'
 export * from './frames.js'
 export * from './session.js'
 export { WRITE_HIGH_WATER } from './frame-writer.js'

@@ -11,11 +11,12 @@ import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import type { ByteChannel } from './channel.js'
-import { reasonOf, SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
+import { asError, reasonOf, SyncError } from './errors.js'
+import { DEFAULT_FRAME_LIMITS, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
 import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
 import { RemoteHeights, type LogHeights } from './remote-heights.js'
 import { Receipts } from './receipts.js'
+import { FrameInbox } from './inbox.js'
 import { SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
@@ -151,25 +152,12 @@ type ReceivedFrame = { frame: SyncFrame; ops?: Operation[]; verified?: Promise<v
 
 const key = (logId: LogId): string => toHex(logId)
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
-
 /**
  * Operations validated and stored per slice (and transaction) of a received
  * frame: about 15 ms of work with their signature checks, so that a frame of
  * many small operations does not hold the event loop for long.
  */
 const INGEST_SLICE = 128
-
-/**
- * Received frames queued for handling, and their bytes (as received; with a
- * verifier, an `ops` frame's operations are decoded on arrival, so their
- * signatures are checked while earlier frames are stored). Beyond either, the channel is
- * paused until the store catches up: the peer then gets no more send window,
- * and what we buffer stays bounded however slow we are: 1 MiB and one frame
- * (with a verifier, and their decoded operations).
- */
-const MAX_QUEUED_FRAMES = 8
-const MAX_QUEUED_BYTES = 1024 * 1024
 
 /**
  * Bytes of operations one log sends per turn; the rest of it waits behind
@@ -253,7 +241,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #channel: ByteChannel
   readonly #store: SyncStore
   readonly #policy: SyncPolicy
-  readonly #decoder: FrameDecoder
   readonly #frameLimits: FrameLimits
   readonly #decodeLimits: DecodeLimits
   readonly #limits: SessionLimits
@@ -262,6 +249,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #writer: FrameWriter
   readonly #remote: RemoteHeights
   readonly #receipts: Receipts
+  readonly #inbox: FrameInbox<ReceivedFrame>
   readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
@@ -292,7 +280,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
     this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
-    this.#decoder = new FrameDecoder(this.#frameLimits)
     this.#batchSize = options.batchSize ?? 256
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
     this.#remote = new RemoteHeights(options.store, this.#limits.maxRememberedHeights)
@@ -311,6 +298,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       closed: () => this.#closed,
       failed: (err) => this.#failed(err),
     })
+    this.#inbox = new FrameInbox({
+      channel: options.channel,
+      frameLimits: this.#frameLimits,
+      receive: (body) => this.#receive(body),
+      handle: (received) => this.#handle(received),
+      closed: () => this.#closed,
+      close: (error) => this.close(error),
+    })
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
     this.#verifier = options.verifier
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
@@ -325,7 +320,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#done ??= (async () => {
       // The peer announces its own logs as it starts: nothing to ask for.
       for (const logId of this.#policy.sharedLogs(this.peer)) this.#schedule(logId, { have: true, push: 'all' })
-      await this.#readLoop()
+      await this.#inbox.run()
     })()
     return this.#done
   }
@@ -616,55 +611,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#parked.delete(logKey)
     this.#window.forget(logKey)
     this.#unpark()
-  }
-
-  /**
-   * Reads frames and handles them strictly in order, one at a time, reading
-   * ahead by at most {@link MAX_QUEUED_FRAMES} frames and
-   * {@link MAX_QUEUED_BYTES} while an earlier one is validated and stored;
-   * beyond that the channel is paused.
-   */
-  async #readLoop(): Promise<void> {
-    // Each step never rejects: a failing one closes the session, and the steps after it see that.
-    let inbox: Promise<void> = Promise.resolve()
-    // Handling of the frames read and not handled yet, oldest first: they settle in this order.
-    const unhandled: Promise<void>[] = []
-    let unhandledBytes = 0
-    try {
-      for await (const chunk of this.#channel) {
-        if (this.#closed) break
-        for (const body of this.#decoder.pushBodies(chunk)) {
-          unhandledBytes += body.length
-          const received = this.#receive(body)
-          inbox = inbox
-            .then(() => (this.#closed ? undefined : this.#handle(received)))
-            .catch((err: unknown) => this.close(asError(err)))
-            .then(() => {
-              unhandledBytes -= body.length
-              unhandled.shift()
-            })
-          unhandled.push(inbox)
-        }
-        // Only a full inbox pauses: each resume sends the peer a window update.
-        while (!this.#closed && (unhandled.length > MAX_QUEUED_FRAMES || unhandledBytes > MAX_QUEUED_BYTES)) await this.#paused(unhandled[0]!)
-      }
-      await inbox
-      await this.close()
-    } catch (err) {
-      // Garbage or a broken stream: what arrived before it is still handled.
-      await inbox
-      await this.close(asError(err))
-    }
-  }
-
-  /** Holds the channel paused until `until` settles (the inbox has room again). */
-  async #paused(until: Promise<void>): Promise<void> {
-    this.#channel.pause()
-    try {
-      await until
-    } finally {
-      this.#channel.resume()
-    }
   }
 
   /**
