@@ -9,6 +9,7 @@
  *   - `remote-heights.ts`: what the peer holds of each shared log, within its bound.
  *   - `receipts.ts`: our confirmations and refusals of what the peer sent.
  *   - `inbox.ts`: frames in from the stream, in order, with bounded read-ahead.
+ *   - `ingest.ts`: a received frame decoded, its signatures checked ahead, what the policy wants stored.
  * - `manager.ts`: a session on every connection, live push to all of them.
  * - `share-limit.ts`: logs shared with a peer in part only (a departed group member).
  * - `channel.ts`: the byte channel a session runs on.

@@ -1,22 +1,21 @@
 import { EventEmitter } from 'node:events'
-import { setImmediate as yieldToIo } from 'node:timers/promises'
 import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
 import { withTimeout } from '../../util/async.js'
-import { decodeOperation } from '../../log/operation.js'
-import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
+import { fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import type { ByteChannel } from './channel.js'
 import { asError, reasonOf, SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, decodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
+import { DEFAULT_FRAME_LIMITS, type AuthorHeight, type FrameLimits, type WireOperation, wireBytes } from './frames.js'
 import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
 import { RemoteHeights, type LogHeights } from './remote-heights.js'
 import { Receipts } from './receipts.js'
 import { FrameInbox } from './inbox.js'
+import { Ingest, type ReceivedFrame } from './ingest.js'
 import { SendWindow } from './send-window.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
@@ -143,21 +142,7 @@ export interface SyncSessionOptions {
   logger?: Logger
 }
 
-/**
- * A received frame as its turn comes: decoded as it arrived (an `ops`
- * frame's operations too, their signatures being checked meanwhile by the
- * verifier), or the error decoding it raised, thrown when its turn comes.
- */
-type ReceivedFrame = { frame: SyncFrame; ops?: Operation[]; verified?: Promise<void> } | { error: unknown }
-
 const key = (logId: LogId): string => toHex(logId)
-
-/**
- * Operations validated and stored per slice (and transaction) of a received
- * frame: about 15 ms of work with their signature checks, so that a frame of
- * many small operations does not hold the event loop for long.
- */
-const INGEST_SLICE = 128
 
 /**
  * Bytes of operations one log sends per turn; the rest of it waits behind
@@ -242,15 +227,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #store: SyncStore
   readonly #policy: SyncPolicy
   readonly #frameLimits: FrameLimits
-  readonly #decodeLimits: DecodeLimits
   readonly #limits: SessionLimits
   readonly #batchSize: number
   readonly #sliceBytes: number
   readonly #writer: FrameWriter
   readonly #remote: RemoteHeights
   readonly #receipts: Receipts
+  readonly #ingest: Ingest
   readonly #inbox: FrameInbox<ReceivedFrame>
-  readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
   readonly #log: Logger
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
   readonly #awaiting = new Set<string>()
@@ -278,7 +262,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#store = options.store
     this.#policy = options.policy
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
-    this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
     this.#batchSize = options.batchSize ?? 256
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
@@ -298,16 +281,27 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       closed: () => this.#closed,
       failed: (err) => this.#failed(err),
     })
+    this.#ingest = new Ingest({
+      peer: options.peer,
+      store: options.store,
+      policy: options.policy,
+      frameLimits: this.#frameLimits,
+      decodeLimits: options.decodeLimits ?? DEFAULT_LIMITS,
+      verifier: options.verifier,
+      remote: this.#remote,
+      receipts: this.#receipts,
+      events: this,
+      closed: () => this.#closed,
+    })
     this.#inbox = new FrameInbox({
       channel: options.channel,
       frameLimits: this.#frameLimits,
-      receive: (body) => this.#receive(body),
+      receive: (body) => this.#ingest.receive(body),
       handle: (received) => this.#handle(received),
       closed: () => this.#closed,
       close: (error) => this.close(error),
     })
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
-    this.#verifier = options.verifier
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
   }
 
@@ -613,23 +607,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#unpark()
   }
 
-  /**
-   * Decodes a frame as it arrives, and an `ops` frame's operations of a
-   * shared log, whose signatures the verifier then checks while the frames
-   * ahead of it are handled. Throws nothing: an error waits for the
-   * frame's turn, so everything before it is still handled first.
-   */
-  #receive(body: Uint8Array): ReceivedFrame {
-    try {
-      const frame = decodeFrame(body, this.#frameLimits)
-      if (frame.type !== 'ops' || this.#verifier === undefined || !this.#policy.mayShare(this.peer, frame.logId)) return { frame }
-      const ops = this.#decode(frame.logId, frame.ops)
-      return { frame, ops, verified: this.#verifier?.verify(ops) }
-    } catch (error) {
-      return { error }
-    }
-  }
-
   async #handle(received: ReceivedFrame): Promise<void> {
     if ('error' in received) throw received.error
     const { frame } = received
@@ -652,8 +629,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
-        await received.verified
-        await this.#ingest(logId, this.#wanted(logId, received.ops ?? this.#decode(logId, frame.ops)))
+        await this.#ingest.take(logId, frame.ops, received)
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
@@ -712,54 +688,4 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     return false
   }
 
-  #decode(logId: LogId, wire: WireOperation[]): Operation[] {
-    return wire.map((w) => {
-      let op: Operation
-      try {
-        op = decodeOperation(w.header, w.payload ?? undefined, this.#decodeLimits)
-      } catch (cause) {
-        throw new SyncError('SYNC_PROTOCOL', `the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
-      }
-      if (!bytesEqual(op.header.logId, logId)) throw new SyncError('SYNC_PROTOCOL', 'an operation does not belong to the log of its frame')
-      return op
-    })
-  }
-
-  /** The operations the policy wants; the others are dropped unread, and the peer is told (`refused`). */
-  #wanted(logId: LogId, ops: Operation[]): Operation[] {
-    const accepts = this.#policy.accepts
-    if (accepts === undefined) return ops
-    const wanted: Operation[] = []
-    const refused: Operation[] = []
-    for (const op of ops) (accepts.call(this.#policy, this.peer, op.header) ? wanted : refused).push(op)
-    if (refused.length > 0) this.#receipts.refuse(logId, refused)
-    return wanted
-  }
-
-  /**
-   * Validates and stores a frame's operations in slices, yielding the event
-   * loop between them, so that reads and window updates keep flowing (and the
-   * circuit full) while a frame is validated.
-   */
-  async #ingest(logId: LogId, ops: Operation[]): Promise<void> {
-    for (let i = 0; i < ops.length; i += INGEST_SLICE) {
-      if (i > 0) await yieldToIo()
-      if (this.#closed) return
-      this.#keep(logId, ops.slice(i, i + INGEST_SLICE))
-    }
-  }
-
-  #keep(logId: LogId, ops: Operation[]): void {
-    const result = this.#store.ingest(ops)
-    for (const proof of result.forks) this.emit('fork', proof)
-    // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
-    const first = result.rejected.find((r) => r.error.code !== 'STORE_LOG_FORKED')
-    if (first !== undefined) {
-      throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
-    }
-    this.emit('ingested', { logId, operations: ops, stored: result.stored })
-    if (ops.length > 0) this.#receipts.confirm(logId, ops)
-    const heights = this.#remote.get(key(logId))
-    if (heights !== undefined) for (const op of ops) heights.raise(toHex(op.header.author), op.header.seq)
-  }
 }
