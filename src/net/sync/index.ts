@@ -5,6 +5,7 @@
  * - `frames.ts`: the four frames (`have`, `ops`, `synced`, `ephemeral`) and their limits.
  * - `session.ts`: one peer's end of the protocol: what to offer, what to
  *   accept (through a `SyncPolicy`), backpressure both ways. It composes:
+ *   - `send-queue.ts`: what waits to be sent, one entry per log, in turn.
  *   - `frame-writer.ts`: frames out to the stream, waiting for the peer to read them.
  *   - `remote-heights.ts`: what the peer holds of each shared log, within its bound.
  *   - `receipts.ts`: our confirmations and refusals of what the peer sent.

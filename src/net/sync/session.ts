@@ -17,6 +17,7 @@ import { Receipts } from './receipts.js'
 import { FrameInbox } from './inbox.js'
 import { Ingest, type ReceivedFrame } from './ingest.js'
 import { SendWindow } from './send-window.js'
+import { SendQueue, type LogSend } from './send-queue.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
@@ -158,51 +159,8 @@ export const SEND_SLICE_BYTES = 256 * 1024
  */
 const SMALL_BATCH_BYTES = 32 * 1024
 
-/**
- * How long a session waits for the peer's first confirmation while its
- * window is full, before taking the peer not to confirm (a node from before
- * confirmations) and sending without a window.
- */
-const FIRST_CONFIRMATION_MS = 3_000
-
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
-
-/**
- * Authors of one log whose new operations wait to be pushed, listed one by
- * one; beyond, the log's entry compares every author we hold with the
- * peer's heights when its turn comes.
- */
-const MAX_PENDING_AUTHORS = 64
-
-/**
- * What waits to be sent about one log. Every request about a log merges
- * into its one waiting entry, so the queue grows with the number of logs,
- * not with the number of offers or frames.
- */
-interface LogSend {
-  readonly kind: 'log'
-  readonly logId: LogId
-  /** Send our `have`, asking for the peer's (`ask`) if we still lack its heights then. */
-  have: boolean
-  ask: boolean
-  /** Authors (hex) whose operations the peer may lack, or all the authors we hold. */
-  push: Set<string> | 'all'
-  /** Answer the peer's `have`, after the rest. */
-  synced: boolean
-  /** Queued to answer a `have` of a log not shared with the peer: counts against {@link SessionLimits.maxUnsharedAnswers}. */
-  readonly unshared: boolean
-}
-
-interface EphemeralSend {
-  readonly kind: 'ephemeral'
-  readonly logId: LogId
-  readonly data: Uint8Array
-  settle(error?: Error): void
-}
-
-/** A request about one log, merged into its {@link LogSend}. */
-type LogRequest = { have?: true; ask?: boolean; push?: string | 'all'; synced?: true }
 
 /**
  * One peer's end of `/burrow/sync/1` over one long-lived stream. Both ends
@@ -235,20 +193,12 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #receipts: Receipts
   readonly #ingest: Ingest
   readonly #inbox: FrameInbox<ReceivedFrame>
+  readonly #queue: SendQueue
   readonly #log: Logger
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
   readonly #awaiting = new Set<string>()
-  /** What waits to be sent, in order; a log appears at most once (in #waitingLogs too). */
-  readonly #queue: (LogSend | EphemeralSend)[] = []
-  readonly #waitingLogs = new Map<string, LogSend>()
-  #unsharedAnswers = 0
-  #ephemeralBytes = 0
   /** Our operations in flight to the peer, and how many may be (send-window.ts). */
   readonly #window = new SendWindow()
-  /** Logs whose turn ended on a full window: sent again once the peer confirms. */
-  readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
-  #parkedSince: NodeJS.Timeout | undefined
-  #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
   #warnedEphemeral = false
@@ -265,6 +215,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
     this.#batchSize = options.batchSize ?? 256
     this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
+    this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
     this.#remote = new RemoteHeights(options.store, this.#limits.maxRememberedHeights)
     this.#writer = new FrameWriter({
       channel: options.channel,
@@ -272,6 +223,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       frameTargetBytes: Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2),
       drainTimeoutMs: this.#limits.drainTimeoutMs,
       closed: () => this.#closed,
+    })
+    this.#queue = new SendQueue({
+      writer: this.#writer,
+      window: this.#window,
+      sendLog: (send) => this.#sendLog(send),
+      maxUnsharedAnswers: this.#limits.maxUnsharedAnswers,
+      maxQueuedEphemeralBytes: this.#limits.maxQueuedEphemeralBytes,
+      closed: () => this.#closed,
+      close: (error) => this.close(error),
+      failed: (err) => this.#failed(err),
+      log: this.#log,
     })
     this.#receipts = new Receipts({
       peer: options.peer,
@@ -302,7 +264,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       close: (error) => this.close(error),
     })
     this.#ephemeralTokens = this.#limits.ephemeralPerSecond
-    this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
   }
 
   get closed(): boolean {
@@ -313,7 +274,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   start(): Promise<void> {
     this.#done ??= (async () => {
       // The peer announces its own logs as it starts: nothing to ask for.
-      for (const logId of this.#policy.sharedLogs(this.peer)) this.#schedule(logId, { have: true, push: 'all' })
+      for (const logId of this.#policy.sharedLogs(this.peer)) this.#queue.schedule(logId, { have: true, push: 'all' })
       await this.#inbox.run()
     })()
     return this.#done
@@ -326,7 +287,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * named the log while it was not shared yet, and we kept nothing of that.
    */
   share(logId: LogId): void {
-    if (this.#policy.mayShare(this.peer, logId)) this.#schedule(logId, { have: true, ask: true, push: 'all' })
+    if (this.#policy.mayShare(this.peer, logId)) this.#queue.schedule(logId, { have: true, ask: true, push: 'all' })
   }
 
   /**
@@ -345,7 +306,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       const heights = this.#remote.get(logKey)
       if (!mayShare || heights === undefined) continue
       const authorKey = toHex(author)
-      if ((heights.get(authorKey) ?? -1) < seq) this.#schedule(logId, { push: authorKey })
+      if ((heights.get(authorKey) ?? -1) < seq) this.#queue.schedule(logId, { push: authorKey })
     }
   }
 
@@ -356,27 +317,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       return Promise.reject(new SyncError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
     }
     if (this.#closed) return Promise.reject(new SyncError('SYNC_CLOSED'))
-    if (this.#ephemeralBytes + data.length > this.#limits.maxQueuedEphemeralBytes) {
-      return Promise.reject(new SyncError('SYNC_SEND_BACKLOG', `${this.#ephemeralBytes} bytes of ephemeral messages already wait for this peer`))
-    }
-    return new Promise((resolve, reject) => {
-      this.#ephemeralBytes += data.length
-      this.#queue.push({ kind: 'ephemeral', logId, data, settle: (error) => (error === undefined ? resolve() : reject(error)) })
-      void this.#sendQueued()
-    })
+    return this.#queue.ephemeral(logId, data)
   }
 
   /** Ends the session. With an error, the stream is reset (the peer misbehaved or we are cutting it off). */
   async close(error?: Error): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const send of this.#queue.splice(0)) if (send.kind === 'ephemeral') send.settle(new SyncError('SYNC_CLOSED'))
-    this.#waitingLogs.clear()
+    this.#queue.clear()
     this.#remote.clear()
     this.#awaiting.clear()
-    this.#parked.clear()
     this.#receipts.clear()
-    clearTimeout(this.#parkedSince)
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
       this.#channel.abort(error)
@@ -390,59 +341,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   /** A send that failed ends the session, unless the session ending made it fail. */
   #failed(err: unknown): void {
     if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
-  }
-
-  /** Merges `request` into the waiting entry of `logId` (queued if there is none) and makes sure the queue is being sent. */
-  #schedule(logId: LogId, request: LogRequest, unshared = false): void {
-    if (this.#closed) return
-    const logKey = key(logId)
-    let send = this.#waitingLogs.get(logKey)
-    if (send === undefined) {
-      if (unshared && this.#unsharedAnswers >= this.#limits.maxUnsharedAnswers) {
-        void this.close(new SyncError('SYNC_LIMIT', `the peer left ${this.#unsharedAnswers} answers about logs it does not share with us unread`))
-        return
-      }
-      if (unshared) this.#unsharedAnswers++
-      send = { kind: 'log', logId, have: false, ask: false, push: new Set(), synced: false, unshared }
-      this.#waitingLogs.set(logKey, send)
-      this.#queue.push(send)
-    }
-    send.have ||= request.have === true
-    send.ask ||= request.ask === true
-    send.synced ||= request.synced === true
-    if (request.push === 'all' || (send.push !== 'all' && send.push.size >= MAX_PENDING_AUTHORS)) send.push = 'all'
-    else if (request.push !== undefined && send.push !== 'all') send.push.add(request.push)
-    void this.#sendQueued()
-  }
-
-  /** Sends the queue in order, one entry at a time, until it is empty; a failure closes the session. */
-  async #sendQueued(): Promise<void> {
-    if (this.#sending) return
-    this.#sending = true
-    try {
-      while (!this.#closed) {
-        const send = this.#queue.shift()
-        if (send === undefined) break
-        if (send.kind === 'log') {
-          this.#waitingLogs.delete(key(send.logId))
-          if (send.unshared) this.#unsharedAnswers--
-          await this.#sendLog(send)
-          continue
-        }
-        this.#ephemeralBytes -= send.data.length
-        try {
-          await this.#writer.send({ type: 'ephemeral', logId: send.logId, data: send.data })
-          send.settle()
-        } catch (err) {
-          send.settle(asError(err))
-          throw err
-        }
-      }
-    } catch (err) {
-      this.#failed(err)
-    } finally {
-      this.#sending = false
-    }
   }
 
   async #sendLog(send: LogSend): Promise<void> {
@@ -475,54 +373,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
         budget -= bytes
         if (blocked) {
-          this.#park(logId, authors.slice(i), send.synced)
+          this.#queue.park(logId, authors.slice(i), send.synced)
           return
         }
         if (more || (budget <= 0 && i + 1 < authors.length)) {
           // Its turn is over: the rest queues behind the other logs, `synced` with it.
-          this.#requeue(logId, authors.slice(more ? i : i + 1), send.synced)
+          this.#queue.requeue(logId, authors.slice(more ? i : i + 1), send.synced)
           return
         }
       }
     }
     if (send.synced) await this.#writer.send({ type: 'synced', logId })
-  }
-
-  /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
-  #requeue(logId: LogId, authors: readonly string[], synced: boolean): void {
-    for (const author of authors.length > MAX_PENDING_AUTHORS ? ['all' as const] : authors) this.#schedule(logId, synced ? { push: author, synced } : { push: author })
-  }
-
-  /**
-   * Sets a log aside until the peer confirms what is in flight (the window
-   * is full): the other logs' turns go on meanwhile. A peer that has never
-   * confirmed anything within {@link FIRST_CONFIRMATION_MS} is taken not to
-   * (an older node): the window is turned off.
-   */
-  #park(logId: LogId, authors: readonly string[], synced: boolean): void {
-    const logKey = key(logId)
-    const parked = this.#parked.get(logKey) ?? { logId, authors: new Set<string>(), synced: false }
-    for (const author of authors) parked.authors.add(author)
-    parked.synced ||= synced
-    this.#parked.set(logKey, parked)
-    if (!this.#window.confirmed && this.#parkedSince === undefined) {
-      this.#parkedSince = setTimeout(() => {
-        if (this.#window.confirmed) return
-        this.#log.info('the peer does not confirm what it stores; sending without a window')
-        this.#window.off()
-        this.#unpark()
-      }, FIRST_CONFIRMATION_MS)
-    }
-  }
-
-  /** Queues the parked logs again, once the window has room. */
-  #unpark(): void {
-    if (!this.#window.open) return
-    clearTimeout(this.#parkedSince)
-    this.#parkedSince = undefined
-    const parked = [...this.#parked.values()]
-    this.#parked.clear()
-    for (const p of parked) this.#requeue(p.logId, [...p.authors], p.synced)
   }
 
   /**
@@ -602,9 +463,9 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   #forget(logKey: string): void {
     this.#remote.forget(logKey)
     this.#awaiting.delete(logKey)
-    this.#parked.delete(logKey)
+    this.#queue.forget(logKey)
     this.#window.forget(logKey)
-    this.#unpark()
+    this.#queue.unpark()
   }
 
   async #handle(received: ReceivedFrame): Promise<void> {
@@ -617,7 +478,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       // dropped unread, not treated as an attack. Nothing of it is kept.
       this.#forget(key(logId))
       // Answered, because the peer named the log itself: this reveals nothing.
-      if (frame.type === 'have') this.#schedule(logId, { synced: true }, true)
+      if (frame.type === 'have') this.#queue.schedule(logId, { synced: true }, true)
       return
     }
     switch (frame.type) {
@@ -626,7 +487,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#remote.learn(logId, frame.heights)
         // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
         if (frame.ask === true) this.#remote.releaseHeldBack(key(logId))
-        this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
+        this.#queue.schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
         await this.#ingest.take(logId, frame.ops, received)
@@ -659,7 +520,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       freed = this.#window.refused(logKey, authorKey, seq) || freed
       this.#remote.refused(logKey, authorKey, seq)
     }
-    if (freed) this.#unpark()
+    if (freed) this.#queue.unpark()
   }
 
   /** The peer's heights free what they cover of our window; a log set aside may then go on. */
@@ -668,7 +529,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const now = Date.now()
     let freed = false
     for (const { author, seq } of heights) freed = this.#window.confirm(logKey, toHex(author), seq, now) || freed
-    if (freed) this.#unpark()
+    if (freed) this.#queue.unpark()
   }
 
   /** Token bucket of {@link SessionLimits.ephemeralPerSecond}: false when the peer is over its rate. */
