@@ -6,6 +6,7 @@
  * - `session.ts`: one peer's end of the protocol: what to offer, what to
  *   accept (through a `SyncPolicy`), backpressure both ways. It composes:
  *   - `send-queue.ts`: what waits to be sent, one entry per log, in turn.
+ *   - `log-sender.ts`: one log's turn: our `have`, anchors, what the peer lacks, `synced`.
  *   - `frame-writer.ts`: frames out to the stream, waiting for the peer to read them.
  *   - `remote-heights.ts`: what the peer holds of each shared log, within its bound.
  *   - `receipts.ts`: our confirmations and refusals of what the peer sent.
@@ -20,5 +21,6 @@ export { MAX_REASON_CHARS, reasonOf, SYNC_ERRORS, SyncError, type SyncErrorCode 
 export * from './frames.js'
 export * from './session.js'
 export { WRITE_HIGH_WATER } from './frame-writer.js'
+export { SEND_SLICE_BYTES } from './log-sender.js'
 export { storeForPeer, type ShareLimit, type SharePolicy } from './share-limit.js'
 export { SyncManager, type SyncManagerEvents, type SyncManagerOptions } from './manager.js'

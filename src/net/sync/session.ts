@@ -3,21 +3,22 @@ import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
 import { withTimeout } from '../../util/async.js'
-import { fromHex, toHex } from '../../log/bytes.js'
+import { toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
 import type { ByteChannel } from './channel.js'
 import { asError, reasonOf, SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, type AuthorHeight, type FrameLimits, type WireOperation, wireBytes } from './frames.js'
+import { DEFAULT_FRAME_LIMITS, type AuthorHeight, type FrameLimits } from './frames.js'
 import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
-import { RemoteHeights, type LogHeights } from './remote-heights.js'
+import { RemoteHeights } from './remote-heights.js'
 import { Receipts } from './receipts.js'
 import { FrameInbox } from './inbox.js'
 import { Ingest, type ReceivedFrame } from './ingest.js'
 import { SendWindow } from './send-window.js'
-import { SendQueue, type LogSend } from './send-queue.js'
+import { SendQueue } from './send-queue.js'
+import { LogSender, SEND_SLICE_BYTES } from './log-sender.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
@@ -145,20 +146,6 @@ export interface SyncSessionOptions {
 
 const key = (logId: LogId): string => toHex(logId)
 
-/**
- * Bytes of operations one log sends per turn; the rest of it waits behind
- * the other logs that want to send. So a file of gigabytes holds a chat
- * message back by at most this much (plus what is already queued on the
- * stream), not by the whole file: about 64 ms at 4 MB/s, 250 ms at 1 MB/s.
- */
-export const SEND_SLICE_BYTES = 256 * 1024
-
-/**
- * A batch this small goes out even when the send window is full: a chat
- * message adds nothing to the queue worth holding it back for.
- */
-const SMALL_BATCH_BYTES = 32 * 1024
-
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
 
@@ -186,17 +173,14 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly #policy: SyncPolicy
   readonly #frameLimits: FrameLimits
   readonly #limits: SessionLimits
-  readonly #batchSize: number
-  readonly #sliceBytes: number
   readonly #writer: FrameWriter
   readonly #remote: RemoteHeights
   readonly #receipts: Receipts
   readonly #ingest: Ingest
   readonly #inbox: FrameInbox<ReceivedFrame>
   readonly #queue: SendQueue
+  readonly #sender: LogSender
   readonly #log: Logger
-  /** Logs whose `have` we sent and whose `synced` has not come yet. */
-  readonly #awaiting = new Set<string>()
   /** Our operations in flight to the peer, and how many may be (send-window.ts). */
   readonly #window = new SendWindow()
   #ephemeralTokens: number
@@ -213,8 +197,6 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#policy = options.policy
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
-    this.#batchSize = options.batchSize ?? 256
-    this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
     this.#remote = new RemoteHeights(options.store, this.#limits.maxRememberedHeights)
     this.#writer = new FrameWriter({
@@ -227,7 +209,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#queue = new SendQueue({
       writer: this.#writer,
       window: this.#window,
-      sendLog: (send) => this.#sendLog(send),
+      sendLog: (send) => this.#sender.send(send),
       maxUnsharedAnswers: this.#limits.maxUnsharedAnswers,
       maxQueuedEphemeralBytes: this.#limits.maxQueuedEphemeralBytes,
       closed: () => this.#closed,
@@ -242,6 +224,20 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       maxAuthorsPerFrame: this.#frameLimits.maxAuthorsPerFrame,
       closed: () => this.#closed,
       failed: (err) => this.#failed(err),
+    })
+    this.#sender = new LogSender({
+      peer: options.peer,
+      store: options.store,
+      policy: options.policy,
+      remote: this.#remote,
+      receipts: this.#receipts,
+      writer: this.#writer,
+      window: this.#window,
+      queue: this.#queue,
+      sliceBytes: options.sliceBytes ?? SEND_SLICE_BYTES,
+      batchSize: options.batchSize ?? 256,
+      forget: (logKey) => this.#forget(logKey),
+      events: this,
     })
     this.#ingest = new Ingest({
       peer: options.peer,
@@ -326,7 +322,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#closed = true
     this.#queue.clear()
     this.#remote.clear()
-    this.#awaiting.clear()
+    this.#sender.clear()
     this.#receipts.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
@@ -343,126 +339,10 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
   }
 
-  async #sendLog(send: LogSend): Promise<void> {
-    const { logId } = send
-    const logKey = key(logId)
-    if (!this.#policy.mayShare(this.peer, logId)) {
-      // Not shared (or no longer): nothing of it is kept or sent but the answer to the peer's own `have`.
-      this.#forget(logKey)
-      if (send.synced) await this.#writer.send({ type: 'synced', logId })
-      return
-    }
-    if (send.have) {
-      // Asked also of a peer whose heights we know once we refused some of its operations: its answer offers them again.
-      const ask = send.ask && (!this.#remote.has(logKey) || this.#receipts.refusedSinceAsk(logKey))
-      if (ask) this.#receipts.asked(logKey)
-      // Before sending: the answer can be handled before the send returns.
-      if (ask && !this.#remote.has(logKey) && send.push === 'all') await this.#sendAhead(logId)
-      this.#awaiting.add(logKey)
-      await this.#writer.sendHave(logId, this.#store.heights(logId), ask)
-    }
-    const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
-      await this.#sendAnchors(logId)
-      const heldBack = this.#remote.heldBack(logKey)
-      const authors = (
-        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
-      ).filter((author) => heldBack?.has(author) !== true)
-      let budget = this.#sliceBytes
-      for (let i = 0; i < authors.length; i++) {
-        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
-        budget -= bytes
-        if (blocked) {
-          this.#queue.park(logId, authors.slice(i), send.synced)
-          return
-        }
-        if (more || (budget <= 0 && i + 1 < authors.length)) {
-          // Its turn is over: the rest queues behind the other logs, `synced` with it.
-          this.#queue.requeue(logId, authors.slice(more ? i : i + 1), send.synced)
-          return
-        }
-      }
-    }
-    if (send.synced) await this.#writer.send({ type: 'synced', logId })
-  }
-
-  /**
-   * Sends, for each author whose height the peer announced and whose
-   * operation at that height we hold, that operation's signed header without
-   * its payload. The same operation is a no-op for the peer; a different one
-   * is a fork, which the peer's store records with both headers as proof.
-   * Without it, two nodes holding different operations at the same position
-   * (two devices sharing one identity, an author telling peers different
-   * things) would compare equal heights and never notice; and the
-   * operations after that position would fail the peer's backlink check as
-   * if we had sent garbage. About 250 bytes per author and `have`.
-   */
-  async #sendAnchors(logId: LogId): Promise<void> {
-    const logKey = key(logId)
-    const anchors = this.#remote.takeAnchors(logKey)
-    if (anchors === undefined) return
-    const frame: WireOperation[] = []
-    for (const [authorKey, seq] of anchors) {
-      const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
-      if (row !== undefined && row.seq === seq) frame.push({ header: row.header, payload: null })
-    }
-    await this.#writer.sendOps(logId, frame)
-  }
-
-  /**
-   * The first slice of a log just shared with the peer (it was invited, or
-   * added as a member), sent ahead of our `have` that asks for its heights:
-   * it most likely holds none of it, and waiting for its answer cost a round
-   * trip (0.6 s on the live profile, most of what an invite waited once the
-   * Welcome was written). The peer may not share the log yet (its side of
-   * the invitation not processed) and then drops these unread, so nothing
-   * here counts as delivered: neither its heights nor the send window take
-   * them. Its answer to our `have`, written after it handled them, says what
-   * it still lacks, which is pushed as usual.
-   */
-  async #sendAhead(logId: LogId): Promise<void> {
-    let budget = this.#sliceBytes
-    const ops: WireOperation[] = []
-    for (const [authorKey] of this.#store.heights(logId)) {
-      if (budget <= 0) break
-      for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
-        ops.push(row)
-        budget -= wireBytes(row)
-      }
-    }
-    await this.#writer.sendOps(logId, ops)
-  }
-
-  /**
-   * Sends what the peer lacks of one author's log, after its known height,
-   * up to about `budget` bytes (at least one operation). `more` when the
-   * budget ran out before the log did.
-   */
-  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
-    const author = fromHex(authorKey)
-    const logKey = key(logId)
-    let sent = 0
-    for (;;) {
-      const after = heights.get(authorKey) ?? -1
-      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
-      if (ops.length === 0) return { bytes: sent, more: false }
-      const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
-      if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
-      sent += await this.#writer.sendOps(logId, ops, {
-        framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
-        sent: (last) => this.emit('sent', { logId, author, seq: last.seq }),
-      })
-      heights.raise(authorKey, ops.at(-1)!.seq)
-      const exhausted = ops.length < this.#batchSize && sent < budget
-      if (exhausted) return { bytes: sent, more: false }
-      if (sent >= budget) return { bytes: sent, more: true }
-    }
-  }
-
   /** Drops what we know of a log the peer is not (or no longer) entitled to. */
   #forget(logKey: string): void {
     this.#remote.forget(logKey)
-    this.#awaiting.delete(logKey)
+    this.#sender.forget(logKey)
     this.#queue.forget(logKey)
     this.#window.forget(logKey)
     this.#queue.unpark()
@@ -494,7 +374,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
-        if (this.#awaiting.delete(key(logId))) this.emit('caught-up', { logId })
+        if (this.#sender.answered(key(logId))) this.emit('caught-up', { logId })
         return
       case 'ephemeral':
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
