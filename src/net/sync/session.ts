@@ -144,8 +144,6 @@ export interface SyncSessionOptions {
   logger?: Logger
 }
 
-const key = (logId: LogId): string => toHex(logId)
-
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
 
@@ -165,6 +163,15 @@ const CLOSE_GRACE_MS = 5_000
  * waiting to be sent; and the stream's own queue up to
  * {@link WRITE_HIGH_WATER} and one frame, which must drain within
  * {@link SessionLimits.drainTimeoutMs}.
+ *
+ * The session decides what each frame means and when a log is forgotten,
+ * and hands the work to its parts: the inbox (inbox.ts) reads frames in
+ * order, the ingest (ingest.ts) stores what the peer sent, the receipts
+ * (receipts.ts) confirm and refuse it, the remote heights
+ * (remote-heights.ts) say what the peer holds, the send queue
+ * (send-queue.ts) orders what waits, the log sender (log-sender.ts) sends
+ * a log's turn, and the frame writer (frame-writer.ts) puts frames on the
+ * stream.
  */
 export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly peer: string
@@ -296,7 +303,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const shared = new Map<string, boolean>()
     for (const op of ops) {
       const { logId, author, seq } = op.header
-      const logKey = key(logId)
+      const logKey = toHex(logId)
       let mayShare = shared.get(logKey)
       if (mayShare === undefined) shared.set(logKey, (mayShare = this.#policy.mayShare(this.peer, logId)))
       const heights = this.#remote.get(logKey)
@@ -356,7 +363,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       // Views of membership converge over time (a removed member learns it
       // late, if ever): data for a log we do not share with this peer is
       // dropped unread, not treated as an attack. Nothing of it is kept.
-      this.#forget(key(logId))
+      this.#forget(toHex(logId))
       // Answered, because the peer named the log itself: this reveals nothing.
       if (frame.type === 'have') this.#queue.schedule(logId, { synced: true }, true)
       return
@@ -366,7 +373,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#confirmed(logId, frame.heights)
         this.#remote.learn(logId, frame.heights)
         // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
-        if (frame.ask === true) this.#remote.releaseHeldBack(key(logId))
+        if (frame.ask === true) this.#remote.releaseHeldBack(toHex(logId))
         this.#queue.schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
@@ -374,7 +381,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
-        if (this.#sender.answered(key(logId))) this.emit('caught-up', { logId })
+        if (this.#sender.answered(toHex(logId))) this.emit('caught-up', { logId })
         return
       case 'ephemeral':
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
@@ -392,7 +399,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * what the peer names costs nothing beyond our own store.
    */
   #refusedByPeer(logId: LogId, from: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
+    const logKey = toHex(logId)
     let freed = false
     for (const { author, seq } of from) {
       const authorKey = toHex(author)
@@ -405,7 +412,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
 
   /** The peer's heights free what they cover of our window; a log set aside may then go on. */
   #confirmed(logId: LogId, heights: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
+    const logKey = toHex(logId)
     const now = Date.now()
     let freed = false
     for (const { author, seq } of heights) freed = this.#window.confirm(logKey, toHex(author), seq, now) || freed
@@ -428,5 +435,4 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     }
     return false
   }
-
 }
