@@ -37,3 +37,6 @@ export function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return message.length > MAX_REASON_CHARS ? `${message.slice(0, MAX_REASON_CHARS - 1)}…` : message
 }
+
+/** `err` as an Error, for what may throw anything (a session ends with an Error). */
+export const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))

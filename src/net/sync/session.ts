@@ -1,19 +1,24 @@
 import { EventEmitter } from 'node:events'
-import { setImmediate as yieldToIo } from 'node:timers/promises'
 import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
 import { withTimeout } from '../../util/async.js'
-import { decodeOperation } from '../../log/operation.js'
-import { bytesEqual, fromHex, toHex } from '../../log/bytes.js'
+import { toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
 import type { IngestResult, WireRow } from '../../store/log-store.js'
-import { drainedTo, type ByteChannel } from './channel.js'
-import { reasonOf, SyncError } from './errors.js'
-import { DEFAULT_FRAME_LIMITS, FrameDecoder, decodeFrame, encodeFrame, type AuthorHeight, type FrameLimits, type SyncFrame, type WireOperation, wireBytes } from './frames.js'
-import { ACK_DELAY_MS, SendWindow } from './send-window.js'
+import type { ByteChannel } from './channel.js'
+import { asError, reasonOf, SyncError } from './errors.js'
+import { DEFAULT_FRAME_LIMITS, type AuthorHeight, type FrameLimits } from './frames.js'
+import { FrameWriter, WRITE_HIGH_WATER } from './frame-writer.js'
+import { RemoteHeights } from './remote-heights.js'
+import { Receipts } from './receipts.js'
+import { FrameInbox } from './inbox.js'
+import { Ingest, type ReceivedFrame } from './ingest.js'
+import { SendWindow } from './send-window.js'
+import { SendQueue } from './send-queue.js'
+import { LogSender, SEND_SLICE_BYTES } from './log-sender.js'
 import type { VerifierPool } from '../../log/verify-pool.js'
 
 /** What a sync session needs from the log store (`LogStore` fits). */
@@ -139,116 +144,8 @@ export interface SyncSessionOptions {
   logger?: Logger
 }
 
-/**
- * A received frame as its turn comes: decoded as it arrived (an `ops`
- * frame's operations too, their signatures being checked meanwhile by the
- * verifier), or the error decoding it raised, thrown when its turn comes.
- */
-type ReceivedFrame = { frame: SyncFrame; ops?: Operation[]; verified?: Promise<void> } | { error: unknown }
-
-const key = (logId: LogId): string => toHex(logId)
-
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
-
-/** Per log, per author: one seq of `ops` to answer with, the one `better` prefers (the highest to confirm, the lowest refused). */
-type PendingAnswers = Map<string, { logId: LogId; authors: Map<string, number> }>
-
-function collect(pending: PendingAnswers, logId: LogId, ops: readonly Operation[], better: (seq: number, kept: number) => boolean): void {
-  const logKey = key(logId)
-  let entry = pending.get(logKey)
-  if (entry === undefined) pending.set(logKey, (entry = { logId, authors: new Map() }))
-  for (const op of ops) {
-    const authorKey = toHex(op.header.author)
-    const kept = entry.authors.get(authorKey)
-    if (kept === undefined || better(op.header.seq, kept)) entry.authors.set(authorKey, op.header.seq)
-  }
-}
-
-/**
- * Bytes queued on the stream beyond which a session waits before sending more: about
- * 60 ms of a circuit at 4 MB/s, so the connection never runs dry while the
- * next batch is read and encoded, and a catch-up streams from the store
- * instead of piling up in memory.
- */
-export const WRITE_HIGH_WATER = 256 * 1024
-
-/**
- * Operations validated and stored per slice (and transaction) of a received
- * frame: about 15 ms of work with their signature checks, so that a frame of
- * many small operations does not hold the event loop for long.
- */
-const INGEST_SLICE = 128
-
-/**
- * Received frames queued for handling, and their bytes (as received; with a
- * verifier, an `ops` frame's operations are decoded on arrival, so their
- * signatures are checked while earlier frames are stored). Beyond either, the channel is
- * paused until the store catches up: the peer then gets no more send window,
- * and what we buffer stays bounded however slow we are: 1 MiB and one frame
- * (with a verifier, and their decoded operations).
- */
-const MAX_QUEUED_FRAMES = 8
-const MAX_QUEUED_BYTES = 1024 * 1024
-
-/**
- * Bytes of operations one log sends per turn; the rest of it waits behind
- * the other logs that want to send. So a file of gigabytes holds a chat
- * message back by at most this much (plus what is already queued on the
- * stream), not by the whole file: about 64 ms at 4 MB/s, 250 ms at 1 MB/s.
- */
-export const SEND_SLICE_BYTES = 256 * 1024
-
-/**
- * A batch this small goes out even when the send window is full: a chat
- * message adds nothing to the queue worth holding it back for.
- */
-const SMALL_BATCH_BYTES = 32 * 1024
-
-/**
- * How long a session waits for the peer's first confirmation while its
- * window is full, before taking the peer not to confirm (a node from before
- * confirmations) and sending without a window.
- */
-const FIRST_CONFIRMATION_MS = 3_000
-
 /** How long a graceful close may wait for the peer before the stream is reset. */
 const CLOSE_GRACE_MS = 5_000
-
-/**
- * Authors of one log whose new operations wait to be pushed, listed one by
- * one; beyond, the log's entry compares every author we hold with the
- * peer's heights when its turn comes.
- */
-const MAX_PENDING_AUTHORS = 64
-
-/**
- * What waits to be sent about one log. Every request about a log merges
- * into its one waiting entry, so the queue grows with the number of logs,
- * not with the number of offers or frames.
- */
-interface LogSend {
-  readonly kind: 'log'
-  readonly logId: LogId
-  /** Send our `have`, asking for the peer's (`ask`) if we still lack its heights then. */
-  have: boolean
-  ask: boolean
-  /** Authors (hex) whose operations the peer may lack, or all the authors we hold. */
-  push: Set<string> | 'all'
-  /** Answer the peer's `have`, after the rest. */
-  synced: boolean
-  /** Queued to answer a `have` of a log not shared with the peer: counts against {@link SessionLimits.maxUnsharedAnswers}. */
-  readonly unshared: boolean
-}
-
-interface EphemeralSend {
-  readonly kind: 'ephemeral'
-  readonly logId: LogId
-  readonly data: Uint8Array
-  settle(error?: Error): void
-}
-
-/** A request about one log, merged into its {@link LogSend}. */
-type LogRequest = { have?: true; ask?: boolean; push?: string | 'all'; synced?: true }
 
 /**
  * One peer's end of `/burrow/sync/1` over one long-lived stream. Both ends
@@ -266,67 +163,33 @@ type LogRequest = { have?: true; ask?: boolean; push?: string | 'all'; synced?: 
  * waiting to be sent; and the stream's own queue up to
  * {@link WRITE_HIGH_WATER} and one frame, which must drain within
  * {@link SessionLimits.drainTimeoutMs}.
+ *
+ * The session decides what each frame means and when a log is forgotten,
+ * and hands the work to its parts: the inbox (inbox.ts) reads frames in
+ * order, the ingest (ingest.ts) stores what the peer sent, the receipts
+ * (receipts.ts) confirm and refuse it, the remote heights
+ * (remote-heights.ts) say what the peer holds, the send queue
+ * (send-queue.ts) orders what waits, the log sender (log-sender.ts) sends
+ * a log's turn, and the frame writer (frame-writer.ts) puts frames on the
+ * stream.
  */
 export class SyncSession extends EventEmitter<SyncSessionEvents> {
   readonly peer: string
   readonly #channel: ByteChannel
   readonly #store: SyncStore
   readonly #policy: SyncPolicy
-  readonly #decoder: FrameDecoder
   readonly #frameLimits: FrameLimits
-  readonly #decodeLimits: DecodeLimits
   readonly #limits: SessionLimits
-  readonly #batchSize: number
-  readonly #sliceBytes: number
-  readonly #frameTargetBytes: number
-  readonly #verifier: Pick<VerifierPool, 'verify'> | undefined
+  readonly #writer: FrameWriter
+  readonly #remote: RemoteHeights
+  readonly #receipts: Receipts
+  readonly #ingest: Ingest
+  readonly #inbox: FrameInbox<ReceivedFrame>
+  readonly #queue: SendQueue
+  readonly #sender: LogSender
   readonly #log: Logger
-  /**
-   * What the peer holds, per log shared with it and per author we hold there
-   * too (hex keys), as far as we know: learnt from its `have`, and from what
-   * passed between us since. Counted in {@link SyncSession.#remembered}.
-   */
-  readonly #remote = new Map<string, Map<string, number>>()
-  /** Entries of #remote: one per log, one per author. */
-  #remembered = 0
-  /** Logs whose `have` we sent and whose `synced` has not come yet. */
-  readonly #awaiting = new Set<string>()
-  /**
-   * Per log, authors whose operation at the height the peer announced we
-   * also hold, and that height: answered with that operation's header (see
-   * {@link SyncSession.#sendAnchors}). Bounded like #remote: one entry per
-   * author we hold.
-   */
-  readonly #anchors = new Map<string, Map<string, number>>()
-  /** What waits to be sent, in order; a log appears at most once (in #waitingLogs too). */
-  readonly #queue: (LogSend | EphemeralSend)[] = []
-  readonly #waitingLogs = new Map<string, LogSend>()
-  #unsharedAnswers = 0
-  #ephemeralBytes = 0
   /** Our operations in flight to the peer, and how many may be (send-window.ts). */
   readonly #window = new SendWindow()
-  /** Logs whose turn ended on a full window: sent again once the peer confirms. */
-  readonly #parked = new Map<string, { logId: LogId; authors: Set<string>; synced: boolean }>()
-  #parkedSince: NodeJS.Timeout | undefined
-  /**
-   * Logs we stored operations of, to confirm to the peer (our `have`) within
-   * {@link ACK_DELAY_MS}: per log, the authors stored meanwhile and the
-   * highest seq of each. Only those are confirmed, not every author of the
-   * log: a log of 1,000 authors made each confirmation a `have` of 42 KB.
-   */
-  readonly #toConfirm: PendingAnswers = new Map()
-  /** Likewise, operations of the peer our policy did not take, to tell it (`refused`): per log, per author, the first seq refused. */
-  readonly #toRefuse: PendingAnswers = new Map()
-  #confirmTimer: NodeJS.Timeout | undefined
-  /**
-   * Per log, authors of ours the peer refused (its `refused`): not offered
-   * again until its next `have` with `ask`, since they would only be
-   * dropped again. One entry per author we hold at most.
-   */
-  readonly #heldBack = new Map<string, Set<string>>()
-  /** Logs we refused operations of since our last `have` with `ask`: the next `share` asks, so that the peer offers them again. */
-  readonly #refusedLogs = new Set<string>()
-  #sending = false
   #ephemeralTokens: number
   #ephemeralTokensAt = Date.now()
   #warnedEphemeral = false
@@ -340,15 +203,70 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.#store = options.store
     this.#policy = options.policy
     this.#frameLimits = options.frameLimits ?? DEFAULT_FRAME_LIMITS
-    this.#decodeLimits = options.decodeLimits ?? DEFAULT_LIMITS
     this.#limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits }
-    this.#decoder = new FrameDecoder(this.#frameLimits)
-    this.#batchSize = options.batchSize ?? 256
-    this.#sliceBytes = options.sliceBytes ?? SEND_SLICE_BYTES
-    this.#frameTargetBytes = Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2)
-    this.#ephemeralTokens = this.#limits.ephemeralPerSecond
-    this.#verifier = options.verifier
     this.#log = (options.logger ?? silentLogger).child({ peer: options.peer })
+    this.#remote = new RemoteHeights(options.store, this.#limits.maxRememberedHeights)
+    this.#writer = new FrameWriter({
+      channel: options.channel,
+      frameLimits: this.#frameLimits,
+      frameTargetBytes: Math.min(options.frameTargetBytes ?? 128 * 1024, this.#frameLimits.maxFrameBytes / 2),
+      drainTimeoutMs: this.#limits.drainTimeoutMs,
+      closed: () => this.#closed,
+    })
+    this.#queue = new SendQueue({
+      writer: this.#writer,
+      window: this.#window,
+      sendLog: (send) => this.#sender.send(send),
+      maxUnsharedAnswers: this.#limits.maxUnsharedAnswers,
+      maxQueuedEphemeralBytes: this.#limits.maxQueuedEphemeralBytes,
+      closed: () => this.#closed,
+      close: (error) => this.close(error),
+      failed: (err) => this.#failed(err),
+      log: this.#log,
+    })
+    this.#receipts = new Receipts({
+      peer: options.peer,
+      policy: options.policy,
+      writer: this.#writer,
+      maxAuthorsPerFrame: this.#frameLimits.maxAuthorsPerFrame,
+      closed: () => this.#closed,
+      failed: (err) => this.#failed(err),
+    })
+    this.#sender = new LogSender({
+      peer: options.peer,
+      store: options.store,
+      policy: options.policy,
+      remote: this.#remote,
+      receipts: this.#receipts,
+      writer: this.#writer,
+      window: this.#window,
+      queue: this.#queue,
+      sliceBytes: options.sliceBytes ?? SEND_SLICE_BYTES,
+      batchSize: options.batchSize ?? 256,
+      forget: (logKey) => this.#forget(logKey),
+      events: this,
+    })
+    this.#ingest = new Ingest({
+      peer: options.peer,
+      store: options.store,
+      policy: options.policy,
+      frameLimits: this.#frameLimits,
+      decodeLimits: options.decodeLimits ?? DEFAULT_LIMITS,
+      verifier: options.verifier,
+      remote: this.#remote,
+      receipts: this.#receipts,
+      events: this,
+      closed: () => this.#closed,
+    })
+    this.#inbox = new FrameInbox({
+      channel: options.channel,
+      frameLimits: this.#frameLimits,
+      receive: (body) => this.#ingest.receive(body),
+      handle: (received) => this.#handle(received),
+      closed: () => this.#closed,
+      close: (error) => this.close(error),
+    })
+    this.#ephemeralTokens = this.#limits.ephemeralPerSecond
   }
 
   get closed(): boolean {
@@ -359,8 +277,8 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
   start(): Promise<void> {
     this.#done ??= (async () => {
       // The peer announces its own logs as it starts: nothing to ask for.
-      for (const logId of this.#policy.sharedLogs(this.peer)) this.#schedule(logId, { have: true, push: 'all' })
-      await this.#readLoop()
+      for (const logId of this.#policy.sharedLogs(this.peer)) this.#queue.schedule(logId, { have: true, push: 'all' })
+      await this.#inbox.run()
     })()
     return this.#done
   }
@@ -372,7 +290,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * named the log while it was not shared yet, and we kept nothing of that.
    */
   share(logId: LogId): void {
-    if (this.#policy.mayShare(this.peer, logId)) this.#schedule(logId, { have: true, ask: true, push: 'all' })
+    if (this.#policy.mayShare(this.peer, logId)) this.#queue.schedule(logId, { have: true, ask: true, push: 'all' })
   }
 
   /**
@@ -385,13 +303,13 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     const shared = new Map<string, boolean>()
     for (const op of ops) {
       const { logId, author, seq } = op.header
-      const logKey = key(logId)
+      const logKey = toHex(logId)
       let mayShare = shared.get(logKey)
       if (mayShare === undefined) shared.set(logKey, (mayShare = this.#policy.mayShare(this.peer, logId)))
       const heights = this.#remote.get(logKey)
       if (!mayShare || heights === undefined) continue
       const authorKey = toHex(author)
-      if ((heights.get(authorKey) ?? -1) < seq) this.#schedule(logId, { push: authorKey })
+      if ((heights.get(authorKey) ?? -1) < seq) this.#queue.schedule(logId, { push: authorKey })
     }
   }
 
@@ -402,32 +320,17 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       return Promise.reject(new SyncError('SYNC_EPHEMERAL_TOO_LARGE', `ephemeral messages are limited to ${this.#frameLimits.maxEphemeralBytes} bytes`))
     }
     if (this.#closed) return Promise.reject(new SyncError('SYNC_CLOSED'))
-    if (this.#ephemeralBytes + data.length > this.#limits.maxQueuedEphemeralBytes) {
-      return Promise.reject(new SyncError('SYNC_SEND_BACKLOG', `${this.#ephemeralBytes} bytes of ephemeral messages already wait for this peer`))
-    }
-    return new Promise((resolve, reject) => {
-      this.#ephemeralBytes += data.length
-      this.#queue.push({ kind: 'ephemeral', logId, data, settle: (error) => (error === undefined ? resolve() : reject(error)) })
-      void this.#sendQueued()
-    })
+    return this.#queue.ephemeral(logId, data)
   }
 
   /** Ends the session. With an error, the stream is reset (the peer misbehaved or we are cutting it off). */
   async close(error?: Error): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const send of this.#queue.splice(0)) if (send.kind === 'ephemeral') send.settle(new SyncError('SYNC_CLOSED'))
-    this.#waitingLogs.clear()
+    this.#queue.clear()
     this.#remote.clear()
-    this.#awaiting.clear()
-    this.#parked.clear()
-    this.#toConfirm.clear()
-    this.#toRefuse.clear()
-    this.#heldBack.clear()
-    this.#refusedLogs.clear()
-    clearTimeout(this.#parkedSince)
-    clearTimeout(this.#confirmTimer)
-    this.#anchors.clear()
+    this.#sender.clear()
+    this.#receipts.clear()
     if (error) {
       this.#log.warn({ code: error instanceof BurrowError ? error.code : undefined, reason: reasonOf(error) }, 'sync session aborted')
       this.#channel.abort(error)
@@ -438,429 +341,18 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
     this.emit('closed', error ? { error } : {})
   }
 
-  /** Merges `request` into the waiting entry of `logId` (queued if there is none) and makes sure the queue is being sent. */
-  #schedule(logId: LogId, request: LogRequest, unshared = false): void {
-    if (this.#closed) return
-    const logKey = key(logId)
-    let send = this.#waitingLogs.get(logKey)
-    if (send === undefined) {
-      if (unshared && this.#unsharedAnswers >= this.#limits.maxUnsharedAnswers) {
-        void this.close(new SyncError('SYNC_LIMIT', `the peer left ${this.#unsharedAnswers} answers about logs it does not share with us unread`))
-        return
-      }
-      if (unshared) this.#unsharedAnswers++
-      send = { kind: 'log', logId, have: false, ask: false, push: new Set(), synced: false, unshared }
-      this.#waitingLogs.set(logKey, send)
-      this.#queue.push(send)
-    }
-    send.have ||= request.have === true
-    send.ask ||= request.ask === true
-    send.synced ||= request.synced === true
-    if (request.push === 'all' || (send.push !== 'all' && send.push.size >= MAX_PENDING_AUTHORS)) send.push = 'all'
-    else if (request.push !== undefined && send.push !== 'all') send.push.add(request.push)
-    void this.#sendQueued()
-  }
-
-  /** Sends the queue in order, one entry at a time, until it is empty; a failure closes the session. */
-  async #sendQueued(): Promise<void> {
-    if (this.#sending) return
-    this.#sending = true
-    try {
-      while (!this.#closed) {
-        const send = this.#queue.shift()
-        if (send === undefined) break
-        if (send.kind === 'log') {
-          this.#waitingLogs.delete(key(send.logId))
-          if (send.unshared) this.#unsharedAnswers--
-          await this.#sendLog(send)
-          continue
-        }
-        this.#ephemeralBytes -= send.data.length
-        try {
-          await this.#send({ type: 'ephemeral', logId: send.logId, data: send.data })
-          send.settle()
-        } catch (err) {
-          send.settle(asError(err))
-          throw err
-        }
-      }
-    } catch (err) {
-      if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
-    } finally {
-      this.#sending = false
-    }
-  }
-
-  async #sendLog(send: LogSend): Promise<void> {
-    const { logId } = send
-    const logKey = key(logId)
-    if (!this.#policy.mayShare(this.peer, logId)) {
-      // Not shared (or no longer): nothing of it is kept or sent but the answer to the peer's own `have`.
-      this.#forget(logKey)
-      if (send.synced) await this.#send({ type: 'synced', logId })
-      return
-    }
-    if (send.have) {
-      // Asked also of a peer whose heights we know once we refused some of its operations: its answer offers them again.
-      const ask = send.ask && (!this.#remote.has(logKey) || this.#refusedLogs.has(logKey))
-      if (ask) this.#refusedLogs.delete(logKey)
-      // Before sending: the answer can be handled before the send returns.
-      if (ask && !this.#remote.has(logKey) && send.push === 'all') await this.#sendAhead(logId)
-      this.#awaiting.add(logKey)
-      await this.#sendHave(logId, ask)
-    }
-    const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
-      await this.#sendAnchors(logId)
-      const heldBack = this.#heldBack.get(logKey)
-      const authors = (
-        send.push === 'all' ? [...this.#store.heights(logId)].filter(([author, seq]) => seq > (heights.get(author) ?? -1)).map(([author]) => author) : [...send.push]
-      ).filter((author) => heldBack?.has(author) !== true)
-      let budget = this.#sliceBytes
-      for (let i = 0; i < authors.length; i++) {
-        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
-        budget -= bytes
-        if (blocked) {
-          this.#park(logId, authors.slice(i), send.synced)
-          return
-        }
-        if (more || (budget <= 0 && i + 1 < authors.length)) {
-          // Its turn is over: the rest queues behind the other logs, `synced` with it.
-          this.#requeue(logId, authors.slice(more ? i : i + 1), send.synced)
-          return
-        }
-      }
-    }
-    if (send.synced) await this.#send({ type: 'synced', logId })
-  }
-
-  /** Queues the rest of a log's turn: `authors` still to catch up, then its `synced` if one is owed. */
-  #requeue(logId: LogId, authors: readonly string[], synced: boolean): void {
-    for (const author of authors.length > MAX_PENDING_AUTHORS ? ['all' as const] : authors) this.#schedule(logId, synced ? { push: author, synced } : { push: author })
-  }
-
-  /**
-   * Sets a log aside until the peer confirms what is in flight (the window
-   * is full): the other logs' turns go on meanwhile. A peer that has never
-   * confirmed anything within {@link FIRST_CONFIRMATION_MS} is taken not to
-   * (an older node): the window is turned off.
-   */
-  #park(logId: LogId, authors: readonly string[], synced: boolean): void {
-    const logKey = key(logId)
-    const parked = this.#parked.get(logKey) ?? { logId, authors: new Set<string>(), synced: false }
-    for (const author of authors) parked.authors.add(author)
-    parked.synced ||= synced
-    this.#parked.set(logKey, parked)
-    if (!this.#window.confirmed && this.#parkedSince === undefined) {
-      this.#parkedSince = setTimeout(() => {
-        if (this.#window.confirmed) return
-        this.#log.info('the peer does not confirm what it stores; sending without a window')
-        this.#window.off()
-        this.#unpark()
-      }, FIRST_CONFIRMATION_MS)
-    }
-  }
-
-  /** Queues the parked logs again, once the window has room. */
-  #unpark(): void {
-    if (!this.#window.open) return
-    clearTimeout(this.#parkedSince)
-    this.#parkedSince = undefined
-    const parked = [...this.#parked.values()]
-    this.#parked.clear()
-    for (const p of parked) this.#requeue(p.logId, [...p.authors], p.synced)
-  }
-
-  /** Our `have` of logs we stored operations of, as the peer's confirmation (see send-window.ts); sent beside the queue, so a full window on either side never waits for the other. */
-  #confirmSoon(logId: LogId, ops: readonly Operation[]): void {
-    collect(this.#toConfirm, logId, ops, (seq, kept) => seq > kept)
-    this.#answerSoon()
-  }
-
-  /** Our `refused` of the peer's operations our policy did not take: the first seq per author (see frames.ts). */
-  #refuseSoon(logId: LogId, ops: readonly Operation[]): void {
-    this.#refusedLogs.add(key(logId))
-    collect(this.#toRefuse, logId, ops, (seq, kept) => seq < kept)
-    this.#answerSoon()
-  }
-
-  /** Sends what waits in #toConfirm and #toRefuse within {@link ACK_DELAY_MS}, in that order. */
-  #answerSoon(): void {
-    this.#confirmTimer ??= setTimeout(() => {
-      this.#confirmTimer = undefined
-      const confirms = [...this.#toConfirm.values()]
-      const refusals = [...this.#toRefuse.values()]
-      this.#toConfirm.clear()
-      this.#toRefuse.clear()
-      const failed = (err: unknown): void => {
-        if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
-      }
-      for (const { logId: log, authors } of confirms) {
-        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        this.#sendHave(log, false, authors).catch(failed)
-      }
-      for (const { logId: log, authors } of refusals) {
-        if (this.#closed || !this.#policy.mayShare(this.peer, log)) continue
-        const from = [...authors].map(([author, seq]) => ({ author: fromHex(author), seq }))
-        for (let at = 0; at < from.length; at += this.#frameLimits.maxAuthorsPerFrame) {
-          this.#send({ type: 'refused', logId: log, from: from.slice(at, at + this.#frameLimits.maxAuthorsPerFrame) }).catch(failed)
-        }
-      }
-    }, ACK_DELAY_MS)
-  }
-
-  /**
-   * Sends, for each author whose height the peer announced and whose
-   * operation at that height we hold, that operation's signed header without
-   * its payload. The same operation is a no-op for the peer; a different one
-   * is a fork, which the peer's store records with both headers as proof.
-   * Without it, two nodes holding different operations at the same position
-   * (two devices sharing one identity, an author telling peers different
-   * things) would compare equal heights and never notice; and the
-   * operations after that position would fail the peer's backlink check as
-   * if we had sent garbage. About 250 bytes per author and `have`.
-   */
-  async #sendAnchors(logId: LogId): Promise<void> {
-    const logKey = key(logId)
-    const anchors = this.#anchors.get(logKey)
-    if (anchors === undefined) return
-    this.#anchors.delete(logKey)
-    const frame: WireOperation[] = []
-    for (const [authorKey, seq] of anchors) {
-      const row = this.#store.wireOperationsAfter(fromHex(authorKey), logId, seq - 1, 1)[0]
-      if (row !== undefined && row.seq === seq) frame.push({ header: row.header, payload: null })
-    }
-    await this.#sendInFrames(logId, frame)
-  }
-
-  /**
-   * The first slice of a log just shared with the peer (it was invited, or
-   * added as a member), sent ahead of our `have` that asks for its heights:
-   * it most likely holds none of it, and waiting for its answer cost a round
-   * trip (0.6 s on the live profile, most of what an invite waited once the
-   * Welcome was written). The peer may not share the log yet (its side of
-   * the invitation not processed) and then drops these unread, so nothing
-   * here counts as delivered: neither its heights nor the send window take
-   * them. Its answer to our `have`, written after it handled them, says what
-   * it still lacks, which is pushed as usual.
-   */
-  async #sendAhead(logId: LogId): Promise<void> {
-    let budget = this.#sliceBytes
-    const ops: WireOperation[] = []
-    for (const [authorKey] of this.#store.heights(logId)) {
-      if (budget <= 0) break
-      for (const row of this.#store.wireOperationsAfter(fromHex(authorKey), logId, -1, this.#batchSize, budget)) {
-        ops.push(row)
-        budget -= wireBytes(row)
-      }
-    }
-    await this.#sendInFrames(logId, ops)
-  }
-
-  /**
-   * Sends `ops` of `logId` in frames of about the target size. `framed` hears
-   * of each frame (its last operation and its bytes) before it goes out, and
-   * `sent` after. Returns the bytes sent.
-   */
-  async #sendInFrames<T extends WireOperation>(
-    logId: LogId,
-    ops: readonly T[],
-    hooks: { framed?: (last: T, bytes: number) => void; sent?: (last: T) => void } = {},
-  ): Promise<number> {
-    let frame: T[] = []
-    let bytes = 0
-    let total = 0
-    const flush = async (): Promise<void> => {
-      const last = frame.at(-1)!
-      hooks.framed?.(last, bytes)
-      await this.#send({ type: 'ops', logId, ops: frame })
-      hooks.sent?.(last)
-      total += bytes
-      frame = []
-      bytes = 0
-    }
-    for (const op of ops) {
-      frame.push(op)
-      bytes += wireBytes(op)
-      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush()
-    }
-    if (frame.length > 0) await flush()
-    return total
-  }
-
-  /**
-   * Our heights in `logId`, in as many `have` frames as the peer's frame
-   * limit takes (a log can have more authors than one holds); `only` those
-   * of some authors, as a confirmation (a `have` only ever raises what the
-   * peer knows of us).
-   */
-  async #sendHave(logId: LogId, ask: boolean, only?: ReadonlyMap<string, number>): Promise<void> {
-    const heights = [...(only ?? this.#store.heights(logId))].map(([author, seq]) => ({ author: fromHex(author), seq }))
-    const perFrame = this.#frameLimits.maxAuthorsPerFrame
-    for (let at = 0; at === 0 || at < heights.length; at += perFrame) {
-      const part = heights.slice(at, at + perFrame)
-      // Asking once is enough: on the last part, so that the answer sees all of them.
-      const last = at + perFrame >= heights.length
-      await this.#send(ask && last ? { type: 'have', logId, heights: part, ask } : { type: 'have', logId, heights: part })
-    }
-  }
-
-  async #send(frame: SyncFrame): Promise<void> {
-    if (this.#closed) throw new SyncError('SYNC_CLOSED')
-    this.#channel.send(encodeFrame(frame))
-    if (!(await drainedTo(this.#channel, WRITE_HIGH_WATER, () => !this.#closed, this.#limits.drainTimeoutMs))) throw new SyncError('SYNC_CLOSED')
-  }
-
-  /**
-   * Sends what the peer lacks of one author's log, after its known height,
-   * up to about `budget` bytes (at least one operation). `more` when the
-   * budget ran out before the log did.
-   */
-  async #sendMissing(logId: LogId, authorKey: string, heights: Map<string, number>, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
-    const author = fromHex(authorKey)
-    const logKey = key(logId)
-    let sent = 0
-    for (;;) {
-      const after = heights.get(authorKey) ?? -1
-      const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
-      if (ops.length === 0) return { bytes: sent, more: false }
-      const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
-      if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
-      sent += await this.#sendInFrames(logId, ops, {
-        framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
-        sent: (last) => this.emit('sent', { logId, author, seq: last.seq }),
-      })
-      this.#raise(heights, authorKey, ops.at(-1)!.seq)
-      const exhausted = ops.length < this.#batchSize && sent < budget
-      if (exhausted) return { bytes: sent, more: false }
-      if (sent >= budget) return { bytes: sent, more: true }
-    }
-  }
-
-  /**
-   * Takes in the peer's heights of a shared log: only those of authors we
-   * hold, since there is nothing to push of the others (a peer naming
-   * made-up authors costs us nothing). Heights only rise: what we sent
-   * meanwhile may not have reached the peer when it wrote its `have`.
-   */
-  #learn(logId: LogId, announced: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
-    let heights = this.#remote.get(logKey)
-    if (heights === undefined) {
-      this.#count(1)
-      heights = new Map()
-      this.#remote.set(logKey, heights)
-    }
-    const ours = this.#store.heights(logId)
-    let anchors = this.#anchors.get(logKey)
-    for (const { author, seq } of announced) {
-      const authorKey = toHex(author)
-      const height = ours.get(authorKey)
-      if (height === undefined) continue
-      // A height we knew already (we sent up to it, or the peer said so) needs no anchor: it would be
-      // one more header per confirmation (send-window.ts), and the peer's confirmation of it one more `have`.
-      const known = heights.get(authorKey)
-      this.#raise(heights, authorKey, seq)
-      if (seq > height || (known !== undefined && seq <= known)) continue
-      if (anchors === undefined) this.#anchors.set(logKey, (anchors = new Map()))
-      anchors.set(authorKey, seq)
-    }
-  }
-
-  /** Records that the peer holds `authorKey`'s operations up to `seq`. Throws `SYNC_LIMIT` beyond {@link SessionLimits.maxRememberedHeights}. */
-  #raise(heights: Map<string, number>, authorKey: string, seq: number): void {
-    const known = heights.get(authorKey)
-    if (known !== undefined && known >= seq) return
-    if (known === undefined) this.#count(1)
-    heights.set(authorKey, seq)
-  }
-
-  #count(entries: number): void {
-    this.#remembered += entries
-    if (this.#remembered > this.#limits.maxRememberedHeights) {
-      throw new SyncError('SYNC_LIMIT', `the heights shared with the peer exceed ${this.#limits.maxRememberedHeights} entries`)
-    }
+  /** A send that failed ends the session, unless the session ending made it fail. */
+  #failed(err: unknown): void {
+    if (!(err instanceof SyncError && err.code === 'SYNC_CLOSED')) void this.close(asError(err))
   }
 
   /** Drops what we know of a log the peer is not (or no longer) entitled to. */
   #forget(logKey: string): void {
-    const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
-      this.#remembered -= 1 + heights.size
-      this.#remote.delete(logKey)
-    }
-    this.#awaiting.delete(logKey)
-    this.#parked.delete(logKey)
+    this.#remote.forget(logKey)
+    this.#sender.forget(logKey)
+    this.#queue.forget(logKey)
     this.#window.forget(logKey)
-    this.#unpark()
-    this.#anchors.delete(logKey)
-    this.#heldBack.delete(logKey)
-  }
-
-  /**
-   * Reads frames and handles them strictly in order, one at a time, reading
-   * ahead by at most {@link MAX_QUEUED_FRAMES} frames and
-   * {@link MAX_QUEUED_BYTES} while an earlier one is validated and stored;
-   * beyond that the channel is paused.
-   */
-  async #readLoop(): Promise<void> {
-    // Each step never rejects: a failing one closes the session, and the steps after it see that.
-    let inbox: Promise<void> = Promise.resolve()
-    // Handling of the frames read and not handled yet, oldest first: they settle in this order.
-    const unhandled: Promise<void>[] = []
-    let unhandledBytes = 0
-    try {
-      for await (const chunk of this.#channel) {
-        if (this.#closed) break
-        for (const body of this.#decoder.pushBodies(chunk)) {
-          unhandledBytes += body.length
-          const received = this.#receive(body)
-          inbox = inbox
-            .then(() => (this.#closed ? undefined : this.#handle(received)))
-            .catch((err: unknown) => this.close(asError(err)))
-            .then(() => {
-              unhandledBytes -= body.length
-              unhandled.shift()
-            })
-          unhandled.push(inbox)
-        }
-        // Only a full inbox pauses: each resume sends the peer a window update.
-        while (!this.#closed && (unhandled.length > MAX_QUEUED_FRAMES || unhandledBytes > MAX_QUEUED_BYTES)) await this.#paused(unhandled[0]!)
-      }
-      await inbox
-      await this.close()
-    } catch (err) {
-      // Garbage or a broken stream: what arrived before it is still handled.
-      await inbox
-      await this.close(asError(err))
-    }
-  }
-
-  /** Holds the channel paused until `until` settles (the inbox has room again). */
-  async #paused(until: Promise<void>): Promise<void> {
-    this.#channel.pause()
-    try {
-      await until
-    } finally {
-      this.#channel.resume()
-    }
-  }
-
-  /**
-   * Decodes a frame as it arrives, and an `ops` frame's operations of a
-   * shared log, whose signatures the verifier then checks while the frames
-   * ahead of it are handled. Throws nothing: an error waits for the
-   * frame's turn, so everything before it is still handled first.
-   */
-  #receive(body: Uint8Array): ReceivedFrame {
-    try {
-      const frame = decodeFrame(body, this.#frameLimits)
-      if (frame.type !== 'ops' || this.#verifier === undefined || !this.#policy.mayShare(this.peer, frame.logId)) return { frame }
-      const ops = this.#decode(frame.logId, frame.ops)
-      return { frame, ops, verified: this.#verifier?.verify(ops) }
-    } catch (error) {
-      return { error }
-    }
+    this.#queue.unpark()
   }
 
   async #handle(received: ReceivedFrame): Promise<void> {
@@ -871,26 +363,25 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       // Views of membership converge over time (a removed member learns it
       // late, if ever): data for a log we do not share with this peer is
       // dropped unread, not treated as an attack. Nothing of it is kept.
-      this.#forget(key(logId))
+      this.#forget(toHex(logId))
       // Answered, because the peer named the log itself: this reveals nothing.
-      if (frame.type === 'have') this.#schedule(logId, { synced: true }, true)
+      if (frame.type === 'have') this.#queue.schedule(logId, { synced: true }, true)
       return
     }
     switch (frame.type) {
       case 'have':
         this.#confirmed(logId, frame.heights)
-        this.#learn(logId, frame.heights)
+        this.#remote.learn(logId, frame.heights)
         // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
-        if (frame.ask === true) this.#heldBack.delete(key(logId))
-        this.#schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
+        if (frame.ask === true) this.#remote.releaseHeldBack(toHex(logId))
+        this.#queue.schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
-        await received.verified
-        await this.#ingest(logId, this.#wanted(logId, received.ops ?? this.#decode(logId, frame.ops)))
+        await this.#ingest.take(logId, frame.ops, received)
         return
       case 'synced':
         // Only as the answer to our `have`: a peer's stray `synced` reaches nobody.
-        if (this.#awaiting.delete(key(logId))) this.emit('caught-up', { logId })
+        if (this.#sender.answered(toHex(logId))) this.emit('caught-up', { logId })
         return
       case 'ephemeral':
         if (this.#takeEphemeralToken()) this.emit('ephemeral', { logId, data: frame.data })
@@ -908,35 +399,24 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    * what the peer names costs nothing beyond our own store.
    */
   #refusedByPeer(logId: LogId, from: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
-    const heights = this.#remote.get(logKey)
+    const logKey = toHex(logId)
     let freed = false
     for (const { author, seq } of from) {
       const authorKey = toHex(author)
       if (this.#store.heightOf(logId, authorKey) === undefined) continue
       freed = this.#window.refused(logKey, authorKey, seq) || freed
-      const known = heights?.get(authorKey)
-      if (heights !== undefined && known !== undefined && known >= seq) {
-        if (seq > 0) heights.set(authorKey, seq - 1)
-        else {
-          heights.delete(authorKey)
-          this.#remembered--
-        }
-      }
-      let held = this.#heldBack.get(logKey)
-      if (held === undefined) this.#heldBack.set(logKey, (held = new Set()))
-      held.add(authorKey)
+      this.#remote.refused(logKey, authorKey, seq)
     }
-    if (freed) this.#unpark()
+    if (freed) this.#queue.unpark()
   }
 
   /** The peer's heights free what they cover of our window; a log set aside may then go on. */
   #confirmed(logId: LogId, heights: readonly AuthorHeight[]): void {
-    const logKey = key(logId)
+    const logKey = toHex(logId)
     const now = Date.now()
     let freed = false
     for (const { author, seq } of heights) freed = this.#window.confirm(logKey, toHex(author), seq, now) || freed
-    if (freed) this.#unpark()
+    if (freed) this.#queue.unpark()
   }
 
   /** Token bucket of {@link SessionLimits.ephemeralPerSecond}: false when the peer is over its rate. */
@@ -954,56 +434,5 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       this.#log.warn({ perSecond: rate }, 'dropping ephemeral messages beyond the rate limit')
     }
     return false
-  }
-
-  #decode(logId: LogId, wire: WireOperation[]): Operation[] {
-    return wire.map((w) => {
-      let op: Operation
-      try {
-        op = decodeOperation(w.header, w.payload ?? undefined, this.#decodeLimits)
-      } catch (cause) {
-        throw new SyncError('SYNC_PROTOCOL', `the peer sent a malformed operation (${cause instanceof BurrowError ? cause.code : 'error'})`, { cause })
-      }
-      if (!bytesEqual(op.header.logId, logId)) throw new SyncError('SYNC_PROTOCOL', 'an operation does not belong to the log of its frame')
-      return op
-    })
-  }
-
-  /** The operations the policy wants; the others are dropped unread, and the peer is told (`refused`). */
-  #wanted(logId: LogId, ops: Operation[]): Operation[] {
-    const accepts = this.#policy.accepts
-    if (accepts === undefined) return ops
-    const wanted: Operation[] = []
-    const refused: Operation[] = []
-    for (const op of ops) (accepts.call(this.#policy, this.peer, op.header) ? wanted : refused).push(op)
-    if (refused.length > 0) this.#refuseSoon(logId, refused)
-    return wanted
-  }
-
-  /**
-   * Validates and stores a frame's operations in slices, yielding the event
-   * loop between them, so that reads and window updates keep flowing (and the
-   * circuit full) while a frame is validated.
-   */
-  async #ingest(logId: LogId, ops: Operation[]): Promise<void> {
-    for (let i = 0; i < ops.length; i += INGEST_SLICE) {
-      if (i > 0) await yieldToIo()
-      if (this.#closed) return
-      this.#keep(logId, ops.slice(i, i + INGEST_SLICE))
-    }
-  }
-
-  #keep(logId: LogId, ops: Operation[]): void {
-    const result = this.#store.ingest(ops)
-    for (const proof of result.forks) this.emit('fork', proof)
-    // A forked author's later operations are refused by the store, but relaying them is no fault of this peer.
-    const first = result.rejected.find((r) => r.error.code !== 'STORE_LOG_FORKED')
-    if (first !== undefined) {
-      throw new SyncError('SYNC_PROTOCOL', `the peer sent an invalid operation (${first.error.code}: ${first.error.message})`, { cause: first.error })
-    }
-    this.emit('ingested', { logId, operations: ops, stored: result.stored })
-    if (ops.length > 0) this.#confirmSoon(logId, ops)
-    const heights = this.#remote.get(key(logId))
-    if (heights !== undefined) for (const op of ops) this.#raise(heights, toHex(op.header.author), op.header.seq)
   }
 }
