@@ -16,6 +16,7 @@ import type { Recovery } from './recovery.js'
 import { torFor } from './tor-choice.js'
 import type { BurrowEvents, BurrowOptions } from './types.js'
 import type { Naming } from './views.js'
+import { DiskRoom } from './disk-room.js'
 import { connectPublishAndIngest, forwardGroupEvents, forwardNetEvents, forwardTorEvents, groupSyncPolicy, syncStore } from './wiring.js'
 
 /** The onion service port peers dial. Contact cards carry no port, so every Burrow node uses this one. */
@@ -75,7 +76,7 @@ export async function startRunning(p: NodeParts, hold: (parts: Partial<Running>)
   })
   parts.net = net
   await serveKeyPackages(net.libp2p, p.groups, p.table, (groupId) => parts.sync?.share(groupId), p.log)
-  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept), logger: p.log })
+  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept, new DiskRoom(p.paths.dataDir, p.log)), logger: p.log })
   parts.sync = sync
   await sync.start()
   parts.connector = new PeerConnector({

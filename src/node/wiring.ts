@@ -1,3 +1,4 @@
+import type { DiskRoom } from './disk-room.js'
 import type { EventEmitter } from 'node:events'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { bytesEqual, toHex } from '../log/index.js'
@@ -61,9 +62,10 @@ export function connectPublishAndIngest(groups: GroupManager, kept: KeptGroups, 
  * Which group logs each peer may have, asked by sync for every frame (keyed
  * by PeerId; answered from memory and indexes), and the part a departed
  * member still gets (`GroupManager.shareLimit`). Logs this node keeps for
- * others (`KeptGroups`) are answered by their order.
+ * others (`KeptGroups`) are answered by their order. Below the disk floor
+ * (disk-room.ts) nothing received is taken.
  */
-export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept: KeptGroups): SharePolicy {
+export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept: KeptGroups, room: DiskRoom): SharePolicy {
   return {
     sharedLogs: (peerId) => {
       const identity = table.identityKeyOf(peerId)
@@ -73,8 +75,9 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept:
       const identity = table.identityKeyOf(peerId)
       return identity !== undefined && (kept.mayShare(identity, logId) ?? groups.mayShare(identity, logId))
     },
-    // A kept log takes its members' operations within its quota; the rest is the group layer's.
-    accepts: (_peerId, header) => kept.accepts(header) ?? groups.acceptsOperation(header),
+    // Nothing below the disk floor (asked first: the keeper counts what it accepts); a kept log takes its
+    // members' operations within its quota; the rest is the group layer's.
+    accepts: (_peerId, header) => room.hasRoomFor(header.payloadSize) && (kept.accepts(header) ?? groups.acceptsOperation(header)),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)

@@ -1,0 +1,60 @@
+import { statfsSync } from 'node:fs'
+import type { Logger } from '../logging.js'
+
+/**
+ * Free space a node keeps on its data directory's file system: operations
+ * received from peers are refused below it. Any member can announce files
+ * (up to 64 GiB each, as many as it likes) that every member fetches
+ * without asking, a keeper takes what its quota allows, and a contact's
+ * invitation log takes what the contact writes: without a floor, one peer
+ * could fill the disk, and the database's next write of our own would fail.
+ * Refused operations are not lost: the sender holds them back and offers
+ * them again in a later session (docs/sync-protocol.md, `refused`).
+ */
+export const RECEIVE_DISK_FLOOR_BYTES = 1024 ** 3
+
+/** How long one look at the file system's free space is trusted: a per-frame statfs would cost more than the frame. */
+const LOOK_MS = 1_000
+
+/** Free bytes for an unprivileged user on the file system holding `path`. */
+export type FreeSpace = (path: string) => number
+
+const freeSpace: FreeSpace = (path) => {
+  const stats = statfsSync(path)
+  return stats.bavail * stats.bsize
+}
+
+/** Whether received operations still fit above {@link RECEIVE_DISK_FLOOR_BYTES}. */
+export class DiskRoom {
+  #free = 0
+  #lookedAt = -Infinity
+  #warned = false
+
+  constructor(
+    private readonly dir: string,
+    private readonly logger: Logger,
+    private readonly options: { floorBytes?: number; free?: FreeSpace; now?: () => number } = {},
+  ) {}
+
+  /** Whether `bytes` more can be stored without going below the floor. */
+  hasRoomFor(bytes: number): boolean {
+    const now = (this.options.now ?? Date.now)()
+    if (now - this.#lookedAt >= LOOK_MS) {
+      try {
+        this.#free = (this.options.free ?? freeSpace)(this.dir)
+      } catch {
+        // Unknown (a file system without statfs): do not refuse on a guess.
+        this.#free = Number.POSITIVE_INFINITY
+      }
+      this.#lookedAt = now
+    }
+    const room = this.#free - bytes >= (this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES)
+    if (room) this.#free -= bytes
+    if (room === this.#warned) {
+      this.#warned = !room
+      if (!room) this.logger.warn({ freeBytes: this.#free, floorBytes: this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES }, 'disk nearly full: refusing what peers send until space is freed')
+      else this.logger.info('disk space freed: taking what peers send again')
+    }
+    return room
+  }
+}
