@@ -33,10 +33,12 @@ export const MAX_GROUP_DESCRIPTION_LENGTH = 1000
 
 const SETTING_VERSION = 1
 
-// C0 and C1 controls, DEL, and bidi overrides and isolates: a name must not rewrite a terminal or disguise itself.
-const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+// C0 and C1 controls, DEL, bidi marks, overrides and isolates, the zero-width space and BOM, and line separators: a
+// name must not rewrite a terminal or disguise itself (as another group's name, with an invisible character added).
+// The zero-width (non-)joiners stay: Persian and Indic writing and emoji sequences need them.
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/
 // The same, but a description may hold tabs and line breaks.
-const UNSAFE_IN_DESCRIPTION = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+const UNSAFE_IN_DESCRIPTION = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/
 
 /** Checks a name or description (ours or the owner's); throws `GROUP_INVALID_ARGUMENT`, or `code` for one that came from the network. */
 export function checkSettingText(value: string | null, what: 'name' | 'description', code: 'GROUP_INVALID_ARGUMENT' | 'GROUP_MALFORMED_PAYLOAD' = 'GROUP_INVALID_ARGUMENT'): void {

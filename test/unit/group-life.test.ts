@@ -199,6 +199,11 @@ describe("the owner's name for the group", () => {
     await expect(a.manager.rename(other.id, 'crew')).rejects.toMatchObject({ code: 'GROUP_NAME_TAKEN' })
     await expect(b.manager.rename(groupId, 'x', { description: 'no' })).rejects.toMatchObject({ code: 'GROUP_NOT_OWNER' })
     await expect(a.manager.rename(groupId, 'bad\u001b[2Jname')).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    // An invisible character would make another group's name look the same; the joiners Persian writing needs are fine.
+    for (const invisible of ['\u200b', '\u200e', '\u200f', '\u061c', '\ufeff', '\u2028']) {
+      await expect(a.manager.rename(groupId, `other${invisible}`)).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
+    }
+    await a.manager.rename(groupId, 'می\u200cخواهم')
     await expect(a.manager.rename(groupId, 'x'.repeat(201))).rejects.toMatchObject({ code: 'GROUP_INVALID_ARGUMENT' })
   })
 
