@@ -122,7 +122,7 @@ export class LogSender {
       await this.#writer.sendHave(logId, this.#store.heights(logId), ask)
     }
     const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
+    if (heights !== undefined && this.#goesOn(logId, heights)) {
       await this.#sendAnchors(logId)
       const heldBack = this.#remote.heldBack(logKey)
       const authors = (
@@ -130,8 +130,9 @@ export class LogSender {
       ).filter((author) => heldBack?.has(author) !== true)
       let budget = this.#sliceBytes
       for (let i = 0; i < authors.length; i++) {
-        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
+        const { bytes, more, blocked, stopped } = await this.#sendMissing(logId, authors[i]!, heights, budget)
         budget -= bytes
+        if (stopped) break
         if (blocked) {
           this.#queue.park(logId, authors.slice(i), send.synced)
           return
@@ -193,21 +194,39 @@ export class LogSender {
   }
 
   /**
+   * Whether a log's turn may go on sending: the turn awaits the stream
+   * between frames, and meanwhile the peer may lose the right to the log (a
+   * member removed) or the session forget it. Forgets a log no longer
+   * shared, so that nothing more of it is sent, and `heights` (forgotten)
+   * counts nothing more against `SessionLimits.maxRememberedHeights`.
+   */
+  #goesOn(logId: LogId, heights: LogHeights): boolean {
+    const logKey = toHex(logId)
+    if (this.#remote.get(logKey) !== heights) return false
+    if (this.#policy.mayShare(this.#peer, logId)) return true
+    this.#forget(logKey)
+    return false
+  }
+
+  /**
    * Sends what the peer lacks of one author's log, after its known height,
    * up to about `budget` bytes (at least one operation). `more` when the
-   * budget ran out before the log did.
+   * budget ran out before the log did; `stopped` when the log stopped being
+   * shared, or was forgotten, meanwhile.
    */
-  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
+  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true; stopped?: true }> {
     const author = fromHex(authorKey)
     const logKey = toHex(logId)
     let sent = 0
     for (;;) {
+      if (!this.#goesOn(logId, heights)) return { bytes: sent, more: false, stopped: true }
       const after = heights.get(authorKey) ?? -1
       const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
       if (ops.length === 0) return { bytes: sent, more: false }
       const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
       if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
       sent += await this.#writer.sendOps(logId, ops, {
+        proceed: () => this.#goesOn(logId, heights),
         framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
         sent: (last) => this.#events.emit('sent', { logId, author, seq: last.seq }),
       })
