@@ -125,6 +125,31 @@ describe('a sync session against a hostile peer', () => {
     expect(session.closed).toBe(false)
   })
 
+  it('answers asks for its heights of a log at most once per askAnswerIntervalMs, and the last ask still gets them', async () => {
+    const log = randomBytes(32)
+    const { store, theirs } = victim(sharing(log), { askAnswerIntervalMs: 300 })
+    const authors = Array.from({ length: 200 }, () => new TestAuthor())
+    store.ingest(authors.map((a) => a.next(log)))
+    const received = readFrames(theirs)
+    const fullHaves = () => received.filter((f) => f.type === 'have' && f.heights.length === 200).length
+    const ask = encodeFrame({ type: 'have', logId: log, heights: authors.map((a) => ({ author: a.publicKey, seq: 0 })), ask: true })
+    // 30 asks of the peer in 600 ms: each answered with all 200 heights (8.4 KB) before the fix.
+    const started = Date.now()
+    for (let i = 0; i < 30; i++) {
+      theirs.send(ask)
+      await sleep(20)
+    }
+    const elapsed = Date.now() - started
+    await sleep(50)
+    expect(fullHaves()).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 300))
+    // Two asks after a quiet interval: the first answered at once, the second once the interval is over.
+    await sleep(400)
+    const before = fullHaves()
+    theirs.send(ask)
+    theirs.send(ask)
+    await eventually(() => fullHaves() === before + 2, 2_000, 'both asks answered')
+  })
+
   it('ends the session with SYNC_LIMIT when answers about logs it does not share pile up unread', async () => {
     const log = randomBytes(32)
     const { store, theirs, closed } = victim(sharing(log), { maxUnsharedAnswers: 100 })
