@@ -46,7 +46,15 @@ export interface SyncPolicy {
 
 /** Events of a {@link SyncSession}. */
 export interface SyncSessionEvents {
-  /** The peer finished answering our `have` for `logId`: we hold what it held then. Once per `have` we sent. */
+  /**
+   * The peer answered our `have` for `logId` (its `synced`): we hold what it
+   * held when it read it. At most once per `have` of ours, not once for
+   * each: a `have` sent while an earlier one is unanswered gets no event of
+   * its own. It may come early: the peer also answers our confirmations
+   * (receipts.ts) with `synced`, and nothing on the wire tells which `have`
+   * a `synced` answers, so the answer to a confirmation sent before our
+   * `have` is taken as its answer (see docs/sync-protocol.md, `synced`).
+   */
   'caught-up': [{ logId: LogId }]
   /** Operations from the peer were validated and stored (`stored` counts the new ones). */
   ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
