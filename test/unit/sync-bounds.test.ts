@@ -95,6 +95,61 @@ describe('a sync session against a hostile peer', () => {
     expect(await beyond.closed).toMatchObject({ code: 'SYNC_LIMIT' })
   })
 
+  it("stops a log's turn once the peer loses the right to the log, and counts nothing more of it", async () => {
+    const log = randomBytes(32)
+    let shared = true
+    const policy: SyncPolicy = { sharedLogs: () => (shared ? [log] : []), mayShare: (_peer, logId) => shared && toHex(logId) === toHex(log) }
+    // The log and its 30 authors: exactly what the peer may make us remember.
+    const { store, ours, theirs, session } = victim(policy, { maxRememberedHeights: 31 })
+    const authors = Array.from({ length: 30 }, () => new TestAuthor())
+    store.ingest(authors.map((a) => a.next(log, randomBytes(30_000))))
+    // The peer reads nothing yet; 128 KiB of ephemeral messages are queued on the stream, then it says it lacks
+    // everything: the log's turn waits on the stream with half its 256 KiB slice left (after 5 of 30 frames).
+    for (let i = 0; i < 8; i++) void session.sendEphemeral(log, new Uint8Array(16 * 1024)).catch(() => {})
+    theirs.send(encodeFrame({ type: 'have', logId: log, heights: [] }))
+    await eventually(() => ours.writeBufferLength > 256 * 1024, 5_000, 'the turn to wait on the stream')
+    // The peer is removed from the group; its next frame of the log makes the session forget it.
+    shared = false
+    theirs.send(encodeFrame({ type: 'synced', logId: log }))
+    await eventually(() => theirs.writeBufferLength === 0, 5_000, 'the session to read the frame')
+    await sleep(20)
+    const sentBefore = ours.sent
+    const received = readFrames(theirs)
+    await eventually(() => received.some((f) => f.type === 'synced'), 5_000, 'the end of the turn')
+    // Nothing of the log after the forget but the answer to the peer's own `have` (a 40-byte `synced`); before the fix, the rest of the slice.
+    expect(ours.sent - sentBefore).toBeLessThan(100)
+    // Shared again, the peer names all 30 authors: 31 entries, within the bound (before the fix, the turn's raises on the forgotten log were counted too: SYNC_LIMIT).
+    shared = true
+    theirs.send(encodeFrame({ type: 'have', logId: log, heights: authors.map((a) => ({ author: a.publicKey, seq: 0 })) }))
+    await eventually(() => received.filter((f) => f.type === 'synced').length === 2 || session.closed, 5_000, 'the answer')
+    expect(session.closed).toBe(false)
+  })
+
+  it('answers asks for its heights of a log at most once per askAnswerIntervalMs, and the last ask still gets them', async () => {
+    const log = randomBytes(32)
+    const { store, theirs } = victim(sharing(log), { askAnswerIntervalMs: 300 })
+    const authors = Array.from({ length: 200 }, () => new TestAuthor())
+    store.ingest(authors.map((a) => a.next(log)))
+    const received = readFrames(theirs)
+    const fullHaves = () => received.filter((f) => f.type === 'have' && f.heights.length === 200).length
+    const ask = encodeFrame({ type: 'have', logId: log, heights: authors.map((a) => ({ author: a.publicKey, seq: 0 })), ask: true })
+    // 30 asks of the peer in 600 ms: each answered with all 200 heights (8.4 KB) before the fix.
+    const started = Date.now()
+    for (let i = 0; i < 30; i++) {
+      theirs.send(ask)
+      await sleep(20)
+    }
+    const elapsed = Date.now() - started
+    await sleep(50)
+    expect(fullHaves()).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 300))
+    // Two asks after a quiet interval: the first answered at once, the second once the interval is over.
+    await sleep(400)
+    const before = fullHaves()
+    theirs.send(ask)
+    theirs.send(ask)
+    await eventually(() => fullHaves() === before + 2, 2_000, 'both asks answered')
+  })
+
   it('ends the session with SYNC_LIMIT when answers about logs it does not share pile up unread', async () => {
     const log = randomBytes(32)
     const { store, theirs, closed } = victim(sharing(log), { maxUnsharedAnswers: 100 })

@@ -62,19 +62,22 @@ export class FrameWriter {
   }
 
   /**
-   * Sends `ops` of `logId` in frames of about the target size. `framed` hears
+   * Sends `ops` of `logId` in frames of about the target size. `proceed` is
+   * asked before each frame (false: the rest is not sent), `framed` hears
    * of each frame (its last operation and its bytes) before it goes out, and
    * `sent` after. Returns the bytes sent.
    */
   async sendOps<T extends WireOperation>(
     logId: LogId,
     ops: readonly T[],
-    hooks: { framed?: (last: T, bytes: number) => void; sent?: (last: T) => void } = {},
+    hooks: { proceed?: () => boolean; framed?: (last: T, bytes: number) => void; sent?: (last: T) => void } = {},
   ): Promise<number> {
     let frame: T[] = []
     let bytes = 0
     let total = 0
-    const flush = async (): Promise<void> => {
+    /** False, sending nothing, when the caller no longer wants it. */
+    const flush = async (): Promise<boolean> => {
+      if (hooks.proceed?.() === false) return false
       const last = frame.at(-1)!
       hooks.framed?.(last, bytes)
       await this.send({ type: 'ops', logId, ops: frame })
@@ -82,11 +85,12 @@ export class FrameWriter {
       total += bytes
       frame = []
       bytes = 0
+      return true
     }
     for (const op of ops) {
       frame.push(op)
       bytes += wireBytes(op)
-      if (bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) await flush()
+      if ((bytes >= this.#frameTargetBytes || frame.length >= this.#frameLimits.maxOpsPerFrame) && !(await flush())) return total
     }
     if (frame.length > 0) await flush()
     return total

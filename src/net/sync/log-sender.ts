@@ -44,11 +44,13 @@ export interface LogSenderOptions {
   /** Our operations in flight to the peer: what is sent enters it. */
   window: SendWindow
   /** Where the rest of a turn waits. */
-  queue: Pick<SendQueue, 'park' | 'requeue'>
+  queue: Pick<SendQueue, 'park' | 'requeue' | 'schedule'>
   /** Bytes of operations one turn sends (`SyncSessionOptions.sliceBytes`). */
   sliceBytes: number
   /** Operations read from the store per batch (`SyncSessionOptions.batchSize`). */
   batchSize: number
+  /** `SessionLimits.askAnswerIntervalMs` */
+  askAnswerIntervalMs: number
   /** Drops what the session knows of a log the peer is not (or no longer) entitled to. */
   forget: (logKey: string) => void
   /** Hears `sent`. */
@@ -64,13 +66,17 @@ export class LogSender {
   readonly #receipts: Pick<Receipts, 'refusedSinceAsk' | 'asked'>
   readonly #writer: Pick<FrameWriter, 'send' | 'sendOps' | 'sendHave'>
   readonly #window: SendWindow
-  readonly #queue: Pick<SendQueue, 'park' | 'requeue'>
+  readonly #queue: Pick<SendQueue, 'park' | 'requeue' | 'schedule'>
   readonly #sliceBytes: number
   readonly #batchSize: number
+  readonly #askAnswerIntervalMs: number
   readonly #forget: (logKey: string) => void
   readonly #events: Pick<EventEmitter<SyncSessionEvents>, 'emit'>
   /** Logs whose `have` we sent and whose `synced` has not come yet. */
   readonly #awaiting = new Set<string>()
+  /** Per log, when our `have` last answered the peer's `ask`, and the answer waiting for the interval to end. */
+  readonly #askAnswered = new Map<string, number>()
+  readonly #askDeferred = new Map<string, NodeJS.Timeout>()
 
   constructor(options: LogSenderOptions) {
     this.#peer = options.peer
@@ -83,6 +89,7 @@ export class LogSender {
     this.#queue = options.queue
     this.#sliceBytes = options.sliceBytes
     this.#batchSize = options.batchSize
+    this.#askAnswerIntervalMs = options.askAnswerIntervalMs
     this.#forget = options.forget
     this.#events = options.events
   }
@@ -95,11 +102,17 @@ export class LogSender {
   /** Awaits no answer about a log the peer is not (or no longer) entitled to. */
   forget(logKey: string): void {
     this.#awaiting.delete(logKey)
+    this.#askAnswered.delete(logKey)
+    clearTimeout(this.#askDeferred.get(logKey))
+    this.#askDeferred.delete(logKey)
   }
 
   /** Awaits nothing more, as the session ends. */
   clear(): void {
     this.#awaiting.clear()
+    this.#askAnswered.clear()
+    for (const timer of this.#askDeferred.values()) clearTimeout(timer)
+    this.#askDeferred.clear()
   }
 
   /** Sends one log's turn. */
@@ -112,7 +125,7 @@ export class LogSender {
       if (send.synced) await this.#writer.send({ type: 'synced', logId })
       return
     }
-    if (send.have) {
+    if (send.have || (send.answerAsk && this.#mayAnswerAsk(logId))) {
       // Asked also of a peer whose heights we know once we refused some of its operations: its answer offers them again.
       const ask = send.ask && (!this.#remote.has(logKey) || this.#receipts.refusedSinceAsk(logKey))
       if (ask) this.#receipts.asked(logKey)
@@ -122,7 +135,7 @@ export class LogSender {
       await this.#writer.sendHave(logId, this.#store.heights(logId), ask)
     }
     const heights = this.#remote.get(logKey)
-    if (heights !== undefined) {
+    if (heights !== undefined && this.#goesOn(logId, heights)) {
       await this.#sendAnchors(logId)
       const heldBack = this.#remote.heldBack(logKey)
       const authors = (
@@ -130,8 +143,9 @@ export class LogSender {
       ).filter((author) => heldBack?.has(author) !== true)
       let budget = this.#sliceBytes
       for (let i = 0; i < authors.length; i++) {
-        const { bytes, more, blocked } = await this.#sendMissing(logId, authors[i]!, heights, budget)
+        const { bytes, more, blocked, stopped } = await this.#sendMissing(logId, authors[i]!, heights, budget)
         budget -= bytes
+        if (stopped) break
         if (blocked) {
           this.#queue.park(logId, authors.slice(i), send.synced)
           return
@@ -144,6 +158,31 @@ export class LogSender {
       }
     }
     if (send.synced) await this.#writer.send({ type: 'synced', logId })
+  }
+
+  /**
+   * Whether our `have` may answer the peer's `ask` of a log now: once per
+   * {@link LogSenderOptions.askAnswerIntervalMs}, since a `have` with `ask`
+   * of a few bytes would otherwise get all our heights of the log each
+   * time. Within the interval, the answer is sent when it ends (one for
+   * every `ask` meanwhile), with our heights then.
+   */
+  #mayAnswerAsk(logId: LogId): boolean {
+    const logKey = toHex(logId)
+    const now = Date.now()
+    const last = this.#askAnswered.get(logKey)
+    if (last === undefined || now - last >= this.#askAnswerIntervalMs) {
+      this.#askAnswered.set(logKey, now)
+      return true
+    }
+    if (!this.#askDeferred.has(logKey)) {
+      const timer = setTimeout(() => {
+        this.#askDeferred.delete(logKey)
+        this.#queue.schedule(logId, { answerAsk: true })
+      }, last + this.#askAnswerIntervalMs - now)
+      this.#askDeferred.set(logKey, timer)
+    }
+    return false
   }
 
   /**
@@ -193,21 +232,39 @@ export class LogSender {
   }
 
   /**
+   * Whether a log's turn may go on sending: the turn awaits the stream
+   * between frames, and meanwhile the peer may lose the right to the log (a
+   * member removed) or the session forget it. Forgets a log no longer
+   * shared, so that nothing more of it is sent, and `heights` (forgotten)
+   * counts nothing more against `SessionLimits.maxRememberedHeights`.
+   */
+  #goesOn(logId: LogId, heights: LogHeights): boolean {
+    const logKey = toHex(logId)
+    if (this.#remote.get(logKey) !== heights) return false
+    if (this.#policy.mayShare(this.#peer, logId)) return true
+    this.#forget(logKey)
+    return false
+  }
+
+  /**
    * Sends what the peer lacks of one author's log, after its known height,
    * up to about `budget` bytes (at least one operation). `more` when the
-   * budget ran out before the log did.
+   * budget ran out before the log did; `stopped` when the log stopped being
+   * shared, or was forgotten, meanwhile.
    */
-  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true }> {
+  async #sendMissing(logId: LogId, authorKey: string, heights: LogHeights, budget: number): Promise<{ bytes: number; more: boolean; blocked?: true; stopped?: true }> {
     const author = fromHex(authorKey)
     const logKey = toHex(logId)
     let sent = 0
     for (;;) {
+      if (!this.#goesOn(logId, heights)) return { bytes: sent, more: false, stopped: true }
       const after = heights.get(authorKey) ?? -1
       const ops = this.#store.wireOperationsAfter(author, logId, after, this.#batchSize, Math.max(1, budget - sent))
       if (ops.length === 0) return { bytes: sent, more: false }
       const batch = ops.reduce((n, op) => n + wireBytes(op), 0)
       if (!this.#window.open && batch > SMALL_BATCH_BYTES) return { bytes: sent, more: true, blocked: true }
       sent += await this.#writer.sendOps(logId, ops, {
+        proceed: () => this.#goesOn(logId, heights),
         framed: (last, bytes) => this.#window.sent(logKey, authorKey, last.seq, bytes, Date.now()),
         sent: (last) => this.#events.emit('sent', { logId, author, seq: last.seq }),
       })

@@ -44,6 +44,8 @@ class Tally {
 export class LogHeights {
   readonly #seqs = new Map<string, number>()
   readonly #tally: Tally
+  /** Dropped by {@link RemoteHeights.forget}, which took its entries off the tally: it counts and keeps nothing more. */
+  #forgotten = false
 
   constructor(tally: Tally) {
     this.#tally = tally
@@ -59,10 +61,16 @@ export class LogHeights {
 
   /** Records that the peer holds `authorKey`'s operations up to `seq`. Throws `SYNC_LIMIT` beyond `SessionLimits.maxRememberedHeights`. */
   raise(authorKey: string, seq: number): void {
+    if (this.#forgotten) return
     const known = this.#seqs.get(authorKey)
     if (known !== undefined && known >= seq) return
     if (known === undefined) this.#tally.add(1)
     this.#seqs.set(authorKey, seq)
+  }
+
+  /** The session forgot the log: whoever still holds this entry (a turn awaiting the stream) raises nothing more on it. */
+  forget(): void {
+    this.#forgotten = true
   }
 
   /** The peer dropped `authorKey`'s operations from `seq` on: what we took it to hold from there is undone. */
@@ -170,6 +178,7 @@ export class RemoteHeights {
     const heights = this.#logs.get(logKey)
     if (heights !== undefined) {
       this.#tally.remove(1 + heights.size)
+      heights.forget()
       this.#logs.delete(logKey)
     }
     this.#anchors.delete(logKey)

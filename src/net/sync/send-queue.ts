@@ -41,6 +41,8 @@ export interface LogSend {
   /** Send our `have`, asking for the peer's (`ask`) if we still lack its heights then. */
   have: boolean
   ask: boolean
+  /** Answer the peer's `ask` with our `have`: at most once per `SessionLimits.askAnswerIntervalMs` (log-sender.ts). */
+  answerAsk: boolean
   /** Authors (hex) whose operations the peer may lack, or all the authors we hold. */
   push: Set<string> | 'all'
   /** Answer the peer's `have`, after the rest. */
@@ -57,7 +59,7 @@ interface EphemeralSend {
 }
 
 /** A request about one log, merged into its {@link LogSend}. */
-export type LogRequest = { have?: true; ask?: boolean; push?: string | 'all'; synced?: true }
+export type LogRequest = { have?: true; ask?: boolean; answerAsk?: true; push?: string | 'all'; synced?: true }
 
 /** Options of a {@link SendQueue}. */
 export interface SendQueueOptions {
@@ -128,12 +130,13 @@ export class SendQueue {
         return
       }
       if (unshared) this.#unsharedAnswers++
-      send = { kind: 'log', logId, have: false, ask: false, push: new Set(), synced: false, unshared }
+      send = { kind: 'log', logId, have: false, ask: false, answerAsk: false, push: new Set(), synced: false, unshared }
       this.#waitingLogs.set(logKey, send)
       this.#queue.push(send)
     }
     send.have ||= request.have === true
     send.ask ||= request.ask === true
+    send.answerAsk ||= request.answerAsk === true
     send.synced ||= request.synced === true
     if (request.push === 'all' || (send.push !== 'all' && send.push.size >= MAX_PENDING_AUTHORS)) send.push = 'all'
     else if (request.push !== undefined && send.push !== 'all') send.push.add(request.push)

@@ -46,7 +46,15 @@ export interface SyncPolicy {
 
 /** Events of a {@link SyncSession}. */
 export interface SyncSessionEvents {
-  /** The peer finished answering our `have` for `logId`: we hold what it held then. Once per `have` we sent. */
+  /**
+   * The peer answered our `have` for `logId` (its `synced`): we hold what it
+   * held when it read it. At most once per `have` of ours, not once for
+   * each: a `have` sent while an earlier one is unanswered gets no event of
+   * its own. It may come early: the peer also answers our confirmations
+   * (receipts.ts) with `synced`, and nothing on the wire tells which `have`
+   * a `synced` answers, so the answer to a confirmation sent before our
+   * `have` is taken as its answer (see docs/sync-protocol.md, `synced`).
+   */
   'caught-up': [{ logId: LogId }]
   /** Operations from the peer were validated and stored (`stored` counts the new ones). */
   ingested: [{ logId: LogId; operations: Operation[]; stored: number }]
@@ -99,6 +107,16 @@ export interface SessionLimits {
    * reads. Waiting costs little: what waits for it is bounded.
    */
   drainTimeoutMs: number
+  /**
+   * Our `have` answering the peer's `ask` of a log goes out at most once per
+   * this interval; an `ask` within it is answered when it ends. Default
+   * 10 s. A `have` with `ask` costs the peer some 40 bytes, our answer all
+   * our heights of the log (42 KB at 1,000 authors). An honest peer asks
+   * when the log becomes shared on its side, and after it refused some of
+   * our operations; then it needs our push (never held back) more than our
+   * heights, which it knows.
+   */
+  askAnswerIntervalMs: number
 }
 
 /** Default session limits. */
@@ -108,6 +126,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
   maxQueuedEphemeralBytes: 256 * 1024,
   ephemeralPerSecond: 32,
   drainTimeoutMs: 60_000,
+  askAnswerIntervalMs: 10_000,
 })
 
 /** Options of a {@link SyncSession}. */
@@ -243,6 +262,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
       queue: this.#queue,
       sliceBytes: options.sliceBytes ?? SEND_SLICE_BYTES,
       batchSize: options.batchSize ?? 256,
+      askAnswerIntervalMs: this.#limits.askAnswerIntervalMs,
       forget: (logKey) => this.#forget(logKey),
       events: this,
     })
@@ -374,7 +394,7 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
         this.#remote.learn(logId, frame.heights)
         // The peer asks what it lacks: what it refused before may be taken now (a keeper with room again, a member it knows now).
         if (frame.ask === true) this.#remote.releaseHeldBack(toHex(logId))
-        this.#queue.schedule(logId, frame.ask === true ? { have: true, push: 'all', synced: true } : { push: 'all', synced: true })
+        this.#queue.schedule(logId, frame.ask === true ? { answerAsk: true, push: 'all', synced: true } : { push: 'all', synced: true })
         return
       case 'ops':
         await this.#ingest.take(logId, frame.ops, received)
