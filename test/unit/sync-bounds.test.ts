@@ -147,7 +147,8 @@ describe('a sync session against a hostile peer', () => {
     const before = fullHaves()
     theirs.send(ask)
     theirs.send(ask)
-    await eventually(() => fullHaves() === before + 2, 2_000, 'both asks answered')
+    // At least: an answer still due from the flood may land after `before` was read (timers fire late on a busy machine).
+    await eventually(() => fullHaves() >= before + 2, 5_000, 'both asks answered')
   })
 
   it('ends the session with SYNC_LIMIT when answers about logs it does not share pile up unread', async () => {
