@@ -51,11 +51,16 @@ export interface KeptGroupView {
   readonly full: boolean
 }
 
-/** What an accepted order changes about who may reach the keeper: peers to allow-list for the group, and those it no longer names. */
+/**
+ * What an accepted order changes about who may reach the keeper: peers to
+ * allow-list for the group, and those it no longer names; and the file logs
+ * its members claimed before the order was carried out, kept from now on.
+ */
 export interface KeptPeersChange {
   readonly groupId: Uint8Array
   readonly peers: readonly ContactCard[]
   readonly dropped: readonly Uint8Array[]
+  readonly claimed: readonly Uint8Array[]
 }
 
 interface Kept {
@@ -105,6 +110,16 @@ export class KeptGroups {
   readonly #orderers = new Map<string, { decision: KeeperDecision; decidedAt: number }>()
   /** Orders of peers not allowed yet, by `<orderer>:<group>`, oldest first: carried out if the user allows the orderer. */
   readonly #held = new Map<string, { from: Uint8Array; order: Extract<KeeperRequest, { type: 'order' }> }>()
+  /**
+   * File ids (hex) claimed for groups not kept (yet), by `<group>:<claimer>`
+   * (hex), oldest first: taken into account when the group's order is
+   * carried out, if the order names the claimer. A member claims as soon as
+   * it allows the keepers, which may be before the owner's order arrives or
+   * the keeper's user allows it; it claims again only at its next change or start.
+   */
+  readonly #early = new Map<string, Set<string>>()
+  /** File ids in {@link #early}, at most {@link MAX_EARLY_FILE_IDS}. */
+  #earlyFileIds = 0
   /** Per kept (log, author): the next seq whose operation is not counted yet, so that one offered twice counts once. */
   readonly #counted = new Map<string, number>()
   readonly #fileGroup = new Map<string, Kept>()
@@ -189,7 +204,7 @@ export class KeptGroups {
     }
     const peers = [...members, ...order.keepers]
     const dropped = [...before].filter((k) => !kept.sharedWith.has(k)).map(fromHex)
-    return { groupId: order.groupId, peers, dropped }
+    return { groupId: order.groupId, peers, dropped, claimed: this.#takeEarlyClaims(kept) }
   }
 
   /** Ends keeping a group, by its owner's word; its logs are dropped (never our own operations). Returns who it was shared with. */
@@ -237,20 +252,29 @@ export class KeptGroups {
    * A member's (or the owner's) claim of its group's files: their logs are
    * kept with the group from now on, up to {@link MAX_KEPT_FILE_LOGS} per
    * group (`KEEPER_QUOTA_FULL` for a claim of which none fits). Returns the
-   * new file logs.
+   * new file logs. A claim of a group not kept (yet) is refused, and held:
+   * if the group's order comes and names the claimer, it counts then.
    */
   claim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): Uint8Array[] {
     const kept = this.#groups.get(toHex(groupId))
     if (kept === undefined) {
+      this.#holdClaim(from, groupId, fileIds)
       // Its order waits for the user's answer: the member asks again.
       const held = [...this.#held.values()].some((h) => bytesEqual(h.order.groupId, groupId))
       throw new GroupError(held ? 'KEEPER_NOT_ALLOWED' : 'KEEPER_REFUSED', 'this node does not keep that group')
     }
     if (!kept.writers.has(toHex(from))) throw new GroupError('KEEPER_REFUSED', 'only a member claims the files of a group')
+    const { added, full } = this.#addClaimed(kept, fileIds)
+    if (full && added.length === 0) throw new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(groupId).slice(0, 12)} holds its ${MAX_KEPT_FILE_LOGS} file logs: no more are claimed`)
+    return added
+  }
+
+  /** Keeps the logs of `fileIds` with `kept`, as far as its {@link MAX_KEPT_FILE_LOGS} go (`full` past them); returns the new ones. */
+  #addClaimed(kept: Kept, fileIds: readonly Uint8Array[]): { added: Uint8Array[]; full: boolean } {
     const added = new Map<string, Uint8Array>()
     let full = false
     for (const fileId of fileIds) {
-      const logId = fileLogId(groupId, fileId)
+      const logId = fileLogId(kept.groupId, fileId)
       const key = toHex(logId)
       if (this.#fileGroup.has(key) || added.has(key) || this.#holdsOurs(logId)) continue
       if (kept.fileLogs.size + added.size >= MAX_KEPT_FILE_LOGS) {
@@ -259,10 +283,42 @@ export class KeptGroups {
       }
       added.set(key, logId)
     }
-    if (full && added.size === 0) throw new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(groupId).slice(0, 12)} holds its ${MAX_KEPT_FILE_LOGS} file logs: no more are claimed`)
-    this.#store.addKeptFileLogs([...added.values()], groupId)
+    this.#store.addKeptFileLogs([...added.values()], kept.groupId)
     for (const logId of added.values()) this.#addFileLog(kept, logId)
-    return [...added.values()]
+    return { added: [...added.values()], full }
+  }
+
+  /** Holds a claim of a group not kept: the latest claimer's last, the oldest going past {@link MAX_EARLY_FILE_IDS} file ids in all. */
+  #holdClaim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): void {
+    const key = `${toHex(groupId)}:${toHex(from)}`
+    const held = this.#early.get(key) ?? new Set<string>()
+    this.#early.delete(key)
+    this.#early.set(key, held)
+    for (const fileId of fileIds) {
+      if (held.size >= MAX_EARLY_FILE_IDS) break
+      const id = toHex(fileId)
+      if (held.has(id)) continue
+      held.add(id)
+      this.#earlyFileIds++
+    }
+    for (const [oldest, ids] of this.#early) {
+      if (this.#earlyFileIds <= MAX_EARLY_FILE_IDS) break
+      this.#early.delete(oldest)
+      this.#earlyFileIds -= ids.size
+    }
+  }
+
+  /** Takes the claims held for a group now kept: those of the writers its order names count; returns the file logs kept from now on. */
+  #takeEarlyClaims(kept: Kept): Uint8Array[] {
+    const prefix = `${toHex(kept.groupId)}:`
+    const claimed: Uint8Array[] = []
+    for (const [key, fileIds] of this.#early) {
+      if (!key.startsWith(prefix)) continue
+      this.#early.delete(key)
+      this.#earlyFileIds -= fileIds.size
+      if (kept.writers.has(key.slice(prefix.length))) claimed.push(...this.#addClaimed(kept, [...fileIds].map(fromHex)).added)
+    }
+    return claimed
   }
 
   /** Every peer (identity key) some kept group is shared with, with the groups. */
@@ -413,7 +469,7 @@ export class KeptGroups {
     this.#groups.delete(toHex(kept.groupId))
     for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
     this.#total -= kept.bytes
-    return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex) }
+    return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex), claimed: [] }
   }
 
   /** Whether `logId` holds operations of this node. */
@@ -514,6 +570,15 @@ export const MAX_KEPT_FILE_LOGS = 4096
 
 /** Orders held for peers the user has not answered: each may name 1,008 peers (about 200 KiB), so a few. */
 const MAX_HELD_ORDERS = 16
+
+/**
+ * File ids of claims held for groups not kept yet, in all: one group's worth
+ * ({@link MAX_KEPT_FILE_LOGS}); 0.4 MiB of heap as eight full claims, 1.7 MiB
+ * as 4,096 claims of one id each (measured). Any allow-listed peer may claim
+ * for any group id; past the bound the oldest claims go, and their members
+ * claim again at their next change or start, as before this was held.
+ */
+const MAX_EARLY_FILE_IDS = MAX_KEPT_FILE_LOGS
 
 /** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
 const HEADER_ALLOWANCE = 192

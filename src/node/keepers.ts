@@ -214,7 +214,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   async decide(orderer: Uint8Array, decision: 'allow' | 'deny'): Promise<void> {
     for (const change of this.#o.kept.decide(orderer, decision)) {
       await this.#peersChanged(change)
-      this.#net?.sync.share(change.groupId)
+      this.#shareKept(change)
     }
   }
 
@@ -239,10 +239,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     }
     try {
       const { kept } = this.#o
-      if (req.type === 'order') await this.#peersChanged(kept.order(from, req))
-      else if (req.type === 'release') await this.#peersChanged(kept.release(from, req.groupId))
-      else for (const logId of kept.claim(from, req.groupId, req.fileIds)) this.#net?.sync.share(logId)
-      if (req.type !== 'claim') this.#net?.sync.share(req.groupId)
+      if (req.type === 'claim') {
+        for (const logId of kept.claim(from, req.groupId, req.fileIds)) this.#net?.sync.share(logId)
+      } else {
+        const change = req.type === 'order' ? kept.order(from, req) : kept.release(from, req.groupId)
+        await this.#peersChanged(change)
+        this.#shareKept(change)
+      }
       this.#o.logger.info({ peer: peerId, request: req.type, group: toHex(req.groupId).slice(0, 12) }, 'keeper request accepted')
       return encodeKeeperResponse()
     } catch (err) {
@@ -250,6 +253,11 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       this.#o.logger.warn({ peer: peerId, request: req.type, code: err.code, reason: err.message }, 'keeper request refused')
       return encodeKeeperResponse(err.code)
     }
+  }
+
+  /** Offers a kept group's logs, with the file logs claimed before its order, to the peers it is shared with now. */
+  #shareKept(change: KeptPeersChange): void {
+    for (const logId of [change.groupId, ...change.claimed]) this.#net?.sync.share(logId)
   }
 
   /** Allow-lists who a kept group is shared with now, and lets go of those it no longer names. */

@@ -374,6 +374,29 @@ describe('kept groups', () => {
     expect(asked).toEqual([a.hex, a.hex])
   })
 
+  it('counts the claims that came before the group\'s order once it is carried out, of the members it names, within a bound', () => {
+    const owner = new TestAuthor()
+    const [b, stranger] = [new TestAuthor(), new TestAuthor()]
+    const { kept } = keeper()
+    const order = newOrder(owner.publicKey, [cardFor(b.publicKey)])
+    const fileIds = (n: number): Uint8Array[] => Array.from({ length: n }, () => new Uint8Array(randomBytes(16)))
+    const [early, waiting, strangers] = fileIds(3)
+    // Before any order (the member allowed the keepers first), and while the order waits for the keeper's user.
+    expect(code(() => kept.claim(b.publicKey, order.groupId, [early!]))).toBe('KEEPER_REFUSED')
+    expect(code(() => kept.order(owner.publicKey, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(code(() => kept.claim(b.publicKey, order.groupId, [waiting!]))).toBe('KEEPER_NOT_ALLOWED')
+    expect(code(() => kept.claim(stranger.publicKey, order.groupId, [strangers!]))).toBe('KEEPER_NOT_ALLOWED')
+    const [change] = kept.decide(owner.publicKey, 'allow')
+    const claimed = [early!, waiting!].map((f) => toHex(fileLogId(order.groupId, f))).sort()
+    expect(kept.sharedLogs(b.publicKey).map(toHex).sort()).toEqual([toHex(order.groupId), ...claimed].sort())
+    expect(change!.claimed.map(toHex).sort()).toEqual(claimed)
+    // Held in memory, one group's worth of file ids in all: the oldest claims go first.
+    const later = newOrder(owner.publicKey, [cardFor(b.publicKey)])
+    expect(code(() => kept.claim(b.publicKey, later.groupId, fileIds(1)))).toBe('KEEPER_REFUSED')
+    for (let i = 0; i < MAX_KEPT_FILE_LOGS / 512; i++) code(() => kept.claim(stranger.publicKey, new Uint8Array(randomBytes(32)), fileIds(512)))
+    expect(kept.order(owner.publicKey, later).claimed).toEqual([])
+  })
+
   it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
     const owner = new TestAuthor()
     const { kept } = keeper({}, [owner.publicKey])
