@@ -79,6 +79,11 @@ interface Kept {
   full: boolean
 }
 
+type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
+
+/** The peers an order shares its group with besides `from`, its owner: the members it names and the co-keepers. */
+const sharedPeers = (from: Uint8Array, order: KeeperOrder): ContactCard[] => [...order.members.filter((m) => !bytesEqual(m.identityKey, from)), ...order.keepers]
+
 const decodeList = (bytes: Uint8Array, max: number): ContactCard[] => decodePeerList(decodeCanonical(bytes), max, 'a stored peer list')
 const encodeList = (cards: readonly ContactCard[]): Uint8Array => encodeCanonical(cards.map(encodePeerEntry) as CborValue[])
 
@@ -109,7 +114,7 @@ export class KeptGroups {
   /** The user's answer per orderer (hex identity key). */
   readonly #orderers = new Map<string, { decision: KeeperDecision; decidedAt: number }>()
   /** Orders of peers not allowed yet, by `<orderer>:<group>`, oldest first: carried out if the user allows the orderer. */
-  readonly #held = new Map<string, { from: Uint8Array; order: Extract<KeeperRequest, { type: 'order' }> }>()
+  readonly #held = new Map<string, { from: Uint8Array; order: KeeperOrder }>()
   /**
    * File ids (hex) claimed for groups not kept (yet), by `<group>:<claimer>`
    * (hex), oldest first: taken into account when the group's order is
@@ -132,6 +137,13 @@ export class KeptGroups {
   onFull: (groupId: Uint8Array, error: GroupError) => void = () => {}
   /** Called when a peer the user has not answered orders this node for the first time: ask the user. */
   onAsked: (orderer: Uint8Array) => void = () => {}
+  /**
+   * Called with the peers an order (or the orders an `allow` carries out)
+   * would have this node allow-list, before anything is written: throws
+   * when the node cannot take them (its peer limit), and the order is then
+   * refused with that error, leaving no half-made kept group.
+   */
+  checkRoom: (peers: readonly ContactCard[]) => void = () => {}
 
   constructor(store: KeeperStore, logs: LogStore, options: KeptGroupsOptions) {
     this.#store = store
@@ -171,15 +183,13 @@ export class KeptGroups {
    * `KEEPER_REFUSED` unless it owns the group (id and nonce), is the
    * group's first orderer here, and the group is not this node's own;
    * `KEEPER_NOT_ALLOWED` until the user allowed `from` to order (the order
-   * is held meanwhile, unless the user denied it). Returns who the group is
-   * now shared with.
+   * is held meanwhile, unless the user denied it); whatever
+   * {@link checkRoom} throws when the node cannot allow-list the peers it
+   * names. Nothing changes unless it is carried out whole. Returns who the
+   * group is now shared with.
    */
-  order(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): KeptPeersChange {
-    if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
-    // A member's node keeping its own group would share it as its owner orders, and drop it, our operations with it, on release.
-    if (this.#isOwnGroup(order.groupId) || this.#holdsOurs(order.groupId)) throw new GroupError('KEEPER_REFUSED', 'this node is a member of that group')
-    const existing = this.#groups.get(toHex(order.groupId))
-    if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+  order(from: Uint8Array, order: KeeperOrder): KeptPeersChange {
+    const existing = this.#vet(from, order)
     const decision = this.#orderers.get(toHex(from))?.decision
     if (decision !== 'allow') {
       if (decision !== 'deny') this.#hold(from, order)
@@ -188,6 +198,64 @@ export class KeptGroups {
     if (existing === undefined && this.#keptFor(from).length >= MAX_KEPT_PER_ORDERER) {
       throw new GroupError('KEEPER_REFUSED', `this node keeps ${MAX_KEPT_PER_ORDERER} groups for the orderer already`)
     }
+    this.checkRoom(sharedPeers(from, order))
+    return this.#carryOut(from, order)
+  }
+
+  /** Ends keeping a group, by its owner's word; its logs are dropped (never our own operations). Returns who it was shared with. */
+  release(from: Uint8Array, groupId: Uint8Array): KeptPeersChange {
+    return this.#drop(this.#owned(from, groupId))
+  }
+
+  /**
+   * The user's answer to `orderer`: `allow` carries out its held orders
+   * (those refused meanwhile are skipped) and lets it order from now on;
+   * `deny` refuses its orders and drops the groups kept for it. Returns
+   * what changed about who may reach this node, per group. An `allow` whose
+   * held orders together name more peers than {@link checkRoom} lets in
+   * changes nothing: the orders stay held and the user is still asked.
+   */
+  decide(orderer: Uint8Array, decision: 'allow' | 'deny'): KeptPeersChange[] {
+    const carried: KeeperOrder[] = []
+    if (decision === 'allow') {
+      let groups = this.#keptFor(orderer).length
+      for (const order of this.#heldOf(orderer)) {
+        try {
+          const renews = this.#vet(orderer, order) !== undefined
+          if (!renews && groups >= MAX_KEPT_PER_ORDERER) continue
+          if (!renews) groups++
+          carried.push(order)
+        } catch (err) {
+          if (!(err instanceof GroupError)) throw err
+        }
+      }
+      this.checkRoom(carried.flatMap((order) => sharedPeers(orderer, order)))
+    }
+    const at = this.#now()
+    this.#store.setOrderer(orderer, decision, at)
+    this.#orderers.set(toHex(orderer), { decision, decidedAt: at })
+    this.#dropHeld(orderer)
+    if (decision === 'deny') return this.#keptFor(orderer).map((kept) => this.#drop(kept))
+    return carried.map((order) => this.#carryOut(orderer, order))
+  }
+
+  /**
+   * The rules an order meets whatever the user answered: `from` owns the
+   * group (id and nonce) and is its pinned orderer, and the group is not
+   * this node's own. Returns the kept group it renews, if any.
+   */
+  #vet(from: Uint8Array, order: KeeperOrder): Kept | undefined {
+    if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
+    // A member's node keeping its own group would share it as its owner orders, and drop it, our operations with it, on release.
+    if (this.#isOwnGroup(order.groupId) || this.#holdsOurs(order.groupId)) throw new GroupError('KEEPER_REFUSED', 'this node is a member of that group')
+    const existing = this.#groups.get(toHex(order.groupId))
+    if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+    return existing
+  }
+
+  /** Writes an order that passed every check, and takes the claims held for its group. */
+  #carryOut(from: Uint8Array, order: KeeperOrder): KeptPeersChange {
+    const existing = this.#groups.get(toHex(order.groupId))
     const members = order.members.filter((m) => !bytesEqual(m.identityKey, from))
     const before = existing === undefined ? new Set<string>() : new Set(existing.sharedWith)
     this.#store.upsertKept({ groupId: order.groupId, owner: from, members: encodeList(members), keepers: encodeList(order.keepers), retentionMs: order.retentionMs, orderedAt: this.#now() })
@@ -202,44 +270,15 @@ export class KeptGroups {
     } else {
       this.#measure(kept)
     }
-    const peers = [...members, ...order.keepers]
     const dropped = [...before].filter((k) => !kept.sharedWith.has(k)).map(fromHex)
-    return { groupId: order.groupId, peers, dropped, claimed: this.#takeEarlyClaims(kept) }
-  }
-
-  /** Ends keeping a group, by its owner's word; its logs are dropped (never our own operations). Returns who it was shared with. */
-  release(from: Uint8Array, groupId: Uint8Array): KeptPeersChange {
-    return this.#drop(this.#owned(from, groupId))
-  }
-
-  /**
-   * The user's answer to `orderer`: `allow` carries out its held orders
-   * (those refused meanwhile are skipped) and lets it order from now on;
-   * `deny` refuses its orders and drops the groups kept for it. Returns
-   * what changed about who may reach this node, per group.
-   */
-  decide(orderer: Uint8Array, decision: 'allow' | 'deny'): KeptPeersChange[] {
-    const at = this.#now()
-    this.#store.setOrderer(orderer, decision, at)
-    this.#orderers.set(toHex(orderer), { decision, decidedAt: at })
-    const held = this.#takeHeld(orderer)
-    if (decision === 'deny') return this.#keptFor(orderer).map((kept) => this.#drop(kept))
-    const changes: KeptPeersChange[] = []
-    for (const order of held) {
-      try {
-        changes.push(this.order(orderer, order))
-      } catch (err) {
-        if (!(err instanceof GroupError)) throw err
-      }
-    }
-    return changes
+    return { groupId: order.groupId, peers: sharedPeers(from, order), dropped, claimed: this.#takeEarlyClaims(kept) }
   }
 
   /** Forgets `orderer` (it left the allow-list): its answer, its held orders, and the groups kept for it, which are dropped. */
   forget(orderer: Uint8Array): KeptPeersChange[] {
     this.#store.forgetOrderer(orderer)
     this.#orderers.delete(toHex(orderer))
-    this.#takeHeld(orderer)
+    this.#dropHeld(orderer)
     return this.#keptFor(orderer).map((kept) => this.#drop(kept))
   }
 
@@ -482,7 +521,7 @@ export class KeptGroups {
   }
 
   /** Holds the latest order of a peer not allowed yet (the oldest held one goes past {@link MAX_HELD_ORDERS}); asks the user the first time. */
-  #hold(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): void {
+  #hold(from: Uint8Array, order: KeeperOrder): void {
     const key = `${toHex(from)}:${toHex(order.groupId)}`
     this.#held.delete(key)
     this.#held.set(key, { from: from.slice(), order })
@@ -494,15 +533,13 @@ export class KeptGroups {
     this.onAsked(from.slice())
   }
 
-  #takeHeld(orderer: Uint8Array): Extract<KeeperRequest, { type: 'order' }>[] {
+  #heldOf(orderer: Uint8Array): KeeperOrder[] {
+    return [...this.#held.values()].filter((h) => bytesEqual(h.from, orderer)).map((h) => h.order)
+  }
+
+  #dropHeld(orderer: Uint8Array): void {
     const prefix = `${toHex(orderer)}:`
-    const out: Extract<KeeperRequest, { type: 'order' }>[] = []
-    for (const [key, held] of this.#held) {
-      if (!key.startsWith(prefix)) continue
-      this.#held.delete(key)
-      out.push(held.order)
-    }
-    return out
+    for (const key of this.#held.keys()) if (key.startsWith(prefix)) this.#held.delete(key)
   }
 
   #keptOf(logId: LogId): Kept | undefined {

@@ -20,11 +20,17 @@ import {
   type KeeperList,
   type KeeperRequest,
 } from '../../src/group/index.js'
+
+type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
 import { decodeAppBody, encodeAppBody } from '../../src/group/app-body.js'
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { toHex } from '../../src/log/index.js'
 import type { ContactCard } from '../../src/keys/index.js'
-import { KeeperStore } from '../../src/store/index.js'
+import { silentLogger } from '../../src/logging.js'
+import { AddressTable, peerIdOfIdentityKey } from '../../src/net/index.js'
+import { assertPeerLimit, MAX_PEERS } from '../../src/node/index.js'
+import { KeeperService } from '../../src/node/keepers.js'
+import { KeeperStore, PeerStore } from '../../src/store/index.js'
 import { onionAddressFromPublicKey } from '../../src/tor/onion-address.js'
 import { TestAuthor } from '../helpers/logs.js'
 import { prng } from '../helpers/prng.js'
@@ -299,7 +305,7 @@ describe('kept groups', () => {
   })
 
   /** An order of a new group of `owner` naming `members`. */
-  function newOrder(owner: Uint8Array, members: ContactCard[] = []): Extract<KeeperRequest, { type: 'order' }> {
+  function newOrder(owner: Uint8Array, members: ContactCard[] = []): KeeperOrder {
     const nonce = new Uint8Array(randomBytes(32))
     return { type: 'order', groupId: groupIdOf(owner, nonce), nonce, members, keepers: [], retentionMs: null }
   }
@@ -395,6 +401,51 @@ describe('kept groups', () => {
     expect(code(() => kept.claim(b.publicKey, later.groupId, fileIds(1)))).toBe('KEEPER_REFUSED')
     for (let i = 0; i < MAX_KEPT_FILE_LOGS / 512; i++) code(() => kept.claim(stranger.publicKey, new Uint8Array(randomBytes(32)), fileIds(512)))
     expect(kept.order(owner.publicKey, later).claimed).toEqual([])
+  })
+
+  it('carries out an order whole or not at all at the node\'s peer limit; once room is made, it is carried out', async () => {
+    const owner = new TestAuthor()
+    const { k, kept } = keeper()
+    const table = new AddressTable(new PeerStore(k.db), peerIdOfIdentityKey(k.key))
+    const store = new KeeperStore(k.db)
+    const service = new KeeperService({
+      groups: k.manager,
+      kept,
+      table,
+      store,
+      // As the node's allow-list does it (Burrow's #admit): the limit first, then the cards.
+      allow: async (cards) => {
+        assertPeerLimit(table.size + cards.length)
+        table.addAll(cards)
+      },
+      disallow: async (peerId) => void table.remove(peerId),
+      logger: silentLogger,
+    })
+    const strangers = (n: number): ContactCard[] => Array.from({ length: n }, () => cardFor(new Uint8Array(randomBytes(32))))
+    const contacts = table.addAll([cardFor(owner.publicKey), ...strangers(MAX_PEERS - 3)]).slice(1)
+    const makeRoom = (n: number): void => contacts.splice(0, n).forEach((c) => table.remove(c.peerId))
+    const untouched = (order: KeeperOrder, size: number): void => {
+      expect(kept.keeps(order.groupId)).toBe(false)
+      expect(store.keptGroups().map((r) => toHex(r.groupId))).not.toContain(toHex(order.groupId))
+      expect(store.peerReasons().filter((r) => r.reason === `kept:${toHex(order.groupId)}`)).toEqual([])
+      expect(table.size).toBe(size)
+    }
+    // The user's allow would carry out a held order naming 3 peers, with room for 2: refused whole, still asked.
+    const held = newOrder(owner.publicKey, strangers(3))
+    expect(code(() => kept.order(owner.publicKey, held))).toBe('KEEPER_NOT_ALLOWED')
+    await expect(service.decide(owner.publicKey, 'allow')).rejects.toMatchObject({ code: 'NODE_PEER_LIMIT', message: expect.stringContaining(`at most ${MAX_PEERS} peers`) })
+    untouched(held, MAX_PEERS - 2)
+    expect(kept.orderers()).toMatchObject([{ decision: 'ask' }])
+    makeRoom(1)
+    await service.decide(owner.publicKey, 'allow')
+    expect(kept.keeps(held.groupId)).toBe(true)
+    expect(table.size).toBe(MAX_PEERS)
+    // The same for an order of an allowed orderer (what the keeper answers it), and its retry.
+    const next = newOrder(owner.publicKey, strangers(2))
+    expect(code(() => kept.order(owner.publicKey, next))).toBe('NODE_PEER_LIMIT')
+    untouched(next, MAX_PEERS)
+    makeRoom(2)
+    expect(kept.order(owner.publicKey, next).peers).toHaveLength(2)
   })
 
   it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
