@@ -1,6 +1,6 @@
 import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
-import type { Header, LogId } from '../log/types.js'
+import type { Header, LogId, Operation } from '../log/types.js'
 import type { ContactCard } from '../keys/index.js'
 import type { KeeperDecision, KeeperStore, LogStore } from '../store/index.js'
 import { GroupError } from './errors.js'
@@ -125,8 +125,13 @@ export class KeptGroups {
   readonly #early = new Map<string, Set<string>>()
   /** File ids in {@link #early}, at most {@link MAX_EARLY_FILE_IDS}. */
   #earlyFileIds = 0
-  /** Per kept (log, author): the next seq whose operation is not counted yet, so that one offered twice counts once. */
-  readonly #counted = new Map<string, number>()
+  /**
+   * Operations taken and not stored yet, by `<log>:<author>:<seq>`: the
+   * size their header states is counted until they are stored (then what
+   * was stored counts: `stored`), or until every session that brought them
+   * ended without storing them (`ended`). One offered twice counts once.
+   */
+  readonly #coming = new Map<string, { groupId: Uint8Array; size: number; peers: string[] }>()
   readonly #fileGroup = new Map<string, Kept>()
   /** Per kept (log, author) that had an operation refused: the next seq it may take, so that no gap follows a refusal. */
   readonly #resumeAt = new Map<string, number>()
@@ -384,13 +389,14 @@ export class KeptGroups {
   }
 
   /**
-   * Whether to store an operation of a kept log (undefined when the log is
-   * not kept here): written by the owner or a member, and within the
-   * group's quota and the total. A refusal is never followed by a later
-   * operation of the same author's log (the store would see a gap), and the
-   * first refusal of a filling reaches `onFull`.
+   * Whether to store an operation of a kept log that peer `from` (a PeerId)
+   * offers (undefined when the log is not kept here): written by the owner
+   * or a member, and within the group's quota and the total, counting the
+   * size its header states until it is stored. A refusal is never followed
+   * by a later operation of the same author's log (the store would see a
+   * gap), and the first refusal of a filling reaches `onFull`.
    */
-  accepts(header: Header): boolean | undefined {
+  accepts(header: Header, from: string): boolean | undefined {
     const kept = this.#keptOf(header.logId)
     if (kept === undefined) return undefined
     const key = `${toHex(header.logId)}:${toHex(header.author)}`
@@ -402,9 +408,15 @@ export class KeptGroups {
     }
     // An author the order does not name (yet: a member added since) is refused like a full group.
     if (!kept.writers.has(toHex(header.author))) return refuse()
-    // Stored already, or counted on its way (another session, a relaying member): the store keeps one.
-    const uncounted = this.#counted.get(key) ?? (this.#logs.heightOf(header.logId, toHex(header.author)) ?? -1) + 1
-    if (header.seq < uncounted) return true
+    // Stored already: the store keeps one.
+    if (header.seq <= (this.#logs.heightOf(header.logId, toHex(header.author)) ?? -1)) return true
+    // On its way through another session (two sessions, a relaying member): counted once.
+    const opKey = `${key}:${header.seq}`
+    const coming = this.#coming.get(opKey)
+    if (coming !== undefined) {
+      if (!coming.peers.includes(from)) coming.peers.push(from)
+      return true
+    }
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
       refuse()
@@ -416,11 +428,64 @@ export class KeptGroups {
       return false
     }
     if (resume !== undefined) this.#resumeAt.set(key, header.seq + 1)
-    // Only the next one in the chain moves the mark: a header from further on (a gap the store refuses, a forgery) counts, moves nothing.
-    if (header.seq === uncounted) this.#counted.set(key, uncounted + 1)
-    kept.bytes += size
-    this.#total += size
+    if (this.#coming.size < MAX_COMING) {
+      this.#coming.set(opKey, { groupId: kept.groupId, size, peers: [from] })
+      this.#count(kept, size)
+    }
     return true
+  }
+
+  /**
+   * Operations a sync session stored (or had stored already): each one
+   * taken counts what was stored (its header, and its payload if it came)
+   * instead of what its header states. Returns the groups back under their
+   * quota (ask their members for what they hold).
+   */
+  stored(ops: readonly Operation[]): Uint8Array[] {
+    const reopened: Uint8Array[] = []
+    for (const op of ops) {
+      const { logId, author, seq } = op.header
+      const opKey = `${toHex(logId)}:${toHex(author)}:${seq}`
+      const coming = this.#coming.get(opKey)
+      if (coming === undefined) continue
+      this.#coming.delete(opKey)
+      // A forked log stores nothing more: its operation counts nothing.
+      const bytes = (this.#logs.heightOf(logId, toHex(author)) ?? -1) >= seq ? op.headerBytes.length + (op.payload?.length ?? 0) : 0
+      this.#settle(coming.groupId, bytes - coming.size, reopened)
+    }
+    return reopened
+  }
+
+  /**
+   * A sync session with `peer` (a PeerId) ended: what it brought and did
+   * not store (an invalid operation ends a session before it is stored)
+   * counts no more, unless another session brings it too. Returns the
+   * groups back under their quota.
+   */
+  ended(peer: string): Uint8Array[] {
+    const reopened: Uint8Array[] = []
+    for (const [opKey, coming] of this.#coming) {
+      const at = coming.peers.indexOf(peer)
+      if (at === -1) continue
+      coming.peers.splice(at, 1)
+      if (coming.peers.length > 0) continue
+      this.#coming.delete(opKey)
+      this.#settle(coming.groupId, -coming.size, reopened)
+    }
+    return reopened
+  }
+
+  /** Corrects a kept group's count by `delta` bytes; adds it to `reopened` if that brings it back under its quota. */
+  #settle(groupId: Uint8Array, delta: number, reopened: Uint8Array[]): void {
+    const kept = this.#groups.get(toHex(groupId))
+    if (kept === undefined) return
+    this.#count(kept, delta)
+    if (this.#reopens(kept)) reopened.push(kept.groupId.slice())
+  }
+
+  #count(kept: Kept, delta: number): void {
+    kept.bytes += delta
+    this.#total += delta
   }
 
   // ---- retention and status ---------------------------------------------------
@@ -437,7 +502,7 @@ export class KeptGroups {
     const reopened: Uint8Array[] = []
     const now = this.#now()
     // Measured from the store again: what was counted on its way is stored by now, or was never.
-    this.#counted.clear()
+    this.#coming.clear()
     for (const kept of this.#groups.values()) {
       const wasFull = kept.full
       expired += this.#sweepGroup(kept, now)
@@ -507,6 +572,8 @@ export class KeptGroups {
     }
     this.#groups.delete(toHex(kept.groupId))
     for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
+    // What was on its way leaves the total with the group.
+    for (const [opKey, { groupId }] of this.#coming) if (bytesEqual(groupId, kept.groupId)) this.#coming.delete(opKey)
     this.#total -= kept.bytes
     return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex), claimed: [] }
   }
@@ -575,7 +642,14 @@ export class KeptGroups {
     this.#total -= kept.bytes
     kept.bytes = [kept.groupId, ...kept.fileLogs.values()].reduce((n, logId) => n + this.#store.logSize(logId).bytes, 0)
     this.#total += kept.bytes
-    if (kept.full && kept.bytes < this.#quota.perGroupBytes && this.#total < this.#quota.totalBytes) kept.full = false
+    this.#reopens(kept)
+  }
+
+  /** Whether a full group is back under its quota and the total: it takes operations again. */
+  #reopens(kept: Kept): boolean {
+    if (!kept.full || kept.bytes >= this.#quota.perGroupBytes || this.#total >= this.#quota.totalBytes) return false
+    kept.full = false
+    return true
   }
 }
 
@@ -617,5 +691,15 @@ const MAX_HELD_ORDERS = 16
  */
 const MAX_EARLY_FILE_IDS = MAX_KEPT_FILE_LOGS
 
-/** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
+/** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected once it is stored. */
 const HEADER_ALLOWANCE = 192
+
+/**
+ * Operations counted on their way at once: each a map entry of about 210
+ * bytes (measured), 3.4 MiB in all. A session has one frame's operations
+ * between `accepts` and `stored` at a time: a frame of 4 MiB holds up to
+ * about 27,000 headers alone, 870 at the 128 KiB frames peers send. Past the
+ * bound an operation is taken uncounted until the next measure (a minute
+ * at most).
+ */
+const MAX_COMING = 16_384

@@ -133,6 +133,11 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
         const groupId = ops[0]?.header.logId
         if (groupId !== undefined && this.#orderedRetention.has(toHex(groupId))) this.#retentionMaybeChanged(groupId)
       }),
+      // A kept group's quota counts what was stored, not what headers state: a group back under it asks again at once.
+      listen(net.sync, 'ingested', ({ operations }) => this.#reopen(this.#o.kept.stored(operations))),
+      listen(net.sync, 'session', ({ peer, state }) => {
+        if (state === 'ended') this.#reopen(this.#o.kept.ended(peer))
+      }),
     )
     // Each kept group's retention period, applied every minute like a member's.
     const sweep = setInterval(() => {
@@ -177,8 +182,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   /** Applies kept groups' retention periods; a group back under its quota asks its members again for what it refused. */
   sweep(): { expired: number } {
     const { expired, reopened } = this.#o.kept.sweep()
-    for (const groupId of reopened) this.#net?.sync.share(groupId)
+    this.#reopen(reopened)
     return { expired }
+  }
+
+  /** Kept groups back under their quota ask their members again for what they refused. */
+  #reopen(groupIds: readonly Uint8Array[]): void {
+    for (const groupId of groupIds) this.#net?.sync.share(groupId)
   }
 
   /** Groups whose keepers list waits for the user's answer. */

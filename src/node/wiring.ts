@@ -74,7 +74,7 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept:
       return identity !== undefined && (kept.mayShare(identity, logId) ?? groups.mayShare(identity, logId))
     },
     // A kept log takes its members' operations within its quota; the rest is the group layer's.
-    accepts: (_peerId, header) => kept.accepts(header) ?? groups.acceptsOperation(header),
+    accepts: (peerId, header) => kept.accepts(header, peerId) ?? groups.acceptsOperation(header),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)

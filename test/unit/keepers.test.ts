@@ -38,6 +38,8 @@ import { deliver, invite, manualClock, syncAll, type Member } from '../helpers/g
 import { trackedMembers } from '../helpers/members.js'
 
 const member = trackedMembers()
+/** The PeerId a kept group's operations come from (a sync session's peer). */
+const PEER = 'peer-a'
 
 /** A peer entry for an identity key (its onion and client-auth keys random). */
 function cardFor(identityKey: Uint8Array, displayName?: string): ContactCard {
@@ -258,29 +260,29 @@ describe('kept groups', () => {
     kept.onFull = (_g, err) => full.push(err.code)
     // Application payloads (`82 01 …`), about 1 KiB each, dated now.
     const ops = Array.from({ length: 15 }, () => owner.next(groupId, Uint8Array.from([0x82, 0x01, ...randomBytes(1000)])))
-    const taken = ops.filter((op) => kept.accepts(op.header))
+    const taken = ops.filter((op) => kept.accepts(op.header, PEER))
     expect(taken.length).toBeGreaterThan(5)
     expect(taken.length).toBeLessThan(10)
     expect(full).toEqual(['KEEPER_QUOTA_FULL'])
     expect(k.logs.ingest(taken).stored).toBe(taken.length)
     expect(kept.list()[0]).toMatchObject({ full: true, operations: taken.length })
     // Nothing after the first refused operation is taken, even when it would fit.
-    expect(kept.accepts(ops[ops.length - 1]!.header)).toBe(false)
+    expect(kept.accepts(ops[ops.length - 1]!.header, PEER)).toBe(false)
     // Operations older than the retention period lose their payloads: space again, from the first refused seq on.
     clock.advance(120_000)
     expect(kept.sweep()).toEqual({ expired: taken.length, reopened: [groupId] })
     expect(kept.list()[0]!.full).toBe(false)
-    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(false)
-    expect(kept.accepts(ops[taken.length]!.header)).toBe(true)
-    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(true)
+    expect(kept.accepts(ops[taken.length + 1]!.header, PEER)).toBe(false)
+    expect(kept.accepts(ops[taken.length]!.header, PEER)).toBe(true)
+    expect(kept.accepts(ops[taken.length + 1]!.header, PEER)).toBe(true)
     // Operations of someone the order does not name are not taken; nor, then, its later ones (a member added since: the
     // keeper asks for its log from the start once the order names it).
     const stranger = new TestAuthor()
     const strangerOps = [stranger.next(groupId), stranger.next(groupId)]
-    expect(kept.accepts(strangerOps[0]!.header)).toBe(false)
+    expect(kept.accepts(strangerOps[0]!.header, PEER)).toBe(false)
     kept.order(owner.publicKey, { type: 'order', groupId, nonce, members: [cardFor(stranger.publicKey)], keepers: [], retentionMs: 60_000 })
-    expect(kept.accepts(strangerOps[1]!.header)).toBe(false)
-    expect(kept.accepts(strangerOps[0]!.header)).toBe(true)
+    expect(kept.accepts(strangerOps[1]!.header, PEER)).toBe(false)
+    expect(kept.accepts(strangerOps[0]!.header, PEER)).toBe(true)
   })
 
   it('counts a claimed file log against its group after the group is ordered again', () => {
@@ -297,7 +299,7 @@ describe('kept groups', () => {
     const full: string[] = []
     kept.onFull = (_g, err) => full.push(err.code)
     const chunks = Array.from({ length: 15 }, () => sender.next(fileLog!, new Uint8Array(randomBytes(1000))))
-    const taken = chunks.filter((op) => kept.accepts(op.header))
+    const taken = chunks.filter((op) => kept.accepts(op.header, PEER))
     expect(taken.length).toBeLessThan(10)
     expect(full).toEqual(['KEEPER_QUOTA_FULL'])
     expect(kept.list()[0]).toMatchObject({ full: true })
@@ -481,19 +483,52 @@ describe('kept groups', () => {
     const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey))
     const op = owner.next(groupId, new Uint8Array(1024 * 1024))
     // Two sessions offer it before either stored it, two more after.
-    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    expect([kept.accepts(op.header, PEER), kept.accepts(op.header, PEER)]).toEqual([true, true])
     expect(k.logs.ingest([op]).stored).toBe(1)
-    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    expect([kept.accepts(op.header, PEER), kept.accepts(op.header, PEER)]).toEqual([true, true])
     const [view] = kept.list()
     expect(view!.bytes).toBeGreaterThanOrEqual(1024 * 1024)
     expect(view!.bytes).toBeLessThan(1024 * 1024 + 1024)
     expect(view!.full).toBe(false)
     // After a sweep or a restart, what is stored is not counted again.
     kept.sweep()
-    kept.accepts(op.header)
+    kept.accepts(op.header, PEER)
     const again = reopen()
-    again.accepts(op.header)
+    again.accepts(op.header, PEER)
     for (const k of [kept, again]) expect(k.list()[0]!.bytes).toBeLessThan(1024 * 1024 + 1024)
+  })
+
+  it('counts what an operation stored holds, not what its header states, and what was never stored only until its sessions end', () => {
+    const owner = new TestAuthor()
+    const member = new TestAuthor()
+    const { kept, k } = keeper({ quota: { perGroupBytes: 4 * 1024 * 1024 } }, [owner.publicKey])
+    const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey, [cardFor(member.publicKey)]))
+    const full: string[] = []
+    kept.onFull = (_g, err) => full.push(err.code)
+    const MiB = (): Uint8Array => new Uint8Array(randomBytes(1024 * 1024))
+    // Headers alone, each stating a 1 MiB payload: valid, stored, and counted as stored.
+    const headers = Array.from({ length: 3 }, () => ({ ...member.next(groupId, MiB()), payload: undefined }))
+    expect(headers.map((op) => kept.accepts(op.header, PEER))).toEqual([true, true, true])
+    expect(k.logs.ingest(headers).stored).toBe(3)
+    expect(kept.stored(headers)).toEqual([])
+    expect(kept.list()[0]!.bytes).toBe(new KeeperStore(k.db).logSize(groupId).bytes)
+    // Operations the store refuses (a payload its header does not name, then a gap) count until the session that brought them ends.
+    const tampered = { ...member.next(groupId, MiB()), payload: MiB() }
+    const refused = [tampered, ...member.many(groupId, 3, 1024 * 1024).slice(1)]
+    expect(refused.map((op) => kept.accepts(op.header, PEER))).toEqual([true, true, true])
+    expect(k.logs.ingest(refused).rejected).toHaveLength(3)
+    const honest = owner.next(groupId, MiB())
+    expect(kept.accepts(honest.header, 'peer-b')).toBe(false)
+    expect(full).toEqual(['KEEPER_QUOTA_FULL'])
+    expect(kept.ended(PEER).map(toHex)).toEqual([toHex(groupId)])
+    expect(kept.list()[0]).toMatchObject({ bytes: new KeeperStore(k.db).logSize(groupId).bytes, full: false })
+    // One brought by two sessions counts until both ended, or it is stored.
+    expect([kept.accepts(honest.header, 'peer-b'), kept.accepts(honest.header, 'peer-c')]).toEqual([true, true])
+    kept.ended('peer-b')
+    expect(kept.list()[0]!.bytes).toBeGreaterThan(1024 * 1024)
+    k.logs.ingest([honest])
+    kept.stored([honest])
+    expect(kept.list()[0]!.bytes).toBe(new KeeperStore(k.db).logSize(groupId).bytes)
   })
 
   it('counts the total of all kept groups', async () => {
@@ -505,7 +540,7 @@ describe('kept groups', () => {
       kept.order(o.publicKey, { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: null })
       return groupId
     })
-    expect(kept.accepts(owners[0]!.next(groups[0]!, new Uint8Array(2000)).header)).toBe(true)
-    expect(kept.accepts(owners[1]!.next(groups[1]!, new Uint8Array(2000)).header)).toBe(false)
+    expect(kept.accepts(owners[0]!.next(groups[0]!, new Uint8Array(2000)).header, PEER)).toBe(true)
+    expect(kept.accepts(owners[1]!.next(groups[1]!, new Uint8Array(2000)).header, PEER)).toBe(false)
   })
 })
