@@ -77,6 +77,8 @@ interface Kept {
   bytes: number
   /** Set once an operation was refused for quota: logged once per filling. */
   full: boolean
+  /** While full, the smallest operation refused for quota (bytes as counted): the group takes operations again once it fits. */
+  wanted: number
 }
 
 type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
@@ -269,6 +271,7 @@ export class KeptGroups {
       kept.fileLogs = existing.fileLogs
       kept.bytes = existing.bytes
       kept.full = existing.full
+      kept.wanted = existing.wanted
       // Its file logs must lead to the group as it is now: through the one it
       // replaces, their operations counted against a quota nobody read.
       for (const logId of kept.fileLogs.values()) this.#fileGroup.set(toHex(logId), kept)
@@ -420,6 +423,7 @@ export class KeptGroups {
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
       refuse()
+      kept.wanted = kept.full ? Math.min(kept.wanted, size) : size
       if (!kept.full) {
         kept.full = true
         const which = kept.bytes + size > this.#quota.perGroupBytes ? `its quota of ${this.#quota.perGroupBytes} bytes` : `the keeper's total of ${this.#quota.totalBytes} bytes`
@@ -627,6 +631,7 @@ export class KeptGroups {
       fileLogs: new Map(),
       bytes: 0,
       full: false,
+      wanted: 0,
     }
     this.#groups.set(toHex(groupId), kept)
     return kept
@@ -645,9 +650,13 @@ export class KeptGroups {
     this.#reopens(kept)
   }
 
-  /** Whether a full group is back under its quota and the total: it takes operations again. */
+  /**
+   * Whether a full group has room again for the smallest operation it
+   * refused, within its quota and the total: it takes operations again
+   * (room for less would only refill it, and report it full again).
+   */
   #reopens(kept: Kept): boolean {
-    if (!kept.full || kept.bytes >= this.#quota.perGroupBytes || this.#total >= this.#quota.totalBytes) return false
+    if (!kept.full || kept.bytes + kept.wanted > this.#quota.perGroupBytes || this.#total + kept.wanted > this.#quota.totalBytes) return false
     kept.full = false
     return true
   }

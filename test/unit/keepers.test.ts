@@ -265,6 +265,8 @@ describe('kept groups', () => {
     expect(taken.length).toBeLessThan(10)
     expect(full).toEqual(['KEEPER_QUOTA_FULL'])
     expect(k.logs.ingest(taken).stored).toBe(taken.length)
+    // Stored, they count a little less than they stated: not room enough for the operation refused, which would only refill the group.
+    expect(kept.stored(taken)).toEqual([])
     expect(kept.list()[0]).toMatchObject({ full: true, operations: taken.length })
     // Nothing after the first refused operation is taken, even when it would fit.
     expect(kept.accepts(ops[ops.length - 1]!.header, PEER)).toBe(false)
