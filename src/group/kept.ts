@@ -185,6 +185,12 @@ export class KeptGroups {
     return this.#groups.has(toHex(groupId))
   }
 
+  /** The logs of kept group `groupId`: its own and its claimed file logs (none when it is not kept). */
+  logsOf(groupId: Uint8Array): LogId[] {
+    const kept = this.#groups.get(toHex(groupId))
+    return kept === undefined ? [] : [kept.groupId, ...kept.fileLogs.values()]
+  }
+
   /**
    * Takes an order from `from` (an allow-listed peer's identity key):
    * `KEEPER_REFUSED` unless it owns the group (id and nonce), is the

@@ -186,9 +186,9 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     return { expired }
   }
 
-  /** Kept groups back under their quota ask their members again for what they refused. */
+  /** Kept groups back under their quota ask their members again for what they refused, in each of their logs (a session asks per log). */
   #reopen(groupIds: readonly Uint8Array[]): void {
-    for (const groupId of groupIds) this.#net?.sync.share(groupId)
+    for (const groupId of groupIds) for (const logId of this.#o.kept.logsOf(groupId)) this.#net?.sync.share(logId)
   }
 
   /** Groups whose keepers list waits for the user's answer. */

@@ -247,6 +247,8 @@ describe('kept groups', () => {
     expect(kept.claim(b.key, groupId, [fileId]).map(toHex)).toEqual([toHex(fileLogId(groupId, fileId))])
     expect(kept.mayShare(a.key, fileLogId(groupId, fileId))).toBe(true)
     expect(kept.sharedLogs(b.key).map(toHex)).toEqual([toHex(groupId), toHex(fileLogId(groupId, fileId))])
+    // A group back under its quota asks again in each of these (a session asks per log).
+    expect(kept.logsOf(groupId).map(toHex)).toEqual([toHex(groupId), toHex(fileLogId(groupId, fileId))])
   })
 
   it('refuses operations past the group quota, reports it once, never leaves a gap, and takes them again once retention frees space', async () => {
