@@ -1,6 +1,6 @@
 import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from '../log/cbor.js'
-import type { Header, LogId } from '../log/types.js'
+import type { Header, LogId, Operation } from '../log/types.js'
 import type { ContactCard } from '../keys/index.js'
 import type { KeeperDecision, KeeperStore, LogStore } from '../store/index.js'
 import { GroupError } from './errors.js'
@@ -51,11 +51,16 @@ export interface KeptGroupView {
   readonly full: boolean
 }
 
-/** What an accepted order changes about who may reach the keeper: peers to allow-list for the group, and those it no longer names. */
+/**
+ * What an accepted order changes about who may reach the keeper: peers to
+ * allow-list for the group, and those it no longer names; and the file logs
+ * its members claimed before the order was carried out, kept from now on.
+ */
 export interface KeptPeersChange {
   readonly groupId: Uint8Array
   readonly peers: readonly ContactCard[]
   readonly dropped: readonly Uint8Array[]
+  readonly claimed: readonly Uint8Array[]
 }
 
 interface Kept {
@@ -72,7 +77,14 @@ interface Kept {
   bytes: number
   /** Set once an operation was refused for quota: logged once per filling. */
   full: boolean
+  /** While full, the smallest operation refused for quota (bytes as counted): the group takes operations again once it fits. */
+  wanted: number
 }
+
+type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
+
+/** The peers an order shares its group with besides `from`, its owner: the members it names and the co-keepers. */
+const sharedPeers = (from: Uint8Array, order: KeeperOrder): ContactCard[] => [...order.members.filter((m) => !bytesEqual(m.identityKey, from)), ...order.keepers]
 
 const decodeList = (bytes: Uint8Array, max: number): ContactCard[] => decodePeerList(decodeCanonical(bytes), max, 'a stored peer list')
 const encodeList = (cards: readonly ContactCard[]): Uint8Array => encodeCanonical(cards.map(encodePeerEntry) as CborValue[])
@@ -104,9 +116,24 @@ export class KeptGroups {
   /** The user's answer per orderer (hex identity key). */
   readonly #orderers = new Map<string, { decision: KeeperDecision; decidedAt: number }>()
   /** Orders of peers not allowed yet, by `<orderer>:<group>`, oldest first: carried out if the user allows the orderer. */
-  readonly #held = new Map<string, { from: Uint8Array; order: Extract<KeeperRequest, { type: 'order' }> }>()
-  /** Per kept (log, author): the next seq whose operation is not counted yet, so that one offered twice counts once. */
-  readonly #counted = new Map<string, number>()
+  readonly #held = new Map<string, { from: Uint8Array; order: KeeperOrder }>()
+  /**
+   * File ids (hex) claimed for groups not kept (yet), by `<group>:<claimer>`
+   * (hex), oldest first: taken into account when the group's order is
+   * carried out, if the order names the claimer. A member claims as soon as
+   * it allows the keepers, which may be before the owner's order arrives or
+   * the keeper's user allows it; it claims again only at its next change or start.
+   */
+  readonly #early = new Map<string, Set<string>>()
+  /** File ids in {@link #early}, at most {@link MAX_EARLY_FILE_IDS}. */
+  #earlyFileIds = 0
+  /**
+   * Operations taken and not stored yet, by `<log>:<author>:<seq>`: the
+   * size their header states is counted until they are stored (then what
+   * was stored counts: `stored`), or until every session that brought them
+   * ended without storing them (`ended`). One offered twice counts once.
+   */
+  readonly #coming = new Map<string, { groupId: Uint8Array; size: number; peers: string[] }>()
   readonly #fileGroup = new Map<string, Kept>()
   /** Per kept (log, author) that had an operation refused: the next seq it may take, so that no gap follows a refusal. */
   readonly #resumeAt = new Map<string, number>()
@@ -117,6 +144,13 @@ export class KeptGroups {
   onFull: (groupId: Uint8Array, error: GroupError) => void = () => {}
   /** Called when a peer the user has not answered orders this node for the first time: ask the user. */
   onAsked: (orderer: Uint8Array) => void = () => {}
+  /**
+   * Called with the peers an order (or the orders an `allow` carries out)
+   * would have this node allow-list, before anything is written: throws
+   * when the node cannot take them (its peer limit), and the order is then
+   * refused with that error, leaving no half-made kept group.
+   */
+  checkRoom: (peers: readonly ContactCard[]) => void = () => {}
 
   constructor(store: KeeperStore, logs: LogStore, options: KeptGroupsOptions) {
     this.#store = store
@@ -151,20 +185,24 @@ export class KeptGroups {
     return this.#groups.has(toHex(groupId))
   }
 
+  /** The logs of kept group `groupId`: its own and its claimed file logs (none when it is not kept). */
+  logsOf(groupId: Uint8Array): LogId[] {
+    const kept = this.#groups.get(toHex(groupId))
+    return kept === undefined ? [] : [kept.groupId, ...kept.fileLogs.values()]
+  }
+
   /**
    * Takes an order from `from` (an allow-listed peer's identity key):
    * `KEEPER_REFUSED` unless it owns the group (id and nonce), is the
    * group's first orderer here, and the group is not this node's own;
    * `KEEPER_NOT_ALLOWED` until the user allowed `from` to order (the order
-   * is held meanwhile, unless the user denied it). Returns who the group is
-   * now shared with.
+   * is held meanwhile, unless the user denied it); whatever
+   * {@link checkRoom} throws when the node cannot allow-list the peers it
+   * names. Nothing changes unless it is carried out whole. Returns who the
+   * group is now shared with.
    */
-  order(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): KeptPeersChange {
-    if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
-    // A member's node keeping its own group would share it as its owner orders, and drop it, our operations with it, on release.
-    if (this.#isOwnGroup(order.groupId) || this.#holdsOurs(order.groupId)) throw new GroupError('KEEPER_REFUSED', 'this node is a member of that group')
-    const existing = this.#groups.get(toHex(order.groupId))
-    if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+  order(from: Uint8Array, order: KeeperOrder): KeptPeersChange {
+    const existing = this.#vet(from, order)
     const decision = this.#orderers.get(toHex(from))?.decision
     if (decision !== 'allow') {
       if (decision !== 'deny') this.#hold(from, order)
@@ -173,23 +211,8 @@ export class KeptGroups {
     if (existing === undefined && this.#keptFor(from).length >= MAX_KEPT_PER_ORDERER) {
       throw new GroupError('KEEPER_REFUSED', `this node keeps ${MAX_KEPT_PER_ORDERER} groups for the orderer already`)
     }
-    const members = order.members.filter((m) => !bytesEqual(m.identityKey, from))
-    const before = existing === undefined ? new Set<string>() : new Set(existing.sharedWith)
-    this.#store.upsertKept({ groupId: order.groupId, owner: from, members: encodeList(members), keepers: encodeList(order.keepers), retentionMs: order.retentionMs, orderedAt: this.#now() })
-    const kept = this.#remember(order.groupId, from, members, [...order.keepers], order.retentionMs)
-    if (existing !== undefined) {
-      kept.fileLogs = existing.fileLogs
-      kept.bytes = existing.bytes
-      kept.full = existing.full
-      // Its file logs must lead to the group as it is now: through the one it
-      // replaces, their operations counted against a quota nobody read.
-      for (const logId of kept.fileLogs.values()) this.#fileGroup.set(toHex(logId), kept)
-    } else {
-      this.#measure(kept)
-    }
-    const peers = [...members, ...order.keepers]
-    const dropped = [...before].filter((k) => !kept.sharedWith.has(k)).map(fromHex)
-    return { groupId: order.groupId, peers, dropped }
+    this.checkRoom(sharedPeers(from, order))
+    return this.#carryOut(from, order)
   }
 
   /** Ends keeping a group, by its owner's word; its logs are dropped (never our own operations). Returns who it was shared with. */
@@ -201,30 +224,75 @@ export class KeptGroups {
    * The user's answer to `orderer`: `allow` carries out its held orders
    * (those refused meanwhile are skipped) and lets it order from now on;
    * `deny` refuses its orders and drops the groups kept for it. Returns
-   * what changed about who may reach this node, per group.
+   * what changed about who may reach this node, per group. An `allow` whose
+   * held orders together name more peers than {@link checkRoom} lets in
+   * changes nothing: the orders stay held and the user is still asked.
    */
   decide(orderer: Uint8Array, decision: 'allow' | 'deny'): KeptPeersChange[] {
+    const carried: KeeperOrder[] = []
+    if (decision === 'allow') {
+      let groups = this.#keptFor(orderer).length
+      for (const order of this.#heldOf(orderer)) {
+        try {
+          const renews = this.#vet(orderer, order) !== undefined
+          if (!renews && groups >= MAX_KEPT_PER_ORDERER) continue
+          if (!renews) groups++
+          carried.push(order)
+        } catch (err) {
+          if (!(err instanceof GroupError)) throw err
+        }
+      }
+      this.checkRoom(carried.flatMap((order) => sharedPeers(orderer, order)))
+    }
     const at = this.#now()
     this.#store.setOrderer(orderer, decision, at)
     this.#orderers.set(toHex(orderer), { decision, decidedAt: at })
-    const held = this.#takeHeld(orderer)
+    this.#dropHeld(orderer)
     if (decision === 'deny') return this.#keptFor(orderer).map((kept) => this.#drop(kept))
-    const changes: KeptPeersChange[] = []
-    for (const order of held) {
-      try {
-        changes.push(this.order(orderer, order))
-      } catch (err) {
-        if (!(err instanceof GroupError)) throw err
-      }
+    return carried.map((order) => this.#carryOut(orderer, order))
+  }
+
+  /**
+   * The rules an order meets whatever the user answered: `from` owns the
+   * group (id and nonce) and is its pinned orderer, and the group is not
+   * this node's own. Returns the kept group it renews, if any.
+   */
+  #vet(from: Uint8Array, order: KeeperOrder): Kept | undefined {
+    if (!isGroupIdOf(order.groupId, from, order.nonce)) throw new GroupError('KEEPER_REFUSED', 'the group id is not the orderer\'s')
+    // A member's node keeping its own group would share it as its owner orders, and drop it, our operations with it, on release.
+    if (this.#isOwnGroup(order.groupId) || this.#holdsOurs(order.groupId)) throw new GroupError('KEEPER_REFUSED', 'this node is a member of that group')
+    const existing = this.#groups.get(toHex(order.groupId))
+    if (existing !== undefined && !bytesEqual(existing.owner, from)) throw new GroupError('KEEPER_REFUSED', 'another peer orders this group')
+    return existing
+  }
+
+  /** Writes an order that passed every check, and takes the claims held for its group. */
+  #carryOut(from: Uint8Array, order: KeeperOrder): KeptPeersChange {
+    const existing = this.#groups.get(toHex(order.groupId))
+    const members = order.members.filter((m) => !bytesEqual(m.identityKey, from))
+    const before = existing === undefined ? new Set<string>() : new Set(existing.sharedWith)
+    this.#store.upsertKept({ groupId: order.groupId, owner: from, members: encodeList(members), keepers: encodeList(order.keepers), retentionMs: order.retentionMs, orderedAt: this.#now() })
+    const kept = this.#remember(order.groupId, from, members, [...order.keepers], order.retentionMs)
+    if (existing !== undefined) {
+      kept.fileLogs = existing.fileLogs
+      kept.bytes = existing.bytes
+      kept.full = existing.full
+      kept.wanted = existing.wanted
+      // Its file logs must lead to the group as it is now: through the one it
+      // replaces, their operations counted against a quota nobody read.
+      for (const logId of kept.fileLogs.values()) this.#fileGroup.set(toHex(logId), kept)
+    } else {
+      this.#measure(kept)
     }
-    return changes
+    const dropped = [...before].filter((k) => !kept.sharedWith.has(k)).map(fromHex)
+    return { groupId: order.groupId, peers: sharedPeers(from, order), dropped, claimed: this.#takeEarlyClaims(kept) }
   }
 
   /** Forgets `orderer` (it left the allow-list): its answer, its held orders, and the groups kept for it, which are dropped. */
   forget(orderer: Uint8Array): KeptPeersChange[] {
     this.#store.forgetOrderer(orderer)
     this.#orderers.delete(toHex(orderer))
-    this.#takeHeld(orderer)
+    this.#dropHeld(orderer)
     return this.#keptFor(orderer).map((kept) => this.#drop(kept))
   }
 
@@ -237,20 +305,29 @@ export class KeptGroups {
    * A member's (or the owner's) claim of its group's files: their logs are
    * kept with the group from now on, up to {@link MAX_KEPT_FILE_LOGS} per
    * group (`KEEPER_QUOTA_FULL` for a claim of which none fits). Returns the
-   * new file logs.
+   * new file logs. A claim of a group not kept (yet) is refused, and held:
+   * if the group's order comes and names the claimer, it counts then.
    */
   claim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): Uint8Array[] {
     const kept = this.#groups.get(toHex(groupId))
     if (kept === undefined) {
+      this.#holdClaim(from, groupId, fileIds)
       // Its order waits for the user's answer: the member asks again.
       const held = [...this.#held.values()].some((h) => bytesEqual(h.order.groupId, groupId))
       throw new GroupError(held ? 'KEEPER_NOT_ALLOWED' : 'KEEPER_REFUSED', 'this node does not keep that group')
     }
     if (!kept.writers.has(toHex(from))) throw new GroupError('KEEPER_REFUSED', 'only a member claims the files of a group')
+    const { added, full } = this.#addClaimed(kept, fileIds)
+    if (full && added.length === 0) throw new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(groupId).slice(0, 12)} holds its ${MAX_KEPT_FILE_LOGS} file logs: no more are claimed`)
+    return added
+  }
+
+  /** Keeps the logs of `fileIds` with `kept`, as far as its {@link MAX_KEPT_FILE_LOGS} go (`full` past them); returns the new ones. */
+  #addClaimed(kept: Kept, fileIds: readonly Uint8Array[]): { added: Uint8Array[]; full: boolean } {
     const added = new Map<string, Uint8Array>()
     let full = false
     for (const fileId of fileIds) {
-      const logId = fileLogId(groupId, fileId)
+      const logId = fileLogId(kept.groupId, fileId)
       const key = toHex(logId)
       if (this.#fileGroup.has(key) || added.has(key) || this.#holdsOurs(logId)) continue
       if (kept.fileLogs.size + added.size >= MAX_KEPT_FILE_LOGS) {
@@ -259,10 +336,42 @@ export class KeptGroups {
       }
       added.set(key, logId)
     }
-    if (full && added.size === 0) throw new GroupError('KEEPER_QUOTA_FULL', `kept group ${toHex(groupId).slice(0, 12)} holds its ${MAX_KEPT_FILE_LOGS} file logs: no more are claimed`)
-    this.#store.addKeptFileLogs([...added.values()], groupId)
+    this.#store.addKeptFileLogs([...added.values()], kept.groupId)
     for (const logId of added.values()) this.#addFileLog(kept, logId)
-    return [...added.values()]
+    return { added: [...added.values()], full }
+  }
+
+  /** Holds a claim of a group not kept: the latest claimer's last, the oldest going past {@link MAX_EARLY_FILE_IDS} file ids in all. */
+  #holdClaim(from: Uint8Array, groupId: Uint8Array, fileIds: readonly Uint8Array[]): void {
+    const key = `${toHex(groupId)}:${toHex(from)}`
+    const held = this.#early.get(key) ?? new Set<string>()
+    this.#early.delete(key)
+    this.#early.set(key, held)
+    for (const fileId of fileIds) {
+      if (held.size >= MAX_EARLY_FILE_IDS) break
+      const id = toHex(fileId)
+      if (held.has(id)) continue
+      held.add(id)
+      this.#earlyFileIds++
+    }
+    for (const [oldest, ids] of this.#early) {
+      if (this.#earlyFileIds <= MAX_EARLY_FILE_IDS) break
+      this.#early.delete(oldest)
+      this.#earlyFileIds -= ids.size
+    }
+  }
+
+  /** Takes the claims held for a group now kept: those of the writers its order names count; returns the file logs kept from now on. */
+  #takeEarlyClaims(kept: Kept): Uint8Array[] {
+    const prefix = `${toHex(kept.groupId)}:`
+    const claimed: Uint8Array[] = []
+    for (const [key, fileIds] of this.#early) {
+      if (!key.startsWith(prefix)) continue
+      this.#early.delete(key)
+      this.#earlyFileIds -= fileIds.size
+      if (kept.writers.has(key.slice(prefix.length))) claimed.push(...this.#addClaimed(kept, [...fileIds].map(fromHex)).added)
+    }
+    return claimed
   }
 
   /** Every peer (identity key) some kept group is shared with, with the groups. */
@@ -289,13 +398,14 @@ export class KeptGroups {
   }
 
   /**
-   * Whether to store an operation of a kept log (undefined when the log is
-   * not kept here): written by the owner or a member, and within the
-   * group's quota and the total. A refusal is never followed by a later
-   * operation of the same author's log (the store would see a gap), and the
-   * first refusal of a filling reaches `onFull`.
+   * Whether to store an operation of a kept log that peer `from` (a PeerId)
+   * offers (undefined when the log is not kept here): written by the owner
+   * or a member, and within the group's quota and the total, counting the
+   * size its header states until it is stored. A refusal is never followed
+   * by a later operation of the same author's log (the store would see a
+   * gap), and the first refusal of a filling reaches `onFull`.
    */
-  accepts(header: Header): boolean | undefined {
+  accepts(header: Header, from: string): boolean | undefined {
     const kept = this.#keptOf(header.logId)
     if (kept === undefined) return undefined
     const key = `${toHex(header.logId)}:${toHex(header.author)}`
@@ -307,12 +417,19 @@ export class KeptGroups {
     }
     // An author the order does not name (yet: a member added since) is refused like a full group.
     if (!kept.writers.has(toHex(header.author))) return refuse()
-    // Stored already, or counted on its way (another session, a relaying member): the store keeps one.
-    const uncounted = this.#counted.get(key) ?? (this.#logs.heightOf(header.logId, toHex(header.author)) ?? -1) + 1
-    if (header.seq < uncounted) return true
+    // Stored already: the store keeps one.
+    if (header.seq <= (this.#logs.heightOf(header.logId, toHex(header.author)) ?? -1)) return true
+    // On its way through another session (two sessions, a relaying member): counted once.
+    const opKey = `${key}:${header.seq}`
+    const coming = this.#coming.get(opKey)
+    if (coming !== undefined) {
+      if (!coming.peers.includes(from)) coming.peers.push(from)
+      return true
+    }
     const size = header.payloadSize + HEADER_ALLOWANCE
     if (kept.bytes + size > this.#quota.perGroupBytes || this.#total + size > this.#quota.totalBytes) {
       refuse()
+      kept.wanted = kept.full ? Math.min(kept.wanted, size) : size
       if (!kept.full) {
         kept.full = true
         const which = kept.bytes + size > this.#quota.perGroupBytes ? `its quota of ${this.#quota.perGroupBytes} bytes` : `the keeper's total of ${this.#quota.totalBytes} bytes`
@@ -321,11 +438,66 @@ export class KeptGroups {
       return false
     }
     if (resume !== undefined) this.#resumeAt.set(key, header.seq + 1)
-    // Only the next one in the chain moves the mark: a header from further on (a gap the store refuses, a forgery) counts, moves nothing.
-    if (header.seq === uncounted) this.#counted.set(key, uncounted + 1)
-    kept.bytes += size
-    this.#total += size
+    if (this.#coming.size < MAX_COMING) {
+      this.#coming.set(opKey, { groupId: kept.groupId, size, peers: [from] })
+      this.#count(kept, size)
+    }
     return true
+  }
+
+  /**
+   * Operations a sync session stored (or had stored already): each one
+   * taken counts what was stored (its header, and its payload if it came)
+   * instead of what its header states. Returns the groups back under their
+   * quota (ask their members for what they hold).
+   */
+  stored(ops: readonly Operation[]): Uint8Array[] {
+    const reopened: Uint8Array[] = []
+    // Asked for every batch any session stores: a node that keeps nothing on its way answers at once.
+    if (this.#coming.size === 0) return reopened
+    for (const op of ops) {
+      const { logId, author, seq } = op.header
+      const opKey = `${toHex(logId)}:${toHex(author)}:${seq}`
+      const coming = this.#coming.get(opKey)
+      if (coming === undefined) continue
+      this.#coming.delete(opKey)
+      // A forked log stores nothing more: its operation counts nothing.
+      const bytes = (this.#logs.heightOf(logId, toHex(author)) ?? -1) >= seq ? op.headerBytes.length + (op.payload?.length ?? 0) : 0
+      this.#settle(coming.groupId, bytes - coming.size, reopened)
+    }
+    return reopened
+  }
+
+  /**
+   * A sync session with `peer` (a PeerId) ended: what it brought and did
+   * not store (an invalid operation ends a session before it is stored)
+   * counts no more, unless another session brings it too. Returns the
+   * groups back under their quota.
+   */
+  ended(peer: string): Uint8Array[] {
+    const reopened: Uint8Array[] = []
+    for (const [opKey, coming] of this.#coming) {
+      const at = coming.peers.indexOf(peer)
+      if (at === -1) continue
+      coming.peers.splice(at, 1)
+      if (coming.peers.length > 0) continue
+      this.#coming.delete(opKey)
+      this.#settle(coming.groupId, -coming.size, reopened)
+    }
+    return reopened
+  }
+
+  /** Corrects a kept group's count by `delta` bytes; adds it to `reopened` if that brings it back under its quota. */
+  #settle(groupId: Uint8Array, delta: number, reopened: Uint8Array[]): void {
+    const kept = this.#groups.get(toHex(groupId))
+    if (kept === undefined) return
+    this.#count(kept, delta)
+    if (this.#reopens(kept)) reopened.push(kept.groupId.slice())
+  }
+
+  #count(kept: Kept, delta: number): void {
+    kept.bytes += delta
+    this.#total += delta
   }
 
   // ---- retention and status ---------------------------------------------------
@@ -342,7 +514,7 @@ export class KeptGroups {
     const reopened: Uint8Array[] = []
     const now = this.#now()
     // Measured from the store again: what was counted on its way is stored by now, or was never.
-    this.#counted.clear()
+    this.#coming.clear()
     for (const kept of this.#groups.values()) {
       const wasFull = kept.full
       expired += this.#sweepGroup(kept, now)
@@ -412,8 +584,10 @@ export class KeptGroups {
     }
     this.#groups.delete(toHex(kept.groupId))
     for (const key of kept.fileLogs.keys()) this.#fileGroup.delete(key)
+    // What was on its way leaves the total with the group.
+    for (const [opKey, { groupId }] of this.#coming) if (bytesEqual(groupId, kept.groupId)) this.#coming.delete(opKey)
     this.#total -= kept.bytes
-    return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex) }
+    return { groupId: kept.groupId, peers: [], dropped: [...kept.sharedWith].map(fromHex), claimed: [] }
   }
 
   /** Whether `logId` holds operations of this node. */
@@ -426,7 +600,7 @@ export class KeptGroups {
   }
 
   /** Holds the latest order of a peer not allowed yet (the oldest held one goes past {@link MAX_HELD_ORDERS}); asks the user the first time. */
-  #hold(from: Uint8Array, order: Extract<KeeperRequest, { type: 'order' }>): void {
+  #hold(from: Uint8Array, order: KeeperOrder): void {
     const key = `${toHex(from)}:${toHex(order.groupId)}`
     this.#held.delete(key)
     this.#held.set(key, { from: from.slice(), order })
@@ -438,15 +612,13 @@ export class KeptGroups {
     this.onAsked(from.slice())
   }
 
-  #takeHeld(orderer: Uint8Array): Extract<KeeperRequest, { type: 'order' }>[] {
+  #heldOf(orderer: Uint8Array): KeeperOrder[] {
+    return [...this.#held.values()].filter((h) => bytesEqual(h.from, orderer)).map((h) => h.order)
+  }
+
+  #dropHeld(orderer: Uint8Array): void {
     const prefix = `${toHex(orderer)}:`
-    const out: Extract<KeeperRequest, { type: 'order' }>[] = []
-    for (const [key, held] of this.#held) {
-      if (!key.startsWith(prefix)) continue
-      this.#held.delete(key)
-      out.push(held.order)
-    }
-    return out
+    for (const key of this.#held.keys()) if (key.startsWith(prefix)) this.#held.delete(key)
   }
 
   #keptOf(logId: LogId): Kept | undefined {
@@ -467,6 +639,7 @@ export class KeptGroups {
       fileLogs: new Map(),
       bytes: 0,
       full: false,
+      wanted: 0,
     }
     this.#groups.set(toHex(groupId), kept)
     return kept
@@ -482,7 +655,18 @@ export class KeptGroups {
     this.#total -= kept.bytes
     kept.bytes = [kept.groupId, ...kept.fileLogs.values()].reduce((n, logId) => n + this.#store.logSize(logId).bytes, 0)
     this.#total += kept.bytes
-    if (kept.full && kept.bytes < this.#quota.perGroupBytes && this.#total < this.#quota.totalBytes) kept.full = false
+    this.#reopens(kept)
+  }
+
+  /**
+   * Whether a full group has room again for the smallest operation it
+   * refused, within its quota and the total: it takes operations again
+   * (room for less would only refill it, and report it full again).
+   */
+  #reopens(kept: Kept): boolean {
+    if (!kept.full || kept.bytes + kept.wanted > this.#quota.perGroupBytes || this.#total + kept.wanted > this.#quota.totalBytes) return false
+    kept.full = false
+    return true
   }
 }
 
@@ -515,5 +699,24 @@ export const MAX_KEPT_FILE_LOGS = 4096
 /** Orders held for peers the user has not answered: each may name 1,008 peers (about 200 KiB), so a few. */
 const MAX_HELD_ORDERS = 16
 
-/** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected at the next measure. */
+/**
+ * File ids of claims held for groups not kept yet, in all: one group's worth
+ * ({@link MAX_KEPT_FILE_LOGS}); 0.4 MiB of heap as eight full claims, 1.7 MiB
+ * as 4,096 claims of one id each (measured). Any allow-listed peer may claim
+ * for any group id; past the bound the oldest claims go, and their members
+ * claim again at their next change or start, as before this was held.
+ */
+const MAX_EARLY_FILE_IDS = MAX_KEPT_FILE_LOGS
+
+/** Bytes counted for an operation's header before it is stored (a header is about 150 bytes): a slight overestimate, corrected once it is stored. */
 const HEADER_ALLOWANCE = 192
+
+/**
+ * Operations counted on their way at once: each a map entry of about 210
+ * bytes (measured), 3.4 MiB in all. A session has one frame's operations
+ * between `accepts` and `stored` at a time: a frame of 4 MiB holds up to
+ * about 27,000 headers alone, 870 at the 128 KiB frames peers send. Past the
+ * bound an operation is taken uncounted until the next measure (a minute
+ * at most).
+ */
+const MAX_COMING = 16_384

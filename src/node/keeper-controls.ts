@@ -99,7 +99,13 @@ export class KeeperControls {
     })
   }
 
-  /** As a keeper: the user's answer to a peer (allow-listed, by name, PeerId or .onion) that orders this node to keep its groups. */
+  /**
+   * As a keeper: the user's answer to a peer (allow-listed, by name, PeerId
+   * or .onion) that orders this node to keep its groups.
+   *
+   * @throws NodeError `NODE_PEER_LIMIT` when the held orders an `allow`
+   * carries out name more peers than the allow-list has room for (nothing changes)
+   */
   async decideKeeping(peerWhat: string, decision: 'allow' | 'deny'): Promise<KeepingOrdererView> {
     const peer = this.#table.resolve(peerWhat)
     await this.#service.decide(peer.identityKey, decision)

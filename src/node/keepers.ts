@@ -23,6 +23,7 @@ import {
 import { peerIdOfIdentityKey, request, serveRequests, type AddressTable, type PeerConnector, type SyncManager } from '../net/index.js'
 import type { KeeperStore } from '../store/index.js'
 import { listen } from '../util/events.js'
+import { assertPeerLimit } from './onion-access.js'
 
 /**
  * Keepers (group/keeper-wire.ts, group/kept.ts) on the network, all three
@@ -111,6 +112,8 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       options.logger.info({ peer: peerIdOfIdentityKey(orderer) }, 'a peer asks this node to keep its groups')
       this.emit('asked', orderer)
     }
+    // Checked before an order is written, and the room taken (#grant) before anything else runs: an order is carried out whole or not at all.
+    options.kept.checkRoom = (peers) => assertPeerLimit(options.table.size + this.#newcomers(peers).length)
   }
 
   /** Serves the protocol and starts the owner's and members' sides on a running node. */
@@ -129,6 +132,11 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       listen(groups, 'appended', (ops) => {
         const groupId = ops[0]?.header.logId
         if (groupId !== undefined && this.#orderedRetention.has(toHex(groupId))) this.#retentionMaybeChanged(groupId)
+      }),
+      // A kept group's quota counts what was stored, not what headers state: a group back under it asks again at once.
+      listen(net.sync, 'ingested', ({ operations }) => this.#reopen(this.#o.kept.stored(operations))),
+      listen(net.sync, 'session', ({ peer, state }) => {
+        if (state === 'ended') this.#reopen(this.#o.kept.ended(peer))
       }),
     )
     // Each kept group's retention period, applied every minute like a member's.
@@ -174,8 +182,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   /** Applies kept groups' retention periods; a group back under its quota asks its members again for what it refused. */
   sweep(): { expired: number } {
     const { expired, reopened } = this.#o.kept.sweep()
-    for (const groupId of reopened) this.#net?.sync.share(groupId)
+    this.#reopen(reopened)
     return { expired }
+  }
+
+  /** Kept groups back under their quota ask their members again for what they refused, in each of their logs (a session asks per log). */
+  #reopen(groupIds: readonly Uint8Array[]): void {
+    for (const groupId of groupIds) for (const logId of this.#o.kept.logsOf(groupId)) this.#net?.sync.share(logId)
   }
 
   /** Groups whose keepers list waits for the user's answer. */
@@ -203,7 +216,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   /** The user removed a peer: its reasons go with it, and so do its answer as an orderer and the groups kept for it. */
   async userRemoved(peerId: string, identityKey: Uint8Array): Promise<void> {
     this.#o.store.forgetPeer(peerId)
-    for (const change of this.#o.kept.forget(identityKey)) await this.#peersChanged(change)
+    await this.#peersChanged(this.#o.kept.forget(identityKey))
   }
 
   /**
@@ -212,10 +225,9 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
    * `deny` refuses them and drops the groups kept for it.
    */
   async decide(orderer: Uint8Array, decision: 'allow' | 'deny'): Promise<void> {
-    for (const change of this.#o.kept.decide(orderer, decision)) {
-      await this.#peersChanged(change)
-      this.#net?.sync.share(change.groupId)
-    }
+    const changes = this.#o.kept.decide(orderer, decision)
+    await this.#peersChanged(changes)
+    for (const change of changes) this.#shareKept(change)
   }
 
   /** Peers that asked this node to keep groups and wait for the user's answer. */
@@ -239,10 +251,13 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     }
     try {
       const { kept } = this.#o
-      if (req.type === 'order') await this.#peersChanged(kept.order(from, req))
-      else if (req.type === 'release') await this.#peersChanged(kept.release(from, req.groupId))
-      else for (const logId of kept.claim(from, req.groupId, req.fileIds)) this.#net?.sync.share(logId)
-      if (req.type !== 'claim') this.#net?.sync.share(req.groupId)
+      if (req.type === 'claim') {
+        for (const logId of kept.claim(from, req.groupId, req.fileIds)) this.#net?.sync.share(logId)
+      } else {
+        const change = req.type === 'order' ? kept.order(from, req) : kept.release(from, req.groupId)
+        await this.#peersChanged([change])
+        this.#shareKept(change)
+      }
       this.#o.logger.info({ peer: peerId, request: req.type, group: toHex(req.groupId).slice(0, 12) }, 'keeper request accepted')
       return encodeKeeperResponse()
     } catch (err) {
@@ -252,11 +267,16 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
     }
   }
 
-  /** Allow-lists who a kept group is shared with now, and lets go of those it no longer names. */
-  async #peersChanged(change: KeptPeersChange): Promise<void> {
-    const reason = `kept:${toHex(change.groupId)}`
-    await this.#grant(change.peers, reason)
-    await this.#revoke(change.dropped, reason)
+  /** Offers a kept group's logs, with the file logs claimed before its order, to the peers it is shared with now. */
+  #shareKept(change: KeptPeersChange): void {
+    for (const logId of [change.groupId, ...change.claimed]) this.#net?.sync.share(logId)
+  }
+
+  /** Allow-lists who kept groups are shared with now, in one change of the allow-list, and lets go of those they no longer name. */
+  async #peersChanged(changes: readonly KeptPeersChange[]): Promise<void> {
+    const reason = (change: KeptPeersChange): string => `kept:${toHex(change.groupId)}`
+    await this.#grant(changes.map((change) => ({ cards: change.peers, reason: reason(change) })))
+    for (const change of changes) await this.#revoke(change.dropped, reason(change))
   }
 
   /**
@@ -290,7 +310,7 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
         // Our own keepers are on our allow-list already (the owner names only peers it has); dropped ones get their `release`.
         this.#orderAll(list.groupId)
       } else if (allowed) {
-        await this.#grant(list.keepers, reason)
+        await this.#grant([{ cards: list.keepers, reason }])
         this.#claimAll(list)
       } else if (list.decision === 'ask' && list.keepers.length > 0) {
         this.emit('question', list)
@@ -401,20 +421,34 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
 
   // ---- the allow-list ----------------------------------------------------------
 
-  /** Allow-lists `cards` for `reason`; a peer the user had added before is marked the user's, so that it stays. */
-  async #grant(cards: readonly ContactCard[], reason: string): Promise<void> {
+  /**
+   * Allow-lists each grant's cards for its reason, all in one change of the
+   * allow-list (whose limit it checks before it awaits anything: the room an
+   * order found is still there); a peer the user had added before is marked
+   * the user's, so that it stays.
+   */
+  async #grant(grants: readonly { cards: readonly ContactCard[]; reason: string }[]): Promise<void> {
     const { store, table } = this.#o
-    const own = this.#o.groups.identityKey
-    const newcomers: ContactCard[] = []
-    for (const card of cards) {
-      if (bytesEqual(card.identityKey, own)) continue
-      const peerId = peerIdOfIdentityKey(card.identityKey)
-      const reasons = store.peerReasons().filter((r) => r.peerId === peerId)
-      if (table.isAllowed(peerId) && reasons.length === 0) store.addPeerReason(peerId, 'user')
-      if (!table.isAllowed(peerId)) newcomers.push(card)
-      store.addPeerReason(peerId, reason)
+    const newcomers = this.#newcomers(grants.flatMap((g) => g.cards))
+    for (const { cards, reason } of grants) {
+      for (const card of cards) {
+        if (bytesEqual(card.identityKey, this.#o.groups.identityKey)) continue
+        const peerId = peerIdOfIdentityKey(card.identityKey)
+        if (table.isAllowed(peerId) && !store.peerReasons().some((r) => r.peerId === peerId)) store.addPeerReason(peerId, 'user')
+        store.addPeerReason(peerId, reason)
+      }
     }
     if (newcomers.length > 0) await this.#o.allow(newcomers)
+  }
+
+  /** The peers among `cards` not on the allow-list yet (this node aside), once each. */
+  #newcomers(cards: readonly ContactCard[]): ContactCard[] {
+    const out = new Map<string, ContactCard>()
+    for (const card of cards) {
+      const peerId = peerIdOfIdentityKey(card.identityKey)
+      if (!bytesEqual(card.identityKey, this.#o.groups.identityKey) && !this.#o.table.isAllowed(peerId) && !out.has(peerId)) out.set(peerId, card)
+    }
+    return [...out.values()]
   }
 
   /** Drops `reason` from each peer; one left with no reason and not added by the user leaves the allow-list. */

@@ -77,7 +77,7 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept:
     },
     // Nothing below the disk floor (asked first: the keeper counts what it accepts); a kept log takes its
     // members' operations within its quota; the rest is the group layer's.
-    accepts: (_peerId, header) => room.hasRoomFor(header.payloadSize) && (kept.accepts(header) ?? groups.acceptsOperation(header)),
+    accepts: (peerId, header) => room.hasRoomFor(header.payloadSize) && (kept.accepts(header, peerId) ?? groups.acceptsOperation(header)),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)

@@ -20,11 +20,17 @@ import {
   type KeeperList,
   type KeeperRequest,
 } from '../../src/group/index.js'
+
+type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
 import { decodeAppBody, encodeAppBody } from '../../src/group/app-body.js'
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { toHex } from '../../src/log/index.js'
 import type { ContactCard } from '../../src/keys/index.js'
-import { KeeperStore } from '../../src/store/index.js'
+import { silentLogger } from '../../src/logging.js'
+import { AddressTable, peerIdOfIdentityKey } from '../../src/net/index.js'
+import { assertPeerLimit, MAX_PEERS } from '../../src/node/index.js'
+import { KeeperService } from '../../src/node/keepers.js'
+import { KeeperStore, PeerStore } from '../../src/store/index.js'
 import { onionAddressFromPublicKey } from '../../src/tor/onion-address.js'
 import { TestAuthor } from '../helpers/logs.js'
 import { prng } from '../helpers/prng.js'
@@ -32,6 +38,8 @@ import { deliver, invite, manualClock, syncAll, type Member } from '../helpers/g
 import { trackedMembers } from '../helpers/members.js'
 
 const member = trackedMembers()
+/** The PeerId a kept group's operations come from (a sync session's peer). */
+const PEER = 'peer-a'
 
 /** A peer entry for an identity key (its onion and client-auth keys random). */
 function cardFor(identityKey: Uint8Array, displayName?: string): ContactCard {
@@ -239,6 +247,8 @@ describe('kept groups', () => {
     expect(kept.claim(b.key, groupId, [fileId]).map(toHex)).toEqual([toHex(fileLogId(groupId, fileId))])
     expect(kept.mayShare(a.key, fileLogId(groupId, fileId))).toBe(true)
     expect(kept.sharedLogs(b.key).map(toHex)).toEqual([toHex(groupId), toHex(fileLogId(groupId, fileId))])
+    // A group back under its quota asks again in each of these (a session asks per log).
+    expect(kept.logsOf(groupId).map(toHex)).toEqual([toHex(groupId), toHex(fileLogId(groupId, fileId))])
   })
 
   it('refuses operations past the group quota, reports it once, never leaves a gap, and takes them again once retention frees space', async () => {
@@ -252,29 +262,31 @@ describe('kept groups', () => {
     kept.onFull = (_g, err) => full.push(err.code)
     // Application payloads (`82 01 …`), about 1 KiB each, dated now.
     const ops = Array.from({ length: 15 }, () => owner.next(groupId, Uint8Array.from([0x82, 0x01, ...randomBytes(1000)])))
-    const taken = ops.filter((op) => kept.accepts(op.header))
+    const taken = ops.filter((op) => kept.accepts(op.header, PEER))
     expect(taken.length).toBeGreaterThan(5)
     expect(taken.length).toBeLessThan(10)
     expect(full).toEqual(['KEEPER_QUOTA_FULL'])
     expect(k.logs.ingest(taken).stored).toBe(taken.length)
+    // Stored, they count a little less than they stated: not room enough for the operation refused, which would only refill the group.
+    expect(kept.stored(taken)).toEqual([])
     expect(kept.list()[0]).toMatchObject({ full: true, operations: taken.length })
     // Nothing after the first refused operation is taken, even when it would fit.
-    expect(kept.accepts(ops[ops.length - 1]!.header)).toBe(false)
+    expect(kept.accepts(ops[ops.length - 1]!.header, PEER)).toBe(false)
     // Operations older than the retention period lose their payloads: space again, from the first refused seq on.
     clock.advance(120_000)
     expect(kept.sweep()).toEqual({ expired: taken.length, reopened: [groupId] })
     expect(kept.list()[0]!.full).toBe(false)
-    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(false)
-    expect(kept.accepts(ops[taken.length]!.header)).toBe(true)
-    expect(kept.accepts(ops[taken.length + 1]!.header)).toBe(true)
+    expect(kept.accepts(ops[taken.length + 1]!.header, PEER)).toBe(false)
+    expect(kept.accepts(ops[taken.length]!.header, PEER)).toBe(true)
+    expect(kept.accepts(ops[taken.length + 1]!.header, PEER)).toBe(true)
     // Operations of someone the order does not name are not taken; nor, then, its later ones (a member added since: the
     // keeper asks for its log from the start once the order names it).
     const stranger = new TestAuthor()
     const strangerOps = [stranger.next(groupId), stranger.next(groupId)]
-    expect(kept.accepts(strangerOps[0]!.header)).toBe(false)
+    expect(kept.accepts(strangerOps[0]!.header, PEER)).toBe(false)
     kept.order(owner.publicKey, { type: 'order', groupId, nonce, members: [cardFor(stranger.publicKey)], keepers: [], retentionMs: 60_000 })
-    expect(kept.accepts(strangerOps[1]!.header)).toBe(false)
-    expect(kept.accepts(strangerOps[0]!.header)).toBe(true)
+    expect(kept.accepts(strangerOps[1]!.header, PEER)).toBe(false)
+    expect(kept.accepts(strangerOps[0]!.header, PEER)).toBe(true)
   })
 
   it('counts a claimed file log against its group after the group is ordered again', () => {
@@ -291,7 +303,7 @@ describe('kept groups', () => {
     const full: string[] = []
     kept.onFull = (_g, err) => full.push(err.code)
     const chunks = Array.from({ length: 15 }, () => sender.next(fileLog!, new Uint8Array(randomBytes(1000))))
-    const taken = chunks.filter((op) => kept.accepts(op.header))
+    const taken = chunks.filter((op) => kept.accepts(op.header, PEER))
     expect(taken.length).toBeLessThan(10)
     expect(full).toEqual(['KEEPER_QUOTA_FULL'])
     expect(kept.list()[0]).toMatchObject({ full: true })
@@ -299,7 +311,7 @@ describe('kept groups', () => {
   })
 
   /** An order of a new group of `owner` naming `members`. */
-  function newOrder(owner: Uint8Array, members: ContactCard[] = []): Extract<KeeperRequest, { type: 'order' }> {
+  function newOrder(owner: Uint8Array, members: ContactCard[] = []): KeeperOrder {
     const nonce = new Uint8Array(randomBytes(32))
     return { type: 'order', groupId: groupIdOf(owner, nonce), nonce, members, keepers: [], retentionMs: null }
   }
@@ -374,6 +386,74 @@ describe('kept groups', () => {
     expect(asked).toEqual([a.hex, a.hex])
   })
 
+  it('counts the claims that came before the group\'s order once it is carried out, of the members it names, within a bound', () => {
+    const owner = new TestAuthor()
+    const [b, stranger] = [new TestAuthor(), new TestAuthor()]
+    const { kept } = keeper()
+    const order = newOrder(owner.publicKey, [cardFor(b.publicKey)])
+    const fileIds = (n: number): Uint8Array[] => Array.from({ length: n }, () => new Uint8Array(randomBytes(16)))
+    const [early, waiting, strangers] = fileIds(3)
+    // Before any order (the member allowed the keepers first), and while the order waits for the keeper's user.
+    expect(code(() => kept.claim(b.publicKey, order.groupId, [early!]))).toBe('KEEPER_REFUSED')
+    expect(code(() => kept.order(owner.publicKey, order))).toBe('KEEPER_NOT_ALLOWED')
+    expect(code(() => kept.claim(b.publicKey, order.groupId, [waiting!]))).toBe('KEEPER_NOT_ALLOWED')
+    expect(code(() => kept.claim(stranger.publicKey, order.groupId, [strangers!]))).toBe('KEEPER_NOT_ALLOWED')
+    const [change] = kept.decide(owner.publicKey, 'allow')
+    const claimed = [early!, waiting!].map((f) => toHex(fileLogId(order.groupId, f))).sort()
+    expect(kept.sharedLogs(b.publicKey).map(toHex).sort()).toEqual([toHex(order.groupId), ...claimed].sort())
+    expect(change!.claimed.map(toHex).sort()).toEqual(claimed)
+    // Held in memory, one group's worth of file ids in all: the oldest claims go first.
+    const later = newOrder(owner.publicKey, [cardFor(b.publicKey)])
+    expect(code(() => kept.claim(b.publicKey, later.groupId, fileIds(1)))).toBe('KEEPER_REFUSED')
+    for (let i = 0; i < MAX_KEPT_FILE_LOGS / 512; i++) code(() => kept.claim(stranger.publicKey, new Uint8Array(randomBytes(32)), fileIds(512)))
+    expect(kept.order(owner.publicKey, later).claimed).toEqual([])
+  })
+
+  it('carries out an order whole or not at all at the node\'s peer limit; once room is made, it is carried out', async () => {
+    const owner = new TestAuthor()
+    const { k, kept } = keeper()
+    const table = new AddressTable(new PeerStore(k.db), peerIdOfIdentityKey(k.key))
+    const store = new KeeperStore(k.db)
+    const service = new KeeperService({
+      groups: k.manager,
+      kept,
+      table,
+      store,
+      // As the node's allow-list does it (Burrow's #admit): the limit first, then the cards.
+      allow: async (cards) => {
+        assertPeerLimit(table.size + cards.length)
+        table.addAll(cards)
+      },
+      disallow: async (peerId) => void table.remove(peerId),
+      logger: silentLogger,
+    })
+    const strangers = (n: number): ContactCard[] => Array.from({ length: n }, () => cardFor(new Uint8Array(randomBytes(32))))
+    const contacts = table.addAll([cardFor(owner.publicKey), ...strangers(MAX_PEERS - 3)]).slice(1)
+    const makeRoom = (n: number): void => contacts.splice(0, n).forEach((c) => table.remove(c.peerId))
+    const untouched = (order: KeeperOrder, size: number): void => {
+      expect(kept.keeps(order.groupId)).toBe(false)
+      expect(store.keptGroups().map((r) => toHex(r.groupId))).not.toContain(toHex(order.groupId))
+      expect(store.peerReasons().filter((r) => r.reason === `kept:${toHex(order.groupId)}`)).toEqual([])
+      expect(table.size).toBe(size)
+    }
+    // The user's allow would carry out a held order naming 3 peers, with room for 2: refused whole, still asked.
+    const held = newOrder(owner.publicKey, strangers(3))
+    expect(code(() => kept.order(owner.publicKey, held))).toBe('KEEPER_NOT_ALLOWED')
+    await expect(service.decide(owner.publicKey, 'allow')).rejects.toMatchObject({ code: 'NODE_PEER_LIMIT', message: expect.stringContaining(`at most ${MAX_PEERS} peers`) })
+    untouched(held, MAX_PEERS - 2)
+    expect(kept.orderers()).toMatchObject([{ decision: 'ask' }])
+    makeRoom(1)
+    await service.decide(owner.publicKey, 'allow')
+    expect(kept.keeps(held.groupId)).toBe(true)
+    expect(table.size).toBe(MAX_PEERS)
+    // The same for an order of an allowed orderer (what the keeper answers it), and its retry.
+    const next = newOrder(owner.publicKey, strangers(2))
+    expect(code(() => kept.order(owner.publicKey, next))).toBe('NODE_PEER_LIMIT')
+    untouched(next, MAX_PEERS)
+    makeRoom(2)
+    expect(kept.order(owner.publicKey, next).peers).toHaveLength(2)
+  })
+
   it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
     const owner = new TestAuthor()
     const { kept } = keeper({}, [owner.publicKey])
@@ -407,19 +487,52 @@ describe('kept groups', () => {
     const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey))
     const op = owner.next(groupId, new Uint8Array(1024 * 1024))
     // Two sessions offer it before either stored it, two more after.
-    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    expect([kept.accepts(op.header, PEER), kept.accepts(op.header, PEER)]).toEqual([true, true])
     expect(k.logs.ingest([op]).stored).toBe(1)
-    expect([kept.accepts(op.header), kept.accepts(op.header)]).toEqual([true, true])
+    expect([kept.accepts(op.header, PEER), kept.accepts(op.header, PEER)]).toEqual([true, true])
     const [view] = kept.list()
     expect(view!.bytes).toBeGreaterThanOrEqual(1024 * 1024)
     expect(view!.bytes).toBeLessThan(1024 * 1024 + 1024)
     expect(view!.full).toBe(false)
     // After a sweep or a restart, what is stored is not counted again.
     kept.sweep()
-    kept.accepts(op.header)
+    kept.accepts(op.header, PEER)
     const again = reopen()
-    again.accepts(op.header)
+    again.accepts(op.header, PEER)
     for (const k of [kept, again]) expect(k.list()[0]!.bytes).toBeLessThan(1024 * 1024 + 1024)
+  })
+
+  it('counts what an operation stored holds, not what its header states, and what was never stored only until its sessions end', () => {
+    const owner = new TestAuthor()
+    const member = new TestAuthor()
+    const { kept, k } = keeper({ quota: { perGroupBytes: 4 * 1024 * 1024 } }, [owner.publicKey])
+    const { groupId } = kept.order(owner.publicKey, newOrder(owner.publicKey, [cardFor(member.publicKey)]))
+    const full: string[] = []
+    kept.onFull = (_g, err) => full.push(err.code)
+    const MiB = (): Uint8Array => new Uint8Array(randomBytes(1024 * 1024))
+    // Headers alone, each stating a 1 MiB payload: valid, stored, and counted as stored.
+    const headers = Array.from({ length: 3 }, () => ({ ...member.next(groupId, MiB()), payload: undefined }))
+    expect(headers.map((op) => kept.accepts(op.header, PEER))).toEqual([true, true, true])
+    expect(k.logs.ingest(headers).stored).toBe(3)
+    expect(kept.stored(headers)).toEqual([])
+    expect(kept.list()[0]!.bytes).toBe(new KeeperStore(k.db).logSize(groupId).bytes)
+    // Operations the store refuses (a payload its header does not name, then a gap) count until the session that brought them ends.
+    const tampered = { ...member.next(groupId, MiB()), payload: MiB() }
+    const refused = [tampered, ...member.many(groupId, 3, 1024 * 1024).slice(1)]
+    expect(refused.map((op) => kept.accepts(op.header, PEER))).toEqual([true, true, true])
+    expect(k.logs.ingest(refused).rejected).toHaveLength(3)
+    const honest = owner.next(groupId, MiB())
+    expect(kept.accepts(honest.header, 'peer-b')).toBe(false)
+    expect(full).toEqual(['KEEPER_QUOTA_FULL'])
+    expect(kept.ended(PEER).map(toHex)).toEqual([toHex(groupId)])
+    expect(kept.list()[0]).toMatchObject({ bytes: new KeeperStore(k.db).logSize(groupId).bytes, full: false })
+    // One brought by two sessions counts until both ended, or it is stored.
+    expect([kept.accepts(honest.header, 'peer-b'), kept.accepts(honest.header, 'peer-c')]).toEqual([true, true])
+    kept.ended('peer-b')
+    expect(kept.list()[0]!.bytes).toBeGreaterThan(1024 * 1024)
+    k.logs.ingest([honest])
+    kept.stored([honest])
+    expect(kept.list()[0]!.bytes).toBe(new KeeperStore(k.db).logSize(groupId).bytes)
   })
 
   it('counts the total of all kept groups', async () => {
@@ -431,7 +544,7 @@ describe('kept groups', () => {
       kept.order(o.publicKey, { type: 'order', groupId, nonce, members: [], keepers: [], retentionMs: null })
       return groupId
     })
-    expect(kept.accepts(owners[0]!.next(groups[0]!, new Uint8Array(2000)).header)).toBe(true)
-    expect(kept.accepts(owners[1]!.next(groups[1]!, new Uint8Array(2000)).header)).toBe(false)
+    expect(kept.accepts(owners[0]!.next(groups[0]!, new Uint8Array(2000)).header, PEER)).toBe(true)
+    expect(kept.accepts(owners[1]!.next(groups[1]!, new Uint8Array(2000)).header, PEER)).toBe(false)
   })
 })
