@@ -61,8 +61,26 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
    * (our own, or an onion another peer uses), none is stored.
    */
   addAll(cards: readonly ContactCard[]): PeerRecord[] {
+    const rows = this.#rowsFor(cards)
+    // The cards' onions were checked when they were decoded.
+    const records = this.#store.upsertAll(rows).map((row, i) => ({ ...row, onion: rows[i]!.onion }))
+    for (const record of records) this.#remember(record)
+    for (const record of records) this.emit('added', record)
+    return records
+  }
+
+  /**
+   * Throws what {@link addAll} would for these cards, storing nothing: for
+   * callers that must know the list takes them before they write anything
+   * else (a keeper's order).
+   */
+  checkAll(cards: readonly ContactCard[]): void {
+    this.#rowsFor(cards)
+  }
+
+  #rowsFor(cards: readonly ContactCard[]): (Parameters<PeerStore['upsert']>[0] & { onion: PeerRecord['onion'] })[] {
     const onionOwner = new Map([...this.#allowed.values()].map((p) => [p.onion as string, p.peerId]))
-    const rows = cards.map((card) => {
+    return cards.map((card) => {
       const peerId = peerIdOfIdentityKey(card.identityKey)
       if (peerId === this.#ownPeerId) throw new NetError('PEER_REJECTED', 'that is this node\'s own contact card')
       const owner = onionOwner.get(card.onionAddress)
@@ -77,11 +95,6 @@ export class AddressTable extends EventEmitter<AddressTableEvents> implements Al
         addedAt: this.#now(),
       }
     })
-    // The cards' onions were checked when they were decoded.
-    const records = this.#store.upsertAll(rows).map((row, i) => ({ ...row, onion: rows[i]!.onion }))
-    for (const record of records) this.#remember(record)
-    for (const record of records) this.emit('added', record)
-    return records
   }
 
   /** How many peers are on the list. */

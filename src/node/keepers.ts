@@ -113,7 +113,11 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
       this.emit('asked', orderer)
     }
     // Checked before an order is written, and the room taken (#grant) before anything else runs: an order is carried out whole or not at all.
-    options.kept.checkRoom = (peers) => assertPeerLimit(options.table.size + this.#newcomers(peers).length)
+    options.kept.checkRoom = (peers) => {
+      const newcomers = this.#newcomers(peers)
+      options.table.checkAll(newcomers)
+      assertPeerLimit(options.table.size + newcomers.length)
+    }
   }
 
   /** Serves the protocol and starts the owner's and members' sides on a running node. */

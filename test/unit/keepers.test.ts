@@ -452,6 +452,13 @@ describe('kept groups', () => {
     untouched(next, MAX_PEERS)
     makeRoom(2)
     expect(kept.order(owner.publicKey, next).peers).toHaveLength(2)
+    // A card the allow-list would refuse (an onion another peer uses) is refused before anything is written too.
+    makeRoom(1)
+    const impostor = { ...cardFor(new Uint8Array(randomBytes(32))), onionAddress: contacts[0]!.onion }
+    const clash = newOrder(owner.publicKey, [impostor])
+    const size = table.size
+    expect(code(() => kept.order(owner.publicKey, clash))).toBe('PEER_REJECTED')
+    untouched(clash, size)
   })
 
   it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
