@@ -41,7 +41,7 @@ export const GROUP_ERRORS = {
   GROUP_PROPOSAL_REFUSED: 'a member may only update its own key or leave',
   /** A commit's bundle does not hold the proposals it needs, or holds something else. */
   GROUP_INVALID_BUNDLE: 'invalid commit bundle',
-  /** A Welcome from the inviter decrypted but describes another group, or a group without the inviter. */
+  /** A Welcome from the inviter is malformed, opens one of our key packages but cannot be joined (a malformed ratchet tree, a bad signature), or describes another group or a group without the inviter. */
   GROUP_INVALID_WELCOME: 'invalid welcome',
   /** An inviter asked us for key packages faster than the rate limit allows (a refusal sent to it). */
   GROUP_RATE_LIMITED: 'too many key-package requests; try again later',

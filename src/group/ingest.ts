@@ -5,7 +5,7 @@ import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { OwnProposal } from '../store/index.js'
-import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
+import { joinFromWelcome, messageEpoch, welcomeIsFor, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
 import { decodeAppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
@@ -472,10 +472,14 @@ export class GroupIngest {
       const roster = new GroupRoster()
       let joined: MlsGroup
       try {
+        // A Welcome for someone else (or another of our key packages): normal.
+        if (!(await welcomeIsFor(welcome, invitation.publicPackage))) continue
         const keyPackage = { publicPackage: invitation.publicPackage, privatePackage: invitation.privatePackage }
         joined = await roster.admitting(ADMIT_ANY, () => joinFromWelcome(welcome, keyPackage, core.identity, roster.accepts))
-      } catch {
-        continue // a Welcome for someone else (or another of our key packages): normal
+      } catch (err) {
+        // Malformed, or ours but not joinable (a malformed tree, a bad signature): recorded, never tried again.
+        core.logger.debug({ code: codeOf(err) }, 'welcome refused')
+        return { code: new GroupError('GROUP_INVALID_WELCOME').code, epoch: epochTag(op) ?? null }
       }
       const members = joined.members()
       const problem = !bytesEqual(joined.groupId, groupId)

@@ -18,6 +18,7 @@ import type {
   Proposal,
   ProposalWithSender,
 } from 'ts-mls'
+import { makeKeyPackageRef } from 'ts-mls/keyPackage.js'
 import { decryptSenderData } from 'ts-mls/privateMessage.js'
 import { bytesEqual } from '../../log/bytes.js'
 import { leafIdentity, onRoster, RosterAuthService, type MlsIdentity, type Roster } from './credential.js'
@@ -27,6 +28,7 @@ import { decodeGroupMessage, decodeKeyPackage, decodeWelcome, encodePrivateMessa
 import { applyRatchetSteps, decodeStoredGroup, encodeStoredGroup, ratchetStepOf, type RatchetStep } from './state-codec.js'
 import { cipherSuite, clientConfig, MLS_CIPHERSUITE } from './suite.js'
 import { translateError } from './translate.js'
+import { checkTreeStructure, welcomeTree } from './tree-check.js'
 import { commitAppliesUpdate, createUpdateProposal, withUpdatedLeafKey, type PendingUpdate } from './update.js'
 
 /** Outcome of {@link MlsGroup.process}. Every variant carries the group state to persist with the message. */
@@ -487,9 +489,21 @@ export async function createGroup(groupId: Uint8Array, identity: MlsIdentity, ro
 }
 
 /**
+ * True when `welcome` (an encoded MLSMessage(Welcome)) holds group secrets
+ * for `publicPackage`: joining from it is this key package's to try. Throws
+ * MLS_MALFORMED for malformed bytes.
+ */
+export async function welcomeIsFor(welcome: Uint8Array, publicPackage: Uint8Array): Promise<boolean> {
+  const cs = await cipherSuite()
+  const ref = await makeKeyPackageRef(decodeKeyPackage(publicPackage), cs.hash)
+  return decodeWelcome(welcome).secrets.some((s) => bytesEqual(s.newMember, ref))
+}
+
+/**
  * Joins a group from a Welcome addressed to `keyPackage` (created by
  * {@link createKeyPackage} for `identity`). The ratchet tree travels inside
- * the (encrypted) Welcome. Every member in it, and the inviter, must be on
+ * the (encrypted) Welcome; a malformed one is MLS_REJECTED before ts-mls
+ * reads it (tree-check.ts). Every member in it, and the inviter, must be on
  * `roster` (MLS_UNAUTHORIZED).
  */
 export async function joinFromWelcome(
@@ -505,12 +519,15 @@ export async function joinFromWelcome(
   const privateKeys = decodePrivatePackage(keyPackage.privatePackage, identity)
   const auth = new RosterAuthService(roster)
   try {
+    const cs = await cipherSuite()
+    const tree = await welcomeTree(decodedWelcome, publicPackage, privateKeys, cs)
+    if (tree !== undefined) checkTreeStructure(tree)
     const state = await joinGroup(
       decodedWelcome,
       publicPackage,
       privateKeys,
       emptyPskIndex,
-      await cipherSuite(),
+      cs,
       undefined,
       undefined,
       clientConfig(auth),
