@@ -55,6 +55,8 @@ export const GROUP_ERRORS = {
   GROUP_KEY_PACKAGE_REFUSED: 'the peer refused to give a key package',
   /** Recorded for an operation whose processing failed in a way that is not one of Burrow's typed errors (a defect in a dependency). */
   GROUP_PROCESSING_FAILED: 'group processing failed unexpectedly',
+  /** The node died twice while MLS processed this operation of a peer (a Welcome, commit or proposal): it is refused rather than tried at every start. */
+  GROUP_PROCESSING_INTERRUPTED: 'the node stopped twice while processing this operation; it is refused rather than tried again',
   // Files, deletion and retention.
   /** No file of the group has this id, id prefix or name (or it was deleted). */
   GROUP_FILE_NOT_FOUND: 'no such file in the group',

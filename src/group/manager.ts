@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from '../log/bytes.js'
 import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
-import type { FileRow, GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
+import { GroupAttempts, type FileRow, type GroupMessage, type LogStore, type RejectedGroupOperation } from '../store/index.js'
 import type { ContactCard } from '../keys/index.js'
 import type { KeeperDecision } from '../store/index.js'
 import { GroupCore, type KeeperList, type LiveGroup } from './core.js'
@@ -118,7 +118,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       invitationTtlMs: this.#limits.pendingTtlMs,
       ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     })
-    this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
+    this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events), new GroupAttempts(options.db))
     this.#logAuthors = new GroupLogAuthors(
       (author, groupId) => bytesEqual(author, this.identityKey) || this.#core.isMember(author, groupId),
       (logId) => this.#core.authors(logId),

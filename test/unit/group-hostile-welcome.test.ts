@@ -16,8 +16,9 @@ import { decodeKeyPackage } from '../../src/group/mls/messages.js'
 import { decodeStoredGroup } from '../../src/group/mls/state-codec.js'
 import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
 import { toHex } from '../../src/log/index.js'
+import { GroupAttempts } from '../../src/store/index.js'
 import { moduleEntry, runUntilKilled } from '../helpers/child.js'
-import { appendRaw, deliver, newIdentity, type Member, type ReceiverConfig } from '../helpers/group.js'
+import { appendRaw, deliver, invite, newIdentity, syncAll, text, type Member, type ReceiverConfig } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 
 const member = trackedMembers()
@@ -64,5 +65,33 @@ describe('group manager: a hostile Welcome', () => {
     expect(v.manager.get(groupId)).toBeUndefined()
     // Passed for good: the next start has nothing to do.
     expect(await v.manager.processPending()).toMatchObject({ joined: 0, rejected: 0 })
+  })
+})
+
+describe('group manager: an operation the node died processing', () => {
+  it.each([
+    [1, 'tried again (a power cut is no reason to refuse it)', 3, []],
+    [2, 'refused and recorded', 2, ['GROUP_PROCESSING_INTERRUPTED']],
+  ])('an owner commit the node died in %i time(s) is %s at the next start, and the rest is processed', async (deaths, _outcome, epoch, rejected) => {
+    const [a, b, c] = [member('a'), member('b'), member('c')]
+    const { id: groupId } = await a.manager.create()
+    await invite(a, b, groupId)
+    await invite(a, c, groupId)
+    await syncAll([a, b, c], groupId)
+    await c.manager.send(groupId, text('c at epoch 2'))
+    await a.manager.rotate(groupId)
+    deliver(a, b, groupId, a)
+    deliver(c, b, groupId, c)
+    const commit = b.logs.operationsAfter(a.key, groupId, -1, 100).at(-1)!
+
+    // What a node that died in the commit leaves behind: the mark, set at each start and never cleared.
+    for (let i = 0; i < deaths; i++) new GroupAttempts(b.db).begin(groupId, a.key, commit.header.seq)
+    b.restart()
+    await b.manager.processPending()
+    expect(b.manager.get(groupId)?.epoch).toBe(epoch)
+    expect(b.manager.rejected(groupId).map((r) => r.code)).toEqual(rejected)
+    expect(b.texts(groupId)).toEqual(['c at epoch 2'])
+    // The mark is gone: the next operation starts afresh.
+    expect(new GroupAttempts(b.db).begin(groupId, a.key, commit.header.seq)).toBe(0)
   })
 })
