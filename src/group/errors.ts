@@ -37,7 +37,7 @@ export const GROUP_ERRORS = {
   GROUP_NOT_FROM_OWNER: 'not written by the group owner',
   /** The MLS sender of a message is not the author of the operation that carries it. */
   GROUP_SENDER_MISMATCH: 'MLS sender differs from the operation author',
-  /** A member's proposal would do more than a member may ask for (update its own key, or leave): the owner refuses to commit it. */
+  /** A member's proposal would do more than a member may ask for (update its own key, or leave), or its new leaf fails the leaf policy (mls/leaf-policy.ts): the owner refuses to commit it. */
   GROUP_PROPOSAL_REFUSED: 'a member may only update its own key or leave',
   /** A commit's bundle does not hold the proposals it needs, or holds something else. */
   GROUP_INVALID_BUNDLE: 'invalid commit bundle',

@@ -332,6 +332,7 @@ export class GroupIngest {
    * ReInit, ExternalInit, PreSharedKey, GroupContextExtensions, custom types)
    * is refused from the proposal itself, before any state that holds it is
    * kept, so the owner's MLS state stays exactly as it was.
+   * An update's new leaf must meet the leaf policy (mls/leaf-policy.ts).
    */
   async #commitProposal(group: LiveGroup, op: Operation, proposal: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
@@ -348,6 +349,8 @@ export class GroupIngest {
         const what = type === 'update' || type === 'remove' ? `${type} of another leaf` : type
         throw new GroupError('GROUP_PROPOSAL_REFUSED', `a member may only update its own key or leave (refused: ${what})`)
       }
+      const refusal = await proposed.group.updateRefusal()
+      if (refusal !== undefined) throw new GroupError('GROUP_PROPOSAL_REFUSED', `the new leaf of a key update is refused: ${refusal}`)
       const committed = await proposed.group.commitPending()
       // The same rule checked on the outcome: nobody joined, and nobody but the proposer left.
       const after = committed.group.members()
