@@ -170,6 +170,8 @@ export class GroupIngest {
       if (whole === 'wait') return 'wait'
       // Handled as one operation at the last part's place: the cursor passes every part at once.
       if ('error' in whole) return this.#reject(group, whole.last, whole.error, tag)
+      // A member's proposal takes under 400 bytes: one in parts could only carry a leaf no owner should commit.
+      if (whole.payload.kind === 'proposal') return this.#reject(group, whole.last, new GroupError('GROUP_PROPOSAL_REFUSED', 'a proposal in parts'), tag)
       return this.#dispatch(group, whole.last, whole.payload, tag)
     }
     return this.#dispatch(group, op, payload, tag)
