@@ -37,11 +37,11 @@ export const GROUP_ERRORS = {
   GROUP_NOT_FROM_OWNER: 'not written by the group owner',
   /** The MLS sender of a message is not the author of the operation that carries it. */
   GROUP_SENDER_MISMATCH: 'MLS sender differs from the operation author',
-  /** A member's proposal would do more than a member may ask for (update its own key, or leave): the owner refuses to commit it. */
+  /** A member's proposal would do more than a member may ask for (update its own key, or leave), or its new leaf fails the leaf policy (mls/leaf-policy.ts): the owner refuses to commit it. */
   GROUP_PROPOSAL_REFUSED: 'a member may only update its own key or leave',
   /** A commit's bundle does not hold the proposals it needs, or holds something else. */
   GROUP_INVALID_BUNDLE: 'invalid commit bundle',
-  /** A Welcome from the inviter decrypted but describes another group, or a group without the inviter. */
+  /** A Welcome from the inviter is malformed, opens one of our key packages but cannot be joined (a malformed ratchet tree, a bad signature), or describes another group or a group without the inviter. */
   GROUP_INVALID_WELCOME: 'invalid welcome',
   /** An inviter asked us for key packages faster than the rate limit allows (a refusal sent to it). */
   GROUP_RATE_LIMITED: 'too many key-package requests; try again later',
@@ -55,6 +55,8 @@ export const GROUP_ERRORS = {
   GROUP_KEY_PACKAGE_REFUSED: 'the peer refused to give a key package',
   /** Recorded for an operation whose processing failed in a way that is not one of Burrow's typed errors (a defect in a dependency). */
   GROUP_PROCESSING_FAILED: 'group processing failed unexpectedly',
+  /** The node died twice while MLS processed this operation of a peer (a Welcome, commit or proposal): it is refused rather than tried at every start. */
+  GROUP_PROCESSING_INTERRUPTED: 'the node stopped twice while processing this operation; it is refused rather than tried again',
   // Files, deletion and retention.
   /** No file of the group has this id, id prefix or name (or it was deleted). */
   GROUP_FILE_NOT_FOUND: 'no such file in the group',

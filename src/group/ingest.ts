@@ -4,8 +4,8 @@ import { bytesEqual, fromHex, toHex } from '../log/bytes.js'
 import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
-import type { OwnProposal } from '../store/index.js'
-import { joinFromWelcome, messageEpoch, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
+import type { GroupAttempts, OwnProposal } from '../store/index.js'
+import { joinFromWelcome, messageEpoch, welcomeIsFor, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
 import { decodeAppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
@@ -21,6 +21,14 @@ const BATCH = 64
 
 /** Code recorded for a failure that is not one of Burrow's typed errors (a defect in a dependency). */
 const UNEXPECTED_FAILURE = 'GROUP_PROCESSING_FAILED'
+
+/**
+ * Deaths of the process in one peer operation's MLS processing after which
+ * it is refused instead of tried again: one may be a power cut or a kill
+ * during an honest join (seconds in a large group), two in the same place
+ * are the operation's doing.
+ */
+const DEATHS_BEFORE_REFUSAL = 2
 
 /** What handling one operation did to its author's cursor. */
 type Outcome =
@@ -70,6 +78,7 @@ function sentAt(op: Operation): { sentAt?: number } {
 export class GroupIngest {
   readonly #core: GroupCore
   readonly #emit: (events: readonly GroupEvent[]) => void
+  readonly #attempts: GroupAttempts
   #summary: ProcessSummary = { messages: 0, commits: 0, joined: 0, rejected: 0 }
   /**
    * Per group and author (hex): the epoch its next operation is tagged with,
@@ -80,10 +89,11 @@ export class GroupIngest {
    */
   readonly #waitingFor = new Map<string, Map<string, number>>()
 
-  /** `emit` receives the events of every change as soon as it is committed. */
-  constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void) {
+  /** `emit` receives the events of every change as soon as it is committed; `attempts` marks the operation MLS is processing. */
+  constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void, attempts: GroupAttempts) {
     this.#core = core
     this.#emit = emit
+    this.#attempts = attempts
   }
 
   /** Processes everything stored and processable: Welcomes for our pending invitations, then every active group. */
@@ -187,6 +197,8 @@ export class GroupIngest {
       if (whole === 'wait') return 'wait'
       // Handled as one operation at the last part's place: the cursor passes every part at once.
       if ('error' in whole) return this.#reject(group, whole.last, whole.error, tag)
+      // A member's proposal takes under 400 bytes: one in parts could only carry a leaf no owner should commit.
+      if (whole.payload.kind === 'proposal') return this.#reject(group, whole.last, new GroupError('GROUP_PROPOSAL_REFUSED', 'a proposal in parts'), tag)
       return this.#dispatch(group, whole.last, whole.payload, tag)
     }
     return this.#dispatch(group, op, payload, tag)
@@ -236,10 +248,11 @@ export class GroupIngest {
         if (fromOwner) return this.#reject(group, op, new GroupError('GROUP_PROPOSAL_REFUSED', 'the owner commits; it does not propose'), tag)
         // Members apply proposals only from the owner's commit bundle: a pending
         // proposal would stop them from sending until that commit arrives.
-        return weOwn ? this.#commitProposal(group, op, payload.proposal, tag) : this.#skip(group, op)
+        if (!weOwn) return this.#skip(group, op)
+        return this.#guarded(group.id, op, () => this.#commitProposal(group, op, payload.proposal, tag), (err) => this.#reject(group, op, err, tag))
       case 'commit':
         if (!fromOwner) return this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'commit'} not written by the group owner`), tag)
-        return this.#applyCommit(group, op, payload.commit, payload.proposals, tag)
+        return this.#guarded(group.id, op, () => this.#applyCommit(group, op, payload.commit, payload.proposals, tag), (err) => this.#reject(group, op, err, tag))
       case 'welcome':
         // Welcomes are for joiners; members already have the group.
         return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'welcome'} not written by the group owner`), tag)
@@ -348,6 +361,7 @@ export class GroupIngest {
    * ReInit, ExternalInit, PreSharedKey, GroupContextExtensions, custom types)
    * is refused from the proposal itself, before any state that holds it is
    * kept, so the owner's MLS state stays exactly as it was.
+   * An update's new leaf must meet the leaf policy (mls/leaf-policy.ts).
    */
   async #commitProposal(group: LiveGroup, op: Operation, proposal: Uint8Array, tag: number): Promise<Outcome> {
     let change: GroupChange
@@ -364,6 +378,8 @@ export class GroupIngest {
         const what = type === 'update' || type === 'remove' ? `${type} of another leaf` : type
         throw new GroupError('GROUP_PROPOSAL_REFUSED', `a member may only update its own key or leave (refused: ${what})`)
       }
+      const refusal = await proposed.group.updateRefusal()
+      if (refusal !== undefined) throw new GroupError('GROUP_PROPOSAL_REFUSED', `the new leaf of a key update is refused: ${refusal}`)
       const committed = await proposed.group.commitPending()
       // The same rule checked on the outcome: nobody joined, and nobody but the proposer left.
       const after = committed.group.members()
@@ -487,7 +503,8 @@ export class GroupIngest {
           if (at !== op) break
           continue
         }
-        const joined = await this.#tryJoin(groupId, inviter, at, payload.welcome)
+        const welcome = payload.welcome
+        const joined = await this.#guarded(groupId, at, () => this.#tryJoin(groupId, inviter, at, welcome), (err) => ({ code: err.code, epoch: epochTag(at) ?? null }))
         if (joined === true) return
         core.passBeforeJoin(groupId, at, joined)
         if (joined !== undefined) this.#summary.rejected++
@@ -504,10 +521,14 @@ export class GroupIngest {
       const roster = new GroupRoster()
       let joined: MlsGroup
       try {
+        // A Welcome for someone else (or another of our key packages): normal.
+        if (!(await welcomeIsFor(welcome, invitation.publicPackage))) continue
         const keyPackage = { publicPackage: invitation.publicPackage, privatePackage: invitation.privatePackage }
         joined = await roster.admitting(ADMIT_ANY, () => joinFromWelcome(welcome, keyPackage, core.identity, roster.accepts))
-      } catch {
-        continue // a Welcome for someone else (or another of our key packages): normal
+      } catch (err) {
+        // Malformed, or ours but not joinable (a malformed tree, a bad signature): recorded, never tried again.
+        core.logger.debug({ code: codeOf(err) }, 'welcome refused')
+        return { code: new GroupError('GROUP_INVALID_WELCOME').code, epoch: epochTag(op) ?? null }
       }
       const members = joined.members()
       const problem = !bytesEqual(joined.groupId, groupId)
@@ -522,6 +543,26 @@ export class GroupIngest {
       return true
     }
     return undefined
+  }
+
+  /**
+   * The poison-pill guard around MLS processing of a peer's `op` (a Welcome,
+   * commit or proposal: bytes ts-mls might crash the process on): marks it
+   * in the database while `process` runs, so that an operation the process
+   * died in {@link DEATHS_BEFORE_REFUSAL} times is handed to `refuse`
+   * instead of run again at every start.
+   */
+  async #guarded<T>(groupId: Uint8Array, op: Operation, process: () => Promise<T>, refuse: (err: GroupError) => T): Promise<T> {
+    const { author, seq } = op.header
+    const deaths = this.#attempts.begin(groupId, author, seq)
+    try {
+      if (deaths < DEATHS_BEFORE_REFUSAL) return await process()
+      const err = new GroupError('GROUP_PROCESSING_INTERRUPTED')
+      this.#core.logger.warn({ code: err.code, seq, author: toHex(author).slice(0, 16) }, 'refused an operation the node died processing')
+      return refuse(err)
+    } finally {
+      this.#attempts.end()
+    }
   }
 
   #skip(group: LiveGroup, op: Operation): Outcome {

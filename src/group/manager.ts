@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from '../log/bytes.js'
 import { seedSigner } from '../log/ed25519.js'
 import { hashOf } from '../log/hash.js'
 import type { LogId, Signer } from '../log/types.js'
-import type { FileRow, GroupMessage, LogStore, RejectedGroupOperation } from '../store/index.js'
+import { GroupAttempts, type FileRow, type GroupMessage, type LogStore, type RejectedGroupOperation } from '../store/index.js'
 import type { ContactCard } from '../keys/index.js'
 import type { KeeperDecision } from '../store/index.js'
 import { GroupCore, type KeeperList, type LiveGroup } from './core.js'
@@ -15,7 +15,7 @@ import { MAX_KEEPERS } from './keeper-wire.js'
 import { GROUP_ID_LENGTH, GROUP_ID_NONCE_LENGTH, isGroupIdOf, newGroupId } from './group-id.js'
 import { GroupIngest } from './ingest.js'
 import { INVITATION_LIMITS, RequestRate, type InvitationLimits } from './invitation-limits.js'
-import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, type MlsIdentity } from './mls/index.js'
+import { createGroup, createKeyPackage as createMlsKeyPackage, IDENTITY_KEY_LENGTH, MAX_TREE_LEAVES, type MlsIdentity } from './mls/index.js'
 import { GroupLogAuthors } from './log-authors.js'
 import { GroupRoster } from './roster.js'
 import { checkSettingText, encodeGroupSetting, type GroupSetting } from './setting.js'
@@ -118,7 +118,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       invitationTtlMs: this.#limits.pendingTtlMs,
       ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     })
-    this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events))
+    this.#ingest = new GroupIngest(this.#core, (events) => this.#emitAll(events), new GroupAttempts(options.db))
     this.#logAuthors = new GroupLogAuthors(
       (author, groupId) => bytesEqual(author, this.identityKey) || this.#core.isMember(author, groupId),
       (logId) => this.#core.authors(logId),
@@ -195,7 +195,10 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
    * Owner: adds `member` from its key package. Appends the commit (for the
    * current members) then the Welcome (for the invitee) to this node's log,
    * in one transaction with the new state. Throws MLS errors for a package
-   * that is malformed, expired, or not `member`'s.
+   * that is malformed, expired, or not `member`'s, and `GROUP_INVALID_ARGUMENT`
+   * for one whose leaf the leaf policy refuses (mls/leaf-policy.ts: a key
+   * already in the group, an unusable key, missing capabilities, extensions,
+   * more than 1 KiB).
    */
   async invite(groupId: Uint8Array, member: Uint8Array, publicPackage: Uint8Array): Promise<GroupInfo> {
     assertIdentityKey(member, 'member')
@@ -206,6 +209,9 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       if (this.#core.keepers(groupId)?.keepers.some((k) => bytesEqual(k.identityKey, member)) === true) {
         throw new GroupError('GROUP_INVALID_ARGUMENT', 'that peer keeps this group: remove it as keeper before inviting it')
       }
+      if (group.mls.members().length >= MAX_TREE_LEAVES) throw new GroupError('GROUP_INVALID_ARGUMENT', `a group holds at most ${MAX_TREE_LEAVES} members`)
+      const refusal = await group.mls.keyPackageRefusal(publicPackage)
+      if (refusal !== undefined) throw new GroupError('GROUP_INVALID_ARGUMENT', `the key package of ${toHex(member).slice(0, 16)} is refused: ${refusal}`)
       const added = await group.roster.admitting((id) => bytesEqual(id, member), () => group.mls.addMembers([publicPackage]))
       // The roster admitted only `member`, but an existing member's package would pass it too.
       if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {

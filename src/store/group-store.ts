@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3'
-import { toHex } from '../log/bytes.js'
+import { bytesEqual, toHex } from '../log/bytes.js'
+import { withoutFsync } from './database.js'
 
 /** A proposal this member sent that waits for the owner's commit. */
 export interface OwnProposal {
@@ -699,5 +700,44 @@ export class GroupStore {
   /** Every departed member, oldest departure first. */
   departed(): DepartedRow[] {
     return this.stmt.departed.all().map(toDeparted)
+  }
+}
+
+/**
+ * The one peer operation whose MLS processing is under way (`group_attempt`,
+ * migration 10): marked before it starts and cleared when it ends, so a mark
+ * found at a later start names an operation the process died in. Written
+ * without an fsync: the mark need survive a dying process, not a power loss.
+ */
+export class GroupAttempts {
+  readonly #db: Database
+  readonly #read: Statement<[], { group_id: Buffer; author: Buffer; seq: number; unfinished: number }>
+  readonly #write: Statement<[Uint8Array, Uint8Array, number, number]>
+  readonly #clear: Statement<[]>
+
+  /** Wraps an open database migrated to version 10 or later. */
+  constructor(db: Database) {
+    this.#db = db
+    this.#read = db.prepare('SELECT group_id, author, seq, unfinished FROM group_attempt WHERE slot = 0')
+    this.#write = db.prepare('INSERT OR REPLACE INTO group_attempt (slot, group_id, author, seq, unfinished) VALUES (0, ?, ?, ?, ?)')
+    this.#clear = db.prepare('DELETE FROM group_attempt')
+  }
+
+  /** Marks the processing of `author`'s operation `seq` in group `groupId` as started; returns how many earlier starts on it never ended. */
+  begin(groupId: Uint8Array, author: Uint8Array, seq: number): number {
+    return withoutFsync(this.#db, () =>
+      this.#db.transaction(() => {
+        const last = this.#read.get()
+        const same = last !== undefined && last.seq === seq && bytesEqual(last.group_id, groupId) && bytesEqual(last.author, author)
+        const unfinished = same ? last.unfinished : 0
+        this.#write.run(groupId, author, seq, unfinished + 1)
+        return unfinished
+      }).immediate(),
+    )
+  }
+
+  /** Clears the mark: the processing ended, whatever its outcome. */
+  end(): void {
+    withoutFsync(this.#db, () => this.#clear.run())
   }
 }

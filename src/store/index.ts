@@ -10,7 +10,7 @@
  * - `log-store.ts`: operations, validated as they are stored, fork evidence.
  * - `peer-store.ts`: the allow-list's rows and their recent errors.
  *   `group-store.ts`: group state, cursors, invitations, departed members,
- *   the local view (the only plaintext), rejections.
+ *   the local view (the only plaintext), rejections, the operation MLS is processing.
  *   `pending-invite-store.ts`: the owner's invitations queued until the invitee is reachable.
  *   `keeper-store.ts`: keepers lists and answers, releases not yet
  *   acknowledged, groups kept for others, why a peer is on the allow-list,
@@ -41,6 +41,7 @@ export { PeerStore, type PeerError, type PeerRow } from './peer-store.js'
 export { KeeperStore, type KeeperDecision, type KeeperListRow, type KeepingOrdererRow, type KeptGroupRow } from './keeper-store.js'
 export { PendingInviteStore, type PendingInviteRow } from './pending-invite-store.js'
 export {
+  GroupAttempts,
   GroupStore,
   type DepartedRow,
   type FileRow,

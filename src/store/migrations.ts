@@ -292,6 +292,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 10,
+    name: 'groups: the peer operation MLS is processing, so that one the process died in is not tried for ever',
+    up(db) {
+      db.exec(`
+        CREATE TABLE group_attempt (               -- at most one row: set before MLS processing starts, deleted when it ends
+          slot       INTEGER PRIMARY KEY CHECK (slot = 0),
+          group_id   BLOB    NOT NULL,
+          author     BLOB    NOT NULL,
+          seq        INTEGER NOT NULL,
+          unfinished INTEGER NOT NULL             -- starts on this operation that never ended (the process died)
+        );
+      `)
+    },
+  },
 ]
 
 /** Throws unless `migrations` are numbered 1, 2, 3, … in order. */

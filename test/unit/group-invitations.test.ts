@@ -218,7 +218,7 @@ describe('group ids bound to their owner', () => {
       DROP TABLE group_departed; DROP TABLE group_pending_invites; DROP TABLE peer_errors;
       DROP INDEX log_forks_by_author; ALTER TABLE log_forks DROP COLUMN detected_at;
       DROP TABLE group_ratchets;
-      DROP TABLE group_keepers; DROP TABLE keeper_releases; DROP TABLE kept_file_logs; DROP TABLE kept_groups; DROP TABLE peer_reasons; DROP TABLE keeping_orderers;
+      DROP TABLE group_keepers; DROP TABLE keeper_releases; DROP TABLE kept_file_logs; DROP TABLE kept_groups; DROP TABLE peer_reasons; DROP TABLE keeping_orderers; DROP TABLE group_attempt;
       DROP TABLE log_deleted; DROP TABLE group_files; DROP TABLE group_file_uploads; ALTER TABLE groups DROP COLUMN retention_ms;
       ALTER TABLE group_cursors DROP COLUMN swept; ALTER TABLE group_messages DROP COLUMN sent_at; ALTER TABLE group_messages DROP COLUMN file_log;
     `)

@@ -133,6 +133,26 @@ describe('a group whose commits and Welcomes come in parts', () => {
     expect(rejected[0]!.seq).toBe(operationsOf(owner, bob, id)[3]!.header.seq)
   })
 
+  it("refuses a member's proposal in parts, which no honest proposal needs, and changes nothing", async () => {
+    const owner = new Member('owner')
+    const bob = new Member('bob')
+    const { id } = await owner.manager.create()
+    await invite(owner, bob, id)
+    deliver(owner, bob, id, owner)
+    await bob.manager.processPending()
+    const { proposal } = await stateCopy(bob, id).proposeUpdate()
+    const whole = { kind: 'proposal' as const, proposal }
+    const parts = payloadOperations(whole, Math.ceil(encodeGroupPayload(whole).length / 2) + 64)
+    expect(parts).toHaveLength(2)
+    for (const p of parts) appendRaw(bob, id, p, { epoch: 1 })
+    await bob.manager.send(id, text('after the parts'))
+    deliver(bob, owner, id, bob)
+    await owner.manager.processPending()
+    expect(owner.manager.rejected(id).map((r) => [r.code, r.seq])).toEqual([['GROUP_PROPOSAL_REFUSED', operationsOf(owner, bob, id)[1]!.header.seq]])
+    expect(owner.manager.get(id)?.epoch).toBe(1)
+    expect(owner.texts(id)).toEqual(['after the parts'])
+  })
+
   it('a 2,000-member group: its Welcome of about 500 KB travels in parts of 256 KiB and the newcomer joins', { timeout: 240_000 }, async () => {
     const owner = new Member('owner')
     const { id } = await owner.manager.create({ name: 'two thousand' })

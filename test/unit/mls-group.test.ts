@@ -1,6 +1,8 @@
+import type { LeafNodeKeyPackage } from 'ts-mls'
 import { describe, expect, it } from 'vitest'
 import { createGroup, createKeyPackage, joinFromWelcome, messageEpoch, MlsGroup } from '../../src/group/mls/index.js'
-import { addMember, hex, mlsErrorOf, newIdentity, rosterOf, say, str, text, threeMembers } from './mls-helpers.js'
+import { decodeKeyPackage } from '../../src/group/mls/messages.js'
+import { addMember, alteredKeyPackage, hex, mlsErrorOf, newIdentity, rosterOf, say, str, text, threeMembers } from './mls-helpers.js'
 import { MlsError } from '../../src/group/mls/errors.js'
 
 describe('MLS group: membership and messages', () => {
@@ -179,6 +181,27 @@ describe('MLS group: roster and forgeries', () => {
     const added = await group.addMembers([kpBob.publicPackage])
     const bobsRoster = rosterOf(bob) // does not know alice
     expect(await mlsErrorOf(() => joinFromWelcome(added.welcome, kpBob, bob, bobsRoster.roster))).toMatchObject({ code: 'MLS_UNAUTHORIZED' })
+  })
+
+  it("makes no commit its members would refuse: a new leaf with a member's HPKE key or without basic credentials is MLS_REJECTED at the committer", async () => {
+    const [alice, bob, dave] = [newIdentity(), newIdentity(), newIdentity()]
+    const roster = rosterOf(alice, bob, dave)
+    const bobs = await createKeyPackage(bob)
+    const group = (await (await createGroup(text('g'), alice, roster.roster)).addMembers([bobs.publicPackage])).group
+    const daves = (await createKeyPackage(dave)).publicPackage
+    const capabilities = decodeKeyPackage(daves).leafNode.capabilities
+    // addMembers holds no leaf policy (the manager asks keyPackageRefusal first): the check of the finished commit stops these.
+    const cases: [Partial<LeafNodeKeyPackage>, string][] = [
+      [{ hpkePublicKey: decodeKeyPackage(bobs.publicPackage).leafNode.hpkePublicKey }, 'an HPKE key already in the tree'],
+      [{ capabilities: { ...capabilities, credentials: ['x509'] } }, "capabilities without MLS 1.0, Burrow's ciphersuite or basic credentials"],
+    ]
+    for (const [leaf, refusal] of cases) {
+      const hostile = await alteredKeyPackage(daves, dave, { leaf })
+      expect(await group.keyPackageRefusal(hostile)).toBe(refusal)
+      expect(await mlsErrorOf(() => group.addMembers([hostile]))).toMatchObject({ code: 'MLS_REJECTED', message: 'add members: the tree would hold duplicate keys or an unsupported credential' })
+    }
+    expect(await group.keyPackageRefusal(daves)).toBeUndefined()
+    expect((await group.addMembers([daves])).group.members()).toHaveLength(3)
   })
 
   it('rejects a commit and messages from a member struck off the roster, and the group stays usable', async () => {

@@ -1,7 +1,12 @@
 // Shared fixtures for the mls-*.test.ts files (not a test file itself).
 import { ed25519 } from '@noble/curves/ed25519.js'
+import type { KeyPackage, LeafNodeKeyPackage } from 'ts-mls'
+import { signKeyPackage } from 'ts-mls/keyPackage.js'
+import { signLeafNodeKeyPackage } from 'ts-mls/leafNode.js'
 import { expect } from 'vitest'
 import { createGroup, createKeyPackage, joinFromWelcome, MlsError, type MlsGroup, type MlsIdentity, type Roster } from '../../src/group/mls/index.js'
+import { decodeKeyPackage, encodeKeyPackage } from '../../src/group/mls/messages.js'
+import { cipherSuite } from '../../src/group/mls/suite.js'
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b)
@@ -70,4 +75,21 @@ export async function mlsErrorOf(fn: () => Promise<unknown> | unknown): Promise<
     return err as MlsError
   }
   throw new Error('expected an MLS error, got none')
+}
+
+/**
+ * `publicPackage` (an encoded key package of `identity`) with `change` made
+ * to it and to its leaf, signed again with the identity's key: what a
+ * hostile invitee can hand over.
+ */
+export async function alteredKeyPackage(
+  publicPackage: Uint8Array,
+  identity: MlsIdentity,
+  change: { leaf?: Partial<LeafNodeKeyPackage>; initKey?: Uint8Array; extensions?: KeyPackage['extensions'] },
+): Promise<Uint8Array> {
+  const { signature: _signature, leafNode, ...tbs } = decodeKeyPackage(publicPackage)
+  const { signature: _leafSignature, ...leaf } = leafNode
+  const s = (await cipherSuite()).signature
+  const signedLeaf = await signLeafNodeKeyPackage({ ...leaf, ...change.leaf }, identity.seed, s)
+  return encodeKeyPackage(await signKeyPackage({ ...tbs, ...(change.initKey ? { initKey: change.initKey } : {}), ...(change.extensions ? { extensions: change.extensions } : {}), leafNode: signedLeaf }, identity.seed, s))
 }

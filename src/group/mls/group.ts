@@ -18,8 +18,11 @@ import type {
   Proposal,
   ProposalWithSender,
 } from 'ts-mls'
+import { getOwnLeafNode, validateLeafNodeCredentialAndKeyUniqueness } from 'ts-mls/clientState.js'
+import { makeKeyPackageRef } from 'ts-mls/keyPackage.js'
 import { decryptSenderData } from 'ts-mls/privateMessage.js'
 import { bytesEqual } from '../../log/bytes.js'
+import { keyPackageRefusal, leafRefusal } from './leaf-policy.js'
 import { leafIdentity, onRoster, RosterAuthService, type MlsIdentity, type Roster } from './credential.js'
 import { MlsError, wrongEpoch } from './errors.js'
 import { assertIdentity, createKeyPackage, decodePrivatePackage, keyPackageBelongsTo, type KeyPackagePair } from './key-package.js'
@@ -27,6 +30,7 @@ import { decodeGroupMessage, decodeKeyPackage, decodeWelcome, encodePrivateMessa
 import { applyRatchetSteps, decodeStoredGroup, encodeStoredGroup, ratchetStepOf, type RatchetStep } from './state-codec.js'
 import { cipherSuite, clientConfig, MLS_CIPHERSUITE } from './suite.js'
 import { translateError } from './translate.js'
+import { checkTreeStructure, welcomeTree } from './tree-check.js'
 import { commitAppliesUpdate, createUpdateProposal, withUpdatedLeafKey, type PendingUpdate } from './update.js'
 
 /** Outcome of {@link MlsGroup.process}. Every variant carries the group state to persist with the message. */
@@ -179,6 +183,31 @@ export class MlsGroup {
     const { commit, welcome, group } = await this.#commit('add members', { extraProposals: adds, ratchetTreeExtension: true })
     if (welcome === undefined) throw new MlsError('MLS_USAGE', 'add commit produced no welcome')
     return { commit, welcome, group }
+  }
+
+  /**
+   * Owner, before {@link addMembers}: why the leaf policy (leaf-policy.ts)
+   * refuses `publicPackage` (an encoded MLSMessage(KeyPackage)) in this
+   * group, or undefined when it may be added. Throws MLS_MALFORMED for
+   * malformed bytes.
+   */
+  async keyPackageRefusal(publicPackage: Uint8Array): Promise<string | undefined> {
+    return keyPackageRefusal(decodeKeyPackage(publicPackage), this.#state.ratchetTree, await cipherSuite())
+  }
+
+  /**
+   * Owner, before {@link commitPending}: why the leaf policy (leaf-policy.ts)
+   * refuses a leaf that a pending Update would put in the tree, or undefined
+   * when every one may enter.
+   */
+  async updateRefusal(): Promise<string | undefined> {
+    const cs = await cipherSuite()
+    for (const { proposal } of Object.values(this.#state.unappliedProposals)) {
+      if (proposal.proposalType !== 'update') continue
+      const refusal = await leafRefusal(proposal.update.leafNode, this.#state.ratchetTree, cs)
+      if (refusal !== undefined) return refusal
+    }
+    return undefined
   }
 
   /** Commits the removal of the members with these identity keys (not this member: see {@link proposeRemoveSelf}). */
@@ -353,6 +382,9 @@ export class MlsGroup {
   async #commit(what: string, options: CreateCommitOptions): Promise<CommitResult & { welcome: Uint8Array | undefined }> {
     return this.#run(what, async (state, cs) => {
       const { newState, commit, welcome } = await createCommit({ state: withoutOwnUpdates(state), cipherSuite: cs }, options)
+      // What members check of a commit with a path and ts-mls does not of its own: the owner sends no commit its members refuse.
+      const unsound = await validateLeafNodeCredentialAndKeyUniqueness(newState.ratchetTree, getOwnLeafNode(newState), newState.privatePath.leafIndex)
+      if (unsound !== undefined) throw new MlsError('MLS_REJECTED', `${what}: the tree would hold duplicate keys or an unsupported credential`, { cause: unsound })
       return {
         commit: encodeMlsMessage(commit),
         welcome: welcome === undefined ? undefined : encodeWelcome(welcome),
@@ -487,9 +519,21 @@ export async function createGroup(groupId: Uint8Array, identity: MlsIdentity, ro
 }
 
 /**
+ * True when `welcome` (an encoded MLSMessage(Welcome)) holds group secrets
+ * for `publicPackage`: joining from it is this key package's to try. Throws
+ * MLS_MALFORMED for malformed bytes.
+ */
+export async function welcomeIsFor(welcome: Uint8Array, publicPackage: Uint8Array): Promise<boolean> {
+  const cs = await cipherSuite()
+  const ref = await makeKeyPackageRef(decodeKeyPackage(publicPackage), cs.hash)
+  return decodeWelcome(welcome).secrets.some((s) => bytesEqual(s.newMember, ref))
+}
+
+/**
  * Joins a group from a Welcome addressed to `keyPackage` (created by
  * {@link createKeyPackage} for `identity`). The ratchet tree travels inside
- * the (encrypted) Welcome. Every member in it, and the inviter, must be on
+ * the (encrypted) Welcome; a malformed one is MLS_REJECTED before ts-mls
+ * reads it (tree-check.ts). Every member in it, and the inviter, must be on
  * `roster` (MLS_UNAUTHORIZED).
  */
 export async function joinFromWelcome(
@@ -505,12 +549,15 @@ export async function joinFromWelcome(
   const privateKeys = decodePrivatePackage(keyPackage.privatePackage, identity)
   const auth = new RosterAuthService(roster)
   try {
+    const cs = await cipherSuite()
+    const tree = await welcomeTree(decodedWelcome, publicPackage, privateKeys, cs)
+    if (tree !== undefined) checkTreeStructure(tree)
     const state = await joinGroup(
       decodedWelcome,
       publicPackage,
       privateKeys,
       emptyPskIndex,
-      await cipherSuite(),
+      cs,
       undefined,
       undefined,
       clientConfig(auth),
