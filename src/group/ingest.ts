@@ -252,7 +252,9 @@ export class GroupIngest {
         return this.#guarded(group.id, op, () => this.#commitProposal(group, op, payload.proposal, tag), (err) => this.#reject(group, op, err, tag))
       case 'commit':
         if (!fromOwner) return this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'commit'} not written by the group owner`), tag)
-        return this.#guarded(group.id, op, () => this.#applyCommit(group, op, payload.commit, payload.proposals, tag), (err) => this.#reject(group, op, err, tag))
+        // Not guarded: refusing an honest commit after two crashes in it (a laptop's battery, repeated kills) would cut
+        // this member off the group for good; only the owner writes commits, and the Welcome check covers the known crash.
+        return this.#applyCommit(group, op, payload.commit, payload.proposals, tag)
       case 'welcome':
         // Welcomes are for joiners; members already have the group.
         return fromOwner ? this.#skip(group, op) : this.#reject(group, op, new GroupError('GROUP_NOT_FROM_OWNER', `${'welcome'} not written by the group owner`), tag)
@@ -546,8 +548,10 @@ export class GroupIngest {
   }
 
   /**
-   * The poison-pill guard around MLS processing of a peer's `op` (a Welcome,
-   * commit or proposal: bytes ts-mls might crash the process on): marks it
+   * The poison-pill guard around MLS processing of a peer's `op` (a Welcome
+   * or a member's proposal: bytes ts-mls might crash the process on, from
+   * any contact or any member, and whose refusal costs an honest sender only
+   * a new invitation or proposal; an owner's commit is not guarded): marks it
    * in the database while `process` runs, so that an operation the process
    * died in {@link DEATHS_BEFORE_REFUSAL} times is handed to `refuse`
    * instead of run again at every start.

@@ -72,26 +72,42 @@ describe('group manager: an operation the node died processing', () => {
   it.each([
     [1, 'tried again (a power cut is no reason to refuse it)', 3, []],
     [2, 'refused and recorded', 2, ['GROUP_PROCESSING_INTERRUPTED']],
-  ])('an owner commit the node died in %i time(s) is %s at the next start, and the rest is processed', async (deaths, _outcome, epoch, rejected) => {
+  ])("a member's proposal the owner's node died in %i time(s) is %s at the next start, and the rest is processed", async (deaths, _outcome, epoch, rejected) => {
     const [a, b, c] = [member('a'), member('b'), member('c')]
     const { id: groupId } = await a.manager.create()
     await invite(a, b, groupId)
     await invite(a, c, groupId)
     await syncAll([a, b, c], groupId)
     await c.manager.send(groupId, text('c at epoch 2'))
-    await a.manager.rotate(groupId)
-    deliver(a, b, groupId, a)
-    deliver(c, b, groupId, c)
-    const commit = b.logs.operationsAfter(a.key, groupId, -1, 100).at(-1)!
+    await b.manager.rotate(groupId)
+    deliver(b, a, groupId, b)
+    deliver(c, a, groupId, c)
+    const proposal = a.logs.operationsAfter(b.key, groupId, -1, 100).at(-1)!
 
-    // What a node that died in the commit leaves behind: the mark, set at each start and never cleared.
-    for (let i = 0; i < deaths; i++) new GroupAttempts(b.db).begin(groupId, a.key, commit.header.seq)
+    // What a node that died in the proposal leaves behind: the mark, set at each start and never cleared.
+    for (let i = 0; i < deaths; i++) new GroupAttempts(a.db).begin(groupId, b.key, proposal.header.seq)
+    a.restart()
+    await a.manager.processPending()
+    expect(a.manager.get(groupId)?.epoch).toBe(epoch)
+    expect(a.manager.rejected(groupId).map((r) => r.code)).toEqual(rejected)
+    expect(a.texts(groupId)).toEqual(['c at epoch 2'])
+    // The mark is gone: the next operation starts afresh.
+    expect(new GroupAttempts(a.db).begin(groupId, b.key, proposal.header.seq)).toBe(0)
+  })
+
+  it("an owner's commit is applied however often the node died in it: refusing it would cut the member off for good", async () => {
+    const [a, b] = [member('a'), member('b')]
+    const { id: groupId } = await a.manager.create()
+    await invite(a, b, groupId)
+    await syncAll([a, b], groupId)
+    await a.manager.rotate(groupId)
+    await a.manager.send(groupId, text('after the rotation'))
+    deliver(a, b, groupId, a)
+    const commit = b.logs.operationsAfter(a.key, groupId, -1, 100).at(-2)!
+    for (let i = 0; i < 3; i++) new GroupAttempts(b.db).begin(groupId, a.key, commit.header.seq)
     b.restart()
     await b.manager.processPending()
-    expect(b.manager.get(groupId)?.epoch).toBe(epoch)
-    expect(b.manager.rejected(groupId).map((r) => r.code)).toEqual(rejected)
-    expect(b.texts(groupId)).toEqual(['c at epoch 2'])
-    // The mark is gone: the next operation starts afresh.
-    expect(new GroupAttempts(b.db).begin(groupId, a.key, commit.header.seq)).toBe(0)
+    expect(b.manager.rejected(groupId)).toEqual([])
+    expect(b.texts(groupId)).toEqual(['after the rotation'])
   })
 })
