@@ -88,6 +88,8 @@ export class GroupIngest {
    * every pass a read of up to 64 MiB otherwise).
    */
   readonly #waitingFor = new Map<string, Map<string, number>>()
+  /** Owner: per group and member (hex), the epoch at which a proposal of the member's was last committed. */
+  readonly #committedFor = new Map<string, Map<string, number>>()
 
   /** `emit` receives the events of every change as soon as it is committed; `attempts` marks the operation MLS is processing. */
   constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void, attempts: GroupAttempts) {
@@ -130,7 +132,11 @@ export class GroupIngest {
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const others = pending.filter((a) => a !== self && a !== owner).sort()
+      const committed = this.#committedFor.get(toHex(group.id))
+      // The owner turns to members whose proposals it committed longest ago (never: first): a member proposing again
+      // in every epoch must not keep another's proposal, always a past epoch's by its turn, from being committed.
+      const turn = (a: string): number => committed?.get(a) ?? -1
+      const others = pending.filter((a) => a !== self && a !== owner).sort((x, y) => turn(x) - turn(y) || (x < y ? -1 : x > y ? 1 : 0))
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true
       }
@@ -394,8 +400,13 @@ export class GroupIngest {
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
+    const epoch = Number(group.mls.epoch)
     this.#apply(group, change)
     this.#summary.commits++
+    const groupKey = toHex(group.id)
+    let committed = this.#committedFor.get(groupKey)
+    if (committed === undefined) this.#committedFor.set(groupKey, (committed = new Map()))
+    committed.set(toHex(op.header.author), epoch)
     return 'commit'
   }
 

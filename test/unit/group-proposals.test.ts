@@ -19,11 +19,13 @@ import { decodeKeyPackage } from '../../src/group/mls/messages.js'
 import { decodeStoredGroup } from '../../src/group/mls/state-codec.js'
 import { cipherSuite, clientConfig } from '../../src/group/mls/suite.js'
 import { bytesEqual, toHex } from '../../src/log/index.js'
-import { appendRaw, invite, newIdentity, stateCopy, syncAll, text, type Member } from '../helpers/group.js'
+import { appendRaw, deliver, invite, newIdentity, stateCopy, syncAll, text, type Member } from '../helpers/group.js'
 import { trackedMembers } from '../helpers/members.js'
 import { alteredKeyPackage } from './mls-helpers.js'
 
 const member = trackedMembers()
+/** `to` gets what `from` wrote of the group. */
+const deliverTo = (to: Member, from: Member, groupId: Uint8Array): void => void deliver(from, to, groupId, from)
 
 /** A owns a group with B and C, everyone synced (epoch 2). */
 async function threeMembers(): Promise<{ a: Member; b: Member; c: Member; groupId: Uint8Array }> {
@@ -170,6 +172,30 @@ describe('group manager: members may only update their own key or leave', () => 
     await b.manager.send(groupId, text('b after'))
     await syncAll([a, b], groupId)
     expect(a.texts(groupId)).toEqual(['b after'])
+  })
+
+  it('a member proposing again in every epoch does not keep another member\'s proposal from being committed', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    // The one the owner turned to first by key, proposing again each time its update is committed.
+    const [pushy, patient] = toHex(b.key) < toHex(c.key) ? [b, c] : [c, b]
+    const oneRound = async (): Promise<void> => {
+      await pushy.manager.rotate(groupId)
+      for (const m of [pushy, patient]) deliverTo(a, m, groupId)
+      await a.manager.processPending()
+      for (const m of [pushy, patient]) {
+        deliverTo(m, a, groupId)
+        await m.manager.processPending()
+      }
+    }
+    await patient.manager.rotate(groupId)
+    await oneRound()
+    expect(patient.manager.get(groupId)?.pendingProposal).toBe('update')
+    // Left out once, asked again at the next epoch: its turn comes before the member just served.
+    await oneRound()
+    expect(patient.manager.get(groupId)?.pendingProposal).toBeNull()
+    await patient.manager.send(groupId, text('patient after'))
+    await syncAll([a, b, c], groupId)
+    expect(a.texts(groupId)).toEqual(['patient after'])
   })
 
   it('a commit written by a member is refused (members never commit)', async () => {
