@@ -8,8 +8,8 @@ import type { Logger } from '../logging.js'
  * without asking, a keeper takes what its quota allows, and a contact's
  * invitation log takes what the contact writes: without a floor, one peer
  * could fill the disk, and the database's next write of our own would fail.
- * Refused operations are not lost: the sender holds them back and offers
- * them again in a later session (docs/sync-protocol.md, `refused`).
+ * Refused operations are not lost: the sender holds them back until we ask
+ * again (docs/sync-protocol.md, `refused`), which we do when room comes back.
  */
 export const RECEIVE_DISK_FLOOR_BYTES = 1024 ** 3
 
@@ -28,16 +28,22 @@ const freeSpace: FreeSpace = (path) => {
 export class DiskRoom {
   #free = 0
   #lookedAt = -Infinity
-  #warned = false
+  #full = false
 
+  /**
+   * @param onRoom - called once when room comes back after refusals: the
+   *   senders hold back what we refused until we ask again
+   */
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
+    private readonly onRoom: () => void,
     private readonly options: { floorBytes?: number; free?: FreeSpace; now?: () => number } = {},
   ) {}
 
   /** Whether `bytes` more can be stored without going below the floor. */
   hasRoomFor(bytes: number): boolean {
+    const floor = this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES
     const now = (this.options.now ?? Date.now)()
     if (now - this.#lookedAt >= LOOK_MS) {
       try {
@@ -47,14 +53,19 @@ export class DiskRoom {
         this.#free = Number.POSITIVE_INFINITY
       }
       this.#lookedAt = now
+      // Full and room again are decided once per look, so a peer cannot make the state (and its log lines) flip per operation.
+      const full = this.#free < floor
+      if (full !== this.#full) {
+        this.#full = full
+        if (full) this.logger.warn({ freeBytes: this.#free, floorBytes: floor }, 'disk nearly full: refusing what peers send until space is freed')
+        else {
+          this.logger.info('disk space freed: taking what peers send again')
+          this.onRoom()
+        }
+      }
     }
-    const room = this.#free - bytes >= (this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES)
-    if (room) this.#free -= bytes
-    if (room === this.#warned) {
-      this.#warned = !room
-      if (!room) this.logger.warn({ freeBytes: this.#free, floorBytes: this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES }, 'disk nearly full: refusing what peers send until space is freed')
-      else this.logger.info('disk space freed: taking what peers send again')
-    }
-    return room
+    if (this.#full || this.#free - bytes < floor) return false
+    this.#free -= bytes
+    return true
   }
 }

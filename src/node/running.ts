@@ -76,7 +76,7 @@ export async function startRunning(p: NodeParts, hold: (parts: Partial<Running>)
   })
   parts.net = net
   await serveKeyPackages(net.libp2p, p.groups, p.table, (groupId) => parts.sync?.share(groupId), p.log)
-  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept, new DiskRoom(p.paths.dataDir, p.log)), logger: p.log })
+  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept, new DiskRoom(p.paths.dataDir, p.log, () => parts.sync?.askRefused())), logger: p.log })
   parts.sync = sync
   await sync.start()
   parts.connector = new PeerConnector({

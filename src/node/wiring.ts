@@ -75,9 +75,9 @@ export function groupSyncPolicy(table: AddressTable, groups: GroupManager, kept:
       const identity = table.identityKeyOf(peerId)
       return identity !== undefined && (kept.mayShare(identity, logId) ?? groups.mayShare(identity, logId))
     },
-    // Nothing below the disk floor (asked first: the keeper counts what it accepts); a kept log takes its
-    // members' operations within its quota; the rest is the group layer's.
-    accepts: (peerId, header) => room.hasRoomFor(header.payloadSize) && (kept.accepts(header, peerId) ?? groups.acceptsOperation(header)),
+    // A kept log takes its members' operations within its quota; the rest is the group layer's; and nothing below the
+    // disk floor (asked last: what the policy refuses must not use up the room it counts).
+    accepts: (peerId, header) => (kept.accepts(header, peerId) ?? groups.acceptsOperation(header)) && room.hasRoomFor(header.payloadSize),
     limit: (peerId, logId) => {
       const identity = table.identityKeyOf(peerId)
       return identity === undefined ? undefined : groups.shareLimit(identity, logId)

@@ -234,9 +234,9 @@ describe('a peer that refuses some operations (a keeper over its quota)', () => 
     await new Promise((r) => setTimeout(r, 300))
     expect(offered).toBe(6)
     expect(b.store.heights(log).size).toBe(0)
-    // B has room now and asks: A sends all nine in this session.
+    // B has room now and asks again for what it refused (as the disk floor does): A sends all nine in this session.
     full = false
-    sB.share(log)
+    sB.askRefused()
     await until(() => b.store.heights(log).get(toHex(author.publicKey)) === 8, 'B to hold all nine')
     expect(sA.closed || sB.closed).toBe(false)
     await sA.close()

@@ -140,6 +140,11 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     for (const session of this.#sessions) session.share(logId)
   }
 
+  /** Asks every connected peer again for what this node refused of it (it can take it now). */
+  askRefused(): void {
+    for (const session of this.#sessions) session.askRefused()
+  }
+
   /**
    * Sends an ephemeral message to the connected peers sharing `logId` in
    * full. Returns how many got it.

@@ -85,6 +85,11 @@ export class Receipts {
   }
 
   /** Whether we refused operations of a log since our last `have` of it with `ask`. */
+  /** The logs (hex) we refused something of since our last `ask` of each. */
+  refusedLogs(): string[] {
+    return [...this.#refusedLogs]
+  }
+
   refusedSinceAsk(logKey: string): boolean {
     return this.#refusedLogs.has(logKey)
   }

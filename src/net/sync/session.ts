@@ -3,7 +3,7 @@ import type { Logger } from '../../logging.js'
 import { silentLogger } from '../../logging.js'
 import { BurrowError } from '../../errors.js'
 import { withTimeout } from '../../util/async.js'
-import { toHex } from '../../log/bytes.js'
+import { fromHex, toHex } from '../../log/bytes.js'
 import { DEFAULT_LIMITS, type DecodeLimits, type LogId, type Operation } from '../../log/types.js'
 import type { ForkProof } from '../../log/fork.js'
 import type { Header } from '../../log/types.js'
@@ -311,6 +311,11 @@ export class SyncSession extends EventEmitter<SyncSessionEvents> {
    */
   share(logId: LogId): void {
     if (this.#policy.mayShare(this.peer, logId)) this.#queue.schedule(logId, { have: true, ask: true, push: 'all' })
+  }
+
+  /** Asks the peer again for what we refused of it (we can take it now: room again on disk), log by log. */
+  askRefused(): void {
+    for (const logKey of this.#receipts.refusedLogs()) this.share(fromHex(logKey))
   }
 
   /**
