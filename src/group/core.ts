@@ -513,16 +513,22 @@ export class GroupCore {
     const now = this.now()
     if (this.#sharing.nextExpiry > now) return
     const invited = this.#sharing.invitedGroups(-Infinity)
-    const dropped = this.#store.deleteInvitationsMadeBy(now - this.#invitationTtlMs)
-    this.#sharing.dropExpired(now)
     for (const group of this.#sharing.invitedGroups(now).keys()) invited.delete(group)
-    const neverJoined = [...invited.values()].filter((groupId) => this.#store.group(groupId) === undefined)
-    this.#db.transaction(() => {
-      for (const groupId of neverJoined) {
-        for (const author of this.#logs.heights(groupId).keys()) this.#logs.dropLog(fromHex(author), groupId)
-        this.#store.deleteCursors(groupId)
-      }
-    }).immediate()
+    // A group this node keeps for others holds the same log: it stays.
+    const kept = new Set(invited.size === 0 ? [] : this.#keeperStore.keptGroups().map((row) => toHex(row.groupId)))
+    const neverJoined = [...invited].filter(([key, groupId]) => !kept.has(key) && this.#store.group(groupId) === undefined).map(([, groupId]) => groupId)
+    // One transaction: a crash in between would leave a log that no invitation names any more, for ever.
+    const dropped = this.#db
+      .transaction(() => {
+        const deleted = this.#store.deleteInvitationsMadeBy(now - this.#invitationTtlMs)
+        for (const groupId of neverJoined) {
+          for (const author of this.#logs.heights(groupId).keys()) this.#logs.dropLog(fromHex(author), groupId)
+          this.#store.deleteCursors(groupId)
+        }
+        return deleted
+      })
+      .immediate()
+    this.#sharing.dropExpired(now)
     if (dropped > 0 || neverJoined.length > 0) this.#scrubDeleted()
   }
 

@@ -12,6 +12,7 @@ import {
   encodeKeeperResponse,
   fileLogId,
   groupIdOf,
+  INVITATION_LIMITS,
   KeptGroups,
   MAX_KEEPERS,
   MAX_KEPT_FILE_LOGS,
@@ -22,6 +23,8 @@ import {
 } from '../../src/group/index.js'
 
 type KeeperOrder = Extract<KeeperRequest, { type: 'order' }>
+
+const allHeights = (m: Member, logId: Uint8Array): [string, number][] => [...m.logs.heights(logId)].sort()
 import { decodeAppBody, encodeAppBody } from '../../src/group/app-body.js'
 import { encodeCanonical } from '../../src/log/cbor.js'
 import { toHex } from '../../src/log/index.js'
@@ -459,6 +462,23 @@ describe('kept groups', () => {
     const size = table.size
     expect(code(() => kept.order(owner.publicKey, clash))).toBe('PEER_REJECTED')
     untouched(clash, size)
+  })
+
+  it('an invitation to a group it keeps, left to expire, does not drop the kept log', async () => {
+    const { a, b, k, groupId } = await groupWithKeeper()
+    const time = manualClock()
+    const manager = k.remanage({ now: time.now })
+    const { kept } = keeper({}, [a.key], k)
+    kept.order(a.key, { type: 'order', groupId, nonce: a.manager.ownershipNonce(groupId), members: [cardFor(b.key)], keepers: [], retentionMs: null })
+    await a.manager.send(groupId, new TextEncoder().encode('kept'))
+    deliver(a, k, groupId, a)
+    const held = allHeights(k, groupId)
+    expect(held.length).toBeGreaterThan(0)
+    await manager.createKeyPackage(groupId, a.key, a.manager.ownershipNonce(groupId))
+    time.advance(INVITATION_LIMITS.pendingTtlMs)
+    await manager.processPending()
+    expect(manager.invitations()).toEqual([])
+    expect(allHeights(k, groupId)).toEqual(held)
   })
 
   it(`keeps at most ${MAX_KEPT_PER_ORDERER} groups for one orderer`, () => {
