@@ -111,6 +111,11 @@ export class GroupIngest {
       for (const groupId of core.groupIds()) {
         const group = core.load(groupId)
         if (group?.active === true) await this.#processGroup(group)
+        else {
+          // Left or removed: nothing of it is processed any more.
+          this.#waitingFor.delete(toHex(groupId))
+          this.#committedFor.delete(toHex(groupId))
+        }
       }
     } finally {
       core.scrubIfDue()

@@ -128,4 +128,21 @@ describe('group manager: malicious members', () => {
     expect(readsOfB).toEqual([0, 0])
     expect(c.texts(groupId)).toEqual(['a 1', 'a 2'])
   })
+
+  it('an author skipped for a tag one ahead wakes as soon as the commit it waits for is applied (honest order, three rounds)', async () => {
+    const { a, b, c, groupId } = await threeMembers()
+    for (let round = 0; round < 3; round++) {
+      await a.manager.rotate(groupId)
+      deliver(a, b, groupId, a)
+      await b.manager.processPending()
+      await b.manager.send(groupId, text(`b ${round}`))
+      deliver(b, c, groupId, b)
+      // B's message is one epoch ahead of C: skipped, twice.
+      await c.manager.processPending()
+      await c.manager.processPending()
+      deliver(a, c, groupId, a)
+      await c.manager.processPending()
+    }
+    expect(c.texts(groupId)).toEqual(['b 0', 'b 1', 'b 2'])
+  })
 })
