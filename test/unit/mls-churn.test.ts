@@ -1,7 +1,7 @@
 /**
  * Honest churn at the MLS layer: the owner invites, removes and rotates, and
  * members rotate their keys, in a seeded random order; every invitee must
- * join from its Welcome and read the owner's messages. ts-mls 1.6.4 refused
+ * join from its Welcome and read the owner's last message. ts-mls 1.6.4 refused
  * some honest Welcomes once unmerged leaves built up (tree-check.ts,
  * `unmergedListsDiffer`); the owner now rotates first when an add would
  * build such a tree.
@@ -17,8 +17,8 @@ interface Joined {
 }
 
 /** Applies the owner's handshake messages, in order, at every member. */
-async function deliver(members: readonly Joined[], commits: readonly Uint8Array[]): Promise<void> {
-  for (const m of members) for (const commit of commits) m.group = (await m.group.process(commit)).group
+async function deliver(members: readonly Joined[], messages: readonly Uint8Array[]): Promise<void> {
+  for (const m of members) for (const message of messages) m.group = (await m.group.process(message)).group
 }
 
 async function churn(seed: number, steps: number): Promise<{ joins: number; rotationsForAdds: number }> {
