@@ -193,8 +193,9 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
 
   /**
    * Owner: adds `member` from its key package. Appends the commit (for the
-   * current members) then the Welcome (for the invitee) to this node's log,
-   * in one transaction with the new state. Throws MLS errors for a package
+   * current members), after a key rotation when the add needs one
+   * (`AddResult.rotation`), then the Welcome (for the invitee) to this
+   * node's log, in one transaction with the new state. Throws MLS errors for a package
    * that is malformed, expired, or not `member`'s, and `GROUP_INVALID_ARGUMENT`
    * for one whose leaf the leaf policy refuses (mls/leaf-policy.ts: a key
    * already in the group, an unusable key, missing capabilities, extensions,
@@ -217,7 +218,8 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       if (added.group.members().length !== group.mls.members().length + 1 || !added.group.members().some((m) => bytesEqual(m, member))) {
         throw new GroupError('GROUP_INVALID_ARGUMENT', 'key package does not belong to the invitee')
       }
-      const epoch = Number(group.mls.epoch)
+      const rotation = added.rotation === undefined ? [] : [{ payload: { kind: 'commit' as const, commit: added.rotation, proposals: [] }, epoch: Number(group.mls.epoch) }]
+      const epoch = Number(group.mls.epoch) + rotation.length
       // The joiner reads nothing of earlier epochs: the group's setting, retention period and keepers go again, in the new one.
       const setting = this.#sharedSetting(groupId)
       const resent = setting === undefined ? undefined : await added.group.encrypt(encodeGroupSetting(setting))
@@ -228,6 +230,7 @@ export class GroupManager extends EventEmitter<GroupManagerEvents> {
       this.#apply(group, {
         next: keeperList?.group ?? retention?.group ?? resent?.group ?? added.group,
         append: [
+          ...rotation,
           { payload: { kind: 'commit', commit: added.commit, proposals: [] }, epoch },
           { payload: { kind: 'welcome', welcome: added.welcome }, epoch: epoch + 1 },
           ...(resent === undefined ? [] : [{ payload: { kind: 'setting' as const, message: resent.message }, epoch: epoch + 1 }]),

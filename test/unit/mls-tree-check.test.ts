@@ -4,7 +4,7 @@
 import type { LeafNode } from 'ts-mls'
 import type { RatchetTree } from 'ts-mls/ratchetTree.js'
 import { describe, expect, it } from 'vitest'
-import { checkTreeStructure, MAX_TREE_LEAVES } from '../../src/group/mls/tree-check.js'
+import { checkTreeStructure, MAX_TREE_LEAVES, unmergedListsDiffer } from '../../src/group/mls/tree-check.js'
 
 const L = { nodeType: 'leaf', leaf: {} as LeafNode } as const
 const P = (unmergedLeaves: number[]): RatchetTree[number] => ({ nodeType: 'parent', parent: { hpkePublicKey: new Uint8Array(32), parentHash: new Uint8Array(0), unmergedLeaves } })
@@ -42,5 +42,15 @@ describe('MLS: the structure of a Welcome tree', () => {
     ['more leaves than a Welcome can hold', wide(2 * MAX_TREE_LEAVES), /131072 leaves/],
   ])('refuses %s', (_name, tree, defect) => {
     expect(() => checkTreeStructure(tree)).toThrow(expect.objectContaining({ code: 'MLS_REJECTED', message: expect.stringMatching(defect) }))
+  })
+})
+
+describe('MLS: the unmerged leaves ts-mls 1.6.4 refuses at join', () => {
+  it('flags parents above an unmerged leaf whose lists differ, which RFC 9420 allows', () => {
+    // Leaf 1 is unmerged at node 1 and the root, the root also lists leaf 2: honest, refused by ts-mls.
+    expect(unmergedListsDiffer(good)).toBe(true)
+    expect(unmergedListsDiffer([L, P([1]), L, P([1]), L, _, _])).toBe(false)
+    expect(unmergedListsDiffer([L, _, L, P([1, 2]), L, _, _])).toBe(false)
+    expect(unmergedListsDiffer([L, P([]), L, P([]), L, _, _])).toBe(false)
   })
 })

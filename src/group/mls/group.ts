@@ -30,7 +30,7 @@ import { decodeGroupMessage, decodeKeyPackage, decodeWelcome, encodePrivateMessa
 import { applyRatchetSteps, decodeStoredGroup, encodeStoredGroup, ratchetStepOf, type RatchetStep } from './state-codec.js'
 import { cipherSuite, clientConfig, MLS_CIPHERSUITE } from './suite.js'
 import { translateError } from './translate.js'
-import { checkTreeStructure, welcomeTree } from './tree-check.js'
+import { checkTreeStructure, unmergedListsDiffer, welcomeTree } from './tree-check.js'
 import { commitAppliesUpdate, createUpdateProposal, withUpdatedLeafKey, type PendingUpdate } from './update.js'
 
 /** Outcome of {@link MlsGroup.process}. Every variant carries the group state to persist with the message. */
@@ -90,6 +90,13 @@ export interface CommitResult {
 export interface AddResult extends CommitResult {
   /** Encoded MLSMessage(Welcome), ratchet tree included (encrypted), for every added member. */
   readonly welcome: Uint8Array
+  /**
+   * The key rotation (a commit with a path, see {@link MlsGroup.commitPending})
+   * the add needed first so that the new members' ts-mls accepts the Welcome
+   * (`unmergedListsDiffer`, tree-check.ts), or undefined. Publish it before
+   * `commit`: it takes the current epoch, `commit` the next one.
+   */
+  readonly rotation: Uint8Array | undefined
 }
 
 /** A proposal this member created (for the committer), and the group state after it. */
@@ -174,15 +181,25 @@ export class MlsGroup {
   /**
    * Commits the addition of the members behind `keyPackages` (encoded
    * MLSMessage(KeyPackage) each), plus any proposals received this epoch.
+   * When the Welcome's tree would be one ts-mls refuses to join from
+   * (`unmergedListsDiffer`, tree-check.ts), the add follows a key rotation
+   * ({@link AddResult.rotation}); a single member always joins then, several
+   * at once may still not (MLS_USAGE: add them one at a time).
    * Throws MLS_MALFORMED for a malformed package, MLS_UNAUTHORIZED for an
    * identity not on the roster, MLS_REJECTED for an invalid or expired one.
    */
   async addMembers(keyPackages: Uint8Array[]): Promise<AddResult> {
     if (keyPackages.length === 0) throw new MlsError('MLS_USAGE', 'addMembers needs at least one key package')
     const adds: Proposal[] = keyPackages.map((bytes) => ({ proposalType: 'add', add: { keyPackage: decodeKeyPackage(bytes) } }))
-    const { commit, welcome, group } = await this.#commit('add members', { extraProposals: adds, ratchetTreeExtension: true })
-    if (welcome === undefined) throw new MlsError('MLS_USAGE', 'add commit produced no welcome')
-    return { commit, welcome, group }
+    const options: CreateCommitOptions = { extraProposals: adds, ratchetTreeExtension: true }
+    const added = await this.#commit('add members', options)
+    if (!unmergedListsDiffer(added.group.#state.ratchetTree)) return withWelcome(added, undefined)
+    const rotated = await this.#commit('add members', {})
+    const readded = await rotated.group.#commit('add members', options)
+    if (unmergedListsDiffer(readded.group.#state.ratchetTree)) {
+      throw new MlsError('MLS_USAGE', 'add members: their Welcome would be refused by ts-mls; add them one at a time')
+    }
+    return withWelcome(readded, rotated.commit)
   }
 
   /**
@@ -477,6 +494,11 @@ function summarize(proposal: Proposal, state: ClientState): ProposalSummary {
     default:
       return { type: 'custom', target: undefined }
   }
+}
+
+function withWelcome({ commit, welcome, group }: CommitResult & { welcome: Uint8Array | undefined }, rotation: Uint8Array | undefined): AddResult {
+  if (welcome === undefined) throw new MlsError('MLS_USAGE', 'add commit produced no welcome')
+  return { commit, welcome, group, rotation }
 }
 
 /**

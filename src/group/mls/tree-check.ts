@@ -3,6 +3,7 @@ import { ratchetTreeFromExtension } from 'ts-mls/groupInfo.js'
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js'
 import { accumulatePskSecret } from 'ts-mls/pskIndex.js'
 import type { RatchetTree } from 'ts-mls/ratchetTree.js'
+import { directPath, leafToNodeIndex, leafWidth, toLeafIndex } from 'ts-mls/treemath.js'
 import { decryptGroupInfo, decryptGroupSecrets } from 'ts-mls/welcome.js'
 import { MlsError } from './errors.js'
 
@@ -75,6 +76,41 @@ export function checkTreeStructure(tree: RatchetTree): void {
       previous = leaf
     }
   })
+}
+
+/**
+ * True when ts-mls 1.6.4 would refuse to join from `tree`, an honest tree
+ * (the owner's own), for its unmerged leaves.
+ *
+ * Its `validateRatchetTree` asks, of every non-blank parent P and every leaf
+ * L that P lists as unmerged, that every non-blank parent on L's direct path
+ * (up to the root, not only up to P) list exactly the same unmerged leaves
+ * as P. RFC 9420 (§7.9, §12.4.3.1) only asks that L be unmerged at every
+ * non-blank parent between L and P. An add commit without a path (ts-mls
+ * makes none for adds alone) adds the new leaf to the lists of its non-blank
+ * ancestors, so once a commit with a path has filled the owner's direct
+ * path, a later add can leave a higher ancestor listing two new leaves and a
+ * lower one only one of them: invite 4, remove 1, invite 2, and the second
+ * newcomer's ts-mls refused its honest Welcome. A commit with a path empties
+ * the lists on the committer's direct path, where (the owner being the only
+ * committer) every non-blank parent is.
+ */
+export function unmergedListsDiffer(tree: RatchetTree): boolean {
+  const width = leafWidth(tree.length)
+  return tree.some(
+    (node) =>
+      node?.nodeType === 'parent' &&
+      node.parent.unmergedLeaves.some((leaf) =>
+        directPath(leafToNodeIndex(toLeafIndex(leaf)), width).some((index) => {
+          const above = tree[index]
+          return above?.nodeType === 'parent' && !sameLeaves(above.parent.unmergedLeaves, node.parent.unmergedLeaves)
+        }),
+      ),
+  )
+}
+
+function sameLeaves(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((leaf, i) => leaf === b[i])
 }
 
 /** The level of node `index` in the tree (0 for leaves): its count of trailing 1 bits. */
