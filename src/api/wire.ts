@@ -185,6 +185,7 @@ export function statusJson(s: NodeStatus): StatusJson {
     peers: { total: s.peers.total, connected: s.peers.connected },
     groups: s.groups,
     operations: s.operations,
+    diskFull: s.diskFull,
     kept: s.kept.map((k) => ({ ...k })),
     keeperQuestions: s.keeperQuestions.map(keepersJson),
     keepingQuestions: s.keepingQuestions.map((o) => ({ ...o })),

@@ -104,6 +104,7 @@ async function status(run: Run, io: CliIo): Promise<number> {
         ['operations', String(s.operations)],
       ]),
     )
+    if (s.diskFull) io.stdout.write('\nthe disk is nearly full (under 1 GiB free): nothing from peers is stored until space is freed\n')
     if (s.kept.length > 0) io.stdout.write(`\n${keptTable(s.kept)}`)
     for (const q of s.keeperQuestions) io.stdout.write(`\n${keeperQuestion(q)}\n`)
     for (const o of s.keepingQuestions) io.stdout.write(`\n${keepingQuestion(o)}\n`)

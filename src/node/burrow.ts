@@ -429,7 +429,7 @@ export class Burrow extends EventEmitter<BurrowEvents> {
       keeperQuestions: this.#keepers.questions().map((l) => this.#keeperControls.view(l)),
       keepingQuestions: this.#keepers.askers().map((k) => this.#keeperControls.ordererView(k)),
     }
-    return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, ...keeping })
+    return nodeStatus({ state: this.#state, peerId: this.peerId, keys: this.keys, tor: this.#running?.tor, reachable: this.#reachable, peers: this.peers(), ...counts, diskFull: this.#running?.diskRoom?.full ?? false, ...keeping })
   }
 
   // ---- internals ---------------------------------------------------------

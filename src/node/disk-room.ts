@@ -41,6 +41,11 @@ export class DiskRoom {
     private readonly options: { floorBytes?: number; free?: FreeSpace; now?: () => number } = {},
   ) {}
 
+  /** Whether the last look at the disk found it below the floor (nothing received is stored until the next look finds room). */
+  get full(): boolean {
+    return this.#full
+  }
+
   /** Whether `bytes` more can be stored without going below the floor. */
   hasRoomFor(bytes: number): boolean {
     const floor = this.options.floorBytes ?? RECEIVE_DISK_FLOOR_BYTES

@@ -30,6 +30,8 @@ export interface Running {
   connector: PeerConnector
   access: OnionAccess
   recovery: Recovery
+  /** The disk floor for what peers send (disk-room.ts). */
+  diskRoom: DiskRoom
 }
 
 /** What the running parts are made from: the node's lasting parts, and where their events and detach functions go. */
@@ -76,7 +78,8 @@ export async function startRunning(p: NodeParts, hold: (parts: Partial<Running>)
   })
   parts.net = net
   await serveKeyPackages(net.libp2p, p.groups, p.table, (groupId) => parts.sync?.share(groupId), p.log)
-  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept, new DiskRoom(p.paths.dataDir, p.log, () => parts.sync?.askRefused())), logger: p.log })
+  const diskRoom = (parts.diskRoom = new DiskRoom(p.paths.dataDir, p.log, () => parts.sync?.askRefused()))
+  const sync = new SyncManager({ libp2p: net.libp2p, store: syncStore(p.logs, p.db, p.keys.identity.publicKey), table: p.table, policy: groupSyncPolicy(p.table, p.groups, p.kept, diskRoom), logger: p.log })
   parts.sync = sync
   await sync.start()
   parts.connector = new PeerConnector({

@@ -151,6 +151,8 @@ export interface NodeStatus {
   peers: { total: number; connected: number }
   groups: number
   operations: number
+  /** Below the disk floor (1 GiB free on the data directory's file system): nothing received from peers is stored until space is freed. */
+  diskFull: boolean
   /** As a keeper: the groups this node keeps for their owners. */
   kept: KeptGroupStatus[]
   /** Groups whose owner named keepers this node has not answered yet. */

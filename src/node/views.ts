@@ -268,6 +268,7 @@ export function nodeStatus(from: {
   peers: readonly PeerView[]
   groups: number
   operations: number
+  diskFull: boolean
   kept: KeptGroupStatus[]
   keeperQuestions: KeepersView[]
   keepingQuestions: KeepingOrdererView[]
@@ -284,6 +285,7 @@ export function nodeStatus(from: {
     peers: { total: from.peers.length, connected: from.peers.filter((p) => p.connected).length },
     groups: from.groups,
     operations: from.operations,
+    diskFull: from.diskFull,
     kept: from.kept,
     keeperQuestions: from.keeperQuestions,
     keepingQuestions: from.keepingQuestions,

@@ -30,6 +30,8 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements LocalApiNode {
   readonly keys: NodeKeys
   readonly peerId: string
+  /** What `status().diskFull` says (the real node's disk floor, disk-room.ts). */
+  diskFull = false
   readonly displayName: string | undefined
   /** How often `stop()` was called. */
   stopCalls = 0
@@ -71,6 +73,7 @@ export class MemoryNode extends EventEmitter<LocalApiNodeEvents> implements Loca
       kept: [],
       keeperQuestions: [],
       keepingQuestions: [],
+      diskFull: this.diskFull,
       groups: this.#groups.length,
       operations: this.#messages.length,
     }

@@ -190,6 +190,7 @@ describe('commands against a running (in-memory) node', () => {
       peers: { total: 0, connected: 0 },
       groups: 0,
       operations: 0,
+      diskFull: false,
       kept: [],
       keeperQuestions: [],
       keepingQuestions: [],
@@ -198,6 +199,9 @@ describe('commands against a running (in-memory) node', () => {
     expect(human.code).toBe(0)
     expect(human.out).toMatch(/^state\s+running$/m)
     expect(human.out).toMatch(/^reachable\s+yes$/m)
+    expect(human.out).not.toContain('disk')
+    node.diskFull = true
+    expect((await cli('status')).out).toContain('the disk is nearly full (under 1 GiB free): nothing from peers is stored until space is freed')
   })
 
   it('card and card --qr, with the identity fingerprint', async () => {

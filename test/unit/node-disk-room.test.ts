@@ -32,6 +32,7 @@ describe('the disk floor for what peers send', () => {
     advance(1_000)
     expect(disk.hasRoomFor(0)).toBe(false)
     expect(lines).toEqual(['disk nearly full: refusing what peers send until space is freed'])
+    expect(disk.full).toBe(true)
     free = 3 * GiB
     advance(999)
     expect(disk.hasRoomFor(1)).toBe(false)
@@ -41,6 +42,7 @@ describe('the disk floor for what peers send', () => {
     expect(lines.at(-1)).toBe('disk space freed: taking what peers send again')
     expect(lines).toHaveLength(2)
     expect(asked()).toBe(1)
+    expect(disk.full).toBe(false)
   })
 
   it('a file system whose free space cannot be read refuses nothing', () => {
