@@ -403,6 +403,11 @@ export class GroupCore {
     return this.#sharing.pendingCount(inviter)
   }
 
+  /** Whether the local view holds the entry of `author`'s operation at `seq`. */
+  hasMessageAt(groupId: Uint8Array, author: Uint8Array, seq: number): boolean {
+    return this.#store.hasMessageAt(groupId, author, seq)
+  }
+
   /** A local-view entry by its id. */
   message(groupId: Uint8Array, id: number): GroupMessage | undefined {
     return this.#store.message(groupId, id)

@@ -6,7 +6,7 @@ import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { GroupAttempts, OwnProposal } from '../store/index.js'
 import { joinFromWelcome, messageEpoch, welcomeIsFor, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
-import { decodeAppBody } from './app-body.js'
+import { decodeAppBody, type AppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
 import { decodeGroupPayload, isPartPayload, type GroupPayload, type WholePayload } from './payload.js'
@@ -333,6 +333,8 @@ export class GroupIngest {
       } else if (body.type === 'keepers') {
         if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'keepers named by someone other than the group owner')
         change = { next, step, processed, keepers: body.keepers }
+      } else if (body.type === 'resend') {
+        change = { next, step, processed, ...this.#resent(group, op, body, tag) }
       } else {
         const { fileId, ...rest } = body.file
         const logId = fileLogId(group.id, fileId)
@@ -352,6 +354,32 @@ export class GroupIngest {
     this.#apply(group, change)
     this.#summary.messages++
     return 'done'
+  }
+
+  /**
+   * A member's plain message sent again (app-body.ts type 4): shown in the
+   * original's place (its seq, epoch tag and time) when the local view lacks
+   * the original, dropped when it holds it. Dropped too when the original's
+   * payload is gone (its author deleted it, retention expired it) or was no
+   * plain message, or was written before we joined: a resend shows what
+   * could have been shown, at most once.
+   */
+  #resent(group: LiveGroup, op: Operation, body: Extract<AppBody, { type: 'resend' }>, tag: number): Pick<GroupChange, 'received'> {
+    const { author } = op.header
+    if (body.seq >= op.header.seq) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'a resent message names an operation at or after its own')
+    if (this.#core.hasMessageAt(group.id, author, body.seq)) return {}
+    // The cursor is past the original (it comes first in its author's log): it was handled, and failed or was skipped.
+    const [original] = this.#core.operationsAfter(author, group.id, body.seq - 1, 1)
+    if (original?.header.seq !== body.seq || original.payload === undefined) return {}
+    // Written before we joined: a joiner shows nothing of earlier epochs, sent again or not.
+    const epoch = epochTag(original) ?? tag
+    if (epoch < group.joinedEpoch) return {}
+    try {
+      if (decodeGroupPayload(original.payload).kind !== 'application') return {}
+    } catch {
+      return {}
+    }
+    return { received: { author, seq: body.seq, epoch, plaintext: body.plaintext, ...sentAt(original) } }
   }
 
   /**
