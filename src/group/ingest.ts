@@ -504,9 +504,10 @@ export class GroupIngest {
    * processed: we were behind) are sent again, each as a type-4 body naming
    * its seq (app-body.ts), in the same step as the commit that takes us to
    * the owner's last stored epoch (a resend at an earlier one would be as
-   * unreadable to members already further on). At most the newest {@link MAX_RESENT} of our entries
-   * are looked at; one that would no longer fit an operation stays lost.
-   * Members that did read one drop its resend; our view keeps the one entry.
+   * unreadable to members already further on). At most the newest
+   * {@link MAX_RESENT} of our entries are looked at; one that would no
+   * longer fit an operation stays lost. Members that did read one drop its
+   * resend; our view keeps the one entry.
    */
   async #resendLost(group: LiveGroup, next: MlsGroup): Promise<{ next: MlsGroup; writes: OwnWrite[] } | undefined> {
     const epoch = Number(next.epoch)
