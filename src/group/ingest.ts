@@ -97,6 +97,8 @@ export class GroupIngest {
   #passEpoch = 0
   /** Whether this pass already sent our messages of {@link #passEpoch} again. */
   #resentInPass = false
+  /** Members (hex) of the group when this pass began: a resend goes to nobody who was not one. */
+  #passMembers = new Set<string>()
 
   /** `emit` receives the events of every change as soon as it is committed; `attempts` marks the operation MLS is processing. */
   constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void, attempts: GroupAttempts) {
@@ -140,6 +142,7 @@ export class GroupIngest {
     const weOwn = owner === self
     this.#passEpoch = Number(group.mls.epoch)
     this.#resentInPass = false
+    this.#passMembers = new Set(group.mls.members().map(toHex))
     let progressed = true
     // Read once: an operation stored during the pass calls for a pass of its own (processSoon).
     const pending = this.#core.pendingAuthors(group.id)
@@ -507,13 +510,21 @@ export class GroupIngest {
    * unreadable to members already further on). At most the newest
    * {@link MAX_RESENT} of our entries are looked at; one that would no
    * longer fit an operation stays lost. Members that did read one drop its
-   * resend; our view keeps the one entry.
+   * resend; our view keeps the one entry. Nothing is sent again when the
+   * group has a member it did not have at that epoch: the messages were
+   * written for its members then, and stay lost.
    */
   async #resendLost(group: LiveGroup, next: MlsGroup): Promise<{ next: MlsGroup; writes: OwnWrite[] } | undefined> {
     const epoch = Number(next.epoch)
     const behind = this.#passEpoch
     if (this.#resentInPass || epoch - behind <= KEY_RETENTION.retainKeysForEpochs || this.#commitStoredAt(group, epoch)) return undefined
     this.#resentInPass = true
+    // Our messages were written for the members of their epoch: one who joined since must not get them (MLS gives a joiner
+    // nothing of the epochs before it; an honest node would drop the resend, a modified one would keep it).
+    if (!next.members().every((m) => this.#passMembers.has(toHex(m)))) {
+      this.#core.logger.info('did not send again messages the others could not read: members joined since they were written')
+      return undefined
+    }
     const lost = this.#core.latestOwnMessages(group.id, MAX_RESENT).filter((m) => m.epoch === behind && m.fileLog === undefined)
     let state = next
     const writes: OwnWrite[] = []
