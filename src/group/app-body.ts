@@ -17,6 +17,11 @@ import { decodePeerList, encodePeerEntry, MAX_KEEPERS } from './keeper-wire.js'
  *   (null: kept until deleted).
  * - `[3, [peer entry, …]]`: the owner's whole current list of the group's
  *   keepers (keeper-wire.ts), at most 8; the latest one counts.
+ * - `[4, seq, data]`: a message sent again: its author's plain message
+ *   (payload kind 1) at `seq` of its log, which it wrote at an epoch that
+ *   members more than two epochs ahead no longer hold keys for (ingest.ts).
+ *   `seq` is below the resend's own seq; a member that read the original
+ *   drops it.
  *
  * A retention setting of 30 days (13 bytes):
  * ```
@@ -24,11 +29,19 @@ import { decodePeerList, encodePeerEntry, MAX_KEEPERS } from './keeper-wire.js'
  *   02               type 2: retention
  *   1b 0000 0002 6859 1800   2,592,000,000 ms
  * ```
+ * The message "hi" of seq 7, sent again (6 bytes):
+ * ```
+ * 83                 array(3)
+ *   04               type 4: resend
+ *   07               seq 7
+ *   42 6869          bytes(2): "hi"
+ * ```
  */
 export type AppBody =
   | { readonly type: 'file'; readonly file: FileAnnouncement }
   | { readonly type: 'retention'; readonly periodMs: number | null }
   | { readonly type: 'keepers'; readonly keepers: readonly ContactCard[] }
+  | { readonly type: 'resend'; readonly seq: number; readonly plaintext: Uint8Array }
 
 /** A file as its sender announces it. */
 export interface FileAnnouncement {
@@ -64,7 +77,7 @@ export const MAX_RETENTION_MS = 100 * 365 * 86_400_000
 export const MIN_RETENTION_MS = 60_000
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$/
-const TYPE_CODES = { file: 1, retention: 2, keepers: 3 } as const
+const TYPE_CODES = { file: 1, retention: 2, keepers: 3, resend: 4 } as const
 
 const bad = (what: string): GroupError => new GroupError('GROUP_MALFORMED_PAYLOAD', what)
 
@@ -101,6 +114,7 @@ export function checkRetention(periodMs: number | null, code: 'GROUP_INVALID_ARG
 export function encodeAppBody(body: AppBody): Uint8Array {
   if (body.type === 'retention') return encodeCanonical([TYPE_CODES.retention, body.periodMs])
   if (body.type === 'keepers') return encodeCanonical([TYPE_CODES.keepers, body.keepers.map(encodePeerEntry)])
+  if (body.type === 'resend') return encodeCanonical([TYPE_CODES.resend, body.seq, body.plaintext])
   const f = body.file
   return encodeCanonical([TYPE_CODES.file, f.fileId, f.name, f.mediaType, f.size, f.sha256, f.chunkSize, f.chunkCount, f.key])
 }
@@ -162,6 +176,9 @@ export function decodeAppBody(bytes: Uint8Array): AppBody {
         throw err
       }
     }
+    case TYPE_CODES.resend:
+      if (items.length !== 3) throw bad('a resent message has 3 items')
+      return { type: 'resend', seq: uintAt(1), plaintext: bytesAt(2) }
     default:
       throw bad('unknown typed body')
   }

@@ -23,7 +23,7 @@ import { MlsGroup, type KeyPackagePair, type MlsIdentity, type RatchetStep } fro
 import { FileIndex } from './file-index.js'
 import { fileContent } from './file-reader.js'
 import { FileUpload } from './file-upload.js'
-import type { GroupPayload } from './payload.js'
+import { encodeGroupPayload, type GroupPayload } from './payload.js'
 import { MAX_OPERATION_PAYLOAD_BYTES, payloadOperations } from './parts.js'
 import { GroupRoster } from './roster.js'
 import { MAX_GROUP_NAME_LENGTH, type GroupSetting } from './setting.js'
@@ -401,6 +401,21 @@ export class GroupCore {
   /** Stored key packages of ours waiting for a Welcome, in total or from `inviter`. */
   pendingInvitationCount(inviter?: Uint8Array): number {
     return this.#sharing.pendingCount(inviter)
+  }
+
+  /** Whether the local view holds the entry of `author`'s operation at `seq`. */
+  hasMessageAt(groupId: Uint8Array, author: Uint8Array, seq: number): boolean {
+    return this.#store.hasMessageAt(groupId, author, seq)
+  }
+
+  /** Our last `limit` local-view entries in the group, oldest first. */
+  latestOwnMessages(groupId: Uint8Array, limit: number): GroupMessage[] {
+    return this.#store.latestOf(groupId, this.self, limit)
+  }
+
+  /** Whether `payload` fits in one of our operations (a message may not come in parts). */
+  fitsOneOperation(payload: GroupPayload): boolean {
+    return encodeGroupPayload(payload).length <= this.#maxPayloadBytes
   }
 
   /** A local-view entry by its id. */

@@ -5,8 +5,8 @@ import { hashOf } from '../log/hash.js'
 import type { Operation } from '../log/types.js'
 import type { GroupCore, GroupChange, LiveGroup, OwnWrite } from './core.js'
 import type { GroupAttempts, OwnProposal } from '../store/index.js'
-import { joinFromWelcome, messageEpoch, welcomeIsFor, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
-import { decodeAppBody } from './app-body.js'
+import { joinFromWelcome, KEY_RETENTION, messageEpoch, welcomeIsFor, wrongEpoch, type MlsGroup, type RatchetStep } from './mls/index.js'
+import { decodeAppBody, encodeAppBody, type AppBody } from './app-body.js'
 import { fileLogId } from './file-crypto.js'
 import { deletionTargets } from '../store/index.js'
 import { decodeGroupPayload, isPartPayload, type GroupPayload, type WholePayload } from './payload.js'
@@ -29,6 +29,9 @@ const UNEXPECTED_FAILURE = 'GROUP_PROCESSING_FAILED'
  * are the operation's doing.
  */
 const DEATHS_BEFORE_REFUSAL = 2
+
+/** Most of our messages sent again after one catch-up (see `#resendLost`): the newest of our local-view entries looked at. */
+const MAX_RESENT = 256
 
 /** What handling one operation did to its author's cursor. */
 type Outcome =
@@ -90,6 +93,12 @@ export class GroupIngest {
   readonly #waitingFor = new Map<string, Map<string, number>>()
   /** Owner: per group and member (hex), the epoch at which a proposal of the member's was last committed. */
   readonly #committedFor = new Map<string, Map<string, number>>()
+  /** The epoch of the group being processed when its pass began. */
+  #passEpoch = 0
+  /** Whether this pass already sent our messages of {@link #passEpoch} again. */
+  #resentInPass = false
+  /** Members (hex) of the group when this pass began: a resend goes to nobody who was not one. */
+  #passMembers = new Set<string>()
 
   /** `emit` receives the events of every change as soon as it is committed; `attempts` marks the operation MLS is processing. */
   constructor(core: GroupCore, emit: (events: readonly GroupEvent[]) => void, attempts: GroupAttempts) {
@@ -131,6 +140,9 @@ export class GroupIngest {
     const self = toHex(this.#core.self)
     const owner = toHex(group.owner)
     const weOwn = owner === self
+    this.#passEpoch = Number(group.mls.epoch)
+    this.#resentInPass = false
+    this.#passMembers = new Set(group.mls.members().map(toHex))
     let progressed = true
     // Read once: an operation stored during the pass calls for a pass of its own (processSoon).
     const pending = this.#core.pendingAuthors(group.id)
@@ -333,6 +345,8 @@ export class GroupIngest {
       } else if (body.type === 'keepers') {
         if (!bytesEqual(author, group.owner)) throw new GroupError('GROUP_NOT_FROM_OWNER', 'keepers named by someone other than the group owner')
         change = { next, step, processed, keepers: body.keepers }
+      } else if (body.type === 'resend') {
+        change = { next, step, processed, ...this.#resent(group, op, body, tag) }
       } else {
         const { fileId, ...rest } = body.file
         const logId = fileLogId(group.id, fileId)
@@ -352,6 +366,32 @@ export class GroupIngest {
     this.#apply(group, change)
     this.#summary.messages++
     return 'done'
+  }
+
+  /**
+   * A member's plain message sent again (app-body.ts type 4): shown in the
+   * original's place (its seq, epoch tag and time) when the local view lacks
+   * the original, dropped when it holds it. Dropped too when the original's
+   * payload is gone (its author deleted it, retention expired it) or was no
+   * plain message, or was written before we joined: a resend shows what
+   * could have been shown, at most once.
+   */
+  #resent(group: LiveGroup, op: Operation, body: Extract<AppBody, { type: 'resend' }>, tag: number): Pick<GroupChange, 'received'> {
+    const { author } = op.header
+    if (body.seq >= op.header.seq) throw new GroupError('GROUP_MALFORMED_PAYLOAD', 'a resent message names an operation at or after its own')
+    if (this.#core.hasMessageAt(group.id, author, body.seq)) return {}
+    // The cursor is past the original (it comes first in its author's log): it was handled, and failed or was skipped.
+    const [original] = this.#core.operationsAfter(author, group.id, body.seq - 1, 1)
+    if (original?.header.seq !== body.seq || original.payload === undefined) return {}
+    // Written before we joined: a joiner shows nothing of earlier epochs, sent again or not.
+    const epoch = epochTag(original) ?? tag
+    if (epoch < group.joinedEpoch) return {}
+    try {
+      if (decodeGroupPayload(original.payload).kind !== 'application') return {}
+    } catch {
+      return {}
+    }
+    return { received: { author, seq: body.seq, epoch, plaintext: body.plaintext, ...sentAt(original) } }
   }
 
   /**
@@ -447,15 +487,80 @@ export class GroupIngest {
     } catch (err) {
       return this.#reject(group, op, err, tag)
     }
-    const again = ownIncluded || !next.active ? undefined : await this.#proposeAgain(group.ownProposal, next)
+    const resent = next.active ? await this.#resendLost(group, next) : undefined
+    const state = resent?.next ?? next
+    const again = ownIncluded || !next.active ? undefined : await this.#proposeAgain(group.ownProposal, state)
     this.#apply(group, {
-      next: again?.next ?? next,
+      next: again?.next ?? state,
       processed: { author: op.header.author, seq: op.header.seq },
       ownProposal: again?.ownProposal ?? null,
-      append: again === undefined ? [] : [again.write],
+      append: [...(resent?.writes ?? []), ...(again === undefined ? [] : [again.write])],
     })
     this.#summary.commits++
     return 'commit'
+  }
+
+  /**
+   * Member: once this pass is more than the key retention window (2 epochs)
+   * past the epoch it began at, the others no longer hold keys for that
+   * epoch; our plain messages written at it (since the last commit we had
+   * processed: we were behind) are sent again, each as a type-4 body naming
+   * its seq (app-body.ts), in the same step as the commit that takes us to
+   * the owner's last stored epoch (a resend at an earlier one would be as
+   * unreadable to members already further on). At most the newest
+   * {@link MAX_RESENT} of our entries are looked at; one that would no
+   * longer fit an operation stays lost. Members that did read one drop its
+   * resend; our view keeps the one entry. Nothing is sent again when the
+   * group has a member it did not have at that epoch: the messages were
+   * written for its members then, and stay lost.
+   */
+  async #resendLost(group: LiveGroup, next: MlsGroup): Promise<{ next: MlsGroup; writes: OwnWrite[] } | undefined> {
+    const epoch = Number(next.epoch)
+    const behind = this.#passEpoch
+    if (this.#resentInPass || epoch - behind <= KEY_RETENTION.retainKeysForEpochs || this.#commitStoredAt(group, epoch)) return undefined
+    this.#resentInPass = true
+    // Our messages were written for the members of their epoch: one who joined since must not get them (MLS gives a joiner
+    // nothing of the epochs before it; an honest node would drop the resend, a modified one would keep it).
+    if (!next.members().every((m) => this.#passMembers.has(toHex(m)))) {
+      this.#core.logger.info('did not send again messages the others could not read: members joined since they were written')
+      return undefined
+    }
+    const lost = this.#core.latestOwnMessages(group.id, MAX_RESENT).filter((m) => m.epoch === behind && m.fileLog === undefined)
+    let state = next
+    const writes: OwnWrite[] = []
+    try {
+      for (const m of lost) {
+        const encrypted = await state.encrypt(encodeAppBody({ type: 'resend', seq: m.seq, plaintext: m.plaintext }))
+        const payload = { kind: 'typed', message: encrypted.message } as const
+        if (!this.#core.fitsOneOperation(payload)) continue
+        state = encrypted.group
+        writes.push({ payload, epoch })
+      }
+    } catch (err) {
+      this.#core.logger.warn({ code: codeOf(err) }, 'could not send again messages the others could not read')
+      return undefined
+    }
+    return writes.length === 0 ? undefined : { next: state, writes }
+  }
+
+  /** Whether the owner's log as stored here holds a commit tagged `epoch` or later: its last operation is tagged later, or is that commit (whole or in parts). */
+  #commitStoredAt(group: LiveGroup, epoch: number): boolean {
+    const core = this.#core
+    const height = core.heightOf(group.id, group.owner)
+    const [last] = height === undefined ? [] : core.operationsAfter(group.owner, group.id, height - 1, 1)
+    const tag = last === undefined ? undefined : epochTag(last)
+    if (tag === undefined || tag < epoch) return false
+    if (tag > epoch) return true
+    try {
+      const payload = last!.payload === undefined ? undefined : decodeGroupPayload(last!.payload)
+      if (payload?.kind !== 'part') return payload?.kind === 'commit'
+      // A whole payload opens with its array head and kind: `83 02` for a commit.
+      const [first] = core.operationsAfter(group.owner, group.id, last!.header.seq - payload.index - 1, 1)
+      const head = first?.payload === undefined ? undefined : decodeGroupPayload(first.payload)
+      return head?.kind === 'part' && head.bytes[1] === 2
+    } catch {
+      return false
+    }
   }
 
   /** Makes our left-out proposal again at `next`'s epoch; undefined when there was none or MLS refuses. */

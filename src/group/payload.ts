@@ -13,7 +13,8 @@ import { GroupError } from './errors.js'
  * (parts.ts); the parts are consecutive operations of one author. Kinds 1, 5 and 6 are all MLS application
  * messages: kind 1's plaintext is the user's message as given, kind 5's the
  * owner's group setting (setting.ts), kind 6's a typed body (app-body.ts: a
- * file announcement, the owner's retention period).
+ * file announcement, the owner's retention period or keepers, a message sent
+ * again).
  * An application message of 190 bytes of MLS ciphertext:
  * ```
  * 82             array(2)

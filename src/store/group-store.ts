@@ -328,6 +328,8 @@ export class GroupStore {
     insertMessage: Statement<[Uint8Array, Uint8Array, number, number, Uint8Array, number, number | null, Uint8Array | null]>
     messages: Statement<[Uint8Array, number, number], MessageDbRow>
     message: Statement<[Uint8Array, number], MessageDbRow>
+    hasMessageAt: Statement<[Uint8Array, Uint8Array, number], { one: number }>
+    latestOf: Statement<[Uint8Array, Uint8Array, number], MessageDbRow>
     deleteMessage: Statement<[Uint8Array, Uint8Array, number]>
     setRetention: Statement<[number | null, Uint8Array]>
     swept: Statement<[Uint8Array, Uint8Array], { swept: number }>
@@ -419,6 +421,8 @@ export class GroupStore {
       ),
       messages: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND id > ? ORDER BY id LIMIT ?'),
       message: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND id = ?'),
+      hasMessageAt: db.prepare('SELECT 1 AS one FROM group_messages WHERE group_id = ? AND author = ? AND seq = ?'),
+      latestOf: db.prepare('SELECT * FROM group_messages WHERE group_id = ? AND author = ? ORDER BY seq DESC LIMIT ?'),
       deleteMessage: db.prepare('DELETE FROM group_messages WHERE group_id = ? AND author = ? AND seq = ?'),
       setRetention: db.prepare('UPDATE groups SET retention_ms = ? WHERE group_id = ?'),
       swept: db.prepare('SELECT swept FROM group_cursors WHERE group_id = ? AND author = ?'),
@@ -598,6 +602,16 @@ export class GroupStore {
   message(groupId: Uint8Array, id: number): GroupMessage | undefined {
     const row = this.stmt.message.get(groupId, id)
     return row === undefined ? undefined : toMessage(row)
+  }
+
+  /** Whether the local view holds an entry of (author, seq). */
+  hasMessageAt(groupId: Uint8Array, author: Uint8Array, seq: number): boolean {
+    return this.stmt.hasMessageAt.get(groupId, author, seq) !== undefined
+  }
+
+  /** The last `limit` local-view entries of `author` by seq, oldest first. */
+  latestOf(groupId: Uint8Array, author: Uint8Array, limit: number): GroupMessage[] {
+    return this.stmt.latestOf.all(groupId, author, limit).map(toMessage).reverse()
   }
 
   /** Removes the local-view entry of (author, seq), if any. */

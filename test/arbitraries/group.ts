@@ -59,6 +59,7 @@ export const appBody: fc.Arbitrary<AppBody> = fc.oneof(
   fc
     .option(fc.oneof(fc.integer({ min: MIN_RETENTION_MS, max: MAX_RETENTION_MS }), fc.constantFrom(MIN_RETENTION_MS, MAX_RETENTION_MS)), { nil: null })
     .map((periodMs): AppBody => ({ type: 'retention', periodMs })),
+  fc.record({ seq: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)), plaintext: opaqueBytes(0, 40) }).map(({ seq, plaintext }): AppBody => ({ type: 'resend', seq, plaintext })),
 )
 
 /** Values shaped like a typed body but possibly wrong in one place: a type code, an item, the arity, a bound. */
