@@ -13,6 +13,7 @@ import { decodeGroupPayload, isPartPayload, type GroupPayload, type WholePayload
 import { joinParts, type StoredPart } from './parts.js'
 import { decodeGroupSetting } from './setting.js'
 import { ADMIT_ANY, GroupRoster } from './roster.js'
+import { NestedMap } from './nested-map.js'
 import type { GroupEvent, ProcessSummary } from './types.js'
 import { MlsError } from './mls/errors.js'
 
@@ -90,9 +91,9 @@ export class GroupIngest {
    * of reading its batch again (a member's operations tagged far ahead cost
    * every pass a read of up to 64 MiB otherwise).
    */
-  readonly #waitingFor = new Map<string, Map<string, number>>()
+  readonly #waitingFor = new NestedMap<number>()
   /** Owner: per group and member (hex), the epoch at which a proposal of the member's was last committed. */
-  readonly #committedFor = new Map<string, Map<string, number>>()
+  readonly #committedFor = new NestedMap<number>()
   /** The epoch of the group being processed when its pass began. */
   #passEpoch = 0
   /** Whether this pass already sent our messages of {@link #passEpoch} again. */
@@ -122,8 +123,8 @@ export class GroupIngest {
         if (group?.active === true) await this.#processGroup(group)
         else {
           // Left or removed: nothing of it is processed any more.
-          this.#waitingFor.delete(toHex(groupId))
-          this.#committedFor.delete(toHex(groupId))
+          this.#waitingFor.deleteOuter(toHex(groupId))
+          this.#committedFor.deleteOuter(toHex(groupId))
         }
       }
     } finally {
@@ -149,10 +150,9 @@ export class GroupIngest {
     // Ends: every pass that continues consumed at least one stored operation.
     while (progressed && group.active) {
       progressed = false
-      const committed = this.#committedFor.get(toHex(group.id))
       // The owner turns to members whose proposals it committed longest ago (never: first): a member proposing again
       // in every epoch must not keep another's proposal, always a past epoch's by its turn, from being committed.
-      const turn = (a: string): number => committed?.get(a) ?? -1
+      const turn = (a: string): number => this.#committedFor.get(toHex(group.id), a) ?? -1
       const others = pending.filter((a) => a !== self && a !== owner).sort((x, y) => turn(x) - turn(y) || (x < y ? -1 : x > y ? 1 : 0))
       for (const author of others) {
         if (await this.#drain(group, fromHex(author), false)) progressed = true
@@ -166,11 +166,10 @@ export class GroupIngest {
     const core = this.#core
     const groupKey = toHex(group.id)
     const authorKey = toHex(author)
-    const waiting = this.#waitingFor.get(groupKey)
-    const tagAhead = waiting?.get(authorKey)
+    const tagAhead = this.#waitingFor.get(groupKey, authorKey)
     if (tagAhead !== undefined) {
       if (tagAhead > Number(group.mls.epoch)) return false
-      waiting!.delete(authorKey)
+      this.#waitingFor.delete(groupKey, authorKey)
     }
     let progressed = false
     let cursor = core.cursor(group.id, author)
@@ -182,10 +181,7 @@ export class GroupIngest {
         const outcome = await this.#handle(group, op)
         if (outcome === 'wait') {
           const tag = epochTag(op)
-          if (tag !== undefined && tag > Number(group.mls.epoch)) {
-            if (waiting === undefined) this.#waitingFor.set(groupKey, new Map([[authorKey, tag]]))
-            else waiting.set(authorKey, tag)
-          }
+          if (tag !== undefined && tag > Number(group.mls.epoch)) this.#waitingFor.set(groupKey, authorKey, tag)
           return progressed
         }
         progressed = true
@@ -448,10 +444,7 @@ export class GroupIngest {
     const epoch = Number(group.mls.epoch)
     this.#apply(group, change)
     this.#summary.commits++
-    const groupKey = toHex(group.id)
-    let committed = this.#committedFor.get(groupKey)
-    if (committed === undefined) this.#committedFor.set(groupKey, (committed = new Map()))
-    committed.set(toHex(op.header.author), epoch)
+    this.#committedFor.set(toHex(group.id), toHex(op.header.author), epoch)
     return 'commit'
   }
 
