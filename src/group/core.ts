@@ -295,6 +295,11 @@ export class GroupCore {
     return [...this.#logs.heights(groupId).keys()]
   }
 
+  /** The stored operation of `author` in the group's log with the highest seq. */
+  lastOperation(groupId: Uint8Array, author: Uint8Array): Operation | undefined {
+    return this.#logs.lastOperation(author, groupId)
+  }
+
   /** Highest stored seq of `author` in the group's log. */
   heightOf(groupId: Uint8Array, author: Uint8Array): number | undefined {
     return this.#logs.heightOf(groupId, toHex(author))
@@ -527,11 +532,10 @@ export class GroupCore {
   dropExpiredInvitations(): void {
     const now = this.now()
     if (this.#sharing.nextExpiry > now) return
-    const invited = this.#sharing.invitedGroups(-Infinity)
-    for (const group of this.#sharing.invitedGroups(now).keys()) invited.delete(group)
+    const expired = this.#sharing.expiredGroups(now)
     // A group this node keeps for others holds the same log: it stays.
-    const kept = new Set(invited.size === 0 ? [] : this.#keeperStore.keptGroups().map((row) => toHex(row.groupId)))
-    const neverJoined = [...invited].filter(([key, groupId]) => !kept.has(key) && this.#store.group(groupId) === undefined).map(([, groupId]) => groupId)
+    const kept = new Set(expired.size === 0 ? [] : this.#keeperStore.keptGroups().map((row) => toHex(row.groupId)))
+    const neverJoined = [...expired].filter(([key, groupId]) => !kept.has(key) && this.#store.group(groupId) === undefined).map(([, groupId]) => groupId)
     // One transaction: a crash in between would leave a log that no invitation names any more, for ever.
     const dropped = this.#db
       .transaction(() => {

@@ -539,8 +539,7 @@ export class GroupIngest {
   /** Whether the owner's log as stored here holds a commit tagged `epoch` or later: its last operation is tagged later, or is that commit (whole or in parts). */
   #commitStoredAt(group: LiveGroup, epoch: number): boolean {
     const core = this.#core
-    const height = core.heightOf(group.id, group.owner)
-    const [last] = height === undefined ? [] : core.operationsAfter(group.owner, group.id, height - 1, 1)
+    const last = core.lastOperation(group.id, group.owner)
     const tag = last === undefined ? undefined : epochTag(last)
     if (tag === undefined || tag < epoch) return false
     if (tag > epoch) return true

@@ -194,10 +194,11 @@ export class SharingIndex {
     return (inviters.get(toHex(peer)) ?? -Infinity) > now
   }
 
-  /** The groups with pending invitations at `now` (ids, hex keys). */
-  invitedGroups(now: number): Map<string, Uint8Array> {
+  /** The groups whose every invitation has expired at `now` (ids, by hex key). */
+  expiredGroups(now: number): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>()
-    for (const p of this.#pending) if (p.expiresAt > now) out.set(p.group, p.groupId)
+    for (const p of this.#pending) if (p.expiresAt <= now) out.set(p.group, p.groupId)
+    for (const p of this.#pending) if (p.expiresAt > now) out.delete(p.group)
     return out
   }
 
