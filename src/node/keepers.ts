@@ -434,12 +434,15 @@ export class KeeperService extends EventEmitter<KeeperServiceEvents> {
   async #grant(grants: readonly { cards: readonly ContactCard[]; reason: string }[]): Promise<void> {
     const { store, table } = this.#o
     const newcomers = this.#newcomers(grants.flatMap((g) => g.cards))
+    // Read once, not per card: an order names up to 1,008 peers.
+    const withReasons = new Set(store.peerReasons().map((r) => r.peerId))
     for (const { cards, reason } of grants) {
       for (const card of cards) {
         if (bytesEqual(card.identityKey, this.#o.groups.identityKey)) continue
         const peerId = peerIdOfIdentityKey(card.identityKey)
-        if (table.isAllowed(peerId) && !store.peerReasons().some((r) => r.peerId === peerId)) store.addPeerReason(peerId, 'user')
+        if (table.isAllowed(peerId) && !withReasons.has(peerId)) store.addPeerReason(peerId, 'user')
         store.addPeerReason(peerId, reason)
+        withReasons.add(peerId)
       }
     }
     if (newcomers.length > 0) await this.#o.allow(newcomers)

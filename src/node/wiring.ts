@@ -1,4 +1,3 @@
-import type { DiskRoom } from './disk-room.js'
 import type { EventEmitter } from 'node:events'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { bytesEqual, toHex } from '../log/index.js'
@@ -10,6 +9,7 @@ import type { OnionAddress, Tor } from '../tor/index.js'
 import type { RecoveryHooks } from './recovery.js'
 import type { BurrowEvents } from './types.js'
 import { groupSummary, messageView, type Naming } from './views.js'
+import type { DiskRoom } from './disk-room.js'
 
 /**
  * How the node's parts are joined where no call says it: their own events
